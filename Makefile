@@ -1,0 +1,86 @@
+# headcount -- small filters for studying the attention heads of BERT.
+# GNU make.  Any variable can be overridden: make CC=clang, make SAN=1.
+
+PREFIX = /usr/local
+MANPREFIX = $(PREFIX)/share/man
+
+CC = cc
+OPT = -O2
+CFLAGS = -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
+	-D_GNU_SOURCE -I/usr/include/cairo -Icommon
+LDFLAGS =
+MSGPACK_LIBS = -lmsgpackc
+LDLIBS = common/libcommon.a -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc \
+	-lcjson -lz -lm
+
+# make check SAN=1: the whole suite under AddressSanitizer and UBSan.
+ifeq ($(SAN),1)
+CC = clang
+OPT = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+LDFLAGS = -fsanitize=address,undefined
+endif
+
+# Debian packages that building, testing and the demo need.
+DEBS = gcc make libopenblas-dev libmsgpack-dev zlib1g-dev libutf8proc-dev \
+	libcjson-dev libcairo2-dev fonts-dejavu-core bats mandoc parallel \
+	python3-numpy
+
+BIN = $(patsubst %.c,%,$(wildcard cmd/*.c))
+LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
+HDR = $(wildcard common/*.h)
+
+all: $(BIN)
+
+$(LIBOBJ): $(HDR)
+
+common/libcommon.a: $(LIBOBJ)
+	rm -f $@
+	$(AR) -rc $@ $(LIBOBJ)
+
+cmd/%: cmd/%.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+deps:
+	@missing=; for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		    grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	else \
+		echo "missing Debian packages; run:" >&2; \
+		echo "  sudo apt-get install$$missing" >&2; exit 1; \
+	fi
+
+check: deps
+	$(MAKE) all
+	test/run
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) -f pipelines/demo.mk
+
+bench: deps
+	$(MAKE) all
+	test/bench/run
+
+lint:
+	mandoc -Tlint -W warning man/*.1
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	cp -f $(BIN) $(DESTDIR)$(PREFIX)/bin
+	cp -f man/*.1 $(DESTDIR)$(MANPREFIX)/man1
+
+uninstall:
+	for f in $(notdir $(BIN)); do rm -f $(DESTDIR)$(PREFIX)/bin/$$f; done
+	for f in man/*.1; do rm -f $(DESTDIR)$(MANPREFIX)/man1/$${f#man/}; done
+
+clean:
+	rm -f $(BIN) common/*.o common/libcommon.a
+
+.PHONY: all deps check demo bench lint install uninstall clean

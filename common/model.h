@@ -1,0 +1,102 @@
+/*
+ * model.h -- BERT checkpoints in the Hugging Face layout (DESIGN.md section
+ * 3): a directory with config.json, model.safetensors (or pytorch_model.bin)
+ * and vocab.txt.
+ *
+ * Two layers: a tensor file (struct tfile), the named tensors of one
+ * safetensors or pytorch_model.bin file as they are on disk; and a model
+ * (struct bert), the weights of a BERT encoder converted to float32 in one
+ * block, with pointers into it by role.
+ */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stddef.h>
+
+#include "tensor.h"
+
+/* ---- tensor files ---- */
+
+struct tfentry {
+	char		*name;
+	int		 dtype;			/* DT_F32, DT_F16, DT_BF16 */
+	int		 ndim;
+	size_t		 shape[TENSOR_MAXDIM];
+	size_t		 n;			/* elements */
+	const void	*data;			/* n elements, little-endian */
+};
+
+struct tfile {
+	char		*path;
+	struct tfentry	*e;
+	size_t		 n;
+	void		*map;			/* the file, mmap'd */
+	size_t		 maplen;
+	void		*priv;			/* the loader's own */
+};
+
+/*
+ * Open a tensor file, every entry checked against the file's size before use.
+ * Return 0, or -1 with a message that names the file and the tensor in err.
+ */
+int	safetensors_open(struct tfile *tf, const char *path, char *err,
+	    size_t errlen);
+int	ptbin_open(struct tfile *tf, const char *path, char *err,
+	    size_t errlen);
+void	tfile_release(struct tfile *tf);
+const struct tfentry *tfile_find(const struct tfile *tf, const char *name);
+
+/* ---- the model ---- */
+
+struct bert_config {
+	int	L;		/* num_hidden_layers */
+	int	H;		/* num_attention_heads */
+	int	C;		/* hidden_size */
+	int	F;		/* intermediate_size */
+	int	V;		/* vocab_size */
+	int	P;		/* max_position_embeddings */
+	int	S;		/* type_vocab_size */
+	int	nlabels;	/* classifier rows; 0 without a classifier */
+	float	eps;		/* layer_norm_eps */
+	int	lower;		/* do_lower_case, when the directory says */
+};
+
+/* Per layer, as in HF: y = x W^T + b, W (out, in). */
+struct bert_layer {
+	float	*qkvw;		/* (3C, C): query, key, value rows stacked */
+	float	*qkvb;		/* (3C) */
+	float	*aow, *aob;	/* attention.output.dense (C, C), (C) */
+	float	*ln1g, *ln1b;	/* attention.output.LayerNorm (C), (C) */
+	float	*iw, *ib;	/* intermediate.dense (F, C), (F) */
+	float	*ow, *ob;	/* output.dense (C, F), (C) */
+	float	*ln2g, *ln2b;	/* output.LayerNorm (C), (C) */
+};
+
+struct bert {
+	struct bert_config	 cfg;
+	char			*dir;
+	float			*params;	/* every weight, one block */
+	size_t			 nparams;
+	float	*wte;		/* word_embeddings (V, C) */
+	float	*wpe;		/* position_embeddings (P, C) */
+	float	*tte;		/* token_type_embeddings (S, C) */
+	float	*elng, *elnb;	/* embeddings.LayerNorm (C), (C) */
+	struct bert_layer	*layer;		/* L of them */
+	float	*pw, *pb;	/* pooler.dense (C, C), (C); NULL if absent */
+	float	*cw, *cb;	/* classifier (nlabels, C), (nlabels); or NULL */
+};
+
+/*
+ * Load the model in directory dir: config.json, then model.safetensors, or
+ * pytorch_model.bin when there is no model.safetensors.  Names with or
+ * without "bert.", LayerNorm weight/bias or gamma/beta; extra tensors are
+ * ignored.  Returns 0, or -1 with a message naming the file and tensor.
+ */
+int	model_load(struct bert *m, const char *dir, char *err, size_t errlen);
+void	model_release(struct bert *m);
+
+/* Read config.json alone. */
+int	model_config(struct bert_config *cfg, const char *path, char *err,
+	    size_t errlen);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * rec.h -- record streams (DESIGN.md section 2): a sequence of msgpack maps,
+ * read record by record from file operands or stdin, gzip detected by its
+ * magic and inflated, written to stdout, gzipped when asked.
+ *
+ * Errors in a stream name the record the way jq names <stdin>:1:
+ * "record 17: 'ids' is a string, expected an array of integers", and with
+ * the file when it is not stdin: "dev.mp: record 17: ...".
+ */
+#ifndef REC_H
+#define REC_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <msgpack.h>
+
+#include "tensor.h"
+
+/* ---- reading ---- */
+
+struct rec_reader;
+
+/*
+ * Read the files named by argv[0..argc-1] one after another ("-" is stdin),
+ * or stdin when argc is 0.
+ */
+struct rec_reader	*rec_open(int argc, char *const argv[]);
+void			 rec_close(struct rec_reader *rr);
+
+/*
+ * Read the next record.  Returns 1 and sets *obj (valid until the next call),
+ * 0 at a clean end of input, -1 on a malformed or truncated stream, a
+ * record that is not a map, or an I/O error, with the message in
+ * rec_error(rr).
+ */
+int		 rec_read(struct rec_reader *rr, msgpack_object *obj);
+const char	*rec_error(const struct rec_reader *rr);
+
+/* rec_read() that reports an error with errx(1) itself: 1 or 0. */
+int		 rec_next(struct rec_reader *rr, msgpack_object *obj);
+
+/* Records read so far by rr; the record number of the current one. */
+size_t		 rec_count(const struct rec_reader *rr);
+
+/*
+ * Where the current record of the reader read last came from:
+ * "record 17" or "dev.mp: record 17".
+ */
+const char	*rec_where(void);
+
+/* Report a problem with the current record and exit 1 / warn. */
+void	rec_die(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	rec_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- typed access to a record's keys ---- */
+
+/* The value of key, or NULL when the record does not have it. */
+const msgpack_object	*rec_get(const msgpack_object *rec, const char *key);
+/* The value of key; the record must have it. */
+const msgpack_object	*rec_need(const msgpack_object *rec, const char *key);
+
+/* "a string", "an integer", "an array", "a map", ... for messages. */
+const char	*rec_typename(const msgpack_object *o);
+
+/*
+ * Typed getters: each dies with rec_die() when the key is missing or its value
+ * has the wrong type, saying what was found and what was expected.
+ * Arrays are returned in xmalloc'd memory that the caller frees.
+ */
+char	*rec_str(const msgpack_object *rec, const char *key);
+long long rec_int(const msgpack_object *rec, const char *key);
+double	 rec_num(const msgpack_object *rec, const char *key); /* int or float */
+size_t	 rec_ints(const msgpack_object *rec, const char *key, int **v);
+size_t	 rec_floats(const msgpack_object *rec, const char *key, float **v);
+size_t	 rec_strs(const msgpack_object *rec, const char *key, char ***v);
+void	 rec_strs_free(char **v, size_t n);
+/* A tensor, checked (dtype known, shape sane, data size exact); data not copied. */
+void	 rec_tensor(const msgpack_object *rec, const char *key, struct tensor *t);
+
+/* The same checks on a bare object; name is used in the message. */
+int	 rec_obj_tensor(const msgpack_object *o, struct tensor *t,
+	    char *err, size_t errlen);
+/* 1 when o is a string equal to s. */
+int	 rec_obj_streq(const msgpack_object *o, const char *s);
+
+/* ---- writing ---- */
+
+struct rec_writer;
+
+/* Write to stdout; gzip-compressed when gz is set (-z). */
+struct rec_writer	*rec_wopen(int gz);
+/*
+ * Flush and close.  A write error (a full disk) is reported with errx(1);
+ * a reader that went away (EPIPE) ends the program quietly with status 0.
+ */
+void			 rec_wclose(struct rec_writer *w);
+
+/* The packer, for anything the helpers below do not cover. */
+msgpack_packer	*rec_packer(struct rec_writer *w);
+
+/* Start a record of n keys; every record must have exactly n key/values. */
+void	rec_map(struct rec_writer *w, size_t n);
+void	rec_key(struct rec_writer *w, const char *key);
+void	rec_put_str(struct rec_writer *w, const char *key, const char *s);
+void	rec_put_int(struct rec_writer *w, const char *key, long long v);
+void	rec_put_num(struct rec_writer *w, const char *key, double v);
+void	rec_put_ints(struct rec_writer *w, const char *key, const int *v,
+	    size_t n);
+void	rec_put_floats(struct rec_writer *w, const char *key, const float *v,
+	    size_t n);
+void	rec_put_strs(struct rec_writer *w, const char *key, char *const *v,
+	    size_t n);
+/* A tensor from f32 data, stored as dtype. */
+void	rec_put_tensor(struct rec_writer *w, const char *key, int dtype,
+	    const size_t *shape, int ndim, const float *data);
+void	rec_put_obj(struct rec_writer *w, const char *key,
+	    const msgpack_object *o);
+
+/*
+ * Pass-through: the keys of rec that are not in drop (a NULL-terminated
+ * list, or NULL), counted and copied as they are.  A filter that adds keys k
+ * writes rec_map(w, rec_count_except(rec, drop) + k),
+ * rec_copy_except(w, rec, drop), then its own keys.
+ */
+size_t	rec_count_except(const msgpack_object *rec, const char *const *drop);
+void	rec_copy_except(struct rec_writer *w, const msgpack_object *rec,
+	    const char *const *drop);
+/* A whole record unchanged. */
+void	rec_copy(struct rec_writer *w, const msgpack_object *rec);
+
+#endif

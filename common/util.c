@@ -1,0 +1,145 @@
+/* util.c -- allocation that cannot fail, number parsing, progress. */
+#include <err.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+extern char *program_invocation_short_name;
+
+void *
+xmalloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n ? n : 1)) == NULL)
+		err(1, "malloc %zu bytes", n);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(nmemb ? nmemb : 1, size ? size : 1)) == NULL)
+		err(1, "calloc %zu x %zu bytes", nmemb, size);
+	return p;
+}
+
+void *
+xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size && nmemb > SIZE_MAX / size)
+		errx(1, "realloc: %zu x %zu bytes overflows", nmemb, size);
+	if ((p = realloc(p, nmemb * size ? nmemb * size : 1)) == NULL)
+		err(1, "realloc %zu bytes", nmemb * size);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+int
+parse_long(const char *s, long lo, long hi, long *v)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || x < lo || x > hi)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+int
+parse_double(const char *s, double *v)
+{
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(s, &end);
+	if (*s == '\0' || *end != '\0' || errno != 0 || !isfinite(x))
+		return -1;
+	*v = x;
+	return 0;
+}
+
+double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void
+progress_init(struct progress *p, const char *what, size_t total, int verbose)
+{
+	memset(p, 0, sizeof(*p));
+	p->what = what;
+	p->total = total;
+	p->tty = isatty(2);
+	p->on = verbose || p->tty;
+	p->start = p->last = now();
+}
+
+static void
+progress_print(struct progress *p, int final)
+{
+	double t = now(), el = t - p->start, rate = el > 0 ? p->done / el : 0;
+
+	fprintf(stderr, "%s%s: %zu", p->tty ? "\r" : "",
+	    program_invocation_short_name, p->done);
+	if (p->total)
+		fprintf(stderr, "/%zu", p->total);
+	fprintf(stderr, " %s, %.1f/s", p->what, rate);
+	if (final) {
+		fprintf(stderr, ", %.1f s\n", el);
+	} else if (p->total && rate > 0 && p->done <= p->total) {
+		long left = (long)((p->total - p->done) / rate + 0.5);
+		fprintf(stderr, ", %ld:%02ld left%s", left / 60, left % 60,
+		    p->tty ? "\033[K" : "\n");
+	} else {
+		fprintf(stderr, "%s", p->tty ? "\033[K" : "\n");
+	}
+	p->last = t;
+}
+
+void
+progress_add(struct progress *p, size_t n)
+{
+	p->done += n;
+	if (p->on && now() - p->last >= (p->tty ? 0.5 : 5.0))
+		progress_print(p, 0);
+}
+
+void
+progress_done(struct progress *p)
+{
+	if (p->on)
+		progress_print(p, 1);
+}

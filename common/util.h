@@ -1,0 +1,45 @@
+/*
+ * util.h -- allocation that cannot fail, and progress reports on stderr.
+ *
+ * Out of memory is the one error that library code does not return: the
+ * x*() functions report it with err(3) and exit 1.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+
+void	*xmalloc(size_t n);
+void	*xcalloc(size_t nmemb, size_t size);
+void	*xreallocarray(void *p, size_t nmemb, size_t size);
+char	*xstrdup(const char *s);
+char	*xstrndup(const char *s, size_t n);
+
+/*
+ * Parse a whole decimal number into *v; return 0, or -1 when s is empty,
+ * has trailing junk or is outside [lo, hi].
+ */
+int	parse_long(const char *s, long lo, long hi, long *v);
+int	parse_double(const char *s, double *v);
+
+/* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
+double	now(void);
+
+/*
+ * Progress of long work, on stderr when it is a terminal or when asked (-v):
+ * "encode: 120/408 records, 35.2/s, 0:08 left".  total 0 means unknown.
+ * Reports at most twice a second; progress_done() prints the final line.
+ */
+struct progress {
+	const char	*what;		/* "records", "steps" */
+	size_t		 total, done;
+	double		 start, last;
+	int		 on, tty;
+};
+
+void	progress_init(struct progress *p, const char *what, size_t total,
+	    int verbose);
+void	progress_add(struct progress *p, size_t n);
+void	progress_done(struct progress *p);
+
+#endif

@@ -1,0 +1,33 @@
+# Shared set-up for the Bats files: load helper
+bats_require_minimum_version 1.5.0
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+PATH="$TOP/cmd:$PATH"
+SAMPLES="$TOP/samples"
+GOLDEN="$TOP/test/golden"
+SHARED="$TOP/../shared/data"
+PY=/usr/bin/python3
+export OPENBLAS_NUM_THREADS=1 LC_ALL=C.UTF-8
+
+# golden NAME FILE: compare FILE with test/golden/NAME (cmp for binary, diff
+# for text); UPDATE_GOLDEN=1 rewrites the golden file instead.
+golden() {
+	if [ -n "${UPDATE_GOLDEN:-}" ]; then
+		cp "$2" "$GOLDEN/$1"
+		return 0
+	fi
+	case $1 in
+	*.mp|*.gz|*.png|*.npy|*.bin) cmp "$GOLDEN/$1" "$2" ;;
+	*) diff -u "$GOLDEN/$1" "$2" ;;
+	esac
+}
+
+# Skip a test that needs ../shared/data when it is absent.
+need_shared() {
+	[ -d "$SHARED/${1:-}" ] || skip "../shared/data/${1:-} is absent"
+}
+
+# Skip a test that needs numpy when it is absent.
+need_numpy() {
+	$PY -c 'import numpy' 2>/dev/null || skip "numpy is absent"
+}
