@@ -84,3 +84,27 @@ clean:
 	rm -f $(BIN) common/*.o common/libcommon.a
 
 .PHONY: all deps check demo bench lint install uninstall clean
+
+# ---- fuzzing (libFuzzer, clang): make fuzz FUZZTIME=600 ----
+FUZZTIME = 60
+FUZZ = $(patsubst %.c,%,$(wildcard test/fuzz/*.c))
+FUZZCC = clang
+FUZZFLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -I/usr/include/cairo -Icommon \
+	-fsanitize=fuzzer,address,undefined
+
+test/fuzz/%: test/fuzz/%.c $(wildcard common/*.c) $(HDR)
+	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(wildcard common/*.c) \
+	    -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc -lcjson -lz -lm
+
+fuzz-build: $(FUZZ)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ); do \
+		n=$${f#test/fuzz/}; mkdir -p test/fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZTIME) s"; \
+		$$f -max_total_time=$(FUZZTIME) -print_final_stats=1 \
+		    -artifact_prefix=test/fuzz/crash- \
+		    test/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+	done
+
+.PHONY: fuzz fuzz-build
