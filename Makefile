@@ -108,3 +108,17 @@ fuzz: fuzz-build
 	done
 
 .PHONY: fuzz fuzz-build
+
+# ---- test-only programs (not installed): finetune's gradient check ----
+TESTBIN = test/gradcheck
+
+test/gradcheck: test/gradcheck.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+check: $(TESTBIN)
+
+clean: clean-testbin
+clean-testbin:
+	rm -f $(TESTBIN)
+
+.PHONY: clean-testbin

@@ -1,0 +1,154 @@
+/*
+ * train.h -- fine-tuning BERT for sequence classification or regression:
+ * a training forward pass that keeps its activations, the backward pass
+ * written out by hand (as llm.c does for GPT-2), AdamW, the learning-rate
+ * schedule and the dropout masks.
+ *
+ * A batch is B examples of different lengths packed one after another
+ * without padding: N = T[0] + ... + T[B-1] token rows.  Every dense layer
+ * is one sgemm over the N rows; attention runs per example and head.
+ *
+ * The model being trained is a struct bert (model.h) in a layout of our
+ * own, pooler and classifier included, with a second struct bert of the
+ * same layout that points into the gradients.
+ *
+ * Semantics are those of HF BertForSequenceClassification in train mode:
+ * dropout on the embeddings, on the attention probabilities, on the
+ * attention and FFN outputs before each residual sum, and on the pooled
+ * output; cross-entropy over num_labels, or mean squared error when
+ * num_labels is 1.  A head gate (L, H), 1 by default, multiplies each
+ * head's context as HF's head_mask does (Michel et al. 2019).
+ */
+#ifndef TRAIN_H
+#define TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct train_batch {
+	int		 B;
+	const int	*T;		/* (B) tokens per example */
+	const int	*ids;		/* (N) packed */
+	const int	*seg;		/* (N) token types */
+	const float	*label;		/* (B) class index, or target */
+};
+
+/* One named parameter tensor, HF name without the "bert." prefix. */
+struct train_tensor {
+	char	 name[80];
+	size_t	 off, n;		/* into params and grads */
+	int	 ndim;
+	size_t	 shape[2];
+	int	 decay;			/* weight decay applies */
+};
+
+struct train {
+	struct bert	 m;		/* the weights */
+	struct bert	 g;		/* their gradients, same layout */
+	float		*grads;		/* (nparams) */
+	float		*am, *av;	/* AdamW moments (nparams) */
+	struct train_tensor *tt;
+	int		 ntt;
+	float		 dropout;	/* 0 turns every dropout off */
+	uint64_t	 seed;
+	long		 step;		/* optimizer steps done */
+	float		*gate;		/* (L, H) head gate, 1 by default */
+	double		*imp;		/* (L, H) sum over examples of |dL/dgate| */
+	size_t		 nimp;		/* examples summed into imp */
+	int		 want_imp;	/* backward accumulates imp */
+
+	/* The last forward's batch and its activations. */
+	int		 B, N, train;
+	int		*T, *off;	/* (B), (B + 1) token offsets */
+	size_t		*poff;		/* (B + 1) offsets into the probs */
+	int		*ids, *seg;	/* (N) */
+	float		*label;		/* (B) */
+	float		*logits;	/* (B, nlabels) */
+	float		*probs;		/* (B, nlabels) softmax, classification */
+	float		 loss;		/* mean over the batch */
+
+	size_t		 capN, capB, capP;	/* sizes allocated */
+	int		 capT;
+	float		*act;		/* one block for what follows */
+	float		*emb;		/* (N, C) embedding sum before LN */
+	float		*emean, *erstd;	/* (N) */
+	float		**x;		/* L + 1 of (N, C): layer inputs */
+	float		**qkv;		/* L of (N, 3C) */
+	float		**att;		/* L of (sum_b H T_b^2) probs */
+	float		**ctx;		/* L of (N, C) gated context */
+	float		**r1, **m1, **s1;	/* L of (N, C), (N), (N) */
+	float		**x1;		/* L of (N, C) after LN1 */
+	float		**fc, **ge;	/* L of (N, F): pre-GELU, GELU */
+	float		**r2, **m2, **s2;	/* L of (N, C), (N), (N) */
+	float		*cls;		/* (B, C) [CLS] rows of x[L] */
+	float		*pool;		/* (B, C) tanh output */
+	float		*poold;		/* (B, C) after dropout */
+	float		*scratch;	/* backward buffers, see train.c */
+};
+
+/*
+ * Copy src into t, in our own layout, with nlabels classifier rows.  The
+ * classifier of src is kept when it has nlabels rows, otherwise a new one
+ * is drawn from N(0, 0.02) (HF initializer_range); a missing pooler is
+ * drawn the same way.  With random_init every weight is drawn anew as HF
+ * _init_weights does: N(0, 0.02) for matrices and embeddings (the [PAD]
+ * row 0 zeroed), LayerNorm 1 and 0, biases 0.  seed seeds those draws and
+ * the dropout masks.
+ */
+void	train_init(struct train *t, const struct bert *src, int nlabels,
+	    int random_init, float dropout, uint64_t seed);
+void	train_release(struct train *t);
+
+/*
+ * Forward over batch b; with train set, dropout is on, with masks drawn
+ * from (seed, t->step).  Keeps the activations for train_backward(), sets
+ * t->logits and returns the mean loss (0 when b->label is NULL).
+ */
+float	train_forward(struct train *t, const struct train_batch *b, int train);
+
+/*
+ * Gradients of the last forward's mean loss into t->grads (overwritten).
+ * With t->want_imp, adds |dL_x/dgate| of each example x to t->imp.
+ */
+void	train_backward(struct train *t);
+
+/*
+ * Scale the gradients so that their global L2 norm is at most maxnorm
+ * (as torch clip_grad_norm_); maxnorm <= 0 only measures.  Returns the
+ * norm before clipping.
+ */
+double	train_clip(struct train *t, double maxnorm);
+
+/*
+ * One AdamW step at learning rate lr (torch.optim.AdamW: betas 0.9 and
+ * 0.999, eps 1e-8, bias correction, decoupled weight decay wd, which
+ * skips biases and LayerNorm weights).  Increments t->step.
+ */
+void	train_adamw(struct train *t, float lr, float wd);
+
+/*
+ * Linear warmup over the first warm steps from 0, then linear decay to 0
+ * at step total (HF get_linear_schedule_with_warmup); step counts from 0.
+ */
+float	train_lr(float lr, long step, long warm, long total);
+
+/*
+ * Dropout masks: element i of the mask for site key is kept when
+ * train_keep() says so.  The key mixes the seed, the step, the layer and
+ * the kind of site (TRAIN_DROP_*), so that masks are the same whatever
+ * order they are drawn in.
+ */
+enum {
+	TRAIN_DROP_EMB, TRAIN_DROP_ATT, TRAIN_DROP_AO, TRAIN_DROP_FO,
+	TRAIN_DROP_POOL
+};
+uint64_t	train_key(uint64_t seed, long step, int layer, int kind);
+int		train_keep(uint64_t key, size_t i, float p);
+
+/* Pseudo-random numbers for initialisation and shuffling. */
+uint64_t	train_rand(uint64_t *s);		/* splitmix64 */
+double		train_normal(uint64_t *s);		/* N(0, 1) */
+
+#endif

@@ -1,0 +1,317 @@
+/*
+ * gradcheck -- check finetune's backward pass (common/train.c) against
+ * central finite differences of an independent forward pass written in
+ * double precision with plain loops, on a tiny random model, for every
+ * parameter tensor and for the head gates (head importance).  Dropout is
+ * on, with the same masks (train_keep), so the dropout backward is checked
+ * too.  Prints one line per tensor: name, max |analytic - numeric| over
+ * max |numeric|, and exits 1 when any is above the tolerance.
+ *
+ *	usage: gradcheck [-r] [-d dropout] [-t tol]
+ *	-r: regression (one label, MSE) instead of three classes.
+ */
+#include <err.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "train.h"
+#include "util.h"
+
+#define B	3
+#define FLOOR	1e-3
+static const int Ts[B] = { 5, 7, 4 };
+
+static struct train tr;
+static double *P;		/* (nparams) double copy of the weights */
+static double *gate;		/* (L, H) */
+static int ids[32], seg[32];
+static float labels[B];
+
+#define W(f)	(P + ((f) - tr.m.params))
+
+/* y (n) = LayerNorm of x (n). */
+static void
+ln(double *y, const double *x, const double *g, const double *b, int n,
+    double eps)
+{
+	double m = 0, v = 0;
+
+	for (int i = 0; i < n; i++)
+		m += x[i];
+	m /= n;
+	for (int i = 0; i < n; i++)
+		v += (x[i] - m) * (x[i] - m);
+	v /= n;
+	for (int i = 0; i < n; i++)
+		y[i] = (x[i] - m) / sqrt(v + eps) * g[i] + b[i];
+}
+
+/* y (o) = w (o, n) x (n) + b (o) */
+static void
+lin(double *y, const double *w, const double *b, const double *x, int o,
+    int n)
+{
+	for (int i = 0; i < o; i++) {
+		double s = b[i];
+
+		for (int j = 0; j < n; j++)
+			s += w[i * n + j] * x[j];
+		y[i] = s;
+	}
+}
+
+static double
+drop(double v, uint64_t key, size_t i, float p)
+{
+	if (p <= 0)
+		return v;
+	return train_keep(key, i, p) ? v / (1.0 - p) : 0.0;
+}
+
+/* The loss of example b alone: the reference forward pass. */
+static double
+ref_loss(int b, float p, long step)
+{
+	const struct bert_config *k = &tr.m.cfg;
+	const struct bert *m = &tr.m;
+	int C = k->C, F = k->F, H = k->H, D = C / H, T = Ts[b], nl = k->nlabels;
+	int off = 0;
+	size_t poff = 0;
+	double x[16][32], y[16][32], qkv[16][96], ctx[16][32], f[64];
+	double s[16], pool[32], z[8] = { 0 }, loss;
+	uint64_t seed = tr.seed;
+
+	for (int i = 0; i < b; i++) {
+		off += Ts[i];
+		poff += (size_t)H * Ts[i] * Ts[i];
+	}
+	for (int i = 0; i < T; i++) {
+		int n = off + i;
+		double e[32];
+
+		for (int c = 0; c < C; c++)
+			e[c] = W(m->wte)[ids[n] * C + c] +
+			    W(m->wpe)[i * C + c] + W(m->tte)[seg[n] * C + c];
+		ln(x[i], e, W(m->elng), W(m->elnb), C, k->eps);
+		for (int c = 0; c < C; c++)
+			x[i][c] = drop(x[i][c], train_key(seed, step, 0,
+			    TRAIN_DROP_EMB), (size_t)n * C + c, p);
+	}
+	for (int l = 0; l < k->L; l++) {
+		const struct bert_layer *w = &m->layer[l];
+		uint64_t ka = train_key(seed, step, l, TRAIN_DROP_ATT);
+		uint64_t ko = train_key(seed, step, l, TRAIN_DROP_AO);
+		uint64_t kf = train_key(seed, step, l, TRAIN_DROP_FO);
+
+		for (int i = 0; i < T; i++)
+			lin(qkv[i], W(w->qkvw), W(w->qkvb), x[i], 3 * C, C);
+		for (int h = 0; h < H; h++)
+			for (int i = 0; i < T; i++) {
+				double mx = -1e300, sum = 0;
+
+				for (int j = 0; j < T; j++) {
+					double d = 0;
+
+					for (int c = 0; c < D; c++)
+						d += qkv[i][h * D + c] *
+						    qkv[j][C + h * D + c];
+					s[j] = d / sqrt(D);
+					if (s[j] > mx)
+						mx = s[j];
+				}
+				for (int j = 0; j < T; j++)
+					sum += (s[j] = exp(s[j] - mx));
+				for (int j = 0; j < T; j++)
+					s[j] = drop(s[j] / sum, ka, poff +
+					    ((size_t)h * T + i) * T + j, p);
+				for (int c = 0; c < D; c++) {
+					double a = 0;
+
+					for (int j = 0; j < T; j++)
+						a += s[j] *
+						    qkv[j][2 * C + h * D + c];
+					ctx[i][h * D + c] = gate[l * H + h] * a;
+				}
+			}
+		for (int i = 0; i < T; i++) {
+			double r[32], o[32];
+			int n = off + i;
+
+			lin(o, W(w->aow), W(w->aob), ctx[i], C, C);
+			for (int c = 0; c < C; c++)
+				r[c] = x[i][c] + drop(o[c], ko,
+				    (size_t)n * C + c, p);
+			ln(y[i], r, W(w->ln1g), W(w->ln1b), C, k->eps);
+			lin(f, W(w->iw), W(w->ib), y[i], F, C);
+			for (int j = 0; j < F; j++)
+				f[j] = 0.5 * f[j] * (1 + erf(f[j] / sqrt(2)));
+			lin(o, W(w->ow), W(w->ob), f, C, F);
+			for (int c = 0; c < C; c++)
+				r[c] = y[i][c] + drop(o[c], kf,
+				    (size_t)n * C + c, p);
+			ln(x[i], r, W(w->ln2g), W(w->ln2b), C, k->eps);
+		}
+	}
+	lin(pool, W(m->pw), W(m->pb), x[0], C, C);
+	for (int c = 0; c < C; c++)
+		pool[c] = drop(tanh(pool[c]), train_key(seed, step, 0,
+		    TRAIN_DROP_POOL), (size_t)b * C + c, p);
+	lin(z, W(m->cw), W(m->cb), pool, nl, C);
+	if (nl == 1)
+		return (z[0] - labels[b]) * (z[0] - labels[b]);
+	double mx = z[0], sum = 0;
+	for (int j = 1; j < nl; j++)
+		if (z[j] > mx)
+			mx = z[j];
+	for (int j = 0; j < nl; j++)
+		sum += exp(z[j] - mx);
+	loss = log(sum) + mx - z[(int)labels[b]];
+	return loss;
+}
+
+static double
+ref_batch(float p, long step)
+{
+	double s = 0;
+
+	for (int b = 0; b < B; b++)
+		s += ref_loss(b, p, step);
+	return s / B;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct bert src;
+	struct train_batch bt;
+	double tol = 1e-3, worst = 0, h = 1e-4;
+	float p = 0.1f;
+	int ch, regress = 0, N = 0, bad = 0;
+	uint64_t rng = 42;
+	long step = 3;
+
+	while ((ch = getopt(argc, argv, "d:rt:")) != -1) {
+		switch (ch) {
+		case 'd':
+			p = atof(optarg);
+			break;
+		case 'r':
+			regress = 1;
+			break;
+		case 't':
+			tol = atof(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: gradcheck [-r] [-d dropout] "
+			    "[-t tol]\n");
+			return 2;
+		}
+	}
+	memset(&src, 0, sizeof(src));
+	src.cfg = (struct bert_config){ .L = 2, .H = 2, .C = 8, .F = 12,
+	    .V = 20, .P = 16, .S = 2, .nlabels = 0, .eps = 1e-12f };
+	train_init(&tr, &src, regress ? 1 : 3, 1, p, 7);
+	tr.step = step;
+	tr.want_imp = 1;
+
+	/* Every weight random, so that no gradient is trivially zero. */
+	for (int e = 0; e < tr.ntt; e++) {
+		const struct train_tensor *te = &tr.tt[e];
+		float *w = tr.m.params + te->off;
+		int lnw = strstr(te->name, "LayerNorm.weight") != NULL;
+
+		for (size_t i = 0; i < te->n; i++)
+			w[i] = (float)((lnw ? 1.0 : 0.0) + (te->ndim == 1 ?
+			    0.2 : 0.4) * train_normal(&rng));
+	}
+	P = xmalloc(tr.m.nparams * sizeof(*P));
+	for (size_t i = 0; i < tr.m.nparams; i++)
+		P[i] = tr.m.params[i];
+	gate = xmalloc(4 * sizeof(*gate));
+	for (int i = 0; i < 4; i++)
+		gate[i] = tr.gate[i] = 0.5f + 0.25f * i;
+	for (int b = 0; b < B; b++) {
+		for (int i = 0; i < Ts[b]; i++, N++) {
+			ids[N] = train_rand(&rng) % 20;
+			seg[N] = i > Ts[b] / 2;
+		}
+		labels[b] = regress ? (float)train_normal(&rng) :
+		    (float)(train_rand(&rng) % 3);
+	}
+	bt = (struct train_batch){ B, Ts, ids, seg, labels };
+	float loss = train_forward(&tr, &bt, 1);
+	train_backward(&tr);
+	double rl = ref_batch(p, step);
+	printf("loss\tfloat %.7f\tdouble %.7f\trel %.2e\n", loss, rl,
+	    fabs(loss - rl) / fabs(rl));
+
+	for (int e = 0; e < tr.ntt; e++) {
+		const struct train_tensor *te = &tr.tt[e];
+		double maxd = 0, maxn = 0, rel;
+
+		for (size_t i = 0; i < te->n; i++) {
+			double *w = P + te->off + i, w0 = *w, lp, lm, num;
+
+			*w = w0 + h;
+			lp = ref_batch(p, step);
+			*w = w0 - h;
+			lm = ref_batch(p, step);
+			*w = w0;
+			num = (lp - lm) / (2 * h);
+			if (fabs(num) > maxn)
+				maxn = fabs(num);
+			if (fabs(num - tr.grads[te->off + i]) > maxd)
+				maxd = fabs(num - tr.grads[te->off + i]);
+		}
+		/*
+		 * Relative to the largest numeric gradient, with a floor:
+		 * the key bias has none at all (softmax does not see a
+		 * shift of all its inputs), only float rounding.
+		 */
+		rel = maxd / (maxn > FLOOR ? maxn : FLOOR);
+		if (rel > worst)
+			worst = rel;
+		if (rel > tol)
+			bad++;
+		printf("%s\t%.2e\t(max |grad| %.2e)\n", te->name, rel, maxn);
+	}
+
+	/* Head gates: sum over examples of |d loss_b / d gate|. */
+	for (int l = 0; l < 2; l++) {
+		double maxd = 0, maxn = 0, rel;
+
+		for (int hh = 0; hh < 2; hh++) {
+			double *gg = gate + l * 2 + hh, g0 = *gg, num = 0;
+
+			for (int b = 0; b < B; b++) {
+				double lp, lm;
+
+				*gg = g0 + h;
+				lp = ref_loss(b, p, step);
+				*gg = g0 - h;
+				lm = ref_loss(b, p, step);
+				*gg = g0;
+				num += fabs((lp - lm) / (2 * h));
+			}
+			if (num > maxn)
+				maxn = num;
+			if (fabs(num - tr.imp[l * 2 + hh]) > maxd)
+				maxd = fabs(num - tr.imp[l * 2 + hh]);
+		}
+		rel = maxd / (maxn > FLOOR ? maxn : FLOOR);
+		if (rel > worst)
+			worst = rel;
+		if (rel > tol)
+			bad++;
+		printf("gate.layer.%d\t%.2e\t(max |grad| %.2e)\n", l, rel, maxn);
+	}
+	printf("worst\t%.2e\t%s\n", worst, bad ? "FAIL" : "ok");
+	train_release(&tr);
+	free(P);
+	free(gate);
+	return bad ? 1 : 0;
+}
