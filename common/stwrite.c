@@ -1,0 +1,378 @@
+/* stwrite.c -- write a model directory: config.json, model.safetensors. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "model.h"
+#include "stwrite.h"
+#include "util.h"
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Close fp, check, and rename tmp to path. */
+static int
+commit(FILE *fp, const char *tmp, const char *path, char *err, size_t errlen)
+{
+	int bad = ferror(fp);
+
+	if (fclose(fp) == EOF || bad) {
+		fail(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+		remove(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
+		remove(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- safetensors ---- */
+
+/*
+ * Layout: an 8-byte little-endian header length, the JSON header (padded
+ * with spaces to a multiple of 8), then the data, each tensor at the
+ * [begin, end) byte offsets the header gives, relative to the data start.
+ */
+int
+stw_safetensors(const char *path, const struct stw_tensor *t, size_t n,
+    char *err, size_t errlen)
+{
+	cJSON *hdr, *meta, *e, *a;
+	char *js, tmp[4096];
+	size_t off = 0, len, pad;
+	uint64_t hl;
+	unsigned char hb[8];
+	FILE *fp;
+
+	hdr = cJSON_CreateObject();
+	meta = cJSON_AddObjectToObject(hdr, "__metadata__");
+	cJSON_AddStringToObject(meta, "format", "pt");
+	for (size_t i = 0; i < n; i++) {
+		size_t cnt = 1;
+
+		e = cJSON_AddObjectToObject(hdr, t[i].name);
+		cJSON_AddStringToObject(e, "dtype", "F32");
+		a = cJSON_AddArrayToObject(e, "shape");
+		for (int d = 0; d < t[i].ndim; d++) {
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateNumber((double)t[i].shape[d]));
+			cnt *= t[i].shape[d];
+		}
+		a = cJSON_AddArrayToObject(e, "data_offsets");
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
+		off += cnt * 4;
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
+	}
+	js = cJSON_PrintUnformatted(hdr);
+	cJSON_Delete(hdr);
+	if (js == NULL)
+		return fail(err, errlen, "%s: out of memory", path);
+	len = strlen(js);
+	pad = (8 - (8 + len) % 8) % 8;
+	hl = len + pad;
+	for (int i = 0; i < 8; i++)
+		hb[i] = (unsigned char)(hl >> (8 * i));
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "wb")) == NULL) {
+		free(js);
+		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	}
+	fwrite(hb, 1, 8, fp);
+	fwrite(js, 1, len, fp);
+	for (size_t i = 0; i < pad; i++)
+		putc(' ', fp);
+	free(js);
+	for (size_t i = 0; i < n; i++) {
+		size_t cnt = 1;
+
+		for (int d = 0; d < t[i].ndim; d++)
+			cnt *= t[i].shape[d];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		for (size_t j = 0; j < cnt; j++) {
+			uint32_t u;
+
+			memcpy(&u, t[i].data + j, 4);
+			u = __builtin_bswap32(u);
+			fwrite(&u, 4, 1, fp);
+		}
+#else
+		fwrite(t[i].data, 4, cnt, fp);
+#endif
+	}
+	return commit(fp, tmp, path, err, errlen);
+}
+
+/* ---- the model directory ---- */
+
+static void
+add(struct stw_tensor *v, size_t *n, const char *name, const float *data,
+    size_t r, size_t c)
+{
+	v[*n].name = xstrdup(name);
+	v[*n].data = data;
+	v[*n].ndim = c ? 2 : 1;
+	v[*n].shape[0] = r;
+	v[*n].shape[1] = c;
+	(*n)++;
+}
+
+/* The tensors of m by their BertForSequenceClassification names. */
+static struct stw_tensor *
+tensors(const struct bert *m, size_t *np)
+{
+	const struct bert_config *k = &m->cfg;
+	size_t C = k->C, F = k->F, n = 0;
+	struct stw_tensor *v;
+	static const char *qkv[] = { "query", "key", "value" };
+	char nm[128];
+
+	v = xcalloc(5 + 16 * (size_t)k->L + 4, sizeof(*v));
+	add(v, &n, "bert.embeddings.word_embeddings.weight", m->wte, k->V, C);
+	add(v, &n, "bert.embeddings.position_embeddings.weight", m->wpe,
+	    k->P, C);
+	add(v, &n, "bert.embeddings.token_type_embeddings.weight", m->tte,
+	    k->S, C);
+	add(v, &n, "bert.embeddings.LayerNorm.weight", m->elng, C, 0);
+	add(v, &n, "bert.embeddings.LayerNorm.bias", m->elnb, C, 0);
+	for (int l = 0; l < k->L; l++) {
+		const struct bert_layer *w = &m->layer[l];
+
+#define NAME(...) (snprintf(nm, sizeof(nm), "bert.encoder.layer.%d.", l), \
+	snprintf(nm + strlen(nm), sizeof(nm) - strlen(nm), __VA_ARGS__), nm)
+		for (int j = 0; j < 3; j++) {
+			add(v, &n, NAME("attention.self.%s.weight", qkv[j]),
+			    w->qkvw + j * C * C, C, C);
+			add(v, &n, NAME("attention.self.%s.bias", qkv[j]),
+			    w->qkvb + j * C, C, 0);
+		}
+		add(v, &n, NAME("attention.output.dense.weight"), w->aow, C, C);
+		add(v, &n, NAME("attention.output.dense.bias"), w->aob, C, 0);
+		add(v, &n, NAME("attention.output.LayerNorm.weight"), w->ln1g,
+		    C, 0);
+		add(v, &n, NAME("attention.output.LayerNorm.bias"), w->ln1b,
+		    C, 0);
+		add(v, &n, NAME("intermediate.dense.weight"), w->iw, F, C);
+		add(v, &n, NAME("intermediate.dense.bias"), w->ib, F, 0);
+		add(v, &n, NAME("output.dense.weight"), w->ow, C, F);
+		add(v, &n, NAME("output.dense.bias"), w->ob, C, 0);
+		add(v, &n, NAME("output.LayerNorm.weight"), w->ln2g, C, 0);
+		add(v, &n, NAME("output.LayerNorm.bias"), w->ln2b, C, 0);
+#undef NAME
+	}
+	if (m->pw && m->pb) {
+		add(v, &n, "bert.pooler.dense.weight", m->pw, C, C);
+		add(v, &n, "bert.pooler.dense.bias", m->pb, C, 0);
+	}
+	if (m->cw && m->cb && k->nlabels > 0) {
+		add(v, &n, "classifier.weight", m->cw, k->nlabels, C);
+		add(v, &n, "classifier.bias", m->cb, k->nlabels, 0);
+	}
+	*np = n;
+	return v;
+}
+
+/* Read a whole small file; NULL when it cannot be read. */
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	FILE *fp;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, r;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return NULL;
+	do {
+		if (len + 4096 > cap)
+			buf = xreallocarray(buf, cap = 2 * cap + 8192, 1);
+		r = fread(buf + len, 1, cap - len - 1, fp);
+		len += r;
+	} while (r > 0);
+	if (ferror(fp)) {
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+}
+
+static int
+writefile(const char *path, const char *data, size_t len, char *err,
+    size_t errlen)
+{
+	char tmp[4096];
+	FILE *fp;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((fp = fopen(tmp, "wb")) == NULL)
+		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	fwrite(data, 1, len, fp);
+	return commit(fp, tmp, path, err, errlen);
+}
+
+static void
+set(cJSON *o, const char *key, cJSON *v)
+{
+	if (cJSON_HasObjectItem(o, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
+	else
+		cJSON_AddItemToObject(o, key, v);
+}
+
+static void
+setnum(cJSON *o, const char *key, double v)
+{
+	set(o, key, cJSON_CreateNumber(v));
+}
+
+/* config.json: srcdir's, with m's sizes and labels. */
+static int
+write_config(const struct bert *m, const char *srcdir, const char *dir,
+    char *err, size_t errlen)
+{
+	const struct bert_config *k = &m->cfg;
+	char path[4096], buf[64], *src = NULL, *js;
+	cJSON *c = NULL, *id2, *l2i, *arch;
+	int nl = k->nlabels > 0 ? k->nlabels : 2, keep = 0, r;
+
+	if (srcdir) {
+		snprintf(path, sizeof(path), "%s/config.json", srcdir);
+		src = slurp(path, NULL);
+	}
+	if (src && (c = cJSON_Parse(src)) != NULL && !cJSON_IsObject(c)) {
+		cJSON_Delete(c);
+		c = NULL;
+	}
+	free(src);
+	if (c == NULL)
+		c = cJSON_CreateObject();
+
+	arch = cJSON_CreateArray();
+	cJSON_AddItemToArray(arch,
+	    cJSON_CreateString("BertForSequenceClassification"));
+	set(c, "architectures", arch);
+	set(c, "model_type", cJSON_CreateString("bert"));
+	setnum(c, "hidden_size", k->C);
+	setnum(c, "num_hidden_layers", k->L);
+	setnum(c, "num_attention_heads", k->H);
+	setnum(c, "intermediate_size", k->F);
+	setnum(c, "vocab_size", k->V);
+	setnum(c, "max_position_embeddings", k->P);
+	setnum(c, "type_vocab_size", k->S);
+	if (!cJSON_HasObjectItem(c, "layer_norm_eps")) {
+		snprintf(buf, sizeof(buf), "%.7g", (double)k->eps);
+		set(c, "layer_norm_eps", cJSON_CreateRaw(buf));
+	}
+	if (!cJSON_HasObjectItem(c, "hidden_act"))
+		set(c, "hidden_act", cJSON_CreateString("gelu"));
+	if (!cJSON_HasObjectItem(c, "initializer_range"))
+		setnum(c, "initializer_range", 0.02);
+
+	/* Labels: keep srcdir's names when it has as many. */
+	id2 = cJSON_GetObjectItemCaseSensitive(c, "id2label");
+	keep = cJSON_IsObject(id2) && cJSON_GetArraySize(id2) == nl;
+	if (keep)
+		for (int i = 0; i < nl; i++) {
+			snprintf(buf, sizeof(buf), "%d", i);
+			if (!cJSON_IsString(
+			    cJSON_GetObjectItemCaseSensitive(id2, buf)))
+				keep = 0;
+		}
+	if (!keep) {
+		id2 = cJSON_CreateObject();
+		for (int i = 0; i < nl; i++) {
+			char lab[32];
+
+			snprintf(buf, sizeof(buf), "%d", i);
+			snprintf(lab, sizeof(lab), "LABEL_%d", i);
+			cJSON_AddStringToObject(id2, buf, lab);
+		}
+		set(c, "id2label", id2);
+	}
+	l2i = cJSON_CreateObject();
+	for (int i = 0; i < nl; i++) {
+		snprintf(buf, sizeof(buf), "%d", i);
+		cJSON_AddNumberToObject(l2i, cJSON_GetStringValue(
+		    cJSON_GetObjectItemCaseSensitive(id2, buf)), i);
+	}
+	set(c, "label2id", l2i);
+	setnum(c, "num_labels", nl);
+	set(c, "problem_type", cJSON_CreateString(nl == 1 ? "regression" :
+	    "single_label_classification"));
+
+	if ((js = cJSON_Print(c)) == NULL) {
+		cJSON_Delete(c);
+		return fail(err, errlen, "%s/config.json: out of memory", dir);
+	}
+	cJSON_Delete(c);
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	size_t len = strlen(js);
+	js = xreallocarray(js, len + 2, 1);
+	js[len++] = '\n';
+	r = writefile(path, js, len, err, errlen);
+	free(js);
+	return r;
+}
+
+int
+stw_write(const struct bert *m, const char *srcdir, const char *dir,
+    char *err, size_t errlen)
+{
+	static const char *copy[] = { "vocab.txt", "tokenizer_config.json",
+	    "special_tokens_map.json", "tokenizer.json" };
+	struct stw_tensor *v;
+	struct stat st;
+	char path[4096];
+	size_t n;
+	int r;
+
+	if (mkdir(dir, 0777) == -1 && !(errno == EEXIST &&
+	    stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+		return fail(err, errlen, "%s: %s", dir,
+		    errno == EEXIST ? "not a directory" : strerror(errno));
+	if (write_config(m, srcdir, dir, err, errlen) == -1)
+		return -1;
+	v = tensors(m, &n);
+	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+	r = stw_safetensors(path, v, n, err, errlen);
+	for (size_t i = 0; i < n; i++)
+		free((char *)v[i].name);
+	free(v);
+	if (r == -1)
+		return -1;
+	for (size_t i = 0; srcdir && i < sizeof(copy) / sizeof(copy[0]); i++) {
+		char *data;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/%s", srcdir, copy[i]);
+		if ((data = slurp(path, &len)) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, copy[i]);
+		r = writefile(path, data, len, err, errlen);
+		free(data);
+		if (r == -1)
+			return -1;
+	}
+	return 0;
+}
