@@ -1,0 +1,211 @@
+bats_require_minimum_version 1.5.0
+load helper
+
+# A task a tiny model learns in a second: is token 3 before token 4?
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	T="$BATS_TEST_DIRNAME/finetune-task.py"
+	/usr/bin/python3 "$T" model "$D/m" || return 1
+	/usr/bin/python3 "$T" 1000 1 40 >"$D/train.mp" || return 1
+	/usr/bin/python3 "$T" 200 2 40 >"$D/dev.mp" || return 1
+	/usr/bin/python3 "$T" 400 3 40 -1 -1 >"$D/rtrain.mp" || return 1
+	/usr/bin/python3 "$T" 200 4 40 -1 -1 >"$D/rdev.mp" || return 1
+	if [ ! -x "$BATS_TEST_DIRNAME/gradcheck" ]; then
+		make -s -C "$BATS_TEST_DIRNAME/.." test/gradcheck >&2 ||
+		    return 1
+	fi
+}
+
+# Until cmd/finetune links (it needs common/model.c and common/rec.c).
+need_finetune() {
+	[ -x "$TOP/cmd/finetune" ] || skip "cmd/finetune is not built"
+}
+
+FT="--random-init --epochs 8 --batch 16 --lr 2e-3 --seed 7"
+
+@test "finetune: gradients match finite differences (classes, dropout)" {
+	run "$TOP/test/gradcheck"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ${lines[-1]} == worst*ok ]]
+	# every tensor and both layers' gates were checked
+	[ "$(grep -c 'weight\|bias' <<<"$output")" -eq 41 ]
+	[ "$(grep -c '^gate' <<<"$output")" -eq 2 ]
+}
+
+@test "finetune: gradients match finite differences (regression)" {
+	run "$TOP/test/gradcheck" -r -d 0
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ${lines[-1]} == worst*ok ]]
+}
+
+@test "finetune: learns the order task from random init" {
+	need_finetune
+	run --separate-stderr finetune -m "$D/m" -o "$D/ft" $FT -v \
+	    --dev "$D/dev.mp" "$D/train.mp"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	for f in config.json model.safetensors vocab.txt; do
+		[ -s "$D/ft/$f" ]
+	done
+	grep -q '"num_labels":[[:space:]]*2' "$D/ft/config.json"
+	grep -q '"id2label"' "$D/ft/config.json"
+	ep=$(grep 'epoch [0-9]*/8: loss' <<<"$stderr")
+	first=$(head -n 1 <<<"$ep" | sed 's/.*loss \([0-9.]*\).*/\1/')
+	last=$(tail -n 1 <<<"$ep" | sed 's/.*loss \([0-9.]*\).*/\1/')
+	acc=$(tail -n 1 <<<"$ep" | sed 's/.*accuracy \([0-9.]*\).*/\1/')
+	echo "loss $first -> $last, dev accuracy $acc"
+	awk -v f="$first" -v l="$last" -v a="$acc" \
+	    'BEGIN { exit !(l < f / 4 && a > 0.9) }'
+	# progress lines: step, loss, examples/s, time left
+	grep -q 'step [0-9]*/504, epoch [0-9]/8, loss [0-9.]*, [0-9.]* examples/s, [0-9:]* left' <<<"$stderr"
+}
+
+@test "finetune: same seed, same model, bit for bit" {
+	need_finetune
+	finetune -m "$D/m" -o "$D/a" $FT "$D/train.mp"
+	finetune -m "$D/m" -o "$D/b" $FT "$D/train.mp"
+	cmp "$D/a/model.safetensors" "$D/b/model.safetensors"
+	cmp "$D/a/config.json" "$D/b/config.json"
+	finetune -m "$D/m" -o "$D/c" $FT --seed 8 "$D/train.mp"
+	! cmp -s "$D/a/model.safetensors" "$D/c/model.safetensors"
+}
+
+@test "finetune: the output model loads again and keeps its classifier" {
+	need_finetune
+	finetune -m "$D/m" -o "$D/a" $FT --dev "$D/dev.mp" "$D/train.mp" \
+	    2>"$D/log"
+	want=$(tail -n 1 "$D/log" | sed 's/.*accuracy \([0-9.]*\).*/\1/')
+	run --separate-stderr finetune -m "$D/a" --epochs 0 --prune 1 \
+	    --dev "$D/dev.mp" "$D/train.mp"
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[ "$(sed -n 2p <<<"$output" | cut -f 4)" = "$want" ]
+}
+
+@test "finetune: head importance and pruning (golden)" {
+	need_finetune
+	finetune -m "$D/m" -o "$D/a" $FT "$D/train.mp"
+	run --separate-stderr finetune -m "$D/a" --epochs 0 \
+	    --importance "$D/imp.tsv" --prune 4 --dev "$D/dev.mp" \
+	    "$D/train.mp"
+	[ "$status" -eq 0 ]
+	cat "$D/imp.tsv"
+	echo "$output"
+	[ "${lines[0]}" = "$(printf 'step\tpruned\tfraction\taccuracy\tlast')" ]
+	[ "${#lines[@]}" -eq 6 ]
+	[[ ${lines[5]} == 4$'\t'4$'\t'1.0000$'\t'* ]]
+	# normalised per layer: the squares of a layer sum to 1
+	awk 'NR > 1 { s[$1] += $3 * $3 } END { for (l in s)
+	    if (s[l] < 0.999 || s[l] > 1.001) exit 1 }' "$D/imp.tsv"
+	[ "$(wc -l <"$D/imp.tsv")" -eq 5 ]
+	golden finetune-importance.tsv "$D/imp.tsv"
+}
+
+@test "finetune: regression with --labels 1 (Pearson)" {
+	need_finetune
+	run --separate-stderr finetune -m "$D/m" -o "$D/r" --random-init \
+	    --labels 1 --epochs 6 --batch 16 --lr 2e-3 --dev "$D/rdev.mp" \
+	    "$D/rtrain.mp"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	grep -q '"problem_type":[[:space:]]*"regression"' "$D/r/config.json"
+	r=$(tail -n 1 <<<"$stderr" | sed 's/.*pearson \([0-9.-]*\).*/\1/')
+	awk -v r="$r" 'BEGIN { exit !(r > 0.5) }'
+}
+
+@test "finetune: float labels mean regression without --labels" {
+	need_finetune
+	run --separate-stderr finetune -m "$D/m" -o "$D/r" --random-init \
+	    --epochs 1 "$D/rtrain.mp"
+	[ "$status" -eq 0 ]
+	grep -q '"num_labels":[[:space:]]*1' "$D/r/config.json"
+}
+
+@test "finetune: bad option is a usage error" {
+	need_finetune
+	run -2 --separate-stderr finetune -Z
+	[[ $stderr == *"usage: finetune "* ]]
+}
+
+@test "finetune: no model, no output, bad numbers are usage errors" {
+	need_finetune
+	run -2 --separate-stderr finetune -o "$D/x" "$D/train.mp"
+	[[ $stderr == *"usage: finetune "* ]]
+	run -2 --separate-stderr finetune -m "$D/m" "$D/train.mp"
+	[[ $stderr == *"-o is needed"* ]]
+	run -2 --separate-stderr finetune -m "$D/m" -o "$D/x" --lr fast
+	[[ $stderr == *"--lr: 'fast' is not a number"* ]]
+	run -2 --separate-stderr finetune -m "$D/m" --epochs 0 --prune 3 \
+	    "$D/train.mp"
+	[[ $stderr == *"--prune needs --dev"* ]]
+}
+
+@test "finetune: a label of the wrong type names the record" {
+	need_finetune
+	printf '\x82\xa3ids\x93\x01\x03\x02\xa5label\x00' >"$D/bad.mp"
+	printf '\x82\xa3ids\x93\x01\x03\x02\xa5label\xa3yes' >>"$D/bad.mp"
+	run -1 --separate-stderr finetune -m "$D/m" -o "$D/x" "$D/bad.mp"
+	echo "$stderr"
+	[[ $stderr == *"record 2"*"'label' is a string, expected a number"* ]]
+}
+
+@test "finetune: a class outside the model's labels names the record" {
+	need_finetune
+	printf '\x82\xa3ids\x93\x01\x03\x02\xa5label\x05' >"$D/bad.mp"
+	run -1 --separate-stderr finetune -m "$D/m" -o "$D/x" --labels 2 \
+	    "$D/bad.mp"
+	echo "$stderr"
+	[[ $stderr == *"record 1"*"'label' 5 is not a class of 0..1"* ]]
+}
+
+@test "finetune: a token outside the vocabulary names the record" {
+	need_finetune
+	printf '\x82\xa3ids\x93\x01\x28\x02\xa5label\x00' >"$D/bad.mp"
+	run -1 --separate-stderr finetune -m "$D/m" -o "$D/x" "$D/bad.mp"
+	echo "$stderr"
+	[[ $stderr == *"record 1"*"'ids' item 1: 40 is outside the vocabulary (0..39)"* ]]
+}
+
+@test "finetune: a record without ids is an error" {
+	need_finetune
+	printf '\x81\xa5label\x00' >"$D/bad.mp"
+	run -1 --separate-stderr finetune -m "$D/m" -o "$D/x" "$D/bad.mp"
+	echo "$stderr"
+	[[ $stderr == *"record 1"*"ids"* ]]
+}
+
+@test "finetune: a truncated stream is an error" {
+	need_finetune
+	head -c 100 "$D/train.mp" >"$D/trunc.mp"
+	run -1 --separate-stderr finetune -m "$D/m" -o "$D/x" "$D/trunc.mp"
+	echo "$stderr"
+	[[ $stderr == *"record "[0-9]* ]]
+}
+
+@test "finetune: a corrupt model is an error naming the file" {
+	need_finetune
+	mkdir -p "$D/bad"
+	cp "$D/m/config.json" "$D/m/vocab.txt" "$D/bad/"
+	head -c 1000 "$D/m/model.safetensors" >"$D/bad/model.safetensors"
+	run -1 --separate-stderr finetune -m "$D/bad" -o "$D/x" "$D/train.mp"
+	echo "$stderr"
+	[[ $stderr == *"model.safetensors"* ]]
+}
+
+@test "finetune: man page examples run" {
+	need_finetune
+	[ -d "$SAMPLES/tiny-cls" ] || skip "samples/tiny-cls is absent"
+	cd "$TOP"
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh/p' man/finetune.1 |
+	    sed -n '/^\.Bd/,/^\.Ed/p' | grep -v '^\.[BE]d' |
+	    sed 's/\\e$/\\/; s,/tmp/,'"$D"'/,g' >"$D/examples.sh"
+	cat "$D/examples.sh"
+	[ "$(grep -c '^finetune ' "$D/examples.sh")" -eq 3 ]
+	bash -e "$D/examples.sh"
+	[ -s "$D/tiny-ft/model.safetensors" ]
+	[ -s "$D/tiny-rand/model.safetensors" ]
+	[ -s "$D/imp.tsv" ]
+}
