@@ -93,6 +93,29 @@ def random_maps(seed, L, H, T, id, sharp=1.0):
     return {"id": id, "tokens": tokens, "attn": tensor(a)}
 
 
+def patterned(tokens, id, seed):
+    """L1H1 prev, L1H2 next, L1H3 [CLS], L2H1 [SEP], L2H2 broad, L2H3 noise."""
+    T = len(tokens)
+    rng = np.random.default_rng(seed)
+    u = np.full((T, T), 1.0 / T)
+    eye = np.eye(T)
+    prev = np.roll(eye, -1, axis=1)
+    prev[0] = eye[0]
+    nxt = np.roll(eye, 1, axis=1)
+    nxt[-1] = eye[-1]
+    cls = np.zeros((T, T))
+    cls[:, 0] = 1
+    sep = np.zeros((T, T))
+    seps = [i for i, t in enumerate(tokens) if t == "[SEP]"]
+    sep[:, seps] = 1.0 / len(seps)
+    x = np.exp(rng.normal(size=(T, T)) * 2)
+    noise = x / x.sum(-1, keepdims=True)
+    a = np.stack([np.stack([0.8 * prev + 0.2 * u, 0.7 * nxt + 0.3 * u,
+                            0.9 * cls + 0.1 * u]),
+                  np.stack([0.85 * sep + 0.15 * u, u, noise])])
+    return {"id": id, "tokens": tokens, "attn": tensor(a)}
+
+
 def main():
     sc = sys.argv[1]
     if sc == "uniform":
@@ -142,6 +165,36 @@ def main():
         if "rev" in flags:
             recs.reverse()
         emit(recs)
+    elif sc == "sample":
+        # samples/attend-stats.mp: three sentences, six patterned heads
+        t1 = ("[CLS] the cat did not sit on the mat . [SEP] it was "
+              "nap ##ping . [SEP]").split()
+        t2 = "[CLS] he is n ' t play ##ing , is he ? [SEP]".split()
+        t3 = "[CLS] never mind the weather [SEP] fine [SEP]".split()
+        r1 = patterned(t1, "s/1", 1)
+        r1["spans"] = [[[2], [4, 5]], [[11], [13, 14]]]
+        emit([r1, patterned(t2, "s/2", 2), patterned(t3, "s/3", 3)])
+    elif sc == "bad":
+        kind = sys.argv[2]
+        r = onehot()
+        if kind == "notokens":
+            del r["tokens"]
+        elif kind == "shorttokens":
+            r["tokens"] = r["tokens"][:-1]
+        elif kind == "noattn":
+            del r["attn"]
+        elif kind == "badspan":
+            r["spans"] = [[[1], [8]]]
+        elif kind == "shapes":
+            emit([uniform(), r])
+            return
+        elif kind == "nan":
+            a = np.frombuffer(r["attn"]["data"], "<f4").copy()
+            a[5] = np.nan
+            r["attn"]["data"] = a.tobytes()
+        elif kind == "noid":
+            del r["id"]
+        emit([r])
     elif sc == "perhead":
         # attend-dump style: one record per (example, layer, head)
         r = onehot()
