@@ -4,8 +4,14 @@
 # pattern (see samples/ka-model/README), and check it with a numpy forward.
 #
 #	usage: mkka.py [DIR]          write the model (default samples/ka-model)
-#	       mkka.py -c [DIR]       run the numpy forward over the sample
+#	       mkka.py -c             run the numpy forward over the sample
 #	                              sentences and print each head's pattern
+#	       mkka.py -a             write the sample sentences as records with
+#	                              attn from the numpy forward (msgpack), as
+#	                              encode -a would (samples/ka-attn.mp)
+#	       mkka.py -l             the same as per-head records with the
+#	                              constructed pattern as a hand-given label
+#	                              (samples/ka-heads.mp, for --train)
 #
 # Construction (C = 128 hidden, 3 layers of 4 heads, D = 32 per head, 32
 # positions):
@@ -322,13 +328,11 @@ def forward(t, ids, seg):
     return np.array(out)
 
 
-def check(d):
-    sys.path.insert(0, os.path.join(HERE, "..", "test"))
-    import mkmaps  # noqa: F401  (only for the shared feature rule below)
+def examples():
+    """(tokens, ids, seg, attn) of each sample sentence (pair)."""
     voc, wte, wpe, tte, layers = build()
     t = tensors(voc, wte, wpe, tte, layers, np.random.default_rng(7))
     idx = {w: i for i, w in enumerate(voc)}
-    votes = {}
     with open(os.path.join(HERE, "ka-sentences.txt")) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
@@ -338,7 +342,37 @@ def check(d):
                 toks += w
                 seg += [s] * len(w)
             ids = [idx.get(w, 1) for w in toks]
-            A = forward(t, ids, seg)
+            yield toks, ids, seg, forward(t, ids, seg)
+
+
+def dump():
+    sys.path.insert(0, os.path.join(HERE, "..", "test"))
+    import mkmaps
+    out = sys.stdout.buffer
+    for n, (toks, ids, seg, A) in enumerate(examples()):
+        rec = {"id": "ka/%d" % (n + 1), "tokens": toks, "ids": ids,
+               "seg": seg, "attn": mkmaps.ftensor(A)}
+        out.write(mkmaps.pack(rec, bytearray()))
+
+
+def labelled():
+    sys.path.insert(0, os.path.join(HERE, "..", "test"))
+    import mkmaps
+    out = sys.stdout.buffer
+    for n, (toks, ids, seg, A) in enumerate(examples()):
+        for (l, h), (pat, kind) in sorted(HEADS.items()):
+            if pat == "block" and max(seg) == 0:
+                pat = "heterogeneous"	# one segment: uniform
+            rec = {"id": "ka/%d" % (n + 1), "tokens": toks, "ids": ids,
+                   "seg": seg, "layer": l, "head": h,
+                   "map": mkmaps.ftensor(A[l - 1, h - 1]), "pattern": pat}
+            out.write(mkmaps.pack(rec, bytearray()))
+
+
+def check():
+    votes = {}
+    if True:
+        for toks, ids, seg, A in examples():
             for l in range(L):
                 for h in range(H):
                     pat = rule(A[l, h], toks, seg)
@@ -381,5 +415,9 @@ def rule(A, toks, seg):
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args and args[0] == "-c":
-        sys.exit(0 if check(args[1] if len(args) > 1 else None) else 1)
+        sys.exit(0 if check() else 1)
+    if args and args[0] == "-a":
+        sys.exit(dump())
+    if args and args[0] == "-l":
+        sys.exit(labelled())
     write(args[0] if args else os.path.join(HERE, "ka-model"))

@@ -1,0 +1,432 @@
+/*
+ * attend-dump -- split the attention of each example into one record per
+ * (example, layer, head) with its map; or write the maps to files for
+ * other tools and for people: TSV, .npy, and PNG/SVG heat maps (one head,
+ * or the sheet of every head of an example).
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "headset.h"
+#include "plot.h"
+#include "rec.h"
+#include "tensor.h"
+#include "util.h"
+
+enum { O_TSV, O_NPY, O_PNG, O_SVG, NOUT };
+
+static const char *ext[NOUT] = { "tsv", "npy", "png", "svg" };
+
+/* The keys this filter writes (and so drops from its input). */
+static const char *const dropkeys[] = { "attn", "layer", "head", "map", NULL };
+
+static char	*outdir[NOUT];
+static int	 sheet;
+
+/* ---- file names ---- */
+
+/* id as a file name: anything but [A-Za-z0-9._-] becomes '_'. */
+static char *
+fileid(const msgpack_object *o, size_t nrec)
+{
+	const msgpack_object *v = rec_get(o, "id");
+	char buf[64], *s;
+
+	if (v == NULL || v->type != MSGPACK_OBJECT_STR ||
+	    v->via.str.size == 0) {
+		snprintf(buf, sizeof(buf), "rec%zu", nrec);
+		return xstrdup(buf);
+	}
+	s = xstrndup(v->via.str.ptr, v->via.str.size > 200 ? 200 :
+	    v->via.str.size);
+	for (char *p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-'))
+			*p = '_';
+	if (s[0] == '.')
+		s[0] = '_';
+	return s;
+}
+
+static char *
+path(int kind, const char *id, int l, int h)
+{
+	char *p;
+
+	if (l > 0) {
+		if (asprintf(&p, "%s/%s_L%dH%d.%s", outdir[kind], id, l, h,
+		    ext[kind]) == -1)
+			err(1, "asprintf");
+	} else if (asprintf(&p, "%s/%s.%s", outdir[kind], id, ext[kind]) == -1)
+		err(1, "asprintf");
+	return p;
+}
+
+/* mkdir -p d */
+static void
+makedir(const char *d)
+{
+	struct stat st;
+	char *p = xstrdup(d);
+
+	for (char *s = p + 1; *s != '\0'; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(p, 0777) == -1 && errno != EEXIST)
+				err(1, "%s", p);
+			*s = '/';
+		}
+	free(p);
+	if (mkdir(d, 0777) == -1 && errno != EEXIST)
+		err(1, "%s", d);
+	if (stat(d, &st) == -1)
+		err(1, "%s", d);
+	if (!S_ISDIR(st.st_mode))
+		errx(1, "%s: not a directory", d);
+}
+
+/* ---- writers ---- */
+
+static void
+closeout(FILE *fp, const char *p)
+{
+	if (fflush(fp) == EOF || ferror(fp)) {
+		int e = errno;
+		fclose(fp);
+		unlink(p);
+		errx(1, "%s: %s", p, strerror(e ? e : EIO));
+	}
+	if (fclose(fp) == EOF)
+		err(1, "%s", p);
+}
+
+/* A labelled matrix when there are tokens: "token" and the keys, then a
+ * row per query, its token first; bare numbers otherwise. */
+static void
+write_tsv(const char *p, const float *m, size_t T, char **tok)
+{
+	FILE *fp;
+
+	if ((fp = fopen(p, "w")) == NULL)
+		err(1, "%s", p);
+	if (tok != NULL) {
+		fprintf(fp, "token");
+		for (size_t j = 0; j < T; j++)
+			fprintf(fp, "\t%s", tok[j]);
+		fputc('\n', fp);
+	}
+	for (size_t i = 0; i < T; i++) {
+		if (tok != NULL)
+			fprintf(fp, "%s\t", tok[i]);
+		for (size_t j = 0; j < T; j++)
+			fprintf(fp, j ? "\t%.6g" : "%.6g", m[i * T + j]);
+		fputc('\n', fp);
+	}
+	closeout(fp, p);
+}
+
+/*
+ * numpy format 1.0: magic, version, a little-endian header length, a
+ * Python dict literal padded with spaces to a multiple of 64 bytes and
+ * ended by a newline, then the data, '<f4', C order.
+ */
+static void
+write_npy(const char *p, const float *m, size_t T)
+{
+	char hdr[128];
+	unsigned char pre[10] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0 };
+	FILE *fp;
+	int n;
+
+	n = snprintf(hdr, sizeof(hdr), "{'descr': '<f4', 'fortran_order': "
+	    "False, 'shape': (%zu, %zu), }", T, T);
+	while ((10 + n + 1) % 64 != 0)
+		hdr[n++] = ' ';
+	hdr[n++] = '\n';
+	pre[8] = n & 0xff;
+	pre[9] = n >> 8;
+	if ((fp = fopen(p, "wb")) == NULL)
+		err(1, "%s", p);
+	fwrite(pre, 1, 10, fp);
+	fwrite(hdr, 1, n, fp);
+	for (size_t i = 0; i < T * T; i++) {	/* little-endian */
+		uint32_t u;
+		unsigned char b[4];
+
+		memcpy(&u, &m[i], 4);
+		b[0] = u, b[1] = u >> 8, b[2] = u >> 16, b[3] = u >> 24;
+		fwrite(b, 1, 4, fp);
+	}
+	closeout(fp, p);
+}
+
+static void
+write_image(const char *p, const float *m, size_t T, char **tok,
+    const char *title)
+{
+	struct plot_heat h = { 0 };
+	char err[512];
+
+	h.v = m;
+	h.rows = h.cols = T;
+	h.rlab = tok;
+	h.clab = tok;
+	h.title = title;
+	h.ylab = "query";
+	h.xlab = "key";
+	h.barlab = "attention";
+	if (plot_heatmap(p, &h, 0, 0, NULL, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+}
+
+/* ---- main ---- */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: attend-dump [-rsvz] [-H heads] [--npy dir] "
+	    "[--png dir] [--svg dir]\n"
+	    "                   [--tsv dir] [file ...]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option lopt[] = {
+		{ "npy", required_argument, NULL, 'N' },
+		{ "png", required_argument, NULL, 'P' },
+		{ "records", no_argument, NULL, 'r' },
+		{ "sheet", no_argument, NULL, 's' },
+		{ "svg", required_argument, NULL, 'S' },
+		{ "tsv", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *spec = "all";
+	struct headset hs = { 0 };
+	struct rec_reader *rr;
+	struct rec_writer *w = NULL;
+	struct progress pr;
+	msgpack_object o;
+	char msg[256];
+	int ch, gz = 0, records = 0, files = 0, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "H:N:P:S:T:rsvz", lopt, NULL))
+	    != -1) {
+		switch (ch) {
+		case 'H':
+			spec = optarg;
+			if (headset_syntax(spec, msg, sizeof(msg)) == -1) {
+				warnx("-H: %s", msg);
+				usage();
+			}
+			break;
+		case 'N':
+			outdir[O_NPY] = optarg;
+			break;
+		case 'P':
+			outdir[O_PNG] = optarg;
+			break;
+		case 'S':
+			outdir[O_SVG] = optarg;
+			break;
+		case 'T':
+			outdir[O_TSV] = optarg;
+			break;
+		case 'r':
+			records = 1;
+			break;
+		case 's':
+			sheet = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'z':
+			gz = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	for (int k = 0; k < NOUT; k++)
+		if (outdir[k] != NULL) {
+			makedir(outdir[k]);
+			files = 1;
+		}
+	if (sheet && outdir[O_PNG] == NULL && outdir[O_SVG] == NULL) {
+		warnx("--sheet needs --png or --svg");
+		usage();
+	}
+	if (!files)
+		records = 1;
+	rr = rec_open(argc, argv);
+	if (records)
+		w = rec_wopen(gz);
+	progress_init(&pr, "records", 0, verbose);
+	while (rec_next(rr, &o)) {
+		struct tensor t;
+		char **tok = NULL, *id = NULL, *name = NULL;
+		size_t T, L, H, ds, ntok = 0, nkeep;
+		struct plot_heat *panel = NULL;
+		char **ptitle = NULL;
+		float *m = NULL, *all = NULL;
+		int np = 0;
+
+		if (rec_get(&o, "attn") == NULL)
+			rec_die("no key 'attn' (run encode -a first)");
+		rec_tensor(&o, "attn", &t);
+		if (t.ndim != 4 || t.shape[2] != t.shape[3])
+			rec_die("'attn' must have shape [L, H, T, T]");
+		L = t.shape[0];
+		H = t.shape[1];
+		T = t.shape[2];
+		if (L == 0 || H == 0 || T == 0)
+			rec_die("'attn' is empty");
+		if (L > 1000 || H > 1000)
+			rec_die("'attn' has %zu layers of %zu heads, more than "
+			    "1000", L, H);
+		if (hs.on == NULL || hs.L != (int)L || hs.H != (int)H) {
+			headset_release(&hs);
+			if (headset_parse(&hs, spec, L, H, msg, sizeof(msg))
+			    == -1)
+				rec_die("-H: %s", msg);
+		}
+		if (rec_get(&o, "tokens") != NULL &&
+		    (ntok = rec_strs(&o, "tokens", &tok)) != T)
+			rec_die("'tokens' has %zu entries, 'attn' is %zu x %zu",
+			    ntok, T, T);
+		ds = tensor_dtsize(t.dtype);
+		nkeep = rec_count_except(&o, dropkeys);
+		if (files) {
+			const msgpack_object *v = rec_get(&o, "id");
+
+			id = fileid(&o, rec_count(rr));
+			if (v != NULL && v->type == MSGPACK_OBJECT_STR &&
+			    v->via.str.size > 0)
+				name = xstrndup(v->via.str.ptr,
+				    v->via.str.size > 200 ? 200 :
+				    v->via.str.size);
+			else
+				name = xstrdup(id);
+			m = xmalloc(T * T * sizeof(float));
+		}
+		if (sheet) {
+			all = xmalloc(headset_count(&hs) * T * T *
+			    sizeof(float));
+			panel = xcalloc(headset_count(&hs), sizeof(*panel));
+			ptitle = xcalloc(headset_count(&hs), sizeof(char *));
+		}
+		for (size_t l = 1; l <= L; l++)
+			for (size_t h = 1; h <= H; h++) {
+				size_t off = ((l - 1) * H + h - 1) * T * T;
+				const char *src = (const char *)t.data +
+				    off * ds;
+
+				if (!headset_has(&hs, l, h))
+					continue;
+				if (records) {
+					msgpack_packer *pk = rec_packer(w);
+					const char *dn =
+					    tensor_dtypename(t.dtype);
+
+					rec_map(w, nkeep + 3);
+					rec_copy_except(w, &o, dropkeys);
+					rec_put_int(w, "layer", l);
+					rec_put_int(w, "head", h);
+					rec_key(w, "map");
+					msgpack_pack_map(pk, 3);
+					msgpack_pack_str(pk, 5);
+					msgpack_pack_str_body(pk, "dtype", 5);
+					msgpack_pack_str(pk, strlen(dn));
+					msgpack_pack_str_body(pk, dn,
+					    strlen(dn));
+					msgpack_pack_str(pk, 5);
+					msgpack_pack_str_body(pk, "shape", 5);
+					msgpack_pack_array(pk, 2);
+					msgpack_pack_uint64(pk, T);
+					msgpack_pack_uint64(pk, T);
+					msgpack_pack_str(pk, 4);
+					msgpack_pack_str_body(pk, "data", 4);
+					msgpack_pack_bin(pk, T * T * ds);
+					msgpack_pack_bin_body(pk, src,
+					    T * T * ds);
+				}
+				if (!files)
+					continue;
+				tensor_to_f32(m, src, t.dtype, T * T);
+				if (outdir[O_TSV] != NULL) {
+					char *p = path(O_TSV, id, l, h);
+					write_tsv(p, m, T, tok);
+					free(p);
+				}
+				if (outdir[O_NPY] != NULL) {
+					char *p = path(O_NPY, id, l, h);
+					write_npy(p, m, T);
+					free(p);
+				}
+				for (int k = O_PNG; k <= O_SVG && !sheet; k++) {
+					char *p, title[256];
+
+					if (outdir[k] == NULL)
+						continue;
+					p = path(k, id, l, h);
+					snprintf(title, sizeof(title),
+					    "%s  L%zuH%zu", name, l, h);
+					write_image(p, m, T, tok, title);
+					free(p);
+				}
+				if (sheet) {
+					float *d = all + (size_t)np * T * T;
+
+					memcpy(d, m, T * T * sizeof(float));
+					panel[np].v = d;
+					panel[np].rows = panel[np].cols = T;
+					if (asprintf(&ptitle[np], "L%zuH%zu", l,
+					    h) == -1)
+						err(1, "asprintf");
+					panel[np].title = ptitle[np];
+					np++;
+				}
+			}
+		if (sheet && np > 0) {
+			for (int k = O_PNG; k <= O_SVG; k++) {
+				char *p, e[512];
+
+				if (outdir[k] == NULL)
+					continue;
+				p = path(k, id, 0, 0);
+				if (plot_sheet(p, panel, np, np < (int)H ? np :
+				    (int)H, 0, name, e, sizeof(e)) == -1)
+					errx(1, "%s", e);
+				free(p);
+			}
+		}
+		for (int i = 0; i < np; i++)
+			free(ptitle[i]);
+		free(ptitle);
+		free(panel);
+		free(all);
+		free(m);
+		free(id);
+		free(name);
+		if (tok != NULL)
+			rec_strs_free(tok, ntok);
+		progress_add(&pr, 1);
+	}
+	progress_done(&pr);
+	if (records)
+		rec_wclose(w);
+	rec_close(rr);
+	headset_release(&hs);
+	return 0;
+}
