@@ -153,6 +153,53 @@ def ftensor(a):
     return {"dtype": "f32", "shape": list(a.shape), "data": a.tobytes()}
 
 
+def png_read(path):
+    """(width, height, pixels): pixels[y][x] = (r, g, b, a), 8-bit PNGs."""
+    import zlib
+    with open(path, "rb") as f:
+        b = f.read()
+    if b[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("%s: not a PNG" % path)
+    i, idat, w = 8, b"", 0
+    while i < len(b):
+        n, kind = struct.unpack(">I4s", b[i:i + 8])
+        body = b[i + 8:i + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+            if depth != 8 or ctype not in (2, 6):
+                raise ValueError("%s: not 8-bit RGB(A)" % path)
+            bpp = 4 if ctype == 6 else 3
+        elif kind == b"IDAT":
+            idat += body
+        i += 12 + n
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    rows, prev, k = [], bytearray(stride), 0
+    for y in range(h):
+        ft = raw[k]
+        line = bytearray(raw[k + 1:k + 1 + stride])
+        k += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            up = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if ft == 1:
+                line[x] = (line[x] + a) & 255
+            elif ft == 2:
+                line[x] = (line[x] + up) & 255
+            elif ft == 3:
+                line[x] = (line[x] + (a + up) // 2) & 255
+            elif ft == 4:
+                p = a + up - c
+                pa, pb, pc = abs(p - a), abs(p - up), abs(p - c)
+                pr = a if pa <= pb and pa <= pc else up if pb <= pc else c
+                line[x] = (line[x] + pr) & 255
+        rows.append([tuple(line[x:x + bpp]) + ((255,) if bpp == 3 else ())
+                     for x in range(0, stride, bpp)])
+        prev = line
+    return w, h, rows
+
+
 # ---- the maps ----
 
 def layout(rng, T, pair):

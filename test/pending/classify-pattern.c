@@ -128,6 +128,8 @@ features(struct feat *f, const float *a, size_t T, char **tok,
 	f->special /= T;
 	f->block /= T;
 	f->entropy /= T;
+	if (f->entropy > 1)	/* rounding in float rows */
+		f->entropy = 1;
 	f->topk = top / T;
 
 	/*

@@ -1,0 +1,223 @@
+bats_require_minimum_version 1.5.0
+load helper
+
+# attend-dump, and the plot module (common/plot.c) its pictures come from.
+# samples/ka-attn.mp: 8 examples of the known-answer model, attn [3, 4, T, T].
+
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	cc -std=c11 -D_GNU_SOURCE -I/usr/include/cairo -I"$TOP/common" \
+	    -o "$D/plotcheck" "$TOP/test/plotcheck.c" \
+	    "$TOP/common/libcommon.a" -lcairo -lm || return 1
+}
+
+need_dump() {
+	[ -x "$TOP/cmd/attend-dump" ] || skip "cmd/attend-dump is not built"
+}
+
+# py SCRIPT: run python with test/ on the path (mkmaps: msgpack, PNG)
+py() {
+	PYTHONPATH="$TOP/test" $PY -c "$1"
+}
+
+@test "attend-dump: plot draws a known map with the right colour per cell" {
+	mkdir "$D/pc"
+	"$D/plotcheck" "$D/pc" >"$D/pc.out"
+	run py "
+import mkmaps
+lines = [l.split() for l in open('$D/pc.out')]
+w, h, px = mkmaps.png_read('$D/pc/heat.png')
+assert (w, h) == (400, 300), (w, h)
+x, y, bw, bh = map(float, lines[1][1:])
+n = 0
+for l in lines:
+    if l[0] != 'cell':
+        continue
+    i, j, r, g, b = map(int, l[1:])
+    cx = int(x + (j + 0.5) * bw / 4)
+    cy = int(y + (i + 0.5) * bh / 3)
+    want = (255, 255, 255) if r < 0 else (r, g, b)
+    assert px[cy][cx][:3] == want, (i, j, px[cy][cx], want)
+    n += 1
+print(n, 'cells ok')
+"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "12 cells ok" ]
+}
+
+@test "attend-dump: plot writes valid SVG, sheets, bars, and returns errors" {
+	mkdir "$D/pe"
+	run "$D/plotcheck" "$D/pe"
+	[ "$status" -eq 0 ]
+	[[ $output == *"error: /nonexistent/dir/x.png: No such file or directory"* ]]
+	[[ $output == *"error: x.jpg: unknown image type, expected .png or .svg"* ]]
+	[[ $output == *"error: x.png: image of 0 x 10 is outside 1 .. 32767"* ]]
+	[ ! -e x.jpg ] && [ ! -e x.png ]
+	py "
+import xml.etree.ElementTree as E, mkmaps
+for f in ('heat.svg', 'bars.svg'):
+    assert E.parse('$D/pe/' + f).getroot().tag.endswith('svg')
+w, h, px = mkmaps.png_read('$D/pe/sheet.png')
+assert w > 200 and h > 200
+"
+}
+
+@test "attend-dump: one record per (example, layer, head), keys passed through" {
+	need_dump
+	attend-dump "$SAMPLES/ka-attn.mp" >"$D/all.mp"
+	py "
+import mkmaps, numpy as np
+ex = mkmaps.records('$SAMPLES/ka-attn.mp')
+out = mkmaps.records('$D/all.mp')
+assert len(out) == 8 * 12, len(out)
+k = 0
+for e in ex:
+    A = mkmaps.tensor(e['attn'])
+    for l in range(1, 4):
+        for h in range(1, 5):
+            r = out[k]; k += 1
+            assert 'attn' not in r
+            assert (r['layer'], r['head']) == (l, h)
+            for key in ('id', 'tokens', 'ids', 'seg'):
+                assert r[key] == e[key], key
+            assert r['map']['dtype'] == 'f32'
+            assert r['map']['shape'] == [len(e['tokens'])] * 2
+            assert (mkmaps.tensor(r['map']) == A[l - 1, h - 1]).all()
+"
+}
+
+@test "attend-dump: -H selects heads" {
+	need_dump
+	attend-dump -H L2H2 "$SAMPLES/ka-attn.mp" >"$D/h.mp"
+	attend-dump -H '3:*,1:1' "$SAMPLES/ka-attn.mp" >"$D/h2.mp"
+	py "
+import mkmaps
+r = mkmaps.records('$D/h.mp')
+assert len(r) == 8 and all((x['layer'], x['head']) == (2, 2) for x in r)
+r = mkmaps.records('$D/h2.mp')
+assert len(r) == 8 * 5
+assert sorted(set((x['layer'], x['head']) for x in r)) == \
+    [(1, 1), (3, 1), (3, 2), (3, 3), (3, 4)]
+"
+}
+
+@test "attend-dump: records match the golden stream" {
+	need_dump
+	attend-dump -H L1H1 "$SAMPLES/ka-attn.mp" >"$D/g.mp"
+	golden attend-dump-l1h1.mp "$D/g.mp"
+}
+
+@test "attend-dump: TSV matches the golden file, npy loads in numpy" {
+	need_dump
+	need_numpy
+	attend-dump -H L2H2 --tsv "$D/t" --npy "$D/t" "$SAMPLES/ka-attn.mp" \
+	    >"$D/t.out"
+	[ ! -s "$D/t.out" ]	# files only, no records
+	golden attend-dump-ka_1_L2H2.tsv "$D/t/ka_1_L2H2.tsv"
+	[ "$(ls "$D/t" | wc -l)" -eq 16 ]
+	py "
+import mkmaps, numpy as np
+ex = mkmaps.records('$SAMPLES/ka-attn.mp')
+for n, e in enumerate(ex):
+    a = np.load('$D/t/ka_%d_L2H2.npy' % (n + 1))
+    assert a.dtype == np.dtype('<f4') and not np.isfortran(a)
+    assert (a == mkmaps.tensor(e['attn'])[1, 1]).all()
+    t = np.loadtxt('$D/t/ka_%d_L2H2.tsv' % (n + 1), skiprows=1,
+                   usecols=range(1, len(e['tokens']) + 1), comments=None)
+    assert np.abs(t - a).max() < 1e-5
+"
+}
+
+@test "attend-dump: PNG of a head is a readable heat map of the right colours" {
+	need_dump
+	attend-dump -H L1H3 --png "$D/p" -r "$SAMPLES/ka-attn.mp" >"$D/p.mp"
+	[ "$(ls "$D/p" | wc -l)" -eq 8 ]
+	py "
+import mkmaps
+assert len(mkmaps.records('$D/p.mp')) == 8
+w, h, px = mkmaps.png_read('$D/p/ka_1_L1H3.png')
+T = 17
+assert T * 8 < w < 2000 and T * 8 < h < 2000, (w, h)
+# L1H3 looks at [CLS]: the first column is the top of the scale (yellow),
+# the rest the bottom (dark purple)
+flat = [p[:3] for row in px for p in row]
+top, bottom = flat.count((253, 231, 37)), flat.count((68, 1, 84))
+assert top > T * 100 and bottom > 10 * top, (top, bottom)
+"
+}
+
+@test "attend-dump: SVG pictures and sheets are valid XML" {
+	need_dump
+	attend-dump -H L1 --svg "$D/s" "$SAMPLES/ka-attn.mp"
+	attend-dump --sheet --svg "$D/s2" --png "$D/s2" "$SAMPLES/ka-attn.mp"
+	[ "$(ls "$D/s" | wc -l)" -eq 32 ]
+	[ "$(ls "$D/s2" | wc -l)" -eq 16 ]
+	py "
+import glob, xml.etree.ElementTree as E, mkmaps
+for f in glob.glob('$D/s/*.svg') + glob.glob('$D/s2/*.svg'):
+    assert E.parse(f).getroot().tag.endswith('svg'), f
+w, h, px = mkmaps.png_read('$D/s2/ka_1.png')
+assert w > 400 and h > 300
+"
+}
+
+@test "attend-dump: bad usage exits 2" {
+	need_dump
+	run -2 --separate-stderr attend-dump -Z
+	[[ $stderr == *"usage: attend-dump "* ]]
+	run -2 --separate-stderr attend-dump --sheet "$SAMPLES/ka-attn.mp"
+	[[ $stderr == *"--sheet needs --png or --svg"* ]]
+	run -2 --separate-stderr attend-dump -H 'L1H' "$SAMPLES/ka-attn.mp"
+	[[ $stderr == *"usage: attend-dump "* ]]
+}
+
+@test "attend-dump: a record without attn exits 1 naming the record" {
+	need_dump
+	run -1 --separate-stderr attend-dump "$SAMPLES/ka-heads.mp"
+	[[ $stderr == *"record 1"*"no key 'attn'"* ]]
+}
+
+@test "attend-dump: attn that is not [L, H, T, T] exits 1" {
+	need_dump
+	py "
+import mkmaps, numpy as np, sys
+ok = {'id': 'a', 'attn': mkmaps.ftensor(np.full((1, 1, 2, 2), 0.5))}
+bad = {'id': 'b', 'attn': mkmaps.ftensor(np.zeros((1, 2, 3, 4)))}
+sys.stdout.buffer.write(mkmaps.pack(ok, bytearray()) + mkmaps.pack(bad, bytearray()))
+" >"$D/bad.mp"
+	run -1 --separate-stderr attend-dump "$D/bad.mp"
+	[[ $stderr == *"record 2"*"'attn' must have shape [L, H, T, T]"* ]]
+}
+
+@test "attend-dump: a truncated stream exits 1" {
+	need_dump
+	head -c 5000 "$SAMPLES/ka-attn.mp" >"$D/trunc.mp"
+	run -1 --separate-stderr attend-dump "$D/trunc.mp"
+	[[ $stderr == *"record 1"* ]]
+}
+
+@test "attend-dump: a directory that cannot be made exits 1" {
+	need_dump
+	run -1 --separate-stderr attend-dump --png /dev/null/x "$SAMPLES/ka-attn.mp"
+	[[ $stderr == *"/dev/null"* ]]
+}
+
+@test "attend-dump: man page examples run" {
+	need_dump
+	command -v classify-pattern >/dev/null || skip "classify-pattern is not built"
+	cd "$BATS_TEST_TMPDIR"
+	ln -s "$SAMPLES" samples
+	attend-dump samples/ka-attn.mp | classify-pattern >ex1.mp
+	[ -s ex1.mp ]
+	attend-dump -H L2 --npy out --png out samples/ka-attn.mp
+	[ "$(ls out | wc -l)" -eq 64 ]
+	attend-dump --sheet --svg sheets samples/ka-attn.mp
+	[ "$(ls sheets | wc -l)" -eq 8 ]
+	if command -v tokenize >/dev/null && command -v encode >/dev/null; then
+		run -0 bash -c 'set -o pipefail
+		    tokenize -m samples/ka-model samples/ka-sentences.txt |
+		    encode -m samples/ka-model -a | attend-dump -H L1H1 --png out2'
+		[ "$(ls out2 | wc -l)" -eq 8 ]
+	fi
+}

@@ -1,0 +1,236 @@
+bats_require_minimum_version 1.5.0
+load helper
+
+# Synthetic maps of the five patterns with noise, lengths 5..256
+# (test/mkmaps.py, fixed seeds): an evaluation set, a training set.
+setup_file() {
+	export D="$BATS_FILE_TMPDIR"
+	$PY "$TOP/test/mkmaps.py" -n 30 -s 11 >"$D/eval.mp" || return 1
+	$PY "$TOP/test/mkmaps.py" -n 30 -s 12 -k pattern >"$D/train.mp" ||
+	    return 1
+}
+
+need_cp() {
+	[ -x "$TOP/cmd/classify-pattern" ] ||
+	    skip "cmd/classify-pattern is not built"
+}
+
+py() {
+	PYTHONPATH="$TOP/test" $PY -c "$1"
+}
+
+# accuracy FILE: "right/total" of pattern against truth
+accuracy() {
+	py "
+import mkmaps
+r = mkmaps.records('$1')
+print('%d/%d' % (sum(x['pattern'] == x['truth'] for x in r), len(r)))
+"
+}
+
+@test "classify-pattern: the default rule names >= 95% of synthetic maps" {
+	need_cp
+	classify-pattern "$D/eval.mp" >"$D/rule.mp"
+	acc=$(accuracy "$D/rule.mp")
+	echo "default rule: $acc"
+	[ "${acc#*/}" -eq 150 ]
+	[ $((${acc%/*} * 100)) -ge $((95 * 150)) ]
+}
+
+@test "classify-pattern: --train on one set does as well on another" {
+	need_cp
+	classify-pattern -v --train "$D/m.model" "$D/train.mp" >"$D/t.out"
+	[ ! -s "$D/t.out" ]
+	head -n 1 "$D/m.model" | grep -qx 'headcount-pattern-model 1'
+	classify-pattern --model "$D/m.model" "$D/eval.mp" >"$D/trained.mp"
+	classify-pattern "$D/eval.mp" >"$D/rule.mp"
+	a=$(accuracy "$D/trained.mp")
+	b=$(accuracy "$D/rule.mp")
+	echo "trained: $a, rule: $b"
+	[ "${a%/*}" -ge "${b%/*}" ]
+}
+
+@test "classify-pattern: features are added and other keys pass through" {
+	need_cp
+	classify-pattern "$SAMPLES/ka-heads.mp" >"$D/f.mp"
+	py "
+import mkmaps, numpy as np
+inp = mkmaps.records('$SAMPLES/ka-heads.mp')
+out = mkmaps.records('$D/f.mp')
+assert len(inp) == len(out) == 96
+for a, b in zip(inp, out):
+    for k in ('id', 'tokens', 'ids', 'seg', 'layer', 'head', 'map'):
+        assert a[k] == b[k], k
+    A = mkmaps.tensor(a['map']); T = len(A)
+    assert abs(b['diag_prev'] - sum(A[i, i - 1] for i in range(1, T)) / T) < 1e-6
+    assert abs(b['diag_self'] - np.trace(A) / T) < 1e-6
+    sp = [j for j, t in enumerate(a['tokens']) if t in ('[CLS]', '[SEP]')]
+    assert abs(b['special'] - A[:, sp].sum(1).mean()) < 1e-6
+    assert 0 <= b['entropy'] <= 1 and 0 <= b['topk'] <= 1 + 1e-6
+    assert 0 <= b['block'] <= 1 + 1e-6
+"
+}
+
+@test "classify-pattern: the known-answer heads are recovered" {
+	need_cp
+	classify-pattern "$SAMPLES/ka-heads.mp" >"$D/ka.mp"
+	# every map gets the pattern it was constructed with
+	acc=$(py "
+import mkmaps
+r = mkmaps.records('$SAMPLES/ka-heads.mp')
+c = mkmaps.records('$D/ka.mp')
+bad = ['%s L%dH%d %s %s' % (a['id'], a['layer'], a['head'], a['pattern'],
+    b['pattern']) for a, b in zip(r, c) if a['pattern'] != b['pattern']]
+print(len(bad), bad)
+")
+	echo "$acc"
+	[ "$acc" = "0 []" ]
+}
+
+@test "classify-pattern: --summary matches the golden table" {
+	need_cp
+	classify-pattern "$SAMPLES/ka-heads.mp" | classify-pattern --summary \
+	    >"$D/sum.tsv"
+	golden classify-summary.tsv "$D/sum.tsv"
+}
+
+@test "classify-pattern: --summary --by and --plot draw the stacked bars" {
+	need_cp
+	classify-pattern "$SAMPLES/ka-heads.mp" >"$D/c.mp"
+	classify-pattern -s -p "$D/bars.png" "$D/c.mp" >"$D/s1.tsv"
+	classify-pattern -s -b id -p "$D/bars.svg" "$D/c.mp" >"$D/s2.tsv"
+	grep -q '^id	ka/3	-	12	' "$D/s2.tsv"
+	py "
+import mkmaps, xml.etree.ElementTree as E
+w, h, px = mkmaps.png_read('$D/bars.png')
+assert w >= 420 and h == 420, (w, h)
+flat = set(p[:3] for row in px for p in row)
+# the five series colours are there
+for c in [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+          (148, 103, 189)]:
+    assert c in flat, c
+assert E.parse('$D/bars.svg').getroot().tag.endswith('svg')
+"
+}
+
+@test "classify-pattern: rows that do not sum to 1 are counted in a warning" {
+	need_cp
+	py "
+import mkmaps, numpy as np, sys
+A = np.eye(4); A[1] *= 0.5; A[2] *= 2
+r = {'id': 'x', 'layer': 1, 'head': 1, 'map': mkmaps.ftensor(A)}
+sys.stdout.buffer.write(mkmaps.pack(r, bytearray()) * 3)
+" >"$D/rows.mp"
+	run -0 --separate-stderr classify-pattern "$D/rows.mp"
+	[ "$stderr" = "classify-pattern: 6 rows in 3 maps do not sum to 1 (tolerance 0.001)" ]
+}
+
+@test "classify-pattern: a record without a map exits 1 naming it" {
+	need_cp
+	run -1 --separate-stderr classify-pattern "$SAMPLES/ka-attn.mp"
+	[[ $stderr == *"record 1"*"no key 'map'"* ]]
+}
+
+@test "classify-pattern: a map that is not square exits 1" {
+	need_cp
+	py "
+import mkmaps, numpy as np, sys
+r = {'id': 'x', 'map': mkmaps.ftensor(np.full((3, 4), 0.25))}
+sys.stdout.buffer.write(mkmaps.pack(r, bytearray()))
+" >"$D/sq.mp"
+	run -1 --separate-stderr classify-pattern "$D/sq.mp"
+	[[ $stderr == *"record 1"*"'map' is 3 x 4, expected a square map" ]]
+}
+
+@test "classify-pattern: an unknown pattern in training data exits 1" {
+	need_cp
+	py "
+import mkmaps, numpy as np, sys
+good = {'map': mkmaps.ftensor(np.eye(3)), 'pattern': 'diagonal'}
+bad = {'map': mkmaps.ftensor(np.eye(3)), 'pattern': 'diagonl'}
+sys.stdout.buffer.write(mkmaps.pack(good, bytearray()) + mkmaps.pack(bad, bytearray()))
+" >"$D/unk.mp"
+	run -1 --separate-stderr classify-pattern --train "$D/x.model" "$D/unk.mp"
+	[[ $stderr == *"record 2"*"unknown pattern 'diagonl'"* ]]
+	[ ! -e "$D/x.model" ]
+}
+
+@test "classify-pattern: a bad model file exits 1 naming file and line" {
+	need_cp
+	printf 'headcount-pattern-model 1\nfeatures 2 a b\n' >"$D/bad.model"
+	run -1 --separate-stderr classify-pattern -m "$D/bad.model" "$D/eval.mp"
+	[[ $stderr == *"bad.model: line 2: expected 'features 9 special"* ]]
+	printf 'something else\n' >"$D/bad2.model"
+	run -1 --separate-stderr classify-pattern -m "$D/bad2.model" "$D/eval.mp"
+	[[ $stderr == *"bad2.model: not a pattern model"*"HINT"* ]]
+}
+
+@test "classify-pattern: a truncated stream exits 1" {
+	need_cp
+	head -c 3000 "$SAMPLES/ka-heads.mp" >"$D/trunc.mp"
+	run -1 --separate-stderr classify-pattern "$D/trunc.mp"
+	[[ $stderr == *"record"* ]]
+}
+
+@test "classify-pattern: bad usage exits 2" {
+	need_cp
+	run -2 --separate-stderr classify-pattern -Z
+	[[ $stderr == *"usage: classify-pattern "* ]]
+	run -2 --separate-stderr classify-pattern -s -m x.model
+	[[ $stderr == *"usage: classify-pattern "* ]]
+	run -2 --separate-stderr classify-pattern -p x.png
+	[[ $stderr == *"usage: classify-pattern "* ]]
+	run -2 --separate-stderr classify-pattern -k 0
+	[[ $stderr == *"-k: '0'"* ]]
+}
+
+@test "classify-pattern: man page examples run" {
+	need_cp
+	command -v attend-dump >/dev/null || skip "attend-dump is not built"
+	cd "$BATS_TEST_TMPDIR"
+	ln -s "$SAMPLES" samples
+	run -0 bash -c 'set -o pipefail
+	    attend-dump samples/ka-attn.mp | classify-pattern |
+	    classify-pattern -s -p patterns.png'
+	[ -s patterns.png ]
+	[[ ${lines[1]} == "all	-	-	96	"* ]]
+	classify-pattern -t ka.model samples/ka-heads.mp
+	attend-dump samples/ka-attn.mp | classify-pattern -m ka.model >m.mp
+	[ -s m.mp ]
+}
+
+# tokenize | encode -a | attend-dump | classify-pattern: each constructed
+# head of samples/ka-model gets its pattern on most examples (block heads
+# on the pairs; see samples/ka-model/README).
+@test "classify-pattern: end to end from text, every known head recovered" {
+	need_cp
+	for f in tokenize encode attend-dump; do
+		[ -x "$TOP/cmd/$f" ] || skip "cmd/$f is not built"
+	done
+	bash -c 'set -o pipefail
+	    tokenize -m "$1/ka-model" "$1/ka-sentences.txt" |
+	    encode -m "$1/ka-model" -a | attend-dump | classify-pattern |
+	    classify-pattern -s' _ "$SAMPLES" >"$D/e2e.tsv"
+	run py "
+import csv
+want = {}
+for line in open('$SAMPLES/ka-model/README'):
+    f = [x.strip() for x in line.split('|')]
+    if len(f) > 3 and f[1].startswith('L') and 'H' in f[1]:
+        want[f[1]] = f[2]
+rows = list(csv.reader(open('$D/e2e.tsv'), delimiter='\t'))
+hdr = rows[0]
+bad = []
+for r in rows[1:]:
+    if r[0] != 'head':
+        continue
+    name = 'L%sH%s' % (r[1], r[2])
+    share = dict(zip(hdr[4:], map(float, r[4:])))
+    best = max(share, key=share.get)
+    if best != want[name] or share[best] < 0.7:
+        bad.append((name, want[name], share))
+print(len(want), 'heads,', len(bad), 'wrong', bad)
+"
+	echo "$output"
+	[ "$output" = "12 heads, 0 wrong []" ]
+}
