@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# hcmodel: check a model directory, list a weights file.
+
+load helper
+
+setup() {
+	[ -x "$TOP/cmd/hcmodel" ] || skip "hcmodel is not built"
+	MKBIN="$PY $TOP/test/mkbin.py"
+	T=$BATS_TEST_TMPDIR
+}
+
+# Rewrite the safetensors of directory $1 through Python code $2 acting on
+# t, a list of (name, shape, values).
+edit() {
+	$PY - "$TOP/test" "$1/model.safetensors" "$2" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[1])
+import mkbin
+t = mkbin.read_safetensors(sys.argv[2])
+exec(sys.argv[3])
+mkbin.write_safetensors(sys.argv[2], t)
+EOF
+}
+
+@test "hcmodel: check of the sample pytorch_model.bin directory (golden)" {
+	run -0 --separate-stderr hcmodel check "$SAMPLES/bin-model"
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" | sed "s|$SAMPLES|SAMPLES|" >"$T/out"
+	golden hcmodel-check.txt "$T/out"
+}
+
+@test "hcmodel: ls -c of the sample pytorch_model.bin (golden)" {
+	hcmodel ls -c "$SAMPLES/bin-model/pytorch_model.bin" >"$T/out"
+	golden hcmodel-ls.tsv "$T/out"
+}
+
+@test "hcmodel: check of a safetensors directory" {
+	$MKBIN model "$T/m"
+	run -0 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"weights	model.safetensors"* ]]
+	[[ $output == *"tensors	39 found, 0 missing, 0 unused, 0 skipped"* ]]
+	[[ $output == *"dtypes	f32 39"* ]]
+	[[ $output == *"parameters	1880 in the file, 1880 used"* ]]
+	[[ $output == *"vocab	24 tokens, uncased (no capitals in vocab.txt)"* ]]
+	[ "${lines[-1]}" = "status	ok" ]
+}
+
+@test "hcmodel: gamma/beta names, a classifier and unused tensors" {
+	$MKBIN model "$T/m"
+	edit "$T/m" '
+t = [(n.replace("LayerNorm.weight", "LayerNorm.gamma")
+      .replace("LayerNorm.bias", "LayerNorm.beta"), s, v) for n, s, v in t]
+t += [("classifier.weight", (3, 8), [0.0] * 24),
+      ("classifier.bias", (3,), [0.0] * 3),
+      ("cls.predictions.bias", (24,), [0.0] * 24)]'
+	run -0 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"classifier	3 labels"* ]]
+	[[ $output == *"unused	cls.predictions.bias"* ]]
+	[[ $output == *"tensors	41 found, 0 missing, 1 unused, 0 skipped"* ]]
+}
+
+@test "hcmodel: vocab.txt lines disagree with vocab_size" {
+	$MKBIN model "$T/m"
+	echo extra >>"$T/m/vocab.txt"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/vocab.txt: 25 tokens, config.json says vocab_size 24" ]
+	[[ $output == *"disagree	$T/m/vocab.txt: 25 tokens"* ]]
+	[ "${lines[-1]}" = "status	disagree" ]
+}
+
+@test "hcmodel: a shape disagrees with config.json" {
+	$MKBIN model "$T/m"
+	sed -i 's/"intermediate_size": 16/"intermediate_size": 12/' \
+	    "$T/m/config.json"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[[ ${stderr_lines[0]} == "hcmodel: $T/m/model.safetensors: tensor 'encoder.layer.0.intermediate.dense.weight' has shape [16,8], config.json says [12,8]" ]]
+}
+
+@test "hcmodel: a missing tensor is named" {
+	$MKBIN model "$T/m"
+	edit "$T/m" 't = [x for x in t if x[0] != "encoder.layer.1.output.dense.bias"]'
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"missing	encoder.layer.1.output.dense.bias"* ]]
+	[[ $stderr == *"model.safetensors: 1 tensors that config.json implies are missing"* ]]
+}
+
+@test "hcmodel: casing stated against the vocabulary" {
+	$MKBIN model "$T/m"
+	echo '{"do_lower_case": false}' >"$T/m/tokenizer_config.json"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/vocab.txt: no tokens with capitals, but tokenizer_config.json says the model is cased" ]
+}
+
+@test "hcmodel: no weights, no config" {
+	mkdir "$T/e"
+	run -1 --separate-stderr hcmodel check "$T/e"
+	[[ $stderr == "hcmodel: $T/e/config.json"* ]]
+	$MKBIN model "$T/m"
+	rm "$T/m/model.safetensors"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $T/m: no model.safetensors or pytorch_model.bin" ]
+}
+
+@test "hcmodel: a malformed weights file is an error naming it" {
+	$MKBIN model "$T/m"
+	rm "$T/m/model.safetensors"
+	$MKBIN bad small "$GOLDEN/ptbin-f32.bin" "$T/m/pytorch_model.bin"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[[ $stderr == "hcmodel: $T/m/pytorch_model.bin: tensor 'embeddings.word_embeddings.weight': storage '0' has 384 bytes"* ]]
+}
+
+@test "hcmodel: bad usage" {
+	run -2 --separate-stderr hcmodel
+	[[ $stderr == "usage: hcmodel check dir"* ]]
+	run -2 --separate-stderr hcmodel frob x
+	run -2 --separate-stderr hcmodel ls
+	run -2 --separate-stderr hcmodel ls -Z x
+	run -2 --separate-stderr hcmodel check a b
+}
+
+@test "hcmodel: the man page examples run" {
+	run -0 hcmodel check "$SAMPLES/bin-model"
+	run -0 hcmodel ls -c "$SAMPLES/bin-model/pytorch_model.bin"
+	run -0 hcmodel check "$SAMPLES/ka-model"
+}

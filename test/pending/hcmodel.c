@@ -1,0 +1,607 @@
+/*
+ * hcmodel -- check a model directory, list the tensors of a weights file.
+ *
+ * hcmodel check DIR reads config.json, the weights (model.safetensors, or
+ * pytorch_model.bin when there is none) and vocab.txt, prints what they
+ * hold and whether they agree, and exits 1 naming each disagreement.
+ * hcmodel ls FILE lists the tensors of one safetensors or pytorch_model.bin
+ * file, with -c a CRC-32 of each tensor's values as float32.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <err.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <zlib.h>
+
+#include "model.h"
+#include "ptbin.h"
+#include "tensor.h"
+#include "util.h"
+
+static int	nbad;		/* disagreements found by check */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: hcmodel check dir\n"
+	    "       hcmodel ls [-c] file\n");
+	exit(2);
+}
+
+/* A disagreement: in the report, on stderr, and in the exit status. */
+static void
+bad(const char *fmt, ...)
+{
+	char b[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	printf("disagree\t%s\n", b);
+	warnx("%s", b);
+	nbad++;
+}
+
+static int
+isfile(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	char *p = xmalloc(strlen(dir) + strlen(name) + 2);
+
+	sprintf(p, "%s/%s", dir, name);
+	return p;
+}
+
+/* torch.save archives start with a zip header, legacy ones with a pickle. */
+static int
+isptbin(const char *path)
+{
+	unsigned char b[4] = { 0 };
+	FILE *fp;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return 0;
+	if (fread(b, 1, 4, fp) != 4)
+		b[0] = 0;
+	fclose(fp);
+	return memcmp(b, "PK\3\4", 4) == 0 || b[0] == 0x80;
+}
+
+static int
+tfopen(struct tfile *tf, const char *path, int *pt)
+{
+	char e[1024];
+
+	*pt = isptbin(path);
+	if ((*pt ? ptbin_open(tf, path, e, sizeof(e)) :
+	    safetensors_open(tf, path, e, sizeof(e))) == -1) {
+		warnx("%s", e);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pshape(FILE *fp, const struct tfentry *e)
+{
+	int i;
+
+	fputc('[', fp);
+	for (i = 0; i < e->ndim; i++)
+		fprintf(fp, "%s%zu", i ? "," : "", e->shape[i]);
+	fputc(']', fp);
+}
+
+/* ---- ls ---- */
+
+static uLong
+crcf32(const struct tfentry *e)
+{
+	float buf[4096];
+	const unsigned char *p = e->data;
+	size_t i, k, es = tensor_dtsize(e->dtype);
+	uLong c = crc32(0, NULL, 0);
+
+	for (i = 0; i < e->n; i += k) {
+		k = e->n - i < 4096 ? e->n - i : 4096;
+		tensor_to_f32(buf, p + i * es, e->dtype, k);
+		c = crc32(c, (const Bytef *)buf, (uInt)(k * sizeof(float)));
+	}
+	return c;
+}
+
+static int
+cmd_ls(int argc, char *argv[])
+{
+	struct tfile tf;
+	const struct ptskip *sk;
+	size_t i, ns;
+	int ch, cflag = 0, pt;
+
+	while ((ch = getopt(argc, argv, "c")) != -1) {
+		switch (ch) {
+		case 'c':
+			cflag = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+	if (tfopen(&tf, argv[0], &pt) == -1)
+		return 1;
+	for (i = 0; i < tf.n; i++) {
+		const struct tfentry *e = &tf.e[i];
+
+		printf("%s\t%s\t", e->name, tensor_dtypename(e->dtype));
+		pshape(stdout, e);
+		if (cflag)
+			printf("\t%08lx", (unsigned long)crcf32(e));
+		putchar('\n');
+	}
+	ns = pt ? ptbin_skipped(&tf, &sk) : 0;
+	for (i = 0; i < ns; i++)
+		printf("%s\t%s\tskipped\n", sk[i].name, sk[i].why);
+	tfile_release(&tf);
+	return 0;
+}
+
+/* ---- check ---- */
+
+/*
+ * The tensors model_load reads, by role: name without the "bert." prefix,
+ * the older gamma/beta spelling, and the shape config.json implies.
+ */
+struct want {
+	char		*name;
+	char		*alt;		/* or NULL */
+	int		 ndim;
+	size_t		 shape[2];
+	int		 optional;
+	const struct tfentry *e;	/* found */
+};
+
+static size_t
+addwant(struct want *w, size_t n, const char *name, size_t r, size_t c,
+    int optional)
+{
+	char *alt = NULL, *p;
+
+	if ((p = strstr(name, "LayerNorm.weight")) != NULL) {
+		alt = xstrdup(name);
+		strcpy(alt + (p - name), "LayerNorm.gamma");
+	} else if ((p = strstr(name, "LayerNorm.bias")) != NULL) {
+		alt = xstrdup(name);
+		strcpy(alt + (p - name), "LayerNorm.beta");
+	}
+	w[n].name = xstrdup(name);
+	w[n].alt = alt;
+	w[n].ndim = c ? 2 : 1;
+	w[n].shape[0] = r;
+	w[n].shape[1] = c;
+	w[n].optional = optional;
+	w[n].e = NULL;
+	return n + 1;
+}
+
+static size_t
+wants(struct want **wp, const struct bert_config *c)
+{
+	static const char *att[] = { "query", "key", "value" };
+	struct want *w;
+	char b[128];
+	size_t n = 0, C = (size_t)c->C, F = (size_t)c->F;
+	int l, j;
+
+	w = xcalloc(7 + 16 * (size_t)c->L + 4, sizeof(*w));
+	n = addwant(w, n, "embeddings.word_embeddings.weight", (size_t)c->V,
+	    C, 0);
+	n = addwant(w, n, "embeddings.position_embeddings.weight",
+	    (size_t)c->P, C, 0);
+	n = addwant(w, n, "embeddings.token_type_embeddings.weight",
+	    (size_t)c->S, C, 0);
+	n = addwant(w, n, "embeddings.LayerNorm.weight", C, 0, 0);
+	n = addwant(w, n, "embeddings.LayerNorm.bias", C, 0, 0);
+	for (l = 0; l < c->L; l++) {
+#define P(s)	(snprintf(b, sizeof(b), "encoder.layer.%d.%s", l, (s)), b)
+		for (j = 0; j < 3; j++) {
+			char s[64];
+
+			snprintf(s, sizeof(s), "attention.self.%s.weight",
+			    att[j]);
+			n = addwant(w, n, P(s), C, C, 0);
+			snprintf(s, sizeof(s), "attention.self.%s.bias",
+			    att[j]);
+			n = addwant(w, n, P(s), C, 0, 0);
+		}
+		n = addwant(w, n, P("attention.output.dense.weight"), C, C, 0);
+		n = addwant(w, n, P("attention.output.dense.bias"), C, 0, 0);
+		n = addwant(w, n, P("attention.output.LayerNorm.weight"), C, 0,
+		    0);
+		n = addwant(w, n, P("attention.output.LayerNorm.bias"), C, 0,
+		    0);
+		n = addwant(w, n, P("intermediate.dense.weight"), F, C, 0);
+		n = addwant(w, n, P("intermediate.dense.bias"), F, 0, 0);
+		n = addwant(w, n, P("output.dense.weight"), C, F, 0);
+		n = addwant(w, n, P("output.dense.bias"), C, 0, 0);
+		n = addwant(w, n, P("output.LayerNorm.weight"), C, 0, 0);
+		n = addwant(w, n, P("output.LayerNorm.bias"), C, 0, 0);
+#undef P
+	}
+	n = addwant(w, n, "pooler.dense.weight", C, C, 1);
+	n = addwant(w, n, "pooler.dense.bias", C, 0, 1);
+	*wp = w;
+	return n;
+}
+
+/* Find name with the prefix pfx ("" or "bert."), or its alternative. */
+static const struct tfentry *
+lookup(const struct tfile *tf, const char *pfx, const struct want *w)
+{
+	const struct tfentry *e;
+	char *s;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		const char *n = i ? w->alt : w->name;
+
+		if (n == NULL)
+			continue;
+		s = xmalloc(strlen(pfx) + strlen(n) + 1);
+		sprintf(s, "%s%s", pfx, n);
+		e = tfile_find(tf, s);
+		free(s);
+		if (e != NULL)
+			return e;
+	}
+	return NULL;
+}
+
+static int
+shapeok(const struct tfentry *e, int ndim, const size_t *shape)
+{
+	int i;
+
+	if (e->ndim != ndim)
+		return 0;
+	for (i = 0; i < ndim; i++)
+		if (e->shape[i] != shape[i])
+			return 0;
+	return 1;
+}
+
+static void
+wshape(char *b, size_t len, int ndim, const size_t *shape)
+{
+	if (ndim == 1)
+		snprintf(b, len, "[%zu]", shape[0]);
+	else
+		snprintf(b, len, "[%zu,%zu]", shape[0], shape[1]);
+}
+
+static void
+eshape(char *b, size_t len, const struct tfentry *e)
+{
+	size_t o = 0;
+	int i;
+
+	o += (size_t)snprintf(b, len, "[");
+	for (i = 0; i < e->ndim && o < len; i++)
+		o += (size_t)snprintf(b + o, len - o, "%s%zu", i ? "," : "",
+		    e->shape[i]);
+	if (o < len)
+		snprintf(b + o, len - o, "]");
+}
+
+/* Architecture and model type as config.json says, for the report. */
+static void
+arch(const char *path, char *b, size_t len)
+{
+	cJSON *j, *a, *t;
+	FILE *fp;
+	char *s;
+	long n;
+
+	snprintf(b, len, "?");
+	if ((fp = fopen(path, "rb")) == NULL)
+		return;
+	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) == -1) {
+		fclose(fp);
+		return;
+	}
+	s = xmalloc((size_t)n + 1);
+	s[fread(s, 1, (size_t)n, fp)] = '\0';
+	fclose(fp);
+	if ((j = cJSON_Parse(s)) != NULL) {
+		a = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+		t = cJSON_GetObjectItemCaseSensitive(j, "model_type");
+		snprintf(b, len, "%s (%s)",
+		    cJSON_IsArray(a) && cJSON_IsString(cJSON_GetArrayItem(a, 0)) ?
+		    cJSON_GetArrayItem(a, 0)->valuestring : "?",
+		    cJSON_IsString(t) ? t->valuestring : "?");
+		cJSON_Delete(j);
+	}
+	free(s);
+}
+
+/* do_lower_case in the JSON file at path: 1, 0, or -1 when it does not say. */
+static int
+jsonlower(const char *path)
+{
+	cJSON *j, *v;
+	FILE *fp;
+	char *s;
+	long n;
+	int r = -1;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -1;
+	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
+	    fseek(fp, 0, SEEK_SET) == -1) {
+		fclose(fp);
+		return -1;
+	}
+	s = xmalloc((size_t)n + 1);
+	s[fread(s, 1, (size_t)n, fp)] = '\0';
+	fclose(fp);
+	if ((j = cJSON_Parse(s)) != NULL) {
+		v = cJSON_GetObjectItemCaseSensitive(j, "do_lower_case");
+		if (cJSON_IsBool(v))
+			r = cJSON_IsTrue(v);
+		cJSON_Delete(j);
+	}
+	free(s);
+	return r;
+}
+
+/* Lines of vocab.txt, and how many tokens other than [X] have capitals. */
+static long
+vocab(const char *path, long *caps)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *fp;
+	long n = 0;
+
+	*caps = 0;
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -1;
+	while ((len = getline(&line, &cap, fp)) != -1) {
+		ssize_t i;
+
+		n++;
+		if (line[0] == '[')
+			continue;
+		for (i = 0; i < len; i++)
+			if (isupper((unsigned char)line[i])) {
+				(*caps)++;
+				break;
+			}
+	}
+	free(line);
+	if (ferror(fp))
+		n = -1;
+	fclose(fp);
+	return n;
+}
+
+static int
+cmd_check(int argc, char *argv[])
+{
+	struct bert_config c;
+	struct tfile tf;
+	struct bert m;
+	struct want *w;
+	const struct ptskip *sk;
+	const struct tfentry *cw = NULL, *cb = NULL;
+	const char *dir, *pfx, *wname;
+	char *cfgp, *stp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
+	size_t nw, i, j, ns = 0, nfound = 0, nmiss = 0, nunused = 0;
+	size_t ndt[3] = { 0, 0, 0 };
+	uint64_t nparam = 0, nused = 0;
+	long nv, caps;
+	unsigned char *used;
+	int lower, pt;
+
+	if (getopt(argc, argv, "") != -1)
+		usage();
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+	dir = argv[0];
+	cfgp = join(dir, "config.json");
+	stp = join(dir, "model.safetensors");
+	binp = join(dir, "pytorch_model.bin");
+	vp = join(dir, "vocab.txt");
+
+	if (model_config(&c, cfgp, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	arch(cfgp, b1, sizeof(b1));
+	printf("directory\t%s\n", dir);
+	printf("architecture\t%s\n", b1);
+	printf("config\tL=%d H=%d C=%d F=%d V=%d P=%d S=%d eps=%g labels=%d\n",
+	    c.L, c.H, c.C, c.F, c.V, c.P, c.S, (double)c.eps, c.nlabels);
+	if (c.H <= 0 || c.C % c.H != 0)
+		bad("%s: hidden_size %d is not a multiple of "
+		    "num_attention_heads %d", cfgp, c.C, c.H);
+
+	if (isfile(stp)) {
+		wname = "model.safetensors";
+		wp = stp;
+	} else if (isfile(binp)) {
+		wname = "pytorch_model.bin";
+		wp = binp;
+	} else
+		errx(1, "%s: no model.safetensors or pytorch_model.bin", dir);
+	if (tfopen(&tf, wp, &pt) == -1)
+		exit(1);
+	printf("weights\t%s%s\n", wname, wp == stp && isfile(binp) ?
+	    " (preferred to pytorch_model.bin, which is not read)" : "");
+
+	/* "bert." prefix or none, as the word embeddings say. */
+	pfx = tfile_find(&tf, "bert.embeddings.word_embeddings.weight") ?
+	    "bert." : "";
+	nw = wants(&w, &c);
+	used = xcalloc(tf.n ? tf.n : 1, 1);
+	for (i = 0; i < nw; i++) {
+		if ((w[i].e = lookup(&tf, pfx, &w[i])) == NULL) {
+			if (!w[i].optional) {
+				printf("missing\t%s%s\n", pfx, w[i].name);
+				nmiss++;
+			}
+			continue;
+		}
+		used[w[i].e - tf.e] = 1;
+		nfound++;
+		nused += w[i].e->n;
+		if (!shapeok(w[i].e, w[i].ndim, w[i].shape)) {
+			wshape(b1, sizeof(b1), w[i].ndim, w[i].shape);
+			eshape(b2, sizeof(b2), w[i].e);
+			bad("%s: tensor '%s' has shape %s, config.json says %s",
+			    wp, w[i].e->name, b2, b1);
+		}
+	}
+	if ((w[nw - 2].e == NULL) != (w[nw - 1].e == NULL))
+		bad("%s: pooler has only one of weight and bias", wp);
+	/* A classifier: (nlabels, C) and (nlabels). */
+	cw = tfile_find(&tf, "classifier.weight");
+	cb = tfile_find(&tf, "classifier.bias");
+	if (cw != NULL || cb != NULL) {
+		if (cw == NULL || cb == NULL)
+			bad("%s: classifier has only one of weight and bias",
+			    wp);
+		else {
+			size_t sh[2] = { cw->shape[0], (size_t)c.C };
+
+			used[cw - tf.e] = used[cb - tf.e] = 1;
+			nfound += 2;
+			nused += cw->n + cb->n;
+			if (!shapeok(cw, 2, sh) || !shapeok(cb, 1, sh))
+				bad("%s: classifier shapes disagree with "
+				    "hidden_size %d", wp, c.C);
+			else if (c.nlabels > 0 &&
+			    cw->shape[0] != (size_t)c.nlabels)
+				bad("%s: classifier has %zu labels, "
+				    "config.json says %d", wp, cw->shape[0],
+				    c.nlabels);
+			printf("classifier\t%zu labels\n", cw->shape[0]);
+		}
+	}
+	for (i = 0; i < tf.n; i++) {
+		nparam += tf.e[i].n;
+		if (tf.e[i].dtype >= 0 && tf.e[i].dtype < 3)
+			ndt[tf.e[i].dtype]++;
+		if (!used[i]) {
+			printf("unused\t%s\n", tf.e[i].name);
+			nunused++;
+		}
+	}
+	if (pt) {
+		ns = ptbin_skipped(&tf, &sk);
+		for (j = 0; j < ns; j++)
+			printf("skipped\t%s (%s)\n", sk[j].name, sk[j].why);
+	}
+	printf("tensors\t%zu found, %zu missing, %zu unused, %zu skipped\n",
+	    nfound, nmiss, nunused, ns);
+	printf("dtypes");
+	for (i = 0, j = 0; i < 3; i++)
+		if (ndt[i])
+			printf("%s%s %zu", j++ ? ", " : "\t",
+			    tensor_dtypename((int)i), ndt[i]);
+	printf("%s\n", j ? "" : "\tnone");
+	printf("parameters\t%llu in the file, %llu used\n",
+	    (unsigned long long)nparam, (unsigned long long)nused);
+	if (nmiss > 0)
+		bad("%s: %zu tensors that config.json implies are missing",
+		    wp, nmiss);
+	for (i = 0; i < nw; i++) {
+		free(w[i].name);
+		free(w[i].alt);
+	}
+	free(w);
+	free(used);
+	tfile_release(&tf);
+
+	/* Vocabulary: its size against config.json, its casing. */
+	if ((nv = vocab(vp, &caps)) == -1)
+		bad("%s: cannot read", vp);
+	else {
+		char *tc = join(dir, "tokenizer_config.json");
+		const char *src = "tokenizer_config.json";
+
+		if ((lower = jsonlower(tc)) == -1) {
+			lower = jsonlower(cfgp);
+			src = "config.json";
+		}
+		free(tc);
+		printf("vocab\t%ld tokens, %s%s%s\n", nv, lower == 1 ?
+		    "uncased (do_lower_case in " : lower == 0 ?
+		    "cased (do_lower_case false in " : caps > 0 ?
+		    "cased (capitals in vocab.txt)" :
+		    "uncased (no capitals in vocab.txt)",
+		    lower != -1 ? src : "", lower != -1 ? ")" : "");
+		if (nv != c.V)
+			bad("%s: %ld tokens, config.json says vocab_size %d",
+			    vp, nv, c.V);
+		if (lower == 1 && caps * 100 > nv)
+			bad("%s: %ld tokens with capitals, but %s says "
+			    "do_lower_case", vp, caps, src);
+		if (lower == 0 && caps == 0)
+			bad("%s: no tokens with capitals, but %s says "
+			    "the model is cased", vp, src);
+	}
+
+	/* What encode and the other filters will do with it. */
+	if (nbad == 0) {
+		if (model_load(&m, dir, e, sizeof(e)) == -1)
+			bad("%s", e);
+		else
+			model_release(&m);
+	}
+	printf("status\t%s\n", nbad ? "disagree" : "ok");
+	free(cfgp);
+	free(stp);
+	free(binp);
+	free(vp);
+	return nbad ? 1 : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	int rc;
+
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "check") == 0)
+		rc = cmd_check(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "ls") == 0)
+		rc = cmd_ls(argc - 1, argv + 1);
+	else
+		usage();
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err(1, "stdout");
+	return rc;
+}
