@@ -338,8 +338,8 @@ pixel(int scale, double vmax, double v)
 
 /*
  * Paint an image of (rows, cols) pixels over box b, each pixel a cell,
- * without smoothing.  SVG gets one <rect> per cell while that is small,
- * an embedded image otherwise.
+ * without smoothing.  SVG gets one <rect> per cell up to 64 x 64 cells,
+ * an embedded image beyond.
  */
 static void
 cells(struct plot *p, struct plot_box b, const float *v, int rows, int cols,
@@ -351,7 +351,7 @@ cells(struct plot *p, struct plot_box b, const float *v, int rows, int cols,
 	uint32_t *px;
 	int stride;
 
-	if (p->svg && (long)rows * cols <= 20000) {
+	if (p->svg && (long)rows * cols <= 4096) {
 		double cw = b.w / cols, ch = b.h / rows, c[3];
 
 		cairo_save(cr);
@@ -413,6 +413,15 @@ ticklab(char *buf, size_t len, double x)
 	snprintf(buf, len, "%.3g", x);
 }
 
+/* 1, 2, 2.5 or 5 times a power of ten, the nearest not below x. */
+static double
+nicestep(double x)
+{
+	double e = pow(10, floor(log10(x))), f = x / e;
+
+	return e * (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10);
+}
+
 #define BARW	12	/* colour bar strip */
 #define TICKFS	9
 
@@ -421,14 +430,18 @@ static double
 barwidth(struct plot *p, int scale, double vmax, const char *label)
 {
 	char buf[32];
-	double w = 0, t;
+	double w = 0, t, lo, step;
 
-	for (int k = -2; k <= 2; k++) {
-		ticklab(buf, sizeof(buf), vmax * k / 2);
+	if (!(vmax > 0))
+		vmax = 1;
+	lo = scale == PLOT_DIV ? -vmax : 0;
+	step = nicestep((vmax - lo) / 4);
+	for (double v = ceil(lo / step - 1e-9) * step; v <= vmax * (1 + 1e-9);
+	    v += step) {
+		ticklab(buf, sizeof(buf), v);
 		if ((t = plot_textw(p, TICKFS, buf)) > w)
 			w = t;
 	}
-	(void)scale;
 	return BARW + 5 + w + (label != NULL ? 4 + TICKFS * 1.3 : 0);
 }
 
@@ -439,7 +452,7 @@ plot_colorbar(struct plot *p, struct plot_box b, int scale, double vmax,
 	cairo_t *cr = p->cr;
 	const int n = 256;
 	float grad[256];
-	double lo = scale == PLOT_DIV ? -vmax : 0, tw = 0;
+	double lo = scale == PLOT_DIV ? -vmax : 0, tw = 0, step;
 	char buf[32];
 
 	if (!(vmax > 0))
@@ -454,13 +467,13 @@ plot_colorbar(struct plot *p, struct plot_box b, int scale, double vmax,
 	cairo_rectangle(cr, b.x, b.y, BARW, b.h);
 	cairo_stroke(cr);
 	cairo_restore(cr);
-	for (int k = 0; k <= 4; k++) {
-		double v = lo + (vmax - lo) * k / 4;
-		double y = b.y + b.h - b.h * k / 4;
+	/* ticks at a round step, 3 to 6 of them over the range */
+	step = nicestep((vmax - lo) / 4);
+	for (double v = ceil(lo / step - 1e-9) * step; v <= vmax * (1 + 1e-9);
+	    v += step) {
+		double y = b.y + b.h - b.h * (v - lo) / (vmax - lo);
 		double w;
 
-		if (scale != PLOT_DIV && (k == 1 || k == 3) && b.h < 120)
-			continue;
 		plot_line(p, b.x + BARW, y, b.x + BARW + 3, y, 0.8,
 		    (double[3]){ 0, 0, 0 });
 		ticklab(buf, sizeof(buf), v);
