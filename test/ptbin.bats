@@ -6,7 +6,7 @@
 load helper
 
 setup() {
-	[ -x "$TOP/cmd/hcmodel" ] || skip "hcmodel is not built"
+	command -v hcmodel >/dev/null || skip "hcmodel is not built"
 	MKBIN="$PY $TOP/test/mkbin.py"
 	T=$BATS_TEST_TMPDIR
 }

@@ -68,13 +68,21 @@ join(const char *dir, const char *name)
 	return p;
 }
 
-/* torch.save archives start with a zip header, legacy ones with a pickle. */
+/*
+ * By name, else by content: torch.save archives start with a zip header,
+ * legacy ones with a pickle.
+ */
 static int
 isptbin(const char *path)
 {
 	unsigned char b[4] = { 0 };
+	size_t n = strlen(path);
 	FILE *fp;
 
+	if (n >= 4 && strcmp(path + n - 4, ".bin") == 0)
+		return 1;
+	if (n >= 12 && strcmp(path + n - 12, ".safetensors") == 0)
+		return 0;
 	if ((fp = fopen(path, "rb")) == NULL)
 		return 0;
 	if (fread(b, 1, 4, fp) != 4)
@@ -510,7 +518,13 @@ cmd_check(int argc, char *argv[])
 		}
 	}
 	for (i = 0; i < tf.n; i++) {
-		nparam += tf.e[i].n;
+		/* Tied weights share their data: count them once. */
+		for (j = 0; j < i; j++)
+			if (tf.e[j].data == tf.e[i].data &&
+			    tf.e[j].n == tf.e[i].n)
+				break;
+		if (j == i)
+			nparam += tf.e[i].n;
 		if (tf.e[i].dtype >= 0 && tf.e[i].dtype < 3)
 			ndt[tf.e[i].dtype]++;
 		if (!used[i]) {
