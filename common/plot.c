@@ -889,3 +889,15 @@ plot_bars(const char *path, const struct plot_bars *b, double w, double hgt,
 	}
 	return plot_close(p, err, errlen);
 }
+
+/*
+ * Under LeakSanitizer (make SAN=1): fontconfig, which cairo loads fonts
+ * through, keeps its caches until the process ends; not our leaks.
+ */
+const char	*__lsan_default_suppressions(void);
+
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:libfontconfig.so\n";
+}
