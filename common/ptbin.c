@@ -957,7 +957,7 @@ place(struct tfentry *e, const struct val *t, const struct zip *z,
 	const unsigned char *d;
 	char *zname;
 	size_t es = s->st->size, n = 1, need;
-	int64_t want = 1;
+	uint64_t want = 1;
 	int i;
 
 	for (i = 0; i < t->ndim; i++) {
@@ -974,16 +974,17 @@ place(struct tfentry *e, const struct val *t, const struct zip *z,
 	/* Contiguous: row-major strides; a dimension of size 1 may say any. */
 	if (n > 0)
 		for (i = t->ndim - 1; i >= 0; i--) {
-			if (t->shape[i] != 1 && t->stride[i] != want) {
+			if (t->shape[i] != 1 &&
+			    (uint64_t)t->stride[i] != want) {
 				seterr(err, errlen, "%s: tensor '%s' is not "
 				    "contiguous (stride %lld in dimension %d, "
-				    "expected %lld); save .contiguous() "
+				    "expected %llu); save .contiguous() "
 				    "tensors", path, e->name,
 				    (long long)t->stride[i], i,
-				    (long long)want);
+				    (unsigned long long)want);
 				return -1;
 			}
-			want *= t->shape[i];
+			want *= (uint64_t)t->shape[i];
 		}
 	zname = xmalloc(strlen(pfx) + 5 + s->len + 1);
 	sprintf(zname, "%sdata/%.*s", pfx, (int)s->len, s->s);
@@ -1179,8 +1180,8 @@ load(struct tfile *tf, const char *path, char *err, size_t errlen)
 	}
 	if (zip_data(&z, pe, &d, path, err, errlen) == -1)
 		goto out;
-	if (crc32(crc32(0, NULL, 0), d, (uInt)pe->size) != pe->crc &&
-	    pe->size <= UINT32_MAX) {
+	if (pe->size <= UINT32_MAX &&
+	    crc32(crc32(0, NULL, 0), d, (uInt)pe->size) != pe->crc) {
 		seterr(err, errlen, "%s: data.pkl fails its CRC check", path);
 		goto out;
 	}
