@@ -1,0 +1,44 @@
+/*
+ * ptbin.c -- libFuzzer target: ptbin_open on arbitrary bytes, then every
+ * tensor's first and last byte read.  Seeds: test/golden/ptbin-*.bin.
+ */
+#include <sys/mman.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "ptbin.h"
+#include "tensor.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int fd = -1;
+	static char path[64];
+	struct tfile tf;
+	char err[512];
+	volatile unsigned sum = 0;
+	size_t i, nb;
+
+	if (fd == -1) {
+		if ((fd = memfd_create("ptbin", 0)) == -1)
+			return 0;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	}
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, data, size, 0) !=
+	    (ssize_t)size)
+		return 0;
+	if (ptbin_open(&tf, path, err, sizeof(err)) == -1)
+		return 0;
+	for (i = 0; i < tf.n; i++) {
+		const unsigned char *p = tf.e[i].data;
+
+		nb = tf.e[i].n * tensor_dtsize(tf.e[i].dtype);
+		if (nb > 0)
+			sum += p[0] + p[nb - 1];
+	}
+	tfile_release(&tf);
+	return 0;
+}
