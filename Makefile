@@ -30,7 +30,7 @@ BIN = $(patsubst %.c,%,$(wildcard cmd/*.c))
 LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
 HDR = $(wildcard common/*.h)
 
-all: $(BIN)
+all: common/libcommon.a $(BIN)
 
 $(LIBOBJ): $(HDR)
 
