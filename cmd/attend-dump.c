@@ -223,10 +223,16 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'H':
 			spec = optarg;
-			if (headset_syntax(spec, msg, sizeof(msg)) == -1) {
+			/*
+			 * The syntax only: parsed for a model of any size
+			 * (headset_syntax() rejects 'L3' and '3:*').
+			 */
+			if (headset_parse(&hs, spec, 1000, 1000, msg,
+			    sizeof(msg)) == -1) {
 				warnx("-H: %s", msg);
 				usage();
 			}
+			headset_release(&hs);
 			break;
 		case 'N':
 			outdir[O_NPY] = optarg;
