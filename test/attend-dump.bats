@@ -222,3 +222,26 @@ sys.stdout.buffer.write(mkmaps.pack(ok, bytearray()) + mkmaps.pack(bad, bytearra
 		[ "$(ls out2 | wc -l)" -eq 8 ]
 	fi
 }
+
+@test "attend-dump: f16 attention gives f16 maps, npy files are f32" {
+	need_dump
+	need_numpy
+	py "
+import mkmaps, sys
+r = mkmaps.records('$SAMPLES/ka-attn.mp')[0]
+A = mkmaps.tensor(r['attn']).astype('<f2')
+r['attn'] = {'dtype': 'f16', 'shape': list(A.shape), 'data': A.tobytes()}
+sys.stdout.buffer.write(mkmaps.pack(r, bytearray()))
+" >"$D/f16.mp"
+	attend-dump -r -H L1H3 --npy "$D/f16" "$D/f16.mp" >"$D/f16o.mp"
+	py "
+import mkmaps, numpy as np
+r = mkmaps.records('$D/f16o.mp')[0]
+A = mkmaps.records('$D/f16.mp')[0]['attn']
+assert r['map']['dtype'] == 'f16' and r['map']['shape'] == [17, 17]
+want = mkmaps.tensor(A)[0, 2]
+assert (mkmaps.tensor(r['map']) == want).all()
+a = np.load('$D/f16/ka_1_L1H3.npy')
+assert a.dtype == np.dtype('<f4') and (a == want).all()
+"
+}
