@@ -59,9 +59,14 @@ static int
 item(struct headset *hs, const char *it, int L, int H, char *err,
     size_t errlen)
 {
-	int l0, l1, h0 = 1, h1 = H, whole = 0;
+	int l0, l1, h0, h1, whole = 0, syn = L <= 0;
 	const char *p = it;
 	size_t n;
+
+	if (syn)		/* syntax only: any number is in range */
+		L = H = 1 << 20;
+	h0 = 1;
+	h1 = H;
 
 	if (strcmp(it, "all") == 0) {
 		l0 = 1;
@@ -94,8 +99,8 @@ item(struct headset *hs, const char *it, int L, int H, char *err,
 	(void)whole;
 	if (l0 > l1 || h0 > h1)
 		return fail(err, errlen, "'%s': a range runs backwards", it);
-	if (L <= 0)
-		return 0;		/* syntax only */
+	if (syn)
+		return 0;
 	if (l0 < 1 || l1 > L)
 		return fail(err, errlen, "'%s': layer %d is outside 1..%d", it,
 		    l0 < 1 ? l0 : l1, L);
@@ -103,7 +108,7 @@ item(struct headset *hs, const char *it, int L, int H, char *err,
 		return fail(err, errlen, "'%s': head %d is outside 1..%d", it,
 		    h0 < 1 ? h0 : h1, H);
 set:
-	if (hs != NULL)
+	if (hs != NULL && !syn)
 		for (int l = l0; l <= l1; l++)
 			for (int h = h0; h <= h1; h++)
 				hs->on[(l - 1) * H + h - 1] = 1;
