@@ -62,7 +62,7 @@ check: deps
 
 demo: deps
 	$(MAKE) all
-	$(MAKE) -f pipelines/demo.mk
+	$(MAKE) -f pipelines/demo.mk demo
 
 bench: deps
 	$(MAKE) all
