@@ -1,0 +1,554 @@
+/*
+ * model.c -- BERT checkpoints in the Hugging Face layout: config.json,
+ * model.safetensors (memory-mapped) or pytorch_model.bin, to struct bert.
+ *
+ * safetensors: an 8-byte little-endian header length, a JSON header
+ * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
+ * then the data; offsets are relative to the end of the header.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "model.h"
+#include "util.h"
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- tensor files ---- */
+
+static int
+mapfile(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	memset(tf, 0, sizeof(*tf));
+	tf->path = xstrdup(path);
+	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &st) == -1) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	tf->maplen = st.st_size;
+	if (tf->maplen > 0) {
+		tf->map = mmap(NULL, tf->maplen, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (tf->map == MAP_FAILED) {
+			tf->map = NULL;
+			close(fd);
+			return fail(err, errlen, "%s: mmap: %s", path,
+			    strerror(errno));
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+int
+safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	uint64_t hlen = 0;
+	cJSON *j = NULL, *e;
+	size_t k = 0;
+	char *hdr;
+
+	if (mapfile(tf, path, err, errlen) == -1)
+		goto bad;
+	p = tf->map;
+	if (tf->maplen < 8) {
+		fail(err, errlen, "%s: %zu bytes, too short for a safetensors "
+		    "header", path, tf->maplen);
+		goto bad;
+	}
+	for (int i = 7; i >= 0; i--)
+		hlen = hlen << 8 | p[i];
+	if (hlen > tf->maplen - 8) {
+		fail(err, errlen, "%s: header length %llu is past the end of "
+		    "the file (%zu bytes)", path, (unsigned long long)hlen,
+		    tf->maplen);
+		goto bad;
+	}
+	hdr = xstrndup((const char *)p + 8, hlen);
+	j = cJSON_Parse(hdr);
+	free(hdr);
+	if (j == NULL || !cJSON_IsObject(j)) {
+		fail(err, errlen, "%s: the header is not a JSON object", path);
+		goto bad;
+	}
+	tf->e = xcalloc(cJSON_GetArraySize(j) + 1, sizeof(*tf->e));
+	cJSON_ArrayForEach(e, j) {
+		struct tfentry *te = &tf->e[k];
+		cJSON *dt, *sh, *off, *x;
+		uint64_t b, en, n = 1, es;
+
+		if (strcmp(e->string, "__metadata__") == 0)
+			continue;
+		dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+		sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
+		off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+		if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) ||
+		    !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2) {
+			fail(err, errlen, "%s: tensor '%s': header entry lacks "
+			    "dtype, shape or data_offsets", path, e->string);
+			goto bad;
+		}
+		if (strcmp(dt->valuestring, "F32") == 0)
+			te->dtype = DT_F32;
+		else if (strcmp(dt->valuestring, "F16") == 0)
+			te->dtype = DT_F16;
+		else if (strcmp(dt->valuestring, "BF16") == 0)
+			te->dtype = DT_BF16;
+		else
+			te->dtype = -1;	/* another dtype: kept, never loaded */
+		es = te->dtype == -1 ? 0 : tensor_dtsize(te->dtype);
+		if (cJSON_GetArraySize(sh) > TENSOR_MAXDIM) {
+			fail(err, errlen, "%s: tensor '%s' has %d dimensions",
+			    path, e->string, cJSON_GetArraySize(sh));
+			goto bad;
+		}
+		te->ndim = 0;
+		cJSON_ArrayForEach(x, sh) {
+			if (!cJSON_IsNumber(x) || x->valuedouble < 0 ||
+			    x->valuedouble > 1e12) {
+				fail(err, errlen, "%s: tensor '%s' has a bad "
+				    "shape", path, e->string);
+				goto bad;
+			}
+			te->shape[te->ndim++] = (size_t)x->valuedouble;
+			n *= (uint64_t)x->valuedouble;
+			if (n > (uint64_t)1 << 40) {
+				fail(err, errlen, "%s: tensor '%s' is too "
+				    "large", path, e->string);
+				goto bad;
+			}
+		}
+		x = cJSON_GetArrayItem(off, 0);
+		b = cJSON_IsNumber(x) && x->valuedouble >= 0 ?
+		    (uint64_t)x->valuedouble : UINT64_MAX;
+		x = cJSON_GetArrayItem(off, 1);
+		en = cJSON_IsNumber(x) && x->valuedouble >= 0 ?
+		    (uint64_t)x->valuedouble : UINT64_MAX;
+		if (b > en || en > tf->maplen - 8 - hlen) {
+			fail(err, errlen, "%s: tensor '%s' has data_offsets "
+			    "outside the data (%llu bytes)", path, e->string,
+			    (unsigned long long)(tf->maplen - 8 - hlen));
+			goto bad;
+		}
+		if (es != 0 && en - b != n * es) {
+			fail(err, errlen, "%s: tensor '%s': %llu bytes of "
+			    "data for %llu elements of %s", path, e->string,
+			    (unsigned long long)(en - b),
+			    (unsigned long long)n, dt->valuestring);
+			goto bad;
+		}
+		te->name = xstrdup(e->string);
+		te->n = n;
+		te->data = p + 8 + hlen + b;
+		k++;
+		tf->n = k;
+	}
+	/* tensors must not overlap: sort a copy of the ranges and compare */
+	for (size_t a = 0; a < k; a++) {
+		const unsigned char *pa = tf->e[a].data;
+		size_t la = tf->e[a].n * (tf->e[a].dtype == -1 ? 0 :
+		    tensor_dtsize(tf->e[a].dtype));
+		for (size_t c = a + 1; c < k && la > 0 && k < 4096; c++) {
+			const unsigned char *pc = tf->e[c].data;
+			size_t lc = tf->e[c].n * (tf->e[c].dtype == -1 ? 0 :
+			    tensor_dtsize(tf->e[c].dtype));
+			if (lc > 0 && pa < pc + lc && pc < pa + la) {
+				fail(err, errlen, "%s: tensors '%s' and '%s' "
+				    "overlap", path, tf->e[a].name,
+				    tf->e[c].name);
+				goto bad;
+			}
+		}
+	}
+	cJSON_Delete(j);
+	return 0;
+bad:
+	cJSON_Delete(j);
+	tfile_release(tf);
+	return -1;
+}
+
+void
+tfile_release(struct tfile *tf)
+{
+	for (size_t i = 0; i < tf->n; i++)
+		free(tf->e[i].name);
+	free(tf->e);
+	if (tf->map != NULL)
+		munmap(tf->map, tf->maplen);
+	free(tf->path);
+	free(tf->priv);
+	memset(tf, 0, sizeof(*tf));
+}
+
+const struct tfentry *
+tfile_find(const struct tfile *tf, const char *name)
+{
+	for (size_t i = 0; i < tf->n; i++)
+		if (strcmp(tf->e[i].name, name) == 0)
+			return &tf->e[i];
+	return NULL;
+}
+
+/* ---- config.json ---- */
+
+static int
+cfgint(cJSON *j, const char *key, int def, int lo, int *v, const char *path,
+    char *err, size_t errlen)
+{
+	cJSON *x = cJSON_GetObjectItemCaseSensitive(j, key);
+
+	if (x == NULL) {
+		if (def < 0)
+			return fail(err, errlen, "%s: no '%s'", path, key);
+		*v = def;
+		return 0;
+	}
+	if (!cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble ||
+	    x->valuedouble < lo || x->valuedouble > 1 << 24)
+		return fail(err, errlen, "%s: '%s' is not an integer >= %d",
+		    path, key, lo);
+	*v = (int)x->valuedouble;
+	return 0;
+}
+
+int
+model_config(struct bert_config *c, const char *path, char *err,
+    size_t errlen)
+{
+	char *text;
+	cJSON *j, *x;
+	FILE *fp;
+	long n;
+	int r = -1;
+
+	memset(c, 0, sizeof(*c));
+	c->lower = -1;
+	if ((fp = fopen(path, "rb")) == NULL)
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
+	    n > 1 << 24 || fseek(fp, 0, SEEK_SET) == -1) {
+		fclose(fp);
+		return fail(err, errlen, "%s: not a config file", path);
+	}
+	text = xmalloc(n + 1);
+	if (fread(text, 1, n, fp) != (size_t)n) {
+		fclose(fp);
+		free(text);
+		return fail(err, errlen, "%s: read error", path);
+	}
+	fclose(fp);
+	text[n] = '\0';
+	j = cJSON_Parse(text);
+	free(text);
+	if (j == NULL || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		return fail(err, errlen, "%s: not valid JSON", path);
+	}
+	if (cfgint(j, "num_hidden_layers", -1, 1, &c->L, path, err, errlen) ||
+	    cfgint(j, "num_attention_heads", -1, 1, &c->H, path, err, errlen) ||
+	    cfgint(j, "hidden_size", -1, 1, &c->C, path, err, errlen) ||
+	    cfgint(j, "intermediate_size", -1, 1, &c->F, path, err, errlen) ||
+	    cfgint(j, "vocab_size", -1, 1, &c->V, path, err, errlen) ||
+	    cfgint(j, "max_position_embeddings", 512, 1, &c->P, path, err,
+	    errlen) ||
+	    cfgint(j, "type_vocab_size", 2, 1, &c->S, path, err, errlen))
+		goto out;
+	if (c->C % c->H != 0) {
+		fail(err, errlen, "%s: hidden_size %d is not a multiple of "
+		    "num_attention_heads %d", path, c->C, c->H);
+		goto out;
+	}
+	c->eps = 1e-12f;
+	if ((x = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps")) != NULL) {
+		if (!cJSON_IsNumber(x) || !(x->valuedouble > 0)) {
+			fail(err, errlen, "%s: 'layer_norm_eps' is not a "
+			    "positive number", path);
+			goto out;
+		}
+		c->eps = (float)x->valuedouble;
+	}
+	x = cJSON_GetObjectItemCaseSensitive(j, "hidden_act");
+	if (x != NULL && (!cJSON_IsString(x) ||
+	    (strcmp(x->valuestring, "gelu") != 0 &&
+	    strcmp(x->valuestring, "gelu_python") != 0))) {
+		fail(err, errlen, "%s: hidden_act '%s' is not supported "
+		    "(gelu, with erf, is)", path, cJSON_IsString(x) ?
+		    x->valuestring : "?");
+		goto out;
+	}
+	x = cJSON_GetObjectItemCaseSensitive(j, "num_labels");
+	if (cJSON_IsNumber(x))
+		c->nlabels = (int)x->valuedouble;
+	else if ((x = cJSON_GetObjectItemCaseSensitive(j, "id2label")) &&
+	    cJSON_IsObject(x))
+		c->nlabels = cJSON_GetArraySize(x);
+	x = cJSON_GetObjectItemCaseSensitive(j, "do_lower_case");
+	if (cJSON_IsBool(x))
+		c->lower = cJSON_IsTrue(x);
+	r = 0;
+out:
+	cJSON_Delete(j);
+	return r;
+}
+
+/* ---- the model ---- */
+
+/*
+ * Find tensor name (without "bert."), with or without the prefix, and with
+ * LayerNorm's old names gamma/beta for weight/bias.
+ */
+static const struct tfentry *
+find(const struct tfile *tf, const char *name)
+{
+	const struct tfentry *e;
+	char buf[300], alt[256];
+	size_t n = strlen(name);
+
+	snprintf(buf, sizeof(buf), "bert.%s", name);
+	if ((e = tfile_find(tf, name)) || (e = tfile_find(tf, buf)))
+		return e;
+	if (strstr(name, "LayerNorm.") == NULL || n < 7)
+		return NULL;
+	snprintf(alt, sizeof(alt), "%s", name);
+	if (strcmp(name + n - 7, ".weight") == 0)
+		strcpy(alt + n - 7, ".gamma");
+	else if (strcmp(name + n - 5, ".bias") == 0)
+		strcpy(alt + n - 5, ".beta");
+	else
+		return NULL;
+	snprintf(buf, sizeof(buf), "bert.%s", alt);
+	if ((e = tfile_find(tf, alt)) || (e = tfile_find(tf, buf)))
+		return e;
+	return NULL;
+}
+
+/* Copy tensor name of shape (d0, d1) (d1 0: a vector) to dst as f32. */
+static int
+take(float *dst, const struct tfile *tf, const char *name, size_t d0,
+    size_t d1, char *err, size_t errlen)
+{
+	const struct tfentry *e = find(tf, name);
+	int nd = d1 ? 2 : 1;
+
+	if (e == NULL)
+		return fail(err, errlen, "%s: no tensor '%s'", tf->path, name);
+	if (e->dtype == -1)
+		return fail(err, errlen, "%s: tensor '%s' has a dtype other "
+		    "than F32, F16 or BF16", tf->path, e->name);
+	if (e->ndim != nd || e->shape[0] != d0 || (nd == 2 &&
+	    e->shape[1] != d1)) {
+		char got[128] = "";
+		size_t k = 0;
+		for (int i = 0; i < e->ndim && k < 100; i++)
+			k += snprintf(got + k, sizeof(got) - k, "%s%zu",
+			    i ? ", " : "", e->shape[i]);
+		if (nd == 2)
+			return fail(err, errlen, "%s: tensor '%s' has shape "
+			    "[%s], config.json says [%zu, %zu]", tf->path,
+			    e->name, got, d0, d1);
+		return fail(err, errlen, "%s: tensor '%s' has shape [%s], "
+		    "config.json says [%zu]", tf->path, e->name, got, d0);
+	}
+	tensor_to_f32(dst, e->data, e->dtype, e->n);
+	return 0;
+}
+
+static int
+fileexists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* Casing from tokenizer_config.json, else from the vocabulary. */
+static void
+casing(struct bert_config *c, const char *dir)
+{
+	char path[4096], line[512];
+	cJSON *j, *x;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/tokenizer_config.json", dir);
+	if ((fp = fopen(path, "rb")) != NULL) {
+		char buf[65536];
+		size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+		fclose(fp);
+		buf[n] = '\0';
+		if ((j = cJSON_Parse(buf)) != NULL) {
+			x = cJSON_GetObjectItemCaseSensitive(j,
+			    "do_lower_case");
+			if (cJSON_IsBool(x))
+				c->lower = cJSON_IsTrue(x);
+			cJSON_Delete(j);
+		}
+	}
+	if (c->lower != -1)
+		return;
+	c->lower = 1;
+	snprintf(path, sizeof(path), "%s/vocab.txt", dir);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '[')
+			continue;
+		for (char *s = line; *s; s++)
+			if (*s >= 'A' && *s <= 'Z') {
+				c->lower = 0;
+				break;
+			}
+		if (c->lower == 0)
+			break;
+	}
+	fclose(fp);
+}
+
+int
+model_load(struct bert *m, const char *dir, char *err, size_t errlen)
+{
+	struct bert_config *c = &m->cfg;
+	struct tfile tf;
+	char path[4096], nm[300];
+	size_t C, F, V, P, S, n, off = 0;
+	const struct tfentry *e;
+	int r, nl;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	if (model_config(c, path, err, errlen) == -1)
+		return -1;
+	casing(c, dir);
+	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+	if (fileexists(path)) {
+		r = safetensors_open(&tf, path, err, errlen);
+	} else {
+		snprintf(path, sizeof(path), "%s/pytorch_model.bin", dir);
+		if (!fileexists(path))
+			return fail(err, errlen, "%s: no model.safetensors or "
+			    "pytorch_model.bin", dir);
+		r = ptbin_open(&tf, path, err, errlen);
+	}
+	if (r == -1)
+		return -1;
+
+	C = c->C; F = c->F; V = c->V; P = c->P; S = c->S;
+	/* the classifier decides the number of labels */
+	e = find(&tf, "classifier.weight");
+	if (e == NULL)
+		e = tfile_find(&tf, "classifier.weight");
+	nl = e != NULL && e->ndim == 2 ? (int)e->shape[0] : 0;
+	if (e != NULL && (e->ndim != 2 || e->shape[1] != C)) {
+		fail(err, errlen, "%s: tensor 'classifier.weight' does not "
+		    "have %zu columns (hidden_size)", path, C);
+		goto bad;
+	}
+	c->nlabels = nl;
+	n = V * C + P * C + S * C + 2 * C +
+	    c->L * (3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F +
+	    C * F + C + 2 * C) + C * C + C + (size_t)nl * C + nl;
+	m->params = xreallocarray(NULL, n, sizeof(float));
+	m->nparams = n;
+	m->layer = xcalloc(c->L, sizeof(*m->layer));
+#define PTR(p, k)	((p) = m->params + off, off += (k))
+#define TAKE(p, name, d0, d1) \
+	do { PTR(p, (d0) * ((d1) ? (d1) : 1)); \
+	    if (take(p, &tf, name, d0, d1, err, errlen) == -1) goto bad; \
+	} while (0)
+	TAKE(m->wte, "embeddings.word_embeddings.weight", V, C);
+	TAKE(m->wpe, "embeddings.position_embeddings.weight", P, C);
+	TAKE(m->tte, "embeddings.token_type_embeddings.weight", S, C);
+	TAKE(m->elng, "embeddings.LayerNorm.weight", C, 0);
+	TAKE(m->elnb, "embeddings.LayerNorm.bias", C, 0);
+	for (int l = 0; l < c->L; l++) {
+		struct bert_layer *ly = &m->layer[l];
+		static const char *const qkv[] = { "query", "key", "value" };
+		PTR(ly->qkvw, 3 * C * C);
+		PTR(ly->qkvb, 3 * C);
+		for (int i = 0; i < 3; i++) {
+			snprintf(nm, sizeof(nm), "encoder.layer.%d.attention."
+			    "self.%s.weight", l, qkv[i]);
+			if (take(ly->qkvw + i * C * C, &tf, nm, C, C, err,
+			    errlen) == -1)
+				goto bad;
+			snprintf(nm, sizeof(nm), "encoder.layer.%d.attention."
+			    "self.%s.bias", l, qkv[i]);
+			if (take(ly->qkvb + i * C, &tf, nm, C, 0, err,
+			    errlen) == -1)
+				goto bad;
+		}
+#define LT(p, what, d0, d1) \
+	do { snprintf(nm, sizeof(nm), "encoder.layer.%d.%s", l, what); \
+	    TAKE(p, nm, d0, d1); } while (0)
+		LT(ly->aow, "attention.output.dense.weight", C, C);
+		LT(ly->aob, "attention.output.dense.bias", C, 0);
+		LT(ly->ln1g, "attention.output.LayerNorm.weight", C, 0);
+		LT(ly->ln1b, "attention.output.LayerNorm.bias", C, 0);
+		LT(ly->iw, "intermediate.dense.weight", F, C);
+		LT(ly->ib, "intermediate.dense.bias", F, 0);
+		LT(ly->ow, "output.dense.weight", C, F);
+		LT(ly->ob, "output.dense.bias", C, 0);
+		LT(ly->ln2g, "output.LayerNorm.weight", C, 0);
+		LT(ly->ln2b, "output.LayerNorm.bias", C, 0);
+#undef LT
+	}
+	if (find(&tf, "pooler.dense.weight") != NULL) {
+		TAKE(m->pw, "pooler.dense.weight", C, C);
+		TAKE(m->pb, "pooler.dense.bias", C, 0);
+	}
+	if (nl > 0) {
+		PTR(m->cw, (size_t)nl * C);
+		if (take(m->cw, &tf, "classifier.weight", nl, C, err,
+		    errlen) == -1)
+			goto bad;
+		PTR(m->cb, nl);
+		if (take(m->cb, &tf, "classifier.bias", nl, 0, err,
+		    errlen) == -1)
+			goto bad;
+		if (m->pw == NULL) {
+			fail(err, errlen, "%s: a classifier without "
+			    "'pooler.dense.weight'", path);
+			goto bad;
+		}
+	}
+#undef TAKE
+#undef PTR
+	m->dir = xstrdup(dir);
+	tfile_release(&tf);
+	return 0;
+bad:
+	tfile_release(&tf);
+	model_release(m);
+	return -1;
+}
+
+void
+model_release(struct bert *m)
+{
+	free(m->params);
+	free(m->layer);
+	free(m->dir);
+	memset(m, 0, sizeof(*m));
+}
