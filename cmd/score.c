@@ -409,13 +409,21 @@ num(double x, const char *fmt)
 static void
 print_table(const struct task *t, const struct group *base)
 {
+	const char *shown[4];
 	size_t nm = 0;
+	int have = 0;
 
-	while (nm < 3 && t->metrics[nm] != NULL)
+	/* the task's metrics, and the one of the deltas when it is another */
+	while (nm < 3 && t->metrics[nm] != NULL) {
+		shown[nm] = t->metrics[nm];
+		have |= metric_byname(shown[nm]) == dmetric;
 		nm++;
+	}
+	if (!have)
+		shown[nm++] = metric_name(dmetric);
 	printf("group\tn");
 	for (size_t k = 0; k < nm; k++)
-		printf("\t%s", t->metrics[k]);
+		printf("\t%s", shown[k]);
 	printf("\tmetric\tdelta\tci_lo\tci_hi\tp\ttest\tpaired"
 	    "\tresamples\tseed\n");
 	for (size_t i = 0; i < ngroups; i++) {
@@ -423,8 +431,8 @@ print_table(const struct task *t, const struct group *base)
 
 		printf("%s\t%zu", g->name, g->n);
 		for (size_t k = 0; k < nm; k++)
-			num(metric_byname(t->metrics[k])(g->pred, g->gold,
-			    g->n), "\t%.6f");
+			num(metric_byname(shown[k])(g->pred, g->gold, g->n),
+			    "\t%.6f");
 		printf("\t%s", metric_name(dmetric));
 		if (g->compared) {
 			num(g->boot.d, "\t%.6f");
