@@ -476,11 +476,10 @@ draw(const char *path, const float *grid, const float *col, const float *sig,
     int L, int H, double amax, double basev)
 {
 	struct plot_heat hg, hc;
-	struct plot_box cells;
+	struct plot_box g, c;
 	struct plot *p;
 	char **rlab, **clab, err[512], title[160], bar[64];
-	static char *layer[] = { "layer" };
-	double cell = 26, gw, w, hgt;
+	double cell = 26, gw, w, hgt, cs, grey[3] = { 0.5, 0.5, 0.5 };
 
 	rlab = xreallocarray(NULL, L + H, sizeof(*rlab));
 	clab = rlab + L;
@@ -490,7 +489,7 @@ draw(const char *path, const float *grid, const float *col, const float *sig,
 		snprintf(buf, sizeof(buf), "%d", i < L ? i + 1 : i - L + 1);
 		rlab[i] = xstrdup(buf);
 	}
-	snprintf(title, sizeof(title), "%s: heads and layers disabled",
+	snprintf(title, sizeof(title), "%s: disabling heads and layers",
 	    task == &notask ? "score" : task->name);
 	snprintf(bar, sizeof(bar), "%s - %s", metric_name(dmetric), basegrp);
 	memset(&hg, 0, sizeof(hg));
@@ -505,30 +504,42 @@ draw(const char *path, const float *grid, const float *col, const float *sig,
 	hg.nobar = 1;
 	hg.xlab = "head";
 	hg.ylab = "layer";
+	hg.title = " ";		/* room for the title, drawn below */
 	hc = hg;
 	hc.v = col;
 	hc.cols = 1;
-	hc.clab = layer;
-	hc.title = " ";
-	hc.nobar = 0;
-	hc.barlab = bar;
-	hc.xlab = NULL;
-	hc.ylab = NULL;
 
 	gw = 70 + H * cell;
-	w = gw + 30 + cell + 150;
+	w = gw + 2 * cell + 150;
+	if (w < 8.0 * strlen(title) + 20)
+		w = 8.0 * strlen(title) + 20;
+	if (w < 400)
+		w = 400;
 	hgt = 90 + L * cell + 60;
 	if ((p = plot_open(path, w, hgt, err, sizeof(err))) == NULL)
 		errx(1, "%s", err);
-	plot_panel(p, (struct plot_box){ 0, 0, gw, hgt }, &hg, &cells);
-	dots(p, &cells, sig, L, H);
-	plot_panel(p, (struct plot_box){ gw + 10, 0, w - gw - 10, hgt }, &hc,
-	    &cells);
-	dots(p, &cells, sig + (size_t)L * H, L, 1);
+	plot_text(p, 10, 20, 14, PLOT_LEFT, title);
+	plot_panel(p, (struct plot_box){ 0, 0, gw, hgt }, &hg, &g);
+	dots(p, &g, sig, L, H);
+
+	/* the layer column: cells as the grid's, half a cell to its right */
+	cs = g.w / H;
+	c = (struct plot_box){ g.x + g.w + cs / 2, g.y, cs, g.h };
+	plot_cells(p, c, &hc);
+	plot_line(p, c.x, c.y, c.x + c.w, c.y, 0.6, grey);
+	plot_line(p, c.x, c.y + c.h, c.x + c.w, c.y + c.h, 0.6, grey);
+	plot_line(p, c.x, c.y, c.x, c.y + c.h, 0.6, grey);
+	plot_line(p, c.x + c.w, c.y, c.x + c.w, c.y + c.h, 0.6, grey);
+	dots(p, &c, sig + (size_t)L * H, L, 1);
+	plot_vtext(p, c.x + cs / 2 + 4, c.y + c.h + 3, 11, PLOT_RIGHT,
+	    "all");
+	plot_colorbar(p, (struct plot_box){ c.x + c.w + 14, g.y, 14,
+	    g.h < 100 ? 100 : g.h }, PLOT_DIV, hg.vmax, bar);
 	snprintf(title, sizeof(title), "%s %s = %.4f;  dot: p < 0.05 (%s)",
 	    basegrp, metric_name(dmetric), basev,
 	    dmetric == metric_accuracy ? "McNemar" : "paired bootstrap");
-	plot_text(p, 10, hgt - 8, 11, PLOT_LEFT, title);
+	plot_text(p, 10, g.y + g.h + 62 < hgt - 8 ? g.y + g.h + 62 : hgt - 8,
+	    11, PLOT_LEFT, title);
 	if (plot_close(p, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
 	for (int i = 0; i < L + H; i++)
