@@ -284,6 +284,23 @@ lookup(const struct tfile *tf, const char *pfx, const struct want *w)
 	return NULL;
 }
 
+/* Why a missing tensor was skipped by ptbin_open, if it was. */
+static const char *
+skipwhy(const struct ptskip *sk, size_t ns, const char *pfx, const char *name)
+{
+	static char b[64];
+	size_t i, pl = strlen(pfx);
+
+	for (i = 0; i < ns; i++)
+		if (strncmp(sk[i].name, pfx, pl) == 0 &&
+		    strcmp(sk[i].name + pl, name) == 0) {
+			snprintf(b, sizeof(b), " (%s, not supported)",
+			    sk[i].why);
+			return b;
+		}
+	return "";
+}
+
 static int
 shapeok(const struct tfentry *e, int ndim, const size_t *shape)
 {
@@ -421,7 +438,7 @@ cmd_check(int argc, char *argv[])
 	struct tfile tf;
 	struct bert m;
 	struct want *w;
-	const struct ptskip *sk;
+	const struct ptskip *sk = NULL;
 	const struct tfentry *cw = NULL, *cb = NULL;
 	const char *dir, *pfx, *wname;
 	char *cfgp, *stp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
@@ -473,10 +490,12 @@ cmd_check(int argc, char *argv[])
 	    "bert." : "";
 	nw = wants(&w, &c);
 	used = xcalloc(tf.n ? tf.n : 1, 1);
+	ns = pt ? ptbin_skipped(&tf, &sk) : 0;
 	for (i = 0; i < nw; i++) {
 		if ((w[i].e = lookup(&tf, pfx, &w[i])) == NULL) {
 			if (!w[i].optional) {
-				printf("missing\t%s%s\n", pfx, w[i].name);
+				printf("missing\t%s%s%s\n", pfx, w[i].name,
+				    skipwhy(sk, ns, pfx, w[i].name));
 				nmiss++;
 			}
 			continue;
@@ -532,11 +551,8 @@ cmd_check(int argc, char *argv[])
 			nunused++;
 		}
 	}
-	if (pt) {
-		ns = ptbin_skipped(&tf, &sk);
-		for (j = 0; j < ns; j++)
-			printf("skipped\t%s (%s)\n", sk[j].name, sk[j].why);
-	}
+	for (j = 0; j < ns; j++)
+		printf("skipped\t%s (%s)\n", sk[j].name, sk[j].why);
 	printf("tensors\t%zu found, %zu missing, %zu unused, %zu skipped\n",
 	    nfound, nmiss, nunused, ns);
 	printf("dtypes");
@@ -548,7 +564,7 @@ cmd_check(int argc, char *argv[])
 	printf("parameters\t%llu in the file, %llu used\n",
 	    (unsigned long long)nparam, (unsigned long long)nused);
 	if (nmiss > 0)
-		bad("%s: %zu tensors that config.json implies are missing",
+		bad("%s: missing tensors that config.json implies: %zu",
 		    wp, nmiss);
 	for (i = 0; i < nw; i++) {
 		free(w[i].name);

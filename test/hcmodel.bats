@@ -81,7 +81,7 @@ t += [("classifier.weight", (3, 8), [0.0] * 24),
 	edit "$T/m" 't = [x for x in t if x[0] != "encoder.layer.1.output.dense.bias"]'
 	run -1 --separate-stderr hcmodel check "$T/m"
 	[[ $output == *"missing	encoder.layer.1.output.dense.bias"* ]]
-	[[ $stderr == *"model.safetensors: 1 tensors that config.json implies are missing"* ]]
+	[[ $stderr == *"model.safetensors: missing tensors that config.json implies: 1"* ]]
 }
 
 @test "hcmodel: casing stated against the vocabulary" {

@@ -50,6 +50,31 @@ values() {
 	[ "${lines[39]}" = "bert.embeddings.position_ids	int64	skipped" ]
 }
 
+@test "ptbin: float64, bool and non-tensor values are skipped and listed" {
+	run -0 hcmodel ls "$GOLDEN/ptbin-other.bin"
+	[ "$output" = "a	f32	[2]
+b	float64	skipped
+n	not a tensor	skipped
+m	bool	skipped" ]
+}
+
+@test "ptbin: a needed tensor in float64 is named as unsupported" {
+	need_torch
+	$MKBIN model "$T/m"
+	$PY -c '
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+import mkbin
+sd = {n: torch.tensor(v).reshape(s)
+      for n, s, v in mkbin.read_safetensors(sys.argv[2])}
+sd["embeddings.LayerNorm.bias"] = sd["embeddings.LayerNorm.bias"].double()
+torch.save(sd, sys.argv[3])' "$TOP/test" "$T/m/model.safetensors" \
+	    "$T/m/pytorch_model.bin"
+	rm "$T/m/model.safetensors"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"missing	embeddings.LayerNorm.bias (float64, not supported)"* ]]
+}
+
 @test "ptbin: ZIP64 records and another archive name read the same" {
 	$MKBIN rezip "$GOLDEN/ptbin-shared.bin" "$T/z.bin" -z -n pytorch_model
 	hcmodel ls -c "$GOLDEN/ptbin-shared.bin" >"$T/want"
