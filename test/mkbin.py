@@ -14,6 +14,9 @@
   mkbin.py rezip IN OUT [-n NAME] [-z]
       Rewrite a .bin's zip container with our own writer: archive directory
       NAME/ instead of torch's, -z ZIP64 records throughout.  No torch.
+  mkbin.py tokens OUT
+      Three token records (id, ids, seg) for the model of "mkbin.py model",
+      as msgpack.
   mkbin.py bad KIND IN OUT
       A malformed .bin made from a good one (no torch): truncated, opcode,
       global, nokey, small, compressed, legacy, nopickle, stride.
@@ -317,6 +320,40 @@ def cmd_bad(kind, src, out):
     write_zip(out, e)
 
 
+def mp(x):
+    """The msgpack of the few types a token record needs."""
+    if isinstance(x, int):
+        assert 0 <= x < 128
+        return bytes([x])
+    if isinstance(x, str):
+        b = x.encode()
+        assert len(b) < 32
+        return bytes([0xa0 | len(b)]) + b
+    if isinstance(x, list):
+        assert len(x) < 16
+        return bytes([0x90 | len(x)]) + b"".join(mp(v) for v in x)
+    if isinstance(x, dict):
+        assert len(x) < 16
+        return bytes([0x80 | len(x)]) + b"".join(mp(k) + mp(v)
+                                                  for k, v in x.items())
+    raise TypeError(x)
+
+
+def cmd_tokens(out):
+    recs = [("the cat sat on the mat .", None),
+            ("a dog ran", "it was big and red ."),
+            ("the big red house", "in the house")]
+    with open(out, "wb") as f:
+        for i, (a, b) in enumerate(recs):
+            ids = [2] + [VOCAB.index(w) for w in a.split()] + [3]
+            seg = [0] * len(ids)
+            if b is not None:
+                tb = [VOCAB.index(w) for w in b.split()] + [3]
+                ids += tb
+                seg += [1] * len(tb)
+            f.write(mp({"id": "mkbin/%d" % i, "ids": ids, "seg": seg}))
+
+
 def main():
     a = sys.argv[1:]
     if len(a) == 2 and a[0] == "model":
@@ -325,6 +362,8 @@ def main():
         cmd_bin(a[1:])
     elif len(a) >= 3 and a[0] == "rezip":
         cmd_rezip(a[1:])
+    elif len(a) == 2 and a[0] == "tokens":
+        cmd_tokens(a[1])
     elif len(a) == 4 and a[0] == "bad":
         cmd_bad(a[1], a[2], a[3])
     else:
