@@ -38,7 +38,7 @@ xreallocarray(void *p, size_t nmemb, size_t size)
 {
 	if (size && nmemb > SIZE_MAX / size)
 		errx(1, "realloc: %zu x %zu bytes overflows", nmemb, size);
-	if ((p = realloc(p, nmemb * size ? nmemb * size : 1)) == NULL)
+	if ((p = realloc(p, (nmemb * size) != 0 ? nmemb * size : 1)) == NULL)
 		err(1, "realloc %zu bytes", nmemb * size);
 	return p;
 }

@@ -1,0 +1,303 @@
+/*
+ * encode -- run a BERT checkpoint over token records: logits and pred, and
+ * on request every head's attention, the hidden states and the pooled
+ * output; heads disabled on request.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "bert.h"
+#include "blas.h"
+#include "headset.h"
+#include "model.h"
+#include "rec.h"
+#include "util.h"
+
+/* A record waiting in the batch: its own copy, unpacked. */
+struct slot {
+	msgpack_sbuffer	 sb;
+	msgpack_unpacked up;
+	int		*ids, *seg;
+	int		 T;
+};
+
+static struct {
+	int	 attn, attn_dtype, hidden, pooled, mode, verbose;
+	size_t	 maxtok;
+} opt = { .attn_dtype = DT_F32, .mode = BERT_UNIFORM, .maxtok = 2048 };
+
+static const char *const drop[] = { "logits", "pred", "attn", "hidden",
+    "pooled", NULL };
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: encode -m model [-apvz] [-b tokens] "
+	    "[--attn-dtype f32|f16] [--hidden | --hidden-all]\n"
+	    "              [--disable heads] [--mode uniform|zero] "
+	    "[file ...]\n");
+	exit(2);
+}
+
+static void
+put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
+{
+	const struct bert_config *c = &r->m->cfg;
+	const msgpack_object *rec = &s->up.data;
+	size_t nk = rec_count_except(rec, drop), T = s->T, C = c->C;
+	int nl = c->nlabels;
+
+	nk += (nl > 0) * 2 + opt.attn + (opt.hidden > 0) + opt.pooled;
+	rec_map(w, nk);
+	rec_copy_except(w, rec, drop);
+	if (nl > 0) {
+		const float *lg = r->logits + (size_t)b * nl;
+		rec_put_floats(w, "logits", lg, nl);
+		if (nl == 1) {
+			rec_put_num(w, "pred", lg[0]);
+		} else {
+			int best = 0;
+			for (int i = 1; i < nl; i++)
+				if (lg[i] > lg[best])
+					best = i;
+			rec_put_int(w, "pred", best);
+		}
+	}
+	if (opt.attn) {
+		size_t shape[4] = { c->L, c->H, T, T };
+		rec_put_tensor(w, "attn", opt.attn_dtype, shape, 4,
+		    bert_run_attn(r, b));
+	}
+	if (opt.hidden == 1) {
+		size_t shape[2] = { T, C };
+		rec_put_tensor(w, "hidden", DT_F32, shape, 2,
+		    r->xs[c->L] + (size_t)r->off[b] * C);
+	} else if (opt.hidden == 2) {
+		/* [L + 1, T, C]: the embeddings' output, then each layer's */
+		size_t shape[3] = { c->L + 1, T, C };
+		float *h = xreallocarray(NULL, (c->L + 1) * T, C * sizeof(float));
+		for (int l = 0; l <= c->L; l++)
+			memcpy(h + l * T * C, r->xs[l] + (size_t)r->off[b] * C,
+			    T * C * sizeof(float));
+		rec_put_tensor(w, "hidden", DT_F32, shape, 3, h);
+		free(h);
+	}
+	if (opt.pooled) {
+		size_t shape[1] = { C };
+		rec_put_tensor(w, "pooled", DT_F32, shape, 1,
+		    r->pooled + (size_t)b * C);
+	}
+}
+
+static void
+flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
+    const struct headset *off)
+{
+	const int *ids[64] = { 0 }, *seg[64] = { 0 };
+	int T[64] = { 0 };
+	char err[256];
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		ids[i] = s[i].ids;
+		seg[i] = s[i].seg;
+		T[i] = s[i].T;
+	}
+	if (bert_run_batch(r, n, ids, seg, T, err, sizeof(err)) == -1)
+		errx(1, "%s", err);	/* checked per record before */
+	bert_run_layers(r, 1, off, opt.mode, opt.hidden == 2);
+	bert_run_head(r, NULL);
+	for (int i = 0; i < n; i++) {
+		put(w, r, i, &s[i]);
+		free(s[i].ids);
+		free(s[i].seg);
+		s[i].ids = s[i].seg = NULL;
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option lopts[] = {
+		{ "attn", no_argument, NULL, 'a' },
+		{ "attn-dtype", required_argument, NULL, 'D' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "disable", required_argument, NULL, 'd' },
+		{ "hidden", no_argument, NULL, 'h' },
+		{ "hidden-all", no_argument, NULL, 'H' },
+		{ "mode", required_argument, NULL, 'M' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "pooled", no_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mdir = NULL, *dis = NULL;
+	struct headset hs, *off = NULL;
+	struct rec_reader *rr;
+	struct rec_writer *w;
+	struct bert_run run;
+	struct progress pg;
+	struct bert m;
+	struct slot *slots;
+	msgpack_object rec;
+	char err[512];
+	int ch, gz = 0, n = 0, maxslots = 64;	/* flush()'s arrays */
+	size_t ntok = 0, natt = 0;
+	long v;
+
+	blas_init(argv);
+	while ((ch = getopt_long(argc, argv, "ab:m:pvz", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			opt.attn = 1;
+			break;
+		case 'b':
+			if (parse_long(optarg, 1, 1 << 20, &v) == -1)
+				errx(2, "-b: '%s' is not a number of tokens",
+				    optarg);
+			opt.maxtok = v;
+			break;
+		case 'D':
+			if ((opt.attn_dtype = tensor_dtype(optarg)) == -1)
+				errx(2, "--attn-dtype: '%s' is not f32, f16 "
+				    "or bf16", optarg);
+			break;
+		case 'd':
+			if (headset_syntax(optarg, err, sizeof(err)) == -1)
+				errx(2, "--disable: %s", err);
+			dis = optarg;
+			break;
+		case 'h':
+			opt.hidden = 1;
+			break;
+		case 'H':
+			opt.hidden = 2;
+			break;
+		case 'M':
+			if (strcmp(optarg, "uniform") == 0)
+				opt.mode = BERT_UNIFORM;
+			else if (strcmp(optarg, "zero") == 0)
+				opt.mode = BERT_ZERO;
+			else
+				errx(2, "--mode: '%s' is not uniform or zero",
+				    optarg);
+			break;
+		case 'm':
+			mdir = optarg;
+			break;
+		case 'p':
+			opt.pooled = 1;
+			break;
+		case 'v':
+			opt.verbose = 1;
+			break;
+		case 'z':
+			gz = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (mdir == NULL)
+		usage();
+	if (model_load(&m, mdir, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+	if (dis != NULL) {
+		if (headset_parse(&hs, dis, m.cfg.L, m.cfg.H, err,
+		    sizeof(err)) == -1)
+			errx(2, "--disable: %s", err);
+		off = &hs;
+	}
+	if (opt.pooled && m.pw == NULL)
+		errx(1, "%s: --pooled: the model has no pooler", mdir);
+	if (opt.verbose)
+		fprintf(stderr, "encode: %s: %d layers x %d heads, hidden %d; "
+		    "OpenBLAS kernels %s (%s), %d threads\n", mdir, m.cfg.L,
+		    m.cfg.H, m.cfg.C, blas_kernel(), blas_why(),
+		    openblas_get_num_threads());
+
+	bert_run_init(&run, &m);
+	run.want_attn = opt.attn;
+	slots = xcalloc(maxslots, sizeof(*slots));
+	for (int i = 0; i < maxslots; i++)
+		msgpack_unpacked_init(&slots[i].up);
+	rr = rec_open(argc, argv);
+	w = rec_wopen(gz);
+	progress_init(&pg, "records", 0, opt.verbose);
+	while (rec_next(rr, &rec)) {
+		struct slot *s;
+		size_t T, Ts, att;
+		msgpack_packer pk;
+		size_t o = 0;
+
+		/* check the record on its own, so errors name it */
+		int *ids = NULL, *seg = NULL;
+		T = rec_ints(&rec, "ids", &ids);
+		if (rec_get(&rec, "seg") != NULL &&
+		    (Ts = rec_ints(&rec, "seg", &seg)) != T)
+			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
+		if (T == 0)
+			rec_die("'ids' is empty");
+		if (T > (size_t)m.cfg.P)
+			rec_die("%zu tokens, over the model's "
+			    "max_position_embeddings %d", T, m.cfg.P);
+		for (size_t i = 0; i < T; i++) {
+			if (ids[i] < 0 || ids[i] >= m.cfg.V)
+				rec_die("'ids'[%zu] is %d, outside the "
+				    "vocabulary of %d", i, ids[i], m.cfg.V);
+			if (seg && (seg[i] < 0 || seg[i] >= m.cfg.S))
+				rec_die("'seg'[%zu] is %d, outside the %d "
+				    "token types", i, seg[i], m.cfg.S);
+		}
+		/*
+		 * Flush before the batch outgrows its token budget, or, with
+		 * attention, 64 MB of maps (one long record may exceed it
+		 * alone: memory is bounded by one record's maps, not more).
+		 */
+		att = opt.attn ? (size_t)m.cfg.L * m.cfg.H * T * T * 4 : 0;
+		if (n > 0 && (n == maxslots || ntok + T > opt.maxtok ||
+		    natt + att > (64 << 20))) {
+			flush(w, &run, slots, n, off);
+			progress_add(&pg, n);
+			n = 0;
+			ntok = natt = 0;
+		}
+		s = &slots[n++];
+		msgpack_sbuffer_destroy(&s->sb);
+		msgpack_sbuffer_init(&s->sb);
+		msgpack_packer_init(&pk, &s->sb, msgpack_sbuffer_write);
+		msgpack_pack_object(&pk, rec);
+		if (msgpack_unpack_next(&s->up, s->sb.data, s->sb.size, &o) !=
+		    MSGPACK_UNPACK_SUCCESS)
+			rec_die("cannot copy the record");
+		s->ids = ids;
+		s->seg = seg;
+		s->T = T;
+		ntok += T;
+		natt += att;
+	}
+	flush(w, &run, slots, n, off);
+	progress_add(&pg, n);
+	progress_done(&pg);
+	rec_close(rr);
+	rec_wclose(w);
+	for (int i = 0; i < maxslots; i++) {
+		msgpack_unpacked_destroy(&slots[i].up);
+		msgpack_sbuffer_destroy(&slots[i].sb);
+	}
+	free(slots);
+	bert_run_release(&run);
+	if (off)
+		headset_release(off);
+	model_release(&m);
+	return 0;
+}

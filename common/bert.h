@@ -1,0 +1,92 @@
+/*
+ * bert.h -- the forward pass of a BERT encoder (struct bert, model.h) in
+ * float32 with OpenBLAS, exactly as Hugging Face's BertModel and
+ * BertForSequenceClassification compute it in eval mode: embeddings (word +
+ * position + token type, LayerNorm), post-LayerNorm layers with erf GELU and
+ * scaled dot-product attention, the tanh pooler on [CLS], the classifier.
+ *
+ * A run holds one batch: B sequences of lengths T[b] packed one after
+ * another without padding, N = T[0] + ... + T[B-1] token rows.  Every dense
+ * layer is one sgemm over the N rows; attention is computed per sequence and
+ * head, so a sequence's numbers do not depend on what it is packed with.
+ *
+ * Heads can be disabled (a struct headset, headset.h) two ways:
+ * BERT_UNIFORM, the paper's: the head's attention probabilities become 1/T
+ * over the T tokens; BERT_ZERO, Michel et al.'s and HF's head_mask: they
+ * become 0, and so does the head's output.
+ *
+ * Layers are numbered from 1.  xs[l - 1] is the input of layer l (xs[0] the
+ * embeddings' output, xs[L] the last hidden state); with keep set, every
+ * layer's input stays, so that a later call can start at any layer: ablate
+ * runs the baseline once and each head set from its first disabled layer.
+ */
+#ifndef BERT_H
+#define BERT_H
+
+#include <stddef.h>
+
+#include "headset.h"
+#include "model.h"
+
+enum { BERT_UNIFORM, BERT_ZERO };
+
+struct bert_run {
+	const struct bert *m;
+	int	 B, N;		/* sequences, token rows */
+	int	*T;		/* (B) lengths */
+	int	*off;		/* (B + 1) row offsets */
+	size_t	*aoff;		/* (B + 1) offsets of each sequence's attn */
+	int	*ids, *seg;	/* (N) */
+	int	 want_attn;	/* keep every layer's probabilities in attn */
+	float	**xs;		/* L + 1 of (N, C): each layer's input */
+	float	*qkv;		/* (N, 3C) */
+	float	*ctx;		/* (N, C) */
+	float	*h1;		/* (N, C) after the attention sublayer */
+	float	*ff;		/* (N, F) */
+	float	*y[2];		/* (N, C) scratch layer outputs */
+	float	*probs;		/* (H, T, T) of one sequence, scratch */
+	float	*attn;		/* sum_b (L, H, T_b, T_b); with want_attn */
+	float	*pooled;	/* (B, C) */
+	float	*logits;	/* (B, nlabels) */
+	size_t	 capN, capB, capA, capT;
+};
+
+void	bert_run_init(struct bert_run *r, const struct bert *m);
+void	bert_run_release(struct bert_run *r);
+
+/*
+ * Set the batch to one sequence (ids, seg of length T; seg NULL means all 0),
+ * or to B sequences, and compute the embeddings into xs[0].  Returns 0, or
+ * -1 with a message in err for an id outside the vocabulary, a token type
+ * outside type_vocab_size, T of 0 or over max_position_embeddings.
+ */
+int	bert_run_input(struct bert_run *r, const int *ids, const int *seg,
+	    size_t T, char *err, size_t errlen);
+int	bert_run_batch(struct bert_run *r, int B, const int *const *ids,
+	    const int *const *seg, const int *T, char *err, size_t errlen);
+
+/*
+ * Run layers from..L on xs[from - 1], with the heads in off (NULL: none)
+ * disabled the way mode says.  With keep, xs[from..L] are written; without,
+ * the layers run through scratch memory, xs[from..L - 1] stay as they were
+ * and only xs[L], the last hidden state, is written.  A later call can
+ * start at layer k only if xs[k - 1] was kept.  With want_attn, the
+ * probabilities of layers from..L go to attn.
+ */
+void	bert_run_layers(struct bert_run *r, int from,
+	    const struct headset *off, int mode, int keep);
+
+/*
+ * Pooler and classifier on the last hidden state: pooled (B, C) and logits
+ * (B, nlabels), copied to logits when it is not NULL.  Without a pooler
+ * nothing is done.
+ */
+void	bert_run_head(struct bert_run *r, float *logits);
+
+/* Sequence b's attention, (L, H, T_b, T_b), valid after a run with attn. */
+const float *bert_run_attn(const struct bert_run *r, int b);
+
+/* The number of float operations of the encoder on a sequence of T. */
+double	bert_flops(const struct bert_config *c, int T);
+
+#endif
