@@ -668,11 +668,11 @@ wcb(void *data, const char *p, size_t n)
 {
 	struct rec_writer *w = data;
 
-	if (w->len + n > w->cap) {
+	if (w->len + n > w->cap || n >= w->cap / 2) {
 		wflush(w, w->buf, w->len);
 		w->len = 0;
 	}
-	if (n >= w->cap / 2) {
+	if (n >= w->cap / 2) {		/* large: straight from the caller */
 		wflush(w, p, n);
 		return 0;
 	}
