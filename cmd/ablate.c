@@ -149,7 +149,7 @@ static void
 sets_file(const char *path, int L, int H)
 {
 	FILE *fp;
-	char *line = NULL, *tab, *spec, err[256];
+	char *line = NULL, *tab, *spec, msg[256];
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
 	struct headset hs;
@@ -169,8 +169,8 @@ sets_file(const char *path, int L, int H)
 		*tab = '\0';
 		for (spec = tab + 1; *spec == ' ' || *spec == '\t'; spec++)
 			;
-		if (headset_parse(&hs, spec, L, H, err, sizeof(err)) == -1)
-			errx(1, "%s:%zu: %s", path, lineno, err);
+		if (headset_parse(&hs, spec, L, H, msg, sizeof(msg)) == -1)
+			errx(1, "%s:%zu: %s", path, lineno, msg);
 		if (headset_count(&hs) == 0)
 			errx(1, "%s:%zu: set '%s' has no heads", path, lineno,
 			    line);

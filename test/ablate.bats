@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+# ablate: the baseline and each head set, logits equal to encode's.
+load helper
+
+MP="$TOP/test/score-mp.py"
+LOGITS="$TOP/test/ablate-logits.py"
+
+setup_file() {
+	[ -x "$TOP/cmd/ablate" ] || return 0
+	# a 2-layer, 4-head random classifier and six labelled records
+	$PY "$TOP/test/ablate-model.py" "$BATS_FILE_TMPDIR/m" 2 16 4 32 40 2 1
+	$PY - <<'EOF' | $PY "$MP" >"$BATS_FILE_TMPDIR/tok.mp"
+import json, random
+r = random.Random(2)
+for i in range(6):
+    T = r.randint(5, 14)
+    ids = [2] + [r.randrange(5, 40) for _ in range(T - 2)] + [3]
+    a = T // 2
+    print(json.dumps({"id": "t/%d" % i, "task": "RTE", "label": i % 2,
+        "ids": ids, "seg": [0] * a + [1] * (T - a), "text_a": "x"}))
+EOF
+}
+
+setup() {
+	[ -x "$TOP/cmd/ablate" ] || skip "cmd/ablate is not built"
+	M="$BATS_FILE_TMPDIR/m"
+	IN="$BATS_FILE_TMPDIR/tok.mp"
+}
+
+# logits of set NAME from ablate's table $1, as encode's table prints them
+pick() {
+	awk -F '\t' -v n="$2" '$2 == n { print $1 "\t" $3 }' "$1"
+}
+
+@test "ablate: one record per example and set, baseline first" {
+	ablate -m "$M" --heads 1:2,2:4 --layers 2 "$IN" |
+	    $PY "$LOGITS" >"$BATS_TEST_TMPDIR/t"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/t")" -eq 24 ]
+	[ "$(head -4 "$BATS_TEST_TMPDIR/t" | cut -f1,2 | tr '\t\n' ' ')" = \
+	    "t/0 base t/0 L1H2 t/0 L2H4 t/0 L2 " ]
+}
+
+@test "ablate: base and every set equal encode -b 1 --disable, bit for bit" {
+	for mode in uniform zero; do
+		ablate -m "$M" --heads all --layers all --mode $mode "$IN" |
+		    $PY "$LOGITS" >"$BATS_TEST_TMPDIR/a"
+		encode -m "$M" -b 1 "$IN" | $PY "$LOGITS" | cut -f1,3 \
+		    >"$BATS_TEST_TMPDIR/e"
+		pick "$BATS_TEST_TMPDIR/a" base | cmp - "$BATS_TEST_TMPDIR/e"
+		for s in 1:1 1:4 2:3 2:4 L1 L2; do
+			name=$(sed 's/^\([0-9]\):\([0-9]\)$/L\1H\2/' <<<"$s")
+			spec=$(sed 's/^L\([0-9]\)$/\1:*/' <<<"$s")
+			encode -m "$M" -b 1 --disable "$spec" --mode $mode "$IN" |
+			    $PY "$LOGITS" | cut -f1,3 >"$BATS_TEST_TMPDIR/e"
+			pick "$BATS_TEST_TMPDIR/a" "$name" |
+			    cmp - "$BATS_TEST_TMPDIR/e"
+		done
+	done
+}
+
+@test "ablate: disabling changes the logits, and the modes differ" {
+	ablate -m "$M" --heads 1:1 "$IN" | $PY "$LOGITS" >"$BATS_TEST_TMPDIR/u"
+	ablate -m "$M" --heads 1:1 --mode zero "$IN" | $PY "$LOGITS" \
+	    >"$BATS_TEST_TMPDIR/z"
+	! cmp -s <(pick "$BATS_TEST_TMPDIR/u" base) <(pick "$BATS_TEST_TMPDIR/u" L1H1)
+	! cmp -s <(pick "$BATS_TEST_TMPDIR/u" L1H1) <(pick "$BATS_TEST_TMPDIR/z" L1H1)
+}
+
+@test "ablate: --no-reuse gives the same output" {
+	for mode in uniform zero; do
+		ablate -m "$M" --heads all --layers all --mode $mode "$IN" \
+		    >"$BATS_TEST_TMPDIR/a"
+		ablate -m "$M" --heads all --layers all --mode $mode \
+		    --no-reuse "$IN" >"$BATS_TEST_TMPDIR/b"
+		cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	done
+}
+
+@test "ablate: sets from a file, comments skipped" {
+	printf '# two sets\n\nfirst-two\t1:1,1:2\nlate\tL2H3\n' \
+	    >"$BATS_TEST_TMPDIR/sets"
+	ablate -m "$M" --sets "$BATS_TEST_TMPDIR/sets" "$IN" |
+	    $PY "$LOGITS" >"$BATS_TEST_TMPDIR/a"
+	[ "$(head -3 "$BATS_TEST_TMPDIR/a" | cut -f2 | tr '\n' ' ')" = \
+	    "base first-two late " ]
+	encode -m "$M" -b 1 --disable 1:1,1:2 "$IN" | $PY "$LOGITS" |
+	    cut -f1,3 | cmp - <(pick "$BATS_TEST_TMPDIR/a" first-two)
+}
+
+@test "ablate: output scores with score, per set" {
+	ablate -m "$M" --heads 1:* --layers all "$IN" >"$BATS_TEST_TMPDIR/a"
+	run -0 score --resamples 50 "$BATS_TEST_TMPDIR/a"
+	[ "${#lines[@]}" -eq 8 ]
+	[[ ${lines[1]} == base$'\t'6$'\t'* ]]
+}
+
+@test "ablate: golden output" {
+	ablate -m "$M" --heads 2:1 --layers 1 "$IN" >"$BATS_TEST_TMPDIR/out"
+	golden ablate-tiny.mp "$BATS_TEST_TMPDIR/out"
+}
+
+@test "ablate: progress on stderr with -v" {
+	run -0 --separate-stderr ablate -v -m "$M" --heads 1:1 "$IN"
+	[[ $stderr == *"12/12 runs (records x sets)"* ]]
+}
+
+@test "ablate: the man page's examples run" {
+	cd "$BATS_TEST_TMPDIR"
+	ablate -m "$TOP/samples/ka-model" --heads all --layers all \
+	    "$TOP/samples/ka-attn.mp" >sweep.mp
+	[ -s sweep.mp ]
+	ablate -v -m "$TOP/samples/ka-model" --heads '2:*' --mode zero \
+	    "$TOP/samples/ka-attn.mp" >zero.mp 2>/dev/null
+	[ -s zero.mp ]
+	printf 'first-two\t1:1,1:2\n' >sets.txt
+	ablate -m "$TOP/samples/ka-model" --sets sets.txt \
+	    "$TOP/samples/ka-attn.mp" >sets.mp
+	[ -s sets.mp ]
+}
+
+@test "ablate: bad usage exits 2" {
+	run -2 --separate-stderr ablate --heads all
+	[[ $stderr == *"usage: ablate -m model"* ]]
+	run -2 --separate-stderr ablate -Z
+	[[ $stderr == *"usage: ablate "* ]]
+	run -2 --separate-stderr ablate -m "$M" --mode half "$IN"
+	[[ $stderr == *"--mode: 'half'"* ]]
+	run -2 --separate-stderr ablate -m "$M" --heads 9:1 "$IN"
+	[[ $stderr == *"--heads: "* ]]
+	run -2 --separate-stderr ablate -m "$M" --heads bogus "$IN"
+	run -2 --separate-stderr ablate -m "$M" --layers 3 "$IN"
+	[[ $stderr == *"--layers: '3': layer 3 is outside 1..2"* ]]
+	run -2 --separate-stderr ablate -m "$M" --layers 1:2 "$IN"
+}
+
+@test "ablate: a bad line in a sets file names the file and line" {
+	printf 'ok\t1:1\nbroken 1:2\n' >"$BATS_TEST_TMPDIR/sets"
+	run -1 --separate-stderr ablate -m "$M" --sets "$BATS_TEST_TMPDIR/sets" "$IN"
+	[[ $stderr == *"sets:2: expected a name, a tab and a head spec"* ]]
+	printf 'ok\t7:1\n' >"$BATS_TEST_TMPDIR/sets"
+	run -1 --separate-stderr ablate -m "$M" --sets "$BATS_TEST_TMPDIR/sets" "$IN"
+	[[ $stderr == *"sets:1: "* ]]
+}
+
+@test "ablate: malformed records name the record" {
+	printf '%s\n' '{"id":"a","ids":[2,5,3]}' '{"id":"b","ids":"2 5 3"}' |
+	    $PY "$MP" >"$BATS_TEST_TMPDIR/bad.mp"
+	run -1 --separate-stderr ablate -m "$M" "$BATS_TEST_TMPDIR/bad.mp"
+	[[ $stderr == *"bad.mp: record 2: "*"ids"* ]]
+	printf '%s\n' '{"id":"a","ids":[2,99,3]}' | $PY "$MP" >"$BATS_TEST_TMPDIR/bad.mp"
+	run -1 --separate-stderr ablate -m "$M" "$BATS_TEST_TMPDIR/bad.mp"
+	[[ $stderr == *"record 1: "* ]]
+	head -c 20 "$IN" >"$BATS_TEST_TMPDIR/cut.mp"
+	run -1 --separate-stderr ablate -m "$M" "$BATS_TEST_TMPDIR/cut.mp"
+	[[ $stderr == *"record 1"* ]]
+}
+
+@test "ablate: a corrupt model is an error naming the file" {
+	mkdir "$BATS_TEST_TMPDIR/m"
+	cp "$M/config.json" "$M/vocab.txt" "$BATS_TEST_TMPDIR/m"
+	head -c 100 "$M/model.safetensors" >"$BATS_TEST_TMPDIR/m/model.safetensors"
+	run -1 --separate-stderr ablate -m "$BATS_TEST_TMPDIR/m" "$IN"
+	[[ $stderr == *"model.safetensors"* ]]
+}
