@@ -114,7 +114,8 @@ def write_safetensors(path, tensors):
 
 
 def read_safetensors(path):
-    """[(name, shape, list of floats)] of a safetensors file, in file order."""
+    """[(name, shape, list of values)] of a safetensors file, in file order:
+    floats, or ints for I64."""
     with open(path, "rb") as f:
         buf = f.read()
     (hl,) = struct.unpack_from("<Q", buf)
@@ -134,6 +135,8 @@ def read_safetensors(path):
             u = struct.unpack("<%dH" % (len(raw) // 2), raw)
             v = [struct.unpack("<f", struct.pack("<I", x << 16))[0]
                  for x in u]
+        elif t["dtype"] == "I64":
+            v = list(struct.unpack("<%dq" % (len(raw) // 8), raw))
         else:
             sys.exit("mkbin.py: %s: dtype %s" % (name, t["dtype"]))
         out.append((name, tuple(t["shape"]), v, a))
@@ -163,7 +166,9 @@ def cmd_bin(args):
     pfx = o.get("-p", "")
     src, out = args
     sd = collections.OrderedDict()
-    t = {n: torch.tensor(v, dtype=torch.float32).reshape(s).to(dt)
+    t = {n: torch.tensor(v, dtype=torch.int64).reshape(s)
+         if v and isinstance(v[0], int) else
+         torch.tensor(v, dtype=torch.float32).reshape(s).to(dt)
          for n, s, v in read_safetensors(src)}
     if "-s" in o:
         # q, k, v as row slices of one fused storage; likewise the biases.

@@ -120,6 +120,37 @@ z	f32	[0,3]" ]
 	[ "$stderr" = "hcmodel: $T/nc.bin: tensor 't' is not contiguous (stride 3 in dimension 1, expected 1); save .contiguous() tensors" ]
 }
 
+@test "ptbin: encode gives the same bytes from the .bin files as from safetensors" {
+	command -v encode >/dev/null || skip "encode is not built"
+	$MKBIN model "$T/m"
+	$MKBIN tokens "$T/tok.mp"
+	encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/st.mp"
+	[ -s "$T/st.mp" ]
+	rm "$T/m/model.safetensors"
+	for f in f32 f16 bf16-bert shared; do
+		cp "$GOLDEN/ptbin-$f.bin" "$T/m/pytorch_model.bin"
+		encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/bin.mp"
+		cmp "$T/st.mp" "$T/bin.mp"
+	done
+}
+
+@test "ptbin: encode, random classifiers converted by torch.save, same bytes" {
+	command -v encode >/dev/null || skip "encode is not built"
+	need_torch
+	$MKBIN tokens "$T/tok.mp"
+	for dt in F32 F16 BF16; do
+		d=$(echo $dt | tr A-Z a-z)
+		$PY "$TOP/test/mkmodel.py" "$T/m" -V 24 -P 16 --labels 3 \
+		    --dtype $dt --prefix --gamma --extra --seed 7
+		encode -m "$T/m" -a "$T/tok.mp" >"$T/st.mp"
+		$MKBIN bin "$T/m/model.safetensors" "$T/m/pytorch_model.bin" -d $d
+		rm "$T/m/model.safetensors"
+		encode -m "$T/m" -a "$T/tok.mp" >"$T/bin.mp"
+		cmp "$T/st.mp" "$T/bin.mp"
+		rm -r "$T/m"
+	done
+}
+
 # bad KIND: hcmodel ls exits 1 with exactly the message given.
 bad() {
 	$MKBIN bad "$1" "$GOLDEN/ptbin-f32.bin" "$T/$1.bin"
