@@ -11,9 +11,10 @@
       every name ("bert."), -s shares storages (query/key/value as slices of
       one fused storage, a decoder tied to the word embeddings), -i adds an
       int64 position_ids buffer.
-  mkbin.py rezip IN OUT [-n NAME] [-z]
+  mkbin.py rezip IN OUT [-n NAME] [-u] [-z]
       Rewrite a .bin's zip container with our own writer: archive directory
-      NAME/ instead of torch's, -z ZIP64 records throughout.  No torch.
+      NAME/ instead of torch's, -u data not aligned on 64 bytes (odd
+      offsets), -z ZIP64 records throughout.  No torch.
   mkbin.py tokens OUT
       Three token records (id, ids, seg) for the model of "mkbin.py model",
       as msgpack.
@@ -197,15 +198,19 @@ def cmd_bin(args):
 
 # ---- our own zip writer, for rezip and the malformed files ----
 
-def pad(at):
+def pad64(at):
     """An extra field that puts the data at offset at + 4 + n on 64 bytes,
     as torch.save does."""
     n = -(at + 4) % 64
     return struct.pack("<HH", 0x4246, n) + b"Z" * n
 
 
-def write_zip(path, entries, zip64=False, method=0):
+def write_zip(path, entries, zip64=False, method=0, align=True):
     """entries: list of (name, bytes); stored unless method is 8."""
+    def pad(at):
+        if align:
+            return pad64(at)
+        return b"" if at % 2 else struct.pack("<HH", 0x4246, 1) + b"Z"
     out = b""
     cd = b""
     for name, data in entries:
@@ -260,13 +265,13 @@ def read_entries(path):
 
 def cmd_rezip(args):
     import getopt
-    opts, args = getopt.gnu_getopt(args, "n:z")
+    opts, args = getopt.gnu_getopt(args, "n:uz")
     o = dict(opts)
     src, out = args
     e = read_entries(src)
     if "-n" in o:
         e = [(o["-n"] + "/" + n.split("/", 1)[1], d) for n, d in e]
-    write_zip(out, e, zip64="-z" in o)
+    write_zip(out, e, zip64="-z" in o, align="-u" not in o)
 
 
 def rename(e, old, new):
