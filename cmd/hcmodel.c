@@ -360,9 +360,9 @@ arch(const char *path, char *b, size_t len)
 	if ((j = cJSON_Parse(s)) != NULL) {
 		a = cJSON_GetObjectItemCaseSensitive(j, "architectures");
 		t = cJSON_GetObjectItemCaseSensitive(j, "model_type");
+		a = cJSON_IsArray(a) ? cJSON_GetArrayItem(a, 0) : NULL;
 		snprintf(b, len, "%s (%s)",
-		    cJSON_IsArray(a) && cJSON_IsString(cJSON_GetArrayItem(a, 0)) ?
-		    cJSON_GetArrayItem(a, 0)->valuestring : "?",
+		    cJSON_IsString(a) ? a->valuestring : "?",
 		    cJSON_IsString(t) ? t->valuestring : "?");
 		cJSON_Delete(j);
 	}
@@ -506,8 +506,8 @@ cmd_check(int argc, char *argv[])
 		if (!shapeok(w[i].e, w[i].ndim, w[i].shape)) {
 			wshape(b1, sizeof(b1), w[i].ndim, w[i].shape);
 			eshape(b2, sizeof(b2), w[i].e);
-			bad("%s: tensor '%s' has shape %s, config.json says %s",
-			    wp, w[i].e->name, b2, b1);
+			bad("%s: tensor '%s' has shape %s, config.json says "
+			    "%s", wp, w[i].e->name, b2, b1);
 		}
 	}
 	if ((w[nw - 2].e == NULL) != (w[nw - 1].e == NULL))

@@ -255,9 +255,9 @@ zip_data(const struct zip *z, const struct zent *e, const unsigned char **dp,
 	}
 	if (e->lho > z->len || z->len - e->lho < 30 ||
 	    rd32(z->map + e->lho) != 0x04034b50) {
-		seterr(err, errlen, "%s: entry '%.*s': local header is outside "
-		    "the file or corrupt: truncated?", path, (int)e->namelen,
-		    e->name);
+		seterr(err, errlen, "%s: entry '%.*s': local header is "
+		    "outside the file or corrupt: truncated?", path,
+		    (int)e->namelen, e->name);
 		return -1;
 	}
 	h = z->map + e->lho;
@@ -307,7 +307,7 @@ struct val {
 	int64_t		 i;		/* BOOL, INT; GLOBAL kind */
 	const char	*s;		/* STR, into the pickle; STORAGE key */
 	size_t		 len;
-	struct val	**a;		/* TUPLE, LIST; DICT: key, value pairs */
+	struct val	**a;		/* TUPLE, LIST; DICT: keys, values */
 	size_t		 n, cap;
 	const struct sttype *st;	/* GLOBAL G_STORAGE, STORAGE */
 	/* TENSOR: storage, offset, shape, stride */

@@ -15,7 +15,7 @@
 
 struct ptskip {
 	const char	*name;		/* key in the state dict */
-	const char	*why;		/* "int64", "float64", "not a tensor" */
+	const char	*why;		/* "int64", "not a tensor", ... */
 };
 
 /*
