@@ -122,6 +122,25 @@ flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
 	}
 }
 
+/* Before an error exit: the records read so far go out. */
+struct pending {
+	struct rec_writer	*w;
+	struct bert_run		*r;
+	struct slot		*s;
+	int			*n;
+	const struct headset	*off;
+};
+
+static void
+drain(void *arg)
+{
+	struct pending *p = arg;
+
+	flush(p->w, p->r, p->s, *p->n, p->off);
+	*p->n = 0;
+	rec_wclose(p->w);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -233,6 +252,8 @@ main(int argc, char *argv[])
 	rr = rec_open(argc, argv);
 	w = rec_wopen(gz);
 	progress_init(&pg, "records", 0, opt.verbose);
+	struct pending pend = { w, &run, slots, &n, off };
+	rec_atdie(drain, &pend);
 	while (rec_next(rr, &rec)) {
 		struct slot *s;
 		size_t T, Ts, att;
@@ -285,6 +306,7 @@ main(int argc, char *argv[])
 		ntok += T;
 		natt += att;
 	}
+	rec_atdie(NULL, NULL);
 	flush(w, &run, slots, n, off);
 	progress_add(&pg, n);
 	progress_done(&pg);

@@ -8,7 +8,10 @@
  * A run holds one batch: B sequences of lengths T[b] packed one after
  * another without padding, N = T[0] + ... + T[B-1] token rows.  Every dense
  * layer is one sgemm over the N rows; attention is computed per sequence and
- * head, so a sequence's numbers do not depend on what it is packed with.
+ * head.  OpenBLAS's sgemm gives a row bits that depend on the shape of the
+ * whole product and on the row's place in it, so a sequence's numbers can
+ * change in their last bits (a few 1e-7) with what it is packed with;
+ * batches of one sequence are bit for bit reproducible.
  *
  * Heads can be disabled (a struct headset, headset.h) two ways:
  * BERT_UNIFORM, the paper's: the head's attention probabilities become 1/T

@@ -43,6 +43,25 @@ struct rec_reader {
 };
 
 static char where[512] = "record 0";
+static void (*atdie)(void *);
+static void *atdiearg;
+
+void
+rec_atdie(void (*fn)(void *), void *arg)
+{
+	atdie = fn;
+	atdiearg = arg;
+}
+
+static void
+runatdie(void)
+{
+	void (*fn)(void *) = atdie;
+
+	atdie = NULL;
+	if (fn != NULL)
+		fn(atdiearg);
+}
 
 /* ---- reading ---- */
 
@@ -299,8 +318,10 @@ rec_next(struct rec_reader *rr, msgpack_object *obj)
 {
 	int r;
 
-	if ((r = rec_read(rr, obj)) == -1)
+	if ((r = rec_read(rr, obj)) == -1) {
+		runatdie();
 		errx(1, "%s", rr->err);
+	}
 	return r;
 }
 
@@ -325,6 +346,7 @@ rec_die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	runatdie();
 	errx(1, "%s: %s", where, msg);
 }
 

@@ -49,6 +49,12 @@ size_t		 rec_count(const struct rec_reader *rr);
  */
 const char	*rec_where(void);
 
+/*
+ * A function that rec_die() and rec_next() call before they exit, once: a
+ * filter that holds records back (a batch) writes out the good ones.
+ */
+void	rec_atdie(void (*fn)(void *), void *arg);
+
 /* Report a problem with the current record and exit 1 / warn. */
 void	rec_die(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

@@ -39,8 +39,14 @@ L, H, C = cfg["num_hidden_layers"], cfg["num_attention_heads"], cfg["hidden_size
 D, eps = C // H, cfg.get("layer_norm_eps", 1e-12)
 off = set()
 for it in filter(None, a.disable.split(",")):
-    l, h = it[1:].split("H")
-    off.add((int(l), int(h)))
+    if ":" in it:
+        l, h = it.split(":")
+    elif "H" in it:
+        l, h = it[1:].split("H")
+    else:
+        l, h = it[1:], "*"
+    for hh in (range(1, H + 1) if h == "*" else [int(h)]):
+        off.add((int(l), hh))
 
 def lnorm(x, p):
     m = x.mean(-1, keepdims=True)

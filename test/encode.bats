@@ -1,0 +1,268 @@
+#!/usr/bin/env bats
+# encode: exactness against Hugging Face's outputs and an independent numpy
+# BERT, packing, dtypes, kernels, and every kind of bad input.
+load helper
+
+REF="$SHARED/reference/tiny"
+GM="$GOLDEN/encode-model"
+
+setup() {
+	T="$BATS_TEST_TMPDIR"
+	$PY "$TOP/test/score-mp.py" <"$GOLDEN/encode-in.jsonl" >"$T/in.mp"
+}
+
+# ref DIR OUT REF.jsonl [encode options]: encode, then compare.
+ref() {
+	local dir=$1 ref=$2
+	shift 2
+	encode -m "$dir" -a "$@" "$T/ref-in.mp" >"$T/out.mp"
+	$PY "$TOP/test/refcheck.py" "$T/out.mp" "$ref"
+}
+
+@test "encode: Hugging Face's outputs on the shared tiny checkpoints" {
+	need_shared reference/tiny
+	$PY "$TOP/test/score-mp.py" <"$REF/inputs.jsonl" >"$T/ref-in.mp"
+	for d in cls reg-f16 base-bf16; do
+		run ref "$REF/$d" "$REF/$d/out-base.jsonl" --hidden --pooled
+		echo "$d: $output"
+		[ "$status" -eq 0 ]
+	done
+}
+
+@test "encode: heads disabled both ways match Hugging Face's" {
+	need_shared reference/tiny
+	$PY "$TOP/test/score-mp.py" <"$REF/inputs.jsonl" >"$T/ref-in.mp"
+	ref "$REF/cls" "$REF/cls/out-uniform-L1H2-L2H1.jsonl" \
+	    --disable L1H2,L2H1 --mode uniform
+	ref "$REF/cls" "$REF/cls/out-zero-L1H2-L2H1.jsonl" \
+	    --disable 1:2,2:1 --mode zero
+	ref "$REF/reg-f16" "$REF/reg-f16/out-uniform-L2.jsonl" --disable L2
+}
+
+@test "encode: golden reference outputs for T from 1 to 64" {
+	cp "$T/in.mp" "$T/ref-in.mp"
+	ref "$GM" "$GOLDEN/encode-ref-base.jsonl"
+	ref "$GM" "$GOLDEN/encode-ref-uniform.jsonl" --disable L1H2,L2H4
+	ref "$GM" "$GOLDEN/encode-ref-zero.jsonl" --disable L1H2,L2H4 \
+	    --mode zero
+}
+
+@test "encode: numpy reference in every dtype and naming, T up to 512" {
+	need_numpy
+	$PY - >"$T/in.jsonl" <<-'PY'
+	import json, random
+	r = random.Random(9)
+	for T in (1, 5, 100, 511, 512):
+	    ids = ([2] + [r.randrange(5, 40) for _ in range(T)])[:T]
+	    print(json.dumps({"ids": ids, "seg": [0] * (T // 3) + [1] * (T - T // 3)}))
+	PY
+	$PY "$TOP/test/score-mp.py" <"$T/in.jsonl" >"$T/ref-in.mp"
+	for v in "--dtype F32 --prefix" "--dtype F16 --gamma" \
+	    "--dtype BF16 --labels 1 --extra" "--labels 0 --no-pooler"; do
+		rm -rf "$T/m"
+		$PY "$TOP/test/mkmodel.py" "$T/m" -L 2 -H 2 -C 16 -P 512 $v
+		for d in "" "--disable 2:1 --mode uniform" "--disable L1 --mode zero"; do
+			$PY "$TOP/test/ref_bert.py" "$T/m" $d <"$T/in.jsonl" \
+			    >"$T/ref.jsonl"
+			run ref "$T/m" "$T/ref.jsonl" $d
+			echo "$v $d: $output"
+			[ "$status" -eq 0 ]
+		done
+	done
+}
+
+@test "encode: packing changes nothing but the last bits" {
+	# one record a batch is bit for bit reproducible; packed batches agree
+	# with it to rounding (OpenBLAS's sgemm depends on the product's shape)
+	cat "$T/in.mp" "$T/in.mp" "$T/in.mp" >"$T/in3.mp"
+	encode -m "$GM" -a --hidden -b 1 "$T/in3.mp" >"$T/one.mp"
+	encode -m "$GM" -a --hidden -b 1 "$T/in3.mp" | cmp - "$T/one.mp"
+	for b in 70 100000; do
+		encode -m "$GM" -a --hidden -b $b "$T/in3.mp" >"$T/packed.mp"
+		$PY "$TOP/test/mp.py" <"$T/one.mp" >"$T/one.json"
+		$PY - "$T/one.json" "$T/packed.mp" <<-'PY'
+		import json, sys
+		sys.path.insert(0, "test")
+		import mp
+		a = [json.loads(l) for l in open(sys.argv[1])]
+		b = [mp.expand(r) for r in mp.records(open(sys.argv[2], "rb"))]
+		assert len(a) == len(b) == 18
+		for x, y in zip(a, b):
+		    assert x["id"] == y["id"]
+		    for k in ("attn", "hidden"):
+		        d = max(abs(p - q) for p, q in zip(x[k]["data"], y[k]["data"]))
+		        assert d < 1e-5, (k, d)
+		    d = max(abs(p - q) for p, q in zip(x["logits"], y["logits"]))
+		    assert d < 1e-5, d
+		PY
+	done
+}
+
+@test "encode: keys pass through, logits and pred added" {
+	encode -m samples/tiny-cls samples/tiny-cls/dev.mp >"$T/o.mp"
+	$PY "$TOP/test/mp.py" <"$T/o.mp" >"$T/o.json"
+	[ "$(wc -l <"$T/o.json")" -eq 24 ]
+	$PY - "$T/o.json" <<-'PY'
+	import json, sys
+	for l in open(sys.argv[1]):
+	    r = json.loads(l)
+	    assert set(r) == {"id", "task", "label", "tokens", "ids", "seg",
+	                      "logits", "pred"}, r.keys()
+	    assert r["pred"] == max(range(2), key=lambda i: r["logits"][i])
+	PY
+}
+
+@test "encode: regression gives a float pred; a BertModel no logits" {
+	$PY "$TOP/test/mkmodel.py" "$T/reg" --labels 1 || skip "numpy is absent"
+	$PY "$TOP/test/mkmodel.py" "$T/base" --labels 0
+	encode -m "$T/reg" "$T/in.mp" | $PY "$TOP/test/mp.py" | head -n 1 |
+	    grep -q '"pred": -\?[0-9]*\.[0-9]'
+	encode -m "$T/base" --pooled "$T/in.mp" | $PY "$TOP/test/mp.py" |
+	    head -n 1 >"$T/b.json"
+	! grep -q logits "$T/b.json"
+	grep -q '"pooled": {"dtype": "f32", "shape": \[16\]' "$T/b.json"
+}
+
+@test "encode: f16 attention is half the size and within f16 precision" {
+	encode -m "$GM" -a "$T/in.mp" >"$T/f32.mp"
+	encode -m "$GM" -a --attn-dtype f16 "$T/in.mp" >"$T/f16.mp"
+	cp "$T/in.mp" "$T/ref-in.mp"
+	ATOL=1e-3 ref "$GM" "$GOLDEN/encode-ref-base.jsonl" --attn-dtype f16
+	[ "$(stat -c %s "$T/f16.mp")" -lt "$(stat -c %s "$T/f32.mp")" ]
+}
+
+@test "encode: --hidden-all has the embeddings and every layer" {
+	encode -m "$GM" --hidden-all "$T/in.mp" | $PY "$TOP/test/mp.py" |
+	    sed -n 2p | grep -q '"hidden": {"dtype": "f32", "shape": \[3, 2, 16\]'
+}
+
+@test "encode: gzip output reads back" {
+	encode -m "$GM" -z "$T/in.mp" >"$T/o.mp.gz"
+	gzip -t "$T/o.mp.gz"
+	encode -m "$GM" "$T/in.mp" >"$T/o.mp"
+	zcat "$T/o.mp.gz" | cmp - "$T/o.mp"
+}
+
+@test "encode: a kernel set in OPENBLAS_CORETYPE is kept" {
+	run --separate-stderr env OPENBLAS_CORETYPE=Prescott encode -v \
+	    -m "$GM" "$T/in.mp"
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"OpenBLAS kernels Prescott (set by OPENBLAS_CORETYPE)"* ]]
+}
+
+@test "encode: kernels older than the CPU are replaced" {
+	grep -qw avx2 /proc/cpuinfo || skip "no AVX2 here"
+	run --separate-stderr env -u OPENBLAS_CORETYPE \
+	    HEADCOUNT_CORENAME=Prescott encode -v -m "$GM" "$T/in.mp"
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"(chosen by headcount for this CPU)"* ]]
+	[[ $stderr != *Prescott* ]]
+}
+
+@test "encode: bad usage exits 2" {
+	run -2 --separate-stderr encode
+	[[ $stderr == *"usage: encode -m model"* ]]
+	run -2 --separate-stderr encode -m "$GM" -Q
+	run -2 --separate-stderr encode -m "$GM" --mode half "$T/in.mp"
+	[[ $stderr == *"'half' is not uniform or zero"* ]]
+	run -2 --separate-stderr encode -m "$GM" --disable 3:1 "$T/in.mp"
+	[[ $stderr == *"layer 3 is outside 1..2"* ]]
+	run -2 --separate-stderr encode -m "$GM" --disable x "$T/in.mp"
+	run -2 --separate-stderr encode -m "$GM" --attn-dtype f64 "$T/in.mp"
+}
+
+# bad RECORD-JSON MESSAGE: one good record, then this one, must fail.
+bad() {
+	{ head -n 1 "$GOLDEN/encode-in.jsonl"; echo "$1"; } |
+	    $PY "$TOP/test/score-mp.py" >"$T/bad.mp"
+	run -1 --separate-stderr encode -m "$GM" "$T/bad.mp"
+	echo "$stderr"
+	[[ $stderr == "encode: $T/bad.mp: record 2: $2"* ]]
+	[ "$(wc -c <<<"$output")" -gt 1 ]	# the good record came out
+}
+
+@test "encode: malformed records name the record" {
+	bad '{"id": "x"}' "no key 'ids'"
+	bad '{"ids": "2 3"}' "'ids' is a string, expected an array of integers"
+	bad '{"ids": [2, 1.5]}' "'ids'[1] is a float, expected an integer"
+	bad '{"ids": [2, 40]}' "'ids'[1] is 40, outside the vocabulary of 40"
+	bad '{"ids": [2, -1]}' "'ids'[1] is -1, outside the vocabulary"
+	bad '{"ids": []}' "'ids' is empty"
+	bad '{"ids": [2, 3], "seg": [0]}' "'seg' has 1 values, 'ids' 2"
+	bad '{"ids": [2, 3], "seg": [0, 2]}' "'seg'[1] is 2, outside the 2 token types"
+	bad '[1, 2]' "not a map (found an array)"
+	long=$($PY -c 'print([2] * 513)')
+	bad "{\"ids\": $long}" "513 tokens, over the model's max_position_embeddings 512"
+}
+
+@test "encode: a truncated stream is an error after the good records" {
+	head -c -3 "$T/in.mp" >"$T/cut.mp"
+	run -1 --separate-stderr encode -m "$GM" "$T/cut.mp"
+	[[ $stderr == *"record 6: truncated record"* ]]
+}
+
+# corrupt NAME PYTHON: a copy of the golden model changed by PYTHON (with
+# h the header dict, d the data bytes, c the config dict).
+corrupt() {
+	rm -rf "$T/bad"
+	cp -r "$GM" "$T/bad"
+	$PY - "$T/bad" <<-PY
+	import json, struct, sys
+	p = sys.argv[1] + "/model.safetensors"
+	raw = open(p, "rb").read()
+	n = struct.unpack("<Q", raw[:8])[0]
+	h = json.loads(raw[8:8 + n]); d = raw[8 + n:]
+	c = json.load(open(sys.argv[1] + "/config.json"))
+	hraw = None
+	$1
+	if hraw is None:
+	    hraw = json.dumps(h).encode()
+	    raw = struct.pack("<Q", len(hraw)) + hraw + d
+	open(p, "wb").write(raw)
+	json.dump(c, open(sys.argv[1] + "/config.json", "w"))
+	PY
+	run -1 --separate-stderr encode -m "$T/bad" "$T/in.mp"
+	echo "$stderr"
+	[ -z "$output" ]
+}
+
+@test "encode: a corrupt model names the file and the tensor" {
+	corrupt 'hraw = b""; raw = raw[:5]'
+	[[ $stderr == *"model.safetensors: 5 bytes, too short"* ]]
+	corrupt 'hraw = b""; raw = struct.pack("<Q", 10**9) + raw[8:]'
+	[[ $stderr == *"header length 1000000000 is past the end of the file"* ]]
+	corrupt 'hraw = b""; raw = raw[:8] + b"[" + raw[9:]'
+	[[ $stderr == *"the header is not a JSON object"* ]]
+	corrupt 'h["classifier.bias"]["data_offsets"] = [0, 10**9]'
+	[[ $stderr == *"tensor 'classifier.bias' has data_offsets outside the data"* ]]
+	corrupt 'del h["bert.encoder.layer.1.output.dense.weight"]'
+	[[ $stderr == *"no tensor 'encoder.layer.1.output.dense.weight'"* ]]
+	corrupt 'h["bert.pooler.dense.bias"]["dtype"] = "I32"'
+	[[ $stderr == *"tensor 'bert.pooler.dense.bias' has a dtype other than F32"* ]]
+	corrupt 'c["vocab_size"] = 41'
+	[[ $stderr == *"tensor 'bert.embeddings.word_embeddings.weight' has shape [40, 16], config.json says [41, 16]"* ]]
+	corrupt 'c["hidden_size"] = 8; c["num_attention_heads"] = 2'
+	[[ $stderr == *"tensor 'classifier.weight' does not have 8 columns"* ]]
+	corrupt 'h["bert.pooler.dense.bias"]["data_offsets"] = h["bert.pooler.dense.weight"]["data_offsets"]'
+	[[ $stderr == *"'bert.pooler.dense.bias': 1024 bytes of data for 16 elements"* ]]
+	corrupt 'b = h["bert.pooler.dense.bias"]["data_offsets"][0]; h["classifier.bias"]["data_offsets"] = [b, b + 12]'
+	[[ $stderr == *"overlap"* ]]
+	echo '{"hidden_size": 16,' >"$T/bad/config.json"
+	run -1 --separate-stderr encode -m "$T/bad" "$T/in.mp"
+	[[ $stderr == *"config.json: not valid JSON"* ]]
+	run -1 --separate-stderr encode -m "$T/nonexistent" "$T/in.mp"
+	[[ $stderr == *"nonexistent/config.json: No such file or directory"* ]]
+}
+
+@test "encode: man page examples run" {
+	cd "$T"
+	ln -s "$TOP/samples" samples
+	encode -m samples/tiny-cls samples/tiny-cls/dev.mp | recs -k id,logits,pred >x.json
+	[ "$(wc -l <x.json)" -eq 24 ]
+	encode -m samples/tiny-cls -a --attn-dtype f16 --disable L1H2,2:1 \
+	    samples/tiny-cls/dev.mp >attn.mp
+	[ -s attn.mp ]
+	tokenize -m samples/ka-model samples/ka-sentences.txt |
+	    encode -m samples/ka-model -a | attend-dump | classify-pattern >p.mp
+	[ -s p.mp ]
+}
