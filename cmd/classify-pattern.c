@@ -453,6 +453,17 @@ recfeat(const msgpack_object *o, struct feat *f, int k)
 		rec_die("'tokens' has %zu entries, 'map' is %zu x %zu", n, T, T);
 	if (rec_get(o, "seg") != NULL && (n = rec_ints(o, "seg", &seg)) != T)
 		rec_die("'seg' has %zu entries, 'map' is %zu x %zu", n, T, T);
+	if (seg == NULL && tok != NULL) {
+		/* no seg: the segments that the [SEP]s end */
+		int s = 0;
+
+		seg = xmalloc(T * sizeof(int));
+		for (size_t j = 0; j < T; j++) {
+			seg[j] = s;
+			if (strcmp(tok[j], "[SEP]") == 0)
+				s++;
+		}
+	}
 	a = xmalloc(T * T * sizeof(float));
 	tensor_to_f32(a, t.data, t.dtype, T * T);
 	bad = features(f, a, T, tok, seg, k);

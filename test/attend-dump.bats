@@ -12,6 +12,11 @@ setup_file() {
 	    "$TOP/common/util.c" -lcairo -lm || return 1
 }
 
+# per test: tests of a file run in parallel (test/run --jobs)
+setup() {
+	W="$BATS_TEST_TMPDIR"
+}
+
 need_dump() {
 	[ -x "$TOP/cmd/attend-dump" ] || skip "cmd/attend-dump is not built"
 }
@@ -22,12 +27,12 @@ py() {
 }
 
 @test "attend-dump: plot draws a known map with the right colour per cell" {
-	mkdir "$D/pc"
-	"$D/plotcheck" "$D/pc" >"$D/pc.out"
+	mkdir "$W/pc"
+	"$D/plotcheck" "$W/pc" >"$W/pc.out"
 	run py "
 import mkmaps
-lines = [l.split() for l in open('$D/pc.out')]
-w, h, px = mkmaps.png_read('$D/pc/heat.png')
+lines = [l.split() for l in open('$W/pc.out')]
+w, h, px = mkmaps.png_read('$W/pc/heat.png')
 assert (w, h) == (400, 300), (w, h)
 x, y, bw, bh = map(float, lines[1][1:])
 n = 0
@@ -48,8 +53,8 @@ print(n, 'cells ok')
 }
 
 @test "attend-dump: plot writes valid SVG, sheets, bars, and returns errors" {
-	mkdir "$D/pe"
-	run "$D/plotcheck" "$D/pe"
+	mkdir "$W/pe"
+	run "$D/plotcheck" "$W/pe"
 	[ "$status" -eq 0 ]
 	[[ $output == *"error: /nonexistent/dir/x.png: No such file or directory"* ]]
 	[[ $output == *"error: x.jpg: unknown image type, expected .png or .svg"* ]]
@@ -58,19 +63,19 @@ print(n, 'cells ok')
 	py "
 import xml.etree.ElementTree as E, mkmaps
 for f in ('heat.svg', 'bars.svg'):
-    assert E.parse('$D/pe/' + f).getroot().tag.endswith('svg')
-w, h, px = mkmaps.png_read('$D/pe/sheet.png')
+    assert E.parse('$W/pe/' + f).getroot().tag.endswith('svg')
+w, h, px = mkmaps.png_read('$W/pe/sheet.png')
 assert w > 200 and h > 200
 "
 }
 
 @test "attend-dump: one record per (example, layer, head), keys passed through" {
 	need_dump
-	attend-dump "$SAMPLES/ka-attn.mp" >"$D/all.mp"
+	attend-dump "$SAMPLES/ka-attn.mp" >"$W/all.mp"
 	py "
 import mkmaps, numpy as np
 ex = mkmaps.records('$SAMPLES/ka-attn.mp')
-out = mkmaps.records('$D/all.mp')
+out = mkmaps.records('$W/all.mp')
 assert len(out) == 8 * 12, len(out)
 k = 0
 for e in ex:
@@ -90,13 +95,13 @@ for e in ex:
 
 @test "attend-dump: -H selects heads" {
 	need_dump
-	attend-dump -H L2H2 "$SAMPLES/ka-attn.mp" >"$D/h.mp"
-	attend-dump -H '3:*,1:1' "$SAMPLES/ka-attn.mp" >"$D/h2.mp"
+	attend-dump -H L2H2 "$SAMPLES/ka-attn.mp" >"$W/h.mp"
+	attend-dump -H '3:*,1:1' "$SAMPLES/ka-attn.mp" >"$W/h2.mp"
 	py "
 import mkmaps
-r = mkmaps.records('$D/h.mp')
+r = mkmaps.records('$W/h.mp')
 assert len(r) == 8 and all((x['layer'], x['head']) == (2, 2) for x in r)
-r = mkmaps.records('$D/h2.mp')
+r = mkmaps.records('$W/h2.mp')
 assert len(r) == 8 * 5
 assert sorted(set((x['layer'], x['head']) for x in r)) == \
     [(1, 1), (3, 1), (3, 2), (3, 3), (3, 4)]
@@ -105,26 +110,26 @@ assert sorted(set((x['layer'], x['head']) for x in r)) == \
 
 @test "attend-dump: records match the golden stream" {
 	need_dump
-	attend-dump -H L1H1 "$SAMPLES/ka-attn.mp" >"$D/g.mp"
-	golden attend-dump-l1h1.mp "$D/g.mp"
+	attend-dump -H L1H1 "$SAMPLES/ka-attn.mp" >"$W/g.mp"
+	golden attend-dump-l1h1.mp "$W/g.mp"
 }
 
 @test "attend-dump: TSV matches the golden file, npy loads in numpy" {
 	need_dump
 	need_numpy
-	attend-dump -H L2H2 --tsv "$D/t" --npy "$D/t" "$SAMPLES/ka-attn.mp" \
-	    >"$D/t.out"
-	[ ! -s "$D/t.out" ]	# files only, no records
-	golden attend-dump-ka_1_L2H2.tsv "$D/t/ka_1_L2H2.tsv"
-	[ "$(ls "$D/t" | wc -l)" -eq 16 ]
+	attend-dump -H L2H2 --tsv "$W/t" --npy "$W/t" "$SAMPLES/ka-attn.mp" \
+	    >"$W/t.out"
+	[ ! -s "$W/t.out" ]	# files only, no records
+	golden attend-dump-ka_1_L2H2.tsv "$W/t/ka_1_L2H2.tsv"
+	[ "$(ls "$W/t" | wc -l)" -eq 16 ]
 	py "
 import mkmaps, numpy as np
 ex = mkmaps.records('$SAMPLES/ka-attn.mp')
 for n, e in enumerate(ex):
-    a = np.load('$D/t/ka_%d_L2H2.npy' % (n + 1))
+    a = np.load('$W/t/ka_%d_L2H2.npy' % (n + 1))
     assert a.dtype == np.dtype('<f4') and not np.isfortran(a)
     assert (a == mkmaps.tensor(e['attn'])[1, 1]).all()
-    t = np.loadtxt('$D/t/ka_%d_L2H2.tsv' % (n + 1), skiprows=1,
+    t = np.loadtxt('$W/t/ka_%d_L2H2.tsv' % (n + 1), skiprows=1,
                    usecols=range(1, len(e['tokens']) + 1), comments=None)
     assert np.abs(t - a).max() < 1e-5
 "
@@ -132,12 +137,12 @@ for n, e in enumerate(ex):
 
 @test "attend-dump: PNG of a head is a readable heat map of the right colours" {
 	need_dump
-	attend-dump -H L1H3 --png "$D/p" -r "$SAMPLES/ka-attn.mp" >"$D/p.mp"
-	[ "$(ls "$D/p" | wc -l)" -eq 8 ]
+	attend-dump -H L1H3 --png "$W/p" -r "$SAMPLES/ka-attn.mp" >"$W/p.mp"
+	[ "$(ls "$W/p" | wc -l)" -eq 8 ]
 	py "
 import mkmaps
-assert len(mkmaps.records('$D/p.mp')) == 8
-w, h, px = mkmaps.png_read('$D/p/ka_1_L1H3.png')
+assert len(mkmaps.records('$W/p.mp')) == 8
+w, h, px = mkmaps.png_read('$W/p/ka_1_L1H3.png')
 T = 17
 assert T * 8 < w < 2000 and T * 8 < h < 2000, (w, h)
 # L1H3 looks at [CLS]: the first column is the top of the scale (yellow),
@@ -150,15 +155,15 @@ assert top > T * 100 and bottom > 10 * top, (top, bottom)
 
 @test "attend-dump: SVG pictures and sheets are valid XML" {
 	need_dump
-	attend-dump -H L1 --svg "$D/s" "$SAMPLES/ka-attn.mp"
-	attend-dump --sheet --svg "$D/s2" --png "$D/s2" "$SAMPLES/ka-attn.mp"
-	[ "$(ls "$D/s" | wc -l)" -eq 32 ]
-	[ "$(ls "$D/s2" | wc -l)" -eq 16 ]
+	attend-dump -H L1 --svg "$W/s" "$SAMPLES/ka-attn.mp"
+	attend-dump --sheet --svg "$W/s2" --png "$W/s2" "$SAMPLES/ka-attn.mp"
+	[ "$(ls "$W/s" | wc -l)" -eq 32 ]
+	[ "$(ls "$W/s2" | wc -l)" -eq 16 ]
 	py "
 import glob, xml.etree.ElementTree as E, mkmaps
-for f in glob.glob('$D/s/*.svg') + glob.glob('$D/s2/*.svg'):
+for f in glob.glob('$W/s/*.svg') + glob.glob('$W/s2/*.svg'):
     assert E.parse(f).getroot().tag.endswith('svg'), f
-w, h, px = mkmaps.png_read('$D/s2/ka_1.png')
+w, h, px = mkmaps.png_read('$W/s2/ka_1.png')
 assert w > 400 and h > 300
 "
 }
@@ -186,15 +191,15 @@ import mkmaps, numpy as np, sys
 ok = {'id': 'a', 'attn': mkmaps.ftensor(np.full((1, 1, 2, 2), 0.5))}
 bad = {'id': 'b', 'attn': mkmaps.ftensor(np.zeros((1, 2, 3, 4)))}
 sys.stdout.buffer.write(mkmaps.pack(ok, bytearray()) + mkmaps.pack(bad, bytearray()))
-" >"$D/bad.mp"
-	run -1 --separate-stderr attend-dump "$D/bad.mp"
+" >"$W/bad.mp"
+	run -1 --separate-stderr attend-dump "$W/bad.mp"
 	[[ $stderr == *"record 2"*"'attn' must have shape [L, H, T, T]"* ]]
 }
 
 @test "attend-dump: a truncated stream exits 1" {
 	need_dump
-	head -c 5000 "$SAMPLES/ka-attn.mp" >"$D/trunc.mp"
-	run -1 --separate-stderr attend-dump "$D/trunc.mp"
+	head -c 5000 "$SAMPLES/ka-attn.mp" >"$W/trunc.mp"
+	run -1 --separate-stderr attend-dump "$W/trunc.mp"
 	[[ $stderr == *"record 1"* ]]
 }
 
@@ -232,16 +237,16 @@ r = mkmaps.records('$SAMPLES/ka-attn.mp')[0]
 A = mkmaps.tensor(r['attn']).astype('<f2')
 r['attn'] = {'dtype': 'f16', 'shape': list(A.shape), 'data': A.tobytes()}
 sys.stdout.buffer.write(mkmaps.pack(r, bytearray()))
-" >"$D/f16.mp"
-	attend-dump -r -H L1H3 --npy "$D/f16" "$D/f16.mp" >"$D/f16o.mp"
+" >"$W/f16.mp"
+	attend-dump -r -H L1H3 --npy "$W/f16" "$W/f16.mp" >"$W/f16o.mp"
 	py "
 import mkmaps, numpy as np
-r = mkmaps.records('$D/f16o.mp')[0]
-A = mkmaps.records('$D/f16.mp')[0]['attn']
+r = mkmaps.records('$W/f16o.mp')[0]
+A = mkmaps.records('$W/f16.mp')[0]['attn']
 assert r['map']['dtype'] == 'f16' and r['map']['shape'] == [17, 17]
 want = mkmaps.tensor(A)[0, 2]
 assert (mkmaps.tensor(r['map']) == want).all()
-a = np.load('$D/f16/ka_1_L1H3.npy')
+a = np.load('$W/f16/ka_1_L1H3.npy')
 assert a.dtype == np.dtype('<f4') and (a == want).all()
 "
 }

@@ -10,6 +10,11 @@ setup_file() {
 	    return 1
 }
 
+# per test: tests of a file run in parallel (test/run --jobs)
+setup() {
+	W="$BATS_TEST_TMPDIR"
+}
+
 need_cp() {
 	[ -x "$TOP/cmd/classify-pattern" ] ||
 	    skip "cmd/classify-pattern is not built"
@@ -30,8 +35,8 @@ print('%d/%d' % (sum(x['pattern'] == x['truth'] for x in r), len(r)))
 
 @test "classify-pattern: the default rule names >= 95% of synthetic maps" {
 	need_cp
-	classify-pattern "$D/eval.mp" >"$D/rule.mp"
-	acc=$(accuracy "$D/rule.mp")
+	classify-pattern "$D/eval.mp" >"$W/rule.mp"
+	acc=$(accuracy "$W/rule.mp")
 	echo "default rule: $acc"
 	[ "${acc#*/}" -eq 150 ]
 	[ $((${acc%/*} * 100)) -ge $((95 * 150)) ]
@@ -39,24 +44,24 @@ print('%d/%d' % (sum(x['pattern'] == x['truth'] for x in r), len(r)))
 
 @test "classify-pattern: --train on one set does as well on another" {
 	need_cp
-	classify-pattern -v --train "$D/m.model" "$D/train.mp" >"$D/t.out"
-	[ ! -s "$D/t.out" ]
-	head -n 1 "$D/m.model" | grep -qx 'headcount-pattern-model 1'
-	classify-pattern --model "$D/m.model" "$D/eval.mp" >"$D/trained.mp"
-	classify-pattern "$D/eval.mp" >"$D/rule.mp"
-	a=$(accuracy "$D/trained.mp")
-	b=$(accuracy "$D/rule.mp")
+	classify-pattern -v --train "$W/m.model" "$D/train.mp" >"$W/t.out"
+	[ ! -s "$W/t.out" ]
+	head -n 1 "$W/m.model" | grep -qx 'headcount-pattern-model 1'
+	classify-pattern --model "$W/m.model" "$D/eval.mp" >"$W/trained.mp"
+	classify-pattern "$D/eval.mp" >"$W/rule.mp"
+	a=$(accuracy "$W/trained.mp")
+	b=$(accuracy "$W/rule.mp")
 	echo "trained: $a, rule: $b"
 	[ "${a%/*}" -ge "${b%/*}" ]
 }
 
 @test "classify-pattern: features are added and other keys pass through" {
 	need_cp
-	classify-pattern "$SAMPLES/ka-heads.mp" >"$D/f.mp"
+	classify-pattern "$SAMPLES/ka-heads.mp" >"$W/f.mp"
 	py "
 import mkmaps, numpy as np
 inp = mkmaps.records('$SAMPLES/ka-heads.mp')
-out = mkmaps.records('$D/f.mp')
+out = mkmaps.records('$W/f.mp')
 assert len(inp) == len(out) == 96
 for a, b in zip(inp, out):
     for k in ('id', 'tokens', 'ids', 'seg', 'layer', 'head', 'map'):
@@ -73,12 +78,12 @@ for a, b in zip(inp, out):
 
 @test "classify-pattern: the known-answer heads are recovered" {
 	need_cp
-	classify-pattern "$SAMPLES/ka-heads.mp" >"$D/ka.mp"
+	classify-pattern "$SAMPLES/ka-heads.mp" >"$W/ka.mp"
 	# every map gets the pattern it was constructed with
 	acc=$(py "
 import mkmaps
 r = mkmaps.records('$SAMPLES/ka-heads.mp')
-c = mkmaps.records('$D/ka.mp')
+c = mkmaps.records('$W/ka.mp')
 bad = ['%s L%dH%d %s %s' % (a['id'], a['layer'], a['head'], a['pattern'],
     b['pattern']) for a, b in zip(r, c) if a['pattern'] != b['pattern']]
 print(len(bad), bad)
@@ -90,26 +95,26 @@ print(len(bad), bad)
 @test "classify-pattern: --summary matches the golden table" {
 	need_cp
 	classify-pattern "$SAMPLES/ka-heads.mp" | classify-pattern --summary \
-	    >"$D/sum.tsv"
-	golden classify-summary.tsv "$D/sum.tsv"
+	    >"$W/sum.tsv"
+	golden classify-summary.tsv "$W/sum.tsv"
 }
 
 @test "classify-pattern: --summary --by and --plot draw the stacked bars" {
 	need_cp
-	classify-pattern "$SAMPLES/ka-heads.mp" >"$D/c.mp"
-	classify-pattern -s -p "$D/bars.png" "$D/c.mp" >"$D/s1.tsv"
-	classify-pattern -s -b id -p "$D/bars.svg" "$D/c.mp" >"$D/s2.tsv"
-	grep -q '^id	ka/3	-	12	' "$D/s2.tsv"
+	classify-pattern "$SAMPLES/ka-heads.mp" >"$W/c.mp"
+	classify-pattern -s -p "$W/bars.png" "$W/c.mp" >"$W/s1.tsv"
+	classify-pattern -s -b id -p "$W/bars.svg" "$W/c.mp" >"$W/s2.tsv"
+	grep -q '^id	ka/3	-	12	' "$W/s2.tsv"
 	py "
 import mkmaps, xml.etree.ElementTree as E
-w, h, px = mkmaps.png_read('$D/bars.png')
+w, h, px = mkmaps.png_read('$W/bars.png')
 assert w >= 420 and h == 420, (w, h)
 flat = set(p[:3] for row in px for p in row)
 # the five series colours are there
 for c in [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
           (148, 103, 189)]:
     assert c in flat, c
-assert E.parse('$D/bars.svg').getroot().tag.endswith('svg')
+assert E.parse('$W/bars.svg').getroot().tag.endswith('svg')
 "
 }
 
@@ -120,8 +125,8 @@ import mkmaps, numpy as np, sys
 A = np.eye(4); A[1] *= 0.5; A[2] *= 2
 r = {'id': 'x', 'layer': 1, 'head': 1, 'map': mkmaps.ftensor(A)}
 sys.stdout.buffer.write(mkmaps.pack(r, bytearray()) * 3)
-" >"$D/rows.mp"
-	run -0 --separate-stderr classify-pattern "$D/rows.mp"
+" >"$W/rows.mp"
+	run -0 --separate-stderr classify-pattern "$W/rows.mp"
 	[ "$stderr" = "classify-pattern: 6 rows in 3 maps do not sum to 1 (tolerance 0.001)" ]
 }
 
@@ -137,8 +142,8 @@ sys.stdout.buffer.write(mkmaps.pack(r, bytearray()) * 3)
 import mkmaps, numpy as np, sys
 r = {'id': 'x', 'map': mkmaps.ftensor(np.full((3, 4), 0.25))}
 sys.stdout.buffer.write(mkmaps.pack(r, bytearray()))
-" >"$D/sq.mp"
-	run -1 --separate-stderr classify-pattern "$D/sq.mp"
+" >"$W/sq.mp"
+	run -1 --separate-stderr classify-pattern "$W/sq.mp"
 	[[ $stderr == *"record 1"*"'map' is 3 x 4, expected a square map" ]]
 }
 
@@ -149,26 +154,26 @@ import mkmaps, numpy as np, sys
 good = {'map': mkmaps.ftensor(np.eye(3)), 'pattern': 'diagonal'}
 bad = {'map': mkmaps.ftensor(np.eye(3)), 'pattern': 'diagonl'}
 sys.stdout.buffer.write(mkmaps.pack(good, bytearray()) + mkmaps.pack(bad, bytearray()))
-" >"$D/unk.mp"
-	run -1 --separate-stderr classify-pattern --train "$D/x.model" "$D/unk.mp"
+" >"$W/unk.mp"
+	run -1 --separate-stderr classify-pattern --train "$W/x.model" "$W/unk.mp"
 	[[ $stderr == *"record 2"*"unknown pattern 'diagonl'"* ]]
-	[ ! -e "$D/x.model" ]
+	[ ! -e "$W/x.model" ]
 }
 
 @test "classify-pattern: a bad model file exits 1 naming file and line" {
 	need_cp
-	printf 'headcount-pattern-model 1\nfeatures 2 a b\n' >"$D/bad.model"
-	run -1 --separate-stderr classify-pattern -m "$D/bad.model" "$D/eval.mp"
+	printf 'headcount-pattern-model 1\nfeatures 2 a b\n' >"$W/bad.model"
+	run -1 --separate-stderr classify-pattern -m "$W/bad.model" "$D/eval.mp"
 	[[ $stderr == *"bad.model: line 2: expected 'features 9 special"* ]]
-	printf 'something else\n' >"$D/bad2.model"
-	run -1 --separate-stderr classify-pattern -m "$D/bad2.model" "$D/eval.mp"
+	printf 'something else\n' >"$W/bad2.model"
+	run -1 --separate-stderr classify-pattern -m "$W/bad2.model" "$D/eval.mp"
 	[[ $stderr == *"bad2.model: not a pattern model"*"HINT"* ]]
 }
 
 @test "classify-pattern: a truncated stream exits 1" {
 	need_cp
-	head -c 3000 "$SAMPLES/ka-heads.mp" >"$D/trunc.mp"
-	run -1 --separate-stderr classify-pattern "$D/trunc.mp"
+	head -c 3000 "$SAMPLES/ka-heads.mp" >"$W/trunc.mp"
+	run -1 --separate-stderr classify-pattern "$W/trunc.mp"
 	[[ $stderr == *"record"* ]]
 }
 
@@ -237,11 +242,11 @@ import mkmaps, sys
 for r in mkmaps.records('$SAMPLES/ka-attn.mp'):
     del r['attn']
     sys.stdout.buffer.write(mkmaps.pack(r, bytearray()))
-" >"$D/tok.mp"
+" >"$W/tok.mp"
 	bash -c 'set -o pipefail
 	    encode -m "$1/ka-model" -a "$2" | attend-dump | classify-pattern |
-	    classify-pattern -s' _ "$SAMPLES" "$D/tok.mp" >"$D/enc.tsv"
-	heads_ok "$D/enc.tsv"
+	    classify-pattern -s' _ "$SAMPLES" "$W/tok.mp" >"$W/enc.tsv"
+	heads_ok "$W/enc.tsv"
 }
 
 # tokenize | encode -a | attend-dump | classify-pattern, from text.
@@ -253,6 +258,6 @@ for r in mkmaps.records('$SAMPLES/ka-attn.mp'):
 	bash -c 'set -o pipefail
 	    tokenize -m "$1/ka-model" "$1/ka-sentences.txt" |
 	    encode -m "$1/ka-model" -a | attend-dump | classify-pattern |
-	    classify-pattern -s' _ "$SAMPLES" >"$D/e2e.tsv"
-	heads_ok "$D/e2e.tsv"
+	    classify-pattern -s' _ "$SAMPLES" >"$W/e2e.tsv"
+	heads_ok "$W/e2e.tsv"
 }
