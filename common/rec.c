@@ -75,33 +75,42 @@ be(const unsigned char *p, int n)
 	return v;
 }
 
+#define MAXDEPTH	30	/* msgpack-c unpacks no deeper than 32 */
+
 /*
  * Find the end of the msgpack object at p[0..n): 1 and *len when it is
  * complete, 0 when more bytes are needed, -1 for a byte that starts no
- * object (0xc1).  Iterative: "pending" counts the objects still to read.
+ * object (0xc1), -2 for nesting deeper than MAXDEPTH.  Iterative: rem[d]
+ * counts the objects still to read in the container at depth d.
  */
 static int
 extent(const unsigned char *p, size_t n, size_t *len)
 {
-	uint64_t pending = 1, body;
+	uint64_t rem[MAXDEPTH + 1], pending = 1, body, kids;
 	size_t i = 0;
 	unsigned c;
-	int hl;
+	int d = 0, hl;
 
-	while (pending > 0) {
+	rem[0] = 1;
+	while (d >= 0) {
+		if (rem[d] == 0) {
+			d--;
+			continue;
+		}
 		if (i >= n)
 			return 0;
 		c = p[i];
+		rem[d]--;
 		pending--;
-		body = 0;
+		body = kids = 0;
 		hl = 1;
 		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 ||
 		    c == 0xc3) {
 			;
 		} else if (c >= 0x80 && c <= 0x8f) {
-			pending += 2 * (uint64_t)(c & 0x0f);
+			kids = 2 * (uint64_t)(c & 0x0f);
 		} else if (c >= 0x90 && c <= 0x9f) {
-			pending += c & 0x0f;
+			kids = c & 0x0f;
 		} else if (c >= 0xa0 && c <= 0xbf) {
 			body = c & 0x1f;
 		} else {
@@ -138,17 +147,23 @@ extent(const unsigned char *p, size_t n, size_t *len)
 				body = be(p + i + 1, hl - 2);	/* + type */
 				break;
 			case 0xdc: case 0xdd:
-				pending += be(p + i + 1, hl - 1);
+				kids = be(p + i + 1, hl - 1);
 				break;
 			case 0xde: case 0xdf:
-				pending += 2 * be(p + i + 1, hl - 1);
+				kids = 2 * be(p + i + 1, hl - 1);
 				break;
 			}
 		}
 		if (n - i < (size_t)hl || n - i - hl < body)
 			return 0;
 		i += hl + body;
-		/* each pending object needs at least a byte */
+		if (kids > 0) {
+			if (d == MAXDEPTH)
+				return -2;
+			rem[++d] = kids;
+			pending += kids;
+		}
+		/* each object still to come needs at least a byte */
 		if (pending > n - i)
 			return 0;
 	}
@@ -265,6 +280,9 @@ rec_read(struct rec_reader *rr, msgpack_object *obj)
 			r = extent(rr->buf + rr->beg, rr->end - rr->beg, &len);
 			if (r == -1)
 				return rfail(rr, "not msgpack (byte 0xc1)");
+			if (r == -2)
+				return rfail(rr, "nested deeper than %d levels",
+				    MAXDEPTH);
 			if (r == 1)
 				break;
 		}
