@@ -29,7 +29,7 @@ $(DEMO_OUT)/dev.mp: $(DEMO)/dev.tsv | $(DEMO_OUT)
 	tokenize -m $(KA) -t RTE --max-len 32 $< >$@
 
 $(DEMO_OUT)/ka-ft/model.safetensors: $(DEMO_OUT)/train.mp $(DEMO_OUT)/dev.mp
-	finetune -m $(KA) -o $(DEMO_OUT)/ka-ft --epochs 3 --batch 16 \
-	    --lr 1e-3 --seed 1 --dev $(DEMO_OUT)/dev.mp $(DEMO_OUT)/train.mp
+	finetune -m $(KA) -o $(DEMO_OUT)/ka-ft --epochs 8 --batch 16 \
+	    --lr 2e-3 --seed 1 --dev $(DEMO_OUT)/dev.mp $(DEMO_OUT)/train.mp
 
 .PHONY: demo
