@@ -4,8 +4,12 @@ include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
 
 patterns: $(OUT)/patterns.tsv $(OUT)/patterns.png $(OUT)/patterns.svg
 
+# Every head of every example with its pattern and features, without the
+# maps (the attention stays in attn.mp).
 $(OUT)/heads.mp: $(OUT)/attn.mp
-	attend-dump $< | classify-pattern -k id,layer,head,label >$@
+	attend-dump $< | classify-pattern | \
+	    recs -t -k id,label,layer,head,pattern,diag_prev,diag_self,diag_next,special,topk,block,entropy | \
+	    recs -r >$@
 
 $(OUT)/patterns.tsv: $(OUT)/heads.mp
 	classify-pattern -s $< >$@
