@@ -1,0 +1,90 @@
+#!/usr/bin/env bats
+# pipelines/: the recipes run end to end on the samples, parallel and
+# sharded runs give the serial run's tables, and a failed stage leaves
+# nothing behind.
+load helper
+
+KA="$SAMPLES/ka-model"
+
+setup() {
+	T="$BATS_TEST_TMPDIR"
+	cd "$T"
+}
+
+# recipe FILE [VAR=value ...]: run a recipe on the demo task
+recipe() {
+	local f=$1
+	shift
+	make -s -f "$TOP/pipelines/$f" MODEL="$KA" BASE_MODEL="$KA" TASK=RTE \
+	    DATA="$SAMPLES/demo/dev.tsv" N=40 SEED=3 MAXLEN=32 RESAMPLES=50 \
+	    OUT="$T/out" "$@"
+}
+
+@test "pipelines: the report recipe runs every experiment" {
+	recipe report.mk report
+	for f in tokens.mp attn.mp heads.mp patterns.tsv patterns.png \
+	    patterns.svg change.tsv tokens.tsv tokens-base.tsv \
+	    relations.tsv disable.tsv disable.png disable.svg report.md; do
+		[ -s "out/$f" ] || { echo "missing $f"; false; }
+	done
+	[ "$(recs -c out/tokens.mp)" -eq 40 ]
+	grep -q '^# headcount report: RTE' out/report.md
+	grep -q '(patterns.png)' out/report.md
+	# the same model on both sides: every head's cosine is 1
+	awk -F '\t' 'NR > 1 && ($3 < 0.99999 || $3 > 1.00001) { bad++ }
+	    END { exit bad > 0 }' out/change.tsv
+	# nothing to redo
+	run recipe report.mk report --question
+	[ "$status" -eq 0 ]
+}
+
+@test "pipelines: GNU parallel (JOBS=2) gives the serial tables" {
+	command -v parallel >/dev/null || skip "GNU parallel is absent"
+	recipe disable.mk disable OUT="$T/serial"
+	recipe disable.mk disable OUT="$T/par" JOBS=2
+	cmp serial/disable.tsv par/disable.tsv
+	recipe patterns.mk patterns OUT="$T/serial"
+	recipe patterns.mk patterns OUT="$T/par" JOBS=2
+	cmp serial/patterns.tsv par/patterns.tsv
+}
+
+@test "pipelines: the Slurm sweep's shards merge to the serial table" {
+	tokenize -m "$KA" -t RTE --max-len 32 --sample 30 --seed 2 \
+	    "$SAMPLES/demo/dev.tsv" >tok.mp
+	for i in 1 2 3; do
+		SLURM_ARRAY_TASK_ID=$i "$TOP/pipelines/slurm-ablate.sh" "$KA" \
+		    tok.mp shards
+	done
+	"$TOP/pipelines/slurm-ablate.sh" merge shards RTE
+	ablate -m "$KA" --heads all --layers all tok.mp | score -t RTE >serial.tsv
+	diff <(sort serial.tsv) <(sort shards/disable.tsv)
+}
+
+@test "pipelines: a failed stage fails the recipe and leaves no file" {
+	mkdir bad
+	printf '{"num_hidden_layers": 1}\n' >bad/config.json
+	cp "$KA/vocab.txt" bad/
+	run recipe patterns.mk patterns MODEL="$T/bad"
+	[ "$status" -ne 0 ]
+	[ ! -e out/attn.mp ]
+	[ ! -e out/patterns.tsv ]
+}
+
+@test "pipelines: the fetch recipe knows what it would download" {
+	run make -n -f "$TOP/pipelines/fetch.mk" FETCH_DIR="$T/f" TASKS=RTE
+	[ "$status" -eq 0 ]
+	[[ $output == *"bert-base-uncased/resolve/main/model.safetensors"* ]]
+	[[ $output == *"bert-base-uncased-RTE/resolve/main/pytorch_model.bin"* ]]
+	[[ $output == *"glue/data/RTE.zip"* ]]
+}
+
+@test "pipelines: the demo fine-tunes, studies and reports" {
+	run make -s -f "$TOP/pipelines/demo.mk" demo DEMO_OUT="$T/demo"
+	echo "$output" | tail -n 5
+	[ "$status" -eq 0 ]
+	[[ $output == *"demo: the report is $T/demo/report.md"* ]]
+	[ -s demo/ka-ft/model.safetensors ]
+	[ -s demo/report.md ]
+	# the known-answer heads are recovered
+	grep -q . demo/known-answer.tsv
+}
