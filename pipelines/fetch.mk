@@ -49,11 +49,15 @@ $(D)/models/bert-base-uncased/%:
 	$(CURL) $@ $(HUB)/bert-base-uncased/resolve/main/$*
 	$(call check,$@)
 
-$(D)/models/bert-%/config.json $(D)/models/bert-%/pytorch_model.bin \
-    $(D)/models/bert-%/vocab.txt:
-	mkdir -p $(@D)
-	$(CURL) $@ $(HUB)/$(FT_$*)/resolve/main/$(@F)
-	$(call check,$@)
+# One rule per file name: a pattern rule with several targets would be one
+# recipe making them all.
+define ftrule
+$$(D)/models/bert-%/$(1):
+	mkdir -p $$(@D)
+	$$(CURL) $$@ $$(HUB)/$$(FT_$$*)/resolve/main/$(1)
+	$$(call check,$$@)
+endef
+$(foreach f,config.json pytorch_model.bin vocab.txt,$(eval $(call ftrule,$(f))))
 
 # MRPC is not in the GLUE archives: its dev set is built, as GLUE's own
 # download script builds it, from the MSR paraphrase corpus and the dev ids.
