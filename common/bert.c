@@ -5,6 +5,9 @@
  * C hidden, D = C / H per head, F the FFN width.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,59 +17,291 @@
 #include "bert.h"
 #include "util.h"
 
-/* y (N, out) = x (N, in) . w (out, in)^T + b (out), as nn.Linear. */
+/*
+ * A pool of threads for the dense layers, attention, LayerNorm and GELU.
+ * OpenBLAS itself runs on one thread: its own threads split a product in
+ * ways that change a row's last bits with the shape of the whole product,
+ * ours split it where nothing changes (see bert.h).
+ */
+static struct {
+	int		 n;		/* threads, the caller included */
+	int		 unit;		/* rows of sgemm's register tile */
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 go, done;
+	unsigned	 gen;
+	int		 pending;
+	void		(*fn)(void *, int);
+	void		*arg;
+	int		 ntask;
+	atomic_int	 next;
+} pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER };
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static _Thread_local int tid;		/* 0 the caller, 1.. the workers */
+
+/* Rows a batch rounds up to: see bert.h; its maximum. */
+#define MAXUNIT	64
+/* Rows of one sgemm call at most (OpenBLAS blocks its N at about 20000). */
+#define MAXROWS	4096
+
+static void
+work(void)
+{
+	int i;
+
+	while ((i = atomic_fetch_add(&pool.next, 1)) < pool.ntask)
+		pool.fn(pool.arg, i);
+}
+
+static void *
+worker(void *arg)
+{
+	unsigned seen = 0;
+
+	tid = (int)(intptr_t)arg;
+	for (;;) {
+		pthread_mutex_lock(&pool.mu);
+		while (pool.gen == seen)
+			pthread_cond_wait(&pool.go, &pool.mu);
+		seen = pool.gen;
+		pthread_mutex_unlock(&pool.mu);
+		work();
+		pthread_mutex_lock(&pool.mu);
+		if (--pool.pending == 0)
+			pthread_cond_signal(&pool.done);
+		pthread_mutex_unlock(&pool.mu);
+	}
+	return NULL;
+}
+
+/* fn(arg, i) for i in 0..ntask - 1, on every thread of the pool. */
+static void
+parallel(int ntask, void (*fn)(void *, int), void *arg)
+{
+	if (pool.n <= 1 || ntask <= 1) {
+		for (int i = 0; i < ntask; i++)
+			fn(arg, i);
+		return;
+	}
+	pthread_mutex_lock(&pool.mu);
+	pool.fn = fn;
+	pool.arg = arg;
+	pool.ntask = ntask;
+	atomic_store(&pool.next, 0);
+	pool.pending = pool.n - 1;
+	pool.gen++;
+	pthread_cond_broadcast(&pool.go);
+	pthread_mutex_unlock(&pool.mu);
+	work();
+	pthread_mutex_lock(&pool.mu);
+	while (pool.pending > 0)
+		pthread_cond_wait(&pool.done, &pool.mu);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/*
+ * The smallest number of rows u such that sgemm gives a row the same bits
+ * in any product whose row count is a multiple of u: OpenBLAS computes
+ * rows in register tiles (12 rows for Haswell and Zen), and the rows left
+ * over at the end go through other kernels that round differently.
+ */
+static int
+probe_unit(void)
+{
+	static const int cand[] = { 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64 };
+	enum { K = 64, O = 48, M = 192 };
+	float *x = xmalloc(M * K * sizeof(float));
+	float *w = xmalloc(O * K * sizeof(float));
+	float *ref = xmalloc(M * O * sizeof(float));
+	float *y = xmalloc(M * O * sizeof(float));
+	unsigned s = 12345;
+	int u = MAXUNIT;
+
+	for (int i = 0; i < M * K; i++)
+		x[i] = (float)((s = s * 1103515245 + 12345) >> 8) / (1 << 24) -
+		    0.5f;
+	for (int i = 0; i < O * K; i++)
+		w[i] = (float)((s = s * 1103515245 + 12345) >> 8) / (1 << 24) -
+		    0.5f;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K, 1.0f,
+	    x, K, w, K, 0.0f, ref, O);
+	for (size_t c = 0; c < sizeof(cand) / sizeof(cand[0]); c++) {
+		int ok = 1;
+		for (int k = 1; k <= 3 && ok; k++) {
+			int m = k * cand[c];
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m,
+			    O, K, 1.0f, x, K, w, K, 0.0f, y, O);
+			ok = memcmp(y, ref, (size_t)m * O * sizeof(float)) == 0;
+		}
+		if (ok) {
+			u = cand[c];
+			break;
+		}
+	}
+	free(x);
+	free(w);
+	free(ref);
+	free(y);
+	return u;
+}
+
+static void
+pool_init(void)
+{
+	const char *s = getenv("HEADCOUNT_ROWUNIT");
+	pthread_t t;
+	long v;
+
+	pool.n = openblas_get_num_threads();
+	if (pool.n < 1)
+		pool.n = 1;
+	if (pool.n > 64)
+		pool.n = 64;
+	openblas_set_num_threads(1);
+	pool.unit = probe_unit();
+	/* for tests: another unit, to see what a wrong one does */
+	if (s != NULL && parse_long(s, 1, MAXUNIT, &v) == 0)
+		pool.unit = (int)v;
+	for (int i = 1; i < pool.n; i++)
+		if (pthread_create(&t, NULL, worker, (void *)(intptr_t)i) != 0) {
+			pool.n = i;
+			break;
+		} else
+			pthread_detach(t);
+}
+
+int
+bert_threads(void)
+{
+	pthread_once(&pool_once, pool_init);
+	return pool.n;
+}
+
+int
+bert_rowunit(void)
+{
+	pthread_once(&pool_once, pool_init);
+	return pool.unit;
+}
+
+/*
+ * y (N, out) = x (N, in) . w (out, in)^T + b (out), as nn.Linear; N a
+ * multiple of the pool's unit.  The threads take blocks of rows that start
+ * on a tile: split by columns, sgemm would round some columns differently.
+ */
+struct linear {
+	float		*y;
+	const float	*x, *w, *b;
+	int		 N, in, out, rows;
+};
+
+static void
+linear_task(void *arg, int t)
+{
+	const struct linear *a = arg;
+	int i0 = t * a->rows, n = a->N - i0 < a->rows ? a->N - i0 : a->rows;
+	int chunk = MAXROWS / pool.unit * pool.unit;
+
+	for (int i = i0; i < i0 + n; i++)
+		memcpy(a->y + (size_t)i * a->out, a->b, a->out * sizeof(float));
+	for (int i = i0; i < i0 + n; i += chunk)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+		    i0 + n - i < chunk ? i0 + n - i : chunk, a->out, a->in,
+		    1.0f, a->x + (size_t)i * a->in, a->in, a->w, a->in, 1.0f,
+		    a->y + (size_t)i * a->out, a->out);
+}
+
 static void
 linear(float *y, const float *x, const float *w, const float *b, int N,
     int in, int out)
 {
-	for (int i = 0; i < N; i++)
-		memcpy(y + (size_t)i * out, b, out * sizeof(float));
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in,
-	    1.0f, x, in, w, in, 1.0f, y, out);
+	struct linear a = { y, x, w, b, N, in, out, N };
+	int tiles = N / pool.unit, nt = pool.n < tiles ? pool.n : tiles;
+
+	if (nt > 1) {
+		a.rows = (tiles + nt - 1) / nt * pool.unit;
+		nt = (N + a.rows - 1) / a.rows;
+	} else
+		nt = 1;
+	parallel(nt, linear_task, &a);
 }
 
 /*
  * y (N, C) = LayerNorm(x + r) with gain g and bias b, as nn.LayerNorm:
  * biased variance, eps inside the square root.  y may be x.
  */
-static void
-add_layernorm(float *y, const float *x, const float *r, const float *g,
-    const float *b, int N, int C, float eps)
-{
-	float *row = xmalloc(C * sizeof(float));
+struct lnorm {
+	float		*y;
+	const float	*x, *r, *g, *b;
+	int		 N, C;
+	float		 eps;
+};
 
-	for (int i = 0; i < N; i++) {
-		const float *xi = x + (size_t)i * C;
-		const float *ri = r ? r + (size_t)i * C : NULL;
-		float *yi = y + (size_t)i * C;
+#define ROWS	32	/* rows of a LayerNorm or GELU task */
+
+static void
+lnorm_task(void *arg, int t)
+{
+	const struct lnorm *a = arg;
+	int C = a->C, end = (t + 1) * ROWS < a->N ? (t + 1) * ROWS : a->N;
+
+	for (int i = t * ROWS; i < end; i++) {
+		const float *xi = a->x + (size_t)i * C;
+		const float *ri = a->r ? a->r + (size_t)i * C : NULL;
+		float *yi = a->y + (size_t)i * C;
 		double mean = 0, var = 0;
 
-		/* pass 1: the sum and its mean */
+		/* pass 1: the sum (into y) and its mean */
 		for (int j = 0; j < C; j++) {
-			row[j] = ri ? xi[j] + ri[j] : xi[j];
-			mean += row[j];
+			yi[j] = ri ? xi[j] + ri[j] : xi[j];
+			mean += yi[j];
 		}
 		mean /= C;
 		/* pass 2: the variance about the mean */
 		for (int j = 0; j < C; j++) {
-			double d = row[j] - mean;
+			double d = yi[j] - mean;
 			var += d * d;
 		}
 		var /= C;
 		/* pass 3: normalise, scale, shift */
-		float rstd = (float)(1.0 / sqrt(var + eps)), m = (float)mean;
+		float rstd = (float)(1.0 / sqrt(var + a->eps)), m = (float)mean;
 		for (int j = 0; j < C; j++)
-			yi[j] = (row[j] - m) * rstd * g[j] + b[j];
+			yi[j] = (yi[j] - m) * rstd * a->g[j] + a->b[j];
 	}
-	free(row);
+}
+
+static void
+add_layernorm(float *y, const float *x, const float *r, const float *g,
+    const float *b, int N, int C, float eps)
+{
+	struct lnorm a = { y, x, r, g, b, N, C, eps };
+
+	parallel((N + ROWS - 1) / ROWS, lnorm_task, &a);
 }
 
 /* x = x * Phi(x), GELU with erf, as HF's "gelu". */
+struct gelu {
+	float	*x;
+	int	 N, F;
+};
+
 static void
-gelu(float *x, size_t n)
+gelu_task(void *arg, int t)
 {
-	for (size_t i = 0; i < n; i++)
+	const struct gelu *a = arg;
+	int end = (t + 1) * ROWS < a->N ? (t + 1) * ROWS : a->N;
+	float *x = a->x + (size_t)t * ROWS * a->F;
+
+	for (size_t i = 0; i < (size_t)(end - t * ROWS) * a->F; i++)
 		x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+static void
+gelu(float *x, int N, int F)
+{
+	struct gelu a = { x, N, F };
+
+	parallel((N + ROWS - 1) / ROWS, gelu_task, &a);
 }
 
 /* Row-wise softmax of p (T, T), the row max subtracted first. */
@@ -91,6 +326,7 @@ softmax_rows(float *p, int T)
 void
 bert_run_init(struct bert_run *r, const struct bert *m)
 {
+	pthread_once(&pool_once, pool_init);
 	memset(r, 0, sizeof(*r));
 	r->m = m;
 	r->xs = xcalloc(m->cfg.L + 1, sizeof(float *));
@@ -121,25 +357,26 @@ bert_run_release(struct bert_run *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Make room for B sequences of N tokens, the longest maxT. */
+/* Make room for B sequences of Np rows (padding included), the longest maxT. */
 static void
-reserve(struct bert_run *r, int B, int N, int maxT)
+reserve(struct bert_run *r, int B, int Np, int maxT)
 {
 	const struct bert_config *c = &r->m->cfg;
 	size_t C = c->C;
 
-	if ((size_t)N > r->capN) {
+	if ((size_t)Np > r->capN) {
 		for (int l = 0; l <= c->L; l++)
-			r->xs[l] = xreallocarray(r->xs[l], N * C, sizeof(float));
-		r->qkv = xreallocarray(r->qkv, N * 3 * C, sizeof(float));
-		r->ctx = xreallocarray(r->ctx, N * C, sizeof(float));
-		r->h1 = xreallocarray(r->h1, N * C, sizeof(float));
-		r->y[0] = xreallocarray(r->y[0], N * C, sizeof(float));
-		r->y[1] = xreallocarray(r->y[1], N * C, sizeof(float));
-		r->ff = xreallocarray(r->ff, (size_t)N * c->F, sizeof(float));
-		r->ids = xreallocarray(r->ids, N, sizeof(int));
-		r->seg = xreallocarray(r->seg, N, sizeof(int));
-		r->capN = N;
+			r->xs[l] = xreallocarray(r->xs[l], Np * C,
+			    sizeof(float));
+		r->qkv = xreallocarray(r->qkv, Np * 3 * C, sizeof(float));
+		r->ctx = xreallocarray(r->ctx, Np * C, sizeof(float));
+		r->h1 = xreallocarray(r->h1, Np * C, sizeof(float));
+		r->y[0] = xreallocarray(r->y[0], Np * C, sizeof(float));
+		r->y[1] = xreallocarray(r->y[1], Np * C, sizeof(float));
+		r->ff = xreallocarray(r->ff, (size_t)Np * c->F, sizeof(float));
+		r->ids = xreallocarray(r->ids, Np, sizeof(int));
+		r->seg = xreallocarray(r->seg, Np, sizeof(int));
+		r->capN = Np;
 	}
 	if ((size_t)B > r->capB) {
 		r->T = xreallocarray(r->T, B, sizeof(int));
@@ -151,9 +388,21 @@ reserve(struct bert_run *r, int B, int N, int maxT)
 		r->capB = B;
 	}
 	if ((size_t)maxT > r->capT) {
-		r->probs = xreallocarray(r->probs, (size_t)c->H * maxT * maxT,
-		    sizeof(float));
+		/* one sequence's (T, T) per thread */
+		r->probs = xreallocarray(r->probs, (size_t)pool.n * maxT *
+		    maxT, sizeof(float));
 		r->capT = maxT;
+	}
+}
+
+/* Zero the rows of y (Np, C) between sequences: never read back. */
+static void
+pad_zero(struct bert_run *r, float *y, int C)
+{
+	for (int b = 0; b < r->B; b++) {
+		int end = r->off[b] + r->T[b];
+		memset(y + (size_t)end * C, 0, (size_t)(r->off[b + 1] - end) *
+		    C * sizeof(float));
 	}
 }
 
@@ -163,7 +412,8 @@ bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 {
 	const struct bert *m = r->m;
 	const struct bert_config *c = &m->cfg;
-	int N = 0, maxT = 0, C = c->C;
+	int N = 0, Np, maxT = 0, C = c->C;
+
 
 	for (int b = 0; b < B; b++) {
 		if (T[b] < 1) {
@@ -188,18 +438,26 @@ bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 				return -1;
 			}
 		}
+		if (N > INT32_MAX / 2 - MAXUNIT - T[b] || b > INT32_MAX /
+		    2 / MAXUNIT) {
+			snprintf(err, errlen, "too many tokens in one batch");
+			return -1;
+		}
 		N += T[b];
 		if (T[b] > maxT)
 			maxT = T[b];
 	}
-	reserve(r, B, N, maxT);
+	/* each sequence starts on a tile: up to unit - 1 rows between */
+	Np = N + B * (pool.unit - 1);
+	reserve(r, B, Np, maxT);
 	r->B = B;
 	r->N = N;
 	r->off[0] = 0;
 	r->aoff[0] = 0;
 	for (int b = 0; b < B; b++) {
 		r->T[b] = T[b];
-		r->off[b + 1] = r->off[b] + T[b];
+		r->off[b + 1] = (r->off[b] + T[b] + pool.unit - 1) /
+		    pool.unit * pool.unit;
 		r->aoff[b + 1] = r->aoff[b] +
 		    (size_t)c->L * c->H * T[b] * T[b];
 		for (int i = 0; i < T[b]; i++) {
@@ -207,6 +465,7 @@ bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 			r->seg[r->off[b] + i] = seg && seg[b] ? seg[b][i] : 0;
 		}
 	}
+	r->Np = r->off[B];
 	if (r->want_attn && r->aoff[B] > r->capA) {
 		r->attn = xreallocarray(r->attn, r->aoff[B], sizeof(float));
 		r->capA = r->aoff[B];
@@ -222,7 +481,8 @@ bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 			for (int j = 0; j < C; j++)
 				x[(size_t)n * C + j] = w[j] + p[j] + t[j];
 		}
-	add_layernorm(x, x, NULL, m->elng, m->elnb, N, C, c->eps);
+	pad_zero(r, x, C);
+	add_layernorm(x, x, NULL, m->elng, m->elnb, r->Np, C, c->eps);
 	return 0;
 }
 
@@ -239,10 +499,43 @@ bert_run_input(struct bert_run *r, const int *ids, const int *seg, size_t T,
 	return bert_run_batch(r, 1, &ids, &seg, &t, err, errlen);
 }
 
-/*
- * One layer: y (N, C) from x (N, C).  Attention probabilities of sequence b
- * go to ap + aoff[b] + (l * H) * T * T when ap is not NULL.
- */
+/* Attention of one sequence and head, a task of the pool. */
+struct attend {
+	struct bert_run		*r;
+	int			 l, mode;
+	const struct headset	*off;
+};
+
+static void
+attend_task(void *arg, int t)
+{
+	const struct attend *a = arg;
+	struct bert_run *r = a->r;
+	const struct bert_config *c = &r->m->cfg;
+	int C = c->C, H = c->H, D = C / H, b = t / H, h = t % H, T = r->T[b];
+	const float *q = r->qkv + (size_t)r->off[b] * 3 * C;
+	float *ctx = r->ctx + (size_t)r->off[b] * C;
+	float *p = r->want_attn ? r->attn + r->aoff[b] +
+	    ((size_t)(a->l - 1) * H + h) * T * T :
+	    r->probs + (size_t)tid * r->capT * r->capT;
+	float scale = 1.0f / sqrtf((float)D);
+
+	if (a->off == NULL || !headset_has(a->off, a->l, h + 1)) {
+		/* p (T, T) = softmax(q_h (T, D) . k_h (T, D)^T / sqrt(D)) */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D,
+		    scale, q + h * D, 3 * C, q + C + h * D, 3 * C, 0.0f, p, T);
+		softmax_rows(p, T);
+	} else {
+		float v = a->mode == BERT_UNIFORM ? 1.0f / T : 0;
+		for (size_t i = 0; i < (size_t)T * T; i++)
+			p[i] = v;
+	}
+	/* ctx_h (T, D) = p (T, T) . v_h (T, D) */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f,
+	    p, T, q + 2 * C + h * D, 3 * C, 0.0f, ctx + h * D, C);
+}
+
+/* One layer: y (Np, C) from x (Np, C). */
 static void
 layer(struct bert_run *r, int l, float *y, const float *x,
     const struct headset *off, int mode)
@@ -250,47 +543,22 @@ layer(struct bert_run *r, int l, float *y, const float *x,
 	const struct bert *m = r->m;
 	const struct bert_config *c = &m->cfg;
 	const struct bert_layer *w = &m->layer[l - 1];
-	int C = c->C, H = c->H, D = C / H, N = r->N;
-	float scale = 1.0f / sqrtf((float)D);
+	int C = c->C, Np = r->Np;
+	struct attend a = { r, l, mode, off };
 
-	/* qkv (N, 3C) = x . [Wq; Wk; Wv]^T + b */
-	linear(r->qkv, x, w->qkvw, w->qkvb, N, C, 3 * C);
-	for (int b = 0; b < r->B; b++) {
-		int T = r->T[b];
-		const float *q = r->qkv + (size_t)r->off[b] * 3 * C;
-		float *ctx = r->ctx + (size_t)r->off[b] * C;
-		float *P = r->want_attn ? r->attn + r->aoff[b] +
-		    (size_t)(l - 1) * H * T * T : r->probs;
-
-		for (int h = 0; h < H; h++) {
-			float *p = P + (size_t)h * T * T;
-			int dis = off != NULL && headset_has(off, l, h + 1);
-
-			/* p (T, T) = softmax(q_h (T, D) . k_h (T, D)^T / sqrt(D)) */
-			if (!dis) {
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-				    CblasTrans, T, T, D, scale, q + h * D,
-				    3 * C, q + C + h * D, 3 * C, 0.0f, p, T);
-				softmax_rows(p, T);
-			} else {
-				float v = mode == BERT_UNIFORM ? 1.0f / T : 0;
-				for (size_t i = 0; i < (size_t)T * T; i++)
-					p[i] = v;
-			}
-			/* ctx_h (T, D) = p (T, T) . v_h (T, D) */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-			    T, D, T, 1.0f, p, T, q + 2 * C + h * D, 3 * C,
-			    0.0f, ctx + h * D, C);
-		}
-	}
+	/* qkv (Np, 3C) = x . [Wq; Wk; Wv]^T + b */
+	linear(r->qkv, x, w->qkvw, w->qkvb, Np, C, 3 * C);
+	/* ctx (N, C): every sequence and head on its own */
+	parallel(r->B * c->H, attend_task, &a);
+	pad_zero(r, r->ctx, C);
 	/* h1 = LayerNorm(ctx . Wo^T + bo + x) */
-	linear(r->h1, r->ctx, w->aow, w->aob, N, C, C);
-	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, N, C, c->eps);
+	linear(r->h1, r->ctx, w->aow, w->aob, Np, C, C);
+	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, Np, C, c->eps);
 	/* y = LayerNorm(gelu(h1 . Wi^T + bi) . Wo2^T + bo2 + h1) */
-	linear(r->ff, r->h1, w->iw, w->ib, N, C, c->F);
-	gelu(r->ff, (size_t)N * c->F);
-	linear(y, r->ff, w->ow, w->ob, N, c->F, C);
-	add_layernorm(y, y, r->h1, w->ln2g, w->ln2b, N, C, c->eps);
+	linear(r->ff, r->h1, w->iw, w->ib, Np, C, c->F);
+	gelu(r->ff, Np, c->F);
+	linear(y, r->ff, w->ow, w->ob, Np, c->F, C);
+	add_layernorm(y, y, r->h1, w->ln2g, w->ln2b, Np, C, c->eps);
 }
 
 void
@@ -316,8 +584,9 @@ bert_run_head(struct bert_run *r, float *logits)
 
 	if (m->pw == NULL)
 		return;
-	/* pooled (B, C) = tanh([CLS] . Wp^T + bp), [CLS] the first token */
+	/* per sequence, so that packing changes nothing */
 	for (int b = 0; b < r->B; b++) {
+		/* pooled (C) = tanh([CLS] . Wp^T + bp), [CLS] the first token */
 		float *p = r->pooled + (size_t)b * C;
 		const float *cls = x + (size_t)r->off[b] * C;
 		memcpy(p, m->pb, C * sizeof(float));
@@ -325,12 +594,15 @@ bert_run_head(struct bert_run *r, float *logits)
 		    cls, 1, 1.0f, p, 1);
 		for (int j = 0; j < C; j++)
 			p[j] = tanhf(p[j]);
+		if (nl == 0)
+			continue;
+		/* logits (nl) = pooled . Wc^T + bc */
+		float *lg = r->logits + (size_t)b * nl;
+		memcpy(lg, m->cb, nl * sizeof(float));
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, nl, C, 1.0f, m->cw, C,
+		    p, 1, 1.0f, lg, 1);
 	}
-	if (nl == 0)
-		return;
-	/* logits (B, nl) = pooled . Wc^T + bc */
-	linear(r->logits, r->pooled, m->cw, m->cb, r->B, C, nl);
-	if (logits != NULL)
+	if (nl > 0 && logits != NULL)
 		memcpy(logits, r->logits, (size_t)r->B * nl * sizeof(float));
 }
 

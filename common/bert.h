@@ -5,13 +5,20 @@
  * position + token type, LayerNorm), post-LayerNorm layers with erf GELU and
  * scaled dot-product attention, the tanh pooler on [CLS], the classifier.
  *
- * A run holds one batch: B sequences of lengths T[b] packed one after
- * another without padding, N = T[0] + ... + T[B-1] token rows.  Every dense
- * layer is one sgemm over the N rows; attention is computed per sequence and
- * head.  OpenBLAS's sgemm gives a row bits that depend on the shape of the
- * whole product and on the row's place in it, so a sequence's numbers can
- * change in their last bits (a few 1e-7) with what it is packed with;
- * batches of one sequence are bit for bit reproducible.
+ * A run holds one batch: B sequences of lengths T[b], N = T[0] + ... +
+ * T[B-1] token rows, packed one after another in Np rows: sequence b's
+ * rows are off[b] .. off[b] + T[b] - 1, each off[b] a multiple of
+ * bert_rowunit() (the rows of OpenBLAS's register tile, 12 for its Haswell
+ * and Zen kernels), with rows of zeros between (fewer than the unit per
+ * sequence).  Every dense layer is one sgemm over the Np rows; attention
+ * is computed per sequence and head.  The alignment is for exactness:
+ * sgemm rounds a row differently in the first and the second half of its
+ * tile, and at the end of the product; OpenBLAS's own threads split a
+ * product there too, so OpenBLAS runs on one thread and the threads are
+ * ours (as many as OpenBLAS would have used, OPENBLAS_NUM_THREADS),
+ * splitting the rows on tile boundaries.  A sequence's numbers
+ * are the same bits whatever it is packed with and whatever the number of
+ * threads.
  *
  * Heads can be disabled (a struct headset, headset.h) two ways:
  * BERT_UNIFORM, the paper's: the head's attention probabilities become 1/T
@@ -35,19 +42,19 @@ enum { BERT_UNIFORM, BERT_ZERO };
 
 struct bert_run {
 	const struct bert *m;
-	int	 B, N;		/* sequences, token rows */
+	int	 B, N, Np;	/* sequences, token rows, rows with the padding */
 	int	*T;		/* (B) lengths */
-	int	*off;		/* (B + 1) row offsets */
+	int	*off;		/* (B + 1) row offsets, multiples of the unit */
 	size_t	*aoff;		/* (B + 1) offsets of each sequence's attn */
 	int	*ids, *seg;	/* (N) */
 	int	 want_attn;	/* keep every layer's probabilities in attn */
-	float	**xs;		/* L + 1 of (N, C): each layer's input */
-	float	*qkv;		/* (N, 3C) */
-	float	*ctx;		/* (N, C) */
-	float	*h1;		/* (N, C) after the attention sublayer */
-	float	*ff;		/* (N, F) */
-	float	*y[2];		/* (N, C) scratch layer outputs */
-	float	*probs;		/* (H, T, T) of one sequence, scratch */
+	float	**xs;		/* L + 1 of (Np, C): each layer's input */
+	float	*qkv;		/* (Np, 3C) */
+	float	*ctx;		/* (Np, C) */
+	float	*h1;		/* (Np, C) after the attention sublayer */
+	float	*ff;		/* (Np, F) */
+	float	*y[2];		/* (Np, C) scratch layer outputs */
+	float	*probs;		/* (T, T) per thread, scratch */
 	float	*attn;		/* sum_b (L, H, T_b, T_b); with want_attn */
 	float	*pooled;	/* (B, C) */
 	float	*logits;	/* (B, nlabels) */
@@ -88,6 +95,15 @@ void	bert_run_head(struct bert_run *r, float *logits);
 
 /* Sequence b's attention, (L, H, T_b, T_b), valid after a run with attn. */
 const float *bert_run_attn(const struct bert_run *r, int b);
+
+/*
+ * The threads of every run (taken from OpenBLAS, which is then set to one
+ * thread), and the rows every sequence's offset is a multiple of (probed
+ * once: 12 for OpenBLAS's Haswell and Zen kernels; HEADCOUNT_ROWUNIT
+ * overrides it, for tests and to measure what the alignment costs).
+ */
+int	bert_threads(void);
+int	bert_rowunit(void);
 
 /* The number of float operations of the encoder on a sequence of T. */
 double	bert_flops(const struct bert_config *c, int T);
