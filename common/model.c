@@ -375,6 +375,17 @@ take(float *dst, const struct tfile *tf, const char *name, size_t d0,
 		    "config.json says [%zu]", tf->path, e->name, got, d0);
 	}
 	tensor_to_f32(dst, e->data, e->dtype, e->n);
+	/*
+	 * The file's pages are read once: let them go, so that the peak
+	 * memory is the f32 weights, not the weights and the file.
+	 */
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = ((uintptr_t)e->data + pg - 1) & ~(pg - 1);
+	uintptr_t z = ((uintptr_t)e->data + e->n * tensor_dtsize(e->dtype)) &
+	    ~(pg - 1);
+	if (tf->map != NULL && z > a && a >= (uintptr_t)tf->map &&
+	    z <= (uintptr_t)tf->map + tf->maplen)
+		madvise((void *)a, z - a, MADV_DONTNEED);
 	return 0;
 }
 
