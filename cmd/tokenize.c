@@ -1,0 +1,510 @@
+/*
+ * tokenize -- text, sentence pairs and GLUE task files to the token records
+ * of BERT: [CLS] a [SEP] (b [SEP]), WordPiece ids and segment ids.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "model.h"
+#include "rec.h"
+#include "util.h"
+#include "wordpiece.h"
+
+/*
+ * The GLUE tasks as GLUE's processors read them: 0-based columns of the
+ * sentences and of the label, in files with a header row (CoLA's train and
+ * dev have none), the label's name in the header (a test file lacks it),
+ * and the label names in the order of their numbers (none: an integer, or
+ * for STS-B a float).
+ */
+struct task {
+	const char	*name;
+	int		 a, b, label;		/* b -1: single sentences */
+	int		 header;
+	const char	*labelcol;
+	const char	*names[4];
+	int		 ta, tb;		/* test files: columns */
+};
+
+static const struct task tasks[] = {
+	{ "CoLA", 3, -1, 1, 0, NULL, { NULL }, 1, -1 },
+	{ "SST-2", 0, -1, 1, 1, "label", { NULL }, 1, -1 },
+	{ "MRPC", 3, 4, 0, 1, "Quality", { NULL }, 3, 4 },
+	{ "STS-B", 7, 8, -2, 1, "score", { NULL }, 7, 8 },
+	{ "QQP", 3, 4, 5, 1, "is_duplicate", { NULL }, 1, 2 },
+	{ "MNLI", 8, 9, -1, 1, "gold_label",
+	    { "contradiction", "entailment", "neutral", NULL }, 8, 9 },
+	{ "QNLI", 1, 2, -1, 1, "label",
+	    { "entailment", "not_entailment", NULL }, 1, 2 },
+	{ "RTE", 1, 2, -1, 1, "label",
+	    { "entailment", "not_entailment", NULL }, 1, 2 },
+	{ "WNLI", 1, 2, -1, 1, "label", { NULL }, 1, 2 },
+};
+
+static struct {
+	const struct task *task;
+	int	 lower, maxlen, lenient, verbose, gz;
+	long	 sample;
+	uint64_t seed;
+} opt = { .lower = -1, .maxlen = 128 };
+
+static struct wp_vocab vocab;
+static size_t nskipped;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tokenize -v vocab | -m model [-z] [-t task] "
+	    "[--cased | --uncased] [--max-len n]\n"
+	    "                [--sample n [--seed s]] [--lenient] [--verbose] "
+	    "[file ...]\n");
+	exit(2);
+}
+
+/* A problem with one input line: an error, or with --lenient a warning. */
+static int
+bad(const char *file, size_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+bad(const char *file, size_t line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!opt.lenient)
+		errx(1, "%s:%zu: %s", file, line, msg);
+	warnx("%s:%zu: %s (skipped)", file, line, msg);
+	nskipped++;
+	return -1;
+}
+
+/* Split line (no newline) at tabs into f[]; the number of fields. */
+static int
+fields(char *line, char **f, int max)
+{
+	int n = 0;
+
+	f[n++] = line;
+	for (char *p = line; *p && n < max; p++)
+		if (*p == '\t') {
+			*p = '\0';
+			f[n++] = p + 1;
+		}
+	return n;
+}
+
+static void
+put(struct rec_writer *w, const char *id, const char *a, const char *b,
+    const char *label, int islabelfloat, const char *file, size_t line)
+{
+	struct wp_toks ta = { 0 }, tb = { 0 };
+	size_t off;
+	int *ids, *seg, T, i, k;
+	char **tok;
+
+	if (wp_tokenize(&vocab, a, strlen(a), opt.lower, &ta, &off) == -1 ||
+	    (b && wp_tokenize(&vocab, b, strlen(b), opt.lower, &tb, &off) == -1)) {
+		bad(file, line, "invalid UTF-8 at byte %zu of %s", off,
+		    ta.n || b == NULL ? "the first sentence" : "a sentence");
+		goto out;
+	}
+	/*
+	 * Truncate longest first to max-len with [CLS] and the [SEP]s: one
+	 * token at a time from the end of the longer (of b on a tie).
+	 */
+	int room = opt.maxlen - (b ? 3 : 2);
+	if (room < 0)
+		room = 0;
+	while (ta.n + tb.n > (size_t)room) {
+		if (b == NULL || ta.n > tb.n)
+			ta.n--;
+		else
+			tb.n--;
+	}
+	T = ta.n + 2 + (b ? tb.n + 1 : 0);
+	ids = xreallocarray(NULL, T, sizeof(int));
+	seg = xreallocarray(NULL, T, sizeof(int));
+	k = 0;
+	ids[k] = vocab.cls;
+	seg[k++] = 0;
+	for (size_t j = 0; j < ta.n; j++) {
+		ids[k] = ta.id[j];
+		seg[k++] = 0;
+	}
+	ids[k] = vocab.sep;
+	seg[k++] = 0;
+	if (b) {
+		for (size_t j = 0; j < tb.n; j++) {
+			ids[k] = tb.id[j];
+			seg[k++] = 1;
+		}
+		ids[k] = vocab.sep;
+		seg[k++] = 1;
+	}
+	tok = xreallocarray(NULL, T, sizeof(char *));
+	for (i = 0; i < T; i++)
+		tok[i] = vocab.word[ids[i]];
+	rec_map(w, 5 + (opt.task != NULL) + (label != NULL) + (b != NULL));
+	rec_put_str(w, "id", id);
+	if (opt.task)
+		rec_put_str(w, "task", opt.task->name);
+	if (label) {
+		if (islabelfloat)
+			rec_put_num(w, "label", strtod(label, NULL));
+		else
+			rec_put_int(w, "label", atoi(label));
+	}
+	rec_put_str(w, "text_a", a);
+	if (b)
+		rec_put_str(w, "text_b", b);
+	rec_put_strs(w, "tokens", tok, T);
+	rec_put_ints(w, "ids", ids, T);
+	rec_put_ints(w, "seg", seg, T);
+	free(ids);
+	free(seg);
+	free(tok);
+out:
+	free(ta.id);
+	free(tb.id);
+}
+
+/* One data row of a GLUE file; returns 0 or -1 when skipped. */
+static void
+glue_row(struct rec_writer *w, char *line, const char *file,
+    const char *base, size_t lineno, long row, int test)
+{
+	const struct task *t = opt.task;
+	char *f[64], id[512], lab[32];
+	const char *label = NULL;
+	int n = fields(line, f, 64), a = test ? t->ta : t->a,
+	    b = test ? t->tb : t->b, need, lc = -1, isf = 0;
+
+	need = (a > b ? a : b) + 1;
+	if (!test && t->label >= 0 && t->label + 1 > need)
+		need = t->label + 1;
+	if (n < need) {
+		bad(file, lineno, "%d columns, %s needs %d", n, t->name, need);
+		return;
+	}
+	if (!test) {
+		lc = t->label >= 0 ? t->label : n - 1;
+		label = f[lc];
+		if (t->label == -2) {		/* STS-B: a float */
+			double d;
+			if (parse_double(label, &d) == -1) {
+				bad(file, lineno, "label '%s' is not a number",
+				    label);
+				return;
+			}
+			isf = 1;
+		} else if (t->names[0] != NULL) {
+			int k;
+			for (k = 0; t->names[k]; k++)
+				if (strcmp(label, t->names[k]) == 0)
+					break;
+			if (t->names[k] == NULL) {
+				bad(file, lineno, "label '%s' is not one of "
+				    "%s, %s%s%s", label, t->names[0],
+				    t->names[1], t->names[2] ? ", " : "",
+				    t->names[2] ? t->names[2] : "");
+				return;
+			}
+			snprintf(lab, sizeof(lab), "%d", k);
+			label = lab;
+		} else if (strcmp(label, "0") != 0 && strcmp(label, "1") != 0) {
+			bad(file, lineno, "label '%s' is not 0 or 1", label);
+			return;
+		}
+	}
+	snprintf(id, sizeof(id), "%s/%s/%ld", t->name, base, row);
+	put(w, id, f[a], b >= 0 ? f[b] : NULL, label, isf, file, lineno);
+}
+
+/* A line of text: one sentence, or two with a TAB between. */
+static void
+text_line(struct rec_writer *w, char *line, const char *base, size_t lineno,
+    const char *file)
+{
+	char id[512], *tab = strchr(line, '\t');
+
+	if (tab != NULL)
+		*tab++ = '\0';
+	(void)file;
+	snprintf(id, sizeof(id), "%s/%zu", base, lineno);
+	put(w, id, line, tab, NULL, 0, file, lineno);
+}
+
+/* --sample: the PRNG (splitmix64) and the rows kept. */
+static uint64_t
+next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+struct kept {
+	char	*line;
+	size_t	 lineno;
+	long	 row;
+};
+
+static int
+byrow(const void *a, const void *b)
+{
+	const struct kept *x = a, *y = b;
+
+	return (x->lineno > y->lineno) - (x->lineno < y->lineno);
+}
+
+static void
+dofile(struct rec_writer *w, const char *file, struct progress *pg)
+{
+	FILE *fp = stdin;
+	char *line = NULL, base[256];
+	const char *name = file ? file : "<stdin>";
+	size_t cap = 0, lineno = 0, nkept = 0;
+	ssize_t n;
+	long row = 0;
+	int test = 0;
+	struct kept *kept = NULL;
+	uint64_t rng = opt.seed;
+
+	if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "r")) == NULL)
+		err(1, "%s", file);
+	{
+		const char *s = file ? strrchr(file, '/') : NULL;
+		s = s ? s + 1 : file ? file : "stdin";
+		snprintf(base, sizeof(base), "%s", s);
+		char *dot = strrchr(base, '.');
+		if (dot && dot != base)
+			*dot = '\0';
+	}
+	if (opt.sample > 0)
+		kept = xcalloc(opt.sample, sizeof(*kept));
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		char *s = line;
+		if (lineno == 1 && (unsigned char)s[0] == 0xef &&
+		    (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf)
+			s += 3;			/* the UTF-8 BOM */
+		if (opt.task && lineno == 1) {
+			/* the header: a test file lacks the label column */
+			if (opt.task->header) {
+				test = opt.task->labelcol != NULL &&
+				    strstr(s, opt.task->labelcol) == NULL;
+				continue;
+			}
+			if (strncmp(s, "index\tsentence", 14) == 0) {
+				test = 1;	/* CoLA's test file */
+				continue;
+			}
+		}
+		if (!opt.task && n == 0)
+			continue;		/* blank lines in text */
+		if (opt.sample > 0) {
+			/* reservoir sampling: row r is kept with
+			 * probability N / (r + 1) */
+			long r = row++;
+			size_t slot;
+			if (nkept < (size_t)opt.sample)
+				slot = nkept++;
+			else if ((slot = next(&rng) % (uint64_t)(r + 1)) >=
+			    (size_t)opt.sample)
+				continue;
+			else
+				free(kept[slot].line);
+			kept[slot].line = xstrdup(s);
+			kept[slot].lineno = lineno;
+			kept[slot].row = r;
+			continue;
+		}
+		if (opt.task)
+			glue_row(w, s, name, base, lineno, row++, test);
+		else
+			text_line(w, s, base, lineno, name);
+		progress_add(pg, 1);
+	}
+	if (ferror(fp))
+		err(1, "%s", name);
+	if (fp != stdin)
+		fclose(fp);
+	if (opt.sample > 0) {
+		qsort(kept, nkept, sizeof(*kept), byrow);
+		for (size_t i = 0; i < nkept; i++) {
+			if (opt.task)
+				glue_row(w, kept[i].line, name, base,
+				    kept[i].lineno, kept[i].row, test);
+			else
+				text_line(w, kept[i].line, base,
+				    kept[i].lineno, name);
+			free(kept[i].line);
+			progress_add(pg, 1);
+		}
+		free(kept);
+	}
+	free(line);
+}
+
+/* Casing from the model directory: config, tokenizer_config, vocabulary. */
+static int
+model_lower(const char *dir)
+{
+	struct bert_config c;
+	char path[4096], err[512], buf[65536];
+	FILE *fp;
+	int lower = -1;
+
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	if (model_config(&c, path, err, sizeof(err)) == 0)
+		lower = c.lower;
+	snprintf(path, sizeof(path), "%s/tokenizer_config.json", dir);
+	if (lower == -1 && (fp = fopen(path, "r")) != NULL) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+		cJSON *j, *x;
+		fclose(fp);
+		buf[n] = '\0';
+		if ((j = cJSON_Parse(buf)) != NULL) {
+			x = cJSON_GetObjectItemCaseSensitive(j, "do_lower_case");
+			if (cJSON_IsBool(x))
+				lower = cJSON_IsTrue(x);
+			cJSON_Delete(j);
+		}
+	}
+	return lower;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option lopts[] = {
+		{ "cased", no_argument, NULL, 'C' },
+		{ "uncased", no_argument, NULL, 'U' },
+		{ "max-len", required_argument, NULL, 'L' },
+		{ "sample", required_argument, NULL, 'S' },
+		{ "seed", required_argument, NULL, 'E' },
+		{ "lenient", no_argument, NULL, 'l' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *vpath = NULL, *mdir = NULL;
+	char path[4096], err[512];
+	struct rec_writer *w;
+	struct progress pg;
+	int ch, force = -1;
+	long v;
+
+	while ((ch = getopt_long(argc, argv, "m:t:v:z", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			force = 0;
+			break;
+		case 'U':
+			force = 1;
+			break;
+		case 'E':
+			if (parse_long(optarg, 0, LONG_MAX, &v) == -1)
+				errx(2, "--seed: '%s' is not a number", optarg);
+			opt.seed = v;
+			break;
+		case 'L':
+			if (parse_long(optarg, 2, 1 << 20, &v) == -1)
+				errx(2, "--max-len: '%s' is not a length of 2 "
+				    "or more", optarg);
+			opt.maxlen = v;
+			break;
+		case 'S':
+			if (parse_long(optarg, 1, 1L << 40, &v) == -1)
+				errx(2, "--sample: '%s' is not a positive "
+				    "number", optarg);
+			opt.sample = v;
+			break;
+		case 'l':
+			opt.lenient = 1;
+			break;
+		case 'm':
+			mdir = optarg;
+			break;
+		case 't':
+			for (size_t i = 0; i < sizeof(tasks) / sizeof(*tasks); i++)
+				if (strcasecmp(optarg, tasks[i].name) == 0)
+					opt.task = &tasks[i];
+			if (strcasecmp(optarg, "SST2") == 0)
+				opt.task = &tasks[1];
+			if (strcasecmp(optarg, "STSB") == 0)
+				opt.task = &tasks[3];
+			if (strncasecmp(optarg, "MNLI", 4) == 0)
+				opt.task = &tasks[5];
+			if (opt.task == NULL)
+				errx(2, "-t: '%s' is not a GLUE task (CoLA, "
+				    "SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, "
+				    "WNLI)", optarg);
+			break;
+		case 'V':
+			opt.verbose = 1;
+			break;
+		case 'v':
+			vpath = optarg;
+			break;
+		case 'z':
+			opt.gz = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((vpath == NULL) == (mdir == NULL))
+		usage();
+	if (mdir != NULL) {
+		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
+		vpath = path;
+		opt.lower = model_lower(mdir);
+	}
+	if (wp_load(&vocab, vpath, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+	if (force != -1)
+		opt.lower = force;
+	if (opt.lower == -1) {
+		/* uncased when no entry has an upper-case ASCII letter */
+		opt.lower = 1;
+		for (int i = 0; i < vocab.n && opt.lower; i++)
+			if (vocab.word[i][0] != '[')
+				for (const char *s = vocab.word[i]; *s; s++)
+					if (*s >= 'A' && *s <= 'Z') {
+						opt.lower = 0;
+						break;
+					}
+	}
+	w = rec_wopen(opt.gz);
+	progress_init(&pg, "examples", 0, opt.verbose);
+	if (argc == 0)
+		dofile(w, NULL, &pg);
+	for (int i = 0; i < argc; i++)
+		dofile(w, argv[i], &pg);
+	progress_done(&pg);
+	rec_wclose(w);
+	if (nskipped > 0)
+		warnx("%zu bad rows skipped", nskipped);
+	wp_release(&vocab);
+	return 0;
+}
