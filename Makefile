@@ -122,3 +122,10 @@ clean-testbin:
 	rm -f $(TESTBIN)
 
 .PHONY: clean-testbin
+
+# ---- test-only programs: the record layer's driver (test/rec.bats) ----
+TESTBIN += test/rectest
+check: test/rectest
+
+test/rectest: test/rectest.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)

@@ -20,10 +20,15 @@ static int	 values;	/* -t: tensors with their values */
 static char	**keys;		/* -k */
 static size_t	 nkeys;
 
+static const struct option lopts[] = {
+	{ "values", no_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 }
+};
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: recs [-ctz] [-k keys] [file ...]\n"
+	fprintf(stderr, "usage: recs [-ct] [-k keys] [file ...]\n"
 	    "       recs -r [-z] [file ...]\n"
 	    "       recs -p [-z] [file ...]\n");
 	exit(2);
@@ -692,7 +697,7 @@ main(int argc, char *argv[])
 	msgpack_object rec;
 	char *s, *k;
 
-	while ((ch = getopt(argc, argv, "ck:prtz")) != -1) {
+	while ((ch = getopt_long(argc, argv, "ck:prtz", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			count = 1;

@@ -37,7 +37,8 @@ struct rec_reader {
 	unsigned char	*buf;
 	size_t		 cap, beg, end;	/* unconsumed bytes: buf[beg..end) */
 	int		 eof;		/* of the open file */
-	size_t		 nrec;
+	size_t		 nrec;		/* in the open file, for messages */
+	size_t		 total;		/* in all files: rec_count() */
 	msgpack_unpacked res;
 	char		 err[512];
 };
@@ -319,6 +320,7 @@ rec_read(struct rec_reader *rr, msgpack_object *obj)
 		return rfail(rr, "not a map (found %s)",
 		    rec_typename(&rr->res.data));
 	rr->nrec++;
+	rr->total++;
 	snprintf(where, sizeof(where), "%s%srecord %zu",
 	    rr->name ? rr->name : "", rr->name ? ": " : "", rr->nrec);
 	*obj = rr->res.data;
@@ -346,7 +348,7 @@ rec_next(struct rec_reader *rr, msgpack_object *obj)
 size_t
 rec_count(const struct rec_reader *rr)
 {
-	return rr->nrec;
+	return rr->total;
 }
 
 const char *

@@ -155,7 +155,7 @@ sys.stdout.buffer.write(b)" >"$T/t.mp"
 
 @test "recs: bad usage exits 2" {
 	run -2 --separate-stderr recs -x
-	[[ $stderr == *"usage: recs [-ctz] [-k keys] [file ...]"* ]]
+	[[ $stderr == *"usage: recs [-ct] [-k keys] [file ...]"* ]]
 	run -2 recs -r -p
 	run -2 recs -r -k id
 	run -1 --separate-stderr recs /nonexistent
