@@ -196,6 +196,8 @@ glue_row(struct rec_writer *w, char *line, const char *file,
 	need = (a > b ? a : b) + 1;
 	if (!test && t->label >= 0 && t->label + 1 > need)
 		need = t->label + 1;
+	if (!test && t->label < 0)
+		need++;			/* the label is a column after them */
 	if (n < need) {
 		bad(file, lineno, "%d columns, %s needs %d", n, t->name, need);
 		return;

@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# tokenize: BERT's tokenizer rule by rule, GLUE files, truncation, sampling,
+# bad input; and identity with Hugging Face's tokens on real GLUE dev sets.
+load helper
+
+V="$GOLDEN/tokenize-vocab.txt"
+
+setup() {
+	T="$BATS_TEST_TMPDIR"
+}
+
+@test "tokenize: every rule of the basic tokenizer and WordPiece (uncased)" {
+	# accents, CJK, contractions, numbers, URLs, control and format
+	# characters, Unicode spaces and punctuation, emoji, a word of 101
+	# characters, a pair, U+FFFD
+	tokenize -v "$V" --uncased "$GOLDEN/tokenize-in.txt" |
+	    recs -k id,tokens,ids,seg >"$T/o"
+	golden tokenize-uncased.jsonl "$T/o"
+}
+
+@test "tokenize: cased keeps case and accents" {
+	tokenize -v "$V" --cased "$GOLDEN/tokenize-in.txt" | recs -k id,tokens >"$T/o"
+	golden tokenize-cased.jsonl "$T/o"
+	# the vocabulary has upper case: cased unless told
+	tokenize -v "$V" "$GOLDEN/tokenize-in.txt" | recs -k id,tokens | cmp - "$T/o"
+}
+
+@test "tokenize: GLUE files: header, BOM, labels, ids, test files" {
+	printf '\357\273\277Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tThe cat sat.\tA "cat" sat.\n0\t3\t4\tdon'"'"'t\tcan'"'"'t\n' >"$T/dev.tsv"
+	run -0 bash -c "tokenize -v '$V' --uncased -t MRPC '$T/dev.tsv' | recs -k id,task,label,tokens,seg"
+	[ "${lines[0]}" = '{"id":"MRPC/dev/0","task":"MRPC","label":1,"tokens":["[CLS]","the","cat","sat",".","[SEP]","a","\"","cat","\"","sat",".","[SEP]"],"seg":[0,0,0,0,0,0,1,1,1,1,1,1,1]}' ] || { tokenize -v "$V" --uncased -t MRPC "$T/dev.tsv" | recs -k id,task,label,tokens,seg; false; }
+	[ "${#lines[@]}" -eq 2 ]
+	printf 'index\tsentence1\tsentence2\tlabel\n0\ta\tb\tnot_entailment\n1\tcat\tmat\tentailment\n' >"$T/rte.tsv"
+	run -0 bash -c "tokenize -v '$V' -t RTE '$T/rte.tsv' | recs -k label"
+	[ "$output" = $'{"label":1}\n{"label":0}' ]
+	printf 'index\tsentence1\tsentence2\n0\ta\tb\n' >"$T/test.tsv"
+	run -0 bash -c "tokenize -v '$V' --uncased -t RTE '$T/test.tsv' | recs -k id,label,tokens"
+	[ "$output" = '{"id":"RTE/test/0","tokens":["[CLS]","a","[SEP]","[UNK]","[SEP]"]}' ]
+	printf 'genre\tf1\tf2\tf3\tf4\tf5\tf6\tsentence1\tsentence2\tscore\nx\t\t\t\t\t\t\tcat\tmat\t3.800\n' >"$T/sts.tsv"
+	run -0 bash -c "tokenize -v '$V' -t STS-B '$T/sts.tsv' | recs -k label"
+	[ "$output" = '{"label":3.7999999999999998}' ]
+	printf 'gj04\t1\t\tThe cat sat.\n' >"$T/cola.tsv"
+	run -0 bash -c "tokenize -v '$V' -t CoLA '$T/cola.tsv' | recs -k label,text_a"
+	[ "$output" = '{"label":1,"text_a":"The cat sat."}' ]
+}
+
+@test "tokenize: pairs truncate longest first, the second on a tie" {
+	printf 'the cat sat on the mat\tthe cat sat\n' >"$T/p.txt"
+	run -0 bash -c "tokenize -v '$V' --max-len 9 '$T/p.txt' | recs -k tokens"
+	[ "$output" = '{"tokens":["[CLS]","the","cat","sat","[SEP]","the","cat","sat","[SEP]"]}' ]
+	run -0 bash -c "tokenize -v '$V' --max-len 8 '$T/p.txt' | recs -k tokens"
+	[ "$output" = '{"tokens":["[CLS]","the","cat","sat","[SEP]","the","cat","[SEP]"]}' ]
+	run -0 bash -c "echo 'the cat sat on the mat' | tokenize -v '$V' --max-len 4 | recs -k tokens"
+	[ "$output" = '{"tokens":["[CLS]","the","cat","[SEP]"]}' ]
+}
+
+@test "tokenize: --sample picks the same rows for the same seed, in order" {
+	seq 1 100 | sed 's/.*/the cat &/' >"$T/s.txt"
+	tokenize -v "$V" --sample 10 --seed 7 "$T/s.txt" | recs -k id >"$T/a"
+	tokenize -v "$V" --sample 10 --seed 7 "$T/s.txt" | recs -k id >"$T/b"
+	tokenize -v "$V" --sample 10 --seed 8 "$T/s.txt" | recs -k id >"$T/c"
+	cmp "$T/a" "$T/b"
+	! cmp -s "$T/a" "$T/c"
+	[ "$(wc -l <"$T/a")" -eq 10 ]
+	sed 's/.*"s\/\([0-9]*\)".*/\1/' "$T/a" | sort -n -c
+}
+
+@test "tokenize: -m takes the vocabulary and casing from the model" {
+	tokenize -m samples/ka-model samples/ka-sentences.txt >"$T/o.mp"
+	[ "$(recs -c "$T/o.mp")" -eq "$(grep -c . samples/ka-sentences.txt)" ]
+	recs -k tokens "$T/o.mp" | head -n 1 | grep -q '"the","cat","sat"'
+}
+
+@test "tokenize: every shared GLUE dev set matches Hugging Face's tokens" {
+	need_shared reference/glue-tokens
+	for t in MRPC RTE SST-2 STS-B; do
+		tokenize -v "$SHARED/vocab/bert-base-uncased-vocab.txt" -t $t \
+		    "$SHARED/glue/$t/dev.tsv" >"$T/$t.mp"
+		$PY - "$T/$t.mp" "$SHARED/reference/glue-tokens/$t.uncased.jsonl" \
+		    "$SHARED/glue/$t/dev.tsv" $t <<-'PY'
+		import json, sys
+		sys.path.insert(0, "test")
+		import mp
+		out = list(mp.records(open(sys.argv[1], "rb")))
+		ref = [json.loads(l) for l in open(sys.argv[2])]
+		rows = open(sys.argv[3], encoding="utf-8-sig").read().split("\n")[1:]
+		rows = [r.split("\t") for r in rows if r]
+		assert len(out) == len(ref) == len(rows), (len(out), len(ref), len(rows))
+		for o, r, row in zip(out, ref, rows):
+		    for k in ("tokens", "ids", "seg"):
+		        assert o[k] == r[k], (o["id"], k)
+		    lab = {"MRPC": lambda: int(row[0]), "RTE": lambda: ["entailment", "not_entailment"].index(row[-1]),
+		           "SST-2": lambda: int(row[1]), "STS-B": lambda: float(row[-1])}[sys.argv[4]]()
+		    assert o["label"] == lab, (o["id"], o["label"], lab)
+		print(sys.argv[4], len(out), "identical")
+		PY
+	done
+}
+
+@test "tokenize: the cased vocabulary tokenizes too" {
+	need_shared vocab
+	echo 'Héllo, World! ÜBER' | tokenize -v "$SHARED/vocab/bert-base-cased-vocab.txt" |
+	    recs -k tokens >"$T/o"
+	grep -q '"H","##é","##llo",",","World","!"' "$T/o"
+}
+
+@test "tokenize: bad input names the file and line" {
+	printf 'the cat\n\377\376 bad\n' >"$T/bad.txt"
+	run -1 --separate-stderr tokenize -v "$V" "$T/bad.txt"
+	[ "$stderr" = "tokenize: $T/bad.txt:2: invalid UTF-8 at byte 0 of the first sentence" ]
+	[ "$(recs -c <<<"$output" 2>/dev/null || true)" != x ]
+	printf 'index\tsentence1\tsentence2\tlabel\n0\tonly two\n' >"$T/few.tsv"
+	run -1 --separate-stderr tokenize -v "$V" -t RTE "$T/few.tsv"
+	[ "$stderr" = "tokenize: $T/few.tsv:2: 2 columns, RTE needs 4" ]
+	printf 'index\tsentence1\tsentence2\tlabel\n0\ta\tb\tmaybe\n1\ta\tb\tentailment\n' >"$T/lab.tsv"
+	run -1 --separate-stderr tokenize -v "$V" -t RTE "$T/lab.tsv"
+	[ "$stderr" = "tokenize: $T/lab.tsv:2: label 'maybe' is not one of entailment, not_entailment" ]
+	run -0 --separate-stderr tokenize -v "$V" -t RTE --lenient "$T/lab.tsv"
+	[[ $stderr == *"lab.tsv:2: label 'maybe' is not one of entailment, not_entailment (skipped)"* ]]
+	[[ $stderr == *"1 bad rows skipped"* ]]
+	printf 'the\ncat\n' >"$T/novocab.txt"
+	run -1 --separate-stderr tokenize -v "$T/novocab.txt" "$T/bad.txt"
+	[ "$stderr" = "tokenize: $T/novocab.txt: the vocabulary has no [UNK]" ]
+	run -1 --separate-stderr tokenize -v "$V" /nonexistent
+	[ "$stderr" = "tokenize: /nonexistent: No such file or directory" ]
+}
+
+@test "tokenize: bad usage exits 2" {
+	run -2 --separate-stderr tokenize
+	[[ $stderr == *"usage: tokenize -v vocab | -m model"* ]]
+	run -2 tokenize -v "$V" -m samples/ka-model
+	run -2 --separate-stderr tokenize -v "$V" -t NOPE
+	[[ $stderr == *"'NOPE' is not a GLUE task"* ]]
+	run -2 tokenize -v "$V" --max-len 1
+	run -2 tokenize -v "$V" --sample 0
+}
+
+@test "tokenize: man page examples run" {
+	cd "$T"
+	ln -s "$TOP/samples" samples
+	tokenize -m samples/ka-model samples/ka-sentences.txt | recs -k id,tokens >o
+	[ -s o ]
+	tokenize -m samples/ka-model -t RTE --max-len 32 --sample 50 --seed 1 \
+	    samples/demo/dev.tsv >dev.mp
+	[ "$(recs -c dev.mp)" -eq 50 ]
+	echo 'The cat sat on the mat.' | tokenize -m samples/ka-model |
+	    encode -m samples/ka-model | recs -k tokens,pred | grep -q '"pred"'
+}
