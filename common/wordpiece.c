@@ -37,12 +37,14 @@ hash(const char *s, size_t n)
 int
 wp_find(const struct wp_vocab *v, const char *s, size_t len)
 {
-	size_t i = hash(s, len) & (v->tabsize - 1);
+	uint64_t h = hash(s, len);
+	size_t i = h & (v->tabsize - 1);
+	uint32_t tag = h >> 32;
 	int id;
 
 	while ((id = v->tab[i]) != 0) {
-		const char *w = v->word[id - 1];
-		if (strlen(w) == len && memcmp(w, s, len) == 0)
+		if (v->tag[i] == tag && v->len[id - 1] == len &&
+		    memcmp(v->word[id - 1], s, len) == 0)
 			return id - 1;
 		i = (i + 1) & (v->tabsize - 1);
 	}
@@ -69,7 +71,9 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 		if ((size_t)v->n == ncap) {
 			ncap = ncap ? ncap * 2 : 1024;
 			v->word = xreallocarray(v->word, ncap, sizeof(char *));
+			v->len = xreallocarray(v->len, ncap, sizeof(size_t));
 		}
+		v->len[v->n] = len;
 		v->word[v->n++] = xstrndup(line, len);
 	}
 	free(line);
@@ -83,14 +87,17 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 	for (v->tabsize = 16; v->tabsize < 2 * (size_t)v->n + 1;)
 		v->tabsize *= 2;
 	v->tab = xcalloc(v->tabsize, sizeof(int));
+	v->tag = xcalloc(v->tabsize, sizeof(uint32_t));
 	for (int id = 0; id < v->n; id++) {
 		const char *w = v->word[id];
-		size_t i = hash(w, strlen(w)) & (v->tabsize - 1);
-		if (wp_find(v, w, strlen(w)) != -1)
+		uint64_t h = hash(w, v->len[id]);
+		size_t i = h & (v->tabsize - 1);
+		if (wp_find(v, w, v->len[id]) != -1)
 			continue;	/* a duplicate: the first id wins */
 		while (v->tab[i] != 0)
 			i = (i + 1) & (v->tabsize - 1);
 		v->tab[i] = id + 1;
+		v->tag[i] = h >> 32;
 	}
 	v->unk = wp_find(v, "[UNK]", 5);
 	v->cls = wp_find(v, "[CLS]", 5);
@@ -110,7 +117,9 @@ wp_release(struct wp_vocab *v)
 	for (int i = 0; i < v->n; i++)
 		free(v->word[i]);
 	free(v->word);
+	free(v->len);
 	free(v->tab);
+	free(v->tag);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -136,9 +145,9 @@ is_cjk(int32_t c)
 static int
 is_punct(int32_t c)
 {
-	if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) ||
-	    (c >= 91 && c <= 96) || (c >= 123 && c <= 126))
-		return 1;
+	if (c < 128)
+		return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) ||
+		    (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
 	switch (utf8proc_category(c)) {
 	case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD:
 	case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PE:
@@ -184,6 +193,11 @@ struct word {
 static void
 putcp(struct word *w, int32_t c)
 {
+	if (c < 128 && w->len < w->cap) {
+		w->buf[w->len++] = c;
+		w->nchars++;
+		return;
+	}
 	if (w->len + 4 > w->cap) {
 		w->cap = (w->cap + 4) * 2;
 		w->buf = xreallocarray(w->buf, w->cap, 1);
@@ -209,13 +223,14 @@ wordpiece(const struct wp_vocab *v, const struct word *w, struct wp_toks *out)
 		size_t end = w->len;
 		int id = -1;
 		while (end > start) {
-			size_t k = 0;
-			if (start > 0) {
-				tmp[k++] = '#';
-				tmp[k++] = '#';
+			if (start == 0) {
+				id = wp_find(v, w->buf, end);
+			} else {
+				tmp[0] = tmp[1] = '#';
+				memcpy(tmp + 2, w->buf + start, end - start);
+				id = wp_find(v, tmp, 2 + end - start);
 			}
-			memcpy(tmp + k, w->buf + start, end - start);
-			if ((id = wp_find(v, tmp, k + end - start)) != -1)
+			if (id != -1)
 				break;
 			/* back off one code point */
 			do
@@ -276,7 +291,25 @@ wp_tokenize(const struct wp_vocab *v, const char *text, size_t len, int lower,
 			return -1;
 		}
 		i += k;
-		if (c == 0 || c == 0xFFFD || is_control(c))
+		if (c < 128) {		/* ASCII: no tables needed */
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+				wordpiece(v, &w, out);
+				w.len = w.nchars = 0;
+			} else if (c < 32 || c == 127) {
+				;	/* control characters, NUL */
+			} else if (is_punct(c)) {
+				wordpiece(v, &w, out);
+				w.len = w.nchars = 0;
+				putcp(&w, c);
+				wordpiece(v, &w, out);
+				w.len = w.nchars = 0;
+			} else {
+				putcp(&w, lower && c >= 'A' && c <= 'Z' ?
+				    c + 32 : c);
+			}
+			continue;
+		}
+		if (c == 0xFFFD || is_control(c))
 			continue;
 		if (is_space(c)) {
 			wordpiece(v, &w, out);

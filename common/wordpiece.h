@@ -10,8 +10,10 @@
 
 struct wp_vocab {
 	char	**word;		/* by id */
+	size_t	 *len;		/* their lengths */
 	int	  n;
 	int	 *tab;		/* open addressing: id + 1, 0 empty */
+	unsigned *tag;		/* the high half of each entry's hash */
 	size_t	  tabsize;
 	int	  unk, cls, sep;
 };
