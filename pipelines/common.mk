@@ -33,6 +33,8 @@ ATTN_DTYPE ?= f16
 JOBS ?= 1
 # with JOBS: spread over the machines of this GNU parallel file
 SSHLOGINFILE ?=
+# with JOBS: the size of the pieces of the stream each job takes
+PARBLOCK ?= 1M
 
 # $(call shard,COMMAND): run COMMAND on the token records of stdin, split
 # across $(JOBS) GNU parallel jobs when JOBS > 1 (records travel as JSON
@@ -40,9 +42,10 @@ SSHLOGINFILE ?=
 ifeq ($(strip $(JOBS)),1)
 shard = $(1)
 else
-shard = recs | parallel --pipe --keep-order --block 256k -j $(strip $(JOBS)) \
+shard = { recs -t | parallel --pipe --keep-order --block $(PARBLOCK) \
+	-j $(strip $(JOBS)) \
 	$(if $(strip $(SSHLOGINFILE)),--sshloginfile $(SSHLOGINFILE) --workdir .) \
-	'recs -r | $(1)'
+	'recs -r | $(1)'; }
 endif
 
 $(OUT):

@@ -41,10 +41,10 @@ recipe() {
 @test "pipelines: GNU parallel (JOBS=2) gives the serial tables" {
 	command -v parallel >/dev/null || skip "GNU parallel is absent"
 	recipe disable.mk disable OUT="$T/serial"
-	recipe disable.mk disable OUT="$T/par" JOBS=2
+	recipe disable.mk disable OUT="$T/par" JOBS=2 PARBLOCK=2k
 	cmp serial/disable.tsv par/disable.tsv
 	recipe patterns.mk patterns OUT="$T/serial"
-	recipe patterns.mk patterns OUT="$T/par" JOBS=2
+	recipe patterns.mk patterns OUT="$T/par" JOBS=2 PARBLOCK=2k
 	cmp serial/patterns.tsv par/patterns.tsv
 }
 
