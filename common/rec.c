@@ -43,7 +43,18 @@ struct rec_reader {
 	char		 err[512];
 };
 
+struct rec_writer {
+	gzFile		 gz;
+	unsigned char	*buf;
+	size_t		 len, cap;
+	size_t		 mark;	/* buf[0..mark): whole records (last read) */
+	int		 dying;	/* salvage(): write errors are ignored */
+	msgpack_packer	 pk;
+};
+
 static char where[512] = "record 0";
+static struct rec_writer *curw;		/* open, for salvage() */
+static void salvage(int all);
 static void (*atdie)(void *);
 static void *atdiearg;
 
@@ -321,6 +332,8 @@ rec_read(struct rec_reader *rr, msgpack_object *obj)
 		    rec_typename(&rr->res.data));
 	rr->nrec++;
 	rr->total++;
+	if (curw != NULL)
+		curw->mark = curw->len;	/* what went before is whole */
 	snprintf(where, sizeof(where), "%s%srecord %zu",
 	    rr->name ? rr->name : "", rr->name ? ": " : "", rr->nrec);
 	*obj = rr->res.data;
@@ -340,6 +353,7 @@ rec_next(struct rec_reader *rr, msgpack_object *obj)
 
 	if ((r = rec_read(rr, obj)) == -1) {
 		runatdie();
+		salvage(1);
 		errx(1, "%s", rr->err);
 	}
 	return r;
@@ -367,6 +381,7 @@ rec_die(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	runatdie();
+	salvage(0);
 	errx(1, "%s: %s", where, msg);
 }
 
@@ -658,13 +673,6 @@ rec_tensor(const msgpack_object *rec, const char *key, struct tensor *t)
 
 /* ---- writing ---- */
 
-struct rec_writer {
-	gzFile		 gz;
-	unsigned char	*buf;
-	size_t		 len, cap;
-	msgpack_packer	 pk;
-};
-
 static void
 wfail(const char *what)
 {
@@ -684,6 +692,8 @@ wflush(struct rec_writer *w, const void *p, size_t n)
 		while (n > 0) {
 			unsigned m = n > (1u << 30) ? 1u << 30 : (unsigned)n;
 			if (gzwrite(w->gz, s, m) != (int)m) {
+				if (w->dying)
+					return;
 				const char *msg = gzerror(w->gz, &zerr);
 				if (zerr == Z_ERRNO)
 					wfail("");
@@ -698,6 +708,8 @@ wflush(struct rec_writer *w, const void *p, size_t n)
 		if ((k = write(1, s, n)) == -1) {
 			if (errno == EINTR)
 				continue;
+			if (w->dying)
+				return;
 			wfail("");
 		}
 		s += k;
@@ -712,7 +724,7 @@ wcb(void *data, const char *p, size_t n)
 
 	if (w->len + n > w->cap || n >= w->cap / 2) {
 		wflush(w, w->buf, w->len);
-		w->len = 0;
+		w->len = w->mark = 0;
 	}
 	if (n >= w->cap / 2) {		/* large: straight from the caller */
 		wflush(w, p, n);
@@ -734,6 +746,7 @@ rec_wopen(int gz)
 	w->cap = CHUNK;
 	w->buf = xmalloc(w->cap);
 	msgpack_packer_init(&w->pk, w, wcb);
+	curw = w;
 	return w;
 }
 
@@ -755,6 +768,28 @@ rec_wclose(struct rec_writer *w)
 		wfail("");
 	free(w->buf);
 	free(w);
+	if (curw == w)
+		curw = NULL;
+}
+
+/*
+ * The program is about to exit on bad input: write out the records that are
+ * whole (all that is buffered when a read failed, the records before the
+ * current one otherwise), ignoring write errors, so that the exit status
+ * stays 1.
+ */
+static void
+salvage(int all)
+{
+	struct rec_writer *w = curw;
+
+	if (w == NULL)
+		return;
+	curw = NULL;
+	w->dying = 1;
+	wflush(w, w->buf, all ? w->len : w->mark);
+	if (w->gz != NULL)
+		gzclose(w->gz);
 }
 
 msgpack_packer *

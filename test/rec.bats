@@ -226,6 +226,24 @@ open(sys.argv[1], "wb").write(exp + s("n") + b"\x01" + exp + s("n") + b"\x02")
 	[[ $stderr == "recs: stdout"* ]]
 }
 
+@test "rec: on bad input the whole records written go out, no half record" {
+	mk "$T/a.mp" '{"id": "a"}' '{"id": "b"}' '{"id": "c", "die": 1}' '{"id": "d"}'
+	mk "$T/want.mp" '{"id": "a", "n": 1}' '{"id": "b", "n": 2}'
+	run -1 --separate-stderr bash -c "'$RT' add '$T/a.mp' >'$T/o.mp'"
+	[ "$stderr" = "rectest: $T/a.mp: record 3: told to die" ]
+	cmp "$T/want.mp" "$T/o.mp"
+	run -1 bash -c "'$RT' add -z '$T/a.mp' >'$T/o.mp.gz'"
+	gzip -dc "$T/o.mp.gz" | cmp - "$T/want.mp"
+	# a read that fails: every record before it
+	head -c $(($(stat -c %s "$T/a.mp") - 1)) "$T/a.mp" >"$T/cut.mp"
+	run -1 --separate-stderr bash -c "recs -p '$T/cut.mp' >'$T/o.mp'"
+	[ "$stderr" = "recs: $T/cut.mp: record 4: truncated record (end of input inside it)" ]
+	[ "$(recs -c "$T/o.mp")" = 3 ]
+	# and the exit status stays 1 when the reader has gone too
+	run -1 bash -c "recs -p '$T/cut.mp' >/dev/full"
+	run -1 bash -c "'$RT' add -z '$T/a.mp' >/dev/full"
+}
+
 @test "rec: empty input is zero records, also gzipped" {
 	run -0 recs -c </dev/null
 	[ "$output" = 0 ]

@@ -5,7 +5,8 @@
  *	rectest conv f16|bf16 x ...	f32 -> dtype -> f32, as hex and %.9g
  *	rectest get KIND KEY [file ...]	a typed getter on every record
  *	rectest add [-z] [file ...]	copy all keys but 'drop' and 'n',
- *					then add 'n', the record count
+ *					then add 'n', the record count;
+ *					die halfway on a key 'die'
  *	rectest put DTYPE		one record written with every rec_put_*
  *	rectest heads L H SPEC		count and name of a head set
  *	rectest syntax SPEC		headset_syntax() only
@@ -131,6 +132,8 @@ add(int argc, char *argv[])
 	while (rec_next(rr, &o)) {
 		rec_map(w, rec_count_except(&o, drop) + 1);
 		rec_copy_except(w, &o, drop);
+		if (rec_get(&o, "die") != NULL)	/* half a record written */
+			rec_die("told to die");
 		rec_put_int(w, "n", (long long)rec_count(rr));
 	}
 	rec_close(rr);
