@@ -174,3 +174,14 @@ sys.stdout.buffer.write(b)" >"$T/t.mp"
 	    recs -r -z >attn.mp.gz
 	[ "$(recs -c attn.mp.gz)" = 24 ]
 }
+
+@test "recs: golden records from hand-written JSON lines, and back" {
+	recs -r "$GOLDEN/recs-in.jsonl" >"$T/in.mp"
+	golden recs-in.mp "$T/in.mp"
+	recs "$T/in.mp" >"$T/out.jsonl"
+	golden recs-out.jsonl "$T/out.jsonl"
+	recs -t -k map,h "$T/in.mp" >"$T/values.jsonl"
+	golden recs-values.jsonl "$T/values.jsonl"
+	# the summaries' JSON read back gives the same lines again
+	recs -r "$T/out.jsonl" | recs | cmp - "$T/out.jsonl"
+}
