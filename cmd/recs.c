@@ -25,6 +25,9 @@ static const struct option lopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+static const char b64abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+
 static void
 usage(void)
 {
@@ -74,7 +77,7 @@ jnum(FILE *fp, double v, int single)
 static void
 b64(FILE *fp, const unsigned char *p, size_t n)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *a = b64abc;
 
 	putc('"', fp);
 	for (size_t i = 0; i < n; i += 3) {
@@ -96,7 +99,8 @@ jtensor(FILE *fp, const struct tensor *t)
 	double mn = INFINITY, mx = -INFINITY, sum = 0;
 	size_t nan = 0;
 
-	fprintf(fp, "{\"dtype\":\"%s\",\"shape\":[", tensor_dtypename(t->dtype));
+	fprintf(fp, "{\"dtype\":\"%s\",\"shape\":[",
+	    tensor_dtypename(t->dtype));
 	for (int i = 0; i < t->ndim; i++)
 		fprintf(fp, "%s%zu", i ? "," : "", t->shape[i]);
 	putc(']', fp);
@@ -163,7 +167,8 @@ jval(FILE *fp, const msgpack_object *o)
 		break;
 	case MSGPACK_OBJECT_BIN:
 		fputs("{\"$bin\":", fp);
-		b64(fp, (const unsigned char *)o->via.bin.ptr, o->via.bin.size);
+		b64(fp, (const unsigned char *)o->via.bin.ptr,
+		    o->via.bin.size);
 		putc('}', fp);
 		break;
 	case MSGPACK_OBJECT_ARRAY:
@@ -368,7 +373,8 @@ jstring(struct jp *j, size_t *len)
 			case '/': case '\\': case '"': break;
 			case 'u': {
 				unsigned long u = hex4(j);
-				if (u >= 0xd800 && u < 0xdc00 && j->end - j->p >= 6 &&
+				if (u >= 0xd800 && u < 0xdc00 &&
+				    j->end - j->p >= 6 &&
 				    j->p[0] == '\\' && j->p[1] == 'u') {
 					j->p += 2;
 					unsigned long lo = hex4(j);
@@ -460,7 +466,8 @@ jparse(struct jp *j, struct jv *v)
 		if (j->end - j->p >= 4 && memcmp(j->p, "null", 4) == 0) {
 			v->type = J_NULL;
 			j->p += 4;
-		} else if (j->end - j->p >= 4 && memcmp(j->p, "true", 4) == 0) {
+		} else if (j->end - j->p >= 4 &&
+		    memcmp(j->p, "true", 4) == 0) {
 			v->type = J_TRUE;
 			j->p += 4;
 		} else if (j->end - j->p >= 5 &&
@@ -584,8 +591,7 @@ jtensorout(struct rec_writer *w, struct jp *j, const struct jv *v)
 static int
 b64val(int c)
 {
-	const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *p = c ? strchr(a, c) : NULL;
+	const char *a = b64abc, *p = c ? strchr(a, c) : NULL;
 
 	return p ? p - a : -1;
 }

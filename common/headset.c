@@ -195,8 +195,9 @@ headset_name(const struct headset *hs, char *buf, size_t len)
 		for (h = 1; h <= hs->H; h++)
 			full &= headset_has(hs, l, h);
 		if (full) {
-			used += snprintf(buf + used, used < len ? len - used : 0,
-			    "%sL%d", used ? "+" : "", l);
+			used += snprintf(buf + used,
+			    used < len ? len - used : 0, "%sL%d",
+			    used ? "+" : "", l);
 			continue;
 		}
 		for (h = 1; h <= hs->H; h++)

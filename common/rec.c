@@ -127,7 +127,7 @@ extent(const unsigned char *p, size_t n, size_t *len)
 			body = c & 0x1f;
 		} else {
 			switch (c) {
-			case 0xc4: case 0xd9: hl = 2; break;	/* bin8, str8 */
+			case 0xc4: case 0xd9: hl = 2; break;	/* bin8 str8 */
 			case 0xc5: case 0xda: hl = 3; break;
 			case 0xc6: case 0xdb: hl = 5; break;
 			case 0xc7: hl = 3; break;		/* ext8 */
@@ -144,7 +144,7 @@ extent(const unsigned char *p, size_t n, size_t *len)
 			case 0xd6: hl = 6; break;
 			case 0xd7: hl = 10; break;
 			case 0xd8: hl = 18; break;
-			case 0xdc: case 0xde: hl = 3; break;	/* array16, map16 */
+			case 0xdc: case 0xde: hl = 3; break;	/* map16 */
 			case 0xdd: case 0xdf: hl = 5; break;
 			default: return -1;			/* 0xc1 */
 			}
@@ -293,8 +293,8 @@ rec_read(struct rec_reader *rr, msgpack_object *obj)
 			if (r == -1)
 				return rfail(rr, "not msgpack (byte 0xc1)");
 			if (r == -2)
-				return rfail(rr, "nested deeper than %d levels",
-				    MAXDEPTH);
+				return rfail(rr, "nested deeper than %d "
+				    "levels", MAXDEPTH);
 			if (r == 1)
 				break;
 		}
@@ -606,7 +606,8 @@ rec_obj_tensor(const msgpack_object *o, struct tensor *t, char *err,
 		    rec_get(o, "shape") == NULL ? "shape" : "data");
 		return -1;
 	}
-	if (dt->type != MSGPACK_OBJECT_STR || dt->via.str.size >= sizeof(name)) {
+	if (dt->type != MSGPACK_OBJECT_STR ||
+	    dt->via.str.size >= sizeof(name)) {
 		snprintf(err, errlen, "has a dtype that is %s, expected "
 		    "\"f32\", \"f16\" or \"bf16\"", rec_typename(dt));
 		return -1;
@@ -677,7 +678,7 @@ static void
 wfail(const char *what)
 {
 	if (errno == EPIPE)
-		exit(0);		/* the reader went away: quietly done */
+		exit(0);	/* the reader went away: quietly done */
 	err(1, "stdout%s", what);
 }
 

@@ -68,7 +68,8 @@ f32_to_f16(float f)
 	uint32_t a = u & 0x7fffffff;
 
 	if (a >= 0x7f800000)		/* inf, nan (keep it a nan) */
-		return sign | 0x7c00 | (a > 0x7f800000 ? 0x200 | (a >> 13 & 0x3ff) : 0);
+		return sign | 0x7c00 |
+		    (a > 0x7f800000 ? 0x200 | (a >> 13 & 0x3ff) : 0);
 	if (a >= 0x477ff000)		/* rounds to >= 65520: inf */
 		return sign | 0x7c00;
 	if (a < 0x38800000) {		/* below 2^-14: subnormal or zero */
