@@ -144,7 +144,8 @@ extent(const unsigned char *p, size_t n, size_t *len)
 			case 0xd6: hl = 6; break;
 			case 0xd7: hl = 10; break;
 			case 0xd8: hl = 18; break;
-			case 0xdc: case 0xde: hl = 3; break;	/* map16 */
+			/* array16, map16; array32, map32 */
+			case 0xdc: case 0xde: hl = 3; break;
 			case 0xdd: case 0xdf: hl = 5; break;
 			default: return -1;			/* 0xc1 */
 			}
