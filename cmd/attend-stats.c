@@ -559,11 +559,13 @@ addclass(const char *arg)
 		    !(*p >= '0' && *p <= '9') && *p != '_' && *p != '-') {
 			warnx("-c '%s': a class name is letters, digits, "
 			    "'_' and '-'", arg);
+			free(name);
 			usage();
 		}
 	for (size_t k = 0; k < nclass; k++)
 		if (strcmp(kname[k], name) == 0) {
 			warnx("-c '%s': class '%s' given twice", arg, name);
+			free(name);
 			usage();
 		}
 	uclass = xreallocarray(uclass, nclass - K_USER + 1, sizeof(*uclass));
