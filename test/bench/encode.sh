@@ -1,132 +1,212 @@
 #!/bin/sh
-# encode: a BERT-base-shaped random model (12 layers, 768, 12 heads, FFN
-# 3072, vocabulary 30522, 512 positions) in a temporary directory:
-# - sequences/s on 64 records of GLUE RTE dev (real tokens from
-#   ../shared/data when present, else random ids of the same lengths, T up
-#   to 128), at 1 and 2 threads, with and without -a, model load excluded;
-#   side by side with PyTorch (test/bench/torch_bert.py: the same
-#   checkpoint, attention outputs, batch 1 and 8 padded) when
-#   /usr/bin/python3 can import torch;
-# - FLOP/s at T=128 (16 records) as a fraction of the FMA peak (fma.c) and
-#   of OpenBLAS's sgemm on the same shapes (sgemm.c), measured in this run;
-# - peak RSS at T=512 with -a, against weights + one record's maps.
+# encode (issue 4), on a BERT-base-shaped random model (12 layers x 12
+# heads, hidden 768, FFN 3072, vocabulary 30522, 512 positions, 2 labels,
+# F32), made once in test/bench/out/base by test/mkmodel.py:
+# 1. sequences/s on 64 records whose lengths vary as a GLUE dev set's (the
+#    first 64 of MRPC dev from ../shared/data when present, else log-normal
+#    lengths around 50, at most 128), at 1 and 2 OpenBLAS threads, with and
+#    without -a; model load (an empty stream) subtracted;
+# 2. PyTorch in the same run (test/bench/torch_bert.py: the same checkpoint,
+#    attention probabilities returned, batch 1 and 8 padded to the longest,
+#    1 and 2 threads), with each OpenBLAS build available to it (Debian's
+#    default pthread one, and the OpenMP one when
+#    /usr/lib/x86_64-linux-gnu/openblas-openmp exists); its logits checked
+#    against encode's; ratio encode's best / PyTorch's best;
+# 3. GFLOP/s at T=128 (32 records of exactly 128 tokens) as a fraction of
+#    the FMA peak (test/bench/fma.c, one copy per thread, added) and of
+#    OpenBLAS's sgemm on the dense shapes of a 2048-row batch (sgemm.c);
+# 4. peak RSS of encode -a on one record of T=512 against weights in f32 +
+#    one record's attention + 100 MB.
+# OPENBLAS_CORETYPE is left as the environment has it.
 set -e
 cd "$(dirname "$0")/../.."
-make -s cmd/encode
+PATH=$PWD/cmd:$PATH
 PY=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cc -O2 -o "$tmp/fma" test/bench/fma.c -lpthread
-cc -O2 -o "$tmp/sgemm" test/bench/sgemm.c -lopenblas
+out=test/bench/out
+M=$out/base
+mkdir -p "$out"
+[ -x cmd/encode ] && [ -x cmd/recs ] || make -s cmd/encode cmd/recs
+cc -O2 -mavx2 -mfma -o "$out/fma" test/bench/fma.c
+cc -O2 -o "$out/sgemm" test/bench/sgemm.c -lopenblas
 
-$PY test/mkmodel.py "$tmp/m" -L 12 -H 12 -C 768 -F 3072 -P 512 -V 30522 \
-    --labels 2 --prefix
-$PY - "$tmp" <<'PY'
-import json, os, random, sys
+if [ ! -f "$M/model.safetensors" ]; then
+	echo "\$ $PY test/mkmodel.py $M -L 12 -H 12 -C 768 -F 3072 -V 30522" \
+	    "-P 512 --labels 2"
+	$PY test/mkmodel.py "$M" -L 12 -H 12 -C 768 -F 3072 -V 30522 -P 512 \
+	    --labels 2
+fi
+
+$PY - "$out" <<'PYEOF'
+import json, math, os, random, sys
 d = sys.argv[1]
-f = "../shared/data/reference/glue-tokens/RTE.uncased.jsonl"
-# the first 64 of RTE dev, for when ../shared is absent
-lens = [36, 49, 128, 128, 44, 58, 101, 51, 38, 51, 50, 42, 43, 79, 56, 48,
-        34, 74, 54, 99, 53, 128, 128, 128, 128, 42, 54, 44, 49, 80, 41, 128,
-        128, 81, 41, 39, 62, 68, 37, 53, 46, 68, 128, 31, 73, 113, 46, 36,
-        49, 76, 53, 120, 81, 47, 48, 54, 128, 39, 25, 74, 36, 81, 38, 118]
-r = random.Random(1)
+f = "../shared/data/reference/glue-tokens/MRPC.uncased.jsonl"
+r = random.Random(4)
+def rand_ids(t):
+    return [101] + [r.randrange(1000, 30000) for _ in range(t - 2)] + [102]
 if os.path.exists(f):
+    src = "the first 64 rows of MRPC dev (%s)" % f
     recs = [json.loads(l) for l in open(f)][:64]
 else:
-    recs = [{"ids": [101] + [r.randrange(1000, 30000) for _ in range(t - 2)]
-             + [102], "seg": [0] * t} for t in lens]
+    src = "random ids, log-normal lengths around 50 (no ../shared/data)"
+    lens = [min(128, max(8, round(r.lognormvariate(math.log(50), 0.4))))
+            for _ in range(64)]
+    recs = [{"ids": rand_ids(t), "seg": [0] * t} for t in lens]
 def write(name, rs):
     with open(os.path.join(d, name), "w") as o:
         for i, x in enumerate(rs):
             o.write(json.dumps({"id": "%s/%d" % (name, i), "ids": x["ids"],
                                 "seg": x["seg"]}) + "\n")
 write("glue.jsonl", recs)
-write("t128.jsonl", [{"ids": [101] + [r.randrange(1000, 30000)
-    for _ in range(126)] + [102], "seg": [0] * 128} for _ in range(16)])
-write("t512.jsonl", [{"ids": [101] + [r.randrange(1000, 30000)
-    for _ in range(510)] + [102], "seg": [0] * 512}])
-PY
+write("t128.jsonl", [{"ids": rand_ids(128), "seg": [0] * 128}
+                     for _ in range(32)])
+write("t512.jsonl", [{"ids": rand_ids(512), "seg": [0] * 512}])
+lens = [len(x["ids"]) for x in recs]
+open(os.path.join(d, "glue.txt"), "w").write(
+    "64 records: %s; %d tokens, T from %d to %d, mean %.1f\n" %
+    (src, sum(lens), min(lens), max(lens), sum(lens) / len(lens)))
+PYEOF
 for f in glue t128 t512; do
-	$PY test/score-mp.py <"$tmp/$f.jsonl" >"$tmp/$f.mp"
+	$PY test/score-mp.py <"$out/$f.jsonl" >"$out/$f.mp"
 done
-: >"$tmp/empty.mp"
+: >"$out/empty.mp"
 
-secs() {	# secs CMD...: wall seconds of CMD
+secs() {	# secs CMD...: wall seconds of CMD, stdout discarded
 	t0=$(date +%s.%N)
 	"$@" >/dev/null
 	t1=$(date +%s.%N)
-	echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }'
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
-rate() {	# rate N SECONDS LOAD
-	echo "$1 $2 $3" | awk '{ printf "%.2f", $1 / ($2 - $3) }'
+calc() {	# calc EXPR [a=V ...]: awk arithmetic on the named values
+	e=$1; shift
+	awk "$@" "BEGIN { printf \"%.2f\", ($e) }"
 }
+max() { calc "a > b ? a : b" -v a="$1" -v b="$2"; }
 
-ntok=$($PY -c "import json,sys; print(sum(len(json.loads(l)['ids']) for l in open(sys.argv[1])))" "$tmp/glue.jsonl")
-echo "encode: model 12 x 12, 768, FFN 3072, vocab 30522; $(cmd/encode -v \
-    -m "$tmp/m" "$tmp/empty.mp" 2>&1 | sed -n 's/.*; OpenBLAS kernels/kernels/p')"
-echo "64 records of RTE dev, $ntok tokens (T up to 128); seq/s, model load excluded"
-echo "\$ OPENBLAS_NUM_THREADS=n encode -m MODEL [-a] glue.mp"
+echo "model: $M (12 x 12, 768, FFN 3072, vocab 30522, F32)," \
+    "$(encode -v -m "$M" "$out/empty.mp" 2>&1 |
+    sed -n 's/.*OpenBLAS kernels \([^,]*\),.*/OpenBLAS kernels \1/p')"
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
+cat "$out/glue.txt"
+
+# 1. encode, sequences/s
+echo
+echo "1. encode, sequences/s on the 64 records (model load subtracted)"
+echo "\$ OPENBLAS_NUM_THREADS=n encode -m $M [-a] $out/glue.mp >/dev/null"
+echo "\$ OPENBLAS_NUM_THREADS=n encode -m $M $out/empty.mp    # load alone"
+encbest=0
 for n in 1 2; do
-	export OPENBLAS_NUM_THREADS=$n
-	load=$(secs cmd/encode -m "$tmp/m" "$tmp/empty.mp")
-	plain=$(rate 64 "$(secs cmd/encode -m "$tmp/m" "$tmp/glue.mp")" "$load")
-	attn=$(rate 64 "$(secs cmd/encode -m "$tmp/m" -a "$tmp/glue.mp")" "$load")
-	eval "enc$n=$attn"
-	echo "  threads $n: $plain seq/s, with -a $attn seq/s (load $load s)"
-done
-
-# PyTorch, the same checkpoint, attention outputs
-if $PY -c 'import torch' 2>/dev/null; then
-	cmd/encode -m "$tmp/m" "$tmp/glue.mp" | cmd/recs -k logits \
-	    >"$tmp/logits.jsonl"
-	echo "\$ $PY test/bench/torch_bert.py MODEL glue.jsonl BATCH THREADS" \
-	    " # torch $($PY -c 'import torch; print(torch.__version__)')"
-	for n in 1 2; do
-		best=0
-		for b in 1 8; do
-			r=$(OPENBLAS_NUM_THREADS=$n OMP_NUM_THREADS=$n $PY \
-			    test/bench/torch_bert.py "$tmp/m" "$tmp/glue.jsonl" \
-			    $b $n "$tmp/logits.jsonl")
-			echo "  threads $n, batch $b: ${r% *} seq/s (logits within ${r#* } of encode's)"
-			best=$(echo "$best ${r% *}" | awk '{ print ($2 > $1 ? $2 : $1) }')
-		done
-		eval "e=\$enc$n"
-		echo "  threads $n: encode -a / PyTorch's best = $(echo "$e $best" |
-		    awk '{ printf "%.2f", $1 / $2 }')"
+	load=$(OPENBLAS_NUM_THREADS=$n secs encode -m "$M" "$out/empty.mp")
+	for a in "" -a; do
+		t=$(OPENBLAS_NUM_THREADS=$n secs encode -m "$M" $a "$out/glue.mp")
+		r=$(calc "64 / (t - l)" -v t="$t" -v l="$load")
+		eval "enc$n${a#-}=$r"
+		echo "  threads $n ${a:-  }: $r seq/s ($t s, load $load s)"
 	done
-else
-	echo "PyTorch: skipped, /usr/bin/python3 cannot import torch"
-fi
-
-# FLOP/s at T=128 against the FMA peak and sgemm on the same shapes
-flop=$(echo | awk '{ C = 768; F = 3072; T = 128;
-    printf "%.0f", 16 * 12 * (2*T*C*3*C + 4*T*T*C + 2*T*C*C + 4*T*C*F) }')
-echo "T=128, 16 records (2048 rows a batch): GFLOP/s and fractions"
-echo "\$ OPENBLAS_NUM_THREADS=n encode -m MODEL t128.mp; fma n;" \
-    "sgemm 2048 768 3072 128 12"
-for n in 1 2; do
-	export OPENBLAS_NUM_THREADS=$n
-	load=$(secs cmd/encode -m "$tmp/m" "$tmp/empty.mp")
-	t=$(secs cmd/encode -m "$tmp/m" "$tmp/t128.mp")
-	g=$(echo "$flop $t $load" | awk '{ printf "%.1f", $1 / ($2 - $3) / 1e9 }')
-	p=$("$tmp/fma" $n)
-	p2=$("$tmp/fma" $n)
-	p=$(echo "$p $p2" | awk '{ print ($2 > $1 ? $2 : $1) }')
-	s=$("$tmp/sgemm" 2048 768 3072 128 12)
-	echo "  threads $n: encode $g GFLOP/s; FMA peak $p (encode at" \
-	    "$(echo "$g $p" | awk '{ printf "%.0f%%", 100 * $1 / $2 }'));" \
-	    "sgemm $s (encode at $(echo "$g $s" |
-	    awk '{ printf "%.0f%%", 100 * $1 / $2 }'))"
+	eval "encbest=\$(max $encbest \$enc${n}a)"
 done
 
-# peak RSS at T=512 with -a
-export OPENBLAS_NUM_THREADS=1
-rss=$( { /usr/bin/time -v cmd/encode -m "$tmp/m" -a "$tmp/t512.mp" \
-    >/dev/null; } 2>&1 | awk '/Maximum resident/ { print $NF }')
-w=$(stat -c %s "$tmp/m/model.safetensors")
-echo "\$ /usr/bin/time -v encode -m MODEL -a t512.mp  # one record, T=512"
-echo "$rss $w" | awk '{ a = 12 * 12 * 512 * 512 * 4 / 1048576;
-    printf "  peak RSS %.0f MB; weights %.0f MB + one record'"'"'s attn %.0f MB" \
-    " + 100 MB = %.0f MB\n", $1 / 1024, $2 / 1048576, a,
-    $2 / 1048576 + a + 100 }'
+# 2. PyTorch, the same checkpoint, attention probabilities returned
+echo
+echo "2. PyTorch $($PY -c 'import torch; print(torch.__version__)'), the same" \
+    "checkpoint, attentions returned, seq/s"
+encode -m "$M" "$out/glue.mp" | recs -k logits >"$out/glue-logits.jsonl"
+libs=default
+omp=/usr/lib/x86_64-linux-gnu/openblas-openmp
+[ -d "$omp" ] && libs="default openmp"
+tbest=0 tconf= ref="--ref $out/glue-logits.jsonl"
+for lib in $libs; do
+	ld=${LD_LIBRARY_PATH:-}
+	[ "$lib" = openmp ] && ld=$omp${ld:+:$ld}
+	for n in 1 2; do
+		pre="OPENBLAS_NUM_THREADS=$n OMP_NUM_THREADS=$n"
+		[ "$lib" = openmp ] && pre="LD_LIBRARY_PATH=$omp $pre"
+		echo "\$ $pre $PY test/bench/torch_bert.py $M" \
+		    "$out/glue.jsonl $n 1 8 $ref"
+		LD_LIBRARY_PATH=$ld OPENBLAS_NUM_THREADS=$n OMP_NUM_THREADS=$n \
+		    $PY test/bench/torch_bert.py "$M" "$out/glue.jsonl" $n 1 8 \
+		    $ref >"$out/torch.txt"
+		while read -r w b x r; do
+			case $w in
+			batch)
+				echo "  $lib BLAS, threads $n, batch $b: $r seq/s"
+				if [ "$(max "$tbest" "$r")" != "$tbest" ]; then
+					tbest=$r
+					tconf="$lib BLAS, threads $n, batch $b"
+				fi ;;
+			maxdiff)
+				maxdiff=$b
+				echo "  logits: PyTorch vs encode, max |difference|" \
+				    "$b over 64 records (batch 1 and 8)" ;;
+			esac
+		done <"$out/torch.txt"
+		ref=
+	done
+done
+ratio=$(calc "e / t" -v e="$encbest" -v t="$tbest")
+echo "  PyTorch's best: $tbest seq/s ($tconf)"
+echo "  encode -a's best: $encbest seq/s"
+
+# 3. FLOP/s at T=128
+echo
+echo "3. GFLOP/s at T=128, 32 records (4096 tokens; encode packs 2048 a batch)"
+flop=$(awk 'BEGIN { T = 128; printf "%.0f", 32 * 12 * (2*T*768*2304 +
+    2*T*T*768*2 + 2*T*768*768 + 2*2*T*768*3072) }')
+echo "  FLOPs per record 12 x (2T*768*2304 + 2T*T*768*2 + 2T*768*768" \
+    "+ 2*2T*768*3072) = $(calc "f / 32 / 1e9" -v f="$flop") G"
+echo "\$ OPENBLAS_NUM_THREADS=n encode -m $M [-a] $out/t128.mp >/dev/null"
+echo "\$ $out/fma    # n copies at once, added"
+echo "\$ OPENBLAS_NUM_THREADS=n $out/sgemm 2048 768 3072 2" \
+    "  # qkv, out, FFN up, down; 2 layers"
+for n in 1 2; do
+	load=$(OPENBLAS_NUM_THREADS=$n secs encode -m "$M" "$out/empty.mp")
+	for a in "" -a; do
+		t=$(OPENBLAS_NUM_THREADS=$n secs encode -m "$M" $a "$out/t128.mp")
+		eval "g$n${a#-}=$(calc "f / (t - l) / 1e9" -v f="$flop" \
+		    -v t="$t" -v l="$load")"
+	done
+	if [ $n = 1 ]; then
+		p=$("$out/fma")
+	else
+		"$out/fma" >"$out/fma.1" & "$out/fma" >"$out/fma.2"; wait
+		p=$(calc "a + b" -v a="$(cat "$out/fma.1")" -v b="$(cat "$out/fma.2")")
+	fi
+	s=$(OPENBLAS_NUM_THREADS=$n "$out/sgemm" 2048 768 3072 2)
+	eval "p$n=$p s$n=$s"
+	eval "echo \"  threads $n: encode \$g$n GFLOP/s, with -a \$g${n}a;" \
+	    "FMA peak $p; sgemm $s\""
+	eval "echo \"    encode / FMA peak \$(calc '100 * g / p' -v g=\$g$n" \
+	    "-v p=$p)%, with -a \$(calc '100 * g / p' -v g=\$g${n}a -v p=$p)%;" \
+	    "encode / sgemm \$(calc '100 * g / s' -v g=\$g$n -v s=$s)%\""
+done
+
+# 4. peak RSS at T=512 with -a
+echo
+echo "4. peak RSS, one record of T=512 with -a"
+echo "\$ OPENBLAS_NUM_THREADS=1 /usr/bin/time -v encode -m $M -a" \
+    "$out/t512.mp >/dev/null"
+rss=$( { OPENBLAS_NUM_THREADS=1 /usr/bin/time -v encode -m "$M" -a \
+    "$out/t512.mp" >/dev/null; } 2>&1 |
+    awk '/Maximum resident set size/ { print $NF }')
+w=$(stat -c %s "$M/model.safetensors")
+rssmb=$(calc "r / 1024" -v r="$rss")
+bound=$(calc "w / 1048576 + 12*12*512*512*4 / 1048576 + 100" -v w="$w")
+echo "  peak RSS $rssmb MB; bound: weights $(calc "w / 1048576" -v w="$w")" \
+    "MB + attention $(calc "12*12*512*512*4 / 1048576") MB + 100 MB" \
+    "= $bound MB"
+
+ok() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b ? "ok" : "BELOW TARGET") }'; }
+echo
+echo "summary"
+echo "  encode -a best / PyTorch best, seq/s:  $encbest / $tbest =" \
+    "$ratio  (target >= 1.5) $(ok "$ratio" 1.5)"
+echo "  PyTorch logits vs encode's, max |diff|: $maxdiff  (target <= 1e-4)" \
+    "$(awk -v d="$maxdiff" 'BEGIN { print (d <= 1e-4 ? "ok" : "ABOVE") }')"
+for n in 1 2; do
+	eval "g=\$g$n ga=\$g${n}a p=\$p$n s=\$s$n"
+	f1=$(calc "g / p" -v g="$g" -v p="$p")
+	f2=$(calc "g / p" -v g="$ga" -v p="$p")
+	echo "  threads $n: encode / FMA peak $f1, with -a $f2  (target >= 0.80)" \
+	    "$(ok "$f1" 0.8); encode / sgemm $(calc "g / s" -v g="$g" -v s="$s")"
+done
+echo "  peak RSS T=512 -a: $rssmb MB, bound $bound MB" \
+    "$(awk -v r="$rssmb" -v b="$bound" 'BEGIN { print (r <= b ? "ok" : "OVER") }')"

@@ -1,9 +1,12 @@
 /*
- * sgemm -- OpenBLAS's sgemm on encode's dense shapes: N rows through
- * BERT's layer (qkv, attention output, FFN up, FFN down; y = x W^T), and
- * the attention products of B sequences of T tokens, H heads of D.
- * usage: sgemm N C F T H; prints GFLOP/s over one layer's products.
+ * sgemm -- OpenBLAS's sgemm on encode's dense shapes, the same calls that
+ * encode makes for one batch of N token rows, layer by layer: y = x W^T + y
+ * for the query-key-value projection (N x 3C x C), the attention output
+ * (N x C x C), the FFN up (N x F x C) and down (N x C x F).  One set of
+ * weights serves every layer.  Best of 3 passes; prints GFLOP/s.
  * Threads: OPENBLAS_NUM_THREADS.
+ * build: cc -O2 -o sgemm sgemm.c -lopenblas
+ * usage: sgemm N C F LAYERS
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,50 +23,66 @@ secs(void)
 	return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
-static void
-mm(int M, int N, int K, const float *a, const float *w, float *y)
+static float *
+alloc(size_t n, int seed)
 {
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f,
-	    a, K, w, K, 1.0f, y, N);
+	float *p = malloc(n * sizeof(float));
+
+	if (p == NULL) {
+		perror("sgemm");
+		exit(1);
+	}
+	for (size_t i = 0; i < n; i++)
+		p[i] = 1e-3f * (float)((i * 7 + seed) % 11) - 5e-3f;
+	return p;
+}
+
+/* y (M, O) += x (M, K) . w (O, K)^T, as encode's dense layers */
+static void
+dense(int M, int O, int K, const float *x, const float *w, float *y)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K, 1.0f,
+	    x, K, w, K, 1.0f, y, O);
 }
 
 int
 main(int argc, char *argv[])
 {
-	if (argc != 6) {
-		fprintf(stderr, "usage: sgemm N C F T H\n");
+	int N, C, F, L;
+	float *x, *qkv, *h, *f, *wqkv, *wo, *wu, *wd;
+	double fl, best = 0;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: sgemm N C F LAYERS\n");
 		return 2;
 	}
-	int N = atoi(argv[1]), C = atoi(argv[2]), F = atoi(argv[3]),
-	    T = atoi(argv[4]), H = atoi(argv[5]), D = C / H, B = N / T;
-	size_t big = (size_t)N * (F > 3 * C ? F : 3 * C);
-	float *x = calloc(big, 4), *w = calloc((size_t)F * C * 3, 4),
-	    *y = calloc(big, 4), *p = calloc((size_t)T * T, 4);
-	double fl = 2.0 * N * C * (3.0 * C + C + 2.0 * F) +
-	    2.0 * B * H * 2.0 * T * T * D, best = 0;
+	N = atoi(argv[1]);
+	C = atoi(argv[2]);
+	F = atoi(argv[3]);
+	L = atoi(argv[4]);
+	if (N < 1 || C < 1 || F < 1 || L < 1) {
+		fprintf(stderr, "usage: sgemm N C F LAYERS\n");
+		return 2;
+	}
+	x = alloc((size_t)N * C, 1);
+	qkv = alloc((size_t)N * 3 * C, 2);
+	h = alloc((size_t)N * C, 3);
+	f = alloc((size_t)N * F, 4);
+	wqkv = alloc((size_t)3 * C * C, 5);
+	wo = alloc((size_t)C * C, 6);
+	wu = alloc((size_t)F * C, 7);
+	wd = alloc((size_t)C * F, 8);
+	fl = (double)L * 2.0 * N * C * (3.0 * C + C + F + F);
+	for (int rep = 0; rep < 3; rep++) {
+		double t0 = secs(), s;
 
-	for (size_t i = 0; i < big; i++)
-		x[i] = 1e-3f * (i % 7);
-	for (size_t i = 0; i < (size_t)F * C * 3; i++)
-		w[i] = 1e-3f * (i % 5);
-	for (int rep = 0; rep < 4; rep++) {
-		double t0 = secs();
-		mm(N, 3 * C, C, x, w, y);
-		for (int b = 0; b < B; b++)
-			for (int h = 0; h < H; h++) {
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-				    CblasTrans, T, T, D, 1.0f, y + b * T * 3 * C +
-				    h * D, 3 * C, y + b * T * 3 * C + C + h * D,
-				    3 * C, 0.0f, p, T);
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-				    CblasNoTrans, T, D, T, 1.0f, p, T,
-				    y + b * T * 3 * C + 2 * C + h * D, 3 * C, 0.0f,
-				    x + b * T * C + h * D, C);
-			}
-		mm(N, C, C, x, w, y);
-		mm(N, F, C, x, w, y);
-		mm(N, C, F, y, w, x);
-		double s = secs() - t0;
+		for (int l = 0; l < L; l++) {
+			dense(N, 3 * C, C, x, wqkv, qkv);
+			dense(N, C, C, x, wo, h);
+			dense(N, F, C, h, wu, f);
+			dense(N, C, F, f, wd, x);
+		}
+		s = secs() - t0;
 		if (fl / s > best)
 			best = fl / s;
 	}
