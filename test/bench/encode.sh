@@ -149,8 +149,9 @@ echo "  encode -a's best: $encbest seq/s"
 # 3. FLOP/s at T=128
 echo
 echo "3. GFLOP/s at T=128, 32 records (4096 tokens; encode packs 2048 a batch)"
-flop=$(awk 'BEGIN { T = 128; printf "%.0f", 32 * 12 * (2*T*768*2304 +
-    2*T*T*768*2 + 2*T*768*768 + 2*2*T*768*3072) }')
+flop=$(awk 'BEGIN { T = 128
+	printf "%.0f", 32 * 12 * (2*T*768*2304 + 2*T*T*768*2 + 2*T*768*768 \
+	    + 2*2*T*768*3072) }')
 echo "  FLOPs per record 12 x (2T*768*2304 + 2T*T*768*2 + 2T*768*768" \
     "+ 2*2T*768*3072) = $(calc "f / 32 / 1e9" -v f="$flop") G"
 echo "\$ OPENBLAS_NUM_THREADS=n encode -m $M [-a] $out/t128.mp >/dev/null"
