@@ -64,6 +64,11 @@ demo: deps
 	$(MAKE) all
 	$(MAKE) -f pipelines/demo.mk demo
 
+# Debian packages that `make bench` needs besides (PyTorch and the OpenMP
+# build of OpenBLAS, for the encode benchmark beside PyTorch).
+BENCH_DEBS = python3-torch libopenblas0-openmp
+
+bench: DEBS += $(BENCH_DEBS)
 bench: deps
 	$(MAKE) all
 	test/bench/run
