@@ -11,7 +11,7 @@ report: $(OUT)/report.md
 $(OUT)/report.md: $(OUT)/patterns.tsv $(OUT)/patterns.png \
     $(OUT)/patterns.svg $(OUT)/change.tsv $(OUT)/tokens.tsv \
     $(OUT)/tokens-base.tsv $(OUT)/relations.tsv $(OUT)/disable.tsv \
-    $(OUT)/disable.png $(OUT)/disable.svg
+    $(OUT)/disable.png $(OUT)/disable.svg $(TOP)/pipelines/report.sh
 	$(TOP)/pipelines/report.sh $(OUT) "$(TASK)" "$(MODEL)" \
 	    "$(BASE_MODEL)" "$(N)" "$(SEED)" "$(MODE)" >$@
 

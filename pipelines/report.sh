@@ -32,6 +32,12 @@ layermeans() {
     sort -t "$tab" -k4,4gr | head -n 5; } >"$out/.relations"
 awk -F '\t' 'NR == 1 || $1 == "all" || $1 == "pattern"' "$out/patterns.tsv" \
     >"$out/.patterns"
+# The token classes that no example contains (every head's n is 0).
+empty=$(awk -F '\t' 'NR > 1 && $1 ~ /^to_/ { c[$1] += $5 }
+	END { for (k in c) if (c[k] == 0) printf("%s%s", n++ ? ", " : "", substr(k, 4)) }' \
+    "$out/tokens.tsv")
+[ -n "$empty" ] && empty="No example here contains a token of: $empty (n = 0, blank in
+the figures)."
 
 cat <<EOF
 # headcount report: $task
@@ -64,6 +70,8 @@ model ([tokens.tsv](tokens.tsv)) and the base one
 ([tokens-base.tsv](tokens-base.tsv)); here the means per layer:
 
 $(table "$out/.tokens")
+
+$empty
 
 ![to CLS](tokens/to_cls.png) ![to SEP](tokens/to_sep.png)
 ![from CLS](tokens/fromcls.png)
