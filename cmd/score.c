@@ -27,26 +27,27 @@
 struct task {
 	const char	*name;
 	int		 regression;
+	int		 nclass;	/* labels 0..nclass-1; 0: unknown */
 	const char	*metrics[3];	/* shown, the first is the default */
 };
 
 static const struct task tasks[] = {
-	{ "CoLA", 0, { "mcc", "acc" } },
-	{ "SST-2", 0, { "acc" } },
-	{ "MRPC", 0, { "f1", "acc" } },
-	{ "QQP", 0, { "f1", "acc" } },
-	{ "STS-B", 1, { "pearson", "spearman" } },
-	{ "MNLI", 0, { "acc" } },
-	{ "MNLI-m", 0, { "acc" } },
-	{ "MNLI-mm", 0, { "acc" } },
-	{ "QNLI", 0, { "acc" } },
-	{ "RTE", 0, { "acc" } },
-	{ "WNLI", 0, { "acc" } },
-	{ "AX", 0, { "mcc", "acc" } },
+	{ "CoLA", 0, 2, { "mcc", "acc" } },
+	{ "SST-2", 0, 2, { "acc" } },
+	{ "MRPC", 0, 2, { "f1", "acc" } },
+	{ "QQP", 0, 2, { "f1", "acc" } },
+	{ "STS-B", 1, 1, { "pearson", "spearman" } },
+	{ "MNLI", 0, 3, { "acc" } },
+	{ "MNLI-m", 0, 3, { "acc" } },
+	{ "MNLI-mm", 0, 3, { "acc" } },
+	{ "QNLI", 0, 2, { "acc" } },
+	{ "RTE", 0, 2, { "acc" } },
+	{ "WNLI", 0, 2, { "acc" } },
+	{ "AX", 0, 3, { "mcc", "acc" } },
 };
 
 /* For records with no task and no -t: a classifier, scored by accuracy. */
-static const struct task notask = { "-", 0, { "acc" } };
+static const struct task notask = { "-", 0, 0, { "acc" } };
 
 static const struct task *
 task_find(const char *name, size_t len)
@@ -219,20 +220,28 @@ record_pred(const msgpack_object *rec)
 		if (!task->regression && n == 1)
 			rec_die("'logits' has 1 value (a regression model?), "
 			    "but %s is a classification task", task->name);
+		if (!task->regression && task->nclass > 0 &&
+		    n != (size_t)task->nclass)
+			rec_die("'logits' has %zu values, %s has %d classes",
+			    n, task->name, task->nclass);
 		for (size_t i = 1; i < n; i++)
 			if (v[i] > v[best])
 				best = i;
 		x = task->regression ? v[0] : (double)best;
 		for (size_t i = 0; i < n; i++)
-			if (isnan(v[i]))
-				rec_die("'logits' has a NaN");
+			if (!isfinite(v[i]))
+				rec_die("'logits'[%zu] is %g, not a finite "
+				    "number", i, v[i]);
 		free(v);
 		return x;
 	}
 	if (rec_get(rec, "pred") == NULL)
 		rec_die("no key 'logits' or 'pred'");
 	x = rec_num(rec, "pred");
-	if (!task->regression && x != floor(x))
+	if (!isfinite(x))
+		rec_die("'pred' is %g, not a finite number", x);
+	if (!task->regression && (x != floor(x) || x < 0 ||
+	    (task->nclass > 0 && x >= task->nclass)))
 		rec_die("'pred' is %g, expected a class number", x);
 	return x;
 }
@@ -307,7 +316,10 @@ record_add(const msgpack_object *rec)
 	if (rec_get(rec, "label") == NULL)
 		rec_die("no key 'label'");
 	gold = rec_num(rec, "label");
-	if (!task->regression && gold != floor(gold))
+	if (!isfinite(gold))
+		rec_die("'label' is %g, not a finite number", gold);
+	if (!task->regression && (gold != floor(gold) || gold < 0 ||
+	    (task->nclass > 0 && gold >= task->nclass)))
 		rec_die("'label' is %g, expected a class number for %s", gold,
 		    task->name);
 	pred = record_pred(rec);
