@@ -423,8 +423,8 @@ classidx(const char *s)
 
 /*
  * The features of the current record's map; dies naming the record when
- * it has no map, or one that is not square, or tokens/seg of another
- * length.
+ * it has no map, or one that is not square or not finite, or tokens/seg of
+ * another length.
  */
 static size_t
 recfeat(const msgpack_object *o, struct feat *f, int k)
@@ -466,6 +466,10 @@ recfeat(const msgpack_object *o, struct feat *f, int k)
 	}
 	a = xmalloc(T * T * sizeof(float));
 	tensor_to_f32(a, t.data, t.dtype, T * T);
+	for (size_t i = 0; i < T * T; i++)
+		if (!isfinite(a[i]))
+			rec_die("non-finite attention at row %zu, column %zu",
+			    i / T + 1, i % T + 1);
 	bad = features(f, a, T, tok, seg, k);
 	free(a);
 	if (tok != NULL)
