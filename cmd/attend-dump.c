@@ -7,6 +7,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,6 +371,12 @@ main(int argc, char *argv[])
 				if (!files)
 					continue;
 				tensor_to_f32(m, src, t.dtype, T * T);
+				for (size_t i = 0; i < T * T; i++)
+					if (!isfinite(m[i]))
+						rec_die("L%zuH%zu: non-finite "
+						    "attention at row %zu, "
+						    "column %zu", l, h,
+						    i / T + 1, i % T + 1);
 				if (outdir[O_TSV] != NULL) {
 					char *p = path(O_TSV, id, l, h);
 					write_tsv(p, m, T, tok);
