@@ -1,6 +1,6 @@
 /*
  * rec.c -- record streams: msgpack maps read from files or stdin (gzip
- * detected by zlib), written to stdout.
+ * detected by its magic and inflated with zlib), written to stdout.
  *
  * The reader keeps one growing buffer.  Before msgpack-c sees any bytes, a
  * scan over the headers finds where the next object ends (skipping the
@@ -13,6 +13,8 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -33,7 +35,12 @@ struct rec_reader {
 	char *const	*files;
 	int		 nfiles, fi;	/* files[fi] is open */
 	const char	*name;		/* of the open file; NULL for stdin */
-	gzFile		 gz;
+	int		 fd;		/* of the open file; -1 when none */
+	int		 gz;		/* -1 not known yet, 0 plain, 1 gzip */
+	z_stream	 zs;		/* gzip: zin[] inflated into buf[] */
+	unsigned char	*zin;
+	size_t		 zcap;
+	int		 zeof, zend;	/* gzip: no more input; a member ended */
 	unsigned char	*buf;
 	size_t		 cap, beg, end;	/* unconsumed bytes: buf[beg..end) */
 	int		 eof;		/* of the open file */
@@ -55,6 +62,8 @@ struct rec_writer {
 static char where[512] = "record 0";
 static struct rec_writer *curw;		/* open, for salvage() */
 static void salvage(int all);
+static void wflush(struct rec_writer *, const void *, size_t);
+static void wfail(const char *);
 static void (*atdie)(void *);
 static void *atdiearg;
 
@@ -229,11 +238,25 @@ ropen(struct rec_reader *rr)
 		return -1;
 	}
 	bigpipe(fd);
-	if ((rr->gz = gzdopen(fd, "rb")) == NULL)
-		err(1, "gzdopen");
-	gzbuffer(rr->gz, 1 << 17);
+	rr->fd = fd;
+	rr->gz = -1;
+	rr->zeof = rr->zend = 0;
+	rr->beg = rr->end = 0;
 	rr->eof = 0;
 	return 0;
+}
+
+static void
+rclose(struct rec_reader *rr)
+{
+	if (rr->fd == -1)
+		return;
+	close(rr->fd);
+	rr->fd = -1;
+	if (rr->gz == 1)
+		inflateEnd(&rr->zs);
+	free(rr->zin);
+	rr->zin = NULL;
 }
 
 struct rec_reader *
@@ -245,6 +268,7 @@ rec_open(int argc, char *const argv[])
 	rr->nfiles = argc;
 	rr->cap = CHUNK;
 	rr->buf = xmalloc(rr->cap);
+	rr->fd = -1;
 	msgpack_unpacked_init(&rr->res);
 	if (ropen(rr) == -1)
 		errx(1, "%s", rr->err);
@@ -256,19 +280,111 @@ rec_close(struct rec_reader *rr)
 {
 	if (rr == NULL)
 		return;
-	if (rr->gz != NULL)
-		gzclose(rr->gz);
+	rclose(rr);
 	msgpack_unpacked_destroy(&rr->res);
 	free(rr->buf);
 	free(rr);
 }
 
-/* Read more of the open file into the buffer: bytes read, 0 at EOF, -1. */
+/*
+ * Before a read that would wait for a slow producer, pass on what is ready:
+ * the records written so far (rec_read is called between records, so they
+ * are whole) and stdio's buffer.  A pipeline then moves record by record
+ * when its input trickles in, and in large writes when it does not.
+ */
+static void
+beforewait(int fd)
+{
+	struct pollfd pfd;
+	struct rec_writer *w = curw;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) != 0)
+		return;
+	if (w != NULL && w->len > 0) {
+		wflush(w, w->buf, w->len);
+		w->len = w->mark = 0;
+		if (w->gz != NULL && gzflush(w->gz, Z_SYNC_FLUSH) != Z_OK)
+			wfail("");
+	}
+	if (fflush(stdout) == EOF)
+		wfail("");
+}
+
+/* read(2), again when interrupted; what is ready is passed on first. */
+static ssize_t
+rdfd(int fd, unsigned char *p, size_t n)
+{
+	ssize_t r;
+
+	beforewait(fd);
+	while ((r = read(fd, p, n)) == -1 && errno == EINTR)
+		;
+	return r;
+}
+
+/*
+ * Inflate what the open gzip file has to give: bytes added to buf, 0 at the
+ * end of the last member, -1.  Returns as soon as it has something, so that
+ * a record on a slow pipe is not held back waiting for a full buffer.
+ * Members one after the other are one stream, as gzip(1) has it.
+ */
+static int
+inflatemore(struct rec_reader *rr)
+{
+	size_t room, got;
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		if (rr->zs.avail_in == 0 && !rr->zeof) {
+			if ((n = rdfd(rr->fd, rr->zin, rr->zcap)) == -1)
+				return rfail(rr, "%s", strerror(errno));
+			rr->zeof = n == 0;
+			rr->zs.next_in = rr->zin;
+			rr->zs.avail_in = n;
+		}
+		if (rr->zend) {
+			if (rr->zs.avail_in == 0) {
+				if (rr->zeof)
+					return 0;
+				continue;
+			}
+			inflateReset(&rr->zs);
+			rr->zend = 0;
+		}
+		if (rr->zs.avail_in == 0)
+			return rfail(rr, "bad gzip data: unexpected end of "
+			    "file");
+		room = rr->cap - rr->end;
+		if (room > UINT_MAX)
+			room = UINT_MAX;
+		rr->zs.next_out = rr->buf + rr->end;
+		rr->zs.avail_out = room;
+		ret = inflate(&rr->zs, Z_NO_FLUSH);
+		got = room - rr->zs.avail_out;
+		rr->end += got;
+		if (ret == Z_STREAM_END)
+			rr->zend = 1;
+		else if (ret == Z_MEM_ERROR)
+			return rfail(rr, "out of memory inflating gzip data");
+		else if (ret != Z_OK && ret != Z_BUF_ERROR)
+			return rfail(rr, "bad gzip data: %s", rr->zs.msg ?
+			    rr->zs.msg : "inflate failed");
+		if (got > 0)
+			return got > INT_MAX ? INT_MAX : (int)got;
+	}
+}
+
+/*
+ * Read more of the open file into the buffer: bytes read, 0 at EOF, -1.
+ * The first bytes of a file tell whether it is gzip (1f 8b) or not.
+ */
 static int
 fill(struct rec_reader *rr)
 {
-	const char *msg;
-	int n, zerr;
+	ssize_t n;
 
 	if (rr->beg > 0 && (rr->end == rr->cap || rr->beg > rr->cap / 2)) {
 		memmove(rr->buf, rr->buf + rr->beg, rr->end - rr->beg);
@@ -279,18 +395,39 @@ fill(struct rec_reader *rr)
 		rr->cap *= 2;
 		rr->buf = xreallocarray(rr->buf, rr->cap, 1);
 	}
-	n = gzread(rr->gz, rr->buf + rr->end,
-	    rr->cap - rr->end > INT32_MAX ? INT32_MAX : rr->cap - rr->end);
-	if (n <= 0) {
-		msg = gzerror(rr->gz, &zerr);
-		if (strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ": ") != NULL)
-			msg = strstr(msg, ": ") + 2;	/* zlib's "<fd:3>: " */
-		if (n < 0 || zerr != Z_OK)
-			return rfail(rr, "%s%s", zerr == Z_ERRNO ? "" :
-			    "bad gzip data: ", zerr == Z_ERRNO ?
-			    strerror(errno) : msg);
-		return 0;
+	if (rr->gz == 1)
+		return inflatemore(rr);
+	if (rr->gz == -1) {
+		/* a fresh file: beg == end == 0 */
+		while (rr->end < 2) {
+			n = rdfd(rr->fd, rr->buf + rr->end, rr->cap - rr->end);
+			if (n == -1)
+				return rfail(rr, "%s", strerror(errno));
+			if (n == 0)
+				break;
+			rr->end += n;
+		}
+		if (rr->end < 2 || rr->buf[0] != 0x1f || rr->buf[1] != 0x8b) {
+			rr->gz = 0;
+			return rr->end;
+		}
+		rr->gz = 1;
+		memset(&rr->zs, 0, sizeof(rr->zs));
+		if (inflateInit2(&rr->zs, 16 + MAX_WBITS) != Z_OK)
+			return rfail(rr, "cannot start inflating gzip data");
+		/* what was read is gzip input: it moves to zin */
+		rr->zcap = rr->cap;
+		rr->zin = rr->buf;
+		rr->zs.next_in = rr->zin;
+		rr->zs.avail_in = rr->end;
+		rr->buf = xmalloc(rr->cap);
+		rr->end = 0;
+		return inflatemore(rr);
 	}
+	n = rdfd(rr->fd, rr->buf + rr->end,
+	    rr->cap - rr->end > INT_MAX ? INT_MAX : rr->cap - rr->end);
+	if (n == -1)
+		return rfail(rr, "%s", strerror(errno));
 	rr->end += n;
 	return n;
 }
@@ -316,10 +453,7 @@ rec_read(struct rec_reader *rr, msgpack_object *obj)
 			if (rr->end > rr->beg)
 				return rfail(rr, "truncated record "
 				    "(end of input inside it)");
-			if (rr->gz != NULL) {
-				gzclose(rr->gz);
-				rr->gz = NULL;
-			}
+			rclose(rr);
 			if (rr->fi + 1 >= rr->nfiles)
 				return 0;
 			rr->fi++;

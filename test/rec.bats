@@ -250,3 +250,14 @@ open(sys.argv[1], "wb").write(exp + s("n") + b"\x01" + exp + s("n") + b"\x02")
 	: | gzip -c | recs -c | grep -qx 0
 	"$RT" add </dev/null | cmp - /dev/null
 }
+
+@test "rec: a record on a slow pipe is passed on at once, plain and gzip" {
+	# The producer holds its end open for 4 s after one record: the
+	# record must be through three filters long before that.
+	( printf '\x81\xa2id\xa1a'; sleep 4 ) | recs -p | recs -p -z |
+	    recs >"$T/out" &
+	for i in $(seq 15); do [ -s "$T/out" ] && break; sleep 0.2; done
+	[ "$(cat "$T/out")" = '{"id":"a"}' ]
+	wait
+	[ "$(cat "$T/out")" = '{"id":"a"}' ]
+}
