@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -375,6 +376,11 @@ take(float *dst, const struct tfile *tf, const char *name, size_t d0,
 		    "config.json says [%zu]", tf->path, e->name, got, d0);
 	}
 	tensor_to_f32(dst, e->data, e->dtype, e->n);
+	for (size_t i = 0; i < e->n; i++)
+		if (!isfinite(dst[i]))
+			return fail(err, errlen, "%s: tensor '%s' element "
+			    "%zu is %g, not a finite number", tf->path,
+			    e->name, i, dst[i]);
 	/*
 	 * The file's pages are read once: let them go, so that the peak
 	 * memory is the f32 weights, not the weights and the file.
