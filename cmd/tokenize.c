@@ -178,8 +178,8 @@ put(struct rec_writer *w, const char *id, const char *a, const char *b,
 	free(seg);
 	free(tok);
 out:
-	free(ta.id);
-	free(tb.id);
+	wp_toks_release(&ta);
+	wp_toks_release(&tb);
 }
 
 /* One data row of a GLUE file; returns 0 or -1 when skipped. */

@@ -10,6 +10,12 @@
  * word of its own.  WordPiece: greedy longest match first, continuations
  * prefixed "##"; a word that cannot be split, or of more than 100
  * characters, is [UNK].  Unicode properties come from utf8proc.
+ *
+ * ASCII takes a short cut: its classes are in a table and its lower case
+ * is arithmetic.  NFD reorders only runs of characters of non-zero
+ * combining class, and every ASCII character has class zero, so each run
+ * of non-ASCII characters can be normalised on its own; punctuation is
+ * looked for after normalisation, as BERT does (U+2260 is "=" then).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -24,38 +30,83 @@
 
 #define MAXCHARS	100	/* max_input_chars_per_word */
 
-static uint64_t
-hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+/* FNV-1a, one byte at a time, so that every prefix has its hash on the way */
+#define FNV_BASIS	1469598103934665603ULL
+#define FNV_PRIME	1099511628211ULL
+#define FNV_STEP(h, c)	(((h) ^ (unsigned char)(c)) * FNV_PRIME)
 
+static uint64_t
+hash(uint64_t h, const char *s, size_t n)
+{
 	while (n-- > 0)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+		h = FNV_STEP(h, *s++);
 	return h;
 }
 
-int
-wp_find(const struct wp_vocab *v, const char *s, size_t len)
+/*
+ * The id of the entry "##" s[0..n) (prefix set) or s[0..n), whose hash
+ * is h, or -1.
+ */
+static inline int
+lookup(const struct wp_vocab *v, uint64_t h, const char *s, size_t n,
+    int prefix)
 {
-	uint64_t h = hash(s, len);
-	size_t i = h & (v->tabsize - 1);
+	const struct wp_slot *e;
 	uint32_t tag = h >> 32;
-	int id;
+	size_t i = h & v->mask, k;
 
-	while ((id = v->tab[i]) != 0) {
-		if (v->tag[i] == tag && v->len[id - 1] == len &&
-		    memcmp(v->word[id - 1], s, len) == 0)
-			return id - 1;
-		i = (i + 1) & (v->tabsize - 1);
+	for (; (e = &v->tab[i])->id != 0; i = (i + 1) & v->mask) {
+		const char *w;
+		int id = e->id - 1;
+		if (e->tag != tag || v->len[id] != n + 2 * prefix)
+			continue;
+		w = v->word[id];
+		if (prefix) {
+			if (w[0] != '#' || w[1] != '#')
+				continue;
+			w += 2;
+		}
+		for (k = 0; k < n && w[k] == s[k]; k++)
+			;
+		if (k == n)
+			return id;
 	}
 	return -1;
 }
 
 int
+wp_find(const struct wp_vocab *v, const char *s, size_t len)
+{
+	return lookup(v, hash(FNV_BASIS, s, len), s, len, 0);
+}
+
+/* Put id in the table; a word already there takes the later id. */
+static void
+insert(struct wp_vocab *v, int id)
+{
+	const char *s = v->word[id];
+	uint64_t h = hash(FNV_BASIS, s, v->len[id]);
+	size_t i = h & v->mask;
+	int old;
+
+	if ((old = lookup(v, h, s, v->len[id], 0)) != -1) {
+		while (v->tab[i].id != (uint32_t)old + 1)
+			i = (i + 1) & v->mask;
+		v->tab[i].id = id + 1;
+		return;
+	}
+	while (v->tab[i].id != 0)
+		i = (i + 1) & v->mask;
+	v->tab[i].tag = h >> 32;
+	v->tab[i].id = id + 1;
+}
+
+int
 wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 {
-	char *line = NULL;
-	size_t cap = 0, ncap = 0;
+	char *line = NULL, *blob = NULL;
+	size_t cap = 0, ncap = 0, size = 0, bcap = 0, tabsize;
+	size_t *off = NULL;
 	ssize_t len;
 	FILE *fp;
 
@@ -64,41 +115,49 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	/* the words, NUL-terminated, one after the other in blob */
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		while (len > 0 && (line[len - 1] == '\n' ||
 		    line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if ((size_t)v->n == ncap) {
 			ncap = ncap ? ncap * 2 : 1024;
-			v->word = xreallocarray(v->word, ncap, sizeof(char *));
+			off = xreallocarray(off, ncap, sizeof(size_t));
 			v->len = xreallocarray(v->len, ncap, sizeof(size_t));
 		}
-		v->len[v->n] = len;
-		v->word[v->n++] = xstrndup(line, len);
+		while (size + len + 1 > bcap) {
+			bcap = bcap ? bcap * 2 : 65536;
+			blob = xreallocarray(blob, bcap, 1);
+		}
+		memcpy(blob + size, line, len + 1);
+		off[v->n] = size;
+		v->len[v->n++] = len;
+		size += len + 1;
+		if ((size_t)len > v->maxlen)
+			v->maxlen = len;
 	}
 	free(line);
 	if (ferror(fp)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		fclose(fp);
+		free(off);
+		free(blob);
 		wp_release(v);
 		return -1;
 	}
 	fclose(fp);
-	for (v->tabsize = 16; v->tabsize < 2 * (size_t)v->n + 1;)
-		v->tabsize *= 2;
-	v->tab = xcalloc(v->tabsize, sizeof(int));
-	v->tag = xcalloc(v->tabsize, sizeof(uint32_t));
-	for (int id = 0; id < v->n; id++) {
-		const char *w = v->word[id];
-		uint64_t h = hash(w, v->len[id]);
-		size_t i = h & (v->tabsize - 1);
-		if (wp_find(v, w, v->len[id]) != -1)
-			continue;	/* a duplicate: the first id wins */
-		while (v->tab[i] != 0)
-			i = (i + 1) & (v->tabsize - 1);
-		v->tab[i] = id + 1;
-		v->tag[i] = h >> 32;
-	}
+	v->word = xreallocarray(NULL, v->n + 1, sizeof(char *));
+	for (int id = 0; id < v->n; id++)
+		v->word[id] = blob + off[id];
+	v->word[v->n] = blob;		/* for wp_release when n is 0 */
+	free(off);
+	/* at most half full: an absent word ends its probe soon */
+	for (tabsize = 16; tabsize < 2 * (size_t)v->n + 1;)
+		tabsize *= 2;
+	v->mask = tabsize - 1;
+	v->tab = xcalloc(tabsize, sizeof(*v->tab));
+	for (int id = 0; id < v->n; id++)
+		insert(v, id);
 	v->unk = wp_find(v, "[UNK]", 5);
 	v->cls = wp_find(v, "[CLS]", 5);
 	v->sep = wp_find(v, "[SEP]", 5);
@@ -114,17 +173,16 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 void
 wp_release(struct wp_vocab *v)
 {
-	for (int i = 0; i < v->n; i++)
-		free(v->word[i]);
+	if (v->word != NULL)
+		free(v->word[v->n]);
 	free(v->word);
 	free(v->len);
 	free(v->tab);
-	free(v->tag);
 	memset(v, 0, sizeof(*v));
 }
 
-void
-wp_toks_push(struct wp_toks *t, int id)
+static inline void
+push(struct wp_toks *t, int id)
 {
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 64;
@@ -132,6 +190,36 @@ wp_toks_push(struct wp_toks *t, int id)
 	}
 	t->id[t->n++] = id;
 }
+
+void
+wp_toks_push(struct wp_toks *t, int id)
+{
+	push(t, id);
+}
+
+void
+wp_toks_release(struct wp_toks *t)
+{
+	free(t->id);
+	free(t->run);
+	free(t->cp);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- the basic tokenizer ---- */
+
+/* ASCII: W word, S whitespace, D dropped (control), P punctuation */
+enum { W, S, D, P };
+static const unsigned char ascii[128] = {
+	D, D, D, D, D, D, D, D, D, S, S, D, D, S, D, D,	/* NUL .. SI */
+	D, D, D, D, D, D, D, D, D, D, D, D, D, D, D, D,	/* DLE .. US */
+	S, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,	/* space .. / */
+	W, W, W, W, W, W, W, W, W, W, P, P, P, P, P, P,	/* 0 .. ? */
+	P, W, W, W, W, W, W, W, W, W, W, W, W, W, W, W,	/* @ .. O */
+	W, W, W, W, W, W, W, W, W, W, W, P, P, P, P, P,	/* P .. _ */
+	P, W, W, W, W, W, W, W, W, W, W, W, W, W, W, W,	/* ` .. o */
+	W, W, W, W, W, W, W, W, W, W, W, P, P, P, P, D,	/* p .. DEL */
+};
 
 static int
 is_cjk(int32_t c)
@@ -146,8 +234,7 @@ static int
 is_punct(int32_t c)
 {
 	if (c < 128)
-		return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) ||
-		    (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+		return ascii[c] == P;
 	switch (utf8proc_category(c)) {
 	case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD:
 	case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PE:
@@ -159,178 +246,249 @@ is_punct(int32_t c)
 	}
 }
 
-/* Whitespace after clean-up: what Python's str.split() splits on. */
+/* The class of a non-ASCII character, as for ASCII, or C for CJK. */
+enum { C = P + 1 };
 static int
-is_space(int32_t c)
+classify(int32_t c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	    utf8proc_category(c) == UTF8PROC_CATEGORY_ZS ||
-	    c == 0x2028 || c == 0x2029;
-}
-
-static int
-is_control(int32_t c)
-{
-	if (c == '\t' || c == '\n' || c == '\r')
-		return 0;
+	if (c == 0xFFFD)
+		return D;
 	switch (utf8proc_category(c)) {
 	case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF:
 	case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
 	case UTF8PROC_CATEGORY_CN:
-		return 1;
+		return D;
+	case UTF8PROC_CATEGORY_ZS:
+		return S;
 	default:
-		return 0;
+		/* what Python's str.split() splits on, besides */
+		if (c == 0x2028 || c == 0x2029)
+			return S;
+		return is_cjk(c) ? C : W;
 	}
 }
 
-/* A word of code points, as UTF-8 in buf. */
+/*
+ * The word being built, as UTF-8.  Only the first MAXCHARS + 1 characters
+ * are kept: a longer word is [UNK] whatever they are.
+ */
 struct word {
-	char	*buf;
-	size_t	 len, cap;
-	int	 nchars;
+	char	buf[4 * (MAXCHARS + 1)];
+	size_t	len, nchars;
 };
 
-static void
+static inline void
 putcp(struct word *w, int32_t c)
 {
-	if (c < 128 && w->len < w->cap) {
-		w->buf[w->len++] = c;
-		w->nchars++;
+	if (w->nchars++ > MAXCHARS)
 		return;
-	}
-	if (w->len + 4 > w->cap) {
-		w->cap = (w->cap + 4) * 2;
-		w->buf = xreallocarray(w->buf, w->cap, 1);
-	}
-	w->len += utf8proc_encode_char(c, (utf8proc_uint8_t *)w->buf + w->len);
-	w->nchars++;
+	if (c < 128)
+		w->buf[w->len++] = c;
+	else
+		w->len += utf8proc_encode_char(c,
+		    (utf8proc_uint8_t *)w->buf + w->len);
 }
 
-/* WordPiece on one word (buf, len bytes, nchars code points). */
+/*
+ * WordPiece on the word w, then w emptied.  For each piece, the hashes of
+ * every prefix come in one pass, and the longest prefix in the vocabulary
+ * is the piece: none is longer than the longest entry.
+ */
 static void
-wordpiece(const struct wp_vocab *v, const struct word *w, struct wp_toks *out)
+wordpiece(const struct wp_vocab *v, struct word *w, struct wp_toks *out)
 {
-	char tmp[4 * MAXCHARS + 3];
-	size_t start = 0, first = out->n;
+	static const uint64_t hashhash =
+	    FNV_STEP(FNV_STEP(FNV_BASIS, '#'), '#');
+	uint64_t hs[sizeof(w->buf) + 1];
+	const char *b = w->buf;
+	size_t start = 0, first = out->n, n = w->len;
 
-	if (w->len == 0)
+	if (n == 0)
 		return;
+	w->len = 0;
 	if (w->nchars > MAXCHARS) {
-		wp_toks_push(out, v->unk);
+		w->nchars = 0;
+		push(out, v->unk);
 		return;
 	}
-	while (start < w->len) {
-		size_t end = w->len;
+	w->nchars = 0;
+	while (start < n) {
+		size_t end, lim = n - start, max = v->maxlen;
+		uint64_t h = FNV_BASIS;
 		int id = -1;
-		while (end > start) {
-			if (start == 0) {
-				id = wp_find(v, w->buf, end);
-			} else {
-				tmp[0] = tmp[1] = '#';
-				memcpy(tmp + 2, w->buf + start, end - start);
-				id = wp_find(v, tmp, 2 + end - start);
-			}
-			if (id != -1)
+		if (start > 0) {
+			h = hashhash;
+			max = max >= 2 ? max - 2 : 0;
+		}
+		if (lim > max)
+			lim = max;
+		for (end = 0; end < lim; end++)
+			hs[end + 1] = h = FNV_STEP(h, b[start + end]);
+		for (end = lim; end > 0; end--) {
+			/* only whole characters */
+			if (start + end < n &&
+			    ((unsigned char)b[start + end] & 0xc0) == 0x80)
+				continue;
+			if ((id = lookup(v, hs[end], b + start, end,
+			    start > 0)) != -1)
 				break;
-			/* back off one code point */
-			do
-				end--;
-			while (end > start &&
-			    ((unsigned char)w->buf[end] & 0xc0) == 0x80);
 		}
 		if (id == -1) {
 			out->n = first;
-			wp_toks_push(out, v->unk);
+			push(out, v->unk);
 			return;
 		}
-		wp_toks_push(out, id);
-		start = end;
+		push(out, id);
+		start += end;
 	}
 }
 
-/* Append code point c of the cleaned, cased text to the current word. */
+/* A punctuation character: a word of its own. */
 static void
-addchar(struct word *w, int32_t c, int lower)
+punct(const struct wp_vocab *v, struct word *w, int32_t c,
+    struct wp_toks *out)
 {
-	int32_t buf[8];
-	utf8proc_ssize_t n;
+	wordpiece(v, w, out);
+	putcp(w, c);
+	wordpiece(v, w, out);
+}
 
-	if (!lower) {
-		putcp(w, c);
+/* Room for n bytes in t->run. */
+static void
+runroom(struct wp_toks *t, size_t n)
+{
+	if (n <= t->runcap)
 		return;
+	while (t->runcap < n)
+		t->runcap = t->runcap ? 2 * t->runcap : 256;
+	t->run = xreallocarray(t->run, t->runcap, 1);
+}
+
+static int32_t
+tolower_cb(int32_t c, void *data)
+{
+	(void)data;
+	return utf8proc_tolower(c);
+}
+
+/*
+ * The run of non-ASCII characters in out->run (n bytes) into the word:
+ * lower case, NFD and the nonspacing marks dropped when lower is set, then
+ * punctuation split off.  Returns -1 if utf8proc fails (it does not on
+ * valid UTF-8).
+ */
+static int
+flushrun(const struct wp_vocab *v, struct word *w, size_t n, int lower,
+    struct wp_toks *out)
+{
+	utf8proc_ssize_t k;
+
+	if (n == 0)
+		return 0;
+	for (;;) {
+		k = utf8proc_decompose_custom((utf8proc_uint8_t *)out->run, n,
+		    out->cp, out->cpcap, lower ? UTF8PROC_DECOMPOSE : 0,
+		    lower ? tolower_cb : NULL, NULL);
+		if (k < 0)
+			return -1;
+		if ((size_t)k <= out->cpcap)
+			break;
+		out->cpcap = k + 16;
+		out->cp = xreallocarray(out->cp, out->cpcap, sizeof(int32_t));
 	}
-	if (c < 128) {
-		putcp(w, c >= 'A' && c <= 'Z' ? c + 32 : c);
-		return;
+	for (utf8proc_ssize_t i = 0; i < k; i++) {
+		int32_t c = out->cp[i];
+		if (lower && utf8proc_category(c) == UTF8PROC_CATEGORY_MN)
+			continue;
+		if (is_punct(c))
+			punct(v, w, c, out);
+		else
+			putcp(w, c);
 	}
-	c = utf8proc_tolower(c);
-	/* NFD, then drop the nonspacing marks: the accents */
-	n = utf8proc_decompose_char(c, buf, 8, UTF8PROC_DECOMPOSE, NULL);
-	for (utf8proc_ssize_t i = 0; i < n && i < 8; i++)
-		if (utf8proc_category(buf[i]) != UTF8PROC_CATEGORY_MN)
-			putcp(w, buf[i]);
+	return 0;
 }
 
 int
 wp_tokenize(const struct wp_vocab *v, const char *text, size_t len, int lower,
     struct wp_toks *out, size_t *bad)
 {
-	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)text;
-	struct word w = { 0 };
-	size_t i = 0;
-	int32_t c;
+	const unsigned char *p = (const unsigned char *)text;
+	struct word w;
+	size_t i = 0, nrun = 0, runat = 0;
 
+	w.len = w.nchars = 0;
 	while (i < len) {
+		int32_t c = p[i];
 		utf8proc_ssize_t k;
-		if (p[i] < 128) {
-			c = p[i];
-			k = 1;
-		} else if ((k = utf8proc_iterate(p + i, len - i, &c)) < 0) {
-			*bad = i;
-			free(w.buf);
-			return -1;
-		}
-		i += k;
-		if (c < 128) {		/* ASCII: no tables needed */
-			if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+		int cl;
+
+		if (c < 128) {
+			if (ascii[c] == D) {
+				i++;
+				continue;
+			}
+			if (nrun > 0 && flushrun(v, &w, nrun, lower, out) == -1)
+				goto fail;
+			nrun = 0;
+			switch (ascii[c]) {
+			case S:
 				wordpiece(v, &w, out);
-				w.len = w.nchars = 0;
-			} else if (c < 32 || c == 127) {
-				;	/* control characters, NUL */
-			} else if (is_punct(c)) {
-				wordpiece(v, &w, out);
-				w.len = w.nchars = 0;
-				putcp(&w, c);
-				wordpiece(v, &w, out);
-				w.len = w.nchars = 0;
-			} else {
-				putcp(&w, lower && c >= 'A' && c <= 'Z' ?
-				    c + 32 : c);
+				i++;
+				break;
+			case P:
+				punct(v, &w, c, out);
+				i++;
+				break;
+			default:
+				/* a run of letters and digits */
+				do {
+					if (lower && (uint32_t)(c - 'A') < 26)
+						c += 'a' - 'A';
+					if (w.nchars++ <= MAXCHARS)
+						w.buf[w.len++] = c;
+				} while (++i < len && (c = p[i]) < 128 &&
+				    ascii[c] == W);
 			}
 			continue;
 		}
-		if (c == 0xFFFD || is_control(c))
-			continue;
-		if (is_space(c)) {
-			wordpiece(v, &w, out);
-			w.len = w.nchars = 0;
+		if ((k = utf8proc_iterate(p + i, len - i, &c)) < 0) {
+			*bad = i;
+			return -1;
+		}
+		if ((cl = classify(c)) == D) {
+			i += k;
 			continue;
 		}
-		if (is_cjk(c) || is_punct(c)) {
-			/* a word of its own: punctuation is checked after
-			 * lower-casing and accent stripping in BERT, and
-			 * neither changes whether a character is punctuation
-			 * for the characters that matter */
+		if (cl == S || cl == C) {
+			if (nrun > 0 && flushrun(v, &w, nrun, lower, out) == -1)
+				goto fail;
+			nrun = 0;
 			wordpiece(v, &w, out);
-			w.len = w.nchars = 0;
-			addchar(&w, c, lower);
-			wordpiece(v, &w, out);
-			w.len = w.nchars = 0;
+			if (cl == C) {
+				/* a word of its own */
+				runat = i;
+				runroom(out, k);
+				memcpy(out->run, p + i, k);
+				if (flushrun(v, &w, k, lower, out) == -1)
+					goto fail;
+				wordpiece(v, &w, out);
+			}
+			i += k;
 			continue;
 		}
-		addchar(&w, c, lower);
+		/* a word character or punctuation: normalised with its run */
+		if (nrun == 0)
+			runat = i;
+		runroom(out, nrun + k);
+		memcpy(out->run + nrun, p + i, k);
+		nrun += k;
+		i += k;
 	}
+	if (nrun > 0 && flushrun(v, &w, nrun, lower, out) == -1)
+		goto fail;
 	wordpiece(v, &w, out);
-	free(w.buf);
 	return 0;
+fail:
+	*bad = runat;
+	return -1;
 }

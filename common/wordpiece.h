@@ -7,27 +7,45 @@
 #define WORDPIECE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* A slot of the vocabulary's hash table. */
+struct wp_slot {
+	uint32_t tag;		/* the high half of the entry's hash */
+	uint32_t id;		/* its id + 1; 0: empty */
+};
 
 struct wp_vocab {
-	char	**word;		/* by id */
+	char	**word;		/* by id, NUL-terminated, in one block */
 	size_t	 *len;		/* their lengths */
 	int	  n;
-	int	 *tab;		/* open addressing: id + 1, 0 empty */
-	unsigned *tag;		/* the high half of each entry's hash */
-	size_t	  tabsize;
+	struct wp_slot *tab;	/* open addressing, linear probing */
+	size_t	  mask;		/* its size - 1, a power of two */
+	size_t	  maxlen;	/* the longest entry, in bytes */
 	int	  unk, cls, sep;
 };
 
-/* Load vocab.txt (one token a line, the id is the line number from 0). */
+/*
+ * Load vocab.txt (one token a line, the id is the line number from 0).
+ * A token on several lines has the id of the last, as in BERT's load_vocab.
+ */
 int	wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen);
 void	wp_release(struct wp_vocab *v);
 /* The id of s[0..len), or -1. */
 int	wp_find(const struct wp_vocab *v, const char *s, size_t len);
 
-/* Token ids and their strings, appended by wp_tokenize. */
+/*
+ * Token ids, appended by wp_tokenize, and its scratch space: keep one
+ * wp_toks for many calls (set n to 0 in between) and nothing is allocated
+ * once the buffers have grown.
+ */
 struct wp_toks {
 	int	*id;
 	size_t	 n, cap;
+	char	*run;		/* scratch: non-ASCII text (UTF-8) */
+	size_t	 runcap;
+	int32_t	*cp;		/* scratch: its code points, normalised */
+	size_t	 cpcap;
 };
 
 /*
@@ -38,5 +56,6 @@ struct wp_toks {
 int	wp_tokenize(const struct wp_vocab *v, const char *text, size_t len,
 	    int lower, struct wp_toks *out, size_t *bad);
 void	wp_toks_push(struct wp_toks *t, int id);
+void	wp_toks_release(struct wp_toks *t);
 
 #endif

@@ -104,6 +104,24 @@ setup() {
 	grep -q '"H","##é","##llo",",","World","!"' "$T/o"
 }
 
+@test "tokenize: punctuation is looked for after lower case and NFD" {
+	# U+2260, U+226E and U+1FEF are no punctuation, but their NFD ("=",
+	# "<" and a combining mark; "`") is: BERT splits them off when it
+	# strips accents, not otherwise
+	printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\ncat\n=\n<\n`\n' >"$T/v.txt"
+	printf 'cat\342\211\240cat cat\342\211\256cat cat\341\277\257cat\n' >"$T/in.txt"
+	run -0 bash -c "tokenize -v '$T/v.txt' --uncased '$T/in.txt' | recs -k tokens"
+	[ "$output" = '{"tokens":["[CLS]","cat","=","cat","cat","<","cat","cat","`","cat","[SEP]"]}' ]
+	run -0 bash -c "tokenize -v '$T/v.txt' --cased '$T/in.txt' | recs -k tokens"
+	[ "$output" = '{"tokens":["[CLS]","[UNK]","[UNK]","[UNK]","[SEP]"]}' ]
+}
+
+@test "tokenize: a token the vocabulary has twice takes the later id" {
+	printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\ncat\nsat\ncat\n' >"$T/v.txt"
+	run -0 bash -c "echo 'cat sat' | tokenize -v '$T/v.txt' | recs -k ids"
+	[ "$output" = '{"ids":[2,6,5,3]}' ]
+}
+
 @test "tokenize: bad input names the file and line" {
 	printf 'the cat\n\377\376 bad\n' >"$T/bad.txt"
 	run -1 --separate-stderr tokenize -v "$V" "$T/bad.txt"
