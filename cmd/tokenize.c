@@ -107,20 +107,142 @@ fields(char *line, char **f, int max)
 	return n;
 }
 
+/*
+ * The arrays of a record go out as msgpack bytes made here, in one piece:
+ * each token's string comes encoded from tokenc (built once), each id is
+ * encoded as msgpack-c encodes an int.
+ */
+static unsigned char *tokenc;	/* every token as a msgpack str */
+static size_t *tokoff;		/* by id: where in tokenc, n + 1 of them */
+static size_t tokmax;		/* the longest encoding */
+
+static struct {
+	unsigned char	*p;
+	size_t		 n, cap;
+} ob;
+
+static unsigned char *
+strhdr(unsigned char *p, size_t n)
+{
+	if (n < 32) {
+		*p++ = 0xa0 | n;
+	} else if (n < 256) {
+		*p++ = 0xd9;
+		*p++ = n;
+	} else if (n < 65536) {
+		*p++ = 0xda;
+		*p++ = n >> 8;
+		*p++ = n;
+	} else {
+		*p++ = 0xdb;
+		*p++ = n >> 24;
+		*p++ = n >> 16;
+		*p++ = n >> 8;
+		*p++ = n;
+	}
+	return p;
+}
+
+/* An array header (0x90 | n, array 16, array 32). */
+static unsigned char *
+arrhdr(unsigned char *p, size_t n)
+{
+	if (n < 16) {
+		*p++ = 0x90 | n;
+	} else if (n < 65536) {
+		*p++ = 0xdc;
+		*p++ = n >> 8;
+		*p++ = n;
+	} else {
+		*p++ = 0xdd;
+		*p++ = n >> 24;
+		*p++ = n >> 16;
+		*p++ = n >> 8;
+		*p++ = n;
+	}
+	return p;
+}
+
+/* A non-negative int, in the fewest bytes. */
+static unsigned char *
+putuint(unsigned char *p, unsigned v)
+{
+	if (v < 128) {
+		*p++ = v;
+	} else if (v < 256) {
+		*p++ = 0xcc;
+		*p++ = v;
+	} else if (v < 65536) {
+		*p++ = 0xcd;
+		*p++ = v >> 8;
+		*p++ = v;
+	} else {
+		*p++ = 0xce;
+		*p++ = v >> 24;
+		*p++ = v >> 16;
+		*p++ = v >> 8;
+		*p++ = v;
+	}
+	return p;
+}
+
+static unsigned char *
+str(unsigned char *p, const char *s, size_t n)
+{
+	p = strhdr(p, n);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static unsigned char *
+key(unsigned char *p, const char *k)
+{
+	return str(p, k, strlen(k));
+}
+
+/* Every token encoded, with 32 bytes to spare for put()'s copies. */
+static void
+tokenc_init(void)
+{
+	size_t size = 0;
+
+	tokoff = xreallocarray(NULL, vocab.n + 1, sizeof(size_t));
+	for (int i = 0; i < vocab.n; i++)
+		size += 5 + vocab.len[i];
+	tokenc = xcalloc(size + 32, 1);
+	tokoff[0] = 0;
+	for (int i = 0; i < vocab.n; i++) {
+		unsigned char *p = str(tokenc + tokoff[i], vocab.word[i],
+		    vocab.len[i]);
+		tokoff[i + 1] = p - tokenc;
+		if (tokoff[i + 1] - tokoff[i] > tokmax)
+			tokmax = tokoff[i + 1] - tokoff[i];
+	}
+}
+
+/* ob.p[0..n) out, as they are (msgpack_pack_str_body() appends bytes). */
+static void
+flush(struct rec_writer *w, const unsigned char *end)
+{
+	msgpack_pack_str_body(rec_packer(w), ob.p, end - ob.p);
+}
+
 static void
 put(struct rec_writer *w, const char *id, const char *a, const char *b,
     const char *label, int islabelfloat, const char *file, size_t line)
 {
-	struct wp_toks ta = { 0 }, tb = { 0 };
-	size_t off;
-	int *ids, *seg, T, i, k;
-	char **tok;
+	static struct wp_toks ta, tb;
+	static int *ids;
+	static size_t idcap;
+	size_t off, T, k, nb, la = strlen(a), lb = b ? strlen(b) : 0, need;
+	unsigned char *p;
 
-	if (wp_tokenize(&vocab, a, strlen(a), opt.lower, &ta, &off) == -1 ||
-	    (b && wp_tokenize(&vocab, b, strlen(b), opt.lower, &tb, &off) == -1)) {
+	ta.n = tb.n = 0;
+	if (wp_tokenize(&vocab, a, la, opt.lower, &ta, &off) == -1 ||
+	    (b && wp_tokenize(&vocab, b, lb, opt.lower, &tb, &off) == -1)) {
 		bad(file, line, "invalid UTF-8 at byte %zu of %s", off,
 		    ta.n || b == NULL ? "the first sentence" : "a sentence");
-		goto out;
+		return;
 	}
 	/*
 	 * Truncate longest first to max-len with [CLS] and the [SEP]s: one
@@ -136,50 +258,98 @@ put(struct rec_writer *w, const char *id, const char *a, const char *b,
 			tb.n--;
 	}
 	T = ta.n + 2 + (b ? tb.n + 1 : 0);
-	ids = xreallocarray(NULL, T, sizeof(int));
-	seg = xreallocarray(NULL, T, sizeof(int));
+	if (T > idcap) {
+		idcap = T * 2;
+		ids = xreallocarray(ids, idcap, sizeof(int));
+	}
 	k = 0;
-	ids[k] = vocab.cls;
-	seg[k++] = 0;
-	for (size_t j = 0; j < ta.n; j++) {
-		ids[k] = ta.id[j];
-		seg[k++] = 0;
-	}
-	ids[k] = vocab.sep;
-	seg[k++] = 0;
+	ids[k++] = vocab.cls;
+	memcpy(ids + k, ta.id, ta.n * sizeof(int));
+	k += ta.n;
+	ids[k++] = vocab.sep;
+	nb = k;
 	if (b) {
-		for (size_t j = 0; j < tb.n; j++) {
-			ids[k] = tb.id[j];
-			seg[k++] = 1;
-		}
-		ids[k] = vocab.sep;
-		seg[k++] = 1;
+		memcpy(ids + k, tb.id, tb.n * sizeof(int));
+		k += tb.n;
+		ids[k++] = vocab.sep;
 	}
-	tok = xreallocarray(NULL, T, sizeof(char *));
-	for (i = 0; i < T; i++)
-		tok[i] = vocab.word[ids[i]];
-	rec_map(w, 5 + (opt.task != NULL) + (label != NULL) + (b != NULL));
-	rec_put_str(w, "id", id);
-	if (opt.task)
-		rec_put_str(w, "task", opt.task->name);
+
+	/*
+	 * The record, keys in the order of rec_map's count: a map of at most
+	 * 9 keys, strings, then the arrays.  The label goes through rec.
+	 */
+	need = 128 + strlen(id) + la + lb + T * (tokmax + 5 + 1) + 32;
+	if (need > ob.cap) {
+		ob.cap = need * 2;
+		ob.p = xreallocarray(ob.p, ob.cap, 1);
+	}
+	p = ob.p;
+	*p++ = 0x80 | (5 + (opt.task != NULL) + (label != NULL) + (b != NULL));
+	p = key(p, "id");
+	p = key(p, id);
+	if (opt.task) {
+		p = key(p, "task");
+		p = key(p, opt.task->name);
+	}
 	if (label) {
+		flush(w, p);
 		if (islabelfloat)
 			rec_put_num(w, "label", strtod(label, NULL));
 		else
 			rec_put_int(w, "label", atoi(label));
+		p = ob.p;
 	}
-	rec_put_str(w, "text_a", a);
-	if (b)
-		rec_put_str(w, "text_b", b);
-	rec_put_strs(w, "tokens", tok, T);
-	rec_put_ints(w, "ids", ids, T);
-	rec_put_ints(w, "seg", seg, T);
-	free(ids);
-	free(seg);
-	free(tok);
-out:
-	wp_toks_release(&ta);
-	wp_toks_release(&tb);
+	p = key(p, "text_a");
+	p = str(p, a, la);
+	if (b) {
+		p = key(p, "text_b");
+		p = str(p, b, lb);
+	}
+	p = key(p, "tokens");
+	p = arrhdr(p, T);
+	for (size_t i = 0; i < T; i++) {
+		const unsigned char *t = tokenc + tokoff[ids[i]];
+		size_t n = tokoff[ids[i] + 1] - tokoff[ids[i]];
+		if (n <= 32)
+			memcpy(p, t, 32);	/* a fixed size: no call */
+		else
+			memcpy(p, t, n);
+		p += n;
+	}
+	p = key(p, "ids");
+	p = arrhdr(p, T);
+	for (size_t i = 0; i < T; i++)
+		p = putuint(p, ids[i]);
+	p = key(p, "seg");
+	p = arrhdr(p, T);
+	memset(p, 0, nb);
+	memset(p + nb, 1, T - nb);
+	p += T;
+	flush(w, p);
+}
+
+/* buf = s "/" t "/" n, or s "/" n when t is NULL; buf has room for it. */
+static void
+mkid(char *buf, const char *s, const char *t, unsigned long long n)
+{
+	char d[24], *q = d + sizeof(d);
+	size_t k;
+
+	k = strlen(s);
+	memcpy(buf, s, k);
+	buf += k;
+	*buf++ = '/';
+	if (t != NULL) {
+		k = strlen(t);
+		memcpy(buf, t, k);
+		buf += k;
+		*buf++ = '/';
+	}
+	do
+		*--q = '0' + n % 10;
+	while ((n /= 10) > 0);
+	memcpy(buf, q, d + sizeof(d) - q);
+	buf[d + sizeof(d) - q] = '\0';
 }
 
 /* One data row of a GLUE file; returns 0 or -1 when skipped. */
@@ -232,7 +402,7 @@ glue_row(struct rec_writer *w, char *line, const char *file,
 			return;
 		}
 	}
-	snprintf(id, sizeof(id), "%s/%s/%ld", t->name, base, row);
+	mkid(id, t->name, base, row);
 	put(w, id, f[a], b >= 0 ? f[b] : NULL, label, isf, file, lineno);
 }
 
@@ -246,7 +416,7 @@ text_line(struct rec_writer *w, char *line, const char *base, size_t lineno,
 	if (tab != NULL)
 		*tab++ = '\0';
 	(void)file;
-	snprintf(id, sizeof(id), "%s/%zu", base, lineno);
+	mkid(id, base, NULL, lineno);
 	put(w, id, line, tab, NULL, 0, file, lineno);
 }
 
@@ -484,6 +654,7 @@ main(int argc, char *argv[])
 	}
 	if (wp_load(&vocab, vpath, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
+	tokenc_init();
 	if (force != -1)
 		opt.lower = force;
 	if (opt.lower == -1) {
