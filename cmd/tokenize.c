@@ -15,44 +15,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "glue.h"
 #include "model.h"
 #include "rec.h"
 #include "util.h"
 #include "wordpiece.h"
 
-/*
- * The GLUE tasks as GLUE's processors read them: 0-based columns of the
- * sentences and of the label, in files with a header row (CoLA's train and
- * dev have none), the label's name in the header (a test file lacks it),
- * and the label names in the order of their numbers (none: an integer, or
- * for STS-B a float).
- */
-struct task {
-	const char	*name;
-	int		 a, b, label;		/* b -1: single sentences */
-	int		 header;
-	const char	*labelcol;
-	const char	*names[4];
-	int		 ta, tb;		/* test files: columns */
-};
-
-static const struct task tasks[] = {
-	{ "CoLA", 3, -1, 1, 0, NULL, { NULL }, 1, -1 },
-	{ "SST-2", 0, -1, 1, 1, "label", { NULL }, 1, -1 },
-	{ "MRPC", 3, 4, 0, 1, "Quality", { NULL }, 3, 4 },
-	{ "STS-B", 7, 8, -2, 1, "score", { NULL }, 7, 8 },
-	{ "QQP", 3, 4, 5, 1, "is_duplicate", { NULL }, 1, 2 },
-	{ "MNLI", 8, 9, -1, 1, "gold_label",
-	    { "contradiction", "entailment", "neutral", NULL }, 8, 9 },
-	{ "QNLI", 1, 2, -1, 1, "label",
-	    { "entailment", "not_entailment", NULL }, 1, 2 },
-	{ "RTE", 1, 2, -1, 1, "label",
-	    { "entailment", "not_entailment", NULL }, 1, 2 },
-	{ "WNLI", 1, 2, -1, 1, "label", { NULL }, 1, 2 },
-};
-
 static struct {
-	const struct task *task;
+	const struct glue_task *task;
 	int	 lower, maxlen, lenient, verbose, gz;
 	long	 sample;
 	uint64_t seed;
@@ -90,21 +60,6 @@ bad(const char *file, size_t line, const char *fmt, ...)
 	warnx("%s:%zu: %s (skipped)", file, line, msg);
 	nskipped++;
 	return -1;
-}
-
-/* Split line (no newline) at tabs into f[]; the number of fields. */
-static int
-fields(char *line, char **f, int max)
-{
-	int n = 0;
-
-	f[n++] = line;
-	for (char *p = line; *p && n < max; p++)
-		if (*p == '\t') {
-			*p = '\0';
-			f[n++] = p + 1;
-		}
-	return n;
 }
 
 /*
@@ -227,15 +182,21 @@ flush(struct rec_writer *w, const unsigned char *end)
 	msgpack_pack_str_body(rec_packer(w), ob.p, end - ob.p);
 }
 
+/*
+ * The record of sentence a (and b, unless NULL), la and lb bytes, with
+ * the label of lab (unless NULL).
+ */
 static void
-put(struct rec_writer *w, const char *id, const char *a, const char *b,
-    const char *label, int islabelfloat, const char *file, size_t line)
+put(struct rec_writer *w, const char *id, const char *a, size_t la,
+    const char *b, size_t lb, const struct glue_row *lab, const char *file,
+    size_t line)
 {
 	static struct wp_toks ta, tb;
 	static int *ids;
 	static size_t idcap;
-	size_t off, T, k, nb, la = strlen(a), lb = b ? strlen(b) : 0, need;
+	size_t off, T, k, nb, need;
 	unsigned char *p;
+	int haslabel = lab != NULL && lab->haslabel;
 
 	ta.n = tb.n = 0;
 	if (wp_tokenize(&vocab, a, la, opt.lower, &ta, &off) == -1 ||
@@ -284,19 +245,19 @@ put(struct rec_writer *w, const char *id, const char *a, const char *b,
 		ob.p = xreallocarray(ob.p, ob.cap, 1);
 	}
 	p = ob.p;
-	*p++ = 0x80 | (5 + (opt.task != NULL) + (label != NULL) + (b != NULL));
+	*p++ = 0x80 | (5 + (opt.task != NULL) + haslabel + (b != NULL));
 	p = key(p, "id");
 	p = key(p, id);
 	if (opt.task) {
 		p = key(p, "task");
 		p = key(p, opt.task->name);
 	}
-	if (label) {
+	if (haslabel) {
 		flush(w, p);
-		if (islabelfloat)
-			rec_put_num(w, "label", strtod(label, NULL));
+		if (lab->haslabel == 2)
+			rec_put_num(w, "label", lab->flabel);
 		else
-			rec_put_int(w, "label", atoi(label));
+			rec_put_int(w, "label", lab->ilabel);
 		p = ob.p;
 	}
 	p = key(p, "text_a");
@@ -352,72 +313,34 @@ mkid(char *buf, const char *s, const char *t, unsigned long long n)
 	buf[d + sizeof(d) - q] = '\0';
 }
 
-/* One data row of a GLUE file; returns 0 or -1 when skipped. */
+/* One data row of a GLUE file, line[0..len). */
 static void
-glue_row(struct rec_writer *w, char *line, const char *file,
-    const char *base, size_t lineno, long row, int test)
+row(struct rec_writer *w, char *line, size_t len, const char *file,
+    const char *base, size_t lineno, long n, int test)
 {
-	const struct task *t = opt.task;
-	char *f[64], id[512], lab[32];
-	const char *label = NULL;
-	int n = fields(line, f, 64), a = test ? t->ta : t->a,
-	    b = test ? t->tb : t->b, need, lc = -1, isf = 0;
+	struct glue_row r;
+	char id[512], err[512];
 
-	need = (a > b ? a : b) + 1;
-	if (!test && t->label >= 0 && t->label + 1 > need)
-		need = t->label + 1;
-	if (!test && t->label < 0)
-		need++;			/* the label is a column after them */
-	if (n < need) {
-		bad(file, lineno, "%d columns, %s needs %d", n, t->name, need);
+	if (glue_row(opt.task, line, len, test, &r, err, sizeof(err)) == -1) {
+		bad(file, lineno, "%s", err);
 		return;
 	}
-	if (!test) {
-		lc = t->label >= 0 ? t->label : n - 1;
-		label = f[lc];
-		if (t->label == -2) {		/* STS-B: a float */
-			double d;
-			if (parse_double(label, &d) == -1) {
-				bad(file, lineno, "label '%s' is not a number",
-				    label);
-				return;
-			}
-			isf = 1;
-		} else if (t->names[0] != NULL) {
-			int k;
-			for (k = 0; t->names[k]; k++)
-				if (strcmp(label, t->names[k]) == 0)
-					break;
-			if (t->names[k] == NULL) {
-				bad(file, lineno, "label '%s' is not one of "
-				    "%s, %s%s%s", label, t->names[0],
-				    t->names[1], t->names[2] ? ", " : "",
-				    t->names[2] ? t->names[2] : "");
-				return;
-			}
-			snprintf(lab, sizeof(lab), "%d", k);
-			label = lab;
-		} else if (strcmp(label, "0") != 0 && strcmp(label, "1") != 0) {
-			bad(file, lineno, "label '%s' is not 0 or 1", label);
-			return;
-		}
-	}
-	mkid(id, t->name, base, row);
-	put(w, id, f[a], b >= 0 ? f[b] : NULL, label, isf, file, lineno);
+	mkid(id, opt.task->name, base, n);
+	put(w, id, r.a, r.alen, r.b, r.blen, &r, file, lineno);
 }
 
-/* A line of text: one sentence, or two with a TAB between. */
+/* A line of text, line[0..len): one sentence, or two with a TAB between. */
 static void
-text_line(struct rec_writer *w, char *line, const char *base, size_t lineno,
-    const char *file)
+text_line(struct rec_writer *w, char *line, size_t len, const char *base,
+    size_t lineno, const char *file)
 {
-	char id[512], *tab = strchr(line, '\t');
+	char id[512], *tab = memchr(line, '\t', len);
+	size_t la = tab ? (size_t)(tab - line) : len;
 
 	if (tab != NULL)
 		*tab++ = '\0';
-	(void)file;
 	mkid(id, base, NULL, lineno);
-	put(w, id, line, tab, NULL, 0, file, lineno);
+	put(w, id, line, la, tab, tab ? len - la - 1 : 0, NULL, file, lineno);
 }
 
 /* --sample: the PRNG (splitmix64) and the rows kept. */
@@ -433,7 +356,7 @@ next(uint64_t *s)
 
 struct kept {
 	char	*line;
-	size_t	 lineno;
+	size_t	 len, lineno;
 	long	 row;
 };
 
@@ -453,7 +376,7 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 	const char *name = file ? file : "<stdin>";
 	size_t cap = 0, lineno = 0, nkept = 0;
 	ssize_t n;
-	long row = 0;
+	long nrow = 0;
 	int test = 0;
 	struct kept *kept = NULL;
 	uint64_t rng = opt.seed;
@@ -475,27 +398,20 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		char *s = line;
-		if (lineno == 1 && (unsigned char)s[0] == 0xef &&
-		    (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf)
+		if (lineno == 1 && n >= 3 && (unsigned char)s[0] == 0xef &&
+		    (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf) {
 			s += 3;			/* the UTF-8 BOM */
-		if (opt.task && lineno == 1) {
-			/* the header: a test file lacks the label column */
-			if (opt.task->header) {
-				test = opt.task->labelcol != NULL &&
-				    strstr(s, opt.task->labelcol) == NULL;
-				continue;
-			}
-			if (strncmp(s, "index\tsentence", 14) == 0) {
-				test = 1;	/* CoLA's test file */
-				continue;
-			}
+			n -= 3;
 		}
+		if (opt.task && lineno == 1 &&
+		    glue_header(opt.task, s, n, &test))
+			continue;
 		if (!opt.task && n == 0)
 			continue;		/* blank lines in text */
 		if (opt.sample > 0) {
 			/* reservoir sampling: row r is kept with
 			 * probability N / (r + 1) */
-			long r = row++;
+			long r = nrow++;
 			size_t slot;
 			if (nkept < (size_t)opt.sample)
 				slot = nkept++;
@@ -504,15 +420,17 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 				continue;
 			else
 				free(kept[slot].line);
-			kept[slot].line = xstrdup(s);
+			kept[slot].line = xmalloc(n + 1);
+			memcpy(kept[slot].line, s, n + 1);
+			kept[slot].len = n;
 			kept[slot].lineno = lineno;
 			kept[slot].row = r;
 			continue;
 		}
 		if (opt.task)
-			glue_row(w, s, name, base, lineno, row++, test);
+			row(w, s, n, name, base, lineno, nrow++, test);
 		else
-			text_line(w, s, base, lineno, name);
+			text_line(w, s, n, base, lineno, name);
 		progress_add(pg, 1);
 	}
 	if (ferror(fp))
@@ -523,10 +441,10 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 		qsort(kept, nkept, sizeof(*kept), byrow);
 		for (size_t i = 0; i < nkept; i++) {
 			if (opt.task)
-				glue_row(w, kept[i].line, name, base,
+				row(w, kept[i].line, kept[i].len, name, base,
 				    kept[i].lineno, kept[i].row, test);
 			else
-				text_line(w, kept[i].line, base,
+				text_line(w, kept[i].line, kept[i].len, base,
 				    kept[i].lineno, name);
 			free(kept[i].line);
 			progress_add(pg, 1);
@@ -616,16 +534,7 @@ main(int argc, char *argv[])
 			mdir = optarg;
 			break;
 		case 't':
-			for (size_t i = 0; i < sizeof(tasks) / sizeof(*tasks); i++)
-				if (strcasecmp(optarg, tasks[i].name) == 0)
-					opt.task = &tasks[i];
-			if (strcasecmp(optarg, "SST2") == 0)
-				opt.task = &tasks[1];
-			if (strcasecmp(optarg, "STSB") == 0)
-				opt.task = &tasks[3];
-			if (strncasecmp(optarg, "MNLI", 4) == 0)
-				opt.task = &tasks[5];
-			if (opt.task == NULL)
+			if ((opt.task = glue_task(optarg)) == NULL)
 				errx(2, "-t: '%s' is not a GLUE task (CoLA, "
 				    "SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, "
 				    "WNLI)", optarg);

@@ -122,6 +122,15 @@ setup() {
 	[ "$output" = '{"ids":[2,6,5,3]}' ]
 }
 
+@test "tokenize: a NUL byte inside a line is dropped, not the end of the line" {
+	printf 'cat\000 sat\tthe mat\n' >"$T/nul.txt"
+	run -0 bash -c "tokenize -v '$V' '$T/nul.txt' | recs -k text_a,tokens"
+	[ "$output" = '{"text_a":"cat\u0000 sat","tokens":["[CLS]","cat","sat","[SEP]","the","mat","[SEP]"]}' ]
+	printf 'index\tsentence1\tsentence2\tlabel\n0\tcat\000 sat\tthe\tentailment\n' >"$T/nul.tsv"
+	run -0 bash -c "tokenize -v '$V' -t RTE '$T/nul.tsv' | recs -k tokens,label"
+	[ "$output" = '{"label":0,"tokens":["[CLS]","cat","sat","[SEP]","the","[SEP]"]}' ]
+}
+
 @test "tokenize: bad input names the file and line" {
 	printf 'the cat\n\377\376 bad\n' >"$T/bad.txt"
 	run -1 --separate-stderr tokenize -v "$V" "$T/bad.txt"
