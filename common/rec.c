@@ -62,6 +62,8 @@ struct rec_writer {
 static char where[512] = "record 0";
 static struct rec_writer *curw;		/* open, for salvage() */
 static void salvage(int all);
+static void salvage0(void);
+static int atexitset;		/* salvage0() registered */
 static void wflush(struct rec_writer *, const void *, size_t);
 static void wfail(const char *);
 static void (*atdie)(void *);
@@ -454,8 +456,11 @@ rec_read(struct rec_reader *rr, msgpack_object *obj)
 				return rfail(rr, "truncated record "
 				    "(end of input inside it)");
 			rclose(rr);
-			if (rr->fi + 1 >= rr->nfiles)
+			if (rr->fi + 1 >= rr->nfiles) {
+				if (curw != NULL)	/* all before is whole */
+					curw->mark = curw->len;
 				return 0;
+			}
 			rr->fi++;
 			if (ropen(rr) == -1)
 				return -1;
@@ -872,8 +877,20 @@ wcb(void *data, const char *p, size_t n)
 	struct rec_writer *w = data;
 
 	if (w->len + n > w->cap || n >= w->cap / 2) {
-		wflush(w, w->buf, w->len);
-		w->len = w->mark = 0;
+		/*
+		 * The whole records go out; the start of the current one
+		 * stays (so that an exit on bad input leaves no half record)
+		 * unless what comes would not fit beside it.
+		 */
+		if (n < w->cap / 2 && w->len - w->mark + n <= w->cap) {
+			wflush(w, w->buf, w->mark);
+			memmove(w->buf, w->buf + w->mark, w->len - w->mark);
+			w->len -= w->mark;
+		} else {
+			wflush(w, w->buf, w->len);
+			w->len = 0;
+		}
+		w->mark = 0;
 	}
 	if (n >= w->cap / 2) {		/* large: straight from the caller */
 		wflush(w, p, n);
@@ -897,7 +914,16 @@ rec_wopen(int gz)
 	w->buf = xmalloc(w->cap);
 	msgpack_packer_init(&w->pk, w, wcb);
 	curw = w;
+	if (!atexitset)
+		atexit(salvage0);
+	atexitset = 1;
 	return w;
+}
+
+void
+rec_end(struct rec_writer *w)
+{
+	w->mark = w->len;
 }
 
 void
@@ -905,6 +931,8 @@ rec_wclose(struct rec_writer *w)
 {
 	int zerr;
 
+	if (curw == w)
+		curw = NULL;	/* no salvage(): it all goes out here */
 	wflush(w, w->buf, w->len);
 	w->len = 0;
 	if (w->gz != NULL) {
@@ -918,8 +946,6 @@ rec_wclose(struct rec_writer *w)
 		wfail("");
 	free(w->buf);
 	free(w);
-	if (curw == w)
-		curw = NULL;
 }
 
 /*
@@ -940,6 +966,13 @@ salvage(int all)
 	wflush(w, w->buf, all ? w->len : w->mark);
 	if (w->gz != NULL)
 		gzclose(w->gz);
+}
+
+/* At exit with the writer open (an errx() anywhere): the whole records. */
+static void
+salvage0(void)
+{
+	salvage(0);
 }
 
 msgpack_packer *

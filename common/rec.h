@@ -108,6 +108,13 @@ msgpack_packer	*rec_packer(struct rec_writer *w);
 
 /* Start a record of n keys; every record must have exactly n key/values. */
 void	rec_map(struct rec_writer *w, size_t n);
+/*
+ * The record just written is whole.  Records read with rec_read() mark
+ * this themselves; a filter that makes records from other input (tokenize)
+ * says it after each one.  When the program exits on bad input, the whole
+ * records go out and nothing of the next one.
+ */
+void	rec_end(struct rec_writer *w);
 void	rec_key(struct rec_writer *w, const char *key);
 void	rec_put_str(struct rec_writer *w, const char *key, const char *s);
 void	rec_put_int(struct rec_writer *w, const char *key, long long v);
