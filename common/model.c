@@ -229,10 +229,11 @@ cfgint(cJSON *j, const char *key, int def, int lo, int *v, const char *path,
 		*v = def;
 		return 0;
 	}
-	if (!cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble ||
-	    x->valuedouble < lo || x->valuedouble > 1 << 24)
-		return fail(err, errlen, "%s: '%s' is not an integer >= %d",
-		    path, key, lo);
+	/* the range first: a cast of a double outside int's is undefined */
+	if (!cJSON_IsNumber(x) || x->valuedouble < lo ||
+	    x->valuedouble > 1 << 24 || x->valuedouble != (int)x->valuedouble)
+		return fail(err, errlen, "%s: '%s' is not an integer in %d..%d",
+		    path, key, lo, 1 << 24);
 	*v = (int)x->valuedouble;
 	return 0;
 }
