@@ -304,9 +304,11 @@ model_config(struct bert_config *c, const char *path, char *err,
 		goto out;
 	}
 	x = cJSON_GetObjectItemCaseSensitive(j, "num_labels");
-	if (cJSON_IsNumber(x))
-		c->nlabels = (int)x->valuedouble;
-	else if ((x = cJSON_GetObjectItemCaseSensitive(j, "id2label")) &&
+	if (x != NULL) {
+		if (cfgint(j, "num_labels", 0, 0, &c->nlabels, path, err,
+		    errlen))
+			goto out;
+	} else if ((x = cJSON_GetObjectItemCaseSensitive(j, "id2label")) &&
 	    cJSON_IsObject(x))
 		c->nlabels = cJSON_GetArraySize(x);
 	x = cJSON_GetObjectItemCaseSensitive(j, "do_lower_case");
