@@ -287,6 +287,7 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 	memset(p + nb, 1, T - nb);
 	p += T;
 	flush(w, p);
+	rec_end(w);	/* on a bad line later, this record goes out */
 }
 
 /* buf = s "/" t "/" n, or s "/" n when t is NULL; buf has room for it. */
