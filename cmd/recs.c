@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "rec.h"
 #include "util.h"
 
@@ -58,6 +60,17 @@ jstr(FILE *fp, const char *s, size_t n)
 			fputs("\\r", fp);
 		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(fp, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+		} else if (c >= 0x80) {
+			/* JSON is UTF-8: a byte that is not, U+FFFD */
+			utf8proc_int32_t u;
+			utf8proc_ssize_t k = utf8proc_iterate(
+			    (const utf8proc_uint8_t *)s + i, n - i, &u);
+			if (k < 0) {
+				fputs("\\ufffd", fp);
+				continue;
+			}
+			fwrite(s + i, 1, k, fp);
+			i += k - 1;
 		} else {
 			putc(c, fp);
 		}
@@ -360,6 +373,24 @@ jstring(struct jp *j, size_t *len)
 			break;
 		if (c < 0x20)
 			jfail(j, "control character in a string");
+		if (c >= 0x80) {
+			const char *q = j->p - 1;
+			utf8proc_int32_t u;
+			utf8proc_ssize_t k = utf8proc_iterate(
+			    (const utf8proc_uint8_t *)q, j->end - q, &u);
+			if (k < 0) {
+				j->p = q;
+				jfail(j, "invalid UTF-8 in a string");
+			}
+			if (n + k + 1 > cap) {
+				cap = (cap + k + 1) * 2;
+				b = xreallocarray(b, cap, 1);
+			}
+			memcpy(b + n, q, k);
+			n += k;
+			j->p = q + k;
+			continue;
+		}
 		if (c == '\\') {
 			if (j->p >= j->end)
 				jfail(j, "unterminated string");
