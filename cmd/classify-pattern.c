@@ -771,7 +771,8 @@ main(int argc, char *argv[])
 		size_t right = 0;
 
 		if (n == 0)
-			errx(1, "no records to train on");
+			errx(1, "%s: no records to train on",
+			    argc ? argv[0] : "<stdin>");
 		fit(&m, tx, ty, n);
 		for (size_t i = 0; i < n; i++) {
 			struct feat f;

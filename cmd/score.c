@@ -714,7 +714,7 @@ main(int argc, char *argv[])
 	if (task == NULL)
 		task = &notask;
 	if (ngroups == 0)
-		errx(1, "no records");
+		errx(1, "%s: no records", argc ? argv[0] : "<stdin>");
 
 	dmetric = metric_byname(mname ? mname : task->metrics[0]);
 	if (task->regression && (dmetric == metric_accuracy ||
