@@ -119,11 +119,11 @@ readset(struct set *s, int argc, char *argv[], const struct bert_config *k,
 		if (T == 0)
 			rec_die("'ids' is empty");
 		if (T > (size_t)k->P)
-			rec_die("%zu tokens, more than the model's %d "
-			    "positions", T, k->P);
+			rec_die("%zu tokens, over the model's "
+			    "max_position_embeddings %d", T, k->P);
 		if (rec_get(&rec, "seg") != NULL &&
 		    (ns = rec_ints(&rec, "seg", &seg)) != T)
-			rec_die("'seg' has %zu items, 'ids' %zu", ns, T);
+			rec_die("'seg' has %zu values, 'ids' %zu", ns, T);
 		for (size_t i = 0; i < T; i++) {
 			if (ids[i] < 0 || ids[i] >= k->V)
 				rec_die("'ids' item %zu: %d is outside the "
