@@ -715,6 +715,7 @@ fromjson(int argc, char *argv[], struct rec_writer *w)
 			if (j.p != j.end)
 				jfail(&j, "junk after the record");
 			jemit(w, &j, &v);
+			rec_end(w);	/* whole: it goes out on a later error */
 			jfree(&v);
 		}
 		if (ferror(fp))
