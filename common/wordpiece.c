@@ -44,23 +44,27 @@ hash(uint64_t h, const char *s, size_t n)
 }
 
 /*
- * The id of the entry "##" s[0..n) (prefix set) or s[0..n), whose hash
- * is h, or -1.
+ * The slot of the entry "##" s[0..n) (prefix set) or s[0..n), whose hash
+ * is h, or the empty slot where it would go.  A slot whose tag matches is
+ * nearly always the entry, and the entry (id, length, word) is one read
+ * away from it.
  */
-static inline int
-lookup(const struct wp_vocab *v, uint64_t h, const char *s, size_t n,
+static inline size_t
+probe(const struct wp_vocab *v, uint64_t h, const char *s, size_t n,
     int prefix)
 {
 	const struct wp_slot *e;
-	uint32_t tag = h >> 32;
+	uint32_t tag = h >> 32, hdr[2];
 	size_t i = h & v->mask, k;
 
-	for (; (e = &v->tab[i])->id != 0; i = (i + 1) & v->mask) {
-		const char *w;
-		int id = e->id - 1;
-		if (e->tag != tag || v->len[id] != n + 2 * prefix)
+	for (; (e = &v->tab[i])->at != 0; i = (i + 1) & v->mask) {
+		const char *w = (const char *)v->ent + 4 * (size_t)e->at;
+		if (e->tag != tag)
 			continue;
-		w = v->word[id];
+		memcpy(hdr, w, sizeof(hdr));
+		if (hdr[1] != n + 2 * prefix)
+			continue;
+		w += sizeof(hdr);
 		if (prefix) {
 			if (w[0] != '#' || w[1] != '#')
 				continue;
@@ -69,9 +73,22 @@ lookup(const struct wp_vocab *v, uint64_t h, const char *s, size_t n,
 		for (k = 0; k < n && w[k] == s[k]; k++)
 			;
 		if (k == n)
-			return id;
+			break;
 	}
-	return -1;
+	return i;
+}
+
+/* The same, for the id, or -1. */
+static inline int
+lookup(const struct wp_vocab *v, uint64_t h, const char *s, size_t n,
+    int prefix)
+{
+	uint32_t at = v->tab[probe(v, h, s, n, prefix)].at, id;
+
+	if (at == 0)
+		return -1;
+	memcpy(&id, v->ent + 4 * (size_t)at, sizeof(id));
+	return id;
 }
 
 int
@@ -80,32 +97,22 @@ wp_find(const struct wp_vocab *v, const char *s, size_t len)
 	return lookup(v, hash(FNV_BASIS, s, len), s, len, 0);
 }
 
-/* Put id in the table; a word already there takes the later id. */
+/* Put the entry at in the table; a word there already takes the later. */
 static void
-insert(struct wp_vocab *v, int id)
+insert(struct wp_vocab *v, int id, uint32_t at)
 {
-	const char *s = v->word[id];
-	uint64_t h = hash(FNV_BASIS, s, v->len[id]);
-	size_t i = h & v->mask;
-	int old;
+	uint64_t h = hash(FNV_BASIS, v->word[id], v->len[id]);
+	size_t i = probe(v, h, v->word[id], v->len[id], 0);
 
-	if ((old = lookup(v, h, s, v->len[id], 0)) != -1) {
-		while (v->tab[i].id != (uint32_t)old + 1)
-			i = (i + 1) & v->mask;
-		v->tab[i].id = id + 1;
-		return;
-	}
-	while (v->tab[i].id != 0)
-		i = (i + 1) & v->mask;
 	v->tab[i].tag = h >> 32;
-	v->tab[i].id = id + 1;
+	v->tab[i].at = at;
 }
 
 int
 wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 {
-	char *line = NULL, *blob = NULL;
-	size_t cap = 0, ncap = 0, size = 0, bcap = 0, tabsize;
+	char *line = NULL;
+	size_t cap = 0, ncap = 0, size = 4, bcap = 0, tabsize;
 	size_t *off = NULL;
 	ssize_t len;
 	FILE *fp;
@@ -115,24 +122,43 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* the words, NUL-terminated, one after the other in blob */
+	/*
+	 * The entries one after the other in ent, from byte 4 on: id and
+	 * length (uint32_t), the word, NUL, padded to a multiple of 4 bytes.
+	 */
 	while ((len = getline(&line, &cap, fp)) != -1) {
+		size_t esize;
+		uint32_t hdr[2];
 		while (len > 0 && (line[len - 1] == '\n' ||
 		    line[len - 1] == '\r'))
 			line[--len] = '\0';
+		esize = (sizeof(hdr) + len + 1 + 3) & ~(size_t)3;
+		if (v->n == INT32_MAX || (uint64_t)len >= UINT32_MAX ||
+		    (uint64_t)(size + esize) / 4 >= UINT32_MAX) {
+			snprintf(err, errlen, "%s: too large", path);
+			free(line);
+			free(off);
+			fclose(fp);
+			wp_release(v);
+			return -1;
+		}
 		if ((size_t)v->n == ncap) {
 			ncap = ncap ? ncap * 2 : 1024;
 			off = xreallocarray(off, ncap, sizeof(size_t));
 			v->len = xreallocarray(v->len, ncap, sizeof(size_t));
 		}
-		while (size + len + 1 > bcap) {
+		while (size + esize > bcap) {
 			bcap = bcap ? bcap * 2 : 65536;
-			blob = xreallocarray(blob, bcap, 1);
+			v->ent = xreallocarray(v->ent, bcap, 1);
 		}
-		memcpy(blob + size, line, len + 1);
+		hdr[0] = v->n;
+		hdr[1] = len;
+		memset(v->ent + size, 0, esize);
+		memcpy(v->ent + size, hdr, sizeof(hdr));
+		memcpy(v->ent + size + sizeof(hdr), line, len);
 		off[v->n] = size;
 		v->len[v->n++] = len;
-		size += len + 1;
+		size += esize;
 		if ((size_t)len > v->maxlen)
 			v->maxlen = len;
 	}
@@ -141,23 +167,21 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		fclose(fp);
 		free(off);
-		free(blob);
 		wp_release(v);
 		return -1;
 	}
 	fclose(fp);
-	v->word = xreallocarray(NULL, v->n + 1, sizeof(char *));
+	v->word = xreallocarray(NULL, v->n, sizeof(char *));
 	for (int id = 0; id < v->n; id++)
-		v->word[id] = blob + off[id];
-	v->word[v->n] = blob;		/* for wp_release when n is 0 */
-	free(off);
+		v->word[id] = (char *)v->ent + off[id] + 8;
 	/* at most half full: an absent word ends its probe soon */
 	for (tabsize = 16; tabsize < 2 * (size_t)v->n + 1;)
 		tabsize *= 2;
 	v->mask = tabsize - 1;
 	v->tab = xcalloc(tabsize, sizeof(*v->tab));
 	for (int id = 0; id < v->n; id++)
-		insert(v, id);
+		insert(v, id, off[id] / 4);
+	free(off);
 	v->unk = wp_find(v, "[UNK]", 5);
 	v->cls = wp_find(v, "[CLS]", 5);
 	v->sep = wp_find(v, "[SEP]", 5);
@@ -173,8 +197,7 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 void
 wp_release(struct wp_vocab *v)
 {
-	if (v->word != NULL)
-		free(v->word[v->n]);
+	free(v->ent);
 	free(v->word);
 	free(v->len);
 	free(v->tab);
@@ -385,6 +408,11 @@ flushrun(const struct wp_vocab *v, struct word *w, size_t n, int lower,
 
 	if (n == 0)
 		return 0;
+	if (out->cpcap < n + 16) {
+		/* as many as the bytes, usually enough; else retried */
+		out->cpcap = 2 * n + 16;
+		out->cp = xreallocarray(out->cp, out->cpcap, sizeof(int32_t));
+	}
 	for (;;) {
 		k = utf8proc_decompose_custom((utf8proc_uint8_t *)out->run, n,
 		    out->cp, out->cpcap, lower ? UTF8PROC_DECOMPOSE : 0,

@@ -12,13 +12,14 @@
 /* A slot of the vocabulary's hash table. */
 struct wp_slot {
 	uint32_t tag;		/* the high half of the entry's hash */
-	uint32_t id;		/* its id + 1; 0: empty */
+	uint32_t at;		/* the entry's place in ent / 4; 0: empty */
 };
 
 struct wp_vocab {
-	char	**word;		/* by id, NUL-terminated, in one block */
+	char	**word;		/* by id, NUL-terminated, in ent */
 	size_t	 *len;		/* their lengths */
 	int	  n;
+	unsigned char *ent;	/* the entries: id, length, word */
 	struct wp_slot *tab;	/* open addressing, linear probing */
 	size_t	  mask;		/* its size - 1, a power of two */
 	size_t	  maxlen;	/* the longest entry, in bytes */
