@@ -68,7 +68,7 @@ bad(const char *file, size_t line, const char *fmt, ...)
  * encoded as msgpack-c encodes an int.
  */
 static unsigned char *tokenc;	/* every token as a msgpack str */
-static size_t *tokoff;		/* by id: where in tokenc, n + 1 of them */
+static size_t *tokoff;		/* by id: where in tokenc (n + 1) */
 static size_t tokmax;		/* the longest encoding */
 
 static struct {
@@ -399,8 +399,8 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		char *s = line;
-		if (lineno == 1 && n >= 3 && (unsigned char)s[0] == 0xef &&
-		    (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf) {
+		if (lineno == 1 && n >= 3 &&
+		    memcmp(s, "\357\273\277", 3) == 0) {
 			s += 3;			/* the UTF-8 BOM */
 			n -= 3;
 		}

@@ -8,7 +8,7 @@
 #include "glue.h"
 #include "util.h"
 
-#define MAXCOLS	64	/* the last column takes the rest of a longer row */
+#define MAXCOLS	64	/* the last takes the rest of a longer row */
 
 static const struct glue_task tasks[] = {
 	{ "CoLA", 3, -1, 1, 0, NULL, { NULL }, 1, -1 },
@@ -50,11 +50,12 @@ glue_header(const struct glue_task *t, const char *line, size_t len,
 
 	if (t->header) {
 		/* a test file lacks the label column */
-		*test = t->labelcol != NULL &&
-		    memmem(line, len, t->labelcol, strlen(t->labelcol)) == NULL;
+		*test = t->labelcol != NULL && memmem(line, len, t->labelcol,
+		    strlen(t->labelcol)) == NULL;
 		return 1;
 	}
-	if (len >= sizeof(cola) - 1 && memcmp(line, cola, sizeof(cola) - 1) == 0) {
+	if (len >= sizeof(cola) - 1 &&
+	    memcmp(line, cola, sizeof(cola) - 1) == 0) {
 		*test = 1;		/* CoLA's test file */
 		return 1;
 	}
@@ -93,7 +94,7 @@ glue_row(const struct glue_task *t, char *line, size_t len, int test,
 	if (!test && t->label >= 0 && t->label + 1 > need)
 		need = t->label + 1;
 	if (!test && t->label < 0)
-		need++;			/* the label is a column after them */
+		need++;		/* the label is a column after them */
 	if (n < need) {
 		snprintf(err, errlen, "%d columns, %s needs %d", n, t->name,
 		    need);

@@ -8,15 +8,20 @@
 
 #include <stddef.h>
 
+/*
+ * a, b: the 0-based columns of the sentences (b -1: none); label: the
+ * label's column (-1 the last, -2 the last and a float, for STS-B);
+ * header: train and dev files have a header row, which names the label
+ * labelcol; names: the label names in the order of their numbers (none:
+ * 0 or 1); ta, tb: the sentence columns of test files.
+ */
 struct glue_task {
-	const char	*name;		/* as GLUE writes it: "SST-2" */
-	int		 a, b;		/* 0-based sentence columns; b -1: none */
-	int		 label;		/* its column; -1 the last, -2 the last
-					 * and a float (STS-B) */
-	int		 header;	/* train and dev files have a header */
-	const char	*labelcol;	/* the label's name in the header */
-	const char	*names[4];	/* label names by number, or none */
-	int		 ta, tb;	/* the sentence columns of test files */
+	const char	*name;		/* as GLUE writes it, "SST-2" */
+	int		 a, b, label;
+	int		 header;
+	const char	*labelcol;
+	const char	*names[4];
+	int		 ta, tb;
 };
 
 /*
@@ -48,7 +53,7 @@ struct glue_row {
  * 0, or -1 with a message in err: "2 columns, RTE needs 4", "label 'x' is
  * not one of entailment, not_entailment".
  */
-int	glue_row(const struct glue_task *t, char *line, size_t len, int test,
-	    struct glue_row *r, char *err, size_t errlen);
+int	glue_row(const struct glue_task *t, char *line, size_t len,
+	    int test, struct glue_row *r, char *err, size_t errlen);
 
 #endif

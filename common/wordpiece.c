@@ -455,7 +455,8 @@ wp_tokenize(const struct wp_vocab *v, const char *text, size_t len, int lower,
 				i++;
 				continue;
 			}
-			if (nrun > 0 && flushrun(v, &w, nrun, lower, out) == -1)
+			if (nrun > 0 &&
+			    flushrun(v, &w, nrun, lower, out) == -1)
 				goto fail;
 			nrun = 0;
 			switch (ascii[c]) {
@@ -488,7 +489,8 @@ wp_tokenize(const struct wp_vocab *v, const char *text, size_t len, int lower,
 			continue;
 		}
 		if (cl == S || cl == C) {
-			if (nrun > 0 && flushrun(v, &w, nrun, lower, out) == -1)
+			if (nrun > 0 &&
+			    flushrun(v, &w, nrun, lower, out) == -1)
 				goto fail;
 			nrun = 0;
 			wordpiece(v, &w, out);

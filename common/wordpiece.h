@@ -12,7 +12,7 @@
 /* A slot of the vocabulary's hash table. */
 struct wp_slot {
 	uint32_t tag;		/* the high half of the entry's hash */
-	uint32_t at;		/* the entry's place in ent / 4; 0: empty */
+	uint32_t at;		/* its entry: offset in ent / 4; 0 empty */
 };
 
 struct wp_vocab {
@@ -45,7 +45,7 @@ struct wp_toks {
 	size_t	 n, cap;
 	char	*run;		/* scratch: non-ASCII text (UTF-8) */
 	size_t	 runcap;
-	int32_t	*cp;		/* scratch: its code points, normalised */
+	int32_t	*cp;		/* scratch: its code points */
 	size_t	 cpcap;
 };
 
