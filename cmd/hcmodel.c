@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <err.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "ptbin.h"
 #include "tensor.h"
 #include "util.h"
+#include "wordpiece.h"
 
 static int	nbad;		/* disagreements found by check */
 
@@ -576,10 +578,12 @@ cmd_check(int argc, char *argv[])
 
 	/* Vocabulary: its size against config.json, its casing. */
 	if ((nv = vocab(vp, &caps)) == -1)
-		bad("%s: cannot read", vp);
+		bad("%s: %s", vp, strerror(errno));
 	else {
 		char *tc = join(dir, "tokenizer_config.json");
 		const char *src = "tokenizer_config.json";
+		struct wp_vocab wv;
+		char werr[512];
 
 		if ((lower = jsonlower(tc)) == -1) {
 			lower = jsonlower(cfgp);
@@ -601,6 +605,10 @@ cmd_check(int argc, char *argv[])
 		if (lower == 0 && caps == 0)
 			bad("%s: no tokens with capitals, but %s says "
 			    "the model is cased", vp, src);
+		if (wp_load(&wv, vp, werr, sizeof(werr)) == -1)
+			bad("%s", werr);	/* no [CLS], [SEP] or [UNK] */
+		else
+			wp_release(&wv);
 	}
 
 	/* What encode and the other filters will do with it. */
