@@ -479,6 +479,14 @@ models() {
 	fails 1 - "m/vocab.txt: No such file or directory" tokenize -m m s.txt
 	grep -vx '\[SEP\]' "$M/vocab.txt" >m/vocab.txt
 	fails 1 - "m/vocab.txt: the vocabulary has no [SEP]" tokenize -m m s.txt
+	# hcmodel check says so too, even when the size agrees
+	rm -rf bad
+	cp -r "$M" bad
+	{ grep -vx '\[CLS\]' "$M/vocab.txt"; echo extra; } >bad/vocab.txt
+	fails 1 \* "bad/vocab.txt: the vocabulary has no [CLS]" hcmodel check bad
+	grep -qx 'status	disagree' out
+	rm bad/vocab.txt
+	fails 1 \* "bad/vocab.txt: No such file or directory" hcmodel check bad
 }
 
 @test "tokenize: TSV rows with missing columns or unknown labels name the line" {
