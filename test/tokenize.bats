@@ -116,6 +116,17 @@ setup() {
 	[ "$output" = '{"tokens":["[CLS]","[UNK]","[UNK]","[UNK]","[SEP]"]}' ]
 }
 
+@test "tokenize: NFD puts the marks of a word in canonical order" {
+	# U+1D16D (class 226) before U+1D165 (216), both kept (category Mc):
+	# Python's NFD of the word swaps them, character by character would not
+	printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n##\360\235\205\245\360\235\205\255\n' >"$T/v.txt"
+	printf 'a\360\235\205\255\360\235\205\245\n' >"$T/in.txt"
+	run -0 bash -c "tokenize -v '$T/v.txt' --uncased '$T/in.txt' | recs -k ids"
+	[ "$output" = '{"ids":[2,4,5,3]}' ]
+	run -0 bash -c "tokenize -v '$T/v.txt' --cased '$T/in.txt' | recs -k ids"
+	[ "$output" = '{"ids":[2,1,3]}' ]
+}
+
 @test "tokenize: a token the vocabulary has twice takes the later id" {
 	printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\ncat\nsat\ncat\n' >"$T/v.txt"
 	run -0 bash -c "echo 'cat sat' | tokenize -v '$T/v.txt' | recs -k ids"
