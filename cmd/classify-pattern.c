@@ -373,10 +373,11 @@ model_read(struct model *m, const char *path)
 		    featname[j]);
 	if (strcmp(mline(fp, path, &ln, buf, sizeof(buf)), want) != 0)
 		errx(1, "%s: line %d: expected '%s'", path, ln, want);
-	mnums(mline(fp, path, &ln, buf, sizeof(buf)), "mean", m->mean, NFEAT,
-	    path, ln);
-	mnums(mline(fp, path, &ln, buf, sizeof(buf)), "scale", m->scale,
-	    NFEAT, path, ln);
+	/* mline() first: ln as an argument beside it could be read before */
+	mline(fp, path, &ln, buf, sizeof(buf));
+	mnums(buf, "mean", m->mean, NFEAT, path, ln);
+	mline(fp, path, &ln, buf, sizeof(buf));
+	mnums(buf, "scale", m->scale, NFEAT, path, ln);
 	for (int j = 0; j < NFEAT; j++)
 		if (!(m->scale[j] > 0))
 			errx(1, "%s: line %d: scale %d is not positive", path,
