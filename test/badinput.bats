@@ -278,6 +278,17 @@ edits() {
 	    'r["seg"] = r["seg"][1:]' "'seg' has 16 entries, 'map' is 17 x 17" \
 	    'r["map"] = tensor("f32", [0, 0], []); r["tokens"] = []' \
 	    "'map' is empty"
+	# a pattern model: every line is named, NaN refused
+	classify-pattern -t cp.model "$SAMPLES/ka-heads.mp" >/dev/null
+	sed '3s/ [^ ]*$/ nan/' cp.model >bad.model
+	fails 1 - "bad.model: line 3: expected 9 numbers after 'mean'" \
+	    classify-pattern -m bad.model "$SAMPLES/ka-heads.mp"
+	sed '4s/ [^ ]* / x /' cp.model >bad.model
+	fails 1 - "bad.model: line 4: expected 9 numbers after 'scale'" \
+	    classify-pattern -m bad.model "$SAMPLES/ka-heads.mp"
+	sed 's/^classes 5/classes 2000000000/' cp.model >bad.model
+	fails 1 - "bad.model: line 5: expected 'classes N' with N in 1..5" \
+	    classify-pattern -m bad.model "$SAMPLES/ka-heads.mp"
 	edits "$SAMPLES/ka-heads.mp" - classify-pattern -s -- \
 	    'r["pattern"] = 5' "'pattern' is an integer, expected a string" \
 	    'r["pattern"] = "zigzag"' "unknown pattern 'zigzag'" \
