@@ -44,6 +44,27 @@ setup() {
 	[ "$output" = '{"label":1,"text_a":"The cat sat."}' ]
 }
 
+@test "tokenize: every GLUE task's dev and test columns" {
+	# t TASK HEADER ROW: the record of a one-row file as id,label,a,b
+	t() {
+		printf '%s\n%s\n' "$2" "$3" >"$T/$1.tsv"
+		tokenize -v "$V" -t "$1" "$T/$1.tsv" | recs -k id,label,text_a,text_b
+	}
+	tab=$'\t'
+	[ "$(t SST-2 "sentence${tab}label" "the cat${tab}1")" = '{"id":"SST-2/SST-2/0","label":1,"text_a":"the cat"}' ]
+	[ "$(t SST-2 "index${tab}sentence" "0${tab}the cat")" = '{"id":"SST-2/SST-2/0","text_a":"the cat"}' ]
+	[ "$(t CoLA "index${tab}sentence" "0${tab}the cat")" = '{"id":"CoLA/CoLA/0","text_a":"the cat"}' ]
+	[ "$(t MRPC "index${tab}#1 ID${tab}#2 ID${tab}#1 String${tab}#2 String" "0${tab}1${tab}2${tab}a${tab}b")" = '{"id":"MRPC/MRPC/0","text_a":"a","text_b":"b"}' ]
+	[ "$(t STS-B "index${tab}genre${tab}filename${tab}year${tab}old_index${tab}source1${tab}source2${tab}sentence1${tab}sentence2" "0${tab}g${tab}f${tab}y${tab}1${tab}s${tab}s${tab}a${tab}b")" = '{"id":"STS-B/STS-B/0","text_a":"a","text_b":"b"}' ]
+	[ "$(t QQP "id${tab}qid1${tab}qid2${tab}question1${tab}question2${tab}is_duplicate" "1${tab}2${tab}3${tab}a?${tab}b?${tab}1")" = '{"id":"QQP/QQP/0","label":1,"text_a":"a?","text_b":"b?"}' ]
+	[ "$(t QQP "id${tab}question1${tab}question2" "1${tab}a?${tab}b?")" = '{"id":"QQP/QQP/0","text_a":"a?","text_b":"b?"}' ]
+	[ "$(t MNLI "index${tab}promptID${tab}pairID${tab}genre${tab}a${tab}b${tab}c${tab}d${tab}sentence1${tab}sentence2${tab}label1${tab}gold_label" "0${tab}1${tab}2${tab}g${tab}x${tab}x${tab}x${tab}x${tab}a${tab}b${tab}neutral${tab}neutral")" = '{"id":"MNLI/MNLI/0","label":2,"text_a":"a","text_b":"b"}' ]
+	[ "$(t MNLI "index${tab}promptID${tab}pairID${tab}genre${tab}a${tab}b${tab}c${tab}d${tab}sentence1${tab}sentence2" "0${tab}1${tab}2${tab}g${tab}x${tab}x${tab}x${tab}x${tab}a${tab}b")" = '{"id":"MNLI/MNLI/0","text_a":"a","text_b":"b"}' ]
+	[ "$(t QNLI "index${tab}question${tab}sentence${tab}label" "0${tab}a?${tab}b${tab}not_entailment")" = '{"id":"QNLI/QNLI/0","label":1,"text_a":"a?","text_b":"b"}' ]
+	[ "$(t WNLI "index${tab}sentence1${tab}sentence2${tab}label" "0${tab}a${tab}b${tab}1")" = '{"id":"WNLI/WNLI/0","label":1,"text_a":"a","text_b":"b"}' ]
+	[ "$(t WNLI "index${tab}sentence1${tab}sentence2" "0${tab}a${tab}b")" = '{"id":"WNLI/WNLI/0","text_a":"a","text_b":"b"}' ]
+}
+
 @test "tokenize: pairs truncate longest first, the second on a tie" {
 	printf 'the cat sat on the mat\tthe cat sat\n' >"$T/p.txt"
 	run -0 bash -c "tokenize -v '$V' --max-len 9 '$T/p.txt' | recs -k tokens"
