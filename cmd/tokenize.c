@@ -63,9 +63,9 @@ bad(const char *file, size_t line, const char *fmt, ...)
 }
 
 /*
- * The arrays of a record go out as msgpack bytes made here, in one piece:
- * each token's string comes encoded from tokenc (built once), each id is
- * encoded as msgpack-c encodes an int.
+ * A record goes out as msgpack bytes made here, in one piece (the label
+ * apart), encoded as msgpack-c encodes them: each token's string comes
+ * ready from tokenc, built once.
  */
 static unsigned char *tokenc;	/* every token as a msgpack str */
 static size_t *tokoff;		/* by id: where in tokenc (n + 1) */
@@ -73,9 +73,10 @@ static size_t tokmax;		/* the longest encoding */
 
 static struct {
 	unsigned char	*p;
-	size_t		 n, cap;
-} ob;
+	size_t		 cap;
+} ob;				/* the record being made */
 
+/* A string header (fixstr, str 8, 16, 32). */
 static unsigned char *
 strhdr(unsigned char *p, size_t n)
 {
