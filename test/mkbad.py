@@ -153,4 +153,5 @@ def main():
         sys.exit("mkbad.py: unknown command " + a[0])
 
 
-main()
+if __name__ == "__main__":
+    main()
