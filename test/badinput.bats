@@ -167,6 +167,25 @@ edits() {
 	fails 1 - "in.jsonl:1: nested too deeply" recs -r in.jsonl
 }
 
+@test "every filter: on stdin or a pipe, the record is named without a file" {
+	local in_c in c
+	for in_c in "$TOK:encode -m $M" "$TOK:ablate -m $M" \
+	    "$SAMPLES/ka-heads.mp:classify-pattern" \
+	    "$SAMPLES/ka-attn.mp:attend-dump" \
+	    "$SAMPLES/score-sweep.mp:score" \
+	    "$SAMPLES/attend-stats.mp:attend-stats" "$TOK:recs -p" \
+	    "$SAMPLES/finetune-train.mp:finetune -m $M -o ft"; do
+		in=${in_c%%:*}
+		c=${in_c#*:}
+		mkbad stream "$in" bad.mp 2 cut
+		run -1 --separate-stderr lim $c <bad.mp
+		[[ $stderr == "${c%% *}: record 3: truncated record"* ]]
+		run -1 --separate-stderr lim bash -c "gzip -c bad.mp | $c"
+		[[ $stderr == "${c%% *}: record 3: truncated record"* ]]
+	done
+	[ ! -e ft ]
+}
+
 @test "every filter: a 20-byte file that claims 4 GB allocates none of it" {
 	[ -z "$ASAN" ] || skip "AddressSanitizer reserves more than the limit"
 	for k in bin str arr map; do
