@@ -105,6 +105,20 @@ const float *bert_run_attn(const struct bert_run *r, int b);
 int	bert_threads(void);
 int	bert_rowunit(void);
 
+/*
+ * GELU in place on x (n): x Phi(x), with an erf within 1.5e-7 of the true
+ * one (libm's erff: about 6e-8), vectorised; and d (n) *= GELU'(x (n)),
+ * the derivative of that GELU, for training.  bert_erf and bert_exp (x <=
+ * 0) are the functions inside them and inside softmax, for tests.
+ * bert_simd() names the code in use: "AVX2", or "x86-64" (any x86-64, and
+ * under HEADCOUNT_NOAVX2), which gives the same bits.
+ */
+void	bert_gelu(float *x, size_t n);
+void	bert_gelu_grad(float *d, const float *x, size_t n);
+void	bert_erf(float *y, const float *x, size_t n);
+void	bert_exp(float *y, const float *x, size_t n);
+const char *bert_simd(void);
+
 /* The number of float operations of the encoder on a sequence of T. */
 double	bert_flops(const struct bert_config *c, int T);
 

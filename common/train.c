@@ -12,6 +12,7 @@
 
 #include <cblas.h>
 
+#include "bert.h"
 #include "model.h"
 #include "train.h"
 #include "util.h"
@@ -471,24 +472,6 @@ softmax_rows(float *p, size_t n, size_t T)
 	}
 }
 
-#define SQRT1_2	0.70710678118654752f
-#define INVSQRT2PI 0.39894228040143268f
-
-/* GELU, the erf form: x Phi(x). */
-static inline float
-gelu(float x)
-{
-	return 0.5f * x * (1.0f + erff(x * SQRT1_2));
-}
-
-/* Its derivative: Phi(x) + x phi(x). */
-static inline float
-gelu_grad(float x)
-{
-	return 0.5f * (1.0f + erff(x * SQRT1_2)) +
-	    x * INVSQRT2PI * expf(-0.5f * x * x);
-}
-
 float
 train_forward(struct train *t, const struct train_batch *bt, int train)
 {
@@ -591,8 +574,8 @@ train_forward(struct train *t, const struct train_batch *bt, int train)
 
 		/* ge = GELU(x1 . iw^T + ib); r2 = x1 + dropout(ge . ow^T + ob) */
 		linear(fc, x1, w->iw, w->ib, N, C, F);
-		for (size_t i = 0; i < N * F; i++)
-			ge[i] = gelu(fc[i]);
+		memcpy(ge, fc, N * F * sizeof(float));
+		bert_gelu(ge, N * F);	/* encode's GELU, bit for bit */
 		linear(r2, ge, w->ow, w->ob, N, F, C);
 		if (p > 0)
 			dropout(r2, r2, N * C, kf, 0, p);
@@ -765,8 +748,7 @@ train_backward(struct train *t)
 		/* FFN out: dow, dob; dh = dfo . ow; through GELU. */
 		linear_back_w(gw->ow, gw->ob, dfo, ge, N, F, C);
 		linear_back_x(dh, dfo, w->ow, N, F, C, 0.0f);
-		for (size_t i = 0; i < N * F; i++)
-			dh[i] *= gelu_grad(fc[i]);
+		bert_gelu_grad(dh, fc, N * F);	/* Phi(x) + x phi(x) */
 		/* FFN in: diw, dib; d1 (= d x1) += dh . iw */
 		linear_back_w(gw->iw, gw->ib, dh, x1, N, C, F);
 		linear_back_x(d1, dh, w->iw, N, C, F, 1.0f);

@@ -102,6 +102,22 @@ ref() {
 	! cmp -s "$T/one.mp" "$T/p.mp"
 }
 
+@test "encode: vector erf and exp within float rounding, same bits without AVX2" {
+	cc -std=c11 -O2 -D_GNU_SOURCE -I"$TOP/common" -o "$T/vmcheck" \
+	    "$TOP/test/vmcheck.c" "$TOP/common/libcommon.a" -lopenblas \
+	    -lmsgpackc -lcairo -lutf8proc -lcjson -lz -lm
+	run -0 "$T/vmcheck"
+	echo "$output"
+	a=${output##* }
+	run -0 env HEADCOUNT_NOAVX2=1 "$T/vmcheck"
+	echo "$output"
+	[[ $output == x86-64:* ]]
+	[ "${output##* }" = "$a" ]
+	encode -m "$GM" -a --hidden-all "$T/in.mp" >"$T/v.mp"
+	HEADCOUNT_NOAVX2=1 encode -m "$GM" -a --hidden-all "$T/in.mp" |
+	    cmp - "$T/v.mp"
+}
+
 @test "encode: keys pass through, logits and pred added" {
 	encode -m samples/tiny-cls samples/tiny-cls/dev.mp >"$T/o.mp"
 	$PY "$TOP/test/mp.py" <"$T/o.mp" >"$T/o.json"
