@@ -351,19 +351,23 @@ find(const struct tfile *tf, const char *name)
 	return NULL;
 }
 
-/* Copy tensor name of shape (d0, d1) (d1 0: a vector) to dst as f32. */
-static int
-take(float *dst, const struct tfile *tf, const char *name, size_t d0,
-    size_t d1, char *err, size_t errlen)
+/* Tensor name, checked to have shape (d0, d1) (d1 0: a vector); or NULL. */
+static const struct tfentry *
+look(const struct tfile *tf, const char *name, size_t d0, size_t d1,
+    char *err, size_t errlen)
 {
 	const struct tfentry *e = find(tf, name);
 	int nd = d1 ? 2 : 1;
 
-	if (e == NULL)
-		return fail(err, errlen, "%s: no tensor '%s'", tf->path, name);
-	if (e->dtype == -1)
-		return fail(err, errlen, "%s: tensor '%s' has a dtype other "
-		    "than F32, F16 or BF16", tf->path, e->name);
+	if (e == NULL) {
+		fail(err, errlen, "%s: no tensor '%s'", tf->path, name);
+		return NULL;
+	}
+	if (e->dtype == -1) {
+		fail(err, errlen, "%s: tensor '%s' has a dtype other than F32, "
+		    "F16 or BF16", tf->path, e->name);
+		return NULL;
+	}
 	if (e->ndim != nd || e->shape[0] != d0 || (nd == 2 &&
 	    e->shape[1] != d1)) {
 		char got[128] = "";
@@ -372,12 +376,27 @@ take(float *dst, const struct tfile *tf, const char *name, size_t d0,
 			k += snprintf(got + k, sizeof(got) - k, "%s%zu",
 			    i ? ", " : "", e->shape[i]);
 		if (nd == 2)
-			return fail(err, errlen, "%s: tensor '%s' has shape "
-			    "[%s], config.json says [%zu, %zu]", tf->path,
-			    e->name, got, d0, d1);
-		return fail(err, errlen, "%s: tensor '%s' has shape [%s], "
-		    "config.json says [%zu]", tf->path, e->name, got, d0);
+			fail(err, errlen, "%s: tensor '%s' has shape [%s], "
+			    "config.json says [%zu, %zu]", tf->path, e->name,
+			    got, d0, d1);
+		else
+			fail(err, errlen, "%s: tensor '%s' has shape [%s], "
+			    "config.json says [%zu]", tf->path, e->name, got,
+			    d0);
+		return NULL;
 	}
+	return e;
+}
+
+/* Copy tensor name of shape (d0, d1) (d1 0: a vector) to dst as f32. */
+static int
+take(float *dst, const struct tfile *tf, const char *name, size_t d0,
+    size_t d1, char *err, size_t errlen)
+{
+	const struct tfentry *e;
+
+	if ((e = look(tf, name, d0, d1, err, errlen)) == NULL)
+		return -1;
 	tensor_to_f32(dst, e->data, e->dtype, e->n);
 	for (size_t i = 0; i < e->n; i++)
 		if (!isfinite(dst[i]))
@@ -486,6 +505,27 @@ model_load(struct bert *m, const char *dir, char *err, size_t errlen)
 		goto bad;
 	}
 	c->nlabels = nl;
+	/*
+	 * The sizes the block is allocated by, against the file first: a
+	 * config.json that says more than the file holds is a missing or
+	 * misshapen tensor, not an allocation of terabytes.
+	 */
+	if (!look(&tf, "embeddings.word_embeddings.weight", V, C, err,
+	    errlen) || !look(&tf, "embeddings.position_embeddings.weight", P,
+	    C, err, errlen) || !look(&tf, "embeddings.token_type_embeddings."
+	    "weight", S, C, err, errlen) || (nl > 0 && !look(&tf,
+	    "classifier.weight", nl, C, err, errlen)))
+		goto bad;
+	for (int l = 0; l < c->L; l++) {
+		snprintf(nm, sizeof(nm), "encoder.layer.%d.attention.self."
+		    "query.weight", l);
+		if (!look(&tf, nm, C, C, err, errlen))
+			goto bad;
+		snprintf(nm, sizeof(nm), "encoder.layer.%d.intermediate.dense."
+		    "weight", l);
+		if (!look(&tf, nm, F, C, err, errlen))
+			goto bad;
+	}
 	n = V * C + P * C + S * C + 2 * C +
 	    c->L * (3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F +
 	    C * F + C + 2 * C) + C * C + C + (size_t)nl * C + nl;

@@ -162,3 +162,41 @@ pick() {
 	run -1 --separate-stderr ablate -m "$BATS_TEST_TMPDIR/m" "$IN"
 	[[ $stderr == *"model.safetensors"* ]]
 }
+
+# Found by test/fuzz/config: the weights were allocated by config.json's
+# sizes before the tensors were looked at, so a config that claims more than
+# the file holds asked for terabytes ("realloc ...: Cannot allocate memory").
+@test "ablate: a config.json larger than its weights names the missing tensor" {
+	local d="$BATS_TEST_TMPDIR/m" k
+	for k in num_hidden_layers vocab_size intermediate_size hidden_size; do
+		rm -rf "$d"
+		cp -r "$M" "$d"
+		$PY - "$d/config.json" "$k" <<'EOF2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c[sys.argv[2]] = 16777216
+open(sys.argv[1], "w").write(json.dumps(c))
+EOF2
+		run -1 --separate-stderr bash -c \
+		    'ulimit -v 1000000; exec ablate -m "$1" "$2"' - "$d" "$IN"
+		echo "$k: $stderr"
+		[[ $stderr == "ablate: $d/model.safetensors: "* ]]
+		[[ $stderr == *"tensor '"* ]]
+	done
+	# a classifier of a dtype not loaded has no data to bound its rows
+	rm -rf "$d"
+	cp -r "$M" "$d"
+	$PY - "$d/model.safetensors" <<'EOF2'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n])
+h["classifier.weight"] = {"dtype": "I64", "shape": [10**9, 16],
+    "data_offsets": [0, 0]}
+hb = json.dumps(h).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+EOF2
+	run -1 --separate-stderr bash -c \
+	    'ulimit -v 1000000; exec ablate -m "$1" "$2"' - "$d" "$IN"
+	[ "$stderr" = "ablate: $d/model.safetensors: tensor 'classifier.weight' has a dtype other than F32, F16 or BF16" ]
+}
