@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -287,9 +288,12 @@ model_config(struct bert_config *c, const char *path, char *err,
 	}
 	c->eps = 1e-12f;
 	if ((x = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps")) != NULL) {
-		if (!cJSON_IsNumber(x) || !(x->valuedouble > 0)) {
+		/* a float holds it: 1e-300 would be 0, 1e300 undefined */
+		if (!cJSON_IsNumber(x) || !(x->valuedouble >= FLT_MIN) ||
+		    x->valuedouble > FLT_MAX) {
 			fail(err, errlen, "%s: 'layer_norm_eps' is not a "
-			    "positive number", path);
+			    "positive number in float's range (%g..%g)", path,
+			    FLT_MIN, FLT_MAX);
 			goto out;
 		}
 		c->eps = (float)x->valuedouble;

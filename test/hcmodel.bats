@@ -101,6 +101,23 @@ t += [("classifier.weight", (3, 8), [0.0] * 24),
 	[ "$stderr" = "hcmodel: $T/m: no model.safetensors or pytorch_model.bin" ]
 }
 
+# Found by test/fuzz/config: 1e-132 passed as positive and became 0 as a
+# float (a LayerNorm of a constant row divided by zero).
+@test "hcmodel: a layer_norm_eps a float cannot hold is an error" {
+	$MKBIN model "$T/m"
+	for eps in 1e-132 1e300 0 -1e-12; do
+		$PY - "$T/m/config.json" "$eps" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["layer_norm_eps"] = float(sys.argv[2])
+open(sys.argv[1], "w").write(json.dumps(c))
+EOF
+		run -1 --separate-stderr hcmodel check "$T/m"
+		echo "$eps: $stderr"
+		[ "$stderr" = "hcmodel: $T/m/config.json: 'layer_norm_eps' is not a positive number in float's range (1.17549e-38..3.40282e+38)" ]
+	done
+}
+
 @test "hcmodel: a malformed weights file is an error naming it" {
 	$MKBIN model "$T/m"
 	rm "$T/m/model.safetensors"
