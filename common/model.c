@@ -131,18 +131,21 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		te->ndim = 0;
 		cJSON_ArrayForEach(x, sh) {
 			if (!cJSON_IsNumber(x) || x->valuedouble < 0 ||
-			    x->valuedouble > 1e12) {
+			    x->valuedouble > 1e12 ||
+			    x->valuedouble != floor(x->valuedouble)) {
 				fail(err, errlen, "%s: tensor '%s' has a bad "
 				    "shape", path, e->string);
 				goto bad;
 			}
 			te->shape[te->ndim++] = (size_t)x->valuedouble;
-			n *= (uint64_t)x->valuedouble;
-			if (n > (uint64_t)1 << 40) {
+			/* before the product: [2^39, 2^25] wrapped to 0 */
+			if (x->valuedouble > 0 && n > ((uint64_t)1 << 40) /
+			    (uint64_t)x->valuedouble) {
 				fail(err, errlen, "%s: tensor '%s' is too "
 				    "large", path, e->string);
 				goto bad;
 			}
+			n *= (uint64_t)x->valuedouble;
 		}
 		x = cJSON_GetArrayItem(off, 0);
 		b = cJSON_IsNumber(x) && x->valuedouble >= 0 ?

@@ -163,7 +163,7 @@ pick() {
 	[[ $stderr == *"model.safetensors"* ]]
 }
 
-# Found by test/fuzz/config: the weights were allocated by config.json's
+# Found with test/fuzz/config: the weights were allocated by config.json's
 # sizes before the tensors were looked at, so a config that claims more than
 # the file holds asked for terabytes ("realloc ...: Cannot allocate memory").
 @test "ablate: a config.json larger than its weights names the missing tensor" {

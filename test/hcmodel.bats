@@ -118,6 +118,23 @@ EOF
 	done
 }
 
+# Found with test/fuzz/safetensors: the element count was checked after
+# the multiplication, so [2^39, 2^25] wrapped to 0 elements and passed.
+@test "hcmodel: ls of a safetensors shape too large or not whole" {
+	for sh in '[549755813888, 33554432]' '[1099511627776, 1]' '[2.5]'; do
+		$PY - "$T/x.safetensors" "$sh" <<'EOF'
+import json, struct, sys
+h = json.dumps({"a": {"dtype": "F32", "shape": json.loads(sys.argv[2]),
+    "data_offsets": [0, 0]}}).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h)
+EOF
+		run -1 --separate-stderr hcmodel ls "$T/x.safetensors"
+		echo "$sh: $stderr"
+		[ -z "$output" ]
+		[[ $stderr == "hcmodel: $T/x.safetensors: tensor 'a' "* ]]
+	done
+}
+
 @test "hcmodel: a malformed weights file is an error naming it" {
 	$MKBIN model "$T/m"
 	rm "$T/m/model.safetensors"
