@@ -91,11 +91,16 @@ clean:
 .PHONY: all deps check demo bench lint install uninstall clean
 
 # ---- fuzzing (libFuzzer, clang): make fuzz FUZZTIME=600 ----
+# Each test/fuzz/NAME.c runs for FUZZTIME seconds on its corpus,
+# test/fuzz/corpus/NAME, which grows; what it finds is written to
+# test/fuzz/crash-NAME-*, its output to test/fuzz/NAME.log, and make stops.
 FUZZTIME = 60
 FUZZ = $(patsubst %.c,%,$(wildcard test/fuzz/*.c))
 FUZZCC = clang
 FUZZFLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -I/usr/include/cairo -Icommon \
 	-fsanitize=fuzzer,address,undefined
+# Debian packages that `make fuzz` needs besides (clang's libFuzzer).
+FUZZ_DEBS = clang libclang-rt-dev
 
 test/fuzz/%: test/fuzz/%.c $(wildcard common/*.c) $(HDR)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(wildcard common/*.c) \
@@ -103,16 +108,28 @@ test/fuzz/%: test/fuzz/%.c $(wildcard common/*.c) $(HDR)
 
 fuzz-build: $(FUZZ)
 
-fuzz: fuzz-build
+fuzz: DEBS += $(FUZZ_DEBS)
+fuzz: deps
+	$(MAKE) fuzz-build
 	@for f in $(FUZZ); do \
 		n=$${f#test/fuzz/}; mkdir -p test/fuzz/corpus/$$n; \
 		echo "fuzz: $$n for $(FUZZTIME) s"; \
 		$$f -max_total_time=$(FUZZTIME) -print_final_stats=1 \
-		    -artifact_prefix=test/fuzz/crash- \
-		    test/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+		    -artifact_prefix=test/fuzz/crash-$$n- \
+		    test/fuzz/corpus/$$n >test/fuzz/$$n.log 2>&1; st=$$?; \
+		grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' \
+		    test/fuzz/$$n.log; \
+		if [ $$st -ne 0 ]; then \
+			echo "fuzz: $$n failed: test/fuzz/$$n.log" >&2; \
+			exit 1; \
+		fi; \
 	done
 
-.PHONY: fuzz fuzz-build
+clean: clean-fuzz
+clean-fuzz:
+	rm -f $(FUZZ) test/fuzz/*.log
+
+.PHONY: fuzz fuzz-build clean-fuzz
 
 # ---- test-only programs (not installed): finetune's gradient check ----
 TESTBIN = test/gradcheck

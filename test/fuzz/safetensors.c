@@ -1,0 +1,72 @@
+/*
+ * safetensors.c -- libFuzzer target: safetensors_open on arbitrary bytes,
+ * then every entry looked up by its name, checked to have as many elements
+ * as its shape says and to lie inside the file, and converted to f32 when
+ * its dtype is one we load.  Seeds: the
+ * model.safetensors of samples/ and test/golden/encode-model, cut short
+ * after their headers.
+ */
+#include <sys/mman.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "tensor.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int fd = -1;
+	static char path[64];
+	struct tfile tf;
+	char err[512];
+	volatile float sum = 0;
+	float *f;
+	size_t i, nb, prod;
+	int k;
+
+	if (fd == -1) {
+		if ((fd = memfd_create("safetensors", 0)) == -1)
+			return 0;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	}
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, data, size, 0) !=
+	    (ssize_t)size)
+		return 0;
+	if (safetensors_open(&tf, path, err, sizeof(err)) == -1) {
+		if (err[0] == '\0')
+			__builtin_trap();	/* an error without a message */
+		return 0;
+	}
+	for (i = 0; i < tf.n; i++) {
+		const struct tfentry *e = &tf.e[i];
+		const unsigned char *p = e->data;
+
+		if (tfile_find(&tf, e->name) == NULL)
+			__builtin_trap();
+		/* n is the product of the shape, which did not overflow */
+		for (k = 0, prod = 1; k < e->ndim; k++)
+			if (__builtin_mul_overflow(prod, e->shape[k], &prod))
+				__builtin_trap();
+		if (prod != e->n)
+			__builtin_trap();
+		if (e->dtype == -1)
+			continue;
+		nb = e->n * tensor_dtsize(e->dtype);
+		if (p < (const unsigned char *)tf.map || nb > tf.maplen ||
+		    p + nb > (const unsigned char *)tf.map + tf.maplen)
+			__builtin_trap();	/* outside the file */
+		if (e->n == 0)
+			continue;
+		if ((f = malloc(e->n * sizeof(float))) == NULL)
+			continue;
+		tensor_to_f32(f, e->data, e->dtype, e->n);
+		sum += f[0] + f[e->n - 1];
+		free(f);
+	}
+	tfile_release(&tf);
+	return 0;
+}
