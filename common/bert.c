@@ -239,47 +239,7 @@ struct lnorm {
 
 #define ROWS	32	/* rows of a LayerNorm or GELU task */
 
-static void
-lnorm_task(void *arg, int t)
-{
-	const struct lnorm *a = arg;
-	int C = a->C, end = (t + 1) * ROWS < a->N ? (t + 1) * ROWS : a->N;
-
-	for (int i = t * ROWS; i < end; i++) {
-		const float *xi = a->x + (size_t)i * C;
-		const float *ri = a->r ? a->r + (size_t)i * C : NULL;
-		float *yi = a->y + (size_t)i * C;
-		double mean = 0, var = 0;
-
-		/* pass 1: the sum (into y) and its mean */
-		for (int j = 0; j < C; j++) {
-			yi[j] = ri ? xi[j] + ri[j] : xi[j];
-			mean += yi[j];
-		}
-		mean /= C;
-		/* pass 2: the variance about the mean */
-		for (int j = 0; j < C; j++) {
-			double d = yi[j] - mean;
-			var += d * d;
-		}
-		var /= C;
-		/* pass 3: normalise, scale, shift */
-		float rstd = (float)(1.0 / sqrt(var + a->eps)), m = (float)mean;
-		for (int j = 0; j < C; j++)
-			yi[j] = (yi[j] - m) * rstd * a->g[j] + a->b[j];
-	}
-}
-
-static void
-add_layernorm(float *y, const float *x, const float *r, const float *g,
-    const float *b, int N, int C, float eps)
-{
-	struct lnorm a = { y, x, r, g, b, N, C, eps };
-
-	parallel((N + ROWS - 1) / ROWS, lnorm_task, &a);
-}
-
-/* ---- vector math: erf for GELU, exp for softmax ---- */
+/* ---- vector math: GELU (erf), softmax (exp), LayerNorm ---- */
 
 /*
  * GELU and softmax need erf and exp on every element of (N, F) and
@@ -431,6 +391,52 @@ exp_body(float *y, const float *x, size_t n)
 	}
 }
 
+/*
+ * One row of LayerNorm: y (C) = LayerNorm(x + r), r NULL for none; y may
+ * be x.  The mean and the variance are summed in double, in VL running
+ * sums (one long chain of additions was most of its time).
+ */
+INLINE void
+lnorm_body(float *y, const float *x, const float *r, const float *g,
+    const float *b, int C, float eps)
+{
+	double s[VL] = { 0 }, mean = 0, var = 0;
+	int j;
+
+	/* pass 1: the sum (into y) and its mean */
+	for (j = 0; j + VL <= C; j += VL) {
+		vf v = r ? vload(x + j) + vload(r + j) : vload(x + j);
+		vstore(y + j, v);
+		for (int k = 0; k < VL; k++)
+			s[k] += v[k];
+	}
+	for (; j < C; j++)
+		s[0] += y[j] = r ? x[j] + r[j] : x[j];
+	for (int k = 0; k < VL; k++) {
+		mean += s[k];
+		s[k] = 0;
+	}
+	mean /= C;
+	/* pass 2: the variance about the mean */
+	for (j = 0; j + VL <= C; j += VL)
+		for (int k = 0; k < VL; k++) {
+			double d = y[j + k] - mean;
+			s[k] += d * d;
+		}
+	for (; j < C; j++)
+		s[0] += (y[j] - mean) * (y[j] - mean);
+	for (int k = 0; k < VL; k++)
+		var += s[k];
+	var /= C;
+	/* pass 3: normalise, scale, shift */
+	float rstd = (float)(1.0 / sqrt(var + eps)), m = (float)mean;
+	for (j = 0; j + VL <= C; j += VL)
+		vstore(y + j, (vload(y + j) - m) * rstd * vload(g + j) +
+		    vload(b + j));
+	for (; j < C; j++)
+		y[j] = (y[j] - m) * rstd * g[j] + b[j];
+}
+
 /* d (n) *= GELU'(x (n)) = Phi(x) + x phi(x), with the erf above */
 INLINE void
 gelu_grad_body(float *d, const float *x, size_t n)
@@ -515,6 +521,9 @@ static void gelu_any(float *x, size_t n) { gelu_body(x, n); }
 static void gelu_grad_any(float *d, const float *x, size_t n)
     { gelu_grad_body(d, x, n); }
 static void softmax_any(float *p, int T) { softmax_body(p, T); }
+static void lnorm_any(float *y, const float *x, const float *r,
+    const float *g, const float *b, int C, float eps)
+    { lnorm_body(y, x, r, g, b, C, eps); }
 static void erf_any(float *y, const float *x, size_t n) { erf_body(y, x, n); }
 static void exp_any(float *y, const float *x, size_t n) { exp_body(y, x, n); }
 #ifdef HAVE_AVX2
@@ -522,6 +531,9 @@ AVX2 static void gelu_avx2(float *x, size_t n) { gelu_body(x, n); }
 AVX2 static void gelu_grad_avx2(float *d, const float *x, size_t n)
     { gelu_grad_body(d, x, n); }
 AVX2 static void softmax_avx2(float *p, int T) { softmax_body(p, T); }
+AVX2 static void lnorm_avx2(float *y, const float *x, const float *r,
+    const float *g, const float *b, int C, float eps)
+    { lnorm_body(y, x, r, g, b, C, eps); }
 AVX2 static void erf_avx2(float *y, const float *x, size_t n)
     { erf_body(y, x, n); }
 AVX2 static void exp_avx2(float *y, const float *x, size_t n)
@@ -532,10 +544,13 @@ static struct {
 	void	(*gelu)(float *, size_t);
 	void	(*gelu_grad)(float *, const float *, size_t);
 	void	(*softmax)(float *, int);
+	void	(*lnorm)(float *, const float *, const float *, const float *,
+	    const float *, int, float);
 	void	(*erf)(float *, const float *, size_t);
 	void	(*exp)(float *, const float *, size_t);
 	const char *name;
-} vm = { gelu_any, gelu_grad_any, softmax_any, erf_any, exp_any, "x86-64" };
+} vm = { gelu_any, gelu_grad_any, softmax_any, lnorm_any, erf_any, exp_any,
+    "x86-64" };
 static pthread_once_t vm_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -548,6 +563,7 @@ vm_init(void)
 		vm.gelu = gelu_avx2;
 		vm.gelu_grad = gelu_grad_avx2;
 		vm.softmax = softmax_avx2;
+		vm.lnorm = lnorm_avx2;
 		vm.erf = erf_avx2;
 		vm.exp = exp_avx2;
 		vm.name = "AVX2";
@@ -613,6 +629,26 @@ gelu(float *x, int N, int F)
 	struct gelu a = { x, N, F };
 
 	parallel((N + ROWS - 1) / ROWS, gelu_task, &a);
+}
+
+static void
+lnorm_task(void *arg, int t)
+{
+	const struct lnorm *a = arg;
+	int C = a->C, end = (t + 1) * ROWS < a->N ? (t + 1) * ROWS : a->N;
+
+	for (int i = t * ROWS; i < end; i++)
+		vm.lnorm(a->y + (size_t)i * C, a->x + (size_t)i * C,
+		    a->r ? a->r + (size_t)i * C : NULL, a->g, a->b, C, a->eps);
+}
+
+static void
+add_layernorm(float *y, const float *x, const float *r, const float *g,
+    const float *b, int N, int C, float eps)
+{
+	struct lnorm a = { y, x, r, g, b, N, C, eps };
+
+	parallel((N + ROWS - 1) / ROWS, lnorm_task, &a);
 }
 
 void
