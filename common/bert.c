@@ -297,6 +297,7 @@ vpoly(const float *c, int n, vf x)
 {
 	vf y = (vf){ 0 } + c[n - 1];
 
+#pragma GCC unroll 16
 	for (int i = n - 2; i >= 0; i--)
 		y = y * x + c[i];
 	return y;
