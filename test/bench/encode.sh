@@ -86,6 +86,7 @@ echo "model: $M (12 x 12, 768, FFN 3072, vocab 30522, F32)," \
     "$(encode -v -m "$M" "$out/empty.mp" 2>&1 |
     sed -n 's/.*OpenBLAS kernels \([^,]*\),.*/OpenBLAS kernels \1/p')"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}"
+echo "at the start: $(uptime | sed 's/.*load/load/') on $(nproc) CPUs"
 cat "$out/glue.txt"
 
 # 1. encode, sequences/s
@@ -197,9 +198,15 @@ echo "  peak RSS $rssmb MB; bound: weights $(calc "w / 1048576" -v w="$w")" \
 
 ok() { awk -v a="$1" -v b="$2" 'BEGIN { print (a >= b ? "ok" : "BELOW TARGET") }'; }
 echo
-echo "summary"
+echo "summary (at the end: $(uptime | sed 's/.*load/load/'))"
 echo "  encode -a best / PyTorch best, seq/s:  $encbest / $tbest =" \
     "$ratio  (target >= 1.5) $(ok "$ratio" 1.5)"
+for n in 1 2; do
+	eval "e=\$enc$n ea=\$enc${n}a"
+	echo "  threads $n: encode $e seq/s, -a $ea; / PyTorch best" \
+	    "$(calc "e / t" -v e="$e" -v t="$tbest"), -a" \
+	    "$(calc "e / t" -v e="$ea" -v t="$tbest")"
+done
 echo "  PyTorch logits vs encode's, max |diff|: $maxdiff  (target <= 1e-4)" \
     "$(awk -v d="$maxdiff" 'BEGIN { print (d <= 1e-4 ? "ok" : "ABOVE") }')"
 for n in 1 2; do
