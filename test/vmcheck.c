@@ -89,5 +89,8 @@ main(void)
 	printf("%s: erf max abs error %.3g, exp max rel error %.3g, "
 	    "GELU' max abs error %.3g, checksum %08x\n", bert_simd(), eerf,
 	    eexp, egrad, (unsigned)h);
+	free(x);
+	free(y);
+	free(d);
 	return eerf > 2e-7 || eexp > 1.2e-7 || egrad > 1e-6;
 }
