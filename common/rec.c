@@ -561,8 +561,9 @@ rec_get(const msgpack_object *rec, const char *key)
 		return NULL;
 	for (uint32_t i = 0; i < rec->via.map.size; i++) {
 		const msgpack_object *k = &rec->via.map.ptr[i].key;
+		/* an empty string's ptr may be NULL, which memcmp must not see */
 		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-		    memcmp(k->via.str.ptr, key, n) == 0)
+		    (n == 0 || memcmp(k->via.str.ptr, key, n) == 0))
 			return &rec->via.map.ptr[i].val;
 	}
 	return NULL;
@@ -735,7 +736,7 @@ rec_obj_streq(const msgpack_object *o, const char *s)
 	size_t n = strlen(s);
 
 	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
-	    memcmp(o->via.str.ptr, s, n) == 0;
+	    (n == 0 || memcmp(o->via.str.ptr, s, n) == 0);
 }
 
 int

@@ -135,6 +135,22 @@ EOF
 	done
 }
 
+# Found by test/fuzz/safetensors under UBSan: an offset past 2^64 was cast
+# to an integer (undefined).
+@test "hcmodel: ls of safetensors data_offsets past any file" {
+	for off in '[0, 1e300]' '[1e20, 1e20]' '[0, 18446744073709551616]'; do
+		$PY - "$T/x.safetensors" "$off" <<'EOF'
+import json, struct, sys
+h = ('{"a": {"dtype": "F32", "shape": [0], "data_offsets": %s}}' %
+    sys.argv[2]).encode()
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h)
+EOF
+		run -1 --separate-stderr hcmodel ls "$T/x.safetensors"
+		echo "$off: $stderr"
+		[ "$stderr" = "hcmodel: $T/x.safetensors: tensor 'a' has data_offsets outside the data (0 bytes)" ]
+	done
+}
+
 @test "hcmodel: a malformed weights file is an error naming it" {
 	$MKBIN model "$T/m"
 	rm "$T/m/model.safetensors"

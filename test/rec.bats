@@ -86,6 +86,15 @@ inf 7f80 inf
 	[ "$("$RT" get strs tok "$T/a.mp")" = "1: [CLS] é" ]
 }
 
+# Found by test/fuzz/rec under UBSan: an empty key's string has a NULL
+# pointer, which went to memcmp.
+@test "rec: an empty key is looked up like any other" {
+	mk "$T/e.mp" '{"a": "", "": "empty", "ids": []}'
+	[ "$("$RT" get str '' "$T/e.mp")" = "1: empty" ]
+	[ "$("$RT" get str a "$T/e.mp")" = "1: " ]
+	[ "$("$RT" get ints ids "$T/e.mp")" = "1:" ]
+}
+
 # bad KIND KEY JSON MESSAGE: the getter on the second record (the first is
 # good) fails with exit 1 and MESSAGE, naming the file and the record.
 bad() {
