@@ -171,9 +171,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const msgpack_object *k = &rec.via.map.ptr[i].key;
 			if (k->type != MSGPACK_OBJECT_STR ||
 			    k->via.str.size >= sizeof(key) ||
-			    memchr(k->via.str.ptr, '\0', k->via.str.size))
+			    (k->via.str.size > 0 && memchr(k->via.str.ptr,
+			    '\0', k->via.str.size)))
 				continue;
-			memcpy(key, k->via.str.ptr, k->via.str.size);
+			if (k->via.str.size > 0)	/* else ptr may be NULL */
+				memcpy(key, k->via.str.ptr, k->via.str.size);
 			key[k->via.str.size] = '\0';
 			getters(&rec, key);
 		}
