@@ -54,7 +54,8 @@ xstrndup(const char *s, size_t n)
 {
 	char *p = xmalloc(n + 1);
 
-	memcpy(p, s, n);
+	if (n > 0)	/* s may be NULL then (msgpack's empty string) */
+		memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
 }
