@@ -178,7 +178,7 @@ c[sys.argv[2]] = 16777216
 open(sys.argv[1], "w").write(json.dumps(c))
 EOF2
 		run -1 --separate-stderr bash -c \
-		    'ulimit -v 1000000; exec ablate -m "$1" "$2"' - "$d" "$IN"
+		    '$MEMCAP; exec ablate -m "$1" "$2"' - "$d" "$IN"
 		echo "$k: $stderr"
 		[[ $stderr == "ablate: $d/model.safetensors: "* ]]
 		[[ $stderr == *"tensor '"* ]]
@@ -197,6 +197,6 @@ hb = json.dumps(h).encode()
 open(sys.argv[1], "wb").write(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
 EOF2
 	run -1 --separate-stderr bash -c \
-	    'ulimit -v 1000000; exec ablate -m "$1" "$2"' - "$d" "$IN"
+	    '$MEMCAP; exec ablate -m "$1" "$2"' - "$d" "$IN"
 	[ "$stderr" = "ablate: $d/model.safetensors: tensor 'classifier.weight' has a dtype other than F32, F16 or BF16" ]
 }

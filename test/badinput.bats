@@ -17,10 +17,6 @@ setup() {
 	cd "$T"
 	M="$SAMPLES/tiny-cls"
 	TOK="$M/dev.mp"
-	ASAN=
-	if grep -qa __asan_init "$TOP/cmd/recs"; then
-		ASAN=1
-	fi
 }
 
 mkbad() {
@@ -29,11 +25,7 @@ mkbad() {
 
 # lim CMD...: CMD, stdout to the file out, within the limits.
 lim() {
-	if [ -n "$ASAN" ]; then
-		timeout 20 "$@" >out
-	else
-		(ulimit -v 1000000 && exec timeout 20 "$@" >out)
-	fi
+	($MEMCAP && exec timeout 20 "$@" >out)
 }
 
 # fails STATUS GOOD MESSAGE CMD...: CMD exits STATUS, stderr starts with

@@ -9,6 +9,17 @@ SHARED="$TOP/../shared/data"
 PY=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1 LC_ALL=C.UTF-8
 
+# MEMCAP is a command that caps virtual memory at 1 GB, so that a filter that
+# asks for absurd memory fails instead of swapping: `bash -c "$MEMCAP; exec
+# ..."`.  Under AddressSanitizer, which reserves terabytes of address space
+# for its shadow, it does nothing and ASAN is set.
+if grep -qa __asan_init "$TOP/cmd/recs" 2>/dev/null; then
+	ASAN=1 MEMCAP=:
+else
+	ASAN= MEMCAP='ulimit -v 1000000'
+fi
+export MEMCAP
+
 # golden NAME FILE: compare FILE with test/golden/NAME (cmp for binary, diff
 # for text); UPDATE_GOLDEN=1 rewrites the golden file instead.
 golden() {
