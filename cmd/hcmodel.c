@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <err.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -263,6 +264,30 @@ wants(struct want **wp, const struct bert_config *c)
 	return n;
 }
 
+/* The layers the file has: one more than the highest encoder.layer.N. */
+static int
+filelayers(const struct tfile *tf, const char *pfx)
+{
+	size_t i, pl = strlen(pfx);
+	const char *s;
+	char *end;
+	long l, n = 0;
+
+	for (i = 0; i < tf->n; i++) {
+		s = tf->e[i].name;
+		if (strncmp(s, pfx, pl) != 0 ||
+		    strncmp(s + pl, "encoder.layer.", 14) != 0)
+			continue;
+		s += pl + 14;
+		if (*s < '0' || *s > '9')
+			continue;
+		l = strtol(s, &end, 10);
+		if (*end == '.' && l < INT_MAX && l + 1 > n)
+			n = l + 1;
+	}
+	return (int)n;
+}
+
 /* Find name with the prefix pfx ("" or "bert."), or its alternative. */
 static const struct tfentry *
 lookup(const struct tfile *tf, const char *pfx, const struct want *w)
@@ -437,6 +462,7 @@ static int
 cmd_check(int argc, char *argv[])
 {
 	struct bert_config c;
+	struct bert_config cl;
 	struct tfile tf;
 	struct bert m;
 	struct want *w;
@@ -449,7 +475,7 @@ cmd_check(int argc, char *argv[])
 	uint64_t nparam = 0, nused = 0;
 	long nv, caps;
 	unsigned char *used;
-	int lower, pt;
+	int lower, pt, nl;
 
 	if (getopt(argc, argv, "") != -1)
 		usage();
@@ -490,7 +516,18 @@ cmd_check(int argc, char *argv[])
 	/* "bert." prefix or none, as the word embeddings say. */
 	pfx = tfile_find(&tf, "bert.embeddings.word_embeddings.weight") ?
 	    "bert." : "";
-	nw = wants(&w, &c);
+	/*
+	 * Tensors are looked for in the layers the file has and one more, so
+	 * that a config.json that claims a million layers is one line of
+	 * report, not sixteen million.
+	 */
+	cl = c;
+	if ((nl = filelayers(&tf, pfx)) < c.L) {
+		cl.L = nl + 1;
+		bad("%s: %d layers, config.json says num_hidden_layers %d",
+		    wp, nl, c.L);
+	}
+	nw = wants(&w, &cl);
 	used = xcalloc(tf.n ? tf.n : 1, 1);
 	ns = pt ? ptbin_skipped(&tf, &sk) : 0;
 	for (i = 0; i < nw; i++) {

@@ -200,10 +200,14 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 	int haslabel = lab != NULL && lab->haslabel;
 
 	ta.n = tb.n = 0;
-	if (wp_tokenize(&vocab, a, la, opt.lower, &ta, &off) == -1 ||
-	    (b && wp_tokenize(&vocab, b, lb, opt.lower, &tb, &off) == -1)) {
+	if (wp_tokenize(&vocab, a, la, opt.lower, &ta, &off) == -1) {
 		bad(file, line, "invalid UTF-8 at byte %zu of %s", off,
-		    ta.n || b == NULL ? "the first sentence" : "a sentence");
+		    b ? "the first sentence" : "the sentence");
+		return;
+	}
+	if (b && wp_tokenize(&vocab, b, lb, opt.lower, &tb, &off) == -1) {
+		bad(file, line, "invalid UTF-8 at byte %zu of the second "
+		    "sentence", off);
 		return;
 	}
 	/*
@@ -458,16 +462,19 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 
 /* Casing from the model directory: config, tokenizer_config, vocabulary. */
 static int
-model_lower(const char *dir)
+model_lower(const char *dir, int *maxpos)
 {
 	struct bert_config c;
 	char path[4096], err[512], buf[65536];
 	FILE *fp;
 	int lower = -1;
 
+	*maxpos = 0;
 	snprintf(path, sizeof(path), "%s/config.json", dir);
-	if (model_config(&c, path, err, sizeof(err)) == 0)
+	if (model_config(&c, path, err, sizeof(err)) == 0) {
 		lower = c.lower;
+		*maxpos = c.P;
+	}
 	snprintf(path, sizeof(path), "%s/tokenizer_config.json", dir);
 	if (lower == -1 && (fp = fopen(path, "r")) != NULL) {
 		size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
@@ -501,7 +508,7 @@ main(int argc, char *argv[])
 	char path[4096], err[512];
 	struct rec_writer *w;
 	struct progress pg;
-	int ch, force = -1;
+	int ch, force = -1, maxpos, maxlen_given = 0;
 	long v;
 
 	while ((ch = getopt_long(argc, argv, "m:t:v:z", lopts, NULL)) != -1) {
@@ -522,6 +529,7 @@ main(int argc, char *argv[])
 				errx(2, "--max-len: '%s' is not a length of 2 "
 				    "or more", optarg);
 			opt.maxlen = v;
+			maxlen_given = 1;
 			break;
 		case 'S':
 			if (parse_long(optarg, 1, 1L << 40, &v) == -1)
@@ -561,7 +569,14 @@ main(int argc, char *argv[])
 	if (mdir != NULL) {
 		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
 		vpath = path;
-		opt.lower = model_lower(mdir);
+		opt.lower = model_lower(mdir, &maxpos);
+		/* the model cannot take more positions than it has */
+		if (maxpos > 0 && maxlen_given && opt.maxlen > maxpos)
+			errx(2, "--max-len %d: %s has %d positions "
+			    "(max_position_embeddings)", opt.maxlen, mdir,
+			    maxpos);
+		if (maxpos > 0 && opt.maxlen > maxpos)
+			opt.maxlen = maxpos;
 	}
 	if (wp_load(&vocab, vpath, err, sizeof(err)) == -1)
 		errx(1, "%s", err);

@@ -23,7 +23,8 @@ DATA ?= $(GLUE_DIR)/$(TASK)/$(SPLIT).tsv
 # examples, as in the paper
 N ?= 1000
 SEED ?= 1
-MAXLEN ?= 128
+# tokens per example; empty: 128, or fewer when the model has fewer positions
+MAXLEN ?=
 OUT ?= out/$(TASK)
 # how ablate disables: uniform, zero
 MODE ?= uniform
@@ -53,7 +54,7 @@ $(OUT):
 
 # The examples studied: up to N rows of the task's split, sampled with SEED.
 $(OUT)/tokens.mp: $(DATA) | $(OUT)
-	tokenize -m $(MODEL) -t $(TASK) --max-len $(MAXLEN) \
+	tokenize -m $(MODEL) -t $(TASK) $(if $(MAXLEN),--max-len $(MAXLEN)) \
 	    --sample $(N) --seed $(SEED) $(DATA) >$@
 
 # Attention of the studied and of the base model on those examples.

@@ -84,6 +84,23 @@ t += [("classifier.weight", (3, 8), [0.0] * 24),
 	[[ $stderr == *"model.safetensors: missing tensors that config.json implies: 1"* ]]
 }
 
+# Found by fuzzing config.json: 16 tensor names were made per claimed layer
+# before the file was looked at, so 2^24 layers took gigabytes.
+@test "hcmodel: a config.json that claims millions of layers is one disagreement" {
+	$MKBIN model "$T/m"
+	$PY - "$T/m/config.json" <<'EOF2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["num_hidden_layers"] = 16777216
+open(sys.argv[1], "w").write(json.dumps(c))
+EOF2
+	run -1 --separate-stderr bash -c '$MEMCAP; exec hcmodel check "$1"' - "$T/m"
+	[[ $stderr == *"model.safetensors: 2 layers, config.json says num_hidden_layers 16777216"* ]]
+	[[ $stderr == *"missing tensors that config.json implies: 16"* ]]
+	[ "$(grep -c '^missing' <<<"$output")" = 16 ]
+	[[ $output == *"missing	encoder.layer.2.attention.self.query.weight"* ]]
+}
+
 @test "hcmodel: casing stated against the vocabulary" {
 	$MKBIN model "$T/m"
 	echo '{"do_lower_case": false}' >"$T/m/tokenizer_config.json"

@@ -166,8 +166,14 @@ setup() {
 @test "tokenize: bad input names the file and line" {
 	printf 'the cat\n\377\376 bad\n' >"$T/bad.txt"
 	run -1 --separate-stderr tokenize -v "$V" "$T/bad.txt"
-	[ "$stderr" = "tokenize: $T/bad.txt:2: invalid UTF-8 at byte 0 of the first sentence" ]
+	[ "$stderr" = "tokenize: $T/bad.txt:2: invalid UTF-8 at byte 0 of the sentence" ]
 	[ "$(recs -c <<<"$output" 2>/dev/null || true)" != x ]
+	printf 'a cat\tthe \377 mat\n' >"$T/bad2.txt"
+	run -1 --separate-stderr tokenize -v "$V" "$T/bad2.txt"
+	[ "$stderr" = "tokenize: $T/bad2.txt:1: invalid UTF-8 at byte 4 of the second sentence" ]
+	printf 'a \377cat\tthe mat\n' >"$T/bad1.txt"
+	run -1 --separate-stderr tokenize -v "$V" "$T/bad1.txt"
+	[ "$stderr" = "tokenize: $T/bad1.txt:1: invalid UTF-8 at byte 2 of the first sentence" ]
 	printf 'index\tsentence1\tsentence2\tlabel\n0\tonly two\n' >"$T/few.tsv"
 	run -1 --separate-stderr tokenize -v "$V" -t RTE "$T/few.tsv"
 	[ "$stderr" = "tokenize: $T/few.tsv:2: 2 columns, RTE needs 4" ]
@@ -182,6 +188,19 @@ setup() {
 	[ "$stderr" = "tokenize: $T/novocab.txt: the vocabulary has no [UNK]" ]
 	run -1 --separate-stderr tokenize -v "$V" /nonexistent
 	[ "$stderr" = "tokenize: /nonexistent: No such file or directory" ]
+}
+
+@test "tokenize: -m keeps examples within the model's positions" {
+	# samples/bin-model has 16 positions: the default of 128 becomes 16
+	yes 'the cat sat on the mat' | head -c 400 | tr '\n' ' ' >"$T/long.txt"
+	echo >>"$T/long.txt"
+	run -0 bash -c "tokenize -m '$SAMPLES/bin-model' '$T/long.txt' | recs -k ids"
+	[ "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["ids"]))' "$output")" = 16 ]
+	run -0 bash -c "tokenize -m '$SAMPLES/bin-model' --max-len 8 '$T/long.txt' | recs -k ids"
+	[ "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["ids"]))' "$output")" = 8 ]
+	run -2 --separate-stderr tokenize -m "$SAMPLES/bin-model" --max-len 17 "$T/long.txt"
+	[ "$stderr" = "tokenize: --max-len 17: $SAMPLES/bin-model has 16 positions (max_position_embeddings)" ]
+	[ -z "$output" ]
 }
 
 @test "tokenize: bad usage exits 2" {

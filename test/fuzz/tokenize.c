@@ -271,8 +271,8 @@ check(const char *s, size_t len, int lower)
 	}
 	if (r1 == -1)
 		return;
-	if (toks.n != want.n ||
-	    memcmp(toks.id, want.id, toks.n * sizeof(int)) != 0) {
+	if (toks.n != want.n || (toks.n > 0 &&
+	    memcmp(toks.id, want.id, toks.n * sizeof(int)) != 0)) {
 		fprintf(stderr, "lower %d: %zu tokens, reference %zu:", lower,
 		    toks.n, want.n);
 		for (size_t i = 0; i < toks.n || i < want.n; i++)
