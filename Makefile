@@ -151,3 +151,10 @@ check: test/rectest
 
 test/rectest: test/rectest.c common/libcommon.a $(HDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# ---- test-only programs: the vector erf and exp against libm (encode.bats) ----
+TESTBIN += test/vmcheck
+check: test/vmcheck
+
+test/vmcheck: test/vmcheck.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)

@@ -103,13 +103,11 @@ ref() {
 }
 
 @test "encode: vector erf and exp within float rounding, same bits without AVX2" {
-	cc -std=c11 -O2 -D_GNU_SOURCE -I"$TOP/common" -o "$T/vmcheck" \
-	    "$TOP/test/vmcheck.c" "$TOP/common/libcommon.a" -lopenblas \
-	    -lmsgpackc -lcairo -lutf8proc -lcjson -lz -lm
-	run -0 "$T/vmcheck"
+	make -s -C "$TOP" test/vmcheck
+	run -0 "$TOP/test/vmcheck"
 	echo "$output"
 	a=${output##* }
-	run -0 env HEADCOUNT_NOAVX2=1 "$T/vmcheck"
+	run -0 env HEADCOUNT_NOAVX2=1 "$TOP/test/vmcheck"
 	echo "$output"
 	[[ $output == x86-64:* ]]
 	[ "${output##* }" = "$a" ]
