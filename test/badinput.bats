@@ -530,16 +530,17 @@ models() {
 
 @test "tokenize: invalid UTF-8 names the file, line and byte" {
 	printf 'the cat\nthe \xc0\xaf dog\n' >t.txt
-	fails 1 1 "t.txt:2: invalid UTF-8 at byte 4 of the first sentence" \
+	fails 1 1 "t.txt:2: invalid UTF-8 at byte 4 of the sentence" \
 	    tokenize -m "$M" t.txt
 	printf 'the cat\nthe cat \xe2\x82\n' >t.txt
-	fails 1 1 "t.txt:2: invalid UTF-8 at byte 8 of the first sentence" \
+	fails 1 1 "t.txt:2: invalid UTF-8 at byte 8 of the sentence" \
 	    tokenize -m "$M" t.txt
 	printf 'the cat\nthe \xed\xa0\x80 cat\n' >t.txt
-	fails 1 1 "t.txt:2: invalid UTF-8 at byte 4 of the first sentence" \
+	fails 1 1 "t.txt:2: invalid UTF-8 at byte 4 of the sentence" \
 	    tokenize -m "$M" t.txt
 	printf 'the cat\tthe dog\nthe cat\tthe \xff dog\n' >t.txt
-	fails 1 1 "t.txt:2: invalid UTF-8 at byte 4 of " tokenize -m "$M" t.txt
+	fails 1 1 "t.txt:2: invalid UTF-8 at byte 4 of the second sentence" \
+	    tokenize -m "$M" t.txt
 	# a gzip file is not text
 	printf 'the cat\n' | gzip -c >t.gz
 	fails 1 - "t.gz:1: invalid UTF-8" tokenize -m "$M" t.gz
