@@ -158,3 +158,14 @@ check: test/vmcheck
 
 test/vmcheck: test/vmcheck.c common/libcommon.a $(HDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# ---- test-only programs: each fuzz target replayed on its corpus, without
+# libFuzzer (test/fuzz.bats), in the build's flags: SAN=1 replays under the
+# sanitizers ----
+REPLAY = $(patsubst test/fuzz/%.c,test/replay/%,$(wildcard test/fuzz/*.c))
+TESTBIN += $(REPLAY)
+check: $(REPLAY)
+
+test/replay/%: test/fuzz/%.c test/fuzzreplay.c common/libcommon.a $(HDR)
+	@mkdir -p test/replay
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< test/fuzzreplay.c $(LDLIBS)
