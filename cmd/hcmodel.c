@@ -11,8 +11,8 @@
 
 #include <ctype.h>
 #include <err.h>
-#include <limits.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -461,8 +461,7 @@ vocab(const char *path, long *caps)
 static int
 cmd_check(int argc, char *argv[])
 {
-	struct bert_config c;
-	struct bert_config cl;
+	struct bert_config c, cl;
 	struct tfile tf;
 	struct bert m;
 	struct want *w;

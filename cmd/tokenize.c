@@ -460,7 +460,10 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 	free(line);
 }
 
-/* Casing from the model directory: config, tokenizer_config, vocabulary. */
+/*
+ * Casing from the model directory (config, tokenizer_config; -1 when they
+ * do not say), and in *maxpos its max_position_embeddings (0 unknown).
+ */
 static int
 model_lower(const char *dir, int *maxpos)
 {
