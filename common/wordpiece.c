@@ -4,7 +4,8 @@
  * The basic tokenizer: drop NUL, U+FFFD and control characters (category
  * C*, but tab, newline and return are whitespace); every whitespace
  * character (space, tab, newline, return, category Zs) is a space; a CJK
- * ideograph is a word of its own; split on whitespace; lower-case and strip
+ * ideograph is a word of its own; split on whitespace; lower-case (as
+ * Python's str.lower(), a capital sigma final by its context) and strip
  * accents (NFD, marks of category Mn dropped) for uncased vocabularies;
  * punctuation (ASCII 33-47, 58-64, 91-96, 123-126 and category P*) is a
  * word of its own.  WordPiece: greedy longest match first, continuations
@@ -292,6 +293,96 @@ classify(int32_t c)
 }
 
 /*
+ * Unicode's Final_Sigma context, which Python's str.lower() applies to each
+ * word of BERT's basic tokenizer: a capital sigma is lower-cased to U+03C2
+ * after a cased character and not before one, case-ignorable characters
+ * skipped.  utf8proc's mapping has no context, so wp_tokenize asks here.
+ * The properties are DerivedCoreProperties' Case_Ignorable and Cased:
+ * categories, and the few characters of other categories that they list.
+ */
+static int
+case_ignorable(int32_t c)
+{
+	switch (c) {
+	case '\'': case '.': case ':': case 0xB7: case 0x387: case 0x55F:
+	case 0x5F4: case 0x2018: case 0x2019: case 0x2024: case 0x2027:
+	case 0xFE13: case 0xFE52: case 0xFE55: case 0xFF07: case 0xFF0E:
+	case 0xFF1A:
+		return 1;
+	}
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_SK:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+cased(int32_t c)
+{
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT:
+		return 1;
+	default:
+		/* ª º, Roman numerals, circled and squared Latin letters */
+		return c == 0xAA || c == 0xBA || (c >= 0x2160 && c <= 0x217F) ||
+		    (c >= 0x24B6 && c <= 0x24E9) ||
+		    (c >= 0x1F130 && c <= 0x1F149) ||
+		    (c >= 0x1F150 && c <= 0x1F169) ||
+		    (c >= 0x1F170 && c <= 0x1F189);
+	}
+}
+
+/*
+ * Whether the capital sigma at p[i] (2 bytes) of the text p (len bytes) is
+ * final.  The word is the text between whitespace or CJK characters, less
+ * the characters the basic tokenizer drops.  Each scan stops at the first
+ * character that is not case-ignorable, so that all the scans of a text
+ * together read each character at most twice.
+ */
+static int
+final_sigma(const unsigned char *p, size_t len, size_t i)
+{
+	int32_t c;
+	size_t j;
+	int cl, seen = 0;
+
+	for (j = i; j > 0 && !seen;) {
+		do
+			j--;
+		while (j > 0 && (p[j] & 0xC0) == 0x80);
+		if (utf8proc_iterate(p + j, len - j, &c) < 0)
+			return 0;
+		cl = c < 128 ? ascii[c] : classify(c);
+		if (cl == D || (cl != S && cl != C && case_ignorable(c)))
+			continue;
+		if (cl == S || cl == C || !cased(c))
+			return 0;
+		seen = 1;
+	}
+	if (!seen)
+		return 0;
+	for (j = i + 2; j < len;) {
+		utf8proc_ssize_t k = utf8proc_iterate(p + j, len - j, &c);
+		if (k < 0)
+			return 1;	/* the text is refused anyway */
+		cl = c < 128 ? ascii[c] : classify(c);
+		if (cl == S || cl == C)
+			return 1;
+		if (cl == D || case_ignorable(c)) {
+			j += k;
+			continue;
+		}
+		return !cased(c);
+	}
+	return 1;
+}
+
+/*
  * The word being built, as UTF-8.  Only the first MAXCHARS + 1 characters
  * are kept: a longer word is [UNK] whatever they are.
  */
@@ -511,6 +602,8 @@ wp_tokenize(const struct wp_vocab *v, const char *text, size_t len, int lower,
 			runat = i;
 		runroom(out, nrun + k);
 		memcpy(out->run + nrun, p + i, k);
+		if (lower && c == 0x3A3 && final_sigma(p, len, i))
+			memcpy(out->run + nrun, "\xcf\x82", 2);	/* U+03C2 */
 		nrun += k;
 		i += k;
 	}

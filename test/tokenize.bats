@@ -163,6 +163,19 @@ setup() {
 	[ "$output" = '{"label":0,"tokens":["[CLS]","cat","sat","[SEP]","the","[SEP]"]}' ]
 }
 
+# Python's str.lower(), which BERT's basic tokenizer applies to each word,
+# makes a capital sigma final (U+03C2) by its context; utf8proc's mapping
+# does not.  test/basiccheck.py runs BERT's rules with Python's own lower()
+# and unicodedata on every assigned code point before and after a sigma.
+@test "tokenize: every code point around a capital sigma, as Python lower-cases it" {
+	$PY "$TOP/test/basiccheck.py" "$T"
+	tokenize -v "$T/vocab.txt" --uncased "$T/in.txt" | recs -k tokens >"$T/got.jsonl"
+	[ "$(wc -l <"$T/in.txt")" -gt 1000000 ]
+	cmp "$T/want.jsonl" "$T/got.jsonl"
+	grep -q '"a","##ς"' "$T/got.jsonl"
+	grep -q '"a","##σ","##b"' "$T/got.jsonl"
+}
+
 @test "tokenize: bad input names the file and line" {
 	printf 'the cat\n\377\376 bad\n' >"$T/bad.txt"
 	run -1 --separate-stderr tokenize -v "$V" "$T/bad.txt"

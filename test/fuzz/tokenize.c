@@ -161,6 +161,56 @@ r_wordpiece(const int32_t *c, size_t n, struct wp_toks *out)
 	free(buf);
 }
 
+/*
+ * Python's lower() of a capital sigma at c[i] of the token c (n): final
+ * after a cased character and not before one, case-ignorable ones skipped
+ * (Unicode's Final_Sigma, DerivedCoreProperties' Cased and Case_Ignorable).
+ */
+static int
+r_ignorable(int32_t c)
+{
+	static const int32_t wb[] = { 0x27, 0x2E, 0x3A, 0xB7, 0x387, 0x55F,
+	    0x5F4, 0x2018, 0x2019, 0x2024, 0x2027, 0xFE13, 0xFE52, 0xFE55,
+	    0xFF07, 0xFF0E, 0xFF1A };
+	int cat = utf8proc_category(c);
+
+	for (size_t i = 0; i < sizeof(wb) / sizeof(wb[0]); i++)
+		if (c == wb[i])
+			return 1;
+	return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_ME ||
+	    cat == UTF8PROC_CATEGORY_CF || cat == UTF8PROC_CATEGORY_LM ||
+	    cat == UTF8PROC_CATEGORY_SK;
+}
+
+static int
+r_cased(int32_t c)
+{
+	static const int32_t other[][2] = { { 0xAA, 0xAA }, { 0xBA, 0xBA },
+	    { 0x2160, 0x217F }, { 0x24B6, 0x24E9 }, { 0x1F130, 0x1F149 },
+	    { 0x1F150, 0x1F169 }, { 0x1F170, 0x1F189 } };
+	int cat = utf8proc_category(c);
+
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (c >= other[i][0] && c <= other[i][1])
+			return 1;
+	return cat == UTF8PROC_CATEGORY_LU || cat == UTF8PROC_CATEGORY_LL ||
+	    cat == UTF8PROC_CATEGORY_LT;
+}
+
+static int32_t
+r_sigma(const int32_t *c, size_t n, size_t i)
+{
+	size_t j = i;
+
+	while (j > 0 && r_ignorable(c[j - 1]))
+		j--;
+	if (j == 0 || !r_cased(c[j - 1]))
+		return 0x3C3;
+	for (j = i + 1; j < n && r_ignorable(c[j]); j++)
+		;
+	return j < n && r_cased(c[j]) ? 0x3C3 : 0x3C2;
+}
+
 /* One whitespace-separated token of the cleaned text. */
 static void
 r_token(const int32_t *c, size_t n, int lower, struct wp_toks *out)
@@ -175,7 +225,8 @@ r_token(const int32_t *c, size_t n, int lower, struct wp_toks *out)
 		utf8proc_ssize_t k;
 		int32_t *d;
 		for (size_t i = 0; i < n; i++)
-			len += utf8proc_encode_char(utf8proc_tolower(c[i]),
+			len += utf8proc_encode_char(c[i] == 0x3A3 ?
+			    r_sigma(c, n, i) : utf8proc_tolower(c[i]),
 			    (uint8_t *)buf + len);
 		k = utf8proc_decompose((uint8_t *)buf, len, NULL, 0,
 		    UTF8PROC_DECOMPOSE);
