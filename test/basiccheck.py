@@ -1,12 +1,13 @@
 """BERT's basic tokenizer, read from its definition and run by Python's own
-str.lower() and unicodedata, on every code point in the contexts of a capital
-sigma: the check that tokenize lower-cases as Python does, final sigma
-included.
+str.lower() and unicodedata, on every code point: the check that tokenize
+cleans, splits, lower-cases and strips accents as Python does, the final
+sigma included.
 
 usage: basiccheck.py DIR  writes DIR/vocab.txt (every character of every
 basic token, alone and as a "##" continuation, so that WordPiece shows each
 character), DIR/in.txt (one example a line) and DIR/want.jsonl (the tokens
-of each line, as recs -k tokens prints them).  Code points that this Python's
+of each line uncased, as recs -k tokens prints them), and the same with
+every code point inside a word, cased: DIR/in-cased.txt, want-cased.jsonl.  Code points that this Python's
 Unicode database leaves unassigned are left out: utf8proc may be newer.
 """
 import functools
@@ -53,12 +54,13 @@ def clean(ch):
     return ch
 
 
-def basic(text):
+def basic(text, lower):
     words = []
     for w in "".join(map(clean, text)).split():
-        w = w.lower()
-        w = "".join(c for c in unicodedata.normalize("NFD", w)
-                    if unicodedata.category(c) != "Mn")
+        if lower:
+            w = w.lower()
+            w = "".join(c for c in unicodedata.normalize("NFD", w)
+                        if unicodedata.category(c) != "Mn")
         cur = ""
         for c in w:
             if punct(c):
@@ -86,35 +88,37 @@ def pieces(words):
 
 def main():
     d = sys.argv[1]
-    lines = []
-    for cp in range(0x110000):
-        if 0xD800 <= cp < 0xE000 or cp in (0x0A, 0x0D):
-            continue
-        ch = chr(cp)
-        if unicodedata.category(ch) == "Cn":
-            continue
-        # before and after a sigma, at the ends and inside a word
-        for s in ("a\u03a3" + ch, "a\u03a3" + ch + "b", ch + "\u03a3",
-                  "a" + ch + "\u03a3"):
-            lines.append(s)
+    # uncased: before and after a sigma, at the ends and inside a word;
+    # cased: inside a word
+    runs = (("", True, ("a\u03a3%s", "a\u03a3%sb", "%s\u03a3", "a%s\u03a3")),
+            ("-cased", False, ("a%sb",)))
     chars = set()
-    want = []
-    for s in lines:
-        words = basic(s)
-        for w in words:
-            chars.update(w)
-        want.append(json.dumps({"tokens": pieces(words)},
-                               ensure_ascii=False, separators=(",", ":")))
+    for suffix, lower, forms in runs:
+        lines, want = [], []
+        for cp in range(0x110000):
+            if 0xD800 <= cp < 0xE000 or cp in (0x0A, 0x0D):
+                continue
+            ch = chr(cp)
+            if unicodedata.category(ch) == "Cn":
+                continue
+            lines.extend(f % ch for f in forms)
+        for s in lines:
+            words = basic(s, lower)
+            for w in words:
+                chars.update(w)
+            want.append(json.dumps({"tokens": pieces(words)},
+                                   ensure_ascii=False, separators=(",", ":")))
+        with open(os.path.join(d, "in%s.txt" % suffix), "w",
+                  encoding="utf-8", newline="\n") as f:
+            f.write("\n".join(s.replace("\t", " ") for s in lines) + "\n")
+        with open(os.path.join(d, "want%s.jsonl" % suffix), "w",
+                  encoding="utf-8") as f:
+            f.write("\n".join(want) + "\n")
     chars.discard("\n")
     with open(os.path.join(d, "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("[PAD]\n[UNK]\n[CLS]\n[SEP]\n")
         for c in sorted(chars):
             f.write(c + "\n##" + c + "\n")
-    with open(os.path.join(d, "in.txt"), "w", encoding="utf-8",
-              newline="\n") as f:
-        f.write("\n".join(s.replace("\t", " ") for s in lines) + "\n")
-    with open(os.path.join(d, "want.jsonl"), "w", encoding="utf-8") as f:
-        f.write("\n".join(want) + "\n")
 
 
 main()

@@ -163,17 +163,19 @@ setup() {
 	[ "$output" = '{"label":0,"tokens":["[CLS]","cat","sat","[SEP]","the","[SEP]"]}' ]
 }
 
-# Python's str.lower(), which BERT's basic tokenizer applies to each word,
-# makes a capital sigma final (U+03C2) by its context; utf8proc's mapping
-# does not.  test/basiccheck.py runs BERT's rules with Python's own lower()
-# and unicodedata on every assigned code point before and after a sigma.
-@test "tokenize: every code point around a capital sigma, as Python lower-cases it" {
+# test/basiccheck.py runs BERT's rules with Python's own str.lower() and
+# unicodedata on every assigned code point, uncased before and after a
+# capital sigma (Python makes it final, U+03C2, by its context; utf8proc's
+# mapping does not), and cased inside a word.
+@test "tokenize: every code point as Python's BERT tokenizer has it, the final sigma too" {
 	$PY "$TOP/test/basiccheck.py" "$T"
-	tokenize -v "$T/vocab.txt" --uncased "$T/in.txt" | recs -k tokens >"$T/got.jsonl"
 	[ "$(wc -l <"$T/in.txt")" -gt 1000000 ]
+	tokenize -v "$T/vocab.txt" --uncased "$T/in.txt" | recs -k tokens >"$T/got.jsonl"
 	cmp "$T/want.jsonl" "$T/got.jsonl"
 	grep -q '"a","##ς"' "$T/got.jsonl"
 	grep -q '"a","##σ","##b"' "$T/got.jsonl"
+	tokenize -v "$T/vocab.txt" --cased "$T/in-cased.txt" | recs -k tokens >"$T/got.jsonl"
+	cmp "$T/want-cased.jsonl" "$T/got.jsonl"
 }
 
 @test "tokenize: bad input names the file and line" {
