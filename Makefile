@@ -102,7 +102,8 @@ FUZZFLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -I/usr/include/cairo -Icommon \
 # Debian packages that `make fuzz` needs besides (clang's libFuzzer).
 FUZZ_DEBS = clang libclang-rt-dev
 
-test/fuzz/%: test/fuzz/%.c $(wildcard common/*.c) $(HDR)
+test/fuzz/%: test/fuzz/%.c test/fuzz/memfile.h $(wildcard common/*.c) \
+    $(HDR)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(wildcard common/*.c) \
 	    -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc -lcjson -lz -lm
 
@@ -166,6 +167,7 @@ REPLAY = $(patsubst test/fuzz/%.c,test/replay/%,$(wildcard test/fuzz/*.c))
 TESTBIN += $(REPLAY)
 check: $(REPLAY)
 
-test/replay/%: test/fuzz/%.c test/fuzzreplay.c common/libcommon.a $(HDR)
+test/replay/%: test/fuzz/%.c test/fuzz/memfile.h test/fuzzreplay.c \
+    common/libcommon.a $(HDR)
 	@mkdir -p test/replay
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< test/fuzzreplay.c $(LDLIBS)

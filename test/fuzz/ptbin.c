@@ -2,12 +2,10 @@
  * ptbin.c -- libFuzzer target: ptbin_open on arbitrary bytes, then every
  * tensor's first and last byte read.  Seeds: test/golden/ptbin-*.bin.
  */
-#include <sys/mman.h>
-
 #include <stdint.h>
 #include <stdio.h>
-#include <unistd.h>
 
+#include "memfile.h"
 #include "model.h"
 #include "ptbin.h"
 #include "tensor.h"
@@ -16,19 +14,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
-	static char path[64];
+	const char *path;
 	struct tfile tf;
 	char err[512];
 	volatile unsigned sum = 0;
 	size_t i, nb;
 
-	if (fd == -1) {
-		if ((fd = memfd_create("ptbin", 0)) == -1)
-			return 0;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, data, size, 0) !=
-	    (ssize_t)size)
+	if ((path = memfile(&fd, "ptbin", data, size)) == NULL)
 		return 0;
 	if (ptbin_open(&tf, path, err, sizeof(err)) == -1)
 		return 0;

@@ -7,17 +7,15 @@
  * with rec_die(), which would exit: the function it calls first (rec_atdie)
  * jumps back here instead.  Seeds: the .mp files of samples/ and test/golden/.
  */
-#include <sys/mman.h>
-
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <zlib.h>
 
+#include "memfile.h"
 #include "rec.h"
 #include "tensor.h"
 
@@ -137,7 +135,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
-	static char path[64];
+	const char *path;
 	struct rec_reader *rr;
 	msgpack_object rec;
 	unsigned char *gz = NULL;
@@ -147,24 +145,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	if (fd == -1) {
-		if ((fd = memfd_create("rec", 0)) == -1)
-			return 0;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
 	if (data[0] & 1) {
 		if (gzip(&gz, &len, data + 1, size - 1) == -1)
 			return 0;
 	} else {
 		len = size - 1;
 	}
-	if (ftruncate(fd, 0) == -1 ||
-	    pwrite(fd, gz ? gz : data + 1, len, 0) != (ssize_t)len) {
-		free(gz);
-		return 0;
-	}
+	path = memfile(&fd, "rec", gz ? gz : data + 1, len);
 	free(gz);
-	argv[0] = argv[1] = path;
+	if (path == NULL)
+		return 0;
+	argv[0] = argv[1] = (char *)path;
 	rr = rec_open(data[0] & 2 ? 2 : 1, argv);
 	while ((r = rec_read(rr, &rec)) == 1) {
 		for (uint32_t i = 0; i < rec.via.map.size; i++) {

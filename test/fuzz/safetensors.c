@@ -6,13 +6,11 @@
  * model.safetensors of samples/ and test/golden/encode-model, cut short
  * after their headers.
  */
-#include <sys/mman.h>
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
+#include "memfile.h"
 #include "model.h"
 #include "tensor.h"
 
@@ -20,7 +18,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
-	static char path[64];
+	const char *path;
 	struct tfile tf;
 	char err[512];
 	volatile float sum = 0;
@@ -28,13 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i, nb, prod;
 	int k;
 
-	if (fd == -1) {
-		if ((fd = memfd_create("safetensors", 0)) == -1)
-			return 0;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, data, size, 0) !=
-	    (ssize_t)size)
+	if ((path = memfile(&fd, "safetensors", data, size)) == NULL)
 		return 0;
 	if (safetensors_open(&tf, path, err, sizeof(err)) == -1) {
 		if (err[0] == '\0')

@@ -9,8 +9,6 @@
  * order CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI; more: text
  * lines).  The rest is the file.
  */
-#include <sys/mman.h>
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 #include <utf8proc.h>
 
 #include "glue.h"
+#include "memfile.h"
 #include "util.h"
 #include "wordpiece.h"
 
@@ -344,12 +343,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int lower, test = 0;
 
 	if (vocab.n == 0) {
-		int fd = memfd_create("vocab", 0);
-		char path[64];
-		if (fd == -1 || write(fd, vocabtext, sizeof(vocabtext) - 1) !=
-		    (ssize_t)sizeof(vocabtext) - 1)
+		int fd = -1;
+		const char *path = memfile(&fd, "vocab", vocabtext,
+		    sizeof(vocabtext) - 1);
+		if (path == NULL)
 			abort();
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		if (wp_load(&vocab, path, err, sizeof(err)) == -1) {
 			fprintf(stderr, "%s\n", err);
 			abort();

@@ -5,14 +5,12 @@
  * (ASCII letters, split at spaces by BERT's basic tokenizer) come out as a
  * literal WordPiece makes them with a search through every entry.
  */
-#include <sys/mman.h>
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "memfile.h"
 #include "wordpiece.h"
 
 /* Letters only: the basic tokenizer splits them at the spaces alone. */
@@ -85,19 +83,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int fd = -1;
-	static char path[64];
+	const char *path;
 	static struct wp_toks got, want;
 	struct wp_vocab v;
 	char err[512];
 	size_t bad, maxlen = 0;
 
-	if (fd == -1) {
-		if ((fd = memfd_create("vocab", 0)) == -1)
-			return 0;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) == -1 || pwrite(fd, data, size, 0) !=
-	    (ssize_t)size)
+	if ((path = memfile(&fd, "vocab", data, size)) == NULL)
 		return 0;
 	err[0] = '\0';
 	if (wp_load(&v, path, err, sizeof(err)) == -1) {
