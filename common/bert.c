@@ -366,29 +366,17 @@ gelu_body(float *x, size_t n)
 	}
 }
 
-/* y (n) = erf(x (n)), exp(x (n)) for x <= 0: for tests */
+/* y (n) = erf(x (n)), or exp(x (n)) for x <= 0 when isexp: for tests */
 INLINE void
-erf_body(float *y, const float *x, size_t n)
+map_body(float *y, const float *x, size_t n, int isexp)
 {
 	float buf[VL] = { 0 };
 
 	for (size_t i = 0; i < n; i += VL) {
 		size_t m = n - i < VL ? n - i : VL;
 		memcpy(buf, x + i, m * sizeof(float));
-		vstore(buf, verf(vload(buf)));
-		memcpy(y + i, buf, m * sizeof(float));
-	}
-}
-
-INLINE void
-exp_body(float *y, const float *x, size_t n)
-{
-	float buf[VL] = { 0 };
-
-	for (size_t i = 0; i < n; i += VL) {
-		size_t m = n - i < VL ? n - i : VL;
-		memcpy(buf, x + i, m * sizeof(float));
-		vstore(buf, vexp(vload(buf)));
+		vf v = vload(buf);
+		vstore(buf, isexp ? vexp(v) : verf(v));
 		memcpy(y + i, buf, m * sizeof(float));
 	}
 }
@@ -526,8 +514,8 @@ static void softmax_any(float *p, int T) { softmax_body(p, T); }
 static void lnorm_any(float *y, const float *x, const float *r,
     const float *g, const float *b, int C, float eps)
     { lnorm_body(y, x, r, g, b, C, eps); }
-static void erf_any(float *y, const float *x, size_t n) { erf_body(y, x, n); }
-static void exp_any(float *y, const float *x, size_t n) { exp_body(y, x, n); }
+static void erf_any(float *y, const float *x, size_t n) { map_body(y, x, n, 0); }
+static void exp_any(float *y, const float *x, size_t n) { map_body(y, x, n, 1); }
 #ifdef HAVE_AVX2
 AVX2 static void gelu_avx2(float *x, size_t n) { gelu_body(x, n); }
 AVX2 static void gelu_grad_avx2(float *d, const float *x, size_t n)
@@ -537,9 +525,9 @@ AVX2 static void lnorm_avx2(float *y, const float *x, const float *r,
     const float *g, const float *b, int C, float eps)
     { lnorm_body(y, x, r, g, b, C, eps); }
 AVX2 static void erf_avx2(float *y, const float *x, size_t n)
-    { erf_body(y, x, n); }
+    { map_body(y, x, n, 0); }
 AVX2 static void exp_avx2(float *y, const float *x, size_t n)
-    { exp_body(y, x, n); }
+    { map_body(y, x, n, 1); }
 #endif
 
 static struct {
