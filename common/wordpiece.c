@@ -292,6 +292,12 @@ classify(int32_t c)
 	}
 }
 
+static int
+charclass(int32_t c)
+{
+	return c < 128 ? ascii[c] : classify(c);
+}
+
 /*
  * Unicode's Final_Sigma context, which Python's str.lower() applies to each
  * word of BERT's basic tokenizer: a capital sigma is lower-cased to U+03C2
@@ -357,7 +363,7 @@ final_sigma(const unsigned char *p, size_t len, size_t i)
 		while (j > 0 && (p[j] & 0xC0) == 0x80);
 		if (utf8proc_iterate(p + j, len - j, &c) < 0)
 			return 0;
-		cl = c < 128 ? ascii[c] : classify(c);
+		cl = charclass(c);
 		if (cl == D || (cl != S && cl != C && case_ignorable(c)))
 			continue;
 		if (cl == S || cl == C || !cased(c))
@@ -370,7 +376,7 @@ final_sigma(const unsigned char *p, size_t len, size_t i)
 		utf8proc_ssize_t k = utf8proc_iterate(p + j, len - j, &c);
 		if (k < 0)
 			return 1;	/* the text is refused anyway */
-		cl = c < 128 ? ascii[c] : classify(c);
+		cl = charclass(c);
 		if (cl == S || cl == C)
 			return 1;
 		if (cl == D || case_ignorable(c)) {
