@@ -65,6 +65,17 @@ mapfile(struct tfile *tf, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A data offset of the header, or UINT64_MAX when it is not one: past 1e18
+ * is past any file, and past 2^64 the cast would be undefined.
+ */
+static uint64_t
+offset(const cJSON *x)
+{
+	return cJSON_IsNumber(x) && x->valuedouble >= 0 &&
+	    x->valuedouble <= 1e18 ? (uint64_t)x->valuedouble : UINT64_MAX;
+}
+
 int
 safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 {
@@ -147,15 +158,8 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 			}
 			n *= (uint64_t)x->valuedouble;
 		}
-		/* past 1e18 is past the file, and past 2^64 the cast undefined */
-		x = cJSON_GetArrayItem(off, 0);
-		b = cJSON_IsNumber(x) && x->valuedouble >= 0 &&
-		    x->valuedouble <= 1e18 ? (uint64_t)x->valuedouble :
-		    UINT64_MAX;
-		x = cJSON_GetArrayItem(off, 1);
-		en = cJSON_IsNumber(x) && x->valuedouble >= 0 &&
-		    x->valuedouble <= 1e18 ? (uint64_t)x->valuedouble :
-		    UINT64_MAX;
+		b = offset(cJSON_GetArrayItem(off, 0));
+		en = offset(cJSON_GetArrayItem(off, 1));
 		if (b > en || en > tf->maplen - 8 - hlen) {
 			fail(err, errlen, "%s: tensor '%s' has data_offsets "
 			    "outside the data (%llu bytes)", path, e->string,
