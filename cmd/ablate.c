@@ -343,6 +343,7 @@ main(int argc, char *argv[])
 	    count_records(argc, argv) * (nsets + 1) : 0, verbose);
 	logits = xreallocarray(NULL, nl, sizeof(*logits));
 	bert_run_init(&run, &m);
+	run.cls_only = 1;
 	rr = rec_open(argc, argv);
 	w = rec_wopen(0);
 	while (rec_next(rr, &rec)) {

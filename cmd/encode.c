@@ -246,6 +246,7 @@ main(int argc, char *argv[])
 
 	bert_run_init(&run, &m);
 	run.want_attn = opt.attn;
+	run.cls_only = opt.hidden == 0;
 	slots = xcalloc(maxslots, sizeof(*slots));
 	for (int i = 0; i < maxslots; i++)
 		msgpack_unpacked_init(&slots[i].up);

@@ -854,6 +854,44 @@ attend_task(void *arg, int t)
 	    p, T, q + 2 * C + h * D, 3 * C, 0.0f, ctx + h * D, C);
 }
 
+/*
+ * The rest of the last layer for the [CLS] rows alone, when nothing else of
+ * it is wanted: sequence b's [CLS] row moves to row b * unit of a batch of
+ * B tiles, zeros around it, and goes through the output projection and the
+ * FFN there.  A row's bits do not depend on the tile it is in (bert.h), so
+ * [CLS] comes out as in the whole batch, for a tile instead of T rows.
+ * y's other rows are set to 0.
+ */
+static void
+cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
+    const float *x)
+{
+	const struct bert_config *c = &r->m->cfg;
+	size_t C = c->C, u = pool.unit;
+	int B = r->B, Nc = B * pool.unit;
+	float *xc = r->qkv, *yc = r->qkv + (size_t)Nc * C;
+
+	/* ctx in place (row b * u <= off[b]: no row is overwritten unread) */
+	memset(xc, 0, 2 * (size_t)Nc * C * sizeof(float));
+	for (int b = 0; b < B; b++) {
+		float *d = r->ctx + b * u * C;
+		memmove(d, r->ctx + (size_t)r->off[b] * C, C * sizeof(float));
+		memset(d + C, 0, (u - 1) * C * sizeof(float));
+		memcpy(xc + b * u * C, x + (size_t)r->off[b] * C,
+		    C * sizeof(float));
+	}
+	linear(r->h1, r->ctx, w->aow, w->aob, Nc, C, C);
+	add_layernorm(r->h1, r->h1, xc, w->ln1g, w->ln1b, Nc, C, c->eps);
+	linear(r->ff, r->h1, w->iw, w->ib, Nc, C, c->F);
+	gelu(r->ff, Nc, c->F);
+	linear(yc, r->ff, w->ow, w->ob, Nc, c->F, C);
+	add_layernorm(yc, yc, r->h1, w->ln2g, w->ln2b, Nc, C, c->eps);
+	memset(y, 0, (size_t)r->Np * C * sizeof(float));
+	for (int b = 0; b < B; b++)
+		memcpy(y + (size_t)r->off[b] * C, yc + b * u * C,
+		    C * sizeof(float));
+}
+
 /* One layer: y (Np, C) from x (Np, C). */
 static void
 layer(struct bert_run *r, int l, float *y, const float *x,
@@ -870,6 +908,10 @@ layer(struct bert_run *r, int l, float *y, const float *x,
 	/* ctx (N, C): every sequence and head on its own */
 	parallel(r->B * c->H, attend_task, &a);
 	pad_zero(r, r->ctx, C);
+	if (l == c->L && r->cls_only) {
+		cls_rows(r, w, y, x);
+		return;
+	}
 	/* h1 = LayerNorm(ctx . Wo^T + bo + x) */
 	linear(r->h1, r->ctx, w->aow, w->aob, Np, C, C);
 	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, Np, C, c->eps);

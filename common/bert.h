@@ -29,6 +29,12 @@
  * embeddings' output, xs[L] the last hidden state); with keep set, every
  * layer's input stays, so that a later call can start at any layer: ablate
  * runs the baseline once and each head set from its first disabled layer.
+ *
+ * With cls_only set, only the pooler and the classifier read the last
+ * layer: after its attention (all of it, for attn) it goes on with the
+ * [CLS] rows alone, and xs[L] holds them, with the same bits as a whole
+ * run gives, and zeros in every other row.  That is most of a layer less
+ * work: a twelfth of a BERT-base forward, more of a run from a late layer.
  */
 #ifndef BERT_H
 #define BERT_H
@@ -48,6 +54,7 @@ struct bert_run {
 	size_t	*aoff;		/* (B + 1) offsets of each sequence's attn */
 	int	*ids, *seg;	/* (N) */
 	int	 want_attn;	/* keep every layer's probabilities in attn */
+	int	 cls_only;	/* of the last layer, only [CLS] is wanted */
 	float	**xs;		/* L + 1 of (Np, C): each layer's input */
 	float	*qkv;		/* (Np, 3C) */
 	float	*ctx;		/* (Np, C) */

@@ -91,6 +91,46 @@ ref() {
 	fi
 }
 
+@test "encode: logits and pooled from the [CLS] rows alone have a whole run's bits" {
+	# without --hidden the last layer goes on with [CLS] alone
+	cat "$T/in.mp" "$T/in.mp" "$T/in.mp" >"$T/in3.mp"
+	k=id,logits,pred,pooled,attn
+	for b in 1 70; do
+		for n in 1 2; do
+			OPENBLAS_NUM_THREADS=$n encode -m "$GM" -a --pooled -b $b \
+			    "$T/in3.mp" | recs -t -k $k >"$T/cls.txt"
+			OPENBLAS_NUM_THREADS=$n encode -m "$GM" -a --pooled \
+			    --hidden -b $b "$T/in3.mp" | recs -t -k $k >"$T/all.txt"
+			[ "$(grep -c logits "$T/cls.txt")" = 18 ]
+			cmp "$T/cls.txt" "$T/all.txt"
+		done
+	done
+	if [ -d "$SHARED/reference/tiny" ]; then
+		$PY "$TOP/test/score-mp.py" <"$SHARED/reference/tiny/inputs.jsonl" \
+		    >"$T/r.mp"
+		for m in "$SHARED"/reference/tiny/*/; do
+			OPENBLAS_NUM_THREADS=2 encode -m "$m" --pooled "$T/r.mp" |
+			    recs -t -k id,logits,pooled >"$T/cls.txt"
+			encode -m "$m" --pooled --hidden-all -b 1 "$T/r.mp" |
+			    recs -t -k id,logits,pooled | cmp - "$T/cls.txt"
+		done
+	fi
+	# wider than a tile of columns, and rows split between threads
+	$PY "$TOP/test/mkmodel.py" "$T/w" -L 2 -H 4 -C 96 -F 384 -V 300 \
+	    -P 160 --labels 3 || skip "numpy is absent"
+	$PY -c 'import json, random
+r = random.Random(7)
+for i in range(40):
+    t = r.randrange(1, 160)
+    print(json.dumps({"id": str(i), "ids": [r.randrange(300) for _ in range(t)]}))' |
+	    $PY "$TOP/test/score-mp.py" >"$T/w.mp"
+	OPENBLAS_NUM_THREADS=2 encode -m "$T/w" --pooled "$T/w.mp" |
+	    recs -t -k id,logits,pooled >"$T/cls.txt"
+	[ "$(grep -c logits "$T/cls.txt")" = 40 ]
+	encode -m "$T/w" --pooled --hidden -b 1 "$T/w.mp" |
+	    recs -t -k id,logits,pooled | cmp - "$T/cls.txt"
+}
+
 @test "encode: without the alignment, packing would change the last bits" {
 	# the test above would catch a row unit that is too small
 	cat "$T/in.mp" "$T/in.mp" "$T/in.mp" >"$T/in3.mp"
