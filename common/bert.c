@@ -855,6 +855,26 @@ attend_task(void *arg, int t)
 }
 
 /*
+ * A layer after its attention, on N rows of ctx and of the layer's input x:
+ * h1 = LayerNorm(ctx . Wo^T + bo + x),
+ * y = LayerNorm(gelu(h1 . Wi^T + bi) . Wo2^T + bo2 + h1).
+ */
+static void
+sublayers(struct bert_run *r, const struct bert_layer *w, float *y,
+    const float *x, int N)
+{
+	const struct bert_config *c = &r->m->cfg;
+	int C = c->C;
+
+	linear(r->h1, r->ctx, w->aow, w->aob, N, C, C);
+	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, N, C, c->eps);
+	linear(r->ff, r->h1, w->iw, w->ib, N, C, c->F);
+	gelu(r->ff, N, c->F);
+	linear(y, r->ff, w->ow, w->ob, N, c->F, C);
+	add_layernorm(y, y, r->h1, w->ln2g, w->ln2b, N, C, c->eps);
+}
+
+/*
  * The rest of the last layer for the [CLS] rows alone, when nothing else of
  * it is wanted: sequence b's [CLS] row moves to row b * unit of a batch of
  * B tiles, zeros around it, and goes through the output projection and the
@@ -880,12 +900,7 @@ cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
 		memcpy(xc + b * u * C, x + (size_t)r->off[b] * C,
 		    C * sizeof(float));
 	}
-	linear(r->h1, r->ctx, w->aow, w->aob, Nc, C, C);
-	add_layernorm(r->h1, r->h1, xc, w->ln1g, w->ln1b, Nc, C, c->eps);
-	linear(r->ff, r->h1, w->iw, w->ib, Nc, C, c->F);
-	gelu(r->ff, Nc, c->F);
-	linear(yc, r->ff, w->ow, w->ob, Nc, c->F, C);
-	add_layernorm(yc, yc, r->h1, w->ln2g, w->ln2b, Nc, C, c->eps);
+	sublayers(r, w, yc, xc, Nc);
 	memset(y, 0, (size_t)r->Np * C * sizeof(float));
 	for (int b = 0; b < B; b++)
 		memcpy(y + (size_t)r->off[b] * C, yc + b * u * C,
@@ -908,18 +923,10 @@ layer(struct bert_run *r, int l, float *y, const float *x,
 	/* ctx (N, C): every sequence and head on its own */
 	parallel(r->B * c->H, attend_task, &a);
 	pad_zero(r, r->ctx, C);
-	if (l == c->L && r->cls_only) {
+	if (l == c->L && r->cls_only)
 		cls_rows(r, w, y, x);
-		return;
-	}
-	/* h1 = LayerNorm(ctx . Wo^T + bo + x) */
-	linear(r->h1, r->ctx, w->aow, w->aob, Np, C, C);
-	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, Np, C, c->eps);
-	/* y = LayerNorm(gelu(h1 . Wi^T + bi) . Wo2^T + bo2 + h1) */
-	linear(r->ff, r->h1, w->iw, w->ib, Np, C, c->F);
-	gelu(r->ff, Np, c->F);
-	linear(y, r->ff, w->ow, w->ob, Np, c->F, C);
-	add_layernorm(y, y, r->h1, w->ln2g, w->ln2b, Np, C, c->eps);
+	else
+		sublayers(r, w, y, x, Np);
 }
 
 void
