@@ -892,7 +892,7 @@ cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
 	float *xc = r->qkv, *yc = r->qkv + (size_t)Nc * C;
 
 	/* ctx in place (row b * u <= off[b]: no row is overwritten unread) */
-	memset(xc, 0, 2 * (size_t)Nc * C * sizeof(float));
+	memset(xc, 0, (size_t)Nc * C * sizeof(float));
 	for (int b = 0; b < B; b++) {
 		float *d = r->ctx + b * u * C;
 		memmove(d, r->ctx + (size_t)r->off[b] * C, C * sizeof(float));
