@@ -240,9 +240,10 @@ main(int argc, char *argv[])
 		errx(1, "%s: --pooled: the model has no pooler", mdir);
 	if (opt.verbose)
 		fprintf(stderr, "encode: %s: %d layers x %d heads, hidden %d; "
-		    "OpenBLAS kernels %s (%s), %d threads, batches in rows "
-		    "of %d\n", mdir, m.cfg.L, m.cfg.H, m.cfg.C, blas_kernel(),
-		    blas_why(), bert_threads(), bert_rowunit());
+		    "OpenBLAS kernels %s (%s), dense layers on %s, %d threads, "
+		    "batches in rows of %d\n", mdir, m.cfg.L, m.cfg.H, m.cfg.C,
+		    blas_kernel(), blas_why(), bert_dense(), bert_threads(),
+		    bert_rowunit());
 
 	bert_run_init(&run, &m);
 	run.want_attn = opt.attn;

@@ -16,6 +16,7 @@
 #include <cblas.h>
 
 #include "bert.h"
+#include "gemm.h"
 #include "util.h"
 
 /*
@@ -27,6 +28,7 @@
 static struct {
 	int		 n;		/* threads, the caller included */
 	int		 unit;		/* rows of sgemm's register tile */
+	int		 gemm;		/* dense products by gemm.c */
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 go, done;
 	unsigned	 gen;
@@ -159,7 +161,9 @@ pool_init(void)
 	if (pool.n > 64)
 		pool.n = 64;
 	openblas_set_num_threads(1);
-	pool.unit = probe_unit();
+	/* gemm.c's rows do not depend on their neighbours: no alignment */
+	pool.gemm = gemm_ok();
+	pool.unit = pool.gemm ? 1 : probe_unit();
 	/* for tests: another unit, to see what a wrong one does */
 	if (s != NULL && parse_long(s, 1, MAXUNIT, &v) == 0)
 		pool.unit = (int)v;
@@ -185,10 +189,19 @@ bert_rowunit(void)
 	return pool.unit;
 }
 
+const char *
+bert_dense(void)
+{
+	pthread_once(&pool_once, pool_init);
+	return pool.gemm ? "headcount's AVX2 kernel" : "OpenBLAS sgemm";
+}
+
 /*
- * y (N, out) = x (N, in) . w (out, in)^T + b (out), as nn.Linear; N a
- * multiple of the pool's unit.  The threads take blocks of rows that start
- * on a tile: split by columns, sgemm would round some columns differently.
+ * y (N, out) = x (N, in) . w (out, in)^T + b (out), as nn.Linear.  With
+ * gemm.c (w packed), in tasks of at most GEMM_ROWS rows, as many for each
+ * thread.  With OpenBLAS, N is a multiple of the pool's unit and each
+ * thread takes a block of rows that starts on a tile: split by columns,
+ * sgemm would round some columns differently.
  */
 struct linear {
 	float		*y;
@@ -203,6 +216,12 @@ linear_task(void *arg, int t)
 	int i0 = t * a->rows, n = a->N - i0 < a->rows ? a->N - i0 : a->rows;
 	int chunk = MAXROWS / pool.unit * pool.unit;
 
+	if (pool.gemm) {
+		gemm_rows(a->y + (size_t)i0 * a->out, a->out,
+		    a->x + (size_t)i0 * a->in, a->in, a->w, a->b, n, a->out,
+		    a->in);
+		return;
+	}
 	for (int i = i0; i < i0 + n; i++)
 		memcpy(a->y + (size_t)i * a->out, a->b, a->out * sizeof(float));
 	for (int i = i0; i < i0 + n; i += chunk)
@@ -219,7 +238,13 @@ linear(float *y, const float *x, const float *w, const float *b, int N,
 	struct linear a = { y, x, w, b, N, in, out, N };
 	int tiles = N / pool.unit, nt = pool.n < tiles ? pool.n : tiles;
 
-	if (nt > 1) {
+	if (pool.gemm) {
+		/* rows a multiple of the kernel's 6, tasks a multiple of n */
+		int per = (N + GEMM_ROWS * pool.n - 1) / (GEMM_ROWS * pool.n);
+		nt = per * pool.n;
+		a.rows = ((N + nt - 1) / nt + 5) / 6 * 6;
+		nt = (N + a.rows - 1) / a.rows;
+	} else if (nt > 1) {
 		a.rows = (tiles + nt - 1) / nt * pool.unit;
 		nt = (N + a.rows - 1) / a.rows;
 	} else
@@ -642,10 +667,22 @@ add_layernorm(float *y, const float *x, const float *r, const float *g,
 }
 
 void
-bert_run_init(struct bert_run *r, const struct bert *m)
+bert_run_init(struct bert_run *r, struct bert *m)
 {
+	const struct bert_config *c = &m->cfg;
+
 	pthread_once(&pool_once, pool_init);
 	pthread_once(&vm_once, vm_init);
+	if (pool.gemm && !m->packed) {
+		for (int l = 0; l < c->L; l++) {
+			struct bert_layer *w = &m->layer[l];
+			gemm_pack(w->qkvw, 3 * c->C, c->C);
+			gemm_pack(w->aow, c->C, c->C);
+			gemm_pack(w->iw, c->F, c->C);
+			gemm_pack(w->ow, c->C, c->F);
+		}
+		m->packed = 1;
+	}
 	memset(r, 0, sizeof(*r));
 	r->m = m;
 	r->xs = xcalloc(m->cfg.L + 1, sizeof(float *));

@@ -8,17 +8,20 @@
  * A run holds one batch: B sequences of lengths T[b], N = T[0] + ... +
  * T[B-1] token rows, packed one after another in Np rows: sequence b's
  * rows are off[b] .. off[b] + T[b] - 1, each off[b] a multiple of
- * bert_rowunit() (the rows of OpenBLAS's register tile, 12 for its Haswell
- * and Zen kernels), with rows of zeros between (fewer than the unit per
- * sequence).  Every dense layer is one sgemm over the Np rows; attention
- * is computed per sequence and head.  The alignment is for exactness:
- * sgemm rounds a row differently in the first and the second half of its
- * tile, and at the end of the product; OpenBLAS's own threads split a
- * product there too, so OpenBLAS runs on one thread and the threads are
- * ours (as many as OpenBLAS would have used, OPENBLAS_NUM_THREADS),
- * splitting the rows on tile boundaries.  A sequence's numbers
- * are the same bits whatever it is packed with and whatever the number of
- * threads.
+ * bert_rowunit(), with rows of zeros between (fewer than the unit per
+ * sequence).  Every dense layer is one product over the Np rows, split
+ * between the threads by rows; attention is computed per sequence and
+ * head.  A sequence's numbers are the same bits whatever it is packed with
+ * and whatever the number of threads.  On CPUs with AVX2 and FMA the dense
+ * products are gemm.c's, whose rows do not depend on their neighbours: the
+ * unit is 1, and bert_run_init() rearranges the model's dense weights for
+ * that kernel once.  Elsewhere they are OpenBLAS's sgemm, which rounds a
+ * row differently in the first and the second half of its register tile,
+ * and at the end of the product: the unit is that tile's rows (12 for its
+ * Haswell and Zen kernels), the threads split the rows on tile boundaries,
+ * and OpenBLAS runs on one thread (its own threads would split a product
+ * elsewhere); the threads are ours, as many as OpenBLAS would have used
+ * (OPENBLAS_NUM_THREADS).
  *
  * Heads can be disabled (a struct headset, headset.h) two ways:
  * BERT_UNIFORM, the paper's: the head's attention probabilities become 1/T
@@ -69,7 +72,12 @@ struct bert_run {
 	size_t	 capN, capB, capA, capT;
 };
 
-void	bert_run_init(struct bert_run *r, const struct bert *m);
+/*
+ * Start a run on model m.  The first run on a model rearranges its layers'
+ * dense weights for gemm.c (m->packed), where that kernel runs: from then
+ * on they are read through bert.c alone.
+ */
+void	bert_run_init(struct bert_run *r, struct bert *m);
 void	bert_run_release(struct bert_run *r);
 
 /*
@@ -106,12 +114,19 @@ const float *bert_run_attn(const struct bert_run *r, int b);
 
 /*
  * The threads of every run (taken from OpenBLAS, which is then set to one
- * thread), and the rows every sequence's offset is a multiple of (probed
- * once: 12 for OpenBLAS's Haswell and Zen kernels; HEADCOUNT_ROWUNIT
- * overrides it, for tests and to measure what the alignment costs).
+ * thread), and the rows every sequence's offset is a multiple of (1 with
+ * gemm.c; with OpenBLAS probed once: 12 for its Haswell and Zen kernels;
+ * HEADCOUNT_ROWUNIT overrides it, for tests and to measure what the
+ * alignment costs).
  */
 int	bert_threads(void);
 int	bert_rowunit(void);
+
+/*
+ * The dense layers' kernel: "headcount's AVX2 kernel" (gemm.c; its rows
+ * need no alignment: the unit is 1) or "OpenBLAS sgemm".
+ */
+const char *bert_dense(void);
 
 /*
  * GELU in place on x (n): x Phi(x), with an erf within 1.5e-7 of the true

@@ -6,6 +6,7 @@
  * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
  * then the data; offsets are relative to the end of the header.
  */
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -543,10 +544,18 @@ model_load(struct bert *m, const char *dir, char *err, size_t errlen)
 	n = V * C + P * C + S * C + 2 * C +
 	    c->L * (3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F +
 	    C * F + C + 2 * C) + C * C + C + (size_t)nl * C + nl;
-	m->params = xreallocarray(NULL, n, sizeof(float));
+	/*
+	 * Every tensor starts on 64 bytes, a cache line: the dense kernel
+	 * (gemm.c) reads the weights a line at a time.
+	 */
+	n += 16 * (9 + 12 * (size_t)c->L);
+	if (n > SIZE_MAX / sizeof(float) ||
+	    posix_memalign((void **)&m->params, 64, n * sizeof(float)) != 0)
+		errx(1, "%s: out of memory for %zu weights", path, n);
 	m->nparams = n;
 	m->layer = xcalloc(c->L, sizeof(*m->layer));
-#define PTR(p, k)	((p) = m->params + off, off += (k))
+#define PTR(p, k)	\
+	((p) = m->params + (off = (off + 15) / 16 * 16), off += (k))
 #define TAKE(p, name, d0, d1) \
 	do { PTR(p, (d0) * ((d1) ? (d1) : 1)); \
 	    if (take(p, &tf, name, d0, d1, err, errlen) == -1) goto bad; \

@@ -84,6 +84,7 @@ struct bert {
 	struct bert_layer	*layer;		/* L of them */
 	float	*pw, *pb;	/* pooler.dense (C, C), (C); NULL if absent */
 	float	*cw, *cb;	/* classifier (nlabels, C), (nlabels); or NULL */
+	int	 packed;	/* the layers' dense weights are gemm_pack()ed */
 };
 
 /*

@@ -1,0 +1,198 @@
+/*
+ * gemm.c -- y = x . W^T + b for the encoder's dense layers, the loop of
+ * BLIS and GotoBLAS around a kernel of 6 rows x 16 outputs: for each block
+ * of 256 inputs, x's rows are copied into (256, 6) tiles that stay in L2,
+ * and each (256, 16) panel of W, packed once when the model is loaded,
+ * stays in L1 while it meets every tile.  The kernel keeps 12 sums of 8
+ * floats in registers and adds each block's sums to y after the block, as
+ * sgemm does.
+ *
+ * Every row goes through the same operations in the same order wherever it
+ * is: rows past n in the last tile are zeros that are never stored, and
+ * the outputs past the last full panel go through the same kernel in a
+ * copy padded to 16.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "util.h"
+
+#define MR	6	/* rows of x in the kernel */
+#define NR	16	/* outputs of the kernel */
+#define KC	256	/* inputs of a block */
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HAVE_KERNEL	1
+#define AVX2		__attribute__((target("avx2,fma")))
+
+/*
+ * c (MR, NR) = (first ? bias, or 0 : 0) + a (kc, MR) . b (kc, NR), then
+ * (unless first) + c; c's rows ldc floats apart.
+ */
+AVX2 static void
+kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
+    const float *bias)
+{
+	__m256 s0[MR], s1[MR], x, b0, b1;
+
+	for (int r = 0; r < MR; r++) {
+		_mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + r * ldc + NR - 1), _MM_HINT_T0);
+	}
+	b0 = first && bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+	b1 = first && bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+#pragma GCC unroll 6
+	for (int r = 0; r < MR; r++) {
+		s0[r] = b0;
+		s1[r] = b1;
+	}
+#pragma GCC unroll 4
+	for (int k = 0; k < kc; k++) {
+		b0 = _mm256_loadu_ps(b);
+		b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+		for (int r = 0; r < MR; r++) {
+			x = _mm256_broadcast_ss(a + r);
+			s0[r] = _mm256_fmadd_ps(x, b0, s0[r]);
+			s1[r] = _mm256_fmadd_ps(x, b1, s1[r]);
+		}
+		a += MR;
+		b += NR;
+	}
+#pragma GCC unroll 6
+	for (int r = 0; r < MR; r++) {
+		float *p = c + r * ldc;
+		if (!first) {
+			s0[r] = _mm256_add_ps(s0[r], _mm256_loadu_ps(p));
+			s1[r] = _mm256_add_ps(s1[r], _mm256_loadu_ps(p + 8));
+		}
+		_mm256_storeu_ps(p, s0[r]);
+		_mm256_storeu_ps(p + 8, s1[r]);
+	}
+}
+
+int
+gemm_ok(void)
+{
+	static int ok = -1;
+	const char *g;
+
+	if (ok == -1) {
+		g = getenv("HEADCOUNT_GEMM");
+		__builtin_cpu_init();
+		ok = __builtin_cpu_supports("avx2") &&
+		    __builtin_cpu_supports("fma") &&
+		    getenv("HEADCOUNT_NOAVX2") == NULL &&
+		    (g == NULL || strcmp(g, "openblas") != 0);
+	}
+	return ok;
+}
+#else
+static void
+kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
+    const float *bias)
+{
+	abort();	/* gemm_ok() is 0: never called */
+}
+
+int
+gemm_ok(void)
+{
+	return 0;
+}
+#endif
+
+void
+gemm_pack(float *w, int out, int in)
+{
+	size_t n = (size_t)out * in;
+	int full = out / NR * NR, rem = out - full;
+	float *t = xreallocarray(NULL, n, sizeof(float));
+
+	memcpy(t, w, n * sizeof(float));
+	for (int j0 = 0; j0 < full; j0 += NR)
+		for (int k = 0; k < in; k++)
+			for (int j = 0; j < NR; j++)
+				w[(size_t)j0 * in + (size_t)k * NR + j] =
+				    t[(size_t)(j0 + j) * in + k];
+	for (int k = 0; k < in; k++)
+		for (int j = 0; j < rem; j++)
+			w[(size_t)full * in + (size_t)k * rem + j] =
+			    t[(size_t)(full + j) * in + k];
+	free(t);
+}
+
+/*
+ * One tile of m <= MR rows and nc <= NR outputs: straight into y when it
+ * is whole, else through a copy.
+ */
+static void
+tile(float *y, int ly, const float *a, const float *b, int kc, int m,
+    int nc, int first, const float *bias)
+{
+	float c[MR * NR];
+
+	if (m == MR && nc == NR) {
+		kernel(kc, a, b, y, ly, first, bias);
+		return;
+	}
+	memset(c, 0, sizeof(c));
+	if (!first)
+		for (int r = 0; r < m; r++)
+			memcpy(c + r * NR, y + (size_t)r * ly, nc * sizeof(float));
+	kernel(kc, a, b, c, NR, first, bias);
+	for (int r = 0; r < m; r++)
+		memcpy(y + (size_t)r * ly, c + r * NR, nc * sizeof(float));
+}
+
+void
+gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
+    const float *b, int n, int out, int in)
+{
+	enum { TILES = (GEMM_ROWS + MR - 1) / MR };
+	float a[TILES * MR * KC] __attribute__((aligned(64)));
+	float bp[KC * NR] __attribute__((aligned(64))), bb[NR];
+	int full = out / NR * NR, rem = out - full, tiles = (n + MR - 1) / MR;
+
+	for (int k0 = 0; k0 < in; k0 += KC) {
+		int kc = in - k0 < KC ? in - k0 : KC, first = k0 == 0;
+
+		/* x's rows k0.. as tiles of (kc, MR), zeros past row n */
+		for (int t = 0; t < tiles; t++) {
+			const float *s[MR];
+			float *p = a + (size_t)t * MR * kc;
+			for (int r = 0; r < MR; r++)
+				s[r] = t * MR + r < n ?
+				    x + (size_t)(t * MR + r) * lx + k0 : NULL;
+			for (int k = 0; k < kc; k++, p += MR)
+#pragma GCC unroll 6
+				for (int r = 0; r < MR; r++)
+					p[r] = s[r] ? s[r][k] : 0;
+		}
+		for (int j0 = 0; j0 < full; j0 += NR) {
+			const float *pw = w + (size_t)j0 * in + (size_t)k0 * NR;
+			for (int t = 0; t < tiles; t++)
+				tile(y + (size_t)t * MR * ly + j0, ly,
+				    a + (size_t)t * MR * kc, pw, kc,
+				    n - t * MR < MR ? n - t * MR : MR, NR, first,
+				    b ? b + j0 : NULL);
+		}
+		if (rem == 0)
+			continue;
+		/* the last outputs, padded to a whole panel */
+		const float *pw = w + (size_t)full * in + (size_t)k0 * rem;
+		memset(bp, 0, sizeof(bp));
+		memset(bb, 0, sizeof(bb));
+		for (int k = 0; k < kc; k++)
+			memcpy(bp + k * NR, pw + (size_t)k * rem,
+			    rem * sizeof(float));
+		if (b)
+			memcpy(bb, b + full, rem * sizeof(float));
+		for (int t = 0; t < tiles; t++)
+			tile(y + (size_t)t * MR * ly + full, ly,
+			    a + (size_t)t * MR * kc, bp, kc,
+			    n - t * MR < MR ? n - t * MR : MR, rem, first, bb);
+	}
+}

@@ -1,0 +1,35 @@
+/*
+ * gemm.h -- the encoder's dense products, y = x . W^T + b, with W packed
+ * once into panels of 16 outputs and an AVX2 kernel of 6 rows x 16
+ * outputs.  A row's result depends only on that row of x, on W and on b:
+ * not on the other rows, on where the row sits in x, or on the thread, so
+ * packing records together changes no bit.  For x86-64 CPUs with AVX2 and
+ * FMA; elsewhere gemm_ok() is 0 and the caller uses OpenBLAS.
+ */
+#ifndef GEMM_H
+#define GEMM_H
+
+/* Rows of x a call takes at most (one block of the kernel's loop). */
+#define GEMM_ROWS	144
+
+/*
+ * 1 where the kernel runs: the CPU has AVX2 and FMA, and neither
+ * HEADCOUNT_NOAVX2 nor HEADCOUNT_GEMM=openblas is set (for tests).
+ */
+int	gemm_ok(void);
+
+/*
+ * w (out, in), row-major as nn.Linear's weight, rearranged in place for
+ * the kernel: the first out / 16 * 16 outputs as panels of (in, 16), the
+ * rest as one panel of (in, out % 16).  Read it through gemm_rows only.
+ */
+void	gemm_pack(float *w, int out, int in);
+
+/*
+ * y (n, out) = x (n, in) . w^T + b (out), w packed, n <= GEMM_ROWS; rows
+ * of x and y lx and ly floats apart.
+ */
+void	gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
+	    const float *b, int n, int out, int in);
+
+#endif
