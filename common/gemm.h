@@ -10,7 +10,7 @@
 #define GEMM_H
 
 /* Rows of x a call takes at most (one block of the kernel's loop). */
-#define GEMM_ROWS	144
+#define GEMM_ROWS	264
 
 /*
  * 1 where the kernel runs: the CPU has AVX2 and FMA, and neither
