@@ -27,7 +27,7 @@
  */
 static struct {
 	int		 n;		/* threads, the caller included */
-	int		 unit;		/* rows of sgemm's register tile */
+	int		 unit;		/* offsets are multiples of it */
 	int		 gemm;		/* dense products by gemm.c */
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 go, done;
@@ -239,10 +239,11 @@ linear(float *y, const float *x, const float *w, const float *b, int N,
 	int tiles = N / pool.unit, nt = pool.n < tiles ? pool.n : tiles;
 
 	if (pool.gemm) {
-		/* rows a multiple of the kernel's 6, tasks a multiple of n */
+		/* rows a multiple of the kernel's tile, tasks of the threads */
 		int per = (N + GEMM_ROWS * pool.n - 1) / (GEMM_ROWS * pool.n);
 		nt = per * pool.n;
-		a.rows = ((N + nt - 1) / nt + 5) / 6 * 6;
+		a.rows = ((N + nt - 1) / nt + GEMM_TILE - 1) / GEMM_TILE *
+		    GEMM_TILE;
 		nt = (N + a.rows - 1) / a.rows;
 	} else if (nt > 1) {
 		a.rows = (tiles + nt - 1) / nt * pool.unit;

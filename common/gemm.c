@@ -18,7 +18,7 @@
 #include "gemm.h"
 #include "util.h"
 
-#define MR	6	/* rows of x in the kernel */
+#define MR	GEMM_TILE	/* rows of x in the kernel */
 #define NR	16	/* outputs of the kernel */
 #define KC	256	/* inputs of a block */
 

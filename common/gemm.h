@@ -11,6 +11,8 @@
 
 /* Rows of x a call takes at most (one block of the kernel's loop). */
 #define GEMM_ROWS	264
+/* Rows of the kernel: a call of a multiple of them has no partial tile. */
+#define GEMM_TILE	6
 
 /*
  * 1 where the kernel runs: the CPU has AVX2 and FMA, and neither

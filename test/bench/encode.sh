@@ -85,6 +85,12 @@ calc() {	# calc EXPR [a=V ...]: awk arithmetic on the named values
 	awk "$@" "BEGIN { printf \"%.2f\", ($e) }"
 }
 max() { calc "a > b ? a : b" -v a="$1" -v b="$2"; }
+rate() {	# rate N OPT FILE X: X / seconds of encode OPT FILE, N threads,
+		# less the seconds of encode on an empty stream (the load)
+	l=$(OPENBLAS_NUM_THREADS=$1 secs encode -m "$M" "$out/empty.mp")
+	t=$(OPENBLAS_NUM_THREADS=$1 secs encode -m "$M" $2 "$3")
+	calc "x / (t - l)" -v x="$4" -v t="$t" -v l="$l"
+}
 R=${BENCH_ROUNDS:-3}	# rounds: each figure is the best of them
 
 echo "model: $M (12 x 12, 768, FFN 3072, vocab 30522, F32)," \
@@ -105,11 +111,8 @@ i=0
 while [ $i -lt "$R" ]; do
 	i=$((i + 1))
 	for n in 1 2; do
-		load=$(OPENBLAS_NUM_THREADS=$n secs encode -m "$M" "$out/empty.mp")
 		for a in "" -a; do
-			t=$(OPENBLAS_NUM_THREADS=$n secs encode -m "$M" $a \
-			    "$out/glue.mp")
-			r=$(calc "64 / (t - l)" -v t="$t" -v l="$load")
+			r=$(rate $n "$a" "$out/glue.mp" 64)
 			v=$n${a#-}
 			eval "enc$v=\$(max \$enc$v $r) all$v=\"\$all$v $r\""
 		done
@@ -198,13 +201,10 @@ i=0
 while [ $i -lt "$R" ]; do
 	i=$((i + 1))
 	for n in 1 2; do
-		load=$(OPENBLAS_NUM_THREADS=$n secs encode -m "$M" "$out/empty.mp")
 		for a in "" -a; do
-			t=$(OPENBLAS_NUM_THREADS=$n secs encode -m "$M" $a \
-			    "$out/t128.mp")
+			g=$(rate $n "$a" "$out/t128.mp" \
+			    "$(calc "f / 1e9" -v f="$flop")")
 			v=g$n${a#-}
-			g=$(calc "f / (t - l) / 1e9" -v f="$flop" -v t="$t" \
-			    -v l="$load")
 			eval "$v=\$(max \$$v $g)"
 		done
 		if [ $n = 1 ]; then
