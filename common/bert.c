@@ -236,20 +236,23 @@ linear(float *y, const float *x, const float *w, const float *b, int N,
     int in, int out)
 {
 	struct linear a = { y, x, w, b, N, in, out, N };
-	int tiles = N / pool.unit, nt = pool.n < tiles ? pool.n : tiles;
+	int tiles = N / pool.unit, nt;
 
+	if (N == 0)
+		return;
 	if (pool.gemm) {
-		/* rows a multiple of the kernel's tile, tasks of the threads */
-		int per = (N + GEMM_ROWS * pool.n - 1) / (GEMM_ROWS * pool.n);
-		nt = per * pool.n;
+		/* as many tasks for each thread, rows a multiple of the tile */
+		nt = (N + GEMM_ROWS * pool.n - 1) / (GEMM_ROWS * pool.n) *
+		    pool.n;
 		a.rows = ((N + nt - 1) / nt + GEMM_TILE - 1) / GEMM_TILE *
 		    GEMM_TILE;
-		nt = (N + a.rows - 1) / a.rows;
-	} else if (nt > 1) {
-		a.rows = (tiles + nt - 1) / nt * pool.unit;
-		nt = (N + a.rows - 1) / a.rows;
-	} else
-		nt = 1;
+	} else {
+		/* a block of whole tiles for each thread */
+		nt = pool.n < tiles ? pool.n : tiles;
+		if (nt > 1)
+			a.rows = (tiles + nt - 1) / nt * pool.unit;
+	}
+	nt = (N + a.rows - 1) / a.rows;
 	parallel(nt, linear_task, &a);
 }
 

@@ -24,7 +24,6 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-#define HAVE_KERNEL	1
 #define AVX2		__attribute__((target("avx2,fma")))
 
 /*

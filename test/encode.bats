@@ -176,6 +176,16 @@ for i in range(40):
 	! cmp -s "$T/one.mp" "$T/p.mp"
 }
 
+@test "encode: -v names the dense layers' kernel and the rows records align to" {
+	run -0 env HEADCOUNT_GEMM=openblas encode -v -m "$GM" "$T/in.mp"
+	[[ $output == *"dense layers on OpenBLAS sgemm,"* ]]
+	grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo ||
+	    skip "no AVX2 and FMA here"
+	run -0 encode -v -m "$GM" "$T/in.mp"
+	[[ $output == *"dense layers on headcount's AVX2 kernel,"* ]]
+	[[ $output == *"batches in rows of 1"* ]]
+}
+
 @test "encode: vector erf and exp within float rounding, same bits without AVX2" {
 	make -s -C "$TOP" test/vmcheck
 	run -0 "$TOP/test/vmcheck"
