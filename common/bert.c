@@ -1,7 +1,8 @@
 /*
- * bert.c -- BERT's forward pass in float32: OpenBLAS for the matrix
- * products, loops on 8 floats at once for LayerNorm, softmax and GELU
- * (with an erf and an exp of our own).  Letters as in llm.c: L layers, H
+ * bert.c -- BERT's forward pass in float32: gemm.c's kernel for the
+ * matrix products where the CPU has AVX2 and FMA, OpenBLAS elsewhere;
+ * loops on 8 floats at once for LayerNorm, softmax and GELU (with an erf
+ * and an exp of our own).  Letters as in llm.c: L layers, H
  * heads, T tokens of a sequence, N tokens of the batch, C hidden, D = C /
  * H per head, F the FFN width.
  */
@@ -670,21 +671,29 @@ add_layernorm(float *y, const float *x, const float *r, const float *g,
 	parallel((N + ROWS - 1) / ROWS, lnorm_task, &a);
 }
 
+/* The dense weights of layer t / 4 packed for gemm.c, a task of the pool */
+static void
+pack_task(void *arg, int t)
+{
+	struct bert *m = arg;
+	struct bert_layer *w = &m->layer[t / 4];
+	int C = m->cfg.C, F = m->cfg.F;
+
+	switch (t % 4) {
+	case 0: gemm_pack(w->qkvw, 3 * C, C); break;
+	case 1: gemm_pack(w->aow, C, C); break;
+	case 2: gemm_pack(w->iw, F, C); break;
+	case 3: gemm_pack(w->ow, C, F); break;
+	}
+}
+
 void
 bert_run_init(struct bert_run *r, struct bert *m)
 {
-	const struct bert_config *c = &m->cfg;
-
 	pthread_once(&pool_once, pool_init);
 	pthread_once(&vm_once, vm_init);
 	if (pool.gemm && !m->packed) {
-		for (int l = 0; l < c->L; l++) {
-			struct bert_layer *w = &m->layer[l];
-			gemm_pack(w->qkvw, 3 * c->C, c->C);
-			gemm_pack(w->aow, c->C, c->C);
-			gemm_pack(w->iw, c->F, c->C);
-			gemm_pack(w->ow, c->C, c->F);
-		}
+		parallel(4 * m->cfg.L, pack_task, m);
 		m->packed = 1;
 	}
 	memset(r, 0, sizeof(*r));
@@ -711,6 +720,7 @@ bert_run_release(struct bert_run *r)
 	free(r->y[0]);
 	free(r->y[1]);
 	free(r->probs);
+	free(r->kv);
 	free(r->attn);
 	free(r->pooled);
 	free(r->logits);
@@ -751,6 +761,8 @@ reserve(struct bert_run *r, int B, int Np, int maxT)
 		/* one sequence's (T, T) per thread */
 		r->probs = xreallocarray(r->probs, (size_t)pool.n * maxT *
 		    maxT, sizeof(float));
+		r->kv = xreallocarray(r->kv, (size_t)pool.n * maxT,
+		    c->C / c->H * sizeof(float));
 		r->capT = maxT;
 	}
 }
@@ -878,12 +890,21 @@ attend_task(void *arg, int t)
 	float *p = r->want_attn ? r->attn + r->aoff[b] +
 	    ((size_t)(a->l - 1) * H + h) * T * T :
 	    r->probs + (size_t)tid * r->capT * r->capT;
+	float *kv = r->kv + (size_t)tid * r->capT * D;	/* k_h, then v_h */
 	float scale = 1.0f / sqrtf((float)D);
 
 	if (a->off == NULL || !headset_has(a->off, a->l, h + 1)) {
 		/* p (T, T) = softmax(q_h (T, D) . k_h (T, D)^T / sqrt(D)) */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D,
-		    scale, q + h * D, 3 * C, q + C + h * D, 3 * C, 0.0f, p, T);
+		if (pool.gemm) {
+			gemm_pack_rows(kv, q + C + h * D, 3 * C, T, D, scale);
+			for (int i = 0; i < T; i += GEMM_ROWS)
+				gemm_rows(p + (size_t)i * T, T, q + (size_t)i *
+				    3 * C + h * D, 3 * C, kv, NULL, T - i <
+				    GEMM_ROWS ? T - i : GEMM_ROWS, T, D);
+		} else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
+			    T, T, D, scale, q + h * D, 3 * C, q + C + h * D,
+			    3 * C, 0.0f, p, T);
 		vm.softmax(p, T);
 	} else {
 		float v = a->mode == BERT_UNIFORM ? 1.0f / T : 0;
@@ -891,8 +912,16 @@ attend_task(void *arg, int t)
 			p[i] = v;
 	}
 	/* ctx_h (T, D) = p (T, T) . v_h (T, D) */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f,
-	    p, T, q + 2 * C + h * D, 3 * C, 0.0f, ctx + h * D, C);
+	if (pool.gemm) {
+		gemm_pack_cols(kv, q + 2 * C + h * D, 3 * C, D, T);
+		for (int i = 0; i < T; i += GEMM_ROWS)
+			gemm_rows(ctx + (size_t)i * C + h * D, C, p +
+			    (size_t)i * T, T, kv, NULL, T - i < GEMM_ROWS ?
+			    T - i : GEMM_ROWS, D, T);
+	} else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D,
+		    T, 1.0f, p, T, q + 2 * C + h * D, 3 * C, 0.0f, ctx + h * D,
+		    C);
 }
 
 /*

@@ -15,7 +15,8 @@
  * and whatever the number of threads.  On CPUs with AVX2 and FMA the dense
  * products are gemm.c's, whose rows do not depend on their neighbours: the
  * unit is 1, and bert_run_init() rearranges the model's dense weights for
- * that kernel once.  Elsewhere they are OpenBLAS's sgemm, which rounds a
+ * that kernel once; attention's products run on it too, each head's keys
+ * and values rearranged in turn.  Elsewhere they are OpenBLAS's sgemm, which rounds a
  * row differently in the first and the second half of its register tile,
  * and at the end of the product: the unit is that tile's rows (12 for its
  * Haswell and Zen kernels), the threads split the rows on tile boundaries,
@@ -66,6 +67,7 @@ struct bert_run {
 	float	*ff;		/* (Np, F) */
 	float	*y[2];		/* (Np, C) scratch layer outputs */
 	float	*probs;		/* (T, T) per thread, scratch */
+	float	*kv;		/* a head's keys or values packed, per thread */
 	float	*attn;		/* sum_b (L, H, T_b, T_b); with want_attn */
 	float	*pooled;	/* (B, C) */
 	float	*logits;	/* (B, nlabels) */

@@ -72,6 +72,48 @@ kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
 	}
 }
 
+/* r[i] = element i of each of r[0..7]: an 8 x 8 transposition */
+AVX2 static inline void
+tr8(__m256 r[8])
+{
+	__m256 t[8], u[8];
+
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+	}
+	for (int i = 0; i < 4; i++) {
+		r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+		r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+	}
+}
+
+/*
+ * p (in8, NR) = s . w (NR, in8)^T, in8 a multiple of 8, w's rows lw floats
+ * apart: two 8 x 8 transpositions for every 8 inputs.
+ */
+AVX2 static void
+panel8(float *p, const float *w, size_t lw, int in8, float s)
+{
+	__m256 r[8], sv = _mm256_set1_ps(s);
+
+	for (int k = 0; k < in8; k += 8)
+		for (int g = 0; g < NR; g += 8) {
+			for (int i = 0; i < 8; i++)
+				r[i] = _mm256_mul_ps(sv, _mm256_loadu_ps(w +
+				    (g + i) * lw + k));
+			tr8(r);
+			for (int i = 0; i < 8; i++)
+				_mm256_storeu_ps(p + (k + i) * NR + g, r[i]);
+		}
+}
+
 int
 gemm_ok(void)
 {
@@ -90,6 +132,12 @@ gemm_ok(void)
 }
 #else
 static void
+panel8(float *p, const float *w, size_t lw, int in8, float s)
+{
+	abort();	/* gemm_ok() is 0: never called */
+}
+
+static void
 kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
     const float *bias)
 {
@@ -103,24 +151,59 @@ gemm_ok(void)
 }
 #endif
 
+/*
+ * One panel: p (in, nr) = s . w (nr, in)^T, w's rows lw floats apart.
+ * s is exact where it is a power of 2 (attention's 1 / sqrt(64)).
+ */
+static void
+panel(float *p, const float *w, size_t lw, int nr, int in, float s)
+{
+	int k = 0;
+
+	if (nr == NR && gemm_ok()) {
+		k = in / 8 * 8;
+		panel8(p, w, lw, k, s);
+	}
+	for (; k < in; k++)
+		for (int j = 0; j < nr; j++)
+			p[(size_t)k * nr + j] = s * w[j * lw + k];
+}
+
 void
 gemm_pack(float *w, int out, int in)
 {
-	size_t n = (size_t)out * in;
-	int full = out / NR * NR, rem = out - full;
-	float *t = xreallocarray(NULL, n, sizeof(float));
+	float *t = xreallocarray(NULL, (size_t)NR * in, sizeof(float));
 
-	memcpy(t, w, n * sizeof(float));
-	for (int j0 = 0; j0 < full; j0 += NR)
-		for (int k = 0; k < in; k++)
-			for (int j = 0; j < NR; j++)
-				w[(size_t)j0 * in + (size_t)k * NR + j] =
-				    t[(size_t)(j0 + j) * in + k];
-	for (int k = 0; k < in; k++)
-		for (int j = 0; j < rem; j++)
-			w[(size_t)full * in + (size_t)k * rem + j] =
-			    t[(size_t)(full + j) * in + k];
+	/* panel j0 takes the place of its own rows, the same floats */
+	for (int j0 = 0; j0 < out; j0 += NR) {
+		int nr = out - j0 < NR ? out - j0 : NR;
+		float *p = w + (size_t)j0 * in;
+
+		memcpy(t, p, (size_t)nr * in * sizeof(float));
+		panel(p, t, in, nr, in, 1.0f);
+	}
 	free(t);
+}
+
+void
+gemm_pack_rows(float *p, const float *w, size_t lw, int out, int in,
+    float s)
+{
+	for (int j0 = 0; j0 < out; j0 += NR)
+		panel(p + (size_t)j0 * in, w + j0 * lw, lw,
+		    out - j0 < NR ? out - j0 : NR, in, s);
+}
+
+void
+gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in)
+{
+	for (int j0 = 0; j0 < out; j0 += NR) {
+		int nr = out - j0 < NR ? out - j0 : NR;
+		float *q = p + (size_t)j0 * in;
+		for (int k = 0; k < in; k++)
+			memcpy(q + (size_t)k * nr, wt + k * lw + j0,
+			    nr * sizeof(float));
+	}
 }
 
 /*
@@ -172,11 +255,27 @@ gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 		}
 		for (int j0 = 0; j0 < full; j0 += NR) {
 			const float *pw = w + (size_t)j0 * in + (size_t)k0 * NR;
-			for (int t = 0; t < tiles; t++)
+			/*
+			 * The next panel into L2, a few lines a tile: it is
+			 * elsewhere in memory, where no prefetcher looks.
+			 */
+			const float *nx = NULL;
+			int lines = 0;	/* of 16 floats: one a k */
+			if (j0 + NR < full)
+				nx = pw + (size_t)NR * in, lines = kc;
+			else if (k0 + KC < in)
+				nx = w + (size_t)(k0 + KC) * NR,
+				lines = in - k0 - KC < KC ? in - k0 - KC : KC;
+			int per = (lines + tiles - 1) / tiles;
+			for (int t = 0; t < tiles; t++) {
+				for (int i = t * per; i < (t + 1) * per &&
+				    i < lines; i++)
+					__builtin_prefetch(nx + i * 16, 0, 2);
 				tile(y + (size_t)t * MR * ly + j0, ly,
 				    a + (size_t)t * MR * kc, pw, kc,
 				    n - t * MR < MR ? n - t * MR : MR, NR, first,
 				    b ? b + j0 : NULL);
+			}
 		}
 		if (rem == 0)
 			continue;

@@ -9,6 +9,8 @@
 #ifndef GEMM_H
 #define GEMM_H
 
+#include <stddef.h>
+
 /* Rows of x a call takes at most (one block of the kernel's loop). */
 #define GEMM_ROWS	264
 /* Rows of the kernel: a call of a multiple of them has no partial tile. */
@@ -28,8 +30,18 @@ int	gemm_ok(void);
 void	gemm_pack(float *w, int out, int in);
 
 /*
- * y (n, out) = x (n, in) . w^T + b (out), w packed, n <= GEMM_ROWS; rows
- * of x and y lx and ly floats apart.
+ * The same into p (out * in floats) from elsewhere: gemm_pack_rows from
+ * s . w, w (out, in) with rows lw floats apart (attention's keys, scaled);
+ * gemm_pack_cols from wt (in, out), w's transpose, rows lw floats apart
+ * (attention's values).
+ */
+void	gemm_pack_rows(float *p, const float *w, size_t lw, int out, int in,
+	    float s);
+void	gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in);
+
+/*
+ * y (n, out) = x (n, in) . w^T + b (out), w packed, b NULL for none,
+ * n <= GEMM_ROWS; rows of x and y lx and ly floats apart.
  */
 void	gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 	    const float *b, int n, int out, int in);
