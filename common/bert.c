@@ -208,14 +208,23 @@ struct linear {
 	float		*y;
 	const float	*x, *w, *b;
 	int		 N, in, out, rows;
+	int		 split, small;	/* tasks from split on: small rows */
 };
 
 static void
 linear_task(void *arg, int t)
 {
 	const struct linear *a = arg;
-	int i0 = t * a->rows, n = a->N - i0 < a->rows ? a->N - i0 : a->rows;
+	int i0 = t * a->rows, n = a->rows;
 	int chunk = MAXROWS / pool.unit * pool.unit;
+
+	if (t >= a->split)
+		i0 = a->split * a->rows + (t - a->split) * a->small,
+		n = a->small;
+	if (n > a->N - i0)
+		n = a->N - i0;
+	if (n <= 0)
+		return;
 
 	if (pool.gemm) {
 		gemm_rows(a->y + (size_t)i0 * a->out, a->out,
@@ -236,7 +245,7 @@ static void
 linear(float *y, const float *x, const float *w, const float *b, int N,
     int in, int out)
 {
-	struct linear a = { y, x, w, b, N, in, out, N };
+	struct linear a = { y, x, w, b, N, in, out, N, 0, 0 };
 	int tiles = N / pool.unit, nt;
 
 	if (N == 0)
@@ -254,6 +263,20 @@ linear(float *y, const float *x, const float *w, const float *b, int N,
 			a.rows = (tiles + nt - 1) / nt * pool.unit;
 	}
 	nt = (N + a.rows - 1) / a.rows;
+	a.split = nt;
+	if (pool.gemm && pool.n > 1 && nt > pool.n) {
+		/*
+		 * The last round in tasks of half the rows, two for each
+		 * thread: a thread that finishes first takes more of them,
+		 * and the other waits less at the end.
+		 */
+		int rest;
+		a.split = nt - pool.n;
+		rest = N - a.split * a.rows;
+		a.small = ((rest + 2 * pool.n - 1) / (2 * pool.n) +
+		    GEMM_TILE - 1) / GEMM_TILE * GEMM_TILE;
+		nt = a.split + (rest + a.small - 1) / a.small;
+	}
 	parallel(nt, linear_task, &a);
 }
 
