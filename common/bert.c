@@ -2,9 +2,9 @@
  * bert.c -- BERT's forward pass in float32: gemm.c's kernel for the
  * matrix products where the CPU has AVX2 and FMA, OpenBLAS elsewhere;
  * loops on 8 floats at once for LayerNorm, softmax and GELU (with an erf
- * and an exp of our own).  Letters as in llm.c: L layers, H
- * heads, T tokens of a sequence, N tokens of the batch, C hidden, D = C /
- * H per head, F the FFN width.
+ * and an exp of our own).  Letters as in llm.c: L layers, H heads, T
+ * tokens of a sequence, N tokens of the batch, C hidden, D = C / H per
+ * head, F the FFN width.
  */
 #include <math.h>
 #include <pthread.h>

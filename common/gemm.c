@@ -1,9 +1,10 @@
 /*
- * gemm.c -- y = x . W^T + b for the encoder's dense layers, the loop of
- * BLIS and GotoBLAS around a kernel of 6 rows x 16 outputs: for each block
- * of 256 inputs, x's rows are copied into (256, 6) tiles that stay in L2,
- * and each (256, 16) panel of W, packed once when the model is loaded,
- * stays in L1 while it meets every tile.  The kernel keeps 12 sums of 8
+ * gemm.c -- y = x . W^T + b for the encoder's dense layers and attention,
+ * the loop of BLIS and GotoBLAS around a kernel of 6 rows x 16 outputs:
+ * for each block of 256 inputs, x's rows are copied into (256, 6) tiles
+ * that stay in L2, and each (256, 16) panel of W, packed beforehand (a
+ * dense layer's once, when the first run starts), stays in L1 while it
+ * meets every tile; the next panel comes into L2 meanwhile.  The kernel keeps 12 sums of 8
  * floats in registers and adds each block's sums to y after the block, as
  * sgemm does.
  *

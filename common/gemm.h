@@ -1,6 +1,7 @@
 /*
- * gemm.h -- the encoder's dense products, y = x . W^T + b, with W packed
- * once into panels of 16 outputs and an AVX2 kernel of 6 rows x 16
+ * gemm.h -- the encoder's matrix products, y = x . W^T + b, with W packed
+ * into panels of 16 outputs (a dense layer's weights once, attention's
+ * keys and values a head at a time) and an AVX2 kernel of 6 rows x 16
  * outputs.  A row's result depends only on that row of x, on W and on b:
  * not on the other rows, on where the row sits in x, or on the thread, so
  * packing records together changes no bit.  For x86-64 CPUs with AVX2 and
