@@ -894,6 +894,16 @@ bert_run_input(struct bert_run *r, const int *ids, const int *seg, size_t T,
 	return bert_run_batch(r, 1, &ids, &seg, &t, err, errlen);
 }
 
+/* y (n, out) = x (n, in) . w^T, w packed by gemm.c, for any n. */
+static void
+gemm_any(float *y, int ly, const float *x, int lx, const float *w, int n,
+    int out, int in)
+{
+	for (int i = 0; i < n; i += GEMM_ROWS)
+		gemm_rows(y + (size_t)i * ly, ly, x + (size_t)i * lx, lx, w,
+		    NULL, n - i < GEMM_ROWS ? n - i : GEMM_ROWS, out, in);
+}
+
 /* Attention of one sequence and head, a task of the pool. */
 struct attend {
 	struct bert_run		*r;
@@ -920,10 +930,7 @@ attend_task(void *arg, int t)
 		/* p (T, T) = softmax(q_h (T, D) . k_h (T, D)^T / sqrt(D)) */
 		if (pool.gemm) {
 			gemm_pack_rows(kv, q + C + h * D, 3 * C, T, D, scale);
-			for (int i = 0; i < T; i += GEMM_ROWS)
-				gemm_rows(p + (size_t)i * T, T, q + (size_t)i *
-				    3 * C + h * D, 3 * C, kv, NULL, T - i <
-				    GEMM_ROWS ? T - i : GEMM_ROWS, T, D);
+			gemm_any(p, T, q + h * D, 3 * C, kv, T, T, D);
 		} else
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
 			    T, T, D, scale, q + h * D, 3 * C, q + C + h * D,
@@ -937,10 +944,7 @@ attend_task(void *arg, int t)
 	/* ctx_h (T, D) = p (T, T) . v_h (T, D) */
 	if (pool.gemm) {
 		gemm_pack_cols(kv, q + 2 * C + h * D, 3 * C, D, T);
-		for (int i = 0; i < T; i += GEMM_ROWS)
-			gemm_rows(ctx + (size_t)i * C + h * D, C, p +
-			    (size_t)i * T, T, kv, NULL, T - i < GEMM_ROWS ?
-			    T - i : GEMM_ROWS, D, T);
+		gemm_any(ctx + h * D, C, p, T, kv, T, D, T);
 	} else
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D,
 		    T, 1.0f, p, T, q + 2 * C + h * D, 3 * C, 0.0f, ctx + h * D,

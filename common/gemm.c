@@ -201,14 +201,9 @@ gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in)
 	for (int j0 = 0; j0 < out; j0 += NR) {
 		int nr = out - j0 < NR ? out - j0 : NR;
 		float *q = p + (size_t)j0 * in;
-		if (nr == NR)	/* a copy of a constant size: inline moves */
-			for (int k = 0; k < in; k++)
-				memcpy(q + (size_t)k * NR, wt + k * lw + j0,
-				    NR * sizeof(float));
-		else
-			for (int k = 0; k < in; k++)
-				memcpy(q + (size_t)k * nr, wt + k * lw + j0,
-				    nr * sizeof(float));
+		for (int k = 0; k < in; k++)
+			memcpy(q + (size_t)k * nr, wt + k * lw + j0,
+			    nr * sizeof(float));
 	}
 }
 
