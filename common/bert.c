@@ -200,7 +200,7 @@ bert_dense(void)
 /*
  * y (N, out) = x (N, in) . w (out, in)^T + b (out), as nn.Linear.  With
  * gemm.c (w packed), in tasks of at most GEMM_ROWS rows, as many for each
- * thread.  With OpenBLAS, N is a multiple of the pool's unit and each
+ * thread, the last round's cut in two.  With OpenBLAS, N is a multiple of the pool's unit and each
  * thread takes a block of rows that starts on a tile: split by columns,
  * sgemm would round some columns differently.
  */
@@ -223,9 +223,6 @@ linear_task(void *arg, int t)
 		n = a->small;
 	if (n > a->N - i0)
 		n = a->N - i0;
-	if (n <= 0)
-		return;
-
 	if (pool.gemm) {
 		gemm_rows(a->y + (size_t)i0 * a->out, a->out,
 		    a->x + (size_t)i0 * a->in, a->in, a->w, a->b, n, a->out,

@@ -4,9 +4,9 @@
  * for each block of 256 inputs, x's rows are copied into (256, 6) tiles
  * that stay in L2, and each (256, 16) panel of W, packed beforehand (a
  * dense layer's once, when the first run starts), stays in L1 while it
- * meets every tile; the next panel comes into L2 meanwhile.  The kernel keeps 12 sums of 8
- * floats in registers and adds each block's sums to y after the block, as
- * sgemm does.
+ * meets every tile; the next panel comes into L2 meanwhile.  The kernel
+ * keeps 12 sums of 8 floats in registers and adds each block's sums to y
+ * after the block, as sgemm does.
  *
  * Every row goes through the same operations in the same order wherever it
  * is: rows past n in the last tile are zeros that are never stored, and
@@ -208,8 +208,8 @@ gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in)
 }
 
 /*
- * One tile of m <= MR rows and nc <= NR outputs: straight into y when it
- * is whole, else through a copy.
+ * One tile of the first MR of m rows and nc <= NR outputs: straight into
+ * y when it is whole, else through a copy.
  */
 static void
 tile(float *y, int ly, const float *a, const float *b, int kc, int m,
@@ -217,6 +217,8 @@ tile(float *y, int ly, const float *a, const float *b, int kc, int m,
 {
 	float c[MR * NR];
 
+	if (m > MR)
+		m = MR;
 	if (m == MR && nc == NR) {
 		kernel(kc, a, b, y, ly, first, bias);
 		return;
@@ -273,9 +275,8 @@ gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 				    i < lines; i++)
 					__builtin_prefetch(nx + i * 16, 0, 2);
 				tile(y + (size_t)t * MR * ly + j0, ly,
-				    a + (size_t)t * MR * kc, pw, kc,
-				    n - t * MR < MR ? n - t * MR : MR, NR, first,
-				    b ? b + j0 : NULL);
+				    a + (size_t)t * MR * kc, pw, kc, n - t * MR,
+				    NR, first, b ? b + j0 : NULL);
 			}
 		}
 		if (rem == 0)
@@ -291,7 +292,7 @@ gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 			memcpy(bb, b + full, rem * sizeof(float));
 		for (int t = 0; t < tiles; t++)
 			tile(y + (size_t)t * MR * ly + full, ly,
-			    a + (size_t)t * MR * kc, bp, kc,
-			    n - t * MR < MR ? n - t * MR : MR, rem, first, bb);
+			    a + (size_t)t * MR * kc, bp, kc, n - t * MR, rem,
+			    first, bb);
 	}
 }
