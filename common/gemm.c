@@ -115,6 +115,29 @@ panel8(float *p, const float *w, size_t lw, int in8, float s)
 		}
 }
 
+/*
+ * a (kc, MR) = the first kc inputs of MR rows of x, lx floats apart, 8
+ * inputs at a time by an 8 x 8 transposition (two rows of zeros); each
+ * store of 8 floats writes 2 past its input, which the next store (or
+ * the next tile, or the slack after the last) takes.
+ */
+AVX2 static int
+tile8(float *a, const float *x, size_t lx, int kc)
+{
+	__m256 r[8];
+	int k;
+
+	for (k = 0; k + 8 <= kc; k += 8) {
+		for (int i = 0; i < MR; i++)
+			r[i] = _mm256_loadu_ps(x + i * lx + k);
+		r[6] = r[7] = _mm256_setzero_ps();
+		tr8(r);
+		for (int i = 0; i < 8; i++)
+			_mm256_storeu_ps(a + (k + i) * MR, r[i]);
+	}
+	return k;
+}
+
 int
 gemm_ok(void)
 {
@@ -132,6 +155,12 @@ gemm_ok(void)
 	return ok;
 }
 #else
+static int
+tile8(float *a, const float *x, size_t lx, int kc)
+{
+	abort();	/* gemm_ok() is 0: never called */
+}
+
 static void
 panel8(float *p, const float *w, size_t lw, int in8, float s)
 {
@@ -237,7 +266,7 @@ gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
     const float *b, int n, int out, int in)
 {
 	enum { TILES = (GEMM_ROWS + MR - 1) / MR };
-	float a[TILES * MR * KC] __attribute__((aligned(64)));
+	float a[TILES * MR * KC + 2] __attribute__((aligned(64)));
 	float bp[KC * NR] __attribute__((aligned(64))), bb[NR];
 	int full = out / NR * NR, rem = out - full, tiles = (n + MR - 1) / MR;
 
@@ -248,10 +277,13 @@ gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 		for (int t = 0; t < tiles; t++) {
 			const float *s[MR];
 			float *p = a + (size_t)t * MR * kc;
+			int k = 0;
 			for (int r = 0; r < MR; r++)
 				s[r] = t * MR + r < n ?
 				    x + (size_t)(t * MR + r) * lx + k0 : NULL;
-			for (int k = 0; k < kc; k++, p += MR)
+			if (t * MR + MR <= n)
+				k = tile8(p, s[0], lx, kc);
+			for (p += k * MR; k < kc; k++, p += MR)
 #pragma GCC unroll 6
 				for (int r = 0; r < MR; r++)
 					p[r] = s[r] ? s[r][k] : 0;
