@@ -138,6 +138,27 @@ tile8(float *a, const float *x, size_t lx, int kc)
 	return k;
 }
 
+/*
+ * The whole panels of gemm_pack_cols, full outputs of in rows of wt: a row
+ * at a time, its 16-float pieces to their panels, the row 8 ahead fetched
+ * meanwhile (rows far apart, as a head's values are, come from L3).
+ */
+AVX2 static void
+cols16(float *p, const float *wt, size_t lw, int full, int in)
+{
+	for (int k = 0; k < in; k++) {
+		const float *s = wt + k * lw;
+		for (int j = 0; k + 8 < in && j < full; j += NR)
+			_mm_prefetch((const char *)(s + 8 * lw + j),
+			    _MM_HINT_T0);
+		for (int j0 = 0; j0 < full; j0 += NR) {
+			float *q = p + (size_t)j0 * in + (size_t)k * NR;
+			_mm256_storeu_ps(q, _mm256_loadu_ps(s + j0));
+			_mm256_storeu_ps(q + 8, _mm256_loadu_ps(s + j0 + 8));
+		}
+	}
+}
+
 int
 gemm_ok(void)
 {
@@ -155,6 +176,12 @@ gemm_ok(void)
 	return ok;
 }
 #else
+static void
+cols16(float *p, const float *wt, size_t lw, int full, int in)
+{
+	abort();	/* gemm_ok() is 0: never called */
+}
+
 static int
 tile8(float *a, const float *x, size_t lx, int kc)
 {
@@ -227,7 +254,11 @@ gemm_pack_rows(float *p, const float *w, size_t lw, int out, int in,
 void
 gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in)
 {
-	for (int j0 = 0; j0 < out; j0 += NR) {
+	int full = gemm_ok() ? out / NR * NR : 0;
+
+	if (full > 0)
+		cols16(p, wt, lw, full, in);
+	for (int j0 = full; j0 < out; j0 += NR) {
 		int nr = out - j0 < NR ? out - j0 : NR;
 		float *q = p + (size_t)j0 * in;
 		for (int k = 0; k < in; k++)

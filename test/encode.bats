@@ -52,10 +52,11 @@ ref() {
 }
 
 @test "encode: dense shapes off the kernel's blocks: numpy's numbers, the same bits packed" {
-	# 20, 60 and 300 outputs are not multiples of 16; 300 inputs are
+	# 84, 252 and 300 outputs are not multiples of 16; 300 inputs are
 	# a block of 256 and a partial one; T up to 300 are many row blocks;
-	# a head's 10 keys' inputs are rearranged 8 at once, then 2 alone
-	$PY "$TOP/test/mkmodel.py" "$T/m" -L 2 -H 2 -C 20 -F 300 -V 50 \
+	# a head's 42 keys' inputs are rearranged 8 at once, then 2 alone,
+	# and its 42 values are 2 whole panels of 16 and a rest of 10
+	$PY "$TOP/test/mkmodel.py" "$T/m" -L 2 -H 2 -C 84 -F 300 -V 50 \
 	    -P 300 --labels 3 || skip "numpy is absent"
 	$PY - >"$T/in.jsonl" <<-'PY'
 	import json, random
