@@ -199,36 +199,65 @@ bert_dense(void)
 
 /*
  * y (N, out) = x (N, in) . w (out, in)^T + b (out), as nn.Linear.  With
- * gemm.c (w packed), in tasks of at most GEMM_ROWS rows, as many for each
- * thread, the last round's cut in two.  With OpenBLAS, N is a multiple of the pool's unit and each
- * thread takes a block of rows that starts on a tile: split by columns,
- * sgemm would round some columns differently.
+ * gemm.c (w packed), in the tasks of gemm_tasks.  With OpenBLAS, N is a
+ * multiple of the pool's unit and each thread takes a block of rows that
+ * starts on a tile: split by columns, sgemm would round some columns
+ * differently.
  */
 struct linear {
 	float		*y;
 	const float	*x, *w, *b;
 	int		 N, in, out, rows;
-	int		 split, small;	/* tasks from split on: small rows */
+	int		*start;		/* gemm.c: task t's first row */
 };
+
+/* Rows of a task at least, where there are more */
+#define MINROWS	(8 * GEMM_TILE)
+
+/*
+ * The first rows of N rows' tasks for gemm.c, and their number: blocks of
+ * GEMM_ROWS while the rest is large, then each a share of the rest, a
+ * multiple of the tile, that shrinks as the rest does, so that the threads
+ * finish together however fast each has been (guided scheduling).  A row's
+ * bits do not depend on its task.
+ */
+static int *
+gemm_tasks(int N, int *nt)
+{
+	int *start = NULL, n = 0, i0 = 0;
+
+	while (i0 < N) {
+		int rest = N - i0, s;
+		s = (rest + 2 * pool.n - 1) / (2 * pool.n);
+		s = (s + GEMM_TILE - 1) / GEMM_TILE * GEMM_TILE;
+		s = s < MINROWS ? MINROWS : s > GEMM_ROWS ? GEMM_ROWS : s;
+		if (pool.n == 1)
+			s = GEMM_ROWS;
+		start = xreallocarray(start, n + 2, sizeof(int));
+		start[n++] = i0;
+		i0 += s < rest ? s : rest;
+	}
+	start = xreallocarray(start, n + 1, sizeof(int));
+	start[n] = N;
+	*nt = n;
+	return start;
+}
 
 static void
 linear_task(void *arg, int t)
 {
 	const struct linear *a = arg;
-	int i0 = t * a->rows, n = a->rows;
-	int chunk = MAXROWS / pool.unit * pool.unit;
+	int chunk = MAXROWS / pool.unit * pool.unit, i0, n;
 
-	if (t >= a->split)
-		i0 = a->split * a->rows + (t - a->split) * a->small,
-		n = a->small;
-	if (n > a->N - i0)
-		n = a->N - i0;
 	if (pool.gemm) {
+		i0 = a->start[t];
 		gemm_rows(a->y + (size_t)i0 * a->out, a->out,
-		    a->x + (size_t)i0 * a->in, a->in, a->w, a->b, n, a->out,
-		    a->in);
+		    a->x + (size_t)i0 * a->in, a->in, a->w, a->b,
+		    a->start[t + 1] - i0, a->out, a->in);
 		return;
 	}
+	i0 = t * a->rows;
+	n = a->N - i0 < a->rows ? a->N - i0 : a->rows;
 	for (int i = i0; i < i0 + n; i++)
 		memcpy(a->y + (size_t)i * a->out, a->b, a->out * sizeof(float));
 	for (int i = i0; i < i0 + n; i += chunk)
@@ -242,39 +271,22 @@ static void
 linear(float *y, const float *x, const float *w, const float *b, int N,
     int in, int out)
 {
-	struct linear a = { y, x, w, b, N, in, out, N, 0, 0 };
+	struct linear a = { y, x, w, b, N, in, out, N, NULL };
 	int tiles = N / pool.unit, nt;
 
 	if (N == 0)
 		return;
 	if (pool.gemm) {
-		/* as many tasks for each thread, rows a multiple of the tile */
-		nt = (N + GEMM_ROWS * pool.n - 1) / (GEMM_ROWS * pool.n) *
-		    pool.n;
-		a.rows = ((N + nt - 1) / nt + GEMM_TILE - 1) / GEMM_TILE *
-		    GEMM_TILE;
-	} else {
-		/* a block of whole tiles for each thread */
-		nt = pool.n < tiles ? pool.n : tiles;
-		if (nt > 1)
-			a.rows = (tiles + nt - 1) / nt * pool.unit;
+		a.start = gemm_tasks(N, &nt);
+		parallel(nt, linear_task, &a);
+		free(a.start);
+		return;
 	}
-	nt = (N + a.rows - 1) / a.rows;
-	a.split = nt;
-	if (pool.gemm && pool.n > 1 && nt > pool.n) {
-		/*
-		 * The last round in tasks of half the rows, two for each
-		 * thread: a thread that finishes first takes more of them,
-		 * and the other waits less at the end.
-		 */
-		int rest;
-		a.split = nt - pool.n;
-		rest = N - a.split * a.rows;
-		a.small = ((rest + 2 * pool.n - 1) / (2 * pool.n) +
-		    GEMM_TILE - 1) / GEMM_TILE * GEMM_TILE;
-		nt = a.split + (rest + a.small - 1) / a.small;
-	}
-	parallel(nt, linear_task, &a);
+	/* a block of whole tiles for each thread */
+	nt = pool.n < tiles ? pool.n : tiles;
+	if (nt > 1)
+		a.rows = (tiles + nt - 1) / nt * pool.unit;
+	parallel((N + a.rows - 1) / a.rows, linear_task, &a);
 }
 
 /*
