@@ -224,20 +224,17 @@ struct linear {
 static int *
 gemm_tasks(int N, int *nt)
 {
-	int *start = NULL, n = 0, i0 = 0;
+	/* every task but the last has MINROWS rows or more */
+	int *start = xreallocarray(NULL, N / MINROWS + 2, sizeof(int));
+	int n = 0;
 
-	while (i0 < N) {
-		int rest = N - i0, s;
-		s = (rest + 2 * pool.n - 1) / (2 * pool.n);
+	for (int i0 = 0, s; i0 < N; i0 += s < N - i0 ? s : N - i0) {
+		s = (N - i0 + 2 * pool.n - 1) / (2 * pool.n);
 		s = (s + GEMM_TILE - 1) / GEMM_TILE * GEMM_TILE;
-		s = s < MINROWS ? MINROWS : s > GEMM_ROWS ? GEMM_ROWS : s;
-		if (pool.n == 1)
-			s = GEMM_ROWS;
-		start = xreallocarray(start, n + 2, sizeof(int));
+		s = pool.n == 1 || s > GEMM_ROWS ? GEMM_ROWS :
+		    s < MINROWS ? MINROWS : s;
 		start[n++] = i0;
-		i0 += s < rest ? s : rest;
 	}
-	start = xreallocarray(start, n + 1, sizeof(int));
 	start[n] = N;
 	*nt = n;
 	return start;
