@@ -4,15 +4,24 @@
  * for the query-key-value projection (N x 3C x C), the attention output
  * (N x C x C), the FFN up (N x F x C) and down (N x C x F).  One set of
  * weights serves every layer.  Best of 3 passes; prints GFLOP/s.
- * Threads: OPENBLAS_NUM_THREADS.
- * build: cc -O2 -o sgemm sgemm.c -lopenblas
- * usage: sgemm N C F LAYERS
+ * Threads: OPENBLAS_NUM_THREADS.  With -k, the same products through
+ * headcount's own kernel instead (common/gemm.c: the weights packed
+ * before the timing, as encode packs them at its start; y = x W^T, rows
+ * GEMM_ROWS at a time), on one thread; exit 1 where the kernel does not
+ * run (no AVX2 and FMA).
+ * build: cc -O2 -Icommon -o sgemm sgemm.c common/libcommon.a -lopenblas
+ * usage: sgemm [-k] N C F LAYERS
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cblas.h>
+
+#include "gemm.h"
+
+static int kern;	/* -k: headcount's kernel */
 
 static double
 secs(void)
@@ -37,10 +46,16 @@ alloc(size_t n, int seed)
 	return p;
 }
 
-/* y (M, O) += x (M, K) . w (O, K)^T, as encode's dense layers */
+/* y (M, O) += x (M, K) . w (O, K)^T, as encode's dense layers (-k: =) */
 static void
 dense(int M, int O, int K, const float *x, const float *w, float *y)
 {
+	if (kern) {
+		for (int i = 0; i < M; i += GEMM_ROWS)
+			gemm_rows(y + (size_t)i * O, O, x + (size_t)i * K, K, w,
+			    NULL, M - i < GEMM_ROWS ? M - i : GEMM_ROWS, O, K);
+		return;
+	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K, 1.0f,
 	    x, K, w, K, 1.0f, y, O);
 }
@@ -52,8 +67,13 @@ main(int argc, char *argv[])
 	float *x, *qkv, *h, *f, *wqkv, *wo, *wu, *wd;
 	double fl, best = 0;
 
+	if (argc == 6 && strcmp(argv[1], "-k") == 0) {
+		kern = 1;
+		argc--;
+		argv++;
+	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: sgemm N C F LAYERS\n");
+		fprintf(stderr, "usage: sgemm [-k] N C F LAYERS\n");
 		return 2;
 	}
 	N = atoi(argv[1]);
@@ -61,8 +81,13 @@ main(int argc, char *argv[])
 	F = atoi(argv[3]);
 	L = atoi(argv[4]);
 	if (N < 1 || C < 1 || F < 1 || L < 1) {
-		fprintf(stderr, "usage: sgemm N C F LAYERS\n");
+		fprintf(stderr, "usage: sgemm [-k] N C F LAYERS\n");
 		return 2;
+	}
+	if (kern && !gemm_ok()) {
+		fprintf(stderr, "sgemm: -k: headcount's kernel does not run "
+		    "here (it needs AVX2 and FMA)\n");
+		return 1;
 	}
 	x = alloc((size_t)N * C, 1);
 	qkv = alloc((size_t)N * 3 * C, 2);
@@ -72,6 +97,12 @@ main(int argc, char *argv[])
 	wo = alloc((size_t)C * C, 6);
 	wu = alloc((size_t)F * C, 7);
 	wd = alloc((size_t)C * F, 8);
+	if (kern) {
+		gemm_pack(wqkv, 3 * C, C);
+		gemm_pack(wo, C, C);
+		gemm_pack(wu, F, C);
+		gemm_pack(wd, C, F);
+	}
 	fl = (double)L * 2.0 * N * C * (3.0 * C + C + F + F);
 	for (int rep = 0; rep < 3; rep++) {
 		double t0 = secs(), s;
