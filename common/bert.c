@@ -900,16 +900,6 @@ bert_run_input(struct bert_run *r, const int *ids, const int *seg, size_t T,
 	return bert_run_batch(r, 1, &ids, &seg, &t, err, errlen);
 }
 
-/* y (n, out) = x (n, in) . w^T, w packed by gemm.c, for any n. */
-static void
-gemm_any(float *y, int ly, const float *x, int lx, const float *w, int n,
-    int out, int in)
-{
-	for (int i = 0; i < n; i += GEMM_ROWS)
-		gemm_rows(y + (size_t)i * ly, ly, x + (size_t)i * lx, lx, w,
-		    NULL, n - i < GEMM_ROWS ? n - i : GEMM_ROWS, out, in);
-}
-
 /* Attention of one sequence and head, a task of the pool. */
 struct attend {
 	struct bert_run		*r;

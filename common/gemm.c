@@ -293,6 +293,15 @@ tile(float *y, int ly, const float *a, const float *b, int kc, int m,
 }
 
 void
+gemm_any(float *y, int ly, const float *x, int lx, const float *w, int n,
+    int out, int in)
+{
+	for (int i = 0; i < n; i += GEMM_ROWS)
+		gemm_rows(y + (size_t)i * ly, ly, x + (size_t)i * lx, lx, w,
+		    NULL, n - i < GEMM_ROWS ? n - i : GEMM_ROWS, out, in);
+}
+
+void
 gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
     const float *b, int n, int out, int in)
 {

@@ -47,4 +47,8 @@ void	gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in);
 void	gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 	    const float *b, int n, int out, int in);
 
+/* y (n, out) = x (n, in) . w^T, w packed, for any n: GEMM_ROWS at a time. */
+void	gemm_any(float *y, int ly, const float *x, int lx, const float *w,
+	    int n, int out, int in);
+
 #endif

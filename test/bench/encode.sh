@@ -33,7 +33,7 @@ M=$out/base
 mkdir -p "$out"
 [ -x cmd/encode ] && [ -x cmd/recs ] || make -s cmd/encode cmd/recs
 cc -O2 -mavx2 -mfma -o "$out/fma" test/bench/fma.c
-[ -f common/libcommon.a ] || make -s common/libcommon.a
+make -s common/libcommon.a
 cc -O2 -Icommon -o "$out/sgemm" test/bench/sgemm.c common/libcommon.a \
     -lopenblas -lm
 

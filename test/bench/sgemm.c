@@ -6,8 +6,8 @@
  * weights serves every layer.  Best of 3 passes; prints GFLOP/s.
  * Threads: OPENBLAS_NUM_THREADS.  With -k, the same products through
  * headcount's own kernel instead (common/gemm.c: the weights packed
- * before the timing, as encode packs them at its start; y = x W^T, rows
- * GEMM_ROWS at a time), on one thread; exit 1 where the kernel does not
+ * before the timing, as encode packs them at its start; y = x W^T, by
+ * gemm_any), on one thread; exit 1 where the kernel does not
  * run (no AVX2 and FMA).
  * build: cc -O2 -Icommon -o sgemm sgemm.c common/libcommon.a -lopenblas
  * usage: sgemm [-k] N C F LAYERS
@@ -50,14 +50,18 @@ alloc(size_t n, int seed)
 static void
 dense(int M, int O, int K, const float *x, const float *w, float *y)
 {
-	if (kern) {
-		for (int i = 0; i < M; i += GEMM_ROWS)
-			gemm_rows(y + (size_t)i * O, O, x + (size_t)i * K, K, w,
-			    NULL, M - i < GEMM_ROWS ? M - i : GEMM_ROWS, O, K);
-		return;
-	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K, 1.0f,
-	    x, K, w, K, 1.0f, y, O);
+	if (kern)
+		gemm_any(y, O, x, K, w, M, O, K);
+	else
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K,
+		    1.0f, x, K, w, K, 1.0f, y, O);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: sgemm [-k] N C F LAYERS\n");
+	exit(2);
 }
 
 int
@@ -72,18 +76,14 @@ main(int argc, char *argv[])
 		argc--;
 		argv++;
 	}
-	if (argc != 5) {
-		fprintf(stderr, "usage: sgemm [-k] N C F LAYERS\n");
-		return 2;
-	}
+	if (argc != 5)
+		usage();
 	N = atoi(argv[1]);
 	C = atoi(argv[2]);
 	F = atoi(argv[3]);
 	L = atoi(argv[4]);
-	if (N < 1 || C < 1 || F < 1 || L < 1) {
-		fprintf(stderr, "usage: sgemm [-k] N C F LAYERS\n");
-		return 2;
-	}
+	if (N < 1 || C < 1 || F < 1 || L < 1)
+		usage();
 	if (kern && !gemm_ok()) {
 		fprintf(stderr, "sgemm: -k: headcount's kernel does not run "
 		    "here (it needs AVX2 and FMA)\n");
