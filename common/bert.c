@@ -208,6 +208,8 @@ struct linear {
 	float		*y;
 	const float	*x, *w, *b;
 	int		 N, in, out, rows;
+	int		 ly, cb;	/* gemm.c: y's layout, as gemm_rows_split's */
+	size_t		 cs;
 	int		*start;		/* gemm.c: task t's first row */
 };
 
@@ -248,7 +250,7 @@ linear_task(void *arg, int t)
 
 	if (pool.gemm) {
 		i0 = a->start[t];
-		gemm_rows(a->y + (size_t)i0 * a->out, a->out,
+		gemm_rows_split(a->y + (size_t)i0 * a->ly, a->ly, a->cb, a->cs,
 		    a->x + (size_t)i0 * a->in, a->in, a->w, a->b,
 		    a->start[t + 1] - i0, a->out, a->in);
 		return;
@@ -264,11 +266,12 @@ linear_task(void *arg, int t)
 		    a->y + (size_t)i * a->out, a->out);
 }
 
+/* The same with y laid out as gemm_rows_split's: gemm.c only. */
 static void
-linear(float *y, const float *x, const float *w, const float *b, int N,
-    int in, int out)
+linear_split(float *y, int ly, int cb, size_t cs, const float *x,
+    const float *w, const float *b, int N, int in, int out)
 {
-	struct linear a = { y, x, w, b, N, in, out, N, NULL };
+	struct linear a = { y, x, w, b, N, in, out, N, ly, cb, cs, NULL };
 	int tiles = N / pool.unit, nt;
 
 	if (N == 0)
@@ -284,6 +287,13 @@ linear(float *y, const float *x, const float *w, const float *b, int N,
 	if (nt > 1)
 		a.rows = (tiles + nt - 1) / nt * pool.unit;
 	parallel((N + a.rows - 1) / a.rows, linear_task, &a);
+}
+
+static void
+linear(float *y, const float *x, const float *w, const float *b, int N,
+    int in, int out)
+{
+	linear_split(y, out, out, 0, x, w, b, N, in, out);
 }
 
 /*
@@ -900,11 +910,16 @@ bert_run_input(struct bert_run *r, const int *ids, const int *seg, size_t T,
 	return bert_run_batch(r, 1, &ids, &seg, &t, err, errlen);
 }
 
-/* Attention of one sequence and head, a task of the pool. */
+/*
+ * Attention of one sequence and head, a task of the pool.  Head h's
+ * queries of the batch's row i are at qkv + i * rs + h * hs, its keys
+ * H * hs and its values 2 * H * hs further.
+ */
 struct attend {
 	struct bert_run		*r;
 	int			 l, mode;
 	const struct headset	*off;
+	size_t			 rs, hs;
 };
 
 static void
@@ -914,7 +929,9 @@ attend_task(void *arg, int t)
 	struct bert_run *r = a->r;
 	const struct bert_config *c = &r->m->cfg;
 	int C = c->C, H = c->H, D = C / H, b = t / H, h = t % H, T = r->T[b];
-	const float *q = r->qkv + (size_t)r->off[b] * 3 * C;
+	size_t rs = a->rs, hs = a->hs;
+	const float *q = r->qkv + (size_t)r->off[b] * rs + h * hs;
+	const float *k = q + H * hs, *v = k + H * hs;
 	float *ctx = r->ctx + (size_t)r->off[b] * C;
 	float *p = r->want_attn ? r->attn + r->aoff[b] +
 	    ((size_t)(a->l - 1) * H + h) * T * T :
@@ -925,12 +942,11 @@ attend_task(void *arg, int t)
 	if (a->off == NULL || !headset_has(a->off, a->l, h + 1)) {
 		/* p (T, T) = softmax(q_h (T, D) . k_h (T, D)^T / sqrt(D)) */
 		if (pool.gemm) {
-			gemm_pack_rows(kv, q + C + h * D, 3 * C, T, D, scale);
-			gemm_any(p, T, q + h * D, 3 * C, kv, T, T, D);
+			gemm_pack_rows(kv, k, rs, T, D, scale);
+			gemm_any(p, T, q, rs, kv, T, T, D);
 		} else
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-			    T, T, D, scale, q + h * D, 3 * C, q + C + h * D,
-			    3 * C, 0.0f, p, T);
+			    T, T, D, scale, q, rs, k, rs, 0.0f, p, T);
 		vm.softmax(p, T);
 	} else {
 		float v = a->mode == BERT_UNIFORM ? 1.0f / T : 0;
@@ -939,12 +955,11 @@ attend_task(void *arg, int t)
 	}
 	/* ctx_h (T, D) = p (T, T) . v_h (T, D) */
 	if (pool.gemm) {
-		gemm_pack_cols(kv, q + 2 * C + h * D, 3 * C, D, T);
+		gemm_pack_cols(kv, v, rs, D, T);
 		gemm_any(ctx + h * D, C, p, T, kv, T, D, T);
 	} else
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D,
-		    T, 1.0f, p, T, q + 2 * C + h * D, 3 * C, 0.0f, ctx + h * D,
-		    C);
+		    T, 1.0f, p, T, v, rs, 0.0f, ctx + h * D, C);
 }
 
 /*
@@ -1008,11 +1023,21 @@ layer(struct bert_run *r, int l, float *y, const float *x,
 	const struct bert *m = r->m;
 	const struct bert_config *c = &m->cfg;
 	const struct bert_layer *w = &m->layer[l - 1];
-	int C = c->C, Np = r->Np;
-	struct attend a = { r, l, mode, off };
+	int C = c->C, D = C / c->H, Np = r->Np;
+	struct attend a = { r, l, mode, off, 3 * C, D };
 
-	/* qkv (Np, 3C) = x . [Wq; Wk; Wv]^T + b */
-	linear(r->qkv, x, w->qkvw, w->qkvb, Np, C, 3 * C);
+	/*
+	 * qkv = x . [Wq; Wk; Wv]^T + b: (Np, 3C), or with gemm.c, where a
+	 * head is whole panels, (3H, Np, D), so that attention reads each
+	 * head's queries, keys and values in one piece each
+	 */
+	if (pool.gemm && D % GEMM_PANEL == 0) {
+		a.rs = D;
+		a.hs = (size_t)Np * D;
+		linear_split(r->qkv, D, D, a.hs, x, w->qkvw, w->qkvb, Np, C,
+		    3 * C);
+	} else
+		linear(r->qkv, x, w->qkvw, w->qkvb, Np, C, 3 * C);
 	/* ctx (N, C): every sequence and head on its own */
 	parallel(r->B * c->H, attend_task, &a);
 	pad_zero(r, r->ctx, C);

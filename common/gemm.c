@@ -20,7 +20,7 @@
 #include "util.h"
 
 #define MR	GEMM_TILE	/* rows of x in the kernel */
-#define NR	16	/* outputs of the kernel */
+#define NR	GEMM_PANEL	/* outputs of the kernel */
 #define KC	256	/* inputs of a block */
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -305,6 +305,13 @@ void
 gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
     const float *b, int n, int out, int in)
 {
+	gemm_rows_split(y, ly, out, 0, x, lx, w, b, n, out, in);
+}
+
+void
+gemm_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
+    int lx, const float *w, const float *b, int n, int out, int in)
+{
 	enum { TILES = (GEMM_ROWS + MR - 1) / MR };
 	float a[TILES * MR * KC + 2] __attribute__((aligned(64)));
 	float bp[KC * NR] __attribute__((aligned(64))), bb[NR];
@@ -330,6 +337,7 @@ gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 		}
 		for (int j0 = 0; j0 < full; j0 += NR) {
 			const float *pw = w + (size_t)j0 * in + (size_t)k0 * NR;
+			float *yj = y + (size_t)(j0 / cb) * cs + j0 % cb;
 			/*
 			 * The next panel into L2, a few lines a tile: it is
 			 * elsewhere in memory, where no prefetcher looks.
@@ -346,7 +354,7 @@ gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 				for (int i = t * per; i < (t + 1) * per &&
 				    i < lines; i++)
 					__builtin_prefetch(nx + i * 16, 0, 2);
-				tile(y + (size_t)t * MR * ly + j0, ly,
+				tile(yj + (size_t)t * MR * ly, ly,
 				    a + (size_t)t * MR * kc, pw, kc, n - t * MR,
 				    NR, first, b ? b + j0 : NULL);
 			}
@@ -362,8 +370,9 @@ gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 			    rem * sizeof(float));
 		if (b)
 			memcpy(bb, b + full, rem * sizeof(float));
+		float *yj = y + (size_t)(full / cb) * cs + full % cb;
 		for (int t = 0; t < tiles; t++)
-			tile(y + (size_t)t * MR * ly + full, ly,
+			tile(yj + (size_t)t * MR * ly, ly,
 			    a + (size_t)t * MR * kc, bp, kc, n - t * MR, rem,
 			    first, bb);
 	}

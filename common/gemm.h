@@ -16,6 +16,8 @@
 #define GEMM_ROWS	264
 /* Rows of the kernel: a call of a multiple of them has no partial tile. */
 #define GEMM_TILE	6
+/* Outputs of the kernel, and of a panel of packed weights */
+#define GEMM_PANEL	16
 
 /*
  * 1 where the kernel runs: the CPU has AVX2 and FMA, and neither
@@ -46,6 +48,15 @@ void	gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in);
  */
 void	gemm_rows(float *y, int ly, const float *x, int lx, const float *w,
 	    const float *b, int n, int out, int in);
+
+/*
+ * The same with y's columns in blocks of cb, a multiple of GEMM_PANEL:
+ * output j goes to column j % cb of the block at y + j / cb * cs, rows
+ * of a block ly floats apart (attention's heads each in a block of
+ * their own).
+ */
+void	gemm_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
+	    int lx, const float *w, const float *b, int n, int out, int in);
 
 /* y (n, out) = x (n, in) . w^T, w packed, for any n: GEMM_ROWS at a time. */
 void	gemm_any(float *y, int ly, const float *x, int lx, const float *w,

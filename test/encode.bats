@@ -55,9 +55,9 @@ ref() {
 	# 84, 252 and 300 outputs are not multiples of 16; 300 inputs are
 	# a block of 256 and a partial one; T up to 300 are many row blocks;
 	# a head's 42 keys' inputs are rearranged 8 at once, then 2 alone,
-	# and its 42 values are 2 whole panels of 16 and a rest of 10
-	$PY "$TOP/test/mkmodel.py" "$T/m" -L 2 -H 2 -C 84 -F 300 -V 50 \
-	    -P 300 --labels 3 || skip "numpy is absent"
+	# and its 42 values are 2 whole panels of 16 and a rest of 10;
+	# heads of 32 are whole panels, their queries, keys and values
+	# written a head at a time (C 96, F 200)
 	$PY - >"$T/in.jsonl" <<-'PY'
 	import json, random
 	r = random.Random(5)
@@ -66,14 +66,25 @@ ref() {
 	                      "seg": [0] * (T // 2) + [1] * (T - T // 2)}))
 	PY
 	$PY "$TOP/test/score-mp.py" <"$T/in.jsonl" >"$T/ref-in.mp"
-	$PY "$TOP/test/ref_bert.py" "$T/m" <"$T/in.jsonl" >"$T/ref.jsonl"
-	ref "$T/m" "$T/ref.jsonl"
-	encode -m "$T/m" -a --hidden-all --pooled -b 1 "$T/ref-in.mp" >"$T/one.mp"
-	for b in 3 400 100000; do
-		for n in 1 2; do
-			OPENBLAS_NUM_THREADS=$n encode -m "$T/m" -a --hidden-all \
-			    --pooled -b $b "$T/ref-in.mp" | cmp - "$T/one.mp"
+	for s in "-H 2 -C 84 -F 300" "-H 3 -C 96 -F 200"; do
+		rm -rf "$T/m"
+		$PY "$TOP/test/mkmodel.py" "$T/m" -L 2 $s -V 50 -P 300 \
+		    --labels 3 || skip "numpy is absent"
+		$PY "$TOP/test/ref_bert.py" "$T/m" <"$T/in.jsonl" >"$T/ref.jsonl"
+		ref "$T/m" "$T/ref.jsonl"
+		encode -m "$T/m" -a --hidden-all --pooled -b 1 "$T/ref-in.mp" \
+		    >"$T/one.mp"
+		for b in 3 400 100000; do
+			for n in 1 2; do
+				OPENBLAS_NUM_THREADS=$n encode -m "$T/m" -a \
+				    --hidden-all --pooled -b $b "$T/ref-in.mp" |
+				    cmp - "$T/one.mp"
+			done
 		done
+		# the [CLS] rows alone give the same bits
+		encode -m "$T/m" --pooled -b 400 "$T/ref-in.mp" |
+		    recs -t -k id,logits,pooled >"$T/cls.txt"
+		recs -t -k id,logits,pooled "$T/one.mp" | cmp - "$T/cls.txt"
 	done
 }
 
