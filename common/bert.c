@@ -521,13 +521,13 @@ gelu_grad_body(float *d, const float *x, size_t n)
 	}
 }
 
-/* Row-wise softmax of p (T, T), the row max subtracted first. */
+/* Row-wise softmax of p (n, T), the row max subtracted first. */
 INLINE void
-softmax_body(float *p, int T)
+softmax_body(float *p, int n, int T)
 {
 	float buf[VL];
 
-	for (int i = 0; i < T; i++) {
+	for (int i = 0; i < n; i++) {
 		float *row = p + (size_t)i * T, max = row[0], sum = 0;
 		vf vs = { 0 };
 		int j;
@@ -579,7 +579,7 @@ softmax_body(float *p, int T)
 static void gelu_any(float *x, size_t n) { gelu_body(x, n); }
 static void gelu_grad_any(float *d, const float *x, size_t n)
     { gelu_grad_body(d, x, n); }
-static void softmax_any(float *p, int T) { softmax_body(p, T); }
+static void softmax_any(float *p, int n, int T) { softmax_body(p, n, T); }
 static void lnorm_any(float *y, const float *x, const float *r,
     const float *g, const float *b, int C, float eps)
     { lnorm_body(y, x, r, g, b, C, eps); }
@@ -589,7 +589,8 @@ static void exp_any(float *y, const float *x, size_t n) { map_body(y, x, n, 1); 
 AVX2 static void gelu_avx2(float *x, size_t n) { gelu_body(x, n); }
 AVX2 static void gelu_grad_avx2(float *d, const float *x, size_t n)
     { gelu_grad_body(d, x, n); }
-AVX2 static void softmax_avx2(float *p, int T) { softmax_body(p, T); }
+AVX2 static void softmax_avx2(float *p, int n, int T)
+    { softmax_body(p, n, T); }
 AVX2 static void lnorm_avx2(float *y, const float *x, const float *r,
     const float *g, const float *b, int C, float eps)
     { lnorm_body(y, x, r, g, b, C, eps); }
@@ -602,7 +603,7 @@ AVX2 static void exp_avx2(float *y, const float *x, size_t n)
 static struct {
 	void	(*gelu)(float *, size_t);
 	void	(*gelu_grad)(float *, const float *, size_t);
-	void	(*softmax)(float *, int);
+	void	(*softmax)(float *, int, int);
 	void	(*lnorm)(float *, const float *, const float *, const float *,
 	    const float *, int, float);
 	void	(*erf)(float *, const float *, size_t);
@@ -760,6 +761,7 @@ bert_run_release(struct bert_run *r)
 	free(r->y[1]);
 	free(r->probs);
 	free(r->kv);
+	free(r->cls);
 	free(r->attn);
 	free(r->pooled);
 	free(r->logits);
@@ -792,6 +794,7 @@ reserve(struct bert_run *r, int B, int Np, int maxT)
 		r->off = xreallocarray(r->off, B + 1, sizeof(int));
 		r->aoff = xreallocarray(r->aoff, B + 1, sizeof(size_t));
 		r->pooled = xreallocarray(r->pooled, B * C, sizeof(float));
+		r->cls = xreallocarray(r->cls, 2 * B * C, sizeof(float));
 		r->logits = xreallocarray(r->logits, (size_t)B *
 		    (c->nlabels ? c->nlabels : 1), sizeof(float));
 		r->capB = B;
@@ -920,6 +923,7 @@ struct attend {
 	int			 l, mode;
 	const struct headset	*off;
 	size_t			 rs, hs;
+	int			 cls;	/* [CLS]'s query alone, from r->cls */
 };
 
 static void
@@ -932,6 +936,10 @@ attend_task(void *arg, int t)
 	size_t rs = a->rs, hs = a->hs;
 	const float *q = r->qkv + (size_t)r->off[b] * rs + h * hs;
 	const float *k = q + H * hs, *v = k + H * hs;
+	/* the queries: nq rows lq floats apart */
+	const float *qr = a->cls ? r->cls + ((size_t)r->B + b) * C + h * D : q;
+	size_t lq = a->cls ? (size_t)C : rs;
+	int nq = a->cls ? 1 : T;
 	float *ctx = r->ctx + (size_t)r->off[b] * C;
 	float *p = r->want_attn ? r->attn + r->aoff[b] +
 	    ((size_t)(a->l - 1) * H + h) * T * T :
@@ -940,25 +948,25 @@ attend_task(void *arg, int t)
 	float scale = 1.0f / sqrtf((float)D);
 
 	if (a->off == NULL || !headset_has(a->off, a->l, h + 1)) {
-		/* p (T, T) = softmax(q_h (T, D) . k_h (T, D)^T / sqrt(D)) */
+		/* p (nq, T) = softmax(q_h (nq, D) . k_h (T, D)^T / sqrt(D)) */
 		if (pool.gemm) {
 			gemm_pack_rows(kv, k, rs, T, D, scale);
-			gemm_any(p, T, q, rs, kv, T, T, D);
+			gemm_any(p, T, qr, lq, kv, nq, T, D);
 		} else
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-			    T, T, D, scale, q, rs, k, rs, 0.0f, p, T);
-		vm.softmax(p, T);
+			    nq, T, D, scale, qr, lq, k, rs, 0.0f, p, T);
+		vm.softmax(p, nq, T);
 	} else {
 		float v = a->mode == BERT_UNIFORM ? 1.0f / T : 0;
-		for (size_t i = 0; i < (size_t)T * T; i++)
+		for (size_t i = 0; i < (size_t)nq * T; i++)
 			p[i] = v;
 	}
-	/* ctx_h (T, D) = p (T, T) . v_h (T, D) */
+	/* ctx_h (nq, D) = p (nq, T) . v_h (T, D) */
 	if (pool.gemm) {
 		gemm_pack_cols(kv, v, rs, D, T);
-		gemm_any(ctx + h * D, C, p, T, kv, T, D, T);
+		gemm_any(ctx + h * D, C, p, T, kv, nq, D, T);
 	} else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D,
 		    T, 1.0f, p, T, v, rs, 0.0f, ctx + h * D, C);
 }
 
@@ -1023,20 +1031,40 @@ layer(struct bert_run *r, int l, float *y, const float *x,
 	const struct bert *m = r->m;
 	const struct bert_config *c = &m->cfg;
 	const struct bert_layer *w = &m->layer[l - 1];
-	int C = c->C, D = C / c->H, Np = r->Np;
-	struct attend a = { r, l, mode, off, 3 * C, D };
+	int C = c->C, D = C / c->H, Np = r->Np, split;
+	struct attend a = { r, l, mode, off, 3 * C, D, 0 };
 
 	/*
 	 * qkv = x . [Wq; Wk; Wv]^T + b: (Np, 3C), or with gemm.c, where a
 	 * head is whole panels, (3H, Np, D), so that attention reads each
 	 * head's queries, keys and values in one piece each
 	 */
-	if (pool.gemm && D % GEMM_PANEL == 0) {
+	if ((split = pool.gemm && D % GEMM_PANEL == 0)) {
 		a.rs = D;
 		a.hs = (size_t)Np * D;
+	}
+	/*
+	 * Where only [CLS] goes on and its attention is not kept, the other
+	 * rows' queries are not needed: keys and values of every row, the
+	 * query of [CLS] alone (in r->cls, after the [CLS] rows of x).  With
+	 * gemm.c, whose outputs' bits do not depend on the others' (bert.h),
+	 * and the queries' panels apart from the keys'.
+	 */
+	a.cls = l == c->L && r->cls_only && !r->want_attn && pool.gemm &&
+	    C % GEMM_PANEL == 0;
+	if (a.cls) {
+		linear_split(r->qkv + c->H * a.hs, a.rs, split ? D : 2 * C,
+		    split ? a.hs : 0, x, w->qkvw + (size_t)C * C, w->qkvb + C,
+		    Np, C, 2 * C);
+		for (int b = 0; b < r->B; b++)
+			memcpy(r->cls + (size_t)b * C, x + (size_t)r->off[b] *
+			    C, C * sizeof(float));
+		linear(r->cls + (size_t)r->B * C, r->cls, w->qkvw, w->qkvb,
+		    r->B, C, C);
+	} else if (split)
 		linear_split(r->qkv, D, D, a.hs, x, w->qkvw, w->qkvb, Np, C,
 		    3 * C);
-	} else
+	else
 		linear(r->qkv, x, w->qkvw, w->qkvb, Np, C, 3 * C);
 	/* ctx (N, C): every sequence and head on its own */
 	parallel(r->B * c->H, attend_task, &a);

@@ -35,11 +35,13 @@
  * runs the baseline once and each head set from its first disabled layer.
  *
  * With cls_only set, only the pooler and the classifier read the last
- * layer: after its attention (all of it, for attn) it goes on with the
- * [CLS] rows alone, and xs[L] holds them, with the same bits as a whole
- * run gives, and zeros in every other row.  That saves most of the last
- * layer's dense work: about 5% of a BERT-base forward on GLUE-length
- * sequences, more of a run that starts at a late layer.
+ * layer: it computes the keys and values of every row, but the query and
+ * the attention of [CLS] alone (all of them, for attn, or with OpenBLAS),
+ * and goes on after attention with the [CLS] rows alone; xs[L] holds
+ * them, with the same bits as a whole run gives, and zeros in every other
+ * row.  That saves most of the last layer's work: about 6% of a BERT-base
+ * forward on GLUE-length sequences, more of a run that starts at a late
+ * layer.
  */
 #ifndef BERT_H
 #define BERT_H
@@ -61,13 +63,14 @@ struct bert_run {
 	int	 want_attn;	/* keep every layer's probabilities in attn */
 	int	 cls_only;	/* of the last layer, only [CLS] is wanted */
 	float	**xs;		/* L + 1 of (Np, C): each layer's input */
-	float	*qkv;		/* (Np, 3C) */
+	float	*qkv;		/* (Np, 3C), or (3H, Np, D) */
 	float	*ctx;		/* (Np, C) */
 	float	*h1;		/* (Np, C) after the attention sublayer */
 	float	*ff;		/* (Np, F) */
 	float	*y[2];		/* (Np, C) scratch layer outputs */
 	float	*probs;		/* (T, T) per thread, scratch */
 	float	*kv;		/* a head's keys or values packed, per thread */
+	float	*cls;		/* (2B, C): [CLS]'s rows of x, then queries */
 	float	*attn;		/* sum_b (L, H, T_b, T_b); with want_attn */
 	float	*pooled;	/* (B, C) */
 	float	*logits;	/* (B, nlabels) */

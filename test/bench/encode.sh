@@ -187,15 +187,19 @@ echo "  encode -a's best: $encbest seq/s"
 echo
 echo "3. GFLOP/s at T=128, 32 records (4096 tokens; encode packs 2048 a" \
     "batch), each figure the best of $R rounds"
-# the last layer goes on after attention with [CLS] alone: the FLOPs
-# counted are those that the output needs
+# the last layer computes the query and the attention of [CLS] alone, and
+# goes on after attention with [CLS] alone: the FLOPs counted are those
+# that the output needs (with -a, the last layer's other queries and
+# their attention are done but not counted)
 flop=$(awk 'BEGIN { T = 128
 	printf "%.0f", 32 * (12 * (2*T*768*2304 + 2*T*T*768*2 + 2*T*768*768 \
-	    + 2*2*T*768*3072) - (T - 1) * (2*768*768 + 2*2*768*3072)) }')
+	    + 2*2*T*768*3072) - (T - 1) * (2*768*768 + 2*T*768*2 \
+	    + 2*768*768 + 2*2*768*3072)) }')
 echo "  FLOPs per record 12 x (2T*768*2304 + 2T*T*768*2 + 2T*768*768" \
     "+ 2*2T*768*3072)"
-echo "    - (T - 1) x (2*768*768 + 2*2*768*3072) (the last layer's rows" \
-    "after attention, but [CLS]'s) = $(calc "f / 32 / 1e9" -v f="$flop") G"
+echo "    - (T - 1) x (2*768*768 + 2T*768*2 + 2*768*768 + 2*2*768*3072)" \
+    "(the last layer's rows, but [CLS]'s, after its keys and values)" \
+    "= $(calc "f / 32 / 1e9" -v f="$flop") G"
 echo "\$ OPENBLAS_NUM_THREADS=n encode -m $M [-a] $out/t128.mp >/dev/null"
 echo "\$ $out/fma    # n copies at once, added"
 echo "\$ OPENBLAS_NUM_THREADS=n $out/sgemm 2048 768 3072 2" \
