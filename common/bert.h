@@ -36,8 +36,9 @@
  *
  * With cls_only set, only the pooler and the classifier read the last
  * layer: it computes the keys and values of every row, but the query and
- * the attention of [CLS] alone (all of them, for attn, or with OpenBLAS),
- * and goes on after attention with the [CLS] rows alone; xs[L] holds
+ * the attention of [CLS] alone (every row's with want_attn, with OpenBLAS,
+ * or where C is not a multiple of GEMM_PANEL), and goes on after
+ * attention with the [CLS] rows alone; xs[L] holds
  * them, with the same bits as a whole run gives, and zeros in every other
  * row.  That saves most of the last layer's work: about 6% of a BERT-base
  * forward on GLUE-length sequences, more of a run that starts at a late
