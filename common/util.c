@@ -119,7 +119,7 @@ progress_print(struct progress *p, int final)
 		fprintf(stderr, "/%zu", p->total);
 	fprintf(stderr, " %s, %.1f/s", p->what, rate);
 	if (final) {
-		fprintf(stderr, ", %.1f s\n", el);
+		fprintf(stderr, ", %.2f s\n", el);
 	} else if (p->total && rate > 0 && p->done <= p->total) {
 		long left = (long)((p->total - p->done) / rate + 0.5);
 		fprintf(stderr, ", %ld:%02ld left%s", left / 60, left % 60,

@@ -5,7 +5,8 @@
 # 1. sequences/s on 64 records whose lengths vary as a GLUE dev set's (the
 #    first 64 of MRPC dev from ../shared/data when present, else log-normal
 #    lengths around 50, at most 128), at 1 and 2 OpenBLAS threads, with and
-#    without -a; model load (an empty stream) subtracted;
+#    without -a; timed by encode itself (the last line of -v: the model's
+#    load and the weights' packing left out);
 # 2. PyTorch in the same run (test/bench/torch_bert.py: the same checkpoint,
 #    attention probabilities returned, batch 1 and 8 padded to the longest,
 #    1 and 2 threads), with each OpenBLAS build available to it (Debian's
@@ -78,22 +79,18 @@ for f in glue t128 t512; do
 done
 : >"$out/empty.mp"
 
-secs() {	# secs CMD...: wall seconds of CMD, stdout discarded
-	t0=$(date +%s.%N)
-	"$@" >/dev/null
-	t1=$(date +%s.%N)
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
-}
 calc() {	# calc EXPR [a=V ...]: awk arithmetic on the named values
 	e=$1; shift
 	awk "$@" "BEGIN { printf \"%.2f\", ($e) }"
 }
 max() { calc "a > b ? a : b" -v a="$1" -v b="$2"; }
 rate() {	# rate N OPT FILE X: X / seconds of encode OPT FILE, N threads,
-		# less the seconds of encode on an empty stream (the load)
-	l=$(OPENBLAS_NUM_THREADS=$1 secs encode -m "$M" "$out/empty.mp")
-	t=$(OPENBLAS_NUM_THREADS=$1 secs encode -m "$M" $2 "$3")
-	calc "x / (t - l)" -v x="$4" -v t="$t" -v l="$l"
+		# as encode -v's last line gives them (its records alone: a
+		# load timed apart and subtracted varied by a tenth of a second)
+	t=$(OPENBLAS_NUM_THREADS=$1 encode -v -m "$M" $2 "$3" 2>&1 >/dev/null |
+	    sed -n '$s/.*, \([0-9.]*\) s$/\1/p')
+	[ -n "$t" ] || { echo "encode.sh: encode $2 $3 failed" >&2; exit 1; }
+	calc "x / t" -v x="$4" -v t="$t"
 }
 R=${BENCH_ROUNDS:-3}	# rounds: each figure is the best of them
 
@@ -106,10 +103,10 @@ cat "$out/glue.txt"
 
 # 1. encode, sequences/s, the best of R rounds
 echo
-echo "1. encode, sequences/s on the 64 records (model load subtracted)," \
+echo "1. encode, sequences/s on the 64 records (model load left out)," \
     "best of $R rounds"
-echo "\$ OPENBLAS_NUM_THREADS=n encode -m $M [-a] $out/glue.mp >/dev/null"
-echo "\$ OPENBLAS_NUM_THREADS=n encode -m $M $out/empty.mp    # load alone"
+echo "\$ OPENBLAS_NUM_THREADS=n encode -v -m $M [-a] $out/glue.mp" \
+    "2>&1 >/dev/null | tail -1    # its seconds, after the model's load"
 enc1=0 enc1a=0 enc2=0 enc2a=0 all1= all1a= all2= all2a=
 i=0
 while [ $i -lt "$R" ]; do
@@ -200,7 +197,8 @@ echo "  FLOPs per record 12 x (2T*768*2304 + 2T*T*768*2 + 2T*768*768" \
 echo "    - (T - 1) x (2*768*768 + 2T*768*2 + 2*768*768 + 2*2*768*3072)" \
     "(the last layer's rows, but [CLS]'s, after its keys and values)" \
     "= $(calc "f / 32 / 1e9" -v f="$flop") G"
-echo "\$ OPENBLAS_NUM_THREADS=n encode -m $M [-a] $out/t128.mp >/dev/null"
+echo "\$ OPENBLAS_NUM_THREADS=n encode -v -m $M [-a] $out/t128.mp" \
+    "2>&1 >/dev/null | tail -1"
 echo "\$ $out/fma    # n copies at once, added"
 echo "\$ OPENBLAS_NUM_THREADS=n $out/sgemm 2048 768 3072 2" \
     "  # qkv, out, FFN up, down; 2 layers"
