@@ -45,8 +45,11 @@ static _Thread_local int tid;		/* 0 the caller, 1.. the workers */
 
 /* Rows a batch rounds up to: see bert.h; its maximum. */
 #define MAXUNIT	64
-/* Rows of one sgemm call at most (OpenBLAS blocks its N at about 20000). */
-#define MAXROWS	4096
+/*
+ * Rows of every sgemm call of a dense layer with OpenBLAS: a multiple of
+ * every unit probe_unit can choose
+ */
+#define BLASROWS	192
 
 static void
 work(void)
@@ -104,39 +107,62 @@ parallel(int ntask, void (*fn)(void *, int), void *arg)
 }
 
 /*
- * The smallest number of rows u such that sgemm gives a row the same bits
- * in any product whose row count is a multiple of u: OpenBLAS computes
- * rows in register tiles (12 rows for Haswell and Zen), and the rows left
- * over at the end go through other kernels that round differently.
+ * The smallest number of rows u such that sgemm, in a product of BLASROWS
+ * rows, gives a row the same bits wherever it sits, as long as it moves by
+ * a multiple of u: OpenBLAS computes rows in register tiles (12 rows for
+ * its Haswell and Zen kernels) and may round a row differently in one
+ * part of a tile than in another.  Two shapes, a small product and a
+ * larger one, since some kernels (SkylakeX's) have others for small
+ * products: the unit must hold for both.
  */
+static int
+probe_fits(int u, int K, int O, const float *x, const float *w, float *ref,
+    float *xs, float *y)
+{
+	enum { M = BLASROWS };
+
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K, 1.0f,
+	    x, K, w, K, 0.0f, ref, O);
+	for (int s = u; s <= 3 * u && s < M; s += u) {
+		/* x's rows s further down, zeros before them */
+		memset(xs, 0, (size_t)s * K * sizeof(float));
+		memcpy(xs + (size_t)s * K, x, (size_t)(M - s) * K *
+		    sizeof(float));
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K,
+		    1.0f, xs, K, w, K, 0.0f, y, O);
+		if (memcmp(y + (size_t)s * O, ref, (size_t)(M - s) * O *
+		    sizeof(float)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static int
 probe_unit(void)
 {
 	static const int cand[] = { 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64 };
-	enum { K = 64, O = 48, M = 192 };
+	/* (inputs, outputs): a small product, then one of 6 MFLOP */
+	static const int shape[][2] = { { 16, 48 }, { 256, 64 } };
+	enum { K = 256, O = 64, M = BLASROWS };
 	float *x = xmalloc(M * K * sizeof(float));
 	float *w = xmalloc(O * K * sizeof(float));
+	float *xs = xmalloc(M * K * sizeof(float));
 	float *ref = xmalloc(M * O * sizeof(float));
 	float *y = xmalloc(M * O * sizeof(float));
-	unsigned s = 12345;
+	unsigned r = 12345;
 	int u = MAXUNIT;
 
 	for (int i = 0; i < M * K; i++)
-		x[i] = (float)((s = s * 1103515245 + 12345) >> 8) / (1 << 24) -
+		x[i] = (float)((r = r * 1103515245 + 12345) >> 8) / (1 << 24) -
 		    0.5f;
 	for (int i = 0; i < O * K; i++)
-		w[i] = (float)((s = s * 1103515245 + 12345) >> 8) / (1 << 24) -
+		w[i] = (float)((r = r * 1103515245 + 12345) >> 8) / (1 << 24) -
 		    0.5f;
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K, 1.0f,
-	    x, K, w, K, 0.0f, ref, O);
 	for (size_t c = 0; c < sizeof(cand) / sizeof(cand[0]); c++) {
 		int ok = 1;
-		for (int k = 1; k <= 3 && ok; k++) {
-			int m = k * cand[c];
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m,
-			    O, K, 1.0f, x, K, w, K, 0.0f, y, O);
-			ok = memcmp(y, ref, (size_t)m * O * sizeof(float)) == 0;
-		}
+		for (size_t i = 0; i < 2 && ok; i++)
+			ok = probe_fits(cand[c], shape[i][0], shape[i][1], x, w,
+			    ref, xs, y);
 		if (ok) {
 			u = cand[c];
 			break;
@@ -144,6 +170,7 @@ probe_unit(void)
 	}
 	free(x);
 	free(w);
+	free(xs);
 	free(ref);
 	free(y);
 	return u;
@@ -199,15 +226,17 @@ bert_dense(void)
 
 /*
  * y (N, out) = x (N, in) . w (out, in)^T + b (out), as nn.Linear.  With
- * gemm.c (w packed), in the tasks of gemm_tasks.  With OpenBLAS, N is a
- * multiple of the pool's unit and each thread takes a block of rows that
- * starts on a tile: split by columns, sgemm would round some columns
- * differently.
+ * gemm.c (w packed), in the tasks of gemm_tasks.  With OpenBLAS, in tasks
+ * of exactly BLASROWS rows each, the last one through a copy padded
+ * with zeros: sgemm chooses its kernels by the size of the product (some,
+ * such as SkylakeX's, have others for small products, which round
+ * differently), so every call has the same shape, and its row tiles start
+ * where the sequences do (BLASROWS is a multiple of the unit).
  */
 struct linear {
 	float		*y;
 	const float	*x, *w, *b;
-	int		 N, in, out, rows;
+	int		 N, in, out;
 	int		 ly, cb;	/* gemm.c: y's layout, as gemm_rows_split's */
 	size_t		 cs;
 	int		*start;		/* gemm.c: task t's first row */
@@ -246,7 +275,9 @@ static void
 linear_task(void *arg, int t)
 {
 	const struct linear *a = arg;
-	int chunk = MAXROWS / pool.unit * pool.unit, i0, n;
+	int m = BLASROWS, i0, n;
+	const float *x;
+	float *y, *buf = NULL;
 
 	if (pool.gemm) {
 		i0 = a->start[t];
@@ -255,15 +286,26 @@ linear_task(void *arg, int t)
 		    a->start[t + 1] - i0, a->out, a->in);
 		return;
 	}
-	i0 = t * a->rows;
-	n = a->N - i0 < a->rows ? a->N - i0 : a->rows;
-	for (int i = i0; i < i0 + n; i++)
-		memcpy(a->y + (size_t)i * a->out, a->b, a->out * sizeof(float));
-	for (int i = i0; i < i0 + n; i += chunk)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans,
-		    i0 + n - i < chunk ? i0 + n - i : chunk, a->out, a->in,
-		    1.0f, a->x + (size_t)i * a->in, a->in, a->w, a->in, 1.0f,
-		    a->y + (size_t)i * a->out, a->out);
+	i0 = t * m;
+	n = a->N - i0 < m ? a->N - i0 : m;
+	x = a->x + (size_t)i0 * a->in;
+	y = a->y + (size_t)i0 * a->out;
+	if (n < m) {
+		/* the last rows, then zeros, in a copy of a whole call's shape */
+		buf = xcalloc((size_t)m * (a->in + a->out), sizeof(float));
+		memcpy(buf, x, (size_t)n * a->in * sizeof(float));
+		x = buf;
+		y = buf + (size_t)m * a->in;
+	}
+	for (int i = 0; i < m; i++)
+		memcpy(y + (size_t)i * a->out, a->b, a->out * sizeof(float));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, a->out, a->in,
+	    1.0f, x, a->in, a->w, a->in, 1.0f, y, a->out);
+	if (buf != NULL) {
+		memcpy(a->y + (size_t)i0 * a->out, y,
+		    (size_t)n * a->out * sizeof(float));
+		free(buf);
+	}
 }
 
 /* The same with y laid out as gemm_rows_split's: gemm.c only. */
@@ -271,8 +313,8 @@ static void
 linear_split(float *y, int ly, int cb, size_t cs, const float *x,
     const float *w, const float *b, int N, int in, int out)
 {
-	struct linear a = { y, x, w, b, N, in, out, N, ly, cb, cs, NULL };
-	int tiles = N / pool.unit, nt;
+	struct linear a = { y, x, w, b, N, in, out, ly, cb, cs, NULL };
+	int nt;
 
 	if (N == 0)
 		return;
@@ -282,11 +324,7 @@ linear_split(float *y, int ly, int cb, size_t cs, const float *x,
 		free(a.start);
 		return;
 	}
-	/* a block of whole tiles for each thread */
-	nt = pool.n < tiles ? pool.n : tiles;
-	if (nt > 1)
-		a.rows = (tiles + nt - 1) / nt * pool.unit;
-	parallel((N + a.rows - 1) / a.rows, linear_task, &a);
+	parallel((N + BLASROWS - 1) / BLASROWS, linear_task, &a);
 }
 
 static void

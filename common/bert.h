@@ -17,12 +17,13 @@
  * unit is 1, and bert_run_init() rearranges the model's dense weights for
  * that kernel once; attention's products run on it too, each head's keys
  * and values rearranged in turn.  Elsewhere they are OpenBLAS's sgemm,
- * which rounds a row differently in the first and the second half of its
- * register tile, and at the end of the product: the unit is that tile's
- * rows (12 for its Haswell and Zen kernels), the threads split the rows on
- * tile boundaries, and OpenBLAS runs on one thread (its own threads would
- * split a product elsewhere); the threads are ours, as many as OpenBLAS
- * would have used (OPENBLAS_NUM_THREADS).
+ * which may round a row differently in one part of its register tile than
+ * in another, and chooses other kernels for products of other sizes: every
+ * call has the same number of rows (the last padded with zeros), the unit
+ * is the tile's rows where its position matters (12 for the Haswell and
+ * Zen kernels, 1 for SkylakeX's), and OpenBLAS runs on one thread (its own
+ * threads would split a product elsewhere); the threads are ours, as many
+ * as OpenBLAS would have used (OPENBLAS_NUM_THREADS).
  *
  * Heads can be disabled (a struct headset, headset.h) two ways:
  * BERT_UNIFORM, the paper's: the head's attention probabilities become 1/T
