@@ -107,13 +107,8 @@ parallel(int ntask, void (*fn)(void *, int), void *arg)
 }
 
 /*
- * The smallest number of rows u such that sgemm, in a product of BLASROWS
- * rows, gives a row the same bits wherever it sits, as long as it moves by
- * a multiple of u: OpenBLAS computes rows in register tiles (12 rows for
- * its Haswell and Zen kernels) and may round a row differently in one
- * part of a tile than in another.  Two shapes, a small product and a
- * larger one, since some kernels (SkylakeX's) have others for small
- * products: the unit must hold for both.
+ * 1 if sgemm's rows of a product of BLASROWS rows, O outputs and K inputs
+ * keep their bits when x's rows move u, 2u and 3u rows down.
  */
 static int
 probe_fits(int u, int K, int O, const float *x, const float *w, float *ref,
@@ -137,6 +132,15 @@ probe_fits(int u, int K, int O, const float *x, const float *w, float *ref,
 	return 1;
 }
 
+/*
+ * The smallest number of rows u such that sgemm, in a product of BLASROWS
+ * rows, gives a row the same bits wherever it sits, as long as it moves by
+ * a multiple of u: OpenBLAS computes rows in register tiles (12 rows for
+ * its Haswell and Zen kernels) and may round a row differently in one
+ * part of a tile than in another.  Two shapes, a small product and a
+ * larger one, since some kernels (SkylakeX's) have others for small
+ * products: the unit must hold for both.
+ */
 static int
 probe_unit(void)
 {
