@@ -106,25 +106,31 @@ parallel(int ntask, void (*fn)(void *, int), void *arg)
 	pthread_mutex_unlock(&pool.mu);
 }
 
+/* y (M, O) = x (M, K) . w (O, K)^T, M = BLASROWS: sgemm as linear calls it */
+static void
+probe_product(float *y, const float *x, const float *w, int K, int O)
+{
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BLASROWS, O, K,
+	    1.0f, x, K, w, K, 0.0f, y, O);
+}
+
 /*
- * 1 if sgemm's rows of a product of BLASROWS rows, O outputs and K inputs
- * keep their bits when x's rows move u, 2u and 3u rows down.
+ * 1 if the rows of ref, probe_product's of x, keep their bits when x's
+ * rows move u, 2u and 3u rows down (xs and y: room for the moved rows
+ * and their product).
  */
 static int
-probe_fits(int u, int K, int O, const float *x, const float *w, float *ref,
-    float *xs, float *y)
+probe_fits(int u, int K, int O, const float *x, const float *w,
+    const float *ref, float *xs, float *y)
 {
 	enum { M = BLASROWS };
 
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K, 1.0f,
-	    x, K, w, K, 0.0f, ref, O);
 	for (int s = u; s <= 3 * u && s < M; s += u) {
 		/* x's rows s further down, zeros before them */
 		memset(xs, 0, (size_t)s * K * sizeof(float));
 		memcpy(xs + (size_t)s * K, x, (size_t)(M - s) * K *
 		    sizeof(float));
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, O, K,
-		    1.0f, xs, K, w, K, 0.0f, y, O);
+		probe_product(y, xs, w, K, O);
 		if (memcmp(y + (size_t)s * O, ref, (size_t)(M - s) * O *
 		    sizeof(float)) != 0)
 			return 0;
@@ -146,12 +152,12 @@ probe_unit(void)
 {
 	static const int cand[] = { 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64 };
 	/* (inputs, outputs): a small product, then one of 6 MFLOP */
-	static const int shape[][2] = { { 16, 48 }, { 256, 64 } };
+	static const int shape[2][2] = { { 16, 48 }, { 256, 64 } };
 	enum { K = 256, O = 64, M = BLASROWS };
 	float *x = xmalloc(M * K * sizeof(float));
 	float *w = xmalloc(O * K * sizeof(float));
 	float *xs = xmalloc(M * K * sizeof(float));
-	float *ref = xmalloc(M * O * sizeof(float));
+	float *ref = xmalloc(2 * M * O * sizeof(float));	/* each shape's */
 	float *y = xmalloc(M * O * sizeof(float));
 	unsigned r = 12345;
 	int u = MAXUNIT;
@@ -162,11 +168,13 @@ probe_unit(void)
 	for (int i = 0; i < O * K; i++)
 		w[i] = (float)((r = r * 1103515245 + 12345) >> 8) / (1 << 24) -
 		    0.5f;
+	for (int i = 0; i < 2; i++)
+		probe_product(ref + i * M * O, x, w, shape[i][0], shape[i][1]);
 	for (size_t c = 0; c < sizeof(cand) / sizeof(cand[0]); c++) {
 		int ok = 1;
-		for (size_t i = 0; i < 2 && ok; i++)
+		for (int i = 0; i < 2 && ok; i++)
 			ok = probe_fits(cand[c], shape[i][0], shape[i][1], x, w,
-			    ref, xs, y);
+			    ref + i * M * O, xs, y);
 		if (ok) {
 			u = cand[c];
 			break;

@@ -115,30 +115,28 @@ ref() {
 @test "encode: packing and threads change no bit" {
 	cat "$T/in.mp" "$T/in.mp" "$T/in.mp" >"$T/in3.mp"
 	# gemm.c's kernel; OpenBLAS's kernels for this CPU (SkylakeX's have
-	# others for small products); its Haswell ones (a unit of 12 rows)
-	local ct=${OPENBLAS_CORETYPE:-}
+	# others for small products); its Haswell ones (a unit of 12 rows),
+	# unless the environment chose the kernels
+	local e
 	for v in gemm openblas openblas/Haswell; do
-		HEADCOUNT_GEMM=${v%/*}
-		[ "$HEADCOUNT_GEMM" = gemm ] && HEADCOUNT_GEMM=
-		OPENBLAS_CORETYPE=$ct
-		if [ "$v" = openblas/Haswell ]; then
-			[ -z "$ct" ] && grep -qw avx2 /proc/cpuinfo || continue
-			OPENBLAS_CORETYPE=Haswell
-		fi
-		export HEADCOUNT_GEMM OPENBLAS_CORETYPE
-		[ -n "$OPENBLAS_CORETYPE" ] || unset OPENBLAS_CORETYPE
-		encode -v -m "$GM" -a --hidden-all --pooled -b 1 "$T/in3.mp" \
-		    2>"$T/err" >"$T/one.mp"
+		case $v in
+		gemm) e= ;;
+		openblas) e=HEADCOUNT_GEMM=openblas ;;
+		*)	[ -z "${OPENBLAS_CORETYPE:-}" ] &&
+			    grep -qw avx2 /proc/cpuinfo || continue
+			e="HEADCOUNT_GEMM=openblas OPENBLAS_CORETYPE=Haswell" ;;
+		esac
+		env $e encode -v -m "$GM" -a --hidden-all --pooled -b 1 \
+		    "$T/in3.mp" 2>"$T/err" >"$T/one.mp"
 		echo "$v: $(head -n 1 "$T/err")"
 		for b in 5 70 100000; do
-			encode -m "$GM" -a --hidden-all --pooled -b $b \
+			env $e encode -m "$GM" -a --hidden-all --pooled -b $b \
 			    "$T/in3.mp" | cmp - "$T/one.mp"
-			OPENBLAS_NUM_THREADS=2 encode -m "$GM" -a --hidden-all \
-			    --pooled -b $b "$T/in3.mp" | cmp - "$T/one.mp"
+			env $e OPENBLAS_NUM_THREADS=2 encode -m "$GM" -a \
+			    --hidden-all --pooled -b $b "$T/in3.mp" |
+			    cmp - "$T/one.mp"
 		done
 	done
-	unset HEADCOUNT_GEMM
-	if [ -n "$ct" ]; then export OPENBLAS_CORETYPE=$ct; else unset OPENBLAS_CORETYPE; fi
 	# wider than a thread's share of the columns, on the shared model
 	if [ -d "$SHARED/reference/tiny" ]; then
 		$PY "$TOP/test/score-mp.py" <"$SHARED/reference/tiny/inputs.jsonl" \
@@ -195,7 +193,8 @@ for i in range(40):
 	cat "$T/in.mp" "$T/in.mp" "$T/in.mp" >"$T/in3.mp"
 	grep -qw avx2 /proc/cpuinfo || skip "no AVX2 here"
 	# OpenBLAS's Haswell kernels, unless the environment chose others
-	export HEADCOUNT_GEMM=openblas OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+	export HEADCOUNT_GEMM=openblas
+	export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
 	[ "$(encode -v -m "$GM" "$T/in.mp" 2>&1 >/dev/null |
 	    grep -o 'rows of [0-9]*')" = "rows of 12" ] || skip "not 12 here"
 	HEADCOUNT_ROWUNIT=1 encode -m "$GM" -a -b 1 "$T/in3.mp" >"$T/one.mp"

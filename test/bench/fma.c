@@ -15,7 +15,6 @@
 #include <time.h>
 
 #define NACC	10
-#define F(x)	x = _mm256_fmadd_ps(x, b, c)
 
 static volatile float sink;
 
@@ -28,57 +27,37 @@ secs(void)
 	return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
-static void
-run(long n)
-{
-	__m256 b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-	__m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1),
-	    a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3),
-	    a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5),
-	    a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7),
-	    a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9);
-	float o[8];
-
-	for (long k = 0; k < n; k++) {
-		F(a0); F(a1); F(a2); F(a3); F(a4);
-		F(a5); F(a6); F(a7); F(a8); F(a9);
-		__asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3),
-		    "+x"(a4), "+x"(a5), "+x"(a6), "+x"(a7), "+x"(a8),
-		    "+x"(a9));
-	}
-	a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1),
-	    _mm256_add_ps(a2, a3)), _mm256_add_ps(_mm256_add_ps(a4, a5),
-	    _mm256_add_ps(a6, a7)));
-	a0 = _mm256_add_ps(a0, _mm256_add_ps(a8, a9));
-	_mm256_storeu_ps(o, a0);
-	sink = o[0];
+/*
+ * NAME(n): n rounds of one FMA on each of NACC chains of the vector type
+ * V (SET1 and FMADD its intrinsics), under the target attribute ATTR; the
+ * empty asm keeps the chains in registers and the loop from being folded.
+ */
+#define RUN(NAME, ATTR, V, SET1, FMADD)					\
+ATTR static void							\
+NAME(long n)								\
+{									\
+	V b = SET1(0.999999f), c = SET1(1e-7f), a[NACC];		\
+									\
+	_Pragma("GCC unroll 10")					\
+	for (int i = 0; i < NACC; i++)					\
+		a[i] = SET1((float)i);					\
+	for (long k = 0; k < n; k++) {					\
+		_Pragma("GCC unroll 10")				\
+		for (int i = 0; i < NACC; i++)				\
+			a[i] = FMADD(a[i], b, c);			\
+		__asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]),	\
+		    "+v"(a[3]), "+v"(a[4]), "+v"(a[5]), "+v"(a[6]),	\
+		    "+v"(a[7]), "+v"(a[8]), "+v"(a[9]));		\
+	}								\
+	_Pragma("GCC unroll 10")					\
+	for (int i = 1; i < NACC; i++)					\
+		a[0] += a[i];						\
+	sink = a[0][0];							\
 }
 
-#define G(x)	x = _mm512_fmadd_ps(x, b, c)
-
-__attribute__((target("avx512f"))) static void
-run512(long n)
-{
-	__m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-	__m512 a0 = _mm512_set1_ps(0), a1 = _mm512_set1_ps(1),
-	    a2 = _mm512_set1_ps(2), a3 = _mm512_set1_ps(3),
-	    a4 = _mm512_set1_ps(4), a5 = _mm512_set1_ps(5),
-	    a6 = _mm512_set1_ps(6), a7 = _mm512_set1_ps(7),
-	    a8 = _mm512_set1_ps(8), a9 = _mm512_set1_ps(9);
-
-	for (long k = 0; k < n; k++) {
-		G(a0); G(a1); G(a2); G(a3); G(a4);
-		G(a5); G(a6); G(a7); G(a8); G(a9);
-		__asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3),
-		    "+v"(a4), "+v"(a5), "+v"(a6), "+v"(a7), "+v"(a8),
-		    "+v"(a9));
-	}
-	a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1),
-	    _mm512_add_ps(a2, a3)), _mm512_add_ps(_mm512_add_ps(a4, a5),
-	    _mm512_add_ps(a6, a7)));
-	a0 = _mm512_add_ps(a0, _mm512_add_ps(a8, a9));
-	sink = _mm512_reduce_add_ps(a0);
-}
+RUN(run, , __m256, _mm256_set1_ps, _mm256_fmadd_ps)
+RUN(run512, __attribute__((target("avx512f"))), __m512, _mm512_set1_ps,
+    _mm512_fmadd_ps)
 
 int
 main(int argc, char *argv[])
