@@ -38,6 +38,7 @@ static const struct option longopts[] = {
 	{ "dev",		required_argument, NULL, O_DEV },
 	{ "dropout",		required_argument, NULL, O_DROPOUT },
 	{ "epochs",		required_argument, NULL, O_EPOCHS },
+	{ "force",		no_argument,	   NULL, 'f' },
 	{ "importance",		required_argument, NULL, O_IMPORTANCE },
 	{ "labels",		required_argument, NULL, O_LABELS },
 	{ "lr",			required_argument, NULL, O_LR },
@@ -55,7 +56,7 @@ static int verbose;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: finetune -m model [-o outdir] [-v] "
+	fprintf(stderr, "usage: finetune [-fv] -m model [-o outdir] "
 	    "[--batch n] [--epochs n] [--lr rate]\n"
 	    "\t[--warmup fraction] [--weight-decay w] [--dropout p] "
 	    "[--max-grad-norm x]\n"
@@ -513,11 +514,14 @@ main(int argc, char *argv[])
 	const char *mdir = NULL, *odir = NULL, *devf = NULL, *impf = NULL;
 	double dropout = 0.1, *imp = NULL;
 	long seed = 42, nl = 0, steps = 0;
-	int ch, rinit = 0, needdata;
+	int ch, rinit = 0, needdata, force = 0;
 	char errbuf[512];
 
-	while ((ch = getopt_long(argc, argv, "m:o:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fm:o:v", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'f':
+			force = 1;
+			break;
 		case 'm':
 			mdir = optarg;
 			break;
@@ -585,6 +589,18 @@ main(int argc, char *argv[])
 	if (odir == NULL && impf == NULL && steps == 0) {
 		warnx("nothing to do: no -o, --importance or --prune");
 		usage();
+	}
+	/* Before the hours of training, not after them. */
+	if (odir) {
+		switch (stw_check(odir, mdir, force, errbuf, sizeof(errbuf))) {
+		case -2:
+			warnx("-o %s: names the model read (-m %s); another "
+			    "directory, or -f to replace it", odir, mdir);
+			usage();
+			break;
+		case -1:
+			errx(1, "%s", errbuf);
+		}
 	}
 
 	if (model_load(&m, mdir, errbuf, sizeof(errbuf)) == -1)

@@ -1,11 +1,20 @@
-/* stwrite.c -- write a model directory: config.json, model.safetensors. */
+/*
+ * stwrite.c -- write a model directory: config.json, model.safetensors,
+ * the tokenizer's files.  The directory is written whole under a unique
+ * name beside its target and renamed into place, so that a reader sees the
+ * old model or the new one, never a mixture.
+ */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -24,14 +33,85 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* An xmalloc'd string made like printf's. */
+static char *
+fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(NULL, 0, f, ap);
+	va_end(ap);
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, f);
+	vsnprintf(s, (size_t)n + 1, f, ap);
+	va_end(ap);
+	return s;
+}
+
+/* The permissions the umask leaves of mode. */
+static mode_t
+masked(mode_t mode)
+{
+	mode_t u = umask(022);
+
+	umask(u);
+	return mode & ~u;
+}
+
+/*
+ * Open a new file beside path under a name no other process has
+ * (path.tmp-XXXXXX), in the permissions fopen() would give; NULL with errno
+ * set.  *tmp is the name (xmalloc'd).
+ */
+static FILE *
+opentmp(const char *path, char **tmp)
+{
+	FILE *fp;
+	int fd;
+
+	*tmp = fmt("%s.tmp-XXXXXX", path);
+	if ((fd = mkstemp(*tmp)) == -1)
+		return NULL;
+	if (fchmod(fd, masked(0666)) == -1 ||
+	    (fp = fdopen(fd, "wb")) == NULL) {
+		int e = errno;
+
+		close(fd);
+		remove(*tmp);
+		errno = e;
+		return NULL;
+	}
+	return fp;
+}
+
+/* Flush fp to the disk and close it; -1 with errno set on failure. */
+static int
+syncclose(FILE *fp)
+{
+	int bad = ferror(fp), e = EIO;
+
+	if (fflush(fp) == EOF || fsync(fileno(fp)) == -1) {
+		bad = 1;
+		e = errno;
+	}
+	if (fclose(fp) == EOF && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad)
+		errno = e;
+	return bad ? -1 : 0;
+}
+
 /* Close fp, check, and rename tmp to path. */
 static int
 commit(FILE *fp, const char *tmp, const char *path, char *err, size_t errlen)
 {
-	int bad = ferror(fp);
-
-	if (fclose(fp) == EOF || bad) {
-		fail(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+	if (syncclose(fp) == -1) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
 		remove(tmp);
 		return -1;
 	}
@@ -55,11 +135,12 @@ stw_safetensors(const char *path, const struct stw_tensor *t, size_t n,
     char *err, size_t errlen)
 {
 	cJSON *hdr, *meta, *e, *a;
-	char *js, tmp[4096];
+	char *js, *tmp;
 	size_t off = 0, len, pad;
 	uint64_t hl;
 	unsigned char hb[8];
 	FILE *fp;
+	int r;
 
 	hdr = cJSON_CreateObject();
 	meta = cJSON_AddObjectToObject(hdr, "__metadata__");
@@ -90,10 +171,10 @@ stw_safetensors(const char *path, const struct stw_tensor *t, size_t n,
 	for (int i = 0; i < 8; i++)
 		hb[i] = (unsigned char)(hl >> (8 * i));
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fp = fopen(tmp, "wb")) == NULL) {
+	if ((fp = opentmp(path, &tmp)) == NULL) {
 		free(js);
-		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		free(tmp);
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	fwrite(hb, 1, 8, fp);
 	fwrite(js, 1, len, fp);
@@ -117,7 +198,9 @@ stw_safetensors(const char *path, const struct stw_tensor *t, size_t n,
 		fwrite(t[i].data, 4, cnt, fp);
 #endif
 	}
-	return commit(fp, tmp, path, err, errlen);
+	r = commit(fp, tmp, path, err, errlen);
+	free(tmp);
+	return r;
 }
 
 /* ---- the model directory ---- */
@@ -221,14 +304,18 @@ static int
 writefile(const char *path, const char *data, size_t len, char *err,
     size_t errlen)
 {
-	char tmp[4096];
+	char *tmp;
 	FILE *fp;
+	int r;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fp = fopen(tmp, "wb")) == NULL)
-		return fail(err, errlen, "%s: %s", tmp, strerror(errno));
+	if ((fp = opentmp(path, &tmp)) == NULL) {
+		free(tmp);
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	}
 	fwrite(data, 1, len, fp);
-	return commit(fp, tmp, path, err, errlen);
+	r = commit(fp, tmp, path, err, errlen);
+	free(tmp);
+	return r;
 }
 
 static void
@@ -335,6 +422,273 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 	return r;
 }
 
+/* ---- placing the directory ---- */
+
+/*
+ * Where dir lives: the directory a symbolic link names, else dir without
+ * trailing slashes (xmalloc'd).  *parentp is its parent, *basep its last
+ * component (both xmalloc'd).
+ */
+static char *
+target(const char *dir, char **parentp, char **basep)
+{
+	struct stat st;
+	char *t, *sl;
+	size_t n;
+
+	if (lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    (t = realpath(dir, NULL)) != NULL)
+		;
+	else {
+		t = xstrdup(dir);
+		for (n = strlen(t); n > 1 && t[n - 1] == '/'; n--)
+			t[n - 1] = '\0';
+	}
+	if ((sl = strrchr(t, '/')) == NULL) {
+		*parentp = xstrdup(".");
+		*basep = xstrdup(t);
+	} else {
+		*parentp = sl == t ? xstrdup("/") : xstrndup(t, (size_t)(sl - t));
+		*basep = xstrdup(sl + 1);
+	}
+	return t;
+}
+
+/*
+ * Whether the existing directory t may be replaced by a model: it is empty,
+ * or it holds config.json and nothing but regular files (a model directory,
+ * not a directory of other work).  0, or -1 with the reason in err.
+ */
+static int
+replaceable(const char *t, char *err, size_t errlen)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	char *p, *other = NULL;
+	int cfg = 0, any = 0;
+
+	if ((d = opendir(t)) == NULL)
+		return fail(err, errlen, "%s: %s", t, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		any = 1;
+		if (strcmp(de->d_name, "config.json") == 0)
+			cfg = 1;
+		p = fmt("%s/%s", t, de->d_name);
+		if (other == NULL && (lstat(p, &st) == -1 ||
+		    !S_ISREG(st.st_mode)))
+			other = xstrdup(de->d_name);
+		free(p);
+	}
+	closedir(d);
+	if (any && (!cfg || other)) {
+		if (other)
+			fail(err, errlen, "%s: holds '%s', which is not a "
+			    "model's file; choose a new or empty directory",
+			    t, other);
+		else
+			fail(err, errlen, "%s: not a model directory (no "
+			    "config.json); choose a new or empty directory", t);
+		free(other);
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove directory d and the regular files in it. */
+static int
+removedir(const char *d, char *err, size_t errlen)
+{
+	struct dirent *de;
+	DIR *dp;
+	char *p;
+	int r = 0;
+
+	if ((dp = opendir(d)) == NULL)
+		return fail(err, errlen, "%s: %s", d, strerror(errno));
+	while ((de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		p = fmt("%s/%s", d, de->d_name);
+		if (unlink(p) == -1 && r == 0)
+			r = fail(err, errlen, "%s: %s", p, strerror(errno));
+		free(p);
+	}
+	closedir(dp);
+	if (r == 0 && rmdir(d) == -1)
+		r = fail(err, errlen, "%s: %s", d, strerror(errno));
+	return r;
+}
+
+/* Flush directory d's entries to the disk (best effort). */
+static void
+syncdir(const char *d)
+{
+	int fd;
+
+	if ((fd = open(d, O_RDONLY | O_DIRECTORY)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* A new empty directory beside t: parent/.base.WHAT-XXXXXX (xmalloc'd). */
+static char *
+besidedir(const char *parent, const char *base, const char *what)
+{
+	char *p = fmt("%s/.%.200s.%s-XXXXXX", parent, base, what);
+
+	if (mkdtemp(p) == NULL) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int
+stw_check(const char *dir, const char *srcdir, int force, char *err,
+    size_t errlen)
+{
+	struct stat st, sst;
+	char *t, *parent, *base, *probe;
+	int r = 0;
+
+	if (*dir == '\0')
+		return fail(err, errlen, "empty output directory name");
+	t = target(dir, &parent, &base);
+	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
+	    strcmp(t, "/") == 0) {
+		r = fail(err, errlen, "%s: cannot be replaced; name a new "
+		    "directory", dir);
+		goto out;
+	}
+	if (stat(parent, &st) == -1) {
+		r = fail(err, errlen, "%s: %s: %s", dir, parent,
+		    strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		r = fail(err, errlen, "%s: %s: not a directory", dir, parent);
+		goto out;
+	}
+	if (stat(t, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			r = fail(err, errlen, "%s: exists and is not a "
+			    "directory", dir);
+			goto out;
+		}
+		if (srcdir && !force && stat(srcdir, &sst) == 0 &&
+		    st.st_dev == sst.st_dev && st.st_ino == sst.st_ino) {
+			fail(err, errlen, "%s: is the model read (%s)", dir,
+			    srcdir);
+			r = -2;
+			goto out;
+		}
+		if ((r = replaceable(t, err, errlen)) == -1)
+			goto out;
+		if (access(t, W_OK | X_OK) == -1) {
+			r = fail(err, errlen, "%s: %s", dir, strerror(errno));
+			goto out;
+		}
+	} else if (errno != ENOENT) {
+		r = fail(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	/* The one sure test that the parent takes new entries. */
+	if ((probe = besidedir(parent, base, "new")) == NULL) {
+		r = fail(err, errlen, "%s: cannot write in %s: %s", dir,
+		    parent, strerror(errno));
+		goto out;
+	}
+	rmdir(probe);
+	free(probe);
+out:
+	free(t);
+	free(parent);
+	free(base);
+	return r;
+}
+
+/*
+ * Put the complete directory tmp in place of t.  Where another run put a
+ * model there meanwhile, that one is replaced: the last run wins, whole.
+ */
+static int
+install(const char *tmp, const char *t, const char *parent, const char *base,
+    char *err, size_t errlen)
+{
+	char *old = NULL;
+	int r = -1;
+
+	for (int tries = 0; tries < 100; tries++) {
+		if (rename(tmp, t) == 0) {
+			r = 0;
+			break;
+		}
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			fail(err, errlen, "%s: %s", t, strerror(errno));
+			break;
+		}
+		if (replaceable(t, err, errlen) == -1)
+			break;
+#ifdef RENAME_EXCHANGE
+		/* One atomic step where the file system has it. */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, t,
+		    RENAME_EXCHANGE) == 0) {
+			old = xstrdup(tmp);
+			r = 0;
+			break;
+		}
+		if (errno == ENOENT)
+			continue;
+		if (errno != EINVAL && errno != ENOSYS) {
+			fail(err, errlen, "%s: %s", t, strerror(errno));
+			break;
+		}
+#endif
+		/* Else two: the old model away, the new one in. */
+		if ((old = besidedir(parent, base, "old")) == NULL) {
+			fail(err, errlen, "%s: %s", parent, strerror(errno));
+			break;
+		}
+		if (rename(t, old) == -1) {
+			int e = errno;
+
+			rmdir(old);
+			free(old);
+			old = NULL;
+			if (e == ENOENT)
+				continue;
+			fail(err, errlen, "%s: %s", t, strerror(e));
+			break;
+		}
+		if (rename(tmp, t) == 0) {
+			r = 0;
+			break;
+		}
+		/* Another run came in between: its model goes too. */
+		if (removedir(old, err, errlen) == -1)
+			break;
+		free(old);
+		old = NULL;
+	}
+	if (r == 0) {
+		syncdir(parent);
+		if (old && removedir(old, err, errlen) == -1)
+			r = -1;
+	} else if (r == -1 && errlen > 0) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, " (the new model is in %s)", tmp);
+	}
+	free(old);
+	return r;
+}
+
 int
 stw_write(const struct bert *m, const char *srcdir, const char *dir,
     char *err, size_t errlen)
@@ -342,37 +696,65 @@ stw_write(const struct bert *m, const char *srcdir, const char *dir,
 	static const char *copy[] = { "vocab.txt", "tokenizer_config.json",
 	    "special_tokens_map.json", "tokenizer.json" };
 	struct stw_tensor *v;
-	struct stat st;
-	char path[4096];
+	sigset_t block, saved;
+	char *path, *t, *parent, *base, *tmp;
 	size_t n;
 	int r;
 
-	if (mkdir(dir, 0777) == -1 && !(errno == EEXIST &&
-	    stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
-		return fail(err, errlen, "%s: %s", dir,
-		    errno == EEXIST ? "not a directory" : strerror(errno));
-	if (write_config(m, srcdir, dir, err, errlen) == -1)
-		return -1;
+	t = target(dir, &parent, &base);
+	/*
+	 * A signal that ends the process waits until the directory is whole
+	 * and in place, or gone.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &saved);
+	if ((tmp = besidedir(parent, base, "new")) == NULL) {
+		r = fail(err, errlen, "%s: cannot write in %s: %s", dir,
+		    parent, strerror(errno));
+		goto out;
+	}
+	chmod(tmp, masked(0777));
+	if ((r = write_config(m, srcdir, tmp, err, errlen)) == -1)
+		goto bad;
 	v = tensors(m, &n);
-	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+	path = fmt("%s/model.safetensors", tmp);
 	r = stw_safetensors(path, v, n, err, errlen);
+	free(path);
 	for (size_t i = 0; i < n; i++)
 		free((char *)v[i].name);
 	free(v);
 	if (r == -1)
-		return -1;
+		goto bad;
 	for (size_t i = 0; srcdir && i < sizeof(copy) / sizeof(copy[0]); i++) {
 		char *data;
 		size_t len;
 
-		snprintf(path, sizeof(path), "%s/%s", srcdir, copy[i]);
-		if ((data = slurp(path, &len)) == NULL)
+		path = fmt("%s/%s", srcdir, copy[i]);
+		data = slurp(path, &len);
+		free(path);
+		if (data == NULL)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, copy[i]);
+		path = fmt("%s/%s", tmp, copy[i]);
 		r = writefile(path, data, len, err, errlen);
+		free(path);
 		free(data);
 		if (r == -1)
-			return -1;
+			goto bad;
 	}
-	return 0;
+	syncdir(tmp);
+	r = install(tmp, t, parent, base, err, errlen);
+	goto out;
+bad:
+	removedir(tmp, NULL, 0);
+out:
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	free(tmp);
+	free(t);
+	free(parent);
+	free(base);
+	return r;
 }

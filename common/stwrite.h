@@ -26,14 +26,38 @@ int	stw_safetensors(const char *path, const struct stw_tensor *t, size_t n,
 	    char *err, size_t errlen);
 
 /*
- * Write m into directory dir (made when missing): model.safetensors with
+ * Check, before the work that makes a model, that stw_write() can put one
+ * at dir: dir's parent is a directory where this process can make entries;
+ * dir is missing, an empty directory, or a model directory (config.json and
+ * nothing but regular files) that it may replace; a symbolic link counts
+ * as the directory it names.  Returns 0; -1 with a message naming the
+ * directory in err; -2 when dir is srcdir (the same directory by any name)
+ * and force is 0, which a caller takes for a usage error.
+ */
+int	stw_check(const char *dir, const char *srcdir, int force, char *err,
+	    size_t errlen);
+
+/*
+ * Write m as the model directory dir: model.safetensors with
  * the names of BertForSequenceClassification ("bert.embeddings...",
  * "bert.encoder.layer.0.attention.self.query.weight", ..., "bert.pooler...",
  * "classifier.weight"); config.json, that of srcdir when it has one, with
  * m's sizes, num_labels, id2label and label2id (kept from srcdir when it
  * has as many labels), problem_type "regression" for one label; vocab.txt
  * and the tokenizer files of srcdir copied when present.  srcdir may be
- * NULL.  Returns 0, or -1 with a message naming the file in err.
+ * NULL, and may be dir.
+ *
+ * The directory is written whole under a new unique name beside dir
+ * (.NAME.new-XXXXXX, every file flushed to the disk) and then takes dir's
+ * place: renamed to dir when there is none, else swapped with it in one
+ * step (renameat2 RENAME_EXCHANGE) or, where the file system cannot, in
+ * two (the old one renamed to .NAME.old-XXXXXX, the new one to dir); the
+ * old one is then removed.  A reader of dir sees the old model or the new
+ * one, whole; of several writers at once the last wins.  SIGHUP, SIGINT,
+ * SIGQUIT and SIGTERM wait (blocked) until this returns.  An existing dir
+ * that is not replaceable (see stw_check) is not touched.  Returns 0, or
+ * -1 with a message naming the file in err; when the new model is whole
+ * but could not take dir's place, err says where it is.
  */
 int	stw_write(const struct bert *m, const char *srcdir, const char *dir,
 	    char *err, size_t errlen);

@@ -155,6 +155,117 @@ FT="--random-init --epochs 8 --batch 16 --lr 2e-3 --seed 7"
 	[[ $stderr == *"--prune needs --dev"* ]]
 }
 
+# Sums of every file in directory $1, and the names beside it.
+sums() {
+	(cd "$1" && sha256sum -- * | sort)
+	ls -A "$(dirname "$1")"
+}
+
+@test "finetune: -o naming -m is refused before training, unless -f" {
+	need_finetune
+	cp -r "$D/m" "$D/self"
+	before=$(sums "$D/self")
+	SECONDS=0
+	run -2 --separate-stderr finetune -m "$D/self" -o "$D/self/" \
+	    --random-init --epochs 200 "$D/train.mp"
+	echo "$stderr"
+	[[ $stderr == *"-o $D/self/: names the model read (-m $D/self)"* ]]
+	[[ $stderr == *"-f to replace it"* ]]
+	[ "$SECONDS" -le 2 ]
+	[ "$(sums "$D/self")" = "$before" ]
+	# the same directory by another name
+	ln -s self "$D/self-link"
+	run -2 --separate-stderr finetune -m "$D/self" -o "$D/self-link" \
+	    --epochs 0
+	# -f: the model is replaced by the one trained from it
+	run finetune -f -m "$D/self" -o "$D/self" $FT "$D/train.mp"
+	[ "$status" -eq 0 ]
+	finetune -m "$D/m" -o "$D/ref" $FT "$D/train.mp"
+	cmp "$D/ref/model.safetensors" "$D/self/model.safetensors"
+	cmp "$D/ref/vocab.txt" "$D/self/vocab.txt"
+	[ "$(ls -A "$D/self")" = "$(ls -A "$D/ref")" ]
+	[ -z "$(ls -A "$D" | grep '^\.')" ]
+}
+
+@test "finetune: an -o that cannot be written fails before training" {
+	need_finetune
+	touch "$D/file"
+	mkdir -p "$D/work"
+	touch "$D/work/notes.txt"
+	SECONDS=0
+	for o in "$D/file" "$D/file/sub" "$D/none/sub" "$D/work" /proc/hc; do
+		run -1 --separate-stderr finetune -m "$D/m" -o "$o" \
+		    --random-init --epochs 200 "$D/train.mp"
+		echo "$stderr"
+		[[ $stderr == "finetune: $o: "* ]]
+	done
+	[[ $stderr == *"cannot write in /proc"* ]]
+	[ "$SECONDS" -le 2 ]
+	[ -f "$D/work/notes.txt" ]
+	[ "$(ls -A "$D/work")" = notes.txt ]
+}
+
+@test "finetune: a run that fails while writing leaves the old model whole" {
+	need_finetune
+	finetune -m "$D/m" -o "$D/keep" --labels 3 --random-init --epochs 0
+	before=$(sums "$D/keep")
+	# the weights (85 kB) outgrow a 40 kB file size limit; config.json
+	# does not
+	run -1 --separate-stderr bash -c "trap '' XFSZ; ulimit -f 40
+	    exec finetune -m '$D/m' -o '$D/keep' $FT '$D/train.mp'"
+	echo "$stderr"
+	[[ $stderr == *"model.safetensors"* ]]
+	[ "$(sums "$D/keep")" = "$before" ]
+	run --separate-stderr finetune -m "$D/keep" --epochs 0 \
+	    --importance - "$D/train.mp"
+	[ "$status" -eq 0 ]
+}
+
+@test "finetune: a run killed while training leaves the old model whole" {
+	need_finetune
+	finetune -m "$D/m" -o "$D/kept" $FT "$D/train.mp"
+	before=$(sums "$D/kept")
+	for sig in TERM KILL; do
+		finetune -m "$D/m" -o "$D/kept" --random-init --epochs 1000 \
+		    "$D/train.mp" &
+		pid=$!
+		sleep 0.5
+		kill -$sig $pid
+		wait $pid || true
+		[ "$(sums "$D/kept")" = "$before" ]
+	done
+}
+
+@test "finetune: runs into one -o at once leave one whole model" {
+	need_finetune
+	for s in 1 2 3 4; do
+		finetune -m "$D/m" -o "$D/one$s" --random-init --epochs 0 \
+		    --seed $s
+	done
+	for round in 1 2 3; do
+		pids=
+		for s in 1 2 3 4; do
+			finetune -m "$D/m" -o "$D/all" --random-init \
+			    --epochs 0 --seed $s 2>"$D/err$s" &
+			pids="$pids $!"
+		done
+		for p in $pids; do
+			wait $p || { cat "$D"/err*; false; }
+		done
+		[ "$(ls -A "$D/all")" = "$(ls -A "$D/one1")" ]
+		ok=
+		for s in 1 2 3 4; do
+			cmp -s "$D/one$s/model.safetensors" \
+			    "$D/all/model.safetensors" && ok=$s
+		done
+		echo "round $round: the model of seed ${ok:-none}"
+		[ -n "$ok" ]
+		finetune -m "$D/all" --epochs 0 --importance - "$D/train.mp" \
+		    >/dev/null
+		[ -z "$(ls -A "$D" | grep '^\.')" ]
+	done
+}
+
 @test "finetune: a label of the wrong type names the record" {
 	need_finetune
 	printf '\x82\xa3ids\x93\x01\x03\x02\xa5label\x00' >"$D/bad.mp"
