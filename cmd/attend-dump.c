@@ -56,6 +56,94 @@ fileid(const msgpack_object *o, size_t nrec)
 	return s;
 }
 
+/*
+ * The file names taken in this run: each sanitised id, where it was first
+ * used and how many records have asked for it.  A chained hash table that
+ * doubles.
+ */
+struct taken {
+	char		*base, *where, *id;
+	size_t		 n;
+	struct taken	*next;
+};
+static struct taken	**taken;
+static size_t		  ntaken, nbucket;
+
+static size_t
+strhash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s != '\0')
+		h = h * 33 ^ (unsigned char)*s++;
+	return h;
+}
+
+/*
+ * The name of the files of a record whose id is name and sanitises to base
+ * (xmalloc'd): base itself the first time, base+2, base+3, ... after, with
+ * a warning, so that no map overwrites another.  '+' is never in a
+ * sanitised id, so these cannot meet a name taken the first way.
+ */
+static char *
+uniqueid(char *base, const char *name)
+{
+	struct taken *e, **b;
+	char *s;
+
+	if (nbucket == 0 || ntaken >= nbucket) {
+		size_t nb = nbucket ? 2 * nbucket : 256;
+		struct taken **t = xcalloc(nb, sizeof(*t));
+
+		for (size_t i = 0; i < nbucket; i++)
+			while ((e = taken[i]) != NULL) {
+				taken[i] = e->next;
+				e->next = t[strhash(e->base) & (nb - 1)];
+				t[strhash(e->base) & (nb - 1)] = e;
+			}
+		free(taken);
+		taken = t;
+		nbucket = nb;
+	}
+	b = &taken[strhash(base) & (nbucket - 1)];
+	for (e = *b; e != NULL; e = e->next)
+		if (strcmp(e->base, base) == 0)
+			break;
+	if (e == NULL) {
+		e = xcalloc(1, sizeof(*e));
+		e->base = xstrdup(base);
+		e->where = xstrdup(rec_where());
+		e->id = xstrdup(name);
+		e->n = 1;
+		e->next = *b;
+		*b = e;
+		ntaken++;
+		return base;
+	}
+	if (asprintf(&s, "%s+%zu", base, ++e->n) == -1)
+		err(1, "asprintf");
+	rec_warn("id '%s' is written as '%s': '%s' holds the maps of id "
+	    "'%s' (%s)", name, s, base, e->id, e->where);
+	free(base);
+	return s;
+}
+
+static void
+taken_free(void)
+{
+	struct taken *e;
+
+	for (size_t i = 0; i < nbucket; i++)
+		while ((e = taken[i]) != NULL) {
+			taken[i] = e->next;
+			free(e->base);
+			free(e->where);
+			free(e->id);
+			free(e);
+		}
+	free(taken);
+}
+
 static char *
 path(int kind, const char *id, int l, int h)
 {
@@ -325,6 +413,7 @@ main(int argc, char *argv[])
 				    v->via.str.size);
 			else
 				name = xstrdup(id);
+			id = uniqueid(id, name);
 			m = xmalloc(T * T * sizeof(float));
 		}
 		if (sheet) {
@@ -441,5 +530,6 @@ main(int argc, char *argv[])
 		rec_wclose(w);
 	rec_close(rr);
 	headset_release(&hs);
+	taken_free();
 	return 0;
 }

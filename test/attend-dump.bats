@@ -168,6 +168,33 @@ assert w > 400 and h > 300
 "
 }
 
+@test "attend-dump: ids that sanitise alike get names of their own, warned" {
+	need_dump
+	# records 1..3 of the sample as ids 'a/b', 'a_b', 'a/b' again
+	recs -t "$SAMPLES/ka-attn.mp" | head -n 3 |
+	    sed '1s,"id":"[^"]*","id":"a/b",; 2s,"id":"[^"]*","id":"a_b",;
+		3s,"id":"[^"]*","id":"a/b",' | recs -r >"$W/same.mp"
+	run --separate-stderr attend-dump -H L2H2 --tsv "$W/s" --svg "$W/s" \
+	    "$W/same.mp"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$W/s" | tr '\n' ' ')" = "a_b+2_L2H2.svg a_b+2_L2H2.tsv a_b+3_L2H2.svg a_b+3_L2H2.tsv a_b_L2H2.svg a_b_L2H2.tsv " ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ "${stderr_lines[0]}" = "attend-dump: $W/same.mp: record 2: id 'a_b' is written as 'a_b+2': 'a_b' holds the maps of id 'a/b' ($W/same.mp: record 1)" ]
+	[[ ${stderr_lines[1]} == *"record 3: id 'a/b' is written as 'a_b+3'"* ]]
+	# each file holds its own record's map
+	for n in 1 2 3; do
+		attend-dump -H L2H2 --tsv "$W/one$n" \
+		    <(recs -t "$SAMPLES/ka-attn.mp" | sed -n ${n}p | recs -r)
+	done
+	cmp "$W/one1/ka_1_L2H2.tsv" "$W/s/a_b_L2H2.tsv"
+	cmp "$W/one2/ka_2_L2H2.tsv" "$W/s/a_b+2_L2H2.tsv"
+	cmp "$W/one3/ka_3_L2H2.tsv" "$W/s/a_b+3_L2H2.tsv"
+	# sheets too
+	attend-dump --sheet --svg "$W/sh" "$W/same.mp" 2>/dev/null
+	[ "$(ls "$W/sh" | tr '\n' ' ')" = "a_b+2.svg a_b+3.svg a_b.svg " ]
+}
+
 @test "attend-dump: bad usage exits 2" {
 	need_dump
 	run -2 --separate-stderr attend-dump -Z
