@@ -106,6 +106,31 @@ b64(FILE *fp, const unsigned char *p, size_t n)
 
 static void jval(FILE *, const msgpack_object *);
 
+/*
+ * A map's key.  JSON's keys are strings: a string key is written as it is,
+ * any other as the string of its JSON (1 as "1", [1, 2] as "[1,2]"), so
+ * that the line stays JSON whatever the map holds.
+ */
+static void
+jkey_out(FILE *fp, const msgpack_object *k)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (k->type == MSGPACK_OBJECT_STR) {
+		jval(fp, k);
+		return;
+	}
+	if ((m = open_memstream(&buf, &len)) == NULL)
+		err(1, "open_memstream");
+	jval(m, k);
+	if (fclose(m) == EOF)
+		err(1, "open_memstream");
+	jstr(fp, buf, len);
+	free(buf);
+}
+
 static void
 jtensor(FILE *fp, const struct tensor *t)
 {
@@ -204,13 +229,7 @@ jval(FILE *fp, const msgpack_object *o)
 			const msgpack_object *k = &o->via.map.ptr[i].key;
 			if (i)
 				putc(',', fp);
-			if (k->type == MSGPACK_OBJECT_STR) {
-				jval(fp, k);
-			} else {	/* JSON keys are strings */
-				putc('"', fp);
-				jval(fp, k);
-				putc('"', fp);
-			}
+			jkey_out(fp, k);
 			putc(':', fp);
 			jval(fp, &o->via.map.ptr[i].val);
 		}
@@ -250,7 +269,7 @@ tojson(struct rec_reader *rr, int count)
 			if (!first)
 				putchar(',');
 			first = 0;
-			jval(stdout, &kv->key);
+			jkey_out(stdout, &kv->key);
 			putchar(':');
 			jval(stdout, &kv->val);
 		}
@@ -267,11 +286,13 @@ tojson(struct rec_reader *rr, int count)
  * integer ("3") stays an integer, a number with a fraction or exponent
  * ("3.0") is a float.
  */
-enum { J_NULL, J_FALSE, J_TRUE, J_INT, J_NUM, J_STR, J_ARR, J_OBJ };
+enum { J_NULL, J_FALSE, J_TRUE, J_INT, J_UINT, J_NUM, J_STR, J_ARR, J_OBJ };
 
 struct jv {
 	int		 type;
 	long long	 i;
+	unsigned long long u;	/* J_UINT: above INT64_MAX */
+	const char	*at;		/* where it starts in the line */
 	double		 d;
 	char		*s;		/* J_STR */
 	size_t		 len;
@@ -291,8 +312,11 @@ struct jp {
 static void __attribute__((noreturn))
 jfail(struct jp *j, const char *what)
 {
-	errx(1, "%s:%zu: %s (at '%.12s')", j->file, j->line, what,
-	    j->p < j->end ? j->p : "end of line");
+	if (j->p >= j->end)
+		errx(1, "%s:%zu: %s (at the end of the line)", j->file,
+		    j->line, what);
+	errx(1, "%s:%zu: %s (at '%.*s')", j->file, j->line, what,
+	    j->end - j->p < 12 ? (int)(j->end - j->p) : 12, j->p);
 }
 
 static void
@@ -404,15 +428,28 @@ jstring(struct jp *j, size_t *len)
 			case '/': case '\\': case '"': break;
 			case 'u': {
 				unsigned long u = hex4(j);
+				/*
+				 * A surrogate is half of a pair, not a
+				 * character: UTF-8 has no bytes for one
+				 * alone.
+				 */
 				if (u >= 0xd800 && u < 0xdc00 &&
 				    j->end - j->p >= 6 &&
 				    j->p[0] == '\\' && j->p[1] == 'u') {
 					j->p += 2;
 					unsigned long lo = hex4(j);
-					if (lo < 0xdc00 || lo > 0xdfff)
-						jfail(j, "bad surrogate pair");
+					if (lo < 0xdc00 || lo > 0xdfff) {
+						j->p -= 12;
+						jfail(j, "a high surrogate "
+						    "not followed by a low "
+						    "one in a string");
+					}
 					u = 0x10000 + ((u - 0xd800) << 10) +
 					    (lo - 0xdc00);
+				} else if (u >= 0xd800 && u < 0xe000) {
+					j->p -= 6;
+					jfail(j, "a lone surrogate in a "
+					    "string (UTF-8 has none)");
 				}
 				utf8(&b, &n, &cap, u);
 				continue;
@@ -437,6 +474,7 @@ jparse(struct jp *j, struct jv *v)
 {
 	memset(v, 0, sizeof(*v));	/* the caller sets key after */
 	ws(j);
+	v->at = j->p;
 	if (j->p >= j->end)
 		jfail(j, "unexpected end of line");
 	if (++j->depth > 64)
@@ -519,6 +557,12 @@ jparse(struct jp *j, struct jv *v)
 			} else {
 				v->type = J_INT;
 				v->i = strtoll(s, &e, 10);
+				if (errno == ERANGE && *s != '-') {
+					/* up to UINT64_MAX, as recs shows */
+					errno = 0;
+					v->type = J_UINT;
+					v->u = strtoull(s, &e, 10);
+				}
 				if (errno == ERANGE) {
 					v->type = J_NUM;
 					v->d = strtod(s, &e);
@@ -571,6 +615,7 @@ jtensorout(struct rec_writer *w, struct jp *j, const struct jv *v)
 	const struct jv *dt = jget(v, "dtype"), *sh = jget(v, "shape"),
 	    *da = jget(v, "data");
 	size_t shape[TENSOR_MAXDIM], n = 1;
+	char msg[160];
 	float *f;
 	int dtype;
 
@@ -579,17 +624,51 @@ jtensorout(struct rec_writer *w, struct jp *j, const struct jv *v)
 		return 0;
 	if ((dtype = tensor_dtype(dt->s)) == -1)
 		jfail(j, "a tensor's dtype is not f32, f16 or bf16");
-	if (sh->n > TENSOR_MAXDIM)
-		jfail(j, "a tensor has too many dimensions");
-	for (size_t i = 0; i < sh->n; i++) {
-		if (sh->kid[i].type != J_INT || sh->kid[i].i < 0 ||
-		    sh->kid[i].i > 1 << 30)
-			jfail(j, "a tensor's shape is not sizes");
-		shape[i] = sh->kid[i].i;
-		n *= shape[i];
+	j->p = sh->at;		/* messages below point at the shape */
+	if (sh->n > TENSOR_MAXDIM) {
+		snprintf(msg, sizeof(msg), "a tensor's shape has %zu "
+		    "dimensions, more than %d", sh->n, TENSOR_MAXDIM);
+		jfail(j, msg);
 	}
-	if (n != da->n)
-		jfail(j, "a tensor's data does not fit its shape");
+	/* Each size checked, and the product, which must not wrap. */
+	for (size_t i = 0; i < sh->n; i++) {
+		const struct jv *d = &sh->kid[i];
+
+		if (d->type == J_UINT) {
+			snprintf(msg, sizeof(msg), "a tensor's shape: size %zu "
+			    "is %llu, more than 2^30", i + 1, d->u);
+			jfail(j, msg);
+		}
+		if (d->type != J_INT) {
+			snprintf(msg, sizeof(msg), "a tensor's shape: size %zu "
+			    "is not an integer", i + 1);
+			jfail(j, msg);
+		}
+		if (d->i < 0) {
+			snprintf(msg, sizeof(msg), "a tensor's shape: size %zu "
+			    "is negative (%lld)", i + 1, d->i);
+			jfail(j, msg);
+		}
+		if (d->i > 1 << 30) {
+			snprintf(msg, sizeof(msg), "a tensor's shape: size %zu "
+			    "is %lld, more than 2^30", i + 1, d->i);
+			jfail(j, msg);
+		}
+		shape[i] = d->i;
+		if (__builtin_mul_overflow(n, shape[i], &n) ||
+		    n > SIZE_MAX / sizeof(float)) {
+			snprintf(msg, sizeof(msg), "a tensor's shape holds more "
+			    "values than memory can (the product of its %zu "
+			    "sizes overflows)", sh->n);
+			jfail(j, msg);
+		}
+	}
+	j->p = da->at;
+	if (n != da->n) {
+		snprintf(msg, sizeof(msg), "a tensor's data does not fit its "
+		    "shape (%zu values for %zu)", da->n, n);
+		jfail(j, msg);
+	}
 	f = xreallocarray(NULL, n, sizeof(float));
 	for (size_t i = 0; i < n; i++) {
 		const struct jv *x = &da->kid[i];
@@ -597,10 +676,14 @@ jtensorout(struct rec_writer *w, struct jp *j, const struct jv *v)
 			f[i] = (float)x->i;
 		else if (x->type == J_NUM)
 			f[i] = (float)x->d;
+		else if (x->type == J_UINT)
+			f[i] = (float)x->u;
 		else if (x->type == J_NULL)
 			f[i] = NAN;
-		else
+		else {
+			j->p = x->at;
 			jfail(j, "a tensor's data is not numbers");
+		}
 	}
 	/* the value alone: the key was written by the map around it */
 	msgpack_pack_map(rec_packer(w), 3);
@@ -639,6 +722,7 @@ jemit(struct rec_writer *w, struct jp *j, const struct jv *v)
 	case J_TRUE: msgpack_pack_true(pk); break;
 	case J_FALSE: msgpack_pack_false(pk); break;
 	case J_INT: msgpack_pack_long_long(pk, v->i); break;
+	case J_UINT: msgpack_pack_unsigned_long_long(pk, v->u); break;
 	case J_NUM: msgpack_pack_double(pk, v->d); break;
 	case J_STR:
 		msgpack_pack_str(pk, v->len);
@@ -704,6 +788,8 @@ fromjson(int argc, char *argv[], struct rec_writer *w)
 			j.line++;
 			j.p = line;
 			j.end = line + n;
+			if (n > 0 && line[n - 1] == '\n')
+				j.end--;	/* not shown in messages */
 			j.depth = 0;
 			ws(&j);
 			if (j.p == j.end)

@@ -143,6 +143,182 @@ sys.stdout.buffer.write(b)" >"$T/t.mp"
 	[[ $stderr == *"junk after the record"* ]]
 }
 
+# Records of every msgpack type in odd places: keys that are integers,
+# floats, booleans, nil, arrays, maps, binary and ext; strings of invalid
+# UTF-8, encoded surrogates, overlong forms, control bytes; NaN, infinity,
+# -0 and subnormal floats; ext types; tensor-like maps.  Written without the
+# msgpack module, from a seed.
+odd_records() {
+	$PY - "$@" <<'PY'
+import random, struct, sys
+rnd = random.Random(int(sys.argv[1]))
+def p(o, out):
+    t = o[0]
+    if t == 'nil': out.append(0xc0)
+    elif t == 'bool': out.append(0xc3 if o[1] else 0xc2)
+    elif t == 'int':
+        v, w = o[1], o[2]
+        if w == 'fix': out += struct.pack('b' if v < 0 else 'B', v)
+        else: out += bytes([w[0]]) + struct.pack(w[1], v)
+    elif t == 'f32': out += b'\xca' + struct.pack('>f', o[1])
+    elif t == 'f64': out += b'\xcb' + struct.pack('>d', o[1])
+    elif t == 'str':
+        b = o[1]; n = len(b)
+        out += (bytes([0xa0 | n]) if n < 32 and rnd.random() < .5 else
+                b'\xd9' + bytes([n]) if n < 256 and rnd.random() < .5 else
+                b'\xda' + struct.pack('>H', n)) + b
+    elif t == 'bin':
+        b = o[1]; out += b'\xc4' + bytes([len(b)]) + b
+    elif t == 'ext':
+        d = o[2]; n = len(d)
+        if n in (1, 2, 4, 8, 16):
+            out += bytes([{1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8}[n]])
+        else:
+            out += b'\xc7' + bytes([n])
+        out += struct.pack('b', o[1]) + d
+    elif t == 'arr':
+        out += b'\xdc' + struct.pack('>H', len(o[1]))
+        for x in o[1]: p(x, out)
+    elif t == 'map':
+        out += b'\xde' + struct.pack('>H', len(o[1]))
+        for k, v in o[1]: p(k, out); p(v, out)
+    return out
+ODD = [b'', b'\x00', b'"', b'\\', b'\x7f', b'\x1f\x08\x0c', b'\xff', b'\xc0\x80',
+       b'\xed\xa0\x80', b'\xed\xb0\x80', b'\xf4\x90\x80\x80', b'\xe2\x82',
+       b'\xf8\x88\x80\x80\x80', 'é€😀'.encode(), b'\\ud800', b'</script>',
+       '\u2028\u2029'.encode(), b'\xef\xbf\xbe']
+def s():
+    return ('str', b''.join(rnd.choice(ODD) for _ in range(rnd.randrange(4))) +
+            bytes(rnd.randrange(256) for _ in range(rnd.randrange(3))))
+FL = [float('nan'), float('inf'), -float('inf'), -0.0, 5e-324, 1e308, 1.5,
+      1e-45, 3.4028234663852886e38, 0.1]
+def scalar():
+    k = rnd.randrange(9)
+    if k == 0: return ('nil',)
+    if k == 1: return ('bool', rnd.random() < .5)
+    if k == 2:
+        w = rnd.choice(['fix', (0xcc, '>B'), (0xcd, '>H'), (0xce, '>I'),
+                        (0xcf, '>Q'), (0xd0, '>b'), (0xd1, '>h'),
+                        (0xd2, '>i'), (0xd3, '>q')])
+        lim = {'fix': (-32, 127), '>B': (0, 255), '>H': (0, 65535),
+               '>I': (0, 2**32 - 1), '>Q': (0, 2**64 - 1), '>b': (-128, 127),
+               '>h': (-2**15, 2**15 - 1), '>i': (-2**31, 2**31 - 1),
+               '>q': (-2**63, 2**63 - 1)}[w if w == 'fix' else w[1]]
+        return ('int', rnd.choice([lim[0], lim[1], rnd.randint(*lim)]), w)
+    if k == 3: return ('f32', rnd.choice(FL[:5] + [1.5, 0.1]))
+    if k == 4: return ('f64', rnd.choice(FL))
+    if k == 5: return ('bin', bytes(rnd.randrange(256) for _ in range(rnd.randrange(5))))
+    if k == 6: return ('ext', rnd.randint(-128, 127),
+                       bytes(rnd.randrange(256) for _ in range(rnd.choice([1, 2, 3, 4, 8, 16]))))
+    return s()
+def val(d):
+    k = rnd.randrange(10) if d < 3 else 0
+    if k == 7: return ('arr', [val(d + 1) for _ in range(rnd.randrange(4))])
+    if k == 8: return ('map', [(val(d + 1), val(d + 1)) for _ in range(rnd.randrange(4))])
+    if k == 9:
+        n = rnd.randrange(4)
+        return ('map', [(('str', b'dtype'), ('str', rnd.choice([b'f32', b'f16', b'bf16', b'f64']))),
+                        (('str', b'shape'), ('arr', [('int', n, 'fix')])),
+                        (('str', b'data'), ('bin', bytes(rnd.randrange(256) for _ in range(rnd.choice([n * 2, n * 4, 3])))))])
+    return scalar()
+out = bytearray()
+for _ in range(int(sys.argv[2])):
+    p(('map', [(val(0) if rnd.random() < .4 else s(), val(0))
+               for _ in range(rnd.randrange(1, 6))]), out)
+sys.stdout.buffer.write(out)
+PY
+}
+
+# jsoncheck N FILE: FILE is N lines of strict JSON (no NaN, no Infinity, no
+# lone surrogate, valid UTF-8), each an object.
+jsoncheck() {
+	$PY - "$@" <<'PY'
+import json, sys
+def const(c): raise ValueError('not JSON: ' + c)
+def utf8(o):
+    if isinstance(o, str): o.encode('utf-8')     # fails on a lone surrogate
+    elif isinstance(o, list): [utf8(x) for x in o]
+    elif isinstance(o, dict): [utf8(k) or utf8(v) for k, v in o.items()]
+lines = open(sys.argv[2], 'rb').read().split(b'\n')
+assert lines[-1] == b'', 'no final newline'
+lines = lines[:-1]
+assert len(lines) == int(sys.argv[1]), '%d lines' % len(lines)
+for n, l in enumerate(lines, 1):
+    try:
+        o = json.loads(l.decode('utf-8'), parse_constant=const)
+        assert isinstance(o, dict), 'not an object'
+        utf8(o)
+    except Exception as e:
+        sys.exit('line %d: %s: %r' % (n, e, l[:200]))
+print('%d lines of JSON' % len(lines))
+PY
+}
+
+@test "recs: the JSON is valid whatever the records hold" {
+	for seed in 1 2 3 4 5; do
+		odd_records $seed 400 >"$T/odd.mp"
+		run -0 recs -c "$T/odd.mp"
+		[ "$output" = 400 ]
+		for opt in "" -t; do
+			recs $opt "$T/odd.mp" >"$T/odd.json"
+			jsoncheck 400 "$T/odd.json"
+		done
+		# what recs -r reads back shows the same
+		recs -t "$T/odd.mp" >"$T/a.json"
+		recs -r "$T/a.json" | recs -t >"$T/b.json"
+		$PY -c '
+import json, sys
+a, b = (list(map(json.loads, open(f))) for f in sys.argv[1:])
+assert a == b' "$T/a.json" "$T/b.json"
+	done
+	# the keys that used to break it
+	printf '\x81\x92\x01\xa1a\x01' >"$T/k.mp"	# {[1, "a"]: 1}
+	run -0 recs "$T/k.mp"
+	[ "$output" = '{"[1,\"a\"]":1}' ]
+	printf '\x84\x01\x02\xc3\x03\xc0\x04\xc4\x01\xff\x05' >"$T/k.mp"
+	run -0 recs "$T/k.mp"
+	[ "$output" = '{"1":2,"true":3,"null":4,"{\"$bin\":\"/w==\"}":5}' ]
+}
+
+@test "recs: -r refuses lone surrogates, naming the line" {
+	printf '{"a": "ok \\ud83d\\ude00"}\n{"a": "x\\ud800"}\n' >"$T/s.jsonl"
+	run -1 --separate-stderr recs -r "$T/s.jsonl"
+	echo "$stderr"
+	[ "$stderr" = "recs: $T/s.jsonl:2: a lone surrogate in a string (UTF-8 has none) (at '\\ud800\"}')" ]
+	run -1 --separate-stderr recs -r <<<'{"a": "\udc00"}'
+	[[ $stderr == "recs: <stdin>:1: a lone surrogate"* ]]
+	run -1 --separate-stderr recs -r <<<'{"a": "\ud800\u0041"}'
+	[[ $stderr == "recs: <stdin>:1: a high surrogate not followed by a low one"* ]]
+	run -1 --separate-stderr recs -r <<<'{"\udfff": 1}'
+	[[ $stderr == "recs: <stdin>:1: a lone surrogate"* ]]
+	# the good pair is one character
+	recs -r <<<'{"a": "\ud83d\ude00"}' | recs >"$T/o"
+	[ "$(cat "$T/o")" = '{"a":"😀"}' ]
+}
+
+@test "recs: -r refuses shapes that overflow, are negative or too deep" {
+	t() { printf '\n{"id": 1, "t": {"dtype": "f32", "shape": %s, "data": %s}}\n' "$1" "$2"; }
+	for c in "[1073741824, 1073741824, 1073741824]|[]|the product of its 3 sizes overflows" \
+	    "[4294967296, 4294967296]|[]|size 1 is 4294967296, more than 2^30" \
+	    "[1024, 1024, 1024, 1024, 1024, 1024, 1024]|[]|overflows" \
+	    "[2, -1]|[]|size 2 is negative (-1)" \
+	    "[18446744073709551615]|[]|size 1 is 18446744073709551615" \
+	    "[1, 1, 1, 1, 1, 1, 1, 1, 1]|[1]|has 9 dimensions, more than 8" \
+	    "[2.0]|[1, 2]|size 1 is not an integer" \
+	    "[3]|[1, 2]|data does not fit its shape (2 values for 3)"; do
+		IFS='|' read -r shape data msg <<<"$c"
+		t "$shape" "$data" >"$T/t.jsonl"
+		run -1 --separate-stderr recs -r "$T/t.jsonl"
+		echo "$stderr"
+		[[ $stderr == "recs: $T/t.jsonl:2: a tensor's "*"$msg"* ]]
+		[ -z "$output" ]
+	done
+	# the largest ints come back as they went
+	echo '{"u": 18446744073709551615, "i": -9223372036854775808}' |
+	    recs -r | recs >"$T/o"
+	[ "$(cat "$T/o")" = '{"u":18446744073709551615,"i":-9223372036854775808}' ]
+}
+
 @test "recs: a reader that goes away ends it quietly; a full disk is an error" {
 	for i in 1 2 3 4 5 6 7 8; do cat samples/tiny-cls/dev.mp; done >"$T/big.mp"
 	run -0 bash -c "set -o pipefail; recs -p '$T/big.mp' | head -c 1 >/dev/null"
