@@ -3,6 +3,8 @@
 # the demo task (samples/demo, RTE format, in its vocabulary); then the
 # report of pipelines/report.mk compares the two.  make demo runs this.
 include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
+# common.mk defines rules too: the goal of `make -f demo.mk` is this one.
+.DEFAULT_GOAL := demo
 
 DEMO_OUT ?= out/demo
 KA = $(TOP)/samples/ka-model
@@ -13,6 +15,10 @@ demo: $(DEMO_OUT)/known-answer.tsv $(DEMO_OUT)/ka-ft/model.safetensors
 	    MODEL=$(DEMO_OUT)/ka-ft BASE_MODEL=$(KA) TASK=RTE \
 	    DATA=$(DEMO)/dev.tsv N=200 SEED=1 MAXLEN=32 RESAMPLES=200
 	@echo "demo: the report is $(DEMO_OUT)/report.md"
+	@echo "demo: to run the filters by name, put them on PATH:"
+	@echo "demo:     export PATH=\"$(BIN):\$$PATH\""
+	@echo "demo: or install them: make install PREFIX=\$$HOME/.local" \
+	    "(then \$$HOME/.local/bin on PATH)"
 
 $(DEMO_OUT):
 	mkdir -p $@

@@ -3,6 +3,8 @@
 # (MODE: uniform as in the paper, or zero), scored against the baseline
 # with a paired bootstrap.
 include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
+# common.mk defines rules too: the goal of `make -f disable.mk` is this one.
+.DEFAULT_GOAL := disable
 
 RESAMPLES ?= 1000
 

@@ -1,6 +1,8 @@
 # patterns.mk -- the share of each attention pattern (Kovaleva et al.,
 # Figure 2): every head of every example classified, then counted.
 include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
+# common.mk defines rules too: the goal of `make -f patterns.mk` is this one.
+.DEFAULT_GOAL := patterns
 
 patterns: $(OUT)/patterns.tsv $(OUT)/patterns.png $(OUT)/patterns.svg
 

@@ -3,6 +3,8 @@
 # stream or JSON lines with tokens, ids, seg and spans), the largest
 # attention over each pair's tokens, averaged per head, in BASE_MODEL.
 include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
+# common.mk defines rules too: the goal of `make -f relations.mk` is this one.
+.DEFAULT_GOAL := relations
 
 SPANS ?= $(TOP)/samples/demo/relations.jsonl
 

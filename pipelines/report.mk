@@ -5,6 +5,8 @@ include $(dir $(lastword $(MAKEFILE_LIST)))change.mk
 include $(dir $(lastword $(MAKEFILE_LIST)))tokens.mk
 include $(dir $(lastword $(MAKEFILE_LIST)))relations.mk
 include $(dir $(lastword $(MAKEFILE_LIST)))disable.mk
+# after the recipes included, each of which names its own goal
+.DEFAULT_GOAL := report
 
 report: $(OUT)/report.md
 

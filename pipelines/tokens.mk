@@ -2,6 +2,8 @@
 # to [CLS], [SEP], punctuation and word classes (CLASSES, name=file pairs),
 # and from [CLS] in the last layer, before and after fine-tuning.
 include $(dir $(lastword $(MAKEFILE_LIST)))common.mk
+# common.mk defines rules too: the goal of `make -f tokens.mk` is this one.
+.DEFAULT_GOAL := tokens
 
 CLASSES ?= negation=$(TOP)/samples/negation.txt
 CLASS_OPTS = $(foreach c,$(CLASSES),-c $(c))

@@ -70,6 +70,30 @@ recipe() {
 	[ ! -e out/patterns.tsv ]
 }
 
+@test "pipelines: each recipe's default goal is its experiment" {
+	# as the README writes them: no goal named
+	set -- report 'report.sh' patterns 'classify-pattern -s' \
+	    change 'attend-compare' tokens 'attend-stats -c' \
+	    relations 'attend-stats -o' disable 'score -t RTE' \
+	    demo 'finetune -m' fetch 'curl'
+	while [ $# -gt 0 ]; do
+		r=$1 cmd=$2
+		shift 2
+		for goal in "" "$r"; do
+			make -n -f "$TOP/pipelines/$r.mk" $goal MODEL="$KA" \
+			    TASK=RTE DATA="$SAMPLES/demo/dev.tsv" OUT="$T/o" \
+			    DEMO_OUT="$T/d" FETCH_DIR="$T/f" TASKS=RTE \
+			    >"$T/$r${goal:+.named}" 2>&1
+		done
+		echo "$r: $(tail -n 1 "$T/$r")"
+		diff "$T/$r.named" "$T/$r"
+		grep -q "$cmd" "$T/$r"
+	done
+	# and make demo's last words say how to run the filters by name
+	tail -n 3 "$T/demo" | grep -q 'export PATH=\\"'"$TOP"'/cmd:\\$PATH\\"'
+	tail -n 3 "$T/demo" | grep -q 'make install PREFIX='
+}
+
 @test "pipelines: the fetch recipe knows what it would download" {
 	run make -n -f "$TOP/pipelines/fetch.mk" FETCH_DIR="$T/f" TASKS=RTE
 	[ "$status" -eq 0 ]
