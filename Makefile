@@ -24,7 +24,7 @@ endif
 # Debian packages that building, testing and the demo need.
 DEBS = gcc make libopenblas-dev libmsgpack-dev zlib1g-dev libutf8proc-dev \
 	libcjson-dev libcairo2-dev fonts-dejavu-core bats mandoc parallel \
-	python3-numpy
+	python3-numpy python3-msgpack
 
 BIN = $(patsubst %.c,%,$(wildcard cmd/*.c))
 LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
@@ -73,17 +73,21 @@ bench: deps
 	$(MAKE) all
 	test/bench/run
 
+# the filters' pages, and headcount(7): the records they pass
 lint:
-	mandoc -Tlint -W warning man/*.1
+	mandoc -Tlint -W warning man/*.1 man/*.7
 
 install: all
-	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
+	    $(DESTDIR)$(MANPREFIX)/man7
 	cp -f $(BIN) $(DESTDIR)$(PREFIX)/bin
 	cp -f man/*.1 $(DESTDIR)$(MANPREFIX)/man1
+	cp -f man/*.7 $(DESTDIR)$(MANPREFIX)/man7
 
 uninstall:
 	for f in $(notdir $(BIN)); do rm -f $(DESTDIR)$(PREFIX)/bin/$$f; done
 	for f in man/*.1; do rm -f $(DESTDIR)$(MANPREFIX)/man1/$${f#man/}; done
+	for f in man/*.7; do rm -f $(DESTDIR)$(MANPREFIX)/man7/$${f#man/}; done
 
 clean:
 	rm -f $(BIN) common/*.o common/libcommon.a

@@ -319,6 +319,67 @@ assert a == b' "$T/a.json" "$T/b.json"
 	[ "$(cat "$T/o")" = '{"u":18446744073709551615,"i":-9223372036854775808}' ]
 }
 
+# block N of man/headcount.7's EXAMPLES
+h7_example() {
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh/p' "$TOP/man/headcount.7" |
+	    awk -v n="$1" '/^\.Bd/ { b++; on = 1; next } /^\.Ed/ { on = 0 }
+		on && b == n' | sed 's/\\e/\\/g'
+}
+
+@test "headcount.7: its Python reader reads the streams, gzip or not" {
+	$PY -c 'import msgpack' 2>/dev/null ||
+	    skip "python3-msgpack is absent (make deps installs it)"
+	need_numpy
+	h7_example 1 >"$T/ex.sh"
+	[ "$(cat "$T/ex.sh")" = "recs samples/ka-attn.mp | head -n 1" ]
+	(cd "$TOP" && bash -e "$T/ex.sh")
+	h7_example 2 >"$T/read.py"
+	[ "$(wc -l <"$T/read.py")" -eq 5 ]
+	gzip -c "$SAMPLES/ka-attn.mp" >"$T/ka.mp.gz"
+	for f in "$SAMPLES/tiny-cls/dev.mp" "$SAMPLES/ka-attn.mp" "$T/ka.mp.gz"; do
+		$PY "$T/read.py" "$f" >"$T/py.out"
+		recs -k id "$f" | sed 's/{"id":"\(.*\)"}/\1/' >"$T/ids"
+		diff "$T/ids" <(cut -d ' ' -f 1 "$T/py.out")
+	done
+	grep -q "^ka/1 \['attn', 'id', 'ids', 'seg', 'tokens'\]$" "$T/py.out"
+	# the tensor function gives recs -t's values, in every dtype
+	for dt in f32 f16 bf16; do
+		encode -m "$SAMPLES/tiny-cls" -a --attn-dtype $dt \
+		    "$SAMPLES/tiny-cls/dev.mp" >"$T/$dt.mp"
+		recs -t -k attn "$T/$dt.mp" >"$T/$dt.json"
+		{ h7_example 3; cat <<-PY
+		import json, msgpack
+		n = 0
+		for rec, line in zip(msgpack.Unpacker(open('$T/$dt.mp', 'rb'), raw=False),
+		                     open('$T/$dt.json')):
+		    a = tensor(rec['attn'])
+		    want = json.loads(line)['attn']
+		    assert list(a.shape) == want['shape']
+		    assert [float(x) for x in a.ravel()] == want['data']
+		    n += 1
+		assert n > 0
+		print('$dt: %d records agree' % n)
+		PY
+		} >"$T/t.py"
+		$PY "$T/t.py"
+	done
+}
+
+@test "headcount.7: every filter's page refers to it, make lint checks it" {
+	for f in "$TOP"/man/*.1; do
+		sed -n '/^\.Sh SEE ALSO/,/^\.Sh/p' "$f" | grep -qx '\.Xr headcount 7' ||
+		    { echo "$f: no .Xr headcount 7"; false; }
+	done
+	run make -s -C "$TOP" lint
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	make -s -C "$TOP" install DESTDIR="$T/dest" PREFIX=/p >/dev/null
+	[ -f "$T/dest/p/share/man/man7/headcount.7" ]
+	[ -x "$T/dest/p/bin/recs" ]
+	make -s -C "$TOP" uninstall DESTDIR="$T/dest" PREFIX=/p
+	[ -z "$(find "$T/dest" -type f)" ]
+}
+
 @test "recs: a reader that goes away ends it quietly; a full disk is an error" {
 	for i in 1 2 3 4 5 6 7 8; do cat samples/tiny-cls/dev.mp; done >"$T/big.mp"
 	run -0 bash -c "set -o pipefail; recs -p '$T/big.mp' | head -c 1 >/dev/null"
