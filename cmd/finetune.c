@@ -517,7 +517,8 @@ main(int argc, char *argv[])
 	int ch, rinit = 0, needdata, force = 0;
 	char errbuf[512];
 
-	while ((ch = getopt_long(argc, argv, "fm:o:v", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "fm:o:v", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'f':
 			force = 1;

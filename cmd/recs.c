@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,6 +320,19 @@ jfail(struct jp *j, const char *what)
 	    j->end - j->p < 12 ? (int)(j->end - j->p) : 12, j->p);
 }
 
+/* jfail() with a message made as printf(3) makes one. */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+jfailf(struct jp *j, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	jfail(j, msg);
+}
+
 static void
 ws(struct jp *j)
 {
@@ -615,7 +629,6 @@ jtensorout(struct rec_writer *w, struct jp *j, const struct jv *v)
 	const struct jv *dt = jget(v, "dtype"), *sh = jget(v, "shape"),
 	    *da = jget(v, "data");
 	size_t shape[TENSOR_MAXDIM], n = 1;
-	char msg[160];
 	float *f;
 	int dtype;
 
@@ -625,50 +638,36 @@ jtensorout(struct rec_writer *w, struct jp *j, const struct jv *v)
 	if ((dtype = tensor_dtype(dt->s)) == -1)
 		jfail(j, "a tensor's dtype is not f32, f16 or bf16");
 	j->p = sh->at;		/* messages below point at the shape */
-	if (sh->n > TENSOR_MAXDIM) {
-		snprintf(msg, sizeof(msg), "a tensor's shape has %zu "
-		    "dimensions, more than %d", sh->n, TENSOR_MAXDIM);
-		jfail(j, msg);
-	}
+	if (sh->n > TENSOR_MAXDIM)
+		jfailf(j, "a tensor's shape has %zu dimensions, more than %d",
+		    sh->n, TENSOR_MAXDIM);
 	/* Each size checked, and the product, which must not wrap. */
 	for (size_t i = 0; i < sh->n; i++) {
 		const struct jv *d = &sh->kid[i];
 
-		if (d->type == J_UINT) {
-			snprintf(msg, sizeof(msg), "a tensor's shape: size %zu "
-			    "is %llu, more than 2^30", i + 1, d->u);
-			jfail(j, msg);
-		}
-		if (d->type != J_INT) {
-			snprintf(msg, sizeof(msg), "a tensor's shape: size %zu "
-			    "is not an integer", i + 1);
-			jfail(j, msg);
-		}
-		if (d->i < 0) {
-			snprintf(msg, sizeof(msg), "a tensor's shape: size %zu "
-			    "is negative (%lld)", i + 1, d->i);
-			jfail(j, msg);
-		}
-		if (d->i > 1 << 30) {
-			snprintf(msg, sizeof(msg), "a tensor's shape: size %zu "
-			    "is %lld, more than 2^30", i + 1, d->i);
-			jfail(j, msg);
-		}
+		if (d->type == J_UINT)
+			jfailf(j, "a tensor's shape: size %zu is %llu, more "
+			    "than 2^30", i + 1, d->u);
+		if (d->type != J_INT)
+			jfailf(j, "a tensor's shape: size %zu is not an "
+			    "integer", i + 1);
+		if (d->i < 0)
+			jfailf(j, "a tensor's shape: size %zu is negative "
+			    "(%lld)", i + 1, d->i);
+		if (d->i > 1 << 30)
+			jfailf(j, "a tensor's shape: size %zu is %lld, more "
+			    "than 2^30", i + 1, d->i);
 		shape[i] = d->i;
 		if (__builtin_mul_overflow(n, shape[i], &n) ||
-		    n > SIZE_MAX / sizeof(float)) {
-			snprintf(msg, sizeof(msg), "a tensor's shape holds more "
-			    "values than memory can (the product of its %zu "
-			    "sizes overflows)", sh->n);
-			jfail(j, msg);
-		}
+		    n > SIZE_MAX / sizeof(float))
+			jfailf(j, "a tensor's shape holds more values than "
+			    "memory can (the product of its %zu sizes "
+			    "overflows)", sh->n);
 	}
 	j->p = da->at;
-	if (n != da->n) {
-		snprintf(msg, sizeof(msg), "a tensor's data does not fit its "
-		    "shape (%zu values for %zu)", da->n, n);
-		jfail(j, msg);
-	}
+	if (n != da->n)
+		jfailf(j, "a tensor's data does not fit its shape (%zu values "
+		    "for %zu)", da->n, n);
 	f = xreallocarray(NULL, n, sizeof(float));
 	for (size_t i = 0; i < n; i++) {
 		const struct jv *x = &da->kid[i];

@@ -448,7 +448,8 @@ target(const char *dir, char **parentp, char **basep)
 		*parentp = xstrdup(".");
 		*basep = xstrdup(t);
 	} else {
-		*parentp = sl == t ? xstrdup("/") : xstrndup(t, (size_t)(sl - t));
+		*parentp = sl == t ? xstrdup("/") :
+		    xstrndup(t, (size_t)(sl - t));
 		*basep = xstrdup(sl + 1);
 	}
 	return t;
@@ -491,7 +492,8 @@ replaceable(const char *t, char *err, size_t errlen)
 			    t, other);
 		else
 			fail(err, errlen, "%s: not a model directory (no "
-			    "config.json); choose a new or empty directory", t);
+			    "config.json); choose a new or empty directory",
+			    t);
 		free(other);
 		return -1;
 	}
@@ -683,7 +685,8 @@ install(const char *tmp, const char *t, const char *parent, const char *base,
 	} else if (r == -1 && errlen > 0) {
 		size_t n = strlen(err);
 
-		snprintf(err + n, errlen - n, " (the new model is in %s)", tmp);
+		snprintf(err + n, errlen - n, " (the new model is in %s)",
+		    tmp);
 	}
 	free(old);
 	return r;
