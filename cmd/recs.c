@@ -668,21 +668,23 @@ jtensorout(struct rec_writer *w, struct jp *j, const struct jv *v)
 	if (n != da->n)
 		jfailf(j, "a tensor's data does not fit its shape (%zu values "
 		    "for %zu)", da->n, n);
+	for (size_t i = 0; i < n; i++)
+		if (da->kid[i].type != J_INT && da->kid[i].type != J_UINT &&
+		    da->kid[i].type != J_NUM && da->kid[i].type != J_NULL) {
+			j->p = da->kid[i].at;
+			jfail(j, "a tensor's data is not numbers");
+		}
 	f = xreallocarray(NULL, n, sizeof(float));
 	for (size_t i = 0; i < n; i++) {
 		const struct jv *x = &da->kid[i];
 		if (x->type == J_INT)
 			f[i] = (float)x->i;
-		else if (x->type == J_NUM)
-			f[i] = (float)x->d;
 		else if (x->type == J_UINT)
 			f[i] = (float)x->u;
-		else if (x->type == J_NULL)
+		else if (x->type == J_NUM)
+			f[i] = (float)x->d;
+		else
 			f[i] = NAN;
-		else {
-			j->p = x->at;
-			jfail(j, "a tensor's data is not numbers");
-		}
 	}
 	/* the value alone: the key was written by the map around it */
 	msgpack_pack_map(rec_packer(w), 3);
