@@ -164,6 +164,13 @@ check: test/vmcheck
 test/vmcheck: test/vmcheck.c common/libcommon.a $(HDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+# ---- test-only programs: the bf16 kernel against its scalar reference ----
+TESTBIN += test/bfcheck
+check: test/bfcheck
+
+test/bfcheck: test/bfcheck.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
 # ---- test-only programs: each fuzz target replayed on its corpus, without
 # libFuzzer (test/fuzz.bats), in the build's flags: SAN=1 replays under the
 # sanitizers ----

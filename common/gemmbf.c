@@ -1,0 +1,272 @@
+/*
+ * gemmbf.c -- y = bf16(x) . bf16(W)^T + b, float32 sums, on vdpbf16ps.
+ *
+ * x's rows go into tiles of (kc / 2, 12) pairs of bf16, a pair one 32-bit
+ * word that the kernel broadcasts to all 16 lanes; a panel of W is
+ * (kc / 2, 32, 2) bf16, two registers a pair of inputs.  The kernel keeps
+ * 24 sums of 16 floats in registers.  Rows past n are zeros that are never
+ * stored, outputs past out are zero weights that are never stored.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemmbf.h"
+#include "tensor.h"
+
+#define MR	GEMMBF_TILE
+#define NR	GEMMBF_PANEL
+#define KC	GEMMBF_KC
+
+/* bf16 of f, to nearest, ties to even (NaN stays a NaN) */
+static inline uint16_t
+bf(float f)
+{
+	return f32_to_bf16(f);
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define BF16	__attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+/*
+ * c (MR, NR) = (first ? bias, or 0 : 0) + a (kp, MR) . b (kp, NR, 2),
+ * then (unless first) + c; c's rows ldc floats apart.
+ */
+BF16 static void
+kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
+    int first, const float *bias)
+{
+	__m512 s0[MR], s1[MR], b0, b1;
+	__m512bh w0, w1, x;
+
+	b0 = first && bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+	b1 = first && bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++) {
+		s0[r] = b0;
+		s1[r] = b1;
+	}
+#pragma GCC unroll 2
+	for (int k = 0; k < kp; k++) {
+		w0 = (__m512bh)_mm512_loadu_si512(b);
+		w1 = (__m512bh)_mm512_loadu_si512(b + 32);
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			x = (__m512bh)_mm512_set1_epi32((int)a[r]);
+			s0[r] = _mm512_dpbf16_ps(s0[r], x, w0);
+			s1[r] = _mm512_dpbf16_ps(s1[r], x, w1);
+		}
+		a += MR;
+		b += 2 * NR;
+	}
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++) {
+		float *p = c + r * ldc;
+		if (!first) {
+			s0[r] = _mm512_add_ps(s0[r], _mm512_loadu_ps(p));
+			s1[r] = _mm512_add_ps(s1[r], _mm512_loadu_ps(p + 16));
+		}
+		_mm512_storeu_ps(p, s0[r]);
+		_mm512_storeu_ps(p + 16, s1[r]);
+	}
+}
+
+/*
+ * a[k * MR] = the bf16 pairs k of 16 floats of x as 8 words, rounded to
+ * nearest even as bf() does: u + 0x7fff + (bit 16 of u), shifted down.
+ */
+BF16 static void
+pairs16(uint32_t *a, const float *x)
+{
+	__m512i u = _mm512_loadu_si512(x), one = _mm512_set1_epi32(1);
+	__m512i r = _mm512_add_epi32(u, _mm512_add_epi32(
+	    _mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u,
+	    16), one)));
+	__mmask16 nan = _mm512_cmp_ps_mask(_mm512_castsi512_ps(u),
+	    _mm512_castsi512_ps(u), _CMP_UNORD_Q);
+	uint16_t h[16];
+
+	r = _mm512_srli_epi32(r, 16);
+	/* a NaN keeps its sign and becomes a quiet NaN, as bf() makes it */
+	r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16),
+	    _mm512_set1_epi32(0x40));
+	_mm256_storeu_si256((__m256i *)h, _mm512_cvtepi32_epi16(r));
+	for (int k = 0; k < 8; k++)
+		a[k * MR] = h[2 * k] | (uint32_t)h[2 * k + 1] << 16;
+}
+
+int
+gemmbf_ok(void)
+{
+	static int ok = -1;
+
+	if (ok == -1) {
+		__builtin_cpu_init();
+		ok = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512bw") &&
+		    __builtin_cpu_supports("avx512bf16");
+	}
+	return ok;
+}
+#else
+static void
+kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
+    int first, const float *bias)
+{
+	abort();	/* gemmbf_ok() is 0: never called */
+}
+
+static void
+pairs16(uint32_t *a, const float *x)
+{
+	abort();	/* gemmbf_ok() is 0: never called */
+}
+
+int
+gemmbf_ok(void)
+{
+	return 0;
+}
+#endif
+
+size_t
+gemmbf_size(int out, int in)
+{
+	return (size_t)(out + NR - 1) / NR * NR * (size_t)((in + 1) / 2 * 2);
+}
+
+void
+gemmbf_pack(uint16_t *p, const float *w, int out, int in)
+{
+	int in2 = (in + 1) / 2 * 2;
+
+	for (int j0 = 0; j0 < out; j0 += NR)
+		for (int k = 0; k < in2; k++)
+			for (int j = 0; j < NR; j++) {
+				size_t at = (size_t)j0 * in2 +
+				    ((size_t)(k / 2) * NR + j) * 2 + k % 2;
+
+				p[at] = j0 + j < out && k < in ?
+				    bf(w[(size_t)(j0 + j) * in + k]) : 0;
+			}
+}
+
+/* One tile of the first MR of m rows and nc <= NR outputs. */
+static void
+tile(float *y, int ly, const uint32_t *a, const uint16_t *b, int kp, int m,
+    int nc, int first, const float *bias)
+{
+	float c[MR * NR], bb[NR];
+
+	if (m > MR)
+		m = MR;
+	if (m == MR && nc == NR) {
+		kernel(kp, a, b, y, ly, first, bias);
+		return;
+	}
+	memset(c, 0, sizeof(c));
+	if (!first)
+		for (int r = 0; r < m; r++)
+			memcpy(c + r * NR, y + (size_t)r * ly, nc * sizeof(float));
+	if (bias != NULL && nc < NR) {
+		memset(bb, 0, sizeof(bb));
+		memcpy(bb, bias, nc * sizeof(float));
+		bias = bb;
+	}
+	kernel(kp, a, b, c, NR, first, bias);
+	for (int r = 0; r < m; r++)
+		memcpy(y + (size_t)r * ly, c + r * NR, nc * sizeof(float));
+}
+
+void
+gemmbf_rows(float *y, int ly, const float *x, int lx, const uint16_t *w,
+    const float *b, int n, int out, int in)
+{
+	enum { TILES = (GEMMBF_ROWS + MR - 1) / MR };
+	uint32_t a[TILES * MR * (KC / 2)] __attribute__((aligned(64)));
+	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR;
+
+	for (int k0 = 0; k0 < in2; k0 += KC) {
+		int kc = in2 - k0 < KC ? in2 - k0 : KC, kp = kc / 2;
+		int first = k0 == 0;
+
+		/* x's inputs k0.. as tiles of (kp, MR) pairs, zeros past n */
+		for (int t = 0; t < tiles; t++) {
+			uint32_t *p = a + (size_t)t * MR * kp;
+
+			for (int r = 0; r < MR; r++) {
+				int i = t * MR + r, k = 0;
+				const float *s = x + (size_t)i * lx + k0;
+
+				if (i >= n) {
+					for (; k < kp; k++)
+						p[k * MR + r] = 0;
+					continue;
+				}
+				for (; k0 + 2 * k + 16 <= in && k + 8 <= kp;
+				    k += 8)
+					pairs16(p + k * MR + r, s + 2 * k);
+				for (; k < kp; k++) {
+					int c = k0 + 2 * k;
+					uint32_t lo = c < in ? bf(s[2 * k]) : 0;
+					uint32_t hi = c + 1 < in ?
+					    bf(s[2 * k + 1]) : 0;
+
+					p[k * MR + r] = lo | hi << 16;
+				}
+			}
+		}
+		for (int j0 = 0; j0 < out; j0 += NR) {
+			const uint16_t *pw = w + (size_t)j0 * in2 +
+			    (size_t)k0 * NR;
+			int nc = out - j0 < NR ? out - j0 : NR;
+
+			for (int t = 0; t < tiles; t++)
+				tile(y + (size_t)t * MR * ly + j0, ly,
+				    a + (size_t)t * MR * kp, pw, kp,
+				    n - t * MR, nc, first, b ? b + j0 : NULL);
+		}
+	}
+}
+
+/* the instruction's arithmetic: denormals in and out are zeros */
+static float
+flush(float f)
+{
+	return fpclassify(f) == FP_SUBNORMAL ? copysignf(0, f) : f;
+}
+
+void
+gemmbf_ref(float *y, int ly, const float *x, int lx, const uint16_t *w,
+    const float *b, int n, int out, int in)
+{
+	int in2 = (in + 1) / 2 * 2;
+
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < out; j++) {
+			float *c = y + (size_t)i * ly + j;
+
+			for (int k0 = 0; k0 < in2; k0 += KC) {
+				float s = k0 == 0 && b ? b[j] : 0;
+
+				for (int k = k0; k < k0 + KC && k < in2;
+				    k += 2) {
+					float x0, x1, w0, w1;
+
+					x0 = bf16_to_f32(bf(x[(size_t)i * lx +
+					    k]));
+					w0 = bf16_to_f32(w[(size_t)j * in + k]);
+					x1 = k + 1 < in ? bf16_to_f32(bf(
+					    x[(size_t)i * lx + k + 1])) : 0;
+					w1 = k + 1 < in ? bf16_to_f32(
+					    w[(size_t)j * in + k + 1]) : 0;
+					s = flush(fmaf(flush(x1), flush(w1),
+					    flush(s)));
+					s = flush(fmaf(flush(x0), flush(w0),
+					    s));
+				}
+				*c = k0 == 0 ? s : s + *c;
+			}
+		}
+}

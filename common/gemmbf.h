@@ -1,0 +1,61 @@
+/*
+ * gemmbf.h -- y = x . W^T + b with x and W rounded to bfloat16 and the
+ * products summed in float32, on the AVX512-BF16 dot product (vdpbf16ps:
+ * in each of 16 lanes, two bf16 products added to a float32 sum), which
+ * does twice the work of an FP32 FMA an instruction.
+ *
+ * The same loop as gemm.c's (blocks of 256 inputs, x's rows in tiles that
+ * stay in L2, a panel of W in L1), around a kernel of 12 rows x 32
+ * outputs.  A row's result depends only on that row of x, on W and on b,
+ * so packing records together changes no bit; and it is exactly what
+ * gemmbf_ref() computes, one scalar operation at a time.
+ */
+#ifndef GEMMBF_H
+#define GEMMBF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Rows of x a call takes at most. */
+#define GEMMBF_ROWS	264
+/* Rows and outputs of the kernel; inputs of a block. */
+#define GEMMBF_TILE	12
+#define GEMMBF_PANEL	32
+#define GEMMBF_KC	256
+
+/*
+ * 1 where the kernel runs: the CPU has AVX512F, AVX512BW and AVX512-BF16
+ * and the system saves their registers.
+ */
+int	gemmbf_ok(void);
+
+/* The bf16 elements that a packed W (out, in) takes. */
+size_t	gemmbf_size(int out, int in);
+
+/*
+ * p = w (out, in), row-major as nn.Linear's weight, rounded to bf16 (to
+ * nearest, ties to even) and rearranged for the kernel: panels of 32
+ * outputs, each (in / 2, 32, 2), outputs past out and the input past an
+ * odd in as zeros.
+ */
+void	gemmbf_pack(uint16_t *p, const float *w, int out, int in);
+
+/*
+ * y (n, out) = bf16(x) (n, in) . w^T + b (out), w packed, b NULL for
+ * none, n <= GEMMBF_ROWS; rows of x and y lx and ly floats apart.  Only
+ * where gemmbf_ok().
+ */
+void	gemmbf_rows(float *y, int ly, const float *x, int lx,
+	    const uint16_t *w, const float *b, int n, int out, int in);
+
+/*
+ * The same computed one scalar operation at a time, for tests: for each
+ * block of 256 inputs a sum that starts at the bias (first block) or 0,
+ * then for each pair of inputs k, k + 1, the product of k + 1 added and
+ * rounded, then the product of k; a later block's sum is added to y.
+ * w is W unpacked (out, in), already bf16.
+ */
+void	gemmbf_ref(float *y, int ly, const float *x, int lx, const uint16_t *w,
+	    const float *b, int n, int out, int in);
+
+#endif
