@@ -28,8 +28,7 @@
 /* ---- tasks (common/glue.c's table) ---- */
 
 /* For records with no task and no -t: a classifier, scored by accuracy. */
-static const struct glue_task notask = { "-", { NULL }, 0, { NULL }, 0,
-    { "acc" }, { { NULL } } };
+static const struct glue_task notask = { .name = "-", .metrics = { "acc" } };
 
 #define REGRESSION(t)	((t)->nlabels == 1)
 
