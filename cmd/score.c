@@ -4,8 +4,10 @@
  * over the same examples, as a TSV table; optionally the L x H heat map of
  * the head differences and the layer column.
  */
+#include <ctype.h>
 #include <err.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "glue.h"
 #include "metrics.h"
 #include "rec.h"
 #include "util.h"
@@ -22,42 +25,12 @@
 		"[--heatmap file] [--metric name]\n" \
 		"             [--resamples n] [--seed s] [file ...]\n"
 
-/* ---- tasks ---- */
-
-struct task {
-	const char	*name;
-	int		 regression;
-	int		 nclass;	/* labels 0..nclass-1; 0: unknown */
-	const char	*metrics[3];	/* shown, the first is the default */
-};
-
-static const struct task tasks[] = {
-	{ "CoLA", 0, 2, { "mcc", "acc" } },
-	{ "SST-2", 0, 2, { "acc" } },
-	{ "MRPC", 0, 2, { "f1", "acc" } },
-	{ "QQP", 0, 2, { "f1", "acc" } },
-	{ "STS-B", 1, 1, { "pearson", "spearman" } },
-	{ "MNLI", 0, 3, { "acc" } },
-	{ "MNLI-m", 0, 3, { "acc" } },
-	{ "MNLI-mm", 0, 3, { "acc" } },
-	{ "QNLI", 0, 2, { "acc" } },
-	{ "RTE", 0, 2, { "acc" } },
-	{ "WNLI", 0, 2, { "acc" } },
-	{ "AX", 0, 3, { "mcc", "acc" } },
-};
+/* ---- tasks (common/glue.c's table) ---- */
 
 /* For records with no task and no -t: a classifier, scored by accuracy. */
-static const struct task notask = { "-", 0, 0, { "acc" } };
+static const struct glue_task notask = { .name = "-", .metrics = { "acc" } };
 
-static const struct task *
-task_find(const char *name, size_t len)
-{
-	for (size_t i = 0; i < sizeof(tasks) / sizeof(tasks[0]); i++)
-		if (strlen(tasks[i].name) == len &&
-		    strncasecmp(tasks[i].name, name, len) == 0)
-			return &tasks[i];
-	return NULL;
-}
+#define REGRESSION(t)	((t)->nlabels == 1)
 
 /* ---- a string -> index table (open addressing, FNV-1a) ---- */
 
@@ -195,7 +168,7 @@ objstr(const msgpack_object *o)
 
 /* ---- reading ---- */
 
-static const struct task *task;		/* from -t, or the first record's */
+static const struct glue_task *task;	/* from -t, or the first record's */
 static int		  task_opt;	/* task came from -t */
 static char		 *taskname;	/* as the first record spells it */
 static const char	 *bykey;	/* NULL: "ablation" when present */
@@ -214,20 +187,20 @@ record_pred(const msgpack_object *rec)
 		n = rec_floats(rec, "logits", &v);
 		if (n == 0)
 			rec_die("'logits' is empty");
-		if (task->regression && n != 1)
+		if (REGRESSION(task) && n != 1)
 			rec_die("'logits' has %zu values, expected 1 for "
 			    "regression task %s", n, task->name);
-		if (!task->regression && n == 1)
+		if (!REGRESSION(task) && n == 1)
 			rec_die("'logits' has 1 value (a regression model?), "
 			    "but %s is a classification task", task->name);
-		if (!task->regression && task->nclass > 0 &&
-		    n != (size_t)task->nclass)
+		if (!REGRESSION(task) && task->nlabels > 0 &&
+		    n != (size_t)task->nlabels)
 			rec_die("'logits' has %zu values, %s has %d classes",
-			    n, task->name, task->nclass);
+			    n, task->name, task->nlabels);
 		for (size_t i = 1; i < n; i++)
 			if (v[i] > v[best])
 				best = i;
-		x = task->regression ? v[0] : (double)best;
+		x = REGRESSION(task) ? v[0] : (double)best;
 		for (size_t i = 0; i < n; i++)
 			if (!isfinite(v[i]))
 				rec_die("'logits'[%zu] is %g, not a finite "
@@ -240,8 +213,8 @@ record_pred(const msgpack_object *rec)
 	x = rec_num(rec, "pred");
 	if (!isfinite(x))
 		rec_die("'pred' is %g, not a finite number", x);
-	if (!task->regression && (x != floor(x) || x < 0 ||
-	    (task->nclass > 0 && x >= task->nclass)))
+	if (!REGRESSION(task) && (x != floor(x) || x < 0 ||
+	    (task->nlabels > 0 && x >= task->nlabels)))
 		rec_die("'pred' is %g, expected a class number", x);
 	return x;
 }
@@ -250,7 +223,7 @@ static void
 record_task(const msgpack_object *rec)
 {
 	const msgpack_object *o = rec_get(rec, "task");
-	const struct task *t;
+	const struct glue_task *t;
 
 	if (o == NULL) {
 		if (task == NULL)
@@ -260,7 +233,7 @@ record_task(const msgpack_object *rec)
 	if (o->type != MSGPACK_OBJECT_STR)
 		rec_die("'task' is %s, expected a string", rec_typename(o));
 	if (taskname == NULL) {
-		if ((t = task_find(o->via.str.ptr, o->via.str.size)) == NULL)
+		if ((t = glue_taskn(o->via.str.ptr, o->via.str.size)) == NULL)
 			rec_die("unknown task '%.*s'", (int)o->via.str.size,
 			    o->via.str.ptr);
 		if (task_opt && t != task)
@@ -318,8 +291,8 @@ record_add(const msgpack_object *rec)
 	gold = rec_num(rec, "label");
 	if (!isfinite(gold))
 		rec_die("'label' is %g, not a finite number", gold);
-	if (!task->regression && (gold != floor(gold) || gold < 0 ||
-	    (task->nclass > 0 && gold >= task->nclass)))
+	if (!REGRESSION(task) && (gold != floor(gold) || gold < 0 ||
+	    (task->nlabels > 0 && gold >= task->nlabels)))
 		rec_die("'label' is %g, expected a class number for %s", gold,
 		    task->name);
 	pred = record_pred(rec);
@@ -338,11 +311,167 @@ record_add(const msgpack_object *rec)
 	g->n++;
 }
 
+/* ---- one order, whatever order the records come in ---- */
+
+/*
+ * Strings with each run of decimal digits taken as its number: L2 before
+ * L10, RTE/dev/9 before RTE/dev/10.  Strings equal that way ("L02",
+ * "L2") compare byte by byte.
+ */
+static int
+natcmp(const char *a, const char *b)
+{
+	const char *x = a, *y = b;
+
+	while (*x != '\0' && *y != '\0') {
+		if (isdigit((unsigned char)*x) && isdigit((unsigned char)*y)) {
+			size_t n = 0, m = 0;
+			int c;
+
+			while (*x == '0')
+				x++;
+			while (*y == '0')
+				y++;
+			while (isdigit((unsigned char)x[n]))
+				n++;
+			while (isdigit((unsigned char)y[m]))
+				m++;
+			if (n != m)		/* more digits, a larger number */
+				return n < m ? -1 : 1;
+			if ((c = memcmp(x, y, n)) != 0)
+				return c < 0 ? -1 : 1;
+			x += n;
+			y += m;
+			continue;
+		}
+		if (*x != *y)
+			return (unsigned char)*x < (unsigned char)*y ? -1 : 1;
+		x++;
+		y++;
+	}
+	if (*x != '\0' || *y != '\0')
+		return *x != '\0' ? 1 : -1;
+	return strcmp(a, b);
+}
+
+/*
+ * A head's name, L3H7 (h the head), or a layer's, L3 (h 0): 1, else 0.
+ * Numbers from 1, digits only.
+ */
+static int
+headname(const char *s, int *l, int *h)
+{
+	long a, b = 0;
+	char *e;
+
+	if (s[0] != 'L' || !isdigit((unsigned char)s[1]))
+		return 0;
+	a = strtol(s + 1, &e, 10);
+	if (*e == 'H') {
+		if (!isdigit((unsigned char)e[1]))
+			return 0;
+		b = strtol(e + 1, &e, 10);
+		if (b < 1)
+			return 0;
+	}
+	if (*e != '\0' || a < 1 || a > INT_MAX || b > INT_MAX)
+		return 0;
+	*l = a;
+	*h = b;
+	return 1;
+}
+
+static const char	*basegrp = "base";
+
+/* 0 the base group, 1 a head, 2 a layer, 3 any other name. */
+static int
+grouprank(const char *name, int *l, int *h)
+{
+	if (strcmp(name, basegrp) == 0)
+		return 0;
+	if (headname(name, l, h))
+		return *h > 0 ? 1 : 2;
+	return 3;
+}
+
+/*
+ * The base group, then the heads by layer and head, then the layers, then
+ * the other groups by name (natcmp).
+ */
+static int
+groupcmp(const void *p, const void *q)
+{
+	const struct group *a = p, *b = q;
+	int la = 0, ha = 0, lb = 0, hb = 0, ra, rb;
+
+	ra = grouprank(a->name, &la, &ha);
+	rb = grouprank(b->name, &lb, &hb);
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	if (ra == 1 || ra == 2) {
+		if (la != lb)
+			return la < lb ? -1 : 1;
+		if (ha != hb)
+			return ha < hb ? -1 : 1;
+	}
+	return natcmp(a->name, b->name);
+}
+
+static char	**sortids;	/* the ids idcmp compares by index */
+
+static int
+idcmp(const void *p, const void *q)
+{
+	return natcmp(sortids[*(const size_t *)p], sortids[*(const size_t *)q]);
+}
+
+/*
+ * The groups in groupcmp's order and, with ids, each group's examples in
+ * natcmp's order of their ids: the table, the pairing and the bootstrap's
+ * draws are then the same however the records were split and merged.
+ */
+static void
+canonical_order(void)
+{
+	qsort(groups, ngroups, sizeof(*groups), groupcmp);
+	strtab_release(&groupnames);
+	memset(&groupnames, 0, sizeof(groupnames));
+	for (size_t i = 0; i < ngroups; i++)
+		strtab_add(&groupnames, groups[i].name, i);
+	if (!useids)
+		return;
+	for (size_t i = 0; i < ngroups; i++) {
+		struct group *g = &groups[i];
+		size_t *ix = xreallocarray(NULL, g->n + 1, sizeof(*ix));
+		double *pred = xreallocarray(NULL, 2 * (g->n + 1),
+		    sizeof(*pred)), *gold = pred + g->n + 1;
+		char **id = xreallocarray(NULL, g->n + 1, sizeof(*id));
+
+		for (size_t j = 0; j < g->n; j++)
+			ix[j] = j;
+		sortids = g->id;
+		qsort(ix, g->n, sizeof(*ix), idcmp);
+		strtab_release(&g->ids);
+		memset(&g->ids, 0, sizeof(g->ids));
+		for (size_t j = 0; j < g->n; j++) {
+			pred[j] = g->pred[ix[j]];
+			gold[j] = g->gold[ix[j]];
+			id[j] = g->id[ix[j]];
+			strtab_add(&g->ids, id[j], j);
+		}
+		memcpy(g->pred, pred, g->n * sizeof(*pred));
+		memcpy(g->gold, gold, g->n * sizeof(*gold));
+		memcpy(g->id, id, g->n * sizeof(*id));
+		free(ix);
+		free(pred);
+		free(id);
+	}
+}
+
 /* ---- comparing with the base group ---- */
 
 static metric_fn	*dmetric;	/* the metric of the differences */
 static uint64_t		 seed = 1;
-static const char	*basegrp = "base";
 static size_t		 resamples = 1000;
 
 /*
@@ -388,7 +517,8 @@ compare(struct group *g, const struct group *base)
 		    nonly, base->name, bonly, base->name, n);
 	g->paired = n;
 	g->compared = 1;
-	metric_bootstrap(&g->boot, dmetric, a, b, gold, n, seed, resamples);
+	metric_bootstrap(&g->boot, dmetric, a, b, gold, n,
+	    metric_seed(seed, g->name), resamples);
 	if (dmetric == metric_accuracy) {
 		size_t bwin = 0, gwin = 0;
 
@@ -419,7 +549,7 @@ num(double x, const char *fmt)
 }
 
 static void
-print_table(const struct task *t, const struct group *base)
+print_table(const struct glue_task *t, const struct group *base)
 {
 	const char *shown[4];
 	size_t nm = 0;
@@ -559,27 +689,6 @@ draw(const char *path, const float *grid, const float *col, const float *sig,
 	free(rlab);
 }
 
-/*
- * Figures 8 and 9 of the paper in one picture: the groups named LxHy fill
- * an L x H grid, those named Lx a column beside it, each cell the
- * difference to the base group.
- */
-static int
-headname(const char *s, int *l, int *h)
-{
-	int len;
-
-	*h = 0;
-	if (sscanf(s, "L%dH%d%n", l, h, &len) == 2 && s[len] == '\0' &&
-	    *l > 0 && *h > 0)
-		return 1;
-	if (sscanf(s, "L%d%n", l, &len) == 1 && s[len] == '\0' && *l > 0) {
-		*h = 0;
-		return 1;
-	}
-	return 0;
-}
-
 static void
 heatmap(const char *path)
 {
@@ -685,10 +794,9 @@ main(int argc, char *argv[])
 			break;
 		}
 		case 't':
-			if ((task = task_find(optarg, strlen(optarg))) == NULL)
-				errx(2, "-t: unknown task '%s' (CoLA, SST-2, "
-				    "MRPC, QQP, STS-B, MNLI, QNLI, RTE, WNLI)",
-				    optarg);
+			if ((task = glue_task(optarg)) == NULL)
+				errx(2, "-t: unknown task '%s' (%s)", optarg,
+				    glue_names());
 			task_opt = 1;
 			break;
 		default:
@@ -717,36 +825,25 @@ main(int argc, char *argv[])
 		errx(1, "%s: no records", argc ? argv[0] : "<stdin>");
 
 	dmetric = metric_byname(mname ? mname : task->metrics[0]);
-	if (task->regression && (dmetric == metric_accuracy ||
+	if (REGRESSION(task) && (dmetric == metric_accuracy ||
 	    dmetric == metric_f1 || dmetric == metric_matthews))
 		errx(2, "--metric: %s is for classification, %s is a "
 		    "regression task", mname, task->name);
-	if (!task->regression && (dmetric == metric_pearson ||
+	if (!REGRESSION(task) && (dmetric == metric_pearson ||
 	    dmetric == metric_spearman))
 		errx(2, "--metric: %s is for regression, %s is a "
 		    "classification task", mname, task->name);
 
-	{
-		size_t *bi = strtab_find(&groupnames, basegrp);
-
-		if (bi != NULL)
-			base = &groups[*bi];
-	}
+	canonical_order();
+	if (strcmp(groups[0].name, basegrp) == 0)
+		base = &groups[0];
 	if (base == NULL && ngroups > 1)
 		errx(1, "no group '%s' to compare the other %zu groups of "
 		    "'%s' with (--base names another)", basegrp, ngroups,
 		    bykey);
-	if (base != NULL) {
-		/* the base group first, then the others as they came */
-		size_t bi = base - groups;
-		struct group tmp = groups[bi];
-
-		memmove(groups + 1, groups, bi * sizeof(*groups));
-		groups[0] = tmp;
-		base = &groups[0];
+	if (base != NULL)
 		for (size_t i = 1; i < ngroups; i++)
 			compare(&groups[i], base);
-	}
 	print_table(task, base);
 	if (heatpath != NULL)
 		heatmap(heatpath);

@@ -23,7 +23,7 @@
 
 static struct {
 	const struct glue_task *task;
-	int	 lower, maxlen, lenient, verbose, gz;
+	int	 lower, maxlen, lenient, verbose, gz, noheader;
 	long	 sample;
 	uint64_t seed;
 } opt = { .lower = -1, .maxlen = 128 };
@@ -34,10 +34,10 @@ static size_t nskipped;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: tokenize -v vocab | -m model [-z] [-t task] "
-	    "[--cased | --uncased] [--max-len n]\n"
-	    "                [--sample n [--seed s]] [--lenient] [--verbose] "
-	    "[file ...]\n");
+	fprintf(stderr, "usage: tokenize -v vocab | -m model [-z] "
+	    "[-t task [--no-header]] [--cased | --uncased]\n"
+	    "                [--max-len n] [--sample n [--seed s]] [--lenient] "
+	    "[--verbose] [file ...]\n");
 	exit(2);
 }
 
@@ -49,7 +49,7 @@ bad(const char *file, size_t line, const char *fmt, ...)
 static int
 bad(const char *file, size_t line, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[2048];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -321,13 +321,13 @@ mkid(char *buf, const char *s, const char *t, unsigned long long n)
 
 /* One data row of a GLUE file, line[0..len). */
 static void
-row(struct rec_writer *w, char *line, size_t len, const char *file,
-    const char *base, size_t lineno, long n, int test)
+row(struct rec_writer *w, const struct glue_file *gf, char *line, size_t len,
+    const char *file, const char *base, size_t lineno, long n)
 {
 	struct glue_row r;
 	char id[512], err[512];
 
-	if (glue_row(opt.task, line, len, test, &r, err, sizeof(err)) == -1) {
+	if (glue_row(gf, line, len, &r, err, sizeof(err)) == -1) {
 		bad(file, lineno, "%s", err);
 		return;
 	}
@@ -378,12 +378,12 @@ static void
 dofile(struct rec_writer *w, const char *file, struct progress *pg)
 {
 	FILE *fp = stdin;
-	char *line = NULL, base[256];
+	char *line = NULL, base[256], msg[2048];
 	const char *name = file ? file : "<stdin>";
-	size_t cap = 0, lineno = 0, nkept = 0;
+	size_t cap = 0, lineno = 0, nkept = 0, keptcap = 0;
 	ssize_t n;
 	long nrow = 0;
-	int test = 0;
+	struct glue_file gf;
 	struct kept *kept = NULL;
 	uint64_t rng = opt.seed;
 
@@ -397,8 +397,6 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 		if (dot && dot != base)
 			*dot = '\0';
 	}
-	if (opt.sample > 0)
-		kept = xcalloc(opt.sample, sizeof(*kept));
 	while ((n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -409,9 +407,16 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 			s += 3;			/* the UTF-8 BOM */
 			n -= 3;
 		}
-		if (opt.task && lineno == 1 &&
-		    glue_header(opt.task, s, n, &test))
-			continue;
+		if (opt.task && lineno == 1) {
+			/* the header names the task's columns, or says whose */
+			int h = glue_open(&gf, opt.task, s, n, opt.noheader,
+			    msg, sizeof(msg));
+
+			if (h == -1)
+				errx(1, "%s:1: %s", name, msg);
+			if (h == 1)
+				continue;
+		}
 		if (!opt.task && n == 0)
 			continue;		/* blank lines in text */
 		if (opt.sample > 0) {
@@ -419,9 +424,18 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 			 * probability N / (r + 1) */
 			long r = nrow++;
 			size_t slot;
-			if (nkept < (size_t)opt.sample)
+			if (nkept < (size_t)opt.sample) {
+				/* grown as rows come: a sample larger than
+				 * the file takes the file's size */
+				if (nkept == keptcap) {
+					keptcap = keptcap ? 2 * keptcap : 64;
+					if (keptcap > (size_t)opt.sample)
+						keptcap = opt.sample;
+					kept = xreallocarray(kept, keptcap,
+					    sizeof(*kept));
+				}
 				slot = nkept++;
-			else if ((slot = next(&rng) % (uint64_t)(r + 1)) >=
+			} else if ((slot = next(&rng) % (uint64_t)(r + 1)) >=
 			    (size_t)opt.sample)
 				continue;
 			else
@@ -434,7 +448,7 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 			continue;
 		}
 		if (opt.task)
-			row(w, s, n, name, base, lineno, nrow++, test);
+			row(w, &gf, s, n, name, base, lineno, nrow++);
 		else
 			text_line(w, s, n, base, lineno, name);
 		progress_add(pg, 1);
@@ -447,8 +461,8 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 		qsort(kept, nkept, sizeof(*kept), byrow);
 		for (size_t i = 0; i < nkept; i++) {
 			if (opt.task)
-				row(w, kept[i].line, kept[i].len, name, base,
-				    kept[i].lineno, kept[i].row, test);
+				row(w, &gf, kept[i].line, kept[i].len, name,
+				    base, kept[i].lineno, kept[i].row);
 			else
 				text_line(w, kept[i].line, kept[i].len, base,
 				    kept[i].lineno, name);
@@ -501,6 +515,7 @@ main(int argc, char *argv[])
 		{ "cased", no_argument, NULL, 'C' },
 		{ "uncased", no_argument, NULL, 'U' },
 		{ "max-len", required_argument, NULL, 'L' },
+		{ "no-header", no_argument, NULL, 'H' },
 		{ "sample", required_argument, NULL, 'S' },
 		{ "seed", required_argument, NULL, 'E' },
 		{ "lenient", no_argument, NULL, 'l' },
@@ -540,6 +555,9 @@ main(int argc, char *argv[])
 				    "number", optarg);
 			opt.sample = v;
 			break;
+		case 'H':
+			opt.noheader = 1;
+			break;
 		case 'l':
 			opt.lenient = 1;
 			break;
@@ -548,9 +566,8 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			if ((opt.task = glue_task(optarg)) == NULL)
-				errx(2, "-t: '%s' is not a GLUE task (CoLA, "
-				    "SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, "
-				    "WNLI)", optarg);
+				errx(2, "-t: '%s' is not a GLUE task (%s)",
+				    optarg, glue_names());
 			break;
 		case 'V':
 			opt.verbose = 1;
@@ -569,6 +586,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if ((vpath == NULL) == (mdir == NULL))
 		usage();
+	if (opt.noheader && opt.task == NULL)
+		errx(2, "--no-header: only with -t");
 	if (mdir != NULL) {
 		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
 		vpath = path;

@@ -272,6 +272,16 @@ metric_rng_below(struct metric_rng *r, uint64_t n)
 
 /* ---- paired bootstrap ---- */
 
+uint64_t
+metric_seed(uint64_t seed, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a's offset basis */
+
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
+	return seed ^ h;
+}
+
 static int
 dblcmp(const void *a, const void *b)
 {

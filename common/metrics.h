@@ -74,6 +74,13 @@ void	metric_bootstrap(struct metric_boot *out, metric_fn *f,
 	    const double *a, const double *b, const double *gold, size_t n,
 	    uint64_t seed, size_t resamples);
 
+/*
+ * The seed of a named comparison's bootstrap: seed XOR the 64-bit FNV-1a
+ * hash of name's bytes.  Each group draws from its own stream, whatever
+ * other groups there are and in whatever order they come.
+ */
+uint64_t	metric_seed(uint64_t seed, const char *name);
+
 /* A small reproducible generator, also for callers that need one. */
 struct metric_rng {
 	uint64_t	s[4];

@@ -9,6 +9,9 @@
 # Without Slurm, the same runs by hand: SLURM_ARRAY_TASK_ID=i for each layer,
 # then merge.  A shard is written to a temporary name and renamed when it
 # is complete, so a failed task leaves nothing that merge would take.
+# score orders the groups and examples itself and seeds each group's
+# bootstrap from its name, so the merged table is, byte for byte, the one
+# of the same sweep on one machine.
 #SBATCH --job-name=headcount-ablate
 #SBATCH --cpus-per-task=2
 #SBATCH --output=slurm-ablate-%A_%a.log

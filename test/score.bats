@@ -138,6 +138,78 @@ EOF
 	golden score-mrpc.tsv "$BATS_TEST_TMPDIR/out"
 }
 
+# sweep: an ablate-like sweep of 12 layers of 2 heads over 30 RTE examples,
+# into $T/all.mp (as one machine writes it: per example, base, the heads, the
+# layers, two other sets), $T/byset-N.mp (Slurm's shards by layer, base in
+# the first only), $T/byrec-N.mp (shards by example) and $T/shuf.mp.
+sweep() {
+	$PY - "$BATS_TEST_TMPDIR" "$MP" <<'EOF'
+import json, random, subprocess, sys
+d, mp = sys.argv[1], sys.argv[2]
+r = random.Random(11)
+heads = ["L%dH%d" % (l, h) for l in range(1, 13) for h in (1, 2)]
+layers = ["L%d" % l for l in range(1, 13)]
+sets = ["base"] + heads + layers + ["other", "L1H1+L2H1"]
+recs = []
+for i in range(30):
+    g = r.randint(0, 1)
+    for k, s in enumerate(sets):
+        p = g if r.random() < 0.5 + k / 100 else 1 - g
+        recs.append({"id": "RTE/dev/%d" % i, "label": g, "task": "RTE",
+            "logits": [0.5 - p, p - 0.5], "pred": p, "ablation": s})
+def write(name, rs):
+    text = "".join(json.dumps(x) + "\n" for x in rs)
+    with open("%s/%s" % (d, name), "wb") as f:
+        subprocess.run([sys.executable, mp], input=text.encode(), stdout=f,
+            check=True)
+write("all.mp", recs)
+def layer(s):
+    return 1 if s in ("base", "other", "L1H1+L2H1") else int(s[1:].split("H")[0])
+for l in range(1, 13):
+    write("byset-%d.mp" % l, [x for x in recs if layer(x["ablation"]) == l])
+write("byrec-1.mp", [x for x in recs if int(x["id"].split("/")[2]) < 15])
+write("byrec-2.mp", [x for x in recs if int(x["id"].split("/")[2]) >= 15])
+random.Random(3).shuffle(recs)
+write("shuf.mp", recs)
+EOF
+}
+
+@test "score: a sweep split and merged in any order scores byte for byte the same" {
+	T=$BATS_TEST_TMPDIR
+	sweep
+	score -t RTE --resamples 300 "$T/all.mp" >"$T/one.tsv"
+	# Slurm's merge: shard 1, then the others in the shell's order
+	cat "$T"/byset-{1,10,11,12,2,3,4,5,6,7,8,9}.mp >"$T/m1.mp"
+	score -t RTE --resamples 300 "$T/m1.mp" | cmp "$T/one.tsv" -
+	cat "$T"/byset-{12,11,10,9,8,7,6,5,4,3,2,1}.mp >"$T/m2.mp"
+	score -t RTE --resamples 300 "$T/m2.mp" | cmp "$T/one.tsv" -
+	# shards by example, merged either way round
+	score -t RTE --resamples 300 "$T/byrec-2.mp" "$T/byrec-1.mp" |
+	    cmp "$T/one.tsv" -
+	cat "$T/byrec-2.mp" "$T/byrec-1.mp" | score -t RTE --resamples 300 |
+	    cmp "$T/one.tsv" -
+	score -t RTE --resamples 300 "$T/shuf.mp" | cmp "$T/one.tsv" -
+	# the order: base, heads by layer and head, layers, the others by name
+	want="base $(for l in $(seq 12); do echo L${l}H1 L${l}H2; done) $(seq -f 'L%g' 12) L1H1+L2H1 other"
+	[ "$(tail -n +2 "$T/one.tsv" | cut -f1 | tr '\n' ' ')" = "$(echo $want) " ]
+}
+
+@test "score: a group's interval depends on its name and the seed, not on the others" {
+	T=$BATS_TEST_TMPDIR
+	sweep
+	score -t RTE --resamples 300 "$T/all.mp" >"$T/all.tsv"
+	score -t RTE --resamples 300 "$T/byset-7.mp" "$T/byset-1.mp" >"$T/two.tsv"
+	for g in L7H1 L7H2 L7 L1H1; do
+		[ "$(grep "^$g	" "$T/all.tsv")" = "$(grep "^$g	" "$T/two.tsv")" ]
+	done
+	# the same predictions under two names: two draws
+	recs -t "$T/byset-1.mp" | grep '"ablation":"L1"' |
+	    sed 's/"ablation":"L1"/"ablation":"copy"/' | recs -r >"$T/copy.mp"
+	score -t RTE --metric f1 --resamples 300 "$T/byset-1.mp" "$T/copy.mp" >"$T/c.tsv"
+	[ "$(grep '^L1	' "$T/c.tsv" | cut -f2-6)" = "$(grep '^copy	' "$T/c.tsv" | cut -f2-6)" ]
+	[ "$(grep '^L1	' "$T/c.tsv" | cut -f7-9)" != "$(grep '^copy	' "$T/c.tsv" | cut -f7-9)" ]
+}
+
 @test "score: groups with different examples are paired on the common ids" {
 	printf '%s\n' \
 	    '{"id":"a","label":1,"pred":1,"ablation":"base"}' \
@@ -190,6 +262,41 @@ EOF
 	    $PY "$MP" >"$BATS_TEST_TMPDIR/in.mp"
 	run -1 score --heatmap "$BATS_TEST_TMPDIR/h.png" "$BATS_TEST_TMPDIR/in.mp"
 	[[ $output == *"no groups named like L3H7 or L3"* ]]
+}
+
+@test "score: task names are tokenize's, whole, in any case" {
+	T=$BATS_TEST_TMPDIR
+	printf '%s\n' '{"task":"SST-2","label":1,"pred":1}' \
+	    '{"task":"SST-2","label":0,"pred":1}' | $PY "$MP" >"$T/sst.mp"
+	for t in SST-2 sst-2 SST2 sst2; do
+		run -0 score -t $t "$T/sst.mp"
+		[ "$(col acc all)" = 0.500000 ]
+	done
+	printf '%s\n' '{"task":"MNLI-mm","label":2,"logits":[0,0,1]}' |
+	    $PY "$MP" >"$T/mnli.mp"
+	for t in MNLI mnli-m MNLI-MM; do
+		run -0 score -t $t "$T/mnli.mp"
+		[ "$(col acc all)" = 1.000000 ]
+	done
+	printf '%s\n' '{"task":"AX","label":2,"logits":[0,0,1]}' \
+	    '{"task":"AX","label":0,"logits":[1,0,0]}' | $PY "$MP" >"$T/ax.mp"
+	run -0 score -t ax "$T/ax.mp"
+	[ "$(col mcc all)" = 1.000000 ]
+	for t in MNLIX MNL MNLI-x SST SST-22 STS RT; do
+		run -2 --separate-stderr score -t $t "$T/sst.mp"
+		[ "$stderr" = "score: -t: unknown task '$t' (CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI, AX)" ]
+	done
+	printf '%s\n' '{"task":"MNLIX","label":1,"pred":1}' | $PY "$MP" >"$T/x.mp"
+	run -1 --separate-stderr score "$T/x.mp"
+	[[ $stderr == *"record 1: unknown task 'MNLIX'" ]]
+	# every task tokenize -t takes, score -t takes
+	for t in CoLA SST-2 MRPC STS-B QQP MNLI QNLI RTE WNLI AX; do
+		run -2 --separate-stderr tokenize -v "$GOLDEN/tokenize-vocab.txt" -t $t --bogus
+		[[ $stderr != *"not a GLUE task"* ]]
+		printf '{"task":"%s","label":1,"logits":[1]}\n' $t | $PY "$MP" >"$T/t.mp"
+		run --separate-stderr score -t $t "$T/t.mp"
+		[[ $stderr != *"unknown task"* ]]
+	done
 }
 
 @test "score: a record without a label names the record" {

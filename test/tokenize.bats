@@ -36,7 +36,7 @@ setup() {
 	printf 'index\tsentence1\tsentence2\n0\ta\tb\n' >"$T/test.tsv"
 	run -0 bash -c "tokenize -v '$V' --uncased -t RTE '$T/test.tsv' | recs -k id,label,tokens"
 	[ "$output" = '{"id":"RTE/test/0","tokens":["[CLS]","a","[SEP]","[UNK]","[SEP]"]}' ]
-	printf 'genre\tf1\tf2\tf3\tf4\tf5\tf6\tsentence1\tsentence2\tscore\nx\t\t\t\t\t\t\tcat\tmat\t3.800\n' >"$T/sts.tsv"
+	printf 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n0\tx\t\t\t\t\t\tcat\tmat\t3.800\n' >"$T/sts.tsv"
 	run -0 bash -c "tokenize -v '$V' -t STS-B '$T/sts.tsv' | recs -k label"
 	[ "$output" = '{"label":3.7999999999999998}' ]
 	printf 'gj04\t1\t\tThe cat sat.\n' >"$T/cola.tsv"
@@ -58,11 +58,131 @@ setup() {
 	[ "$(t STS-B "index${tab}genre${tab}filename${tab}year${tab}old_index${tab}source1${tab}source2${tab}sentence1${tab}sentence2" "0${tab}g${tab}f${tab}y${tab}1${tab}s${tab}s${tab}a${tab}b")" = '{"id":"STS-B/STS-B/0","text_a":"a","text_b":"b"}' ]
 	[ "$(t QQP "id${tab}qid1${tab}qid2${tab}question1${tab}question2${tab}is_duplicate" "1${tab}2${tab}3${tab}a?${tab}b?${tab}1")" = '{"id":"QQP/QQP/0","label":1,"text_a":"a?","text_b":"b?"}' ]
 	[ "$(t QQP "id${tab}question1${tab}question2" "1${tab}a?${tab}b?")" = '{"id":"QQP/QQP/0","text_a":"a?","text_b":"b?"}' ]
-	[ "$(t MNLI "index${tab}promptID${tab}pairID${tab}genre${tab}a${tab}b${tab}c${tab}d${tab}sentence1${tab}sentence2${tab}label1${tab}gold_label" "0${tab}1${tab}2${tab}g${tab}x${tab}x${tab}x${tab}x${tab}a${tab}b${tab}neutral${tab}neutral")" = '{"id":"MNLI/MNLI/0","label":2,"text_a":"a","text_b":"b"}' ]
-	[ "$(t MNLI "index${tab}promptID${tab}pairID${tab}genre${tab}a${tab}b${tab}c${tab}d${tab}sentence1${tab}sentence2" "0${tab}1${tab}2${tab}g${tab}x${tab}x${tab}x${tab}x${tab}a${tab}b")" = '{"id":"MNLI/MNLI/0","text_a":"a","text_b":"b"}' ]
+	m="index${tab}promptID${tab}pairID${tab}genre${tab}sentence1_binary_parse${tab}sentence2_binary_parse${tab}sentence1_parse${tab}sentence2_parse${tab}sentence1${tab}sentence2"
+	r="0${tab}1${tab}2${tab}g${tab}x${tab}x${tab}x${tab}x${tab}a${tab}b"
+	[ "$(t MNLI "$m${tab}label1${tab}gold_label" "$r${tab}neutral${tab}neutral")" = '{"id":"MNLI/MNLI/0","label":2,"text_a":"a","text_b":"b"}' ]
+	[ "$(t MNLI "$m${tab}label1${tab}label2${tab}label3${tab}label4${tab}label5${tab}gold_label" "$r${tab}neutral${tab}${tab}${tab}${tab}${tab}contradiction")" = '{"id":"MNLI/MNLI/0","label":0,"text_a":"a","text_b":"b"}' ]
+	[ "$(t MNLI "$m" "$r")" = '{"id":"MNLI/MNLI/0","text_a":"a","text_b":"b"}' ]
 	[ "$(t QNLI "index${tab}question${tab}sentence${tab}label" "0${tab}a?${tab}b${tab}not_entailment")" = '{"id":"QNLI/QNLI/0","label":1,"text_a":"a?","text_b":"b"}' ]
 	[ "$(t WNLI "index${tab}sentence1${tab}sentence2${tab}label" "0${tab}a${tab}b${tab}1")" = '{"id":"WNLI/WNLI/0","label":1,"text_a":"a","text_b":"b"}' ]
 	[ "$(t WNLI "index${tab}sentence1${tab}sentence2" "0${tab}a${tab}b")" = '{"id":"WNLI/WNLI/0","text_a":"a","text_b":"b"}' ]
+	[ "$(t AX "index${tab}sentence1${tab}sentence2" "0${tab}a${tab}b")" = '{"id":"AX/AX/0","text_a":"a","text_b":"b"}' ]
+	[ "$(t AX "Lexical Semantics${tab}Predicate-Argument Structure${tab}Logic${tab}Knowledge${tab}Domain${tab}Premise${tab}Hypothesis${tab}Label" "${tab}${tab}Negation${tab}${tab}Artificial${tab}a${tab}b${tab}neutral")" = '{"id":"AX/AX/0","label":2,"text_a":"a","text_b":"b"}' ]
+}
+
+# h TASK: GLUE's header of TASK's train and dev files (MNLI's dev_matched)
+glue_header() {
+	local m="index	promptID	pairID	genre	sentence1_binary_parse	sentence2_binary_parse	sentence1_parse	sentence2_parse	sentence1	sentence2"
+	case $1 in
+	SST-2) echo "sentence	label" ;;
+	MRPC) printf '\357\273\277%s\n' "Quality	#1 ID	#2 ID	#1 String	#2 String" ;;
+	STS-B) echo "index	genre	filename	year	old_index	source1	source2	sentence1	sentence2	score" ;;
+	QQP) echo "id	qid1	qid2	question1	question2	is_duplicate" ;;
+	MNLI) echo "$m	label1	label2	label3	label4	label5	gold_label" ;;
+	QNLI) echo "index	question	sentence	label" ;;
+	RTE|WNLI) echo "index	sentence1	sentence2	label" ;;
+	AX) echo "Lexical Semantics	Predicate-Argument Structure	Logic	Knowledge	Domain	Premise	Hypothesis	Label" ;;
+	esac
+}
+
+@test "tokenize: a GLUE file read as another task is refused, naming its task" {
+	# every task's header under every other task's -t: exit 1, the file,
+	# line 1, the task the header is and the -t to use
+	tasks="SST-2 MRPC STS-B QQP MNLI QNLI RTE WNLI AX"
+	for x in $tasks; do
+		glue_header $x >"$T/$x.tsv"
+		for y in CoLA $tasks; do
+			[ $x = $y ] && continue
+			case $x$y in RTEWNLI|WNLIRTE) continue ;; esac
+			run -1 --separate-stderr tokenize -v "$V" -t $y "$T/$x.tsv"
+			[ -z "$output" ]
+			want="tokenize: $T/$x.tsv:1: header is "
+			[[ $stderr == "$want"*", not $y's ("*"): use -t "* ]] ||
+			    { echo "-t $y on $x: $stderr"; false; }
+			case $x in
+			RTE|WNLI) [[ $stderr == *"RTE's or WNLI's"*"use -t RTE" ]] ;;
+			*) [[ $stderr == "$want$x's ("*"use -t $x" ]] ;;
+			esac
+		done
+	done
+	# a test file's header is its tasks' too
+	printf 'index\tsentence1\tsentence2\n0\ta\tb\n' >"$T/test.tsv"
+	run -1 --separate-stderr tokenize -v "$V" -t QNLI "$T/test.tsv"
+	[ "$stderr" = "tokenize: $T/test.tsv:1: header is RTE's, WNLI's or AX's (index, sentence1, sentence2), not QNLI's (train and dev: index, question, sentence, label; test: index, question, sentence): use -t RTE" ]
+}
+
+@test "tokenize: MRPC's real dev file read as RTE names MRPC" {
+	need_shared glue/MRPC
+	run -1 --separate-stderr tokenize -v "$V" -t RTE "$SHARED/glue/MRPC/dev.tsv"
+	[ "$stderr" = "tokenize: $SHARED/glue/MRPC/dev.tsv:1: header is MRPC's (Quality, #1 ID, #2 ID, #1 String, #2 String), not RTE's (train and dev: index, sentence1, sentence2, label; test: index, sentence1, sentence2): use -t MRPC" ]
+	[ -z "$output" ]
+	need_shared glue/STS-B
+	run -1 --separate-stderr tokenize -v "$V" -t SST-2 "$SHARED/glue/STS-B/dev.tsv"
+	[[ $stderr == *"header is STS-B's (index, genre, "*"use -t STS-B" ]]
+}
+
+@test "tokenize: a file without its header needs --no-header" {
+	printf '0\ta\tb\tnot_entailment\n1\tcat\tmat\tentailment\n' >"$T/rows.tsv"
+	run -1 --separate-stderr tokenize -v "$V" -t RTE "$T/rows.tsv"
+	[ "$stderr" = "tokenize: $T/rows.tsv:1: line 1 is not a header of RTE (train and dev: index, sentence1, sentence2, label; test: index, sentence1, sentence2); a file without one needs --no-header" ]
+	[ -z "$output" ]
+	run -0 bash -c "tokenize -v '$V' -t RTE --no-header '$T/rows.tsv' | recs -k id,label"
+	[ "$output" = $'{"id":"RTE/rows/0","label":1}\n{"id":"RTE/rows/1","label":0}' ]
+	# a header where --no-header says there is none
+	{ glue_header RTE; cat "$T/rows.tsv"; } >"$T/dev.tsv"
+	run -1 --separate-stderr tokenize -v "$V" -t RTE --no-header "$T/dev.tsv"
+	[ "$stderr" = "tokenize: $T/dev.tsv:1: line 1 is a header (index, sentence1, sentence2, label), but --no-header says the file has none" ]
+	# MNLI without a header: dev's or train's columns by their count
+	tab=$'\t'
+	r="0${tab}1${tab}2${tab}g${tab}x${tab}x${tab}x${tab}x${tab}a${tab}b"
+	printf '%s\n' "$r${tab}neutral${tab}entailment" >"$T/mnli.tsv"
+	run -0 bash -c "tokenize -v '$V' -t MNLI --no-header '$T/mnli.tsv' | recs -k label"
+	[ "$output" = '{"label":1}' ]
+	printf '%s\n' "$r${tab}neutral${tab}${tab}${tab}${tab}${tab}contradiction" >"$T/mnli.tsv"
+	run -0 bash -c "tokenize -v '$V' -t MNLI --no-header '$T/mnli.tsv' | recs -k label"
+	[ "$output" = '{"label":0}' ]
+	run -2 --separate-stderr tokenize -v "$V" --no-header "$T/rows.tsv"
+	[ "$stderr" = "tokenize: --no-header: only with -t" ]
+}
+
+@test "tokenize: CoLA's files have no header, its test file has one" {
+	printf 'gj04\t1\t\tThe cat sat.\ngj04\t0\t*\tCat the sat.\n' >"$T/cola.tsv"
+	run -0 bash -c "tokenize -v '$V' -t CoLA '$T/cola.tsv' | recs -k label"
+	[ "$output" = $'{"label":1}\n{"label":0}' ]
+	run -0 bash -c "tokenize -v '$V' -t CoLA --no-header '$T/cola.tsv' | recs -k label"
+	[ "$output" = $'{"label":1}\n{"label":0}' ]
+	printf 'index\tsentence\n0\tThe cat sat.\n' >"$T/test.tsv"
+	run -0 bash -c "tokenize -v '$V' -t CoLA '$T/test.tsv' | recs -k id,label,text_a"
+	[ "$output" = '{"id":"CoLA/test/0","text_a":"The cat sat."}' ]
+	# another task's file as CoLA, CoLA's as another task's
+	glue_header SST-2 >"$T/sst.tsv"
+	run -1 --separate-stderr tokenize -v "$V" -t CoLA "$T/sst.tsv"
+	[ "$stderr" = "tokenize: $T/sst.tsv:1: header is SST-2's (sentence, label), not CoLA's (train and dev: no header; test: index, sentence): use -t SST-2" ]
+	printf 'index\tsentence1\tsentence2\n0\ta\tb\n' >"$T/rte.tsv"
+	run -1 --separate-stderr tokenize -v "$V" -t CoLA "$T/rte.tsv"
+	[[ $stderr == *"header is RTE's, WNLI's or AX's (index, sentence1, sentence2), not CoLA's"* ]]
+	run -1 --separate-stderr tokenize -v "$V" -t SST-2 "$T/cola.tsv"
+	[ "$stderr" = "tokenize: $T/cola.tsv:1: line 1 is not a header of SST-2 (train and dev: sentence, label; test: index, sentence); it looks like a row of CoLA, whose files have none: use -t CoLA" ]
+}
+
+@test "tokenize: task names and aliases whole, in any case, never a prefix" {
+	glue_header SST-2 >"$T/sst.tsv"
+	printf 'the cat\t1\n' >>"$T/sst.tsv"
+	for t in SST-2 sst-2 SST2 sst2; do
+		run -0 bash -c "tokenize -v '$V' -t $t '$T/sst.tsv' | recs -k task"
+		[ "$output" = '{"task":"SST-2"}' ]
+	done
+	glue_header MNLI >"$T/mnli.tsv"
+	for t in MNLI mnli MNLI-m mnli-MM; do
+		run -0 bash -c "tokenize -v '$V' -t $t '$T/mnli.tsv' | recs -c"
+	done
+	printf 'index\tsentence1\tsentence2\n0\ta\tb\n' >"$T/ax.tsv"
+	run -0 bash -c "tokenize -v '$V' -t ax '$T/ax.tsv' | recs -k task"
+	[ "$output" = '{"task":"AX"}' ]
+	for t in MNLIX MNL MNLI-x SST SST-22 STS RT ''; do
+		run -2 --separate-stderr tokenize -v "$V" -t "$t" "$T/mnli.tsv"
+		[ "$stderr" = "tokenize: -t: '$t' is not a GLUE task (CoLA, SST-2, MRPC, STS-B, QQP, MNLI, QNLI, RTE, WNLI, AX)" ]
+	done
 }
 
 @test "tokenize: pairs truncate longest first, the second on a tie" {
@@ -84,6 +204,22 @@ setup() {
 	! cmp -s "$T/a" "$T/c"
 	[ "$(wc -l <"$T/a")" -eq 10 ]
 	sed 's/.*"s\/\([0-9]*\)".*/\1/' "$T/a" | sort -n -c
+}
+
+@test "tokenize: --sample takes memory for the rows read, not for its size" {
+	# 10^8 rows asked of a 50-row file: the whole file, in order, under
+	# the memory cap (a reservoir of the asked size is 3.2 GB)
+	seq 1 50 | sed 's/.*/the cat &/' >"$T/s.txt"
+	run -0 --separate-stderr bash -c "$MEMCAP; exec tokenize -v '$V' --sample 100000000 --seed 3 '$T/s.txt' >'$T/o.mp'"
+	tokenize -v "$V" "$T/s.txt" | cmp - "$T/o.mp"
+	{ glue_header RTE; for i in $(seq 0 99); do
+		printf '%d\tthe cat %d\tthe mat\tentailment\n' $i $i; done; } >"$T/rte.tsv"
+	run -0 --separate-stderr bash -c "$MEMCAP; exec tokenize -v '$V' -t RTE --sample 1099511627776 '$T/rte.tsv' >'$T/o.mp'"
+	tokenize -v "$V" -t RTE "$T/rte.tsv" | cmp - "$T/o.mp"
+	# the reservoir grows past its first allocation and still samples
+	seq 1 1000 | sed 's/.*/the cat &/' >"$T/s.txt"
+	run -0 bash -c "tokenize -v '$V' --sample 300 --seed 3 '$T/s.txt' | recs -c"
+	[ "$output" = 300 ]
 }
 
 @test "tokenize: -m takes the vocabulary and casing from the model" {
@@ -238,4 +374,7 @@ setup() {
 	[ "$(recs -c dev.mp)" -eq 50 ]
 	echo 'The cat sat on the mat.' | tokenize -m samples/ka-model |
 	    encode -m samples/ka-model | recs -k tokens,pred | grep -q '"pred"'
+	n=$(tail -n +2 samples/demo/dev.tsv |
+	    tokenize -m samples/ka-model -t RTE --no-header | recs -c)
+	[ "$n" -eq "$(($(wc -l <samples/demo/dev.tsv) - 1))" ]
 }

@@ -1,6 +1,6 @@
 /*
  * tokenize.c -- libFuzzer target: a GLUE file or a text file, as tokenize
- * reads it, through glue_header, glue_row and wp_tokenize, cased and
+ * reads it, through glue_open, glue_row and wp_tokenize, cased and
  * uncased.  Every sentence is also tokenized by ref() below, BERT's rules
  * read literally (whole words normalised at once, the vocabulary searched
  * one entry after the other), and the two must agree.
@@ -338,9 +338,10 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct glue_task *t = NULL;
-	char *buf, *line, *end, err[512];
+	struct glue_file gf;
+	char *buf, *line, *end, err[2048];
 	size_t lineno = 0;
-	int lower, test = 0;
+	int lower, test = 0, h;
 
 	if (vocab.n == 0) {
 		int fd = -1;
@@ -389,9 +390,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				check(tab + 1, n - la - 1, lower);
 			continue;
 		}
-		if (lineno == 0 && glue_header(t, s, n, &test))
+		/* a line 1 that is no header of t: as with --no-header */
+		if (lineno == 0 && (h = glue_open(&gf, t, s, n, 0, err,
+		    sizeof(err))) == -1 && (h = glue_open(&gf, t, s, n, 1, err,
+		    sizeof(err))) == -1) {
+			if (err[0] == '\0')
+				abort();
+			break;
+		}
+		test = gf.l->label == NULL;
+		if (lineno == 0 && h == 1)
 			continue;
-		if (glue_row(t, s, n, test, &r, err, sizeof(err)) == -1) {
+		if (glue_row(&gf, s, n, &r, err, sizeof(err)) == -1) {
 			if (err[0] == '\0')
 				abort();
 			continue;
