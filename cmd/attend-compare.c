@@ -415,15 +415,6 @@ table(FILE *fp)
 		}
 }
 
-static void
-closeout(FILE *fp, const char *path)
-{
-	if (fflush(fp) == EOF || ferror(fp))
-		err(1, "%s", path);
-	if (fp != stdout && fclose(fp) == EOF)
-		err(1, "%s", path);
-}
-
 static char *
 catpath(const char *dir, const char *name)
 {

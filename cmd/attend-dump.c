@@ -96,7 +96,7 @@ makedir(const char *d)
 /* ---- writers ---- */
 
 static void
-closeout(FILE *fp, const char *p)
+fileclose(FILE *fp, const char *p)
 {
 	if (fflush(fp) == EOF || ferror(fp)) {
 		int e = errno;
@@ -130,7 +130,7 @@ write_tsv(const char *p, const float *m, size_t T, char **tok)
 			fprintf(fp, j ? "\t%.6g" : "%.6g", m[i * T + j]);
 		fputc('\n', fp);
 	}
-	closeout(fp, p);
+	fileclose(fp, p);
 }
 
 /*
@@ -165,7 +165,7 @@ write_npy(const char *p, const float *m, size_t T)
 		b[0] = u, b[1] = u >> 8, b[2] = u >> 16, b[3] = u >> 24;
 		fwrite(b, 1, 4, fp);
 	}
-	closeout(fp, p);
+	fileclose(fp, p);
 }
 
 static void
