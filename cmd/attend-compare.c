@@ -237,12 +237,15 @@ shape(char *buf, size_t len, const struct item *it)
 		    it->T, it->T);
 }
 
+static struct astat_check chk;	/* of every map read, both sides */
+
 /* Compare the maps of a (from the first stream) and b (the second). */
 static void
 compare(const struct item *a, const struct item *b)
 {
 	size_t T = a->T, TT = T * T;
 	float *p, *q;
+	char err[128];
 
 	if (a->L != b->L || a->H != b->H || a->T != b->T) {
 		char sa[96], sb[96];
@@ -269,6 +272,12 @@ compare(const struct item *a, const struct item *b)
 			    off * tensor_dtsize(a->dtype), a->dtype, TT);
 			tensor_to_f32(q, (const char *)b->data +
 			    off * tensor_dtsize(b->dtype), b->dtype, TT);
+			if (astat_check(&chk, p, T, err, sizeof(err)) == -1)
+				errx(1, "%s: id '%s': L%dH%d: %s", a->where,
+				    a->key, a->l0 + l + 1, a->h0 + h + 1, err);
+			if (astat_check(&chk, q, T, err, sizeof(err)) == -1)
+				errx(1, "%s: id '%s': L%dH%d: %s", b->where,
+				    b->key, b->l0 + l + 1, b->h0 + h + 1, err);
 			c = astat_cosine(p, q, TT);
 			if (!isfinite(c))	/* a zero or non-finite map */
 				errx(1, "id '%s': L%dH%d: no cosine: a map of "
@@ -557,6 +566,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if (argc != 2)
@@ -602,11 +612,11 @@ main(int argc, char *argv[])
 	for (int i = 0; i < 2; i++)
 		rec_close(S[i].rr);
 	report(dir);
+	astat_check_report(&chk);
 	if (matched == 0)
 		errx(1, "no id is in both %s and %s", S[0].name, S[1].name);
 
 	table(stdout);
-	closeout(stdout, "stdout");
 	if (dir != NULL) {
 		char *p = catpath(dir, "compare.tsv");
 		FILE *fp;
@@ -620,5 +630,6 @@ main(int argc, char *argv[])
 		if (dojs)
 			heat(dir, "js", js, "Jensen-Shannon distance", "JS");
 	}
+	closeout(stdout, "stdout");	/* after the files: -d is kept */
 	return 0;
 }

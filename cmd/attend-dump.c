@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attnstat.h"
 #include "headset.h"
 #include "plot.h"
 #include "rec.h"
@@ -92,6 +93,8 @@ makedir(const char *d)
 	if (!S_ISDIR(st.st_mode))
 		errx(1, "%s: not a directory", d);
 }
+
+static struct astat_check chk;	/* of every map written */
 
 /* ---- writers ---- */
 
@@ -263,6 +266,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	for (int k = 0; k < NOUT; k++)
@@ -325,8 +329,8 @@ main(int argc, char *argv[])
 				    v->via.str.size);
 			else
 				name = xstrdup(id);
-			m = xmalloc(T * T * sizeof(float));
 		}
+		m = xmalloc(T * T * sizeof(float));
 		if (sheet) {
 			all = xmalloc(headset_count(&hs) * T * T *
 			    sizeof(float));
@@ -341,6 +345,10 @@ main(int argc, char *argv[])
 
 				if (!headset_has(&hs, l, h))
 					continue;
+				tensor_to_f32(m, src, t.dtype, T * T);
+				if (astat_check(&chk, m, T, msg,
+				    sizeof(msg)) == -1)
+					rec_die("L%zuH%zu: %s", l, h, msg);
 				if (records) {
 					msgpack_packer *pk = rec_packer(w);
 					const char *dn =
@@ -370,13 +378,6 @@ main(int argc, char *argv[])
 				}
 				if (!files)
 					continue;
-				tensor_to_f32(m, src, t.dtype, T * T);
-				for (size_t i = 0; i < T * T; i++)
-					if (!isfinite(m[i]))
-						rec_die("L%zuH%zu: non-finite "
-						    "attention at row %zu, "
-						    "column %zu", l, h,
-						    i / T + 1, i % T + 1);
 				if (outdir[O_TSV] != NULL) {
 					char *p = path(O_TSV, id, l, h);
 					write_tsv(p, m, T, tok);
@@ -437,6 +438,7 @@ main(int argc, char *argv[])
 		progress_add(&pr, 1);
 	}
 	progress_done(&pr);
+	astat_check_report(&chk);
 	if (records)
 		rec_wclose(w);
 	rec_close(rr);

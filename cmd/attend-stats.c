@@ -300,16 +300,18 @@ head(const struct unit *u, const float *a, double *col, int l, int h)
 	}
 }
 
+static struct astat_check chk;	/* of every map read */
+
 /* Convert head (l, h) of t at offset off to f32 in m (T, T), checked. */
 static void
 getmap(float *m, const struct tensor *t, size_t off, size_t T, int l, int h)
 {
+	char err[128];
+
 	tensor_to_f32(m, (const char *)t->data + off * tensor_dtsize(t->dtype),
 	    t->dtype, T * T);
-	for (size_t i = 0; i < T * T; i++)
-		if (!isfinite(m[i]))
-			rec_die("L%dH%d: non-finite attention at row %zu, "
-			    "column %zu", l + 1, h + 1, i / T + 1, i % T + 1);
+	if (astat_check(&chk, m, T, err, sizeof(err)) == -1)
+		rec_die("L%dH%d: %s", l + 1, h + 1, err);
 }
 
 static void
@@ -489,7 +491,6 @@ output(const char *dir, int clslayer)
 			rows(stdout, s, 0, Lseen, 1);
 		else
 			rows(stdout, s, clslayer - 1, clslayer, 1);
-	closeout(stdout, "stdout");
 	if (dir == NULL) {
 		freelabels(ll, Lseen);
 		return;
@@ -616,6 +617,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if (dir != NULL && (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
@@ -648,6 +650,8 @@ main(int argc, char *argv[])
 		clslayer = Lseen;
 	else if (clslayer > Lseen)
 		errx(1, "-l %ld: the records have %d layers", clslayer, Lseen);
+	astat_check_report(&chk);
 	output(dir, (int)clslayer);
+	closeout(stdout, "stdout");	/* after the files: -d is kept */
 	return 0;
 }

@@ -696,6 +696,7 @@ main(int argc, char *argv[])
 			exit(2);
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if (heatpath != NULL) {
@@ -750,8 +751,7 @@ main(int argc, char *argv[])
 	print_table(task, base);
 	if (heatpath != NULL)
 		heatmap(heatpath);
-	if (fflush(stdout) == EOF || ferror(stdout))
-		err(1, "stdout");
+	closeout(stdout, "stdout");
 	for (size_t i = 0; i < ngroups; i++) {
 		for (size_t j = 0; j < groups[i].n; j++)
 			free(groups[i].id[j]);
