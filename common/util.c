@@ -175,18 +175,25 @@ outgone(int fd)
 }
 
 /*
- * fp has failed to write: a reader that went away is no error (exit 0);
- * anything else is one that names the output (exit 1).
+ * fp has failed to write, with errno e (0 when not known): a reader that
+ * went away is no error (exit 0); anything else is one that names the
+ * output (exit 1).
  */
 static void
-outfail(FILE *fp, const char *name)
+outfail(FILE *fp, const char *name, int e)
 {
-	if (errno == EPIPE || outgone(fileno(fp)))
+	if (e == EPIPE || outgone(fileno(fp)))
 		exit(0);
-	clearerr(fp);
-	if (fflush(fp) == EOF) {
-		if (errno == EPIPE)
+	if (e == 0) {
+		clearerr(fp);
+		errno = 0;
+		if (fflush(fp) == EOF)
+			e = errno;
+		if (e == EPIPE)
 			exit(0);
+	}
+	if (e != 0) {
+		errno = e;
 		err(1, "%s", name);
 	}
 	errx(1, "%s: write error", name);
@@ -199,7 +206,7 @@ outcheck(FILE *fp, const char *name)
 	double t;
 
 	if (ferror(fp))
-		outfail(fp, name);
+		outfail(fp, name, errno);	/* probably the write's */
 	if ((t = now()) - last < OUTCHECK_SECONDS)
 		return;
 	last = t;
@@ -212,7 +219,7 @@ closeout(FILE *fp, const char *name)
 {
 	errno = 0;
 	if (fflush(fp) == EOF || ferror(fp))
-		outfail(fp, name);
+		outfail(fp, name, errno);
 	if (fp != stdout && fclose(fp) == EOF) {
 		if (errno == EPIPE)
 			exit(0);

@@ -204,3 +204,16 @@ close() {
 	[[ $stderr == *"$T/t.mp"*"record 1"* ]]
 	[ -z "$output" ]
 }
+
+@test "attend-compare: a non-finite map is an error naming the record and head" {
+	d=$BATS_TEST_TMPDIR
+	$PY "$TOP/test/mkbad.py" edit "$SAMPLES/attend-a.mp" "$d/nan.mp" 2 \
+	    'poke(r["attn"], 7, nan)'
+	run -1 --separate-stderr attend-compare "$d/nan.mp" "$SAMPLES/attend-b.mp"
+	[ "$stderr" = "attend-compare: $d/nan.mp: record 3: id 'x/2': L1H1: non-finite attention at row 1, column 8" ]
+	$PY "$TOP/test/mkbad.py" edit "$SAMPLES/attend-a.mp" "$d/neg.mp" 1 \
+	    'poke(r["attn"], 1, -0.25)'
+	run -0 --separate-stderr attend-compare "$d/neg.mp" "$SAMPLES/attend-b.mp"
+	[[ $stderr == *"attend-compare: 1 rows in 1 maps do not sum to 1 (tolerance 0.001)
+attend-compare: 1 negative values in 1 maps"* ]]
+}

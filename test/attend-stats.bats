@@ -189,3 +189,13 @@ setup() {
 	run -1 --separate-stderr attend-stats -l 3 "$SAMPLES/attend-stats.mp"
 	[[ $stderr == *"-l 3: the records have 2 layers"* ]]
 }
+
+@test "attend-stats: negative attention and rows off 1 are reported, once" {
+	$PY "$TOP/test/mkbad.py" edit "$SAMPLES/attend-stats.mp" "$T/neg.mp" 1 \
+	    'poke(r["attn"], 1, -0.25)'
+	run -0 --separate-stderr attend-stats "$T/neg.mp"
+	[ "$stderr" = "attend-stats: 1 rows in 1 maps do not sum to 1 (tolerance 0.001)
+attend-stats: 1 negative values in 1 maps" ]
+	run -0 --separate-stderr attend-stats "$SAMPLES/attend-stats.mp"
+	[ -z "$stderr" ]
+}
