@@ -238,6 +238,7 @@ shape(char *buf, size_t len, const struct item *it)
 }
 
 static struct astat_check chk;	/* of every map read, both sides */
+static size_t nmaps;		/* compared, for astat_tablefits() */
 
 /* Compare the maps of a (from the first stream) and b (the second). */
 static void
@@ -255,6 +256,14 @@ compare(const struct item *a, const struct item *b)
 		errx(1, "%s: id '%s': maps %s, but %s has %s", b->where,
 		    b->key, sb, a->where, sa);
 	}
+	nmaps += (size_t)a->L * a->H;
+	if (!astat_tablefits(a->l0 + a->L > Lseen ? a->l0 + a->L : Lseen,
+	    a->h0 + a->H > Hseen ? a->h0 + a->H : Hseen, nmaps))
+		errx(1, "%s: id '%s': a table of %d layers x %d heads for %zu "
+		    "maps is out of all proportion (layers and heads are "
+		    "numbered from 1)", a->where, a->key,
+		    a->l0 + a->L > Lseen ? a->l0 + a->L : Lseen,
+		    a->h0 + a->H > Hseen ? a->h0 + a->H : Hseen, nmaps);
 	grow(a->l0 + a->L, a->h0 + a->H);
 	if (a->l0 + a->L > Lseen)
 		Lseen = a->l0 + a->L;

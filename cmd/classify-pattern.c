@@ -520,6 +520,12 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 		h = rec_int(&o, "head");
 		if (l < 1 || h < 1 || l > 1000 || h > 1000)
 			rec_die("layer %lld head %lld is outside 1..1000", l, h);
+		if (!astat_tablefits(l > L ? l : L, h > H ? h : H,
+		    rec_count(rr)))
+			rec_die("layer %lld, head %lld: a table of %lld layers "
+			    "x %lld heads for %zu maps is out of all "
+			    "proportion (layers and heads are numbered from 1)",
+			    l, h, l > L ? l : L, h > H ? h : H, rec_count(rr));
 		if (l > L) {
 			lay = xreallocarray(lay, l, sizeof(*lay));
 			memset(lay + L, 0, (l - L) * sizeof(*lay));

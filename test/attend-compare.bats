@@ -217,3 +217,13 @@ close() {
 	[[ $stderr == *"attend-compare: 1 rows in 1 maps do not sum to 1 (tolerance 0.001)
 attend-compare: 1 negative values in 1 maps"* ]]
 }
+
+@test "attend-compare: memory and output stay in proportion to the maps read" {
+	echo '{"id": "x", "tokens": ["a"], "layer": 4096, "head": 2, "map": {"dtype": "f32", "shape": [1, 1], "data": [1.0]}}' |
+	    recs -r >"$T/big.mp"
+	run -1 bash -c '$MEMCAP; set -o pipefail
+	    attend-compare "$1" "$1" 2>"$2" | head -c 100000 | wc -c' - \
+	    "$T/big.mp" "$T/err"
+	[ "$output" = 0 ]
+	[ "$(cat "$T/err")" = "attend-compare: $T/big.mp: record 1: id 'x L4096H2': a table of 4096 layers x 2 heads for 1 maps is out of all proportion (layers and heads are numbered from 1)" ]
+}
