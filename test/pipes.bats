@@ -17,7 +17,7 @@ setup_file() {
 	# compute a long time per byte written: thousands of records fit
 	# in one buffer of the record writer.
 	recs -k ids "$SAMPLES/tiny-cls/dev.mp" >"$D/ids.jsonl"
-	rep "$D/ids.jsonl" 1000 | recs -r >"$D/ids.mp" || return 1
+	rep "$D/ids.jsonl" 2000 | recs -r >"$D/ids.mp" || return 1
 	yes 'the cat sat on the mat . it was not a good mat' |
 	    head -n 100000 >"$D/big.txt"
 	rep "$SAMPLES/attend-a.mp" 500 >"$D/attn.mp"
@@ -55,28 +55,29 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 
 @test "pipes: encode stops at the next record when its reader goes" {
 	need_model
-	# the whole input takes 20 s and more: its output, under 1 MB,
-	# came out only at the end
+	# 48,000 records: the whole input takes 40 s and more, and only its
+	# first megabyte of output came out before the end.  It stops in a
+	# fraction of a second; the bound leaves room for a loaded machine.
 	t0=$(date +%s%N)
-	stops 30 encode -m "$D/m" "$D/ids.mp"
+	stops 60 encode -m "$D/m" "$D/ids.mp"
 	t1=$(date +%s%N)
 	echo "$(( (t1 - t0) / 1000000 )) ms"
-	[ $(( (t1 - t0) / 1000000 )) -lt 5000 ]
+	[ $(( (t1 - t0) / 1000000 )) -lt 15000 ]
 }
 
 @test "pipes: ablate stops at the next record when its reader goes" {
 	need_model
 	t0=$(date +%s%N)
-	stops 30 ablate -m "$D/m" --heads all "$D/ids.mp"
+	stops 60 ablate -m "$D/m" --heads all "$D/ids.mp"
 	t1=$(date +%s%N)
 	echo "$(( (t1 - t0) / 1000000 )) ms"
-	[ $(( (t1 - t0) / 1000000 )) -lt 5000 ]
+	[ $(( (t1 - t0) / 1000000 )) -lt 15000 ]
 }
 
 @test "pipes: a record writer sends its records on before its buffer fills" {
 	need_model
 	# the first record reaches the reader at once, not after 1 MB
-	run timeout 30 bash -c "set -o pipefail
+	run timeout 60 bash -c "set -o pipefail
 	    encode -m '$D/m' '$D/ids.mp' | recs | head -n 1"
 	[ "$status" -eq 0 ]
 	[[ $output == '{"ids":[2,'* ]]
@@ -85,23 +86,23 @@ os.execvp(sys.argv[1], sys.argv[1:])' "$@"
 @test "pipes: every filter ends with 0 when head closes early" {
 	need_model
 	M=$SAMPLES/tiny-cls
-	stops 20 tokenize -m "$M" "$D/big.txt"
-	stops 20 encode -m "$M" -a "$D/ids.mp"
-	stops 20 attend-dump "$D/attn.mp"
-	stops 20 "attend-dump $D/attn.mp | classify-pattern"
-	stops 20 classify-pattern "$D/heads.mp"
-	stops 20 classify-pattern -s "$D/heads.mp"
-	stops 20 ablate -m "$M" --heads all --layers all "$D/ids.mp"
-	stops 20 score "$SAMPLES/score-sweep.mp"
-	stops 20 attend-stats "$D/attn.mp"
-	stops 20 attend-compare "$SAMPLES/attend-a.mp" "$SAMPLES/attend-b.mp"
-	stops 20 finetune -m "$M" --epochs 0 --importance - --prune 2 \
+	stops 60 tokenize -m "$M" "$D/big.txt"
+	stops 60 encode -m "$M" -a "$D/ids.mp"
+	stops 60 attend-dump "$D/attn.mp"
+	stops 60 "attend-dump $D/attn.mp | classify-pattern"
+	stops 60 classify-pattern "$D/heads.mp"
+	stops 60 classify-pattern -s "$D/heads.mp"
+	stops 60 ablate -m "$M" --heads all --layers all "$D/ids.mp"
+	stops 60 score "$SAMPLES/score-sweep.mp"
+	stops 60 attend-stats "$D/attn.mp"
+	stops 60 attend-compare "$SAMPLES/attend-a.mp" "$SAMPLES/attend-b.mp"
+	stops 60 finetune -m "$M" --epochs 0 --importance - --prune 2 \
 	    --dev "$SAMPLES/finetune-dev.mp" "$SAMPLES/finetune-train.mp"
-	stops 20 hcmodel ls -c "$M/model.safetensors"
-	stops 20 hcmodel check "$M"
-	stops 20 recs "$D/attn.mp"
-	stops 20 recs -p "$D/attn.mp"
-	stops 20 "recs $D/ids.mp | recs -r"
+	stops 60 hcmodel ls -c "$M/model.safetensors"
+	stops 60 hcmodel check "$M"
+	stops 60 recs "$D/attn.mp"
+	stops 60 recs -p "$D/attn.mp"
+	stops 60 "recs $D/ids.mp | recs -r"
 }
 
 @test "pipes: every filter ends with 0, not SIGPIPE, on a reader gone" {
