@@ -198,6 +198,10 @@ put(struct rec_writer *w, const msgpack_object *rec, const char *name,
 	size_t n = 3;
 	int best = 0;
 
+	for (int i = 0; i < nl; i++)
+		if (!isfinite(logits[i]))
+			rec_die("ablation '%s': logit %d is not finite (the "
+			    "model's weights or inputs overflow)", name, i + 1);
 	for (int i = 0; i < 3; i++)
 		if ((o[i] = rec_get(rec, passkeys[i])) != NULL)
 			n++;
@@ -215,6 +219,7 @@ put(struct rec_writer *w, const msgpack_object *rec, const char *name,
 		rec_put_int(w, "pred", best);
 	}
 	rec_put_str(w, "ablation", name);
+	rec_end(w);	/* a reader gone is noticed here */
 }
 
 /* Records in the files, for the time left; 0 when unknown (stdin). */

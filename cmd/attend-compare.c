@@ -237,12 +237,16 @@ shape(char *buf, size_t len, const struct item *it)
 		    it->T, it->T);
 }
 
+static struct astat_check chk;	/* of every map read, both sides */
+static size_t nmaps;		/* compared, for astat_tablefits() */
+
 /* Compare the maps of a (from the first stream) and b (the second). */
 static void
 compare(const struct item *a, const struct item *b)
 {
 	size_t T = a->T, TT = T * T;
 	float *p, *q;
+	char err[128];
 
 	if (a->L != b->L || a->H != b->H || a->T != b->T) {
 		char sa[96], sb[96];
@@ -252,6 +256,14 @@ compare(const struct item *a, const struct item *b)
 		errx(1, "%s: id '%s': maps %s, but %s has %s", b->where,
 		    b->key, sb, a->where, sa);
 	}
+	nmaps += (size_t)a->L * a->H;
+	if (!astat_tablefits(a->l0 + a->L > Lseen ? a->l0 + a->L : Lseen,
+	    a->h0 + a->H > Hseen ? a->h0 + a->H : Hseen, nmaps))
+		errx(1, "%s: id '%s': a table of %d layers x %d heads for %zu "
+		    "maps is out of all proportion (layers and heads are "
+		    "numbered from 1)", a->where, a->key,
+		    a->l0 + a->L > Lseen ? a->l0 + a->L : Lseen,
+		    a->h0 + a->H > Hseen ? a->h0 + a->H : Hseen, nmaps);
 	grow(a->l0 + a->L, a->h0 + a->H);
 	if (a->l0 + a->L > Lseen)
 		Lseen = a->l0 + a->L;
@@ -269,6 +281,12 @@ compare(const struct item *a, const struct item *b)
 			    off * tensor_dtsize(a->dtype), a->dtype, TT);
 			tensor_to_f32(q, (const char *)b->data +
 			    off * tensor_dtsize(b->dtype), b->dtype, TT);
+			if (astat_check(&chk, p, T, err, sizeof(err)) == -1)
+				errx(1, "%s: id '%s': L%dH%d: %s", a->where,
+				    a->key, a->l0 + l + 1, a->h0 + h + 1, err);
+			if (astat_check(&chk, q, T, err, sizeof(err)) == -1)
+				errx(1, "%s: id '%s': L%dH%d: %s", b->where,
+				    b->key, b->l0 + l + 1, b->h0 + h + 1, err);
 			c = astat_cosine(p, q, TT);
 			if (!isfinite(c))	/* a zero or non-finite map */
 				errx(1, "id '%s': L%dH%d: no cosine: a map of "
@@ -415,15 +433,6 @@ table(FILE *fp)
 		}
 }
 
-static void
-closeout(FILE *fp, const char *path)
-{
-	if (fflush(fp) == EOF || ferror(fp))
-		err(1, "%s", path);
-	if (fp != stdout && fclose(fp) == EOF)
-		err(1, "%s", path);
-}
-
 static char *
 catpath(const char *dir, const char *name)
 {
@@ -566,6 +575,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if (argc != 2)
@@ -611,11 +621,11 @@ main(int argc, char *argv[])
 	for (int i = 0; i < 2; i++)
 		rec_close(S[i].rr);
 	report(dir);
+	astat_check_report(&chk);
 	if (matched == 0)
 		errx(1, "no id is in both %s and %s", S[0].name, S[1].name);
 
 	table(stdout);
-	closeout(stdout, "stdout");
 	if (dir != NULL) {
 		char *p = catpath(dir, "compare.tsv");
 		FILE *fp;
@@ -629,5 +639,6 @@ main(int argc, char *argv[])
 		if (dojs)
 			heat(dir, "js", js, "Jensen-Shannon distance", "JS");
 	}
+	closeout(stdout, "stdout");	/* after the files: -d is kept */
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attnstat.h"
 #include "headset.h"
 #include "plot.h"
 #include "rec.h"
@@ -181,10 +182,12 @@ makedir(const char *d)
 		errx(1, "%s: not a directory", d);
 }
 
+static struct astat_check chk;	/* of every map written */
+
 /* ---- writers ---- */
 
 static void
-closeout(FILE *fp, const char *p)
+fileclose(FILE *fp, const char *p)
 {
 	if (fflush(fp) == EOF || ferror(fp)) {
 		int e = errno;
@@ -218,7 +221,7 @@ write_tsv(const char *p, const float *m, size_t T, char **tok)
 			fprintf(fp, j ? "\t%.6g" : "%.6g", m[i * T + j]);
 		fputc('\n', fp);
 	}
-	closeout(fp, p);
+	fileclose(fp, p);
 }
 
 /*
@@ -253,7 +256,7 @@ write_npy(const char *p, const float *m, size_t T)
 		b[0] = u, b[1] = u >> 8, b[2] = u >> 16, b[3] = u >> 24;
 		fwrite(b, 1, 4, fp);
 	}
-	closeout(fp, p);
+	fileclose(fp, p);
 }
 
 static void
@@ -351,6 +354,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	for (int k = 0; k < NOUT; k++)
@@ -414,8 +418,8 @@ main(int argc, char *argv[])
 			else
 				name = xstrdup(id);
 			id = uniqueid(id, name);
-			m = xmalloc(T * T * sizeof(float));
 		}
+		m = xmalloc(T * T * sizeof(float));
 		if (sheet) {
 			all = xmalloc(headset_count(&hs) * T * T *
 			    sizeof(float));
@@ -430,6 +434,10 @@ main(int argc, char *argv[])
 
 				if (!headset_has(&hs, l, h))
 					continue;
+				tensor_to_f32(m, src, t.dtype, T * T);
+				if (astat_check(&chk, m, T, msg,
+				    sizeof(msg)) == -1)
+					rec_die("L%zuH%zu: %s", l, h, msg);
 				if (records) {
 					msgpack_packer *pk = rec_packer(w);
 					const char *dn =
@@ -459,13 +467,6 @@ main(int argc, char *argv[])
 				}
 				if (!files)
 					continue;
-				tensor_to_f32(m, src, t.dtype, T * T);
-				for (size_t i = 0; i < T * T; i++)
-					if (!isfinite(m[i]))
-						rec_die("L%zuH%zu: non-finite "
-						    "attention at row %zu, "
-						    "column %zu", l, h,
-						    i / T + 1, i % T + 1);
 				if (outdir[O_TSV] != NULL) {
 					char *p = path(O_TSV, id, l, h);
 					write_tsv(p, m, T, tok);
@@ -526,6 +527,7 @@ main(int argc, char *argv[])
 		progress_add(&pr, 1);
 	}
 	progress_done(&pr);
+	astat_check_report(&chk);
 	if (records)
 		rec_wclose(w);
 	rec_close(rr);

@@ -40,6 +40,7 @@ struct acc {
 static struct acc	*stats;
 static size_t		 nstats;
 static int		 Lcap, Hcap;	/* accumulator dimensions */
+static unsigned char	*seen;		/* (Lcap, Hcap): a map was read */
 static int		 Lseen, Hseen;	/* the largest layer and head seen */
 static int		 Lattn, Hattn;	/* shape of the first attn tensor */
 
@@ -77,6 +78,13 @@ grow(int L, int H)
 
 	if (nL == Lcap && nH == Hcap)
 		return;
+	unsigned char *ns = xcalloc((size_t)nL * nH, 1);
+
+	for (int l = 0; l < Lcap; l++)
+		for (int h = 0; h < Hcap; h++)
+			ns[l * nH + h] = seen[l * Hcap + h];
+	free(seen);
+	seen = ns;
 	for (size_t s = 0; s < nstats; s++) {
 		double *sum = xcalloc((size_t)nL * nH, sizeof(*sum));
 		size_t *n = xcalloc((size_t)nL * nH, sizeof(*n));
@@ -300,16 +308,19 @@ head(const struct unit *u, const float *a, double *col, int l, int h)
 	}
 }
 
+static struct astat_check chk;	/* of every map read */
+static size_t nmaps;		/* read, for astat_tablefits() */
+
 /* Convert head (l, h) of t at offset off to f32 in m (T, T), checked. */
 static void
 getmap(float *m, const struct tensor *t, size_t off, size_t T, int l, int h)
 {
+	char err[128];
+
 	tensor_to_f32(m, (const char *)t->data + off * tensor_dtsize(t->dtype),
 	    t->dtype, T * T);
-	for (size_t i = 0; i < T * T; i++)
-		if (!isfinite(m[i]))
-			rec_die("L%dH%d: non-finite attention at row %zu, "
-			    "column %zu", l + 1, h + 1, i / T + 1, i % T + 1);
+	if (astat_check(&chk, m, T, err, sizeof(err)) == -1)
+		rec_die("L%dH%d: %s", l + 1, h + 1, err);
 }
 
 static void
@@ -362,6 +373,14 @@ record(const msgpack_object *rec)
 		    T, per ? "map" : "attn");
 	if (T == 0)
 		rec_die("no tokens");
+	nmaps += (size_t)L * H;
+	if (!astat_tablefits(l0 + L > Lseen ? l0 + L : Lseen,
+	    h0 + H > Hseen ? h0 + H : Hseen, nmaps))
+		rec_die("layer %d, head %d: a table of %d layers x %d heads "
+		    "for %zu maps is out of all proportion (layers and heads "
+		    "are numbered from 1)", l0 + 1, h0 + 1,
+		    l0 + L > Lseen ? l0 + L : Lseen,
+		    h0 + H > Hseen ? h0 + H : Hseen, nmaps);
 	grow(l0 + L, h0 + H);
 	if (l0 + L > Lseen)
 		Lseen = l0 + L;
@@ -376,6 +395,7 @@ record(const msgpack_object *rec)
 		for (int h = 0; h < H; h++) {
 			getmap(m, &t, ((size_t)l * H + h) * T * T, T,
 			    l0 + l, h0 + h);
+			seen[(l0 + l) * Hcap + h0 + h] = 1;
 			if (wordlevel)
 				astat_wordmap(w, m, u.wordof, T, u.U);
 			head(&u, wordlevel ? w : m, col, l0 + l, h0 + h);
@@ -405,6 +425,8 @@ rows(FILE *fp, size_t s, int l0, int l1, int wide)
 		for (int h = 0; h < Hseen; h++) {
 			double v = value(s, l, h);
 
+			if (!seen[l * Hcap + h])
+				continue;	/* rows for maps read only */
 			if (wide)
 				fprintf(fp, "%s\t", stats[s].name);
 			if (isnan(v))
@@ -413,15 +435,6 @@ rows(FILE *fp, size_t s, int l0, int l1, int wide)
 				fprintf(fp, "%d\t%d\t%.6f\t%zu\n", l + 1,
 				    h + 1, v, stats[s].n[l * Hcap + h]);
 		}
-}
-
-static void
-closeout(FILE *fp, const char *path)
-{
-	if (fflush(fp) == EOF || ferror(fp))
-		err(1, "%s", path);
-	if (fp != stdout && fclose(fp) == EOF)
-		err(1, "%s", path);
 }
 
 static char *
@@ -498,7 +511,6 @@ output(const char *dir, int clslayer)
 			rows(stdout, s, 0, Lseen, 1);
 		else
 			rows(stdout, s, clslayer - 1, clslayer, 1);
-	closeout(stdout, "stdout");
 	if (dir == NULL) {
 		freelabels(ll, Lseen);
 		return;
@@ -625,6 +637,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if (dir != NULL && (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
@@ -657,6 +670,8 @@ main(int argc, char *argv[])
 		clslayer = Lseen;
 	else if (clslayer > Lseen)
 		errx(1, "-l %ld: the records have %d layers", clslayer, Lseen);
+	astat_check_report(&chk);
 	output(dir, (int)clslayer);
+	closeout(stdout, "stdout");	/* after the files: -d is kept */
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attnstat.h"
 #include "plot.h"
 #include "rec.h"
 #include "tensor.h"
@@ -422,6 +423,8 @@ classidx(const char *s)
 	return -1;
 }
 
+static struct astat_check chk;	/* of every map read */
+
 /*
  * The features of the current record's map; dies naming the record when
  * it has no map, or one that is not square or not finite, or tokens/seg of
@@ -435,6 +438,7 @@ recfeat(const msgpack_object *o, struct feat *f, int k)
 	int *seg = NULL;
 	float *a;
 	size_t T, n, bad;
+	char err[128];
 
 	if (rec_get(o, "map") == NULL)
 		rec_die("no key 'map' (classify-pattern reads per-head records"
@@ -467,10 +471,8 @@ recfeat(const msgpack_object *o, struct feat *f, int k)
 	}
 	a = xmalloc(T * T * sizeof(float));
 	tensor_to_f32(a, t.data, t.dtype, T * T);
-	for (size_t i = 0; i < T * T; i++)
-		if (!isfinite(a[i]))
-			rec_die("non-finite attention at row %zu, column %zu",
-			    i / T + 1, i % T + 1);
+	if (astat_check(&chk, a, T, err, sizeof(err)) == -1)
+		rec_die("%s", err);
 	bad = features(f, a, T, tok, seg, k);
 	free(a);
 	if (tok != NULL)
@@ -518,6 +520,12 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 		h = rec_int(&o, "head");
 		if (l < 1 || h < 1 || l > 1000 || h > 1000)
 			rec_die("layer %lld head %lld is outside 1..1000", l, h);
+		if (!astat_tablefits(l > L ? l : L, h > H ? h : H,
+		    rec_count(rr)))
+			rec_die("layer %lld, head %lld: a table of %lld layers "
+			    "x %lld heads for %zu maps is out of all "
+			    "proportion (layers and heads are numbered from 1)",
+			    l, h, l > L ? l : L, h > H ? h : H, rec_count(rr));
 		if (l > L) {
 			lay = xreallocarray(lay, l, sizeof(*lay));
 			memset(lay + L, 0, (l - L) * sizeof(*lay));
@@ -667,7 +675,7 @@ main(int argc, char *argv[])
 	msgpack_object o;
 	double *tx = NULL;
 	int *ty = NULL, ch, sum = 0, verbose = 0;
-	size_t badrows = 0, badmaps = 0, n = 0, cap = 0;
+	size_t n = 0, cap = 0;
 	long k = 3;
 
 	while ((ch = getopt_long(argc, argv, "b:k:m:p:st:v", lopt, NULL))
@@ -700,6 +708,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if ((sum && (modelfile || trainfile)) || (modelfile && trainfile) ||
@@ -709,8 +718,7 @@ main(int argc, char *argv[])
 	if (sum) {
 		summary(rr, plotfile, by);
 		rec_close(rr);
-		if (fflush(stdout) == EOF || ferror(stdout))
-			err(1, "stdout");
+		closeout(stdout, "stdout");
 		return 0;
 	}
 	if (modelfile != NULL)
@@ -720,7 +728,6 @@ main(int argc, char *argv[])
 	progress_init(&pr, "maps", 0, verbose);
 	while (rec_next(rr, &o)) {
 		struct feat f;
-		size_t bad;
 		int c = 4;
 
 		if (trainfile != NULL) {
@@ -737,9 +744,7 @@ main(int argc, char *argv[])
 				    "block or heterogeneous", p);
 			free(p);
 		}
-		bad = recfeat(&o, &f, (int)k);
-		badrows += bad;
-		badmaps += bad > 0;
+		recfeat(&o, &f, (int)k);
 		if (trainfile != NULL) {
 			if (n == cap) {
 				cap = cap ? 2 * cap : 256;
@@ -765,9 +770,7 @@ main(int argc, char *argv[])
 		progress_add(&pr, 1);
 	}
 	progress_done(&pr);
-	if (badrows > 0)
-		warnx("%zu rows in %zu maps do not sum to 1 (tolerance %g)",
-		    badrows, badmaps, ROWTOL);
+	astat_check_report(&chk);
 	if (trainfile != NULL) {
 		size_t right = 0;
 

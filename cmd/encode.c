@@ -5,6 +5,7 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct slot {
 	msgpack_unpacked up;
 	int		*ids, *seg;
 	int		 T;
+	char		 where[600];	/* rec_where() and id, for messages */
 };
 
 static struct {
@@ -43,6 +45,20 @@ usage(void)
 	    "              [--disable heads] [--mode uniform|zero] "
 	    "[file ...]\n");
 	exit(2);
+}
+
+/* "id 'MRPC/dev/17': " for messages, or "" when the record has no id. */
+static const char *
+idtext(const msgpack_object *rec)
+{
+	static char buf[80];
+	const msgpack_object *o = rec_get(rec, "id");
+
+	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
+		return "";
+	snprintf(buf, sizeof(buf), "id '%.*s': ", o->via.str.size > 60 ? 60 :
+	    (int)o->via.str.size, o->via.str.ptr);
+	return buf;
 }
 
 static void
@@ -95,6 +111,50 @@ put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
 	}
 }
 
+/*
+ * The first of v[0..n-1] that is not a finite number, or -1.  A weight of
+ * NaN or one so large that a product overflows makes NaN or infinity
+ * anywhere downstream: an error, never a made-up pred.
+ */
+static long
+nonfinite(const float *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i]))
+			return (long)i;
+	return -1;
+}
+
+/* Dies naming the record when anything it would get is not finite. */
+static void
+checkfinite(struct bert_run *r, int b, const struct slot *s)
+{
+	const struct bert_config *c = &r->m->cfg;
+	size_t T = s->T, C = c->C;
+	long i;
+
+	if (opt.attn && (i = nonfinite(bert_run_attn(r, b),
+	    (size_t)c->L * c->H * T * T)) != -1)
+		errx(1, "%s: attention of L%zuH%zu at row %zu, column %zu is "
+		    "not finite (the model's weights or inputs overflow)",
+		    s->where, i / (c->H * T * T) + 1, i / (T * T) % c->H + 1,
+		    i / T % T + 1, i % T + 1);
+	if (c->nlabels > 0 &&
+	    (i = nonfinite(r->logits + (size_t)b * c->nlabels,
+	    c->nlabels)) != -1)
+		errx(1, "%s: logit %ld is %s (the model's weights or inputs "
+		    "overflow)", s->where, i + 1,
+		    isnan(r->logits[(size_t)b * c->nlabels + i]) ? "NaN" :
+		    "infinite");
+	if (opt.hidden && nonfinite(r->xs[c->L] + (size_t)r->off[b] * C,
+	    T * C) != -1)
+		errx(1, "%s: the hidden state is not finite (the model's "
+		    "weights or inputs overflow)", s->where);
+	if (opt.pooled && nonfinite(r->pooled + (size_t)b * C, C) != -1)
+		errx(1, "%s: the pooled output is not finite (the model's "
+		    "weights or inputs overflow)", s->where);
+}
+
 static void
 flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
     const struct headset *off)
@@ -115,7 +175,9 @@ flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
 	bert_run_layers(r, 1, off, opt.mode, opt.hidden == 2);
 	bert_run_head(r, NULL);
 	for (int i = 0; i < n; i++) {
+		checkfinite(r, i, &s[i]);
 		put(w, r, i, &s[i]);
+		rec_end(w);	/* and a reader gone is noticed here */
 		free(s[i].ids);
 		free(s[i].seg);
 		s[i].ids = s[i].seg = NULL;
@@ -271,8 +333,10 @@ main(int argc, char *argv[])
 		if (T == 0)
 			rec_die("'ids' is empty");
 		if (T > (size_t)m.cfg.P)
-			rec_die("%zu tokens, over the model's "
-			    "max_position_embeddings %d", T, m.cfg.P);
+			rec_die("%s%zu tokens, longer than the %d positions "
+			    "of %s (max_position_embeddings); tokenize -m %s "
+			    "truncates to fit", idtext(&rec), T, m.cfg.P,
+			    mdir, mdir);
 		for (size_t i = 0; i < T; i++) {
 			if (ids[i] < 0 || ids[i] >= m.cfg.V)
 				rec_die("'ids'[%zu] is %d, outside the "
@@ -305,6 +369,10 @@ main(int argc, char *argv[])
 		s->ids = ids;
 		s->seg = seg;
 		s->T = T;
+		snprintf(s->where, sizeof(s->where), "%s: %s", rec_where(),
+		    idtext(&rec));
+		if (s->where[strlen(s->where) - 2] == ':')
+			s->where[strlen(s->where) - 2] = '\0';
 		ntok += T;
 		natt += att;
 	}

@@ -345,12 +345,29 @@ train(struct train *t, const struct set *s, const struct set *dev,
 
 			gather(&bb, s, idx + i, nb);
 			float loss = train_forward(t, &bb.b, 1);
+			double gnorm;
 
+			/*
+			 * A loss or gradient that is not finite would turn
+			 * every weight into NaN: stop before the update, so
+			 * that no model is written (-o is left as it was).
+			 */
+			if (!isfinite(loss))
+				errx(1, "step %ld (epoch %d): the loss is %s; "
+				    "no model written (a learning rate of %g "
+				    "too high, or labels out of range?)",
+				    t->step + 1, ep + 1, isnan(loss) ? "NaN" :
+				    "infinite", hp->lr);
 			lsum += loss;
 			esum += loss;
 			lcount++;
 			train_backward(t);
-			train_clip(t, hp->maxnorm);
+			gnorm = train_clip(t, hp->maxnorm);
+			if (!isfinite(gnorm))
+				errx(1, "step %ld (epoch %d): the gradient is "
+				    "not finite; no model written (a learning "
+				    "rate of %g too high?)", t->step + 1,
+				    ep + 1, hp->lr);
 			train_adamw(t, lr, hp->wd);
 			seen += nb;
 
@@ -476,8 +493,8 @@ prune(struct train *t, const double *imp, const struct set *dev, int steps,
 			printf("L%zuH%zu\n", last / k->H + 1, last % k->H + 1);
 		else
 			printf("-\n");
-		if (fflush(stdout) == EOF)
-			err(1, "stdout");
+		fflush(stdout);		/* a line a step */
+		outcheck(stdout, "stdout");
 	}
 	for (size_t i = 0; i < nh; i++)
 		t->gate[i] = 1.0f;
@@ -498,10 +515,7 @@ writeimp(const char *path, const double *imp, const struct bert_config *k)
 		for (int h = 0; h < k->H; h++)
 			fprintf(fp, "%d\t%d\t%.6f\n", l + 1, h + 1,
 			    imp[l * k->H + h]);
-	if (fflush(fp) == EOF || ferror(fp))
-		err(1, "%s", path);
-	if (fp != stdout && fclose(fp) == EOF)
-		err(1, "%s", path);
+	closeout(fp, fp == stdout ? "stdout" : path);
 }
 
 int
@@ -575,6 +589,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if (mdir == NULL)
@@ -648,7 +663,6 @@ main(int argc, char *argv[])
 	freeset(&trs);
 	freeset(&devs);
 	train_release(&t);
-	if (fflush(stdout) == EOF || ferror(stdout))
-		err(1, "stdout");
+	closeout(stdout, "stdout");
 	return 0;
 }

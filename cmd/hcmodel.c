@@ -667,6 +667,7 @@ main(int argc, char *argv[])
 {
 	int rc;
 
+	outinit();
 	if (argc < 2)
 		usage();
 	if (strcmp(argv[1], "check") == 0)
@@ -675,7 +676,6 @@ main(int argc, char *argv[])
 		rc = cmd_ls(argc - 1, argv + 1);
 	else
 		usage();
-	if (fflush(stdout) == EOF || ferror(stdout))
-		err(1, "stdout");
+	closeout(stdout, "stdout");
 	return rc;
 }

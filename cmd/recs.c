@@ -275,6 +275,7 @@ tojson(struct rec_reader *rr, int count)
 			jval(stdout, &kv->val);
 		}
 		puts("}");
+		outcheck(stdout, "stdout");	/* a reader gone ends it */
 	}
 	if (count)
 		printf("%zu\n", n);
@@ -851,6 +852,7 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if (rev + pass + count > 1 || ((rev || pass) && (nkeys || values)))
@@ -871,13 +873,8 @@ main(int argc, char *argv[])
 	if (gz)
 		usage();
 	rr = rec_open(argc, argv);
-	signal(SIGPIPE, SIG_IGN);
 	tojson(rr, count);
 	rec_close(rr);
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		if (errno == EPIPE)
-			return 0;
-		err(1, "stdout");
-	}
+	closeout(stdout, "stdout");
 	return 0;
 }

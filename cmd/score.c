@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "attnstat.h"
 #include "glue.h"
 #include "metrics.h"
 #include "rec.h"
@@ -695,18 +696,23 @@ heatmap(const char *path)
 	int L = 0, H = 0, l, h;
 	float *grid, *col, *sig, *scol;
 	double amax = 0;
-	size_t n;
+	size_t n, named = 0;
 
 	for (size_t i = 0; i < ngroups; i++)
 		if (headname(groups[i].name, &l, &h)) {
 			L = l > L ? l : L;
 			H = h > H ? h : H;
+			named++;
 		}
 	if (L == 0)
 		errx(1, "%s: no groups named like L3H7 or L3 to draw", path);
 	if (L > 1000 || H > 1000)
 		errx(1, "%s: %d layers x %d heads is too many to draw", path,
 		    L, H);
+	if (!astat_tablefits(L, H, named))
+		errx(1, "%s: a grid of %d layers x %d heads for %zu groups is "
+		    "out of all proportion (layers and heads are numbered "
+		    "from 1)", path, L, H, named);
 	if (H == 0)
 		H = 1;		/* layers only: an empty grid beside them */
 	n = (size_t)L * (H + 1);
@@ -804,6 +810,7 @@ main(int argc, char *argv[])
 			exit(2);
 		}
 	}
+	outinit();
 	argc -= optind;
 	argv += optind;
 	if (heatpath != NULL) {
@@ -847,8 +854,7 @@ main(int argc, char *argv[])
 	print_table(task, base);
 	if (heatpath != NULL)
 		heatmap(heatpath);
-	if (fflush(stdout) == EOF || ferror(stdout))
-		err(1, "stdout");
+	closeout(stdout, "stdout");
 	for (size_t i = 0; i < ngroups; i++) {
 		for (size_t j = 0; j < groups[i].n; j++)
 			free(groups[i].id[j]);

@@ -1,5 +1,6 @@
 /* attnstat.c -- per-head attention statistics; see attnstat.h. */
 #include <ctype.h>
+#include <err.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -287,4 +288,51 @@ astat_class_has(const struct astat_class *c, const char *tok)
 	r = bsearch(&f, c->words, c->n, sizeof(*c->words), cmpstr) != NULL;
 	free(f);
 	return r;
+}
+
+/* ---- checks ---- */
+
+int
+astat_check(struct astat_check *c, const float *a, size_t T, char *err,
+    size_t errlen)
+{
+	size_t bad = 0, neg = 0;
+
+	for (size_t i = 0; i < T; i++) {
+		const float *r = a + i * T;
+		double sum = 0;
+
+		for (size_t j = 0; j < T; j++) {
+			if (!isfinite(r[j])) {
+				snprintf(err, errlen, "non-finite attention "
+				    "at row %zu, column %zu", i + 1, j + 1);
+				return -1;
+			}
+			neg += r[j] < 0;
+			sum += r[j];
+		}
+		bad += fabs(sum - 1) > ASTAT_ROWTOL;
+	}
+	c->maps++;
+	c->badrows += bad;
+	c->badmaps += bad > 0;
+	c->neg += neg;
+	c->negmaps += neg > 0;
+	return 0;
+}
+
+void
+astat_check_report(const struct astat_check *c)
+{
+	if (c->badrows > 0)
+		warnx("%zu rows in %zu maps do not sum to 1 (tolerance %g)",
+		    c->badrows, c->badmaps, ASTAT_ROWTOL);
+	if (c->neg > 0)
+		warnx("%zu negative values in %zu maps", c->neg, c->negmaps);
+}
+
+int
+astat_tablefits(size_t L, size_t H, size_t nmaps)
+{
+	return L <= 4096 && H <= 4096 && L * H <= 4 * nmaps + 4096;
 }

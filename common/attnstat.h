@@ -61,6 +61,40 @@ char	*astat_wordtext(char *const *tokens, const size_t *wordof, size_t T,
 /* 1 when s is a non-empty string made only of Unicode punctuation (P*). */
 int	astat_ispunct(const char *s);
 
+/* ---- checks shared by every filter that reads maps ---- */
+
+/*
+ * The checks of a map a (T, T) that classify-pattern, attend-stats,
+ * attend-compare and attend-dump make alike.  A value that is not finite
+ * is an error: astat_check() returns -1 with "non-finite attention at row
+ * R, column C" in err.  A negative value, or a row whose sum is off 1 by
+ * more than ASTAT_ROWTOL, is counted in *c (a contribution map read with
+ * -k need not be a distribution), and astat_check_report() warns about
+ * them once, at the end.  Returns 0 otherwise.
+ */
+#define ASTAT_ROWTOL	1e-3
+
+struct astat_check {
+	size_t	maps;			/* checked */
+	size_t	badrows, badmaps;	/* rows off 1, maps with one */
+	size_t	neg, negmaps;		/* negative values, maps with one */
+};
+
+int	astat_check(struct astat_check *c, const float *a, size_t T,
+	    char *err, size_t errlen);
+void	astat_check_report(const struct astat_check *c);
+
+/*
+ * Whether a per-head table of L layers x H heads (numbered from 1, sized
+ * by the largest numbers found in records) may be kept when nmaps maps
+ * have been read, this record's included.  One record that names layer
+ * 4096 must not cost 4096 x H cells of memory and of output: a table
+ * stays under 4 nmaps + 4096 cells, which every real model's full set of
+ * heads fits (144 for BERT-base, 384 for BERT-large) and which keeps it
+ * proportional to the maps that are in it.
+ */
+int	astat_tablefits(size_t L, size_t H, size_t nmaps);
+
 /* ---- word classes (-c NAME=FILE) ---- */
 
 struct astat_class {

@@ -56,6 +56,7 @@ struct rec_writer {
 	size_t		 len, cap;
 	size_t		 mark;	/* buf[0..mark): whole records (last read) */
 	int		 dying;	/* salvage(): write errors are ignored */
+	double		 checked;	/* now() at the last whole() check */
 	msgpack_packer	 pk;
 };
 
@@ -66,6 +67,7 @@ static void salvage0(void);
 static int atexitset;		/* salvage0() registered */
 static void wflush(struct rec_writer *, const void *, size_t);
 static void wfail(const char *);
+static void whole(struct rec_writer *);
 static void (*atdie)(void *);
 static void *atdiearg;
 
@@ -458,7 +460,7 @@ rec_read(struct rec_reader *rr, msgpack_object *obj)
 			rclose(rr);
 			if (rr->fi + 1 >= rr->nfiles) {
 				if (curw != NULL)	/* all before is whole */
-					curw->mark = curw->len;
+					whole(curw);
 				return 0;
 			}
 			rr->fi++;
@@ -486,7 +488,7 @@ rec_read(struct rec_reader *rr, msgpack_object *obj)
 	rr->nrec++;
 	rr->total++;
 	if (curw != NULL)
-		curw->mark = curw->len;	/* what went before is whole */
+		whole(curw);	/* what went before is whole */
 	snprintf(where, sizeof(where), "%s%srecord %zu",
 	    rr->name ? rr->name : "", rr->name ? ": " : "", rr->nrec);
 	*obj = rr->res.data;
@@ -907,12 +909,13 @@ rec_wopen(int gz)
 {
 	struct rec_writer *w = xcalloc(1, sizeof(*w));
 
-	signal(SIGPIPE, SIG_IGN);
+	outinit();
 	bigpipe(1);
 	if (gz && (w->gz = gzdopen(dup(1), "wb6")) == NULL)
 		err(1, "stdout: gzdopen");
 	w->cap = CHUNK;
 	w->buf = xmalloc(w->cap);
+	w->checked = now();
 	msgpack_packer_init(&w->pk, w, wcb);
 	curw = w;
 	if (!atexitset)
@@ -921,10 +924,37 @@ rec_wopen(int gz)
 	return w;
 }
 
+/*
+ * The records written so far are whole.  At most every OUTCHECK_SECONDS
+ * they also go out (a slow filter's records reach the next one without
+ * waiting for a full buffer) and the reader is asked whether it is still
+ * there: a pipeline whose reader has gone (`encode | head -c 1`) ends at
+ * the next record, with status 0, instead of computing to the end of its
+ * input.  The cost is a clock read per record and two system calls every
+ * OUTCHECK_SECONDS, whatever the record size.  A gzip stream is not
+ * flushed (that would change its bytes with the timing), only polled.
+ */
+static void
+whole(struct rec_writer *w)
+{
+	double t;
+
+	w->mark = w->len;
+	if (w->dying || (t = now()) - w->checked < OUTCHECK_SECONDS)
+		return;
+	w->checked = t;
+	if (w->gz == NULL && w->len > 0) {
+		wflush(w, w->buf, w->len);	/* EPIPE: wfail() exits 0 */
+		w->len = w->mark = 0;
+	}
+	if (outgone(1))
+		exit(0);
+}
+
 void
 rec_end(struct rec_writer *w)
 {
-	w->mark = w->len;
+	whole(w);
 }
 
 void

@@ -1,7 +1,12 @@
-/* util.c -- allocation that cannot fail, number parsing, progress. */
+/*
+ * util.c -- allocation that cannot fail, number parsing, progress, output
+ * that ends with its reader.
+ */
 #include <err.h>
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,4 +148,81 @@ progress_done(struct progress *p)
 {
 	if (p->on)
 		progress_print(p, 1);
+}
+
+/* ---- output that ends with its reader ---- */
+
+void
+outinit(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int
+outgone(int fd)
+{
+	struct pollfd pfd;
+
+	/*
+	 * Linux reports POLLERR on the write end of a pipe that has no
+	 * reader left, POLLHUP on a socket whose peer has shut down; a
+	 * regular file or a terminal has neither.
+	 */
+	pfd.fd = fd;
+	pfd.events = 0;
+	pfd.revents = 0;
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
+
+/*
+ * fp has failed to write, with errno e (0 when not known): a reader that
+ * went away is no error (exit 0); anything else is one that names the
+ * output (exit 1).
+ */
+static void
+outfail(FILE *fp, const char *name, int e)
+{
+	if (e == EPIPE || outgone(fileno(fp)))
+		exit(0);
+	if (e == 0) {
+		clearerr(fp);
+		errno = 0;
+		if (fflush(fp) == EOF)
+			e = errno;
+		if (e == EPIPE)
+			exit(0);
+	}
+	if (e != 0) {
+		errno = e;
+		err(1, "%s", name);
+	}
+	errx(1, "%s: write error", name);
+}
+
+void
+outcheck(FILE *fp, const char *name)
+{
+	static double last;
+	double t;
+
+	if (ferror(fp))
+		outfail(fp, name, errno);	/* probably the write's */
+	if ((t = now()) - last < OUTCHECK_SECONDS)
+		return;
+	last = t;
+	if (outgone(fileno(fp)))
+		exit(0);
+}
+
+void
+closeout(FILE *fp, const char *name)
+{
+	errno = 0;
+	if (fflush(fp) == EOF || ferror(fp))
+		outfail(fp, name, errno);
+	if (fp != stdout && fclose(fp) == EOF) {
+		if (errno == EPIPE)
+			exit(0);
+		err(1, "%s", name);
+	}
 }

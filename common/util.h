@@ -8,6 +8,7 @@
 #define UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 void	*xmalloc(size_t n);
 void	*xcalloc(size_t nmemb, size_t size);
@@ -41,5 +42,29 @@ void	progress_init(struct progress *p, const char *what, size_t total,
 	    int verbose);
 void	progress_add(struct progress *p, size_t n);
 void	progress_done(struct progress *p);
+
+/*
+ * Output that ends when its reader does.  outinit() ignores SIGPIPE, so
+ * that a write to a pipe whose reader has gone fails with EPIPE instead of
+ * killing the program (status 141 under `set -o pipefail`); every filter
+ * calls it first.
+ *
+ * outgone(fd): 1 when fd is a pipe or socket whose reader has gone (one
+ * poll(2) of zero timeout).
+ *
+ * outcheck(fp, name), between records or lines of text: exits 0 quietly
+ * when fp's reader has gone (a failed write with EPIPE, or, polled at most
+ * every OUTCHECK_SECONDS, a pipe with no reader), 1 naming the output on
+ * any other write error (a full disk), and returns otherwise.
+ *
+ * closeout(fp, name) at the end: flushes fp, and closes it unless it is
+ * stdout, with the same verdicts.  name is "stdout" or the file's path.
+ */
+#define OUTCHECK_SECONDS	0.05
+
+void	outinit(void);
+int	outgone(int fd);
+void	outcheck(FILE *fp, const char *name);
+void	closeout(FILE *fp, const char *name);
 
 #endif

@@ -200,3 +200,12 @@ EOF2
 	    '$MEMCAP; exec ablate -m "$1" "$2"' - "$d" "$IN"
 	[ "$stderr" = "ablate: $d/model.safetensors: tensor 'classifier.weight' has a dtype other than F32, F16 or BF16" ]
 }
+
+@test "ablate: non-finite logits are an error naming the record and the set" {
+	$PY "$TOP/test/mkbad.py" model "$SAMPLES/tiny-cls" "$BATS_TEST_TMPDIR/inf" "
+o = h['classifier.weight']['data_offsets']
+d = d[:o[0]] + struct.pack('<f', 3e38) * ((o[1] - o[0]) // 4) + d[o[1]:]"
+	run -1 --separate-stderr ablate -m "$BATS_TEST_TMPDIR/inf" --heads all \
+	    "$SAMPLES/tiny-cls/dev.mp"
+	[ "$stderr" = "ablate: $SAMPLES/tiny-cls/dev.mp: record 1: ablation 'base': logit 1 is not finite (the model's weights or inputs overflow)" ]
+}

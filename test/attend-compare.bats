@@ -204,3 +204,26 @@ close() {
 	[[ $stderr == *"$T/t.mp"*"record 1"* ]]
 	[ -z "$output" ]
 }
+
+@test "attend-compare: a non-finite map is an error naming the record and head" {
+	d=$BATS_TEST_TMPDIR
+	$PY "$TOP/test/mkbad.py" edit "$SAMPLES/attend-a.mp" "$d/nan.mp" 2 \
+	    'poke(r["attn"], 7, nan)'
+	run -1 --separate-stderr attend-compare "$d/nan.mp" "$SAMPLES/attend-b.mp"
+	[ "$stderr" = "attend-compare: $d/nan.mp: record 3: id 'x/2': L1H1: non-finite attention at row 1, column 8" ]
+	$PY "$TOP/test/mkbad.py" edit "$SAMPLES/attend-a.mp" "$d/neg.mp" 1 \
+	    'poke(r["attn"], 1, -0.25)'
+	run -0 --separate-stderr attend-compare "$d/neg.mp" "$SAMPLES/attend-b.mp"
+	[[ $stderr == *"attend-compare: 1 rows in 1 maps do not sum to 1 (tolerance 0.001)
+attend-compare: 1 negative values in 1 maps"* ]]
+}
+
+@test "attend-compare: memory and output stay in proportion to the maps read" {
+	echo '{"id": "x", "tokens": ["a"], "layer": 4096, "head": 2, "map": {"dtype": "f32", "shape": [1, 1], "data": [1.0]}}' |
+	    recs -r >"$T/big.mp"
+	run -1 bash -c '$MEMCAP; set -o pipefail
+	    attend-compare "$1" "$1" 2>"$2" | head -c 100000 | wc -c' - \
+	    "$T/big.mp" "$T/err"
+	[ "$output" = 0 ]
+	[ "$(cat "$T/err")" = "attend-compare: $T/big.mp: record 1: id 'x L4096H2': a table of 4096 layers x 2 heads for 1 maps is out of all proportion (layers and heads are numbered from 1)" ]
+}

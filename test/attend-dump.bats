@@ -277,3 +277,20 @@ a = np.load('$W/f16/ka_1_L1H3.npy')
 assert a.dtype == np.dtype('<f4') and (a == want).all()
 "
 }
+
+@test "attend-dump: maps are checked as classify-pattern checks them" {
+	d=$BATS_TEST_TMPDIR
+	$PY "$TOP/test/mkbad.py" edit "$SAMPLES/attend-a.mp" "$d/nan.mp" 2 \
+	    'poke(r["attn"], 7, nan)'
+	run -1 --separate-stderr attend-dump "$d/nan.mp"
+	[ "$stderr" = "attend-dump: $d/nan.mp: record 3: L1H1: non-finite attention at row 1, column 8" ]
+	$PY "$TOP/test/mkbad.py" edit "$SAMPLES/attend-a.mp" "$d/neg.mp" 0 \
+	    'poke(r["attn"], 1, -0.25)'
+	run -0 --separate-stderr attend-dump "$d/neg.mp"
+	[ "$stderr" = "attend-dump: 1 rows in 1 maps do not sum to 1 (tolerance 0.001)
+attend-dump: 1 negative values in 1 maps" ]
+	attend-dump "$d/neg.mp" >"$d/neg.heads"
+	run -0 --separate-stderr classify-pattern "$d/neg.heads"
+	[ "$stderr" = "classify-pattern: 1 rows in 1 maps do not sum to 1 (tolerance 0.001)
+classify-pattern: 1 negative values in 1 maps" ]
+}

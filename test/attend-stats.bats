@@ -189,3 +189,39 @@ setup() {
 	run -1 --separate-stderr attend-stats -l 3 "$SAMPLES/attend-stats.mp"
 	[[ $stderr == *"-l 3: the records have 2 layers"* ]]
 }
+
+@test "attend-stats: negative attention and rows off 1 are reported, once" {
+	$PY "$TOP/test/mkbad.py" edit "$SAMPLES/attend-stats.mp" "$T/neg.mp" 1 \
+	    'poke(r["attn"], 1, -0.25)'
+	run -0 --separate-stderr attend-stats "$T/neg.mp"
+	[ "$stderr" = "attend-stats: 1 rows in 1 maps do not sum to 1 (tolerance 0.001)
+attend-stats: 1 negative values in 1 maps" ]
+	run -0 --separate-stderr attend-stats "$SAMPLES/attend-stats.mp"
+	[ -z "$stderr" ]
+}
+
+@test "attend-stats: memory and output stay in proportion to the maps read" {
+	# one map record of 68 bytes naming layer 4096: a table of 4096 x H
+	# heads was written out (2.9 GB for a few records)
+	for lh in "4096 4096" "4096 8" "8 4096"; do
+		set -- $lh
+		echo "{\"id\": \"x\", \"tokens\": [\"a\"], \"layer\": $1, \"head\": $2, \"map\": {\"dtype\": \"f32\", \"shape\": [1, 1], \"data\": [1.0]}}" |
+		    recs -r >"$T/big.mp"
+		run -1 bash -c '$MEMCAP; set -o pipefail
+		    attend-stats "$1" 2>"$2" | head -c 100000 | wc -c' - \
+		    "$T/big.mp" "$T/err"
+		[ "$output" = 0 ]
+		[ "$(cat "$T/err")" = "attend-stats: $T/big.mp: record 1: layer $1, head $2: a table of $1 layers x $2 heads for 1 maps is out of all proportion (layers and heads are numbered from 1)" ]
+	done
+	# layer 1024 of one head: a table in bounds, and a row for the map
+	# read, not one for each of the 1024 x 1 heads of the table
+	echo '{"id": "x", "tokens": ["a"], "layer": 1024, "head": 1, "map": {"dtype": "f32", "shape": [1, 1], "data": [1.0]}}' |
+	    recs -r >"$T/one.mp"
+	run -0 bash -c '$MEMCAP; attend-stats "$1" | cut -f 2,3 | sort -u' - \
+	    "$T/one.mp"
+	[ "$output" = "1024	1
+layer	head" ]
+	# every head of a model, one record each, is in proportion
+	attend-dump "$SAMPLES/ka-attn.mp" >"$T/heads.mp"
+	run -0 attend-stats "$T/heads.mp"
+}

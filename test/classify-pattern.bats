@@ -261,3 +261,14 @@ for r in mkmaps.records('$SAMPLES/ka-attn.mp'):
 	    classify-pattern -s' _ "$SAMPLES" >"$W/e2e.tsv"
 	heads_ok "$W/e2e.tsv"
 }
+
+@test "classify-pattern: -s keeps memory and output in proportion to the maps" {
+	d=$BATS_TEST_TMPDIR
+	echo '{"id": "x", "pattern": "block", "layer": 1000, "head": 1000}' |
+	    recs -r >"$d/big.mp"
+	run -1 bash -c '$MEMCAP; set -o pipefail
+	    classify-pattern -s "$1" 2>"$2" | head -c 100000 | wc -c' - \
+	    "$d/big.mp" "$d/err"
+	[ "$output" = 0 ]
+	[ "$(cat "$d/err")" = "classify-pattern: $d/big.mp: record 1: layer 1000, head 1000: a table of 1000 layers x 1000 heads for 1 maps is out of all proportion (layers and heads are numbered from 1)" ]
+}

@@ -322,7 +322,38 @@ bad() {
 	bad '{"ids": [2, 3], "seg": [0, 2]}' "'seg'[1] is 2, outside the 2 token types"
 	bad '[1, 2]' "not a map (found an array)"
 	long=$($PY -c 'print([2] * 513)')
-	bad "{\"ids\": $long}" "513 tokens, over the model's max_position_embeddings 512"
+	bad "{\"ids\": $long}" "513 tokens, longer than the 512 positions of $GM (max_position_embeddings); tokenize -m $GM truncates to fit"
+}
+
+@test "encode: a record longer than the model names its id and the fix" {
+	long=$($PY -c 'print([2] * 65)')
+	{ head -n 1 "$GOLDEN/encode-in.jsonl"
+	  echo "{\"id\": \"long/1\", \"ids\": $long}"; } |
+	    $PY "$TOP/test/score-mp.py" >"$T/long.mp"
+	run -1 --separate-stderr encode -m "$SAMPLES/tiny-cls" "$T/long.mp"
+	[ "$stderr" = "encode: $T/long.mp: record 2: id 'long/1': 65 tokens, longer than the 64 positions of $SAMPLES/tiny-cls (max_position_embeddings); tokenize -m $SAMPLES/tiny-cls truncates to fit" ]
+}
+
+# A copy of tiny-cls with the finite weights of tensor $2 set to $3: finite
+# weights whose products overflow to infinity or NaN.
+bigmodel() {
+	$PY "$TOP/test/mkbad.py" model "$SAMPLES/tiny-cls" "$1" "
+for t in '$2'.split():
+    o = h[t]['data_offsets']
+    d = d[:o[0]] + struct.pack('<f', $3) * ((o[1] - o[0]) // 4) + d[o[1]:]"
+}
+
+@test "encode: non-finite logits or attention are an error naming the record" {
+	bigmodel "$T/inf" classifier.weight 3e38
+	run -1 --separate-stderr encode -m "$T/inf" "$SAMPLES/tiny-cls/dev.mp"
+	[ "$stderr" = "encode: $SAMPLES/tiny-cls/dev.mp: record 1: id 'tiny/dev/0': logit 1 is infinite (the model's weights or inputs overflow)" ]
+	[ -z "$output" ]
+	q=bert.encoder.layer.1.attention.self
+	bigmodel "$T/nan" "$q.query.bias $q.key.bias" 1e30
+	run -1 --separate-stderr encode -a -m "$T/nan" "$SAMPLES/tiny-cls/dev.mp"
+	[ "$stderr" = "encode: $SAMPLES/tiny-cls/dev.mp: record 1: id 'tiny/dev/0': attention of L2H1 at row 1, column 1 is not finite (the model's weights or inputs overflow)" ]
+	run -1 --separate-stderr encode -m "$T/nan" "$SAMPLES/tiny-cls/dev.mp"
+	[ "$stderr" = "encode: $SAMPLES/tiny-cls/dev.mp: record 1: id 'tiny/dev/0': logit 1 is NaN (the model's weights or inputs overflow)" ]
 }
 
 @test "encode: a truncated stream is an error after the good records" {

@@ -332,3 +332,22 @@ sums() {
 	[ -s "$D/tiny-rand/model.safetensors" ]
 	[ -s "$D/imp.tsv" ]
 }
+
+@test "finetune: a loss that is not finite stops it, naming the step, with no model" {
+	need_finetune
+	recs "$D/rtrain.mp" | sed '1s/"label":[-0-9.e]*/"label":1e20/' |
+	    recs -r >"$D/inf.mp"
+	mkdir "$D/keep"
+	echo old >"$D/keep/config.json"
+	run -1 --separate-stderr finetune -m "$D/m" -o "$D/keep" \
+	    --random-init --epochs 1 --batch 16 --lr 2e-3 --seed 7 \
+	    --labels 1 "$D/inf.mp"
+	echo "$stderr"
+	[[ $stderr == "finetune: step "[0-9]*" (epoch 1): the loss is infinite; no model written"* ]]
+	[ "$(ls "$D/keep")" = config.json ]
+	[ "$(cat "$D/keep/config.json")" = old ]
+	run -1 --separate-stderr finetune -m "$D/m" -o "$D/new" \
+	    --random-init --epochs 1 --batch 16 --lr 2e-3 --seed 7 \
+	    --labels 1 "$D/inf.mp"
+	[ ! -e "$D/new" ]
+}

@@ -394,3 +394,14 @@ EOF
 	run -0 bash -c 'set -o pipefail; ablate -m samples/tiny-cls \
 	    --heads all --layers all samples/tiny-cls/dev.mp | score -t RTE'
 }
+
+@test "score: a heat map stays in proportion to the groups named like L3H7" {
+	d=$BATS_TEST_TMPDIR
+	printf '%s\n' '{"id": "a", "label": 1, "logits": [0, 1], "pred": 1, "ablation": "base"}' \
+	    '{"id": "a", "label": 1, "logits": [0, 1], "pred": 1, "ablation": "L900H900"}' |
+	    recs -r >"$d/sparse.mp"
+	run -1 --separate-stderr bash -c '$MEMCAP; exec score --heatmap "$1" "$2"' - \
+	    "$d/h.png" "$d/sparse.mp"
+	[ "$stderr" = "score: $d/h.png: a grid of 900 layers x 900 heads for 1 groups is out of all proportion (layers and heads are numbered from 1)" ]
+	[ ! -e "$d/h.png" ]
+}
