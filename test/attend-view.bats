@@ -192,14 +192,15 @@ open('$W/short.mp', 'wb').write(out)
 
 @test "attend-view: man page examples run" {
 	cd "$W"
-	# EXAMPLES, run from the top of the tree
-	(cd "$TOP" && tokenize -m samples/ka-model samples/ka-sentences.txt |
-	    encode -m samples/ka-model -a >"$W/ka.mp" &&
-	    attend-dump "$W/ka.mp" | classify-pattern >"$W/pat.mp" &&
-	    attend-view -p "$W/pat.mp" -o "$W/view.html" "$W/ka.mp") 2>err
-	grep -q '^attend-view: .*view.html: 8 records, ' err
-	(cd "$TOP" && encode -m samples/ka-model -a samples/ka-attn.mp |
-	    attend-view --max-records 2 >"$W/two.html") 2>err
+	# EXAMPLES, in order, with the samples of the tree
+	S=$SAMPLES
+	tokenize -m $S/ka-model $S/ka-sentences.txt |
+	    encode -m $S/ka-model -a >ka.mp
+	attend-dump ka.mp | classify-pattern >patterns.mp
+	attend-view -p patterns.mp -o view.html ka.mp 2>err
+	grep -qx 'attend-view: view.html: 8 records, 0.1 MB' err
+	grep -q '"pattern":\["diagonal","diagonal","vertical",' view.html
+	attend-view --max-records 2 -o two.html $S/ka-attn.mp 2>/dev/null
 	[ "$(grep -c '^<script type="application/json" class="meta">' \
 	    two.html)" = 2 ]
 }
