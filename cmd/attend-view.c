@@ -6,8 +6,8 @@
  * this program inserts the records' data into it.
  *
  * The maps are quantised to 8 bits a value and base64-encoded, one <script
- * type="text/plain"> element per record, decoded by the page when the record
- * is shown: for each head, lo = min(0, min v), hi = max(0, max v) and
+ * type="text/plain"> element per layer, decoded by the page when it shows the
+ * layer: for each head, lo = min(0, min v), hi = max(0, max v) and
  * q = round(255 (v - lo) / (hi - lo)), so that a probability map keeps its
  * zero and its largest weight is 255.  The metadata (id, label, pred,
  * tokens, seg, lo and hi per head, patterns) is JSON beside it.
@@ -319,9 +319,20 @@ record(const msgpack_object *rec, const char *key, size_t n)
 		else
 			fprintf(out, "\"%s\"", pclass[pat[h]]);
 	}
-	fputs("]}</script>\n<script type=\"text/plain\" class=\"data\">", out);
-	b64(q, L * H * hw);
-	fputs("</script>\n", out);
+	fputs("]}</script>\n", out);
+	/*
+	 * A layer an element, so that the page decodes the layers it shows;
+	 * after the first one of the first record, the page draws its first
+	 * view while it reads the rest.
+	 */
+	for (size_t l = 0; l < L; l++) {
+		fprintf(out, "<script type=\"text/plain\" class=\"data\" "
+		    "data-n=\"%zu\" data-l=\"%zu\">", n, l);
+		b64(q + l * H * hw, H * hw);
+		fputs("</script>\n", out);
+		if (n == 0 && l == 0)
+			fputs("<script>early();</script>\n", out);
+	}
 
 	if (tok != NULL)
 		rec_strs_free(tok, ntok);

@@ -59,8 +59,8 @@ py() {
 	[ -z "$output" ]
 	[ "$(grep -c '^<script type="application/json" class="meta">' \
 	    "$W/v.html")" = 8 ]
-	[ "$(grep -c '^<script type="text/plain" class="data">' \
-	    "$W/v.html")" = 8 ]
+	[ "$(grep -c '^<script type="text/plain" class="data" data-n="[0-7]" data-l="[0-2]">' \
+	    "$W/v.html")" = 24 ]
 	# no network: no external script, style, image or link of any kind
 	! grep -Eiq '<(link|img|iframe)|src=|@import|url\(' "$W/v.html"
 	[ "$(grep -o 'https\?://[^"\\]*' "$W/v.html" | sort -u)" = \
@@ -79,17 +79,18 @@ import numpy as np, mkmaps
 d = open('$W/v.html').read()
 metas = [json.loads(m) for m in
          re.findall(r'<script type=\"application/json\" class=\"meta\">(.*?)</script>', d)]
-datas = re.findall(r'<script type=\"text/plain\" class=\"data\">(.*?)</script>', d)
+datas = re.findall(r'<script type=\"text/plain\" class=\"data\" data-n=\"\d+\" data-l=\"\d+\">(.*?)</script>', d)
 recs = mkmaps.records('$SAMPLES/ka-attn.mp')
-assert len(metas) == len(datas) == len(recs) == 8
+assert len(metas) == len(recs) == 8 and len(datas) == 3 * 8
 worst = 0
-for m, b, r in zip(metas, datas, recs):
+for n, (m, r) in enumerate(zip(metas, recs)):
+    b = b''.join(base64.b64decode(x) for x in datas[3 * n:3 * n + 3])
     a = mkmaps.tensor(r['attn']).astype(np.float64)
     L, H, T = a.shape[0], a.shape[1], a.shape[2]
     assert (m['L'], m['H'], m['T']) == (L, H, T)
     assert m['id'] == r['id'] and m['tokens'] == r['tokens']
     assert m['seg'] == r['seg']
-    q = np.frombuffer(base64.b64decode(b), np.uint8).reshape(L * H, T, T)
+    q = np.frombuffer(b, np.uint8).reshape(L * H, T, T)
     lo = np.array(m['lo'])[:, None, None]
     hi = np.array(m['hi'])[:, None, None]
     v = lo + q * (hi - lo) / 255
@@ -272,6 +273,8 @@ open('$W/long.mp', 'wb').write(out)
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["errors"] == [] and r["thumbs"] == 12 and r["T"] == 200, r
+# the head view was drawn after the first layer, before the rest was read
+assert r["early"] and r["first_ms"] <= r["parsed_ms"], r
 assert r["head_svg"] and r["model_svg"] and r["map_svg"]
 print("first view %d ms, model view %d ms" % (r["first_ms"], r["model_ms"]))
 ' "$W/st.json"

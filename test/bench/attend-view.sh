@@ -52,14 +52,14 @@ import json, sys
 r = json.loads(open(sys.argv[1]).read().replace("&quot;", '"'))
 assert not r["errors"], r["errors"]
 assert r["thumbs"] == 144, r["thumbs"]
-print("%d %d %d %d %d %d %d %.1f %d" % (r["first_ms"], r["load_ms"],
+print("%d %d %d %d %d %d %d %.1f %d" % (r["first_ms"], r["decode1_ms"],
     r["head_ms"], r["hover_ms"], r["model_ms"], r["map_ms"], r["lines"],
     float(sys.argv[3]) - float(sys.argv[2]), r["parsed_ms"]))
 EOF
 )
 	set -- $r
-	echo "  round $i: first view ${1} ms (page parsed at ${9} ms, record" \
-	    "decoded in ${2} ms, head view drawn in ${3} ms, $7 lines);" \
+	echo "  round $i: first view at ${1} ms (layer 1 decoded in ${2} ms," \
+	    "its head view drawn in ${3} ms, $7 lines); page read at ${9} ms;" \
 	    "hover ${4} ms; model view" \
 	    "(144 maps) ${5} ms; a large map ${6} ms; chromium in all ${8} s"
 	if [ -z "$best" ] || [ "$1" -lt "$best" ]; then
