@@ -24,7 +24,7 @@ endif
 # Debian packages that building, testing and the demo need.
 DEBS = gcc make libopenblas-dev libmsgpack-dev zlib1g-dev libutf8proc-dev \
 	libcjson-dev libcairo2-dev fonts-dejavu-core bats mandoc parallel \
-	python3-numpy python3-msgpack
+	python3-numpy python3-msgpack chromium
 
 BIN = $(patsubst %.c,%,$(wildcard cmd/*.c))
 LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
@@ -40,6 +40,12 @@ common/libcommon.a: $(LIBOBJ)
 
 cmd/%: cmd/%.c common/libcommon.a $(HDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# attend-view's page, common/view.html, compiled in as a byte array.
+cmd/attend-view: cmd/view.inc
+cmd/view.inc: common/view.html
+	od -An -v -tx1 common/view.html | \
+	    sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g' >$@
 
 deps:
 	@missing=; for p in $(DEBS); do \
@@ -90,7 +96,7 @@ uninstall:
 	for f in man/*.7; do rm -f $(DESTDIR)$(MANPREFIX)/man7/$${f#man/}; done
 
 clean:
-	rm -f $(BIN) common/*.o common/libcommon.a
+	rm -f $(BIN) common/*.o common/libcommon.a cmd/view.inc
 
 .PHONY: all deps check demo bench lint install uninstall clean
 

@@ -10,7 +10,8 @@ DEMO_OUT ?= out/demo
 KA = $(TOP)/samples/ka-model
 DEMO = $(TOP)/samples/demo
 
-demo: $(DEMO_OUT)/known-answer.tsv $(DEMO_OUT)/ka-ft/model.safetensors
+demo: $(DEMO_OUT)/known-answer.tsv $(DEMO_OUT)/ka-ft/model.safetensors \
+    $(DEMO_OUT)/view.html
 	$(MAKE) -f $(TOP)/pipelines/report.mk report OUT=$(DEMO_OUT) \
 	    MODEL=$(DEMO_OUT)/ka-ft BASE_MODEL=$(KA) TASK=RTE \
 	    DATA=$(DEMO)/dev.tsv N=200 SEED=1 MAXLEN=32 RESAMPLES=200
@@ -27,6 +28,13 @@ $(DEMO_OUT):
 $(DEMO_OUT)/known-answer.tsv: | $(DEMO_OUT)
 	tokenize -m $(KA) $(TOP)/samples/ka-sentences.txt | encode -m $(KA) -a | \
 	    attend-dump | classify-pattern | classify-pattern -s >$@
+
+# Every head of the first dev examples, with its pattern, as one page.
+$(DEMO_OUT)/view.html: $(DEMO_OUT)/dev.mp $(DEMO_OUT)/ka-ft/model.safetensors
+	encode -m $(DEMO_OUT)/ka-ft -a $(DEMO_OUT)/dev.mp >$(DEMO_OUT)/view.attn
+	attend-dump $(DEMO_OUT)/view.attn | classify-pattern >$(DEMO_OUT)/view.pat
+	attend-view -p $(DEMO_OUT)/view.pat --max-records 20 -o $@ \
+	    $(DEMO_OUT)/view.attn
 
 $(DEMO_OUT)/train.mp: $(DEMO)/train.tsv | $(DEMO_OUT)
 	tokenize -m $(KA) -t RTE --max-len 32 $< >$@

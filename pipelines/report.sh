@@ -39,6 +39,11 @@ empty=$(awk -F '\t' 'NR > 1 && $1 ~ /^to_/ { c[$1] += $5 }
 [ -n "$empty" ] && empty="No example here contains a token of: $empty (n = 0, blank in
 the figures)."
 
+# The page of attend-view, where the recipe made one (make demo does).
+view=
+[ -f "$out/view.html" ] && view="Every head of the first examples, to explore
+in a web browser, with its pattern: [view.html](view.html)."
+
 cat <<EOF
 # headcount report: $task
 
@@ -55,6 +60,8 @@ Share of each pattern over every head of every example
 ![patterns](patterns.png)
 
 $(table "$out/.patterns" 12)
+
+$view
 
 ## Change after fine-tuning (Figure 5)
 

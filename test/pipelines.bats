@@ -111,4 +111,6 @@ recipe() {
 	[ -s demo/report.md ]
 	# the known-answer heads are recovered
 	grep -q . demo/known-answer.tsv
+	# the page of every head, linked from the report
+	[ -s demo/view.html ] && grep -q '(view.html)' demo/report.md
 }
