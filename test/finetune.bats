@@ -337,17 +337,17 @@ sums() {
 	need_finetune
 	recs "$D/rtrain.mp" | sed '1s/"label":[-0-9.e]*/"label":1e20/' |
 	    recs -r >"$D/inf.mp"
-	mkdir "$D/keep"
-	echo old >"$D/keep/config.json"
-	run -1 --separate-stderr finetune -m "$D/m" -o "$D/keep" \
+	mkdir "$BATS_TEST_TMPDIR/keep"
+	echo old >"$BATS_TEST_TMPDIR/keep/config.json"
+	run -1 --separate-stderr finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/keep" \
 	    --random-init --epochs 1 --batch 16 --lr 2e-3 --seed 7 \
 	    --labels 1 "$D/inf.mp"
 	echo "$stderr"
 	[[ $stderr == "finetune: step "[0-9]*" (epoch 1): the loss is infinite; no model written"* ]]
-	[ "$(ls "$D/keep")" = config.json ]
-	[ "$(cat "$D/keep/config.json")" = old ]
-	run -1 --separate-stderr finetune -m "$D/m" -o "$D/new" \
+	[ "$(ls "$BATS_TEST_TMPDIR/keep")" = config.json ]
+	[ "$(cat "$BATS_TEST_TMPDIR/keep/config.json")" = old ]
+	run -1 --separate-stderr finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/new" \
 	    --random-init --epochs 1 --batch 16 --lr 2e-3 --seed 7 \
 	    --labels 1 "$D/inf.mp"
-	[ ! -e "$D/new" ]
+	[ ! -e "$BATS_TEST_TMPDIR/new" ]
 }
