@@ -8,12 +8,20 @@
 #define UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 void	*xmalloc(size_t n);
 void	*xcalloc(size_t nmemb, size_t size);
 void	*xreallocarray(void *p, size_t nmemb, size_t size);
 char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
+
+/*
+ * fopen(path, "r") of a regular file only: a FIFO or a device is never
+ * opened for reading (so that it cannot block), a directory never read.
+ * Returns NULL with *why "not a regular file" or strerror(errno).
+ */
+FILE	*fopen_reg(const char *path, const char **why);
 
 /*
  * Parse a whole decimal number into *v; return 0, or -1 when s is empty,

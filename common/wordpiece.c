@@ -118,9 +118,11 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 	ssize_t len;
 	FILE *fp;
 
+	const char *why;
+
 	memset(v, 0, sizeof(*v));
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fp = fopen_reg(path, &why)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
 	/*
@@ -192,6 +194,17 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 		wp_release(v);
 		return -1;
 	}
+	return 0;
+}
+
+int
+wp_capital(const char *s, size_t len)
+{
+	if (len > 0 && s[0] == '[')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			return 1;
 	return 0;
 }
 

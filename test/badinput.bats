@@ -494,7 +494,7 @@ models() {
 	fails 1 - "v.txt: the vocabulary has no " tokenize -v v.txt s.txt
 	fails 1 - "nowhere.txt: No such file or directory" \
 	    tokenize -v nowhere.txt s.txt
-	fails 1 - ".: Is a directory" tokenize -v . s.txt
+	fails 1 - ".: not a regular file" tokenize -v . s.txt
 	# -m: the model directory's vocab.txt
 	mkdir m
 	cp "$M/config.json" m
