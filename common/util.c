@@ -80,6 +80,7 @@ fopen_reg(const char *path, const char **why)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		*why = "not a regular file";
+		errno = 0;
 		close(fd);
 		return NULL;
 	}

@@ -19,7 +19,7 @@ char	*xstrndup(const char *s, size_t n);
 /*
  * fopen(path, "r") of a regular file only: a FIFO or a device is never
  * opened for reading (so that it cannot block), a directory never read.
- * Returns NULL with *why "not a regular file" or strerror(errno).
+ * Returns NULL with *why "not a regular file" (errno 0) or strerror(errno).
  */
 FILE	*fopen_reg(const char *path, const char **why);
 
