@@ -46,15 +46,16 @@ keycmp(const void *a, const void *b)
 
 /*
  * A key that an object of j (j itself or, with deep, one nested in it)
- * holds twice, or NULL.  cJSON keeps both and its look-ups return the first, where Python's
- * json takes the last: a file with a key twice means two things.  The keys
- * of an object are sorted, so a header of n tensors costs n log n.
+ * holds twice, or NULL.  cJSON keeps both and its look-ups return the
+ * first, where Python's json takes the last: a file with a key twice means
+ * two things.  The keys of an object are sorted, so that a header of n
+ * tensors costs n log n.
  */
 static const char *
 dupkey(const cJSON *j, int deep)
 {
 	const cJSON *x;
-	const char *d = NULL;
+	const char *d = NULL, **k;
 	int n = 0, i;
 
 	for (x = j->child; x != NULL; x = x->next, n++)
@@ -63,7 +64,7 @@ dupkey(const cJSON *j, int deep)
 			return d;
 	if (!cJSON_IsObject(j) || n < 2)
 		return NULL;
-	const char **k = xcalloc(n, sizeof(*k));
+	k = xcalloc(n, sizeof(*k));
 	for (x = j->child, i = 0; x != NULL; x = x->next)
 		k[i++] = x->string != NULL ? x->string : "";
 	qsort(k, n, sizeof(*k), keycmp);
@@ -245,7 +246,8 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 	const char *end, *d;
 	uint64_t hlen = 0;
 	cJSON *j = NULL, *e;
-	size_t k = 0;
+	struct range *r;
+	size_t k = 0, nr = 0, far = 0;
 
 	if (mapfile(tf, path, err, errlen) == -1)
 		goto bad;
@@ -366,8 +368,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 	 * Tensors must not overlap: sorted by where they begin, each must
 	 * begin at or after the furthest end before it (n log n, every one).
 	 */
-	struct range *r = xcalloc(k + 1, sizeof(*r));
-	size_t nr = 0, far = 0;
+	r = xcalloc(k + 1, sizeof(*r));
 	for (size_t a = 0; a < k; a++) {
 		const struct tfentry *te = &tf->e[a];
 		size_t len = te->dtype == -1 ? 0 : te->n *
@@ -631,7 +632,10 @@ fileexists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
-/* do_lower_case of the JSON file at path: 1, 0, -1 when it does not say. */
+/*
+ * do_lower_case of the JSON file at path in *lower: 1, 0, or -1 when the
+ * file does not say or is absent.  Returns 0, or -1 with err set.
+ */
 static int
 jsonlower(const char *path, int *lower, char *err, size_t errlen)
 {
@@ -709,7 +713,7 @@ model_vocab(struct wp_vocab *v, const char *dir, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/vocab.txt", dir);
 	if (access(path, F_OK) == -1 && errno == ENOENT)
 		return 0;
-	return wp_load(v, path, err, errlen) == -1 ? -1 : 1;
+	return wp_read(v, path, err, errlen) == -1 ? -1 : 1;
 }
 
 /* s[0..n) for a message: at most 60 bytes, control characters as '?'. */

@@ -110,7 +110,7 @@ insert(struct wp_vocab *v, int id, uint32_t at)
 }
 
 int
-wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
+wp_read(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 {
 	char *line = NULL;
 	size_t cap = 0, ncap = 0, size = 4, bcap = 0, tabsize;
@@ -188,6 +188,14 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 	v->unk = wp_find(v, "[UNK]", 5);
 	v->cls = wp_find(v, "[CLS]", 5);
 	v->sep = wp_find(v, "[SEP]", 5);
+	return 0;
+}
+
+int
+wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
+{
+	if (wp_read(v, path, err, errlen) == -1)
+		return -1;
 	if (v->unk < 0 || v->cls < 0 || v->sep < 0) {
 		snprintf(err, errlen, "%s: the vocabulary has no %s", path,
 		    v->unk < 0 ? "[UNK]" : v->cls < 0 ? "[CLS]" : "[SEP]");

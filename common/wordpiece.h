@@ -32,6 +32,11 @@ struct wp_vocab {
  * A token on several lines has the id of the last, as in BERT's load_vocab.
  */
 int	wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen);
+/*
+ * The same without asking for [UNK], [CLS] and [SEP] (then -1 in unk, cls
+ * and sep): a vocabulary to look tokens up in, not to tokenize with.
+ */
+int	wp_read(struct wp_vocab *v, const char *path, char *err, size_t errlen);
 void	wp_release(struct wp_vocab *v);
 /*
  * 1 when the token s[0..len) is evidence of a cased vocabulary: it has an
