@@ -258,6 +258,7 @@ main(int argc, char *argv[])
 	const char *mdir = NULL, *heads = NULL, *layers = NULL, *setsf = NULL;
 	int ch, mode = BERT_UNIFORM, reuse = 1, verbose = 0, L, H, nl;
 	struct bert m;
+	struct wp_vocab vocab;	/* the records' tokens are checked with it */
 	struct bert_run run;
 	struct rec_reader *rr;
 	struct rec_writer *w;
@@ -311,7 +312,8 @@ main(int argc, char *argv[])
 	if (mdir == NULL)
 		usage();
 
-	if (model_load(&m, mdir, err, sizeof(err)) == -1)
+	if (model_load(&m, mdir, err, sizeof(err)) == -1 ||
+	    model_vocab(&vocab, mdir, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
 	if (m.cfg.nlabels == 0)
 		errx(1, "%s: the model has no classifier", mdir);
@@ -359,7 +361,9 @@ main(int argc, char *argv[])
 		if (rec_get(&rec, "seg") != NULL &&
 		    (Ts = rec_ints(&rec, "seg", &seg)) != T)
 			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
-		if (bert_run_input(&run, ids, seg, T, err, sizeof(err)) == -1)
+		if (bert_run_input(&run, ids, seg, T, err, sizeof(err)) == -1 ||
+		    model_tokens(&vocab, &rec, ids, T, mdir, err,
+		    sizeof(err)) == -1)
 			rec_die("%s", err);
 
 		/* the baseline, keeping every layer's input */
@@ -389,5 +393,6 @@ main(int argc, char *argv[])
 	free(sets);
 	free(logits);
 	model_release(&m);
+	wp_release(&vocab);
 	return 0;
 }

@@ -226,6 +226,7 @@ main(int argc, char *argv[])
 	struct bert_run run;
 	struct progress pg;
 	struct bert m;
+	struct wp_vocab vocab;	/* the records' tokens are checked with it */
 	struct slot *slots;
 	msgpack_object rec;
 	char err[512];
@@ -290,7 +291,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (mdir == NULL)
 		usage();
-	if (model_load(&m, mdir, err, sizeof(err)) == -1)
+	if (model_load(&m, mdir, err, sizeof(err)) == -1 ||
+	    model_vocab(&vocab, mdir, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
 	if (dis != NULL) {
 		if (headset_parse(&hs, dis, m.cfg.L, m.cfg.H, err,
@@ -345,6 +347,9 @@ main(int argc, char *argv[])
 				rec_die("'seg'[%zu] is %d, outside the %d "
 				    "token types", i, seg[i], m.cfg.S);
 		}
+		if (model_tokens(&vocab, &rec, ids, T, mdir, err,
+		    sizeof(err)) == -1)
+			rec_die("%s", err);
 		/*
 		 * Flush before the batch outgrows its token budget, or, with
 		 * attention, 64 MB of maps (one long record may exceed it
@@ -391,5 +396,6 @@ main(int argc, char *argv[])
 	if (off)
 		headset_release(off);
 	model_release(&m);
+	wp_release(&vocab);
 	return 0;
 }

@@ -99,10 +99,14 @@ optint(const char *name, const char *s, long lo, long hi)
  * label.  nl > 0 is the number of labels known before reading, which the
  * labels are checked against.
  */
+static struct wp_vocab vocab;	/* the model's: records' tokens checked */
+static const char *vdir;	/* its directory */
+
 static void
 readset(struct set *s, int argc, char *argv[], const struct bert_config *k,
     int nl)
 {
+	char err[512];
 	struct rec_reader *rr;
 	msgpack_object rec;
 	size_t cap = 0, tcap = 0;
@@ -133,6 +137,9 @@ readset(struct set *s, int argc, char *argv[], const struct bert_config *k,
 				rec_die("'seg' item %zu: %d is outside "
 				    "0..%d", i, seg[i], k->S - 1);
 		}
+		if (model_tokens(&vocab, &rec, ids, T, vdir, err,
+		    sizeof(err)) == -1)
+			rec_die("%s", err);
 		lo = rec_need(&rec, "label");
 		switch (lo->type) {
 		case MSGPACK_OBJECT_POSITIVE_INTEGER:
@@ -619,7 +626,8 @@ main(int argc, char *argv[])
 		}
 	}
 
-	if (model_load(&m, mdir, errbuf, sizeof(errbuf)) == -1)
+	if (model_load(&m, mdir, errbuf, sizeof(errbuf)) == -1 ||
+	    model_vocab(&vocab, vdir = mdir, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
 	if (nl == 0 && m.cw != NULL && m.cfg.nlabels > 0)
 		nl = m.cfg.nlabels;

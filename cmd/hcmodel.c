@@ -179,12 +179,11 @@ cmd_ls(int argc, char *argv[])
 /* ---- check ---- */
 
 /*
- * The tensors model_load reads, by role: name without the "bert." prefix,
- * the older gamma/beta spelling, and the shape config.json implies.
+ * The tensors model_load reads, by role (the name without the "bert."
+ * prefix; model_find knows the others), and the shape config.json implies.
  */
 struct want {
 	char		*name;
-	char		*alt;		/* or NULL */
 	int		 ndim;
 	size_t		 shape[2];
 	int		 optional;
@@ -195,17 +194,7 @@ static size_t
 addwant(struct want *w, size_t n, const char *name, size_t r, size_t c,
     int optional)
 {
-	char *alt = NULL, *p;
-
-	if ((p = strstr(name, "LayerNorm.weight")) != NULL) {
-		alt = xstrdup(name);
-		strcpy(alt + (p - name), "LayerNorm.gamma");
-	} else if ((p = strstr(name, "LayerNorm.bias")) != NULL) {
-		alt = xstrdup(name);
-		strcpy(alt + (p - name), "LayerNorm.beta");
-	}
 	w[n].name = xstrdup(name);
-	w[n].alt = alt;
 	w[n].ndim = c ? 2 : 1;
 	w[n].shape[0] = r;
 	w[n].shape[1] = c;
@@ -288,29 +277,6 @@ filelayers(const struct tfile *tf, const char *pfx)
 	return (int)n;
 }
 
-/* Find name with the prefix pfx ("" or "bert."), or its alternative. */
-static const struct tfentry *
-lookup(const struct tfile *tf, const char *pfx, const struct want *w)
-{
-	const struct tfentry *e;
-	char *s;
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		const char *n = i ? w->alt : w->name;
-
-		if (n == NULL)
-			continue;
-		s = xmalloc(strlen(pfx) + strlen(n) + 1);
-		sprintf(s, "%s%s", pfx, n);
-		e = tfile_find(tf, s);
-		free(s);
-		if (e != NULL)
-			return e;
-	}
-	return NULL;
-}
-
 /* Why a missing tensor was skipped by ptbin_open, if it was. */
 static const char *
 skipwhy(const struct ptskip *sk, size_t ns, const char *pfx, const char *name)
@@ -369,12 +335,13 @@ static void
 arch(const char *path, char *b, size_t len)
 {
 	cJSON *j, *a, *t;
+	const char *why;
 	FILE *fp;
 	char *s;
 	long n;
 
 	snprintf(b, len, "?");
-	if ((fp = fopen(path, "rb")) == NULL)
+	if ((fp = fopen_reg(path, &why)) == NULL)
 		return;
 	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
 	    fseek(fp, 0, SEEK_SET) == -1) {
@@ -396,39 +363,12 @@ arch(const char *path, char *b, size_t len)
 	free(s);
 }
 
-/* do_lower_case in the JSON file at path: 1, 0, or -1 when it does not say. */
-static int
-jsonlower(const char *path)
-{
-	cJSON *j, *v;
-	FILE *fp;
-	char *s;
-	long n;
-	int r = -1;
-
-	if ((fp = fopen(path, "rb")) == NULL)
-		return -1;
-	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
-	    fseek(fp, 0, SEEK_SET) == -1) {
-		fclose(fp);
-		return -1;
-	}
-	s = xmalloc((size_t)n + 1);
-	s[fread(s, 1, (size_t)n, fp)] = '\0';
-	fclose(fp);
-	if ((j = cJSON_Parse(s)) != NULL) {
-		v = cJSON_GetObjectItemCaseSensitive(j, "do_lower_case");
-		if (cJSON_IsBool(v))
-			r = cJSON_IsTrue(v);
-		cJSON_Delete(j);
-	}
-	free(s);
-	return r;
-}
-
-/* Lines of vocab.txt, and how many tokens other than [X] have capitals. */
+/*
+ * Lines of vocab.txt, and how many tokens other than [X] have capitals; or
+ * -1 with *why set.
+ */
 static long
-vocab(const char *path, long *caps)
+vocab(const char *path, long *caps, const char **why)
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -437,7 +377,7 @@ vocab(const char *path, long *caps)
 	long n = 0;
 
 	*caps = 0;
-	if ((fp = fopen(path, "rb")) == NULL)
+	if ((fp = fopen_reg(path, why)) == NULL)
 		return -1;
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		ssize_t i;
@@ -452,8 +392,10 @@ vocab(const char *path, long *caps)
 			}
 	}
 	free(line);
-	if (ferror(fp))
+	if (ferror(fp)) {
+		*why = strerror(errno);
 		n = -1;
+	}
 	fclose(fp);
 	return n;
 }
@@ -467,7 +409,7 @@ cmd_check(int argc, char *argv[])
 	struct want *w;
 	const struct ptskip *sk = NULL;
 	const struct tfentry *cw = NULL, *cb = NULL;
-	const char *dir, *pfx, *wname;
+	const char *dir, *pfx, *wname, *why, *src;
 	char *cfgp, *stp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
 	size_t nw, i, j, ns = 0, nfound = 0, nmiss = 0, nunused = 0;
 	size_t ndt[3] = { 0, 0, 0 };
@@ -530,7 +472,13 @@ cmd_check(int argc, char *argv[])
 	used = xcalloc(tf.n ? tf.n : 1, 1);
 	ns = pt ? ptbin_skipped(&tf, &sk) : 0;
 	for (i = 0; i < nw; i++) {
-		if ((w[i].e = lookup(&tf, pfx, &w[i])) == NULL) {
+		/* a role twice is not missing: it is one disagreement */
+		if (model_find(&tf, w[i].name, &w[i].e, e, sizeof(e)) == -1) {
+			bad("%s", e);
+			nfound++;
+			continue;
+		}
+		if (w[i].e == NULL) {
 			if (!w[i].optional) {
 				printf("missing\t%s%s%s\n", pfx, w[i].name,
 				    skipwhy(sk, ns, pfx, w[i].name));
@@ -551,9 +499,10 @@ cmd_check(int argc, char *argv[])
 	if ((w[nw - 2].e == NULL) != (w[nw - 1].e == NULL))
 		bad("%s: pooler has only one of weight and bias", wp);
 	/* A classifier: (nlabels, C) and (nlabels). */
-	cw = tfile_find(&tf, "classifier.weight");
-	cb = tfile_find(&tf, "classifier.bias");
-	if (cw != NULL || cb != NULL) {
+	if (model_find(&tf, "classifier.weight", &cw, e, sizeof(e)) == -1 ||
+	    model_find(&tf, "classifier.bias", &cb, e, sizeof(e)) == -1)
+		bad("%s", e);
+	else if (cw != NULL || cb != NULL) {
 		if (cw == NULL || cb == NULL)
 			bad("%s: classifier has only one of weight and bias",
 			    wp);
@@ -604,34 +553,29 @@ cmd_check(int argc, char *argv[])
 	if (nmiss > 0)
 		bad("%s: missing tensors that config.json implies: %zu",
 		    wp, nmiss);
-	for (i = 0; i < nw; i++) {
+	for (i = 0; i < nw; i++)
 		free(w[i].name);
-		free(w[i].alt);
-	}
 	free(w);
 	free(used);
 	tfile_release(&tf);
 
 	/* Vocabulary: its size against config.json, its casing. */
-	if ((nv = vocab(vp, &caps)) == -1)
-		bad("%s: %s", vp, strerror(errno));
+	if ((nv = vocab(vp, &caps, &why)) == -1)
+		bad("%s: %s", vp, why);
+	else if ((lower = model_casing(dir, NULL, &src, e, sizeof(e))) == -1)
+		bad("%s", e);
 	else {
-		char *tc = join(dir, "tokenizer_config.json");
-		const char *src = "tokenizer_config.json";
+		int byvocab = strcmp(src, "vocab.txt") == 0;
 		struct wp_vocab wv;
 		char werr[512];
 
-		if ((lower = jsonlower(tc)) == -1) {
-			lower = jsonlower(cfgp);
-			src = "config.json";
-		}
-		free(tc);
-		printf("vocab\t%ld tokens, %s%s%s\n", nv, lower == 1 ?
-		    "uncased (do_lower_case in " : lower == 0 ?
-		    "cased (do_lower_case false in " : caps > 0 ?
-		    "cased (capitals in vocab.txt)" :
-		    "uncased (no capitals in vocab.txt)",
-		    lower != -1 ? src : "", lower != -1 ? ")" : "");
+		/* the casing every filter takes, and what decided it */
+		printf("vocab\t%ld tokens, %s (%s%s)\n", nv, lower ? "uncased" :
+		    "cased", byvocab ? (lower ? "no capitals in " :
+		    "capitals in ") : (lower ? "do_lower_case in " :
+		    "do_lower_case false in "), src);
+		if (byvocab)
+			lower = -1;	/* nothing to check it against */
 		if (nv != c.V)
 			bad("%s: %ld tokens, config.json says vocab_size %d",
 			    vp, nv, c.V);

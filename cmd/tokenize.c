@@ -474,38 +474,15 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 	free(line);
 }
 
-/*
- * Casing from the model directory (config, tokenizer_config; -1 when they
- * do not say), and in *maxpos its max_position_embeddings (0 unknown).
- */
+/* The model's max_position_embeddings, or 0 when unknown. */
 static int
-model_lower(const char *dir, int *maxpos)
+model_maxpos(const char *dir)
 {
 	struct bert_config c;
-	char path[4096], err[512], buf[65536];
-	FILE *fp;
-	int lower = -1;
+	char path[4096], err[512];
 
-	*maxpos = 0;
 	snprintf(path, sizeof(path), "%s/config.json", dir);
-	if (model_config(&c, path, err, sizeof(err)) == 0) {
-		lower = c.lower;
-		*maxpos = c.P;
-	}
-	snprintf(path, sizeof(path), "%s/tokenizer_config.json", dir);
-	if (lower == -1 && (fp = fopen(path, "r")) != NULL) {
-		size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-		cJSON *j, *x;
-		fclose(fp);
-		buf[n] = '\0';
-		if ((j = cJSON_Parse(buf)) != NULL) {
-			x = cJSON_GetObjectItemCaseSensitive(j, "do_lower_case");
-			if (cJSON_IsBool(x))
-				lower = cJSON_IsTrue(x);
-			cJSON_Delete(j);
-		}
-	}
-	return lower;
+	return model_config(&c, path, err, sizeof(err)) == 0 ? c.P : 0;
 }
 
 int
@@ -522,7 +499,7 @@ main(int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *vpath = NULL, *mdir = NULL;
+	const char *vpath = NULL, *mdir = NULL, *src;
 	char path[4096], err[512];
 	struct rec_writer *w;
 	struct progress pg;
@@ -591,7 +568,7 @@ main(int argc, char *argv[])
 	if (mdir != NULL) {
 		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
 		vpath = path;
-		opt.lower = model_lower(mdir, &maxpos);
+		maxpos = model_maxpos(mdir);
 		/* the model cannot take more positions than it has */
 		if (maxpos > 0 && maxlen_given && opt.maxlen > maxpos)
 			errx(2, "--max-len %d: %s has %d positions "
@@ -603,19 +580,9 @@ main(int argc, char *argv[])
 	if (wp_load(&vocab, vpath, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
 	tokenc_init();
-	if (force != -1)
-		opt.lower = force;
-	if (opt.lower == -1) {
-		/* uncased when no entry has an upper-case ASCII letter */
-		opt.lower = 1;
-		for (int i = 0; i < vocab.n && opt.lower; i++)
-			if (vocab.word[i][0] != '[')
-				for (const char *s = vocab.word[i]; *s; s++)
-					if (*s >= 'A' && *s <= 'Z') {
-						opt.lower = 0;
-						break;
-					}
-	}
+	if ((opt.lower = force) == -1 && (opt.lower = model_casing(mdir,
+	    &vocab, &src, err, sizeof(err))) == -1)
+		errx(1, "%s", err);
 	w = rec_wopen(opt.gz);
 	progress_init(&pg, "examples", 0, opt.verbose);
 	if (argc == 0)

@@ -36,6 +36,97 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* ---- JSON ---- */
+
+static int
+keycmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A key that an object of j (j itself or, with deep, one nested in it)
+ * holds twice, or NULL.  cJSON keeps both and its look-ups return the
+ * first, where Python's json takes the last: a file with a key twice means
+ * two things.  The keys of an object are sorted, so that a header of n
+ * tensors costs n log n.
+ */
+static const char *
+dupkey(const cJSON *j, int deep)
+{
+	const cJSON *x;
+	const char *d = NULL, **k;
+	int n = 0, i;
+
+	for (x = j->child; x != NULL; x = x->next, n++)
+		if (deep && (cJSON_IsObject(x) || cJSON_IsArray(x)) &&
+		    (d = dupkey(x, 1)) != NULL)
+			return d;
+	if (!cJSON_IsObject(j) || n < 2)
+		return NULL;
+	k = xcalloc(n, sizeof(*k));
+	for (x = j->child, i = 0; x != NULL; x = x->next)
+		k[i++] = x->string != NULL ? x->string : "";
+	qsort(k, n, sizeof(*k), keycmp);
+	for (i = 1; i < n && d == NULL; i++)
+		if (strcmp(k[i - 1], k[i]) == 0)
+			d = k[i];
+	free(k);
+	return d;
+}
+
+/*
+ * The JSON object in the regular file at path, at most 16 MB, with no key
+ * twice; or NULL with err set.  *absent (when not NULL) is set when the
+ * file does not exist, which the caller may take as "nothing said".
+ */
+static cJSON *
+readjson(const char *path, int *absent, char *err, size_t errlen)
+{
+	const char *why, *d;
+	char *text;
+	cJSON *j;
+	FILE *fp;
+	long n;
+
+	if (absent != NULL)
+		*absent = 0;
+	if ((fp = fopen_reg(path, &why)) == NULL) {
+		if (absent != NULL && errno == ENOENT)
+			*absent = 1;
+		fail(err, errlen, "%s: %s", path, why);
+		return NULL;
+	}
+	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
+	    n > 1 << 24 || fseek(fp, 0, SEEK_SET) == -1) {
+		fclose(fp);
+		fail(err, errlen, "%s: not a config file", path);
+		return NULL;
+	}
+	text = xmalloc(n + 1);
+	if (fread(text, 1, n, fp) != (size_t)n) {
+		fclose(fp);
+		free(text);
+		fail(err, errlen, "%s: read error", path);
+		return NULL;
+	}
+	fclose(fp);
+	text[n] = '\0';
+	j = cJSON_Parse(text);
+	free(text);
+	if (j == NULL || !cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		fail(err, errlen, "%s: not valid JSON", path);
+		return NULL;
+	}
+	if ((d = dupkey(j, 1)) != NULL) {
+		fail(err, errlen, "%s: key '%s' is there twice", path, d);
+		cJSON_Delete(j);
+		return NULL;
+	}
+	return j;
+}
+
 /* ---- tensor files ---- */
 
 static int
@@ -67,24 +158,96 @@ mapfile(struct tfile *tf, const char *path, char *err, size_t errlen)
 }
 
 /*
- * A data offset of the header, or UINT64_MAX when it is not one: past 1e18
- * is past any file, and past 2^64 the cast would be undefined.
+ * The header's numbers are sizes and offsets: whole, not negative, written
+ * as digits alone (the Rust reader's usize; 1e3 and 12.0 are not), and at
+ * most 2^53, past which a double (cJSON's number) no longer holds every
+ * integer.  s[0..n) is the header, already parsed as JSON; the entry
+ * "__metadata__" is free text.  Returns 0, or -1 with err naming the tensor.
  */
+static int
+numbers(const char *s, size_t n, const char *path, char *err, size_t errlen)
+{
+	const char *key = "", *str = NULL;
+	size_t i = 0, k, keylen = 0, strlen_ = 0;
+	int depth = 0;
+
+	while (i < n) {
+		char c = s[i];
+
+		if (c == '"') {
+			str = s + ++i;
+			for (; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			strlen_ = s + i - str;
+			i++;
+			continue;
+		}
+		if (c == ':' && depth == 1 && str != NULL) {
+			key = str;
+			keylen = strlen_;
+		} else if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']')
+			depth--;
+		if (c != '-' && (c < '0' || c > '9')) {
+			i++;
+			continue;
+		}
+		for (k = i; k < n && strchr("0123456789+-.eE", s[k]) != NULL;
+		    k++)
+			;
+		if (!(keylen == 12 && memcmp(key, "__metadata__", 12) == 0)) {
+			int ok = k - i <= 16;
+			for (size_t m = i; m < k && ok; m++)
+				ok = s[m] >= '0' && s[m] <= '9';
+			if (ok && strtod(s + i, NULL) > 9007199254740992.0)
+				ok = 0;
+			if (!ok)
+				return fail(err, errlen, "%s: tensor '%.*s' "
+				    "has %.*s, not a whole number from 0 to "
+				    "2^53",
+				    path, (int)(keylen > 200 ? 200 : keylen),
+				    key, (int)(k - i > 40 ? 40 : k - i), s + i);
+		}
+		i = k;
+	}
+	return 0;
+}
+
+/* A data offset of the header, or UINT64_MAX when it is not one. */
 static uint64_t
 offset(const cJSON *x)
 {
 	return cJSON_IsNumber(x) && x->valuedouble >= 0 &&
-	    x->valuedouble <= 1e18 ? (uint64_t)x->valuedouble : UINT64_MAX;
+	    x->valuedouble <= 9007199254740992.0 &&
+	    x->valuedouble == floor(x->valuedouble) ?
+	    (uint64_t)x->valuedouble : UINT64_MAX;
+}
+
+/* A tensor's bytes in the file, for the overlap check. */
+struct range {
+	const unsigned char	*b, *e;
+	size_t			 i;
+};
+
+static int
+rangecmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->b < y->b ? -1 : x->b > y->b;
 }
 
 int
 safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 {
 	const unsigned char *p;
+	const char *end, *d;
 	uint64_t hlen = 0;
 	cJSON *j = NULL, *e;
-	size_t k = 0;
-	char *hdr;
+	struct range *r;
+	size_t k = 0, nr = 0, far = 0;
 
 	if (mapfile(tf, path, err, errlen) == -1)
 		goto bad;
@@ -102,11 +265,27 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		    tf->maplen);
 		goto bad;
 	}
-	hdr = xstrndup((const char *)p + 8, hlen);
-	j = cJSON_Parse(hdr);
-	free(hdr);
+	j = cJSON_ParseWithLengthOpts((const char *)p + 8, hlen, &end, 0);
 	if (j == NULL || !cJSON_IsObject(j)) {
 		fail(err, errlen, "%s: the header is not a JSON object", path);
+		goto bad;
+	}
+	/* the writers pad the header with spaces; anything else is not ours */
+	for (const char *q = end; q < (const char *)p + 8 + hlen; q++)
+		if (*q != ' ') {
+			fail(err, errlen, "%s: %zu bytes after the header's "
+			    "JSON, at byte %zu, are not spaces", path,
+			    (size_t)((const char *)p + 8 + hlen - q),
+			    (size_t)(q - (const char *)p));
+			goto bad;
+		}
+	if (numbers((const char *)p + 8, end - (const char *)p - 8, path, err,
+	    errlen) == -1)
+		goto bad;
+	/* a tensor twice: cJSON keeps both, and which one is loaded? */
+	if ((d = dupkey(j, 0)) != NULL) {
+		fail(err, errlen, "%s: tensor '%s' is in the header twice", path,
+		    d);
 		goto bad;
 	}
 	tf->e = xcalloc(cJSON_GetArraySize(j) + 1, sizeof(*tf->e));
@@ -117,6 +296,11 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 
 		if (strcmp(e->string, "__metadata__") == 0)
 			continue;
+		if ((d = dupkey(e, 1)) != NULL) {
+			fail(err, errlen, "%s: tensor '%s': key '%s' is there "
+			    "twice", path, e->string, d);
+			goto bad;
+		}
 		dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
 		sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
 		off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
@@ -180,23 +364,33 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		k++;
 		tf->n = k;
 	}
-	/* tensors must not overlap: sort a copy of the ranges and compare */
+	/*
+	 * Tensors must not overlap: sorted by where they begin, each must
+	 * begin at or after the furthest end before it (n log n, every one).
+	 */
+	r = xcalloc(k + 1, sizeof(*r));
 	for (size_t a = 0; a < k; a++) {
-		const unsigned char *pa = tf->e[a].data;
-		size_t la = tf->e[a].n * (tf->e[a].dtype == -1 ? 0 :
-		    tensor_dtsize(tf->e[a].dtype));
-		for (size_t c = a + 1; c < k && la > 0 && k < 4096; c++) {
-			const unsigned char *pc = tf->e[c].data;
-			size_t lc = tf->e[c].n * (tf->e[c].dtype == -1 ? 0 :
-			    tensor_dtsize(tf->e[c].dtype));
-			if (lc > 0 && pa < pc + lc && pc < pa + la) {
-				fail(err, errlen, "%s: tensors '%s' and '%s' "
-				    "overlap", path, tf->e[a].name,
-				    tf->e[c].name);
-				goto bad;
-			}
-		}
+		const struct tfentry *te = &tf->e[a];
+		size_t len = te->dtype == -1 ? 0 : te->n *
+		    tensor_dtsize(te->dtype);
+		if (len == 0)
+			continue;
+		r[nr].b = te->data;
+		r[nr].e = r[nr].b + len;
+		r[nr++].i = a;
 	}
+	qsort(r, nr, sizeof(*r), rangecmp);
+	for (size_t a = 1; a < nr; a++) {
+		if (r[a].b < r[far].e) {
+			fail(err, errlen, "%s: tensors '%s' and '%s' overlap",
+			    path, tf->e[r[far].i].name, tf->e[r[a].i].name);
+			free(r);
+			goto bad;
+		}
+		if (r[a].e > r[far].e)
+			far = a;
+	}
+	free(r);
 	cJSON_Delete(j);
 	return 0;
 bad:
@@ -254,35 +448,13 @@ int
 model_config(struct bert_config *c, const char *path, char *err,
     size_t errlen)
 {
-	char *text;
 	cJSON *j, *x;
-	FILE *fp;
-	long n;
 	int r = -1;
 
 	memset(c, 0, sizeof(*c));
 	c->lower = -1;
-	if ((fp = fopen(path, "rb")) == NULL)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
-	    n > 1 << 24 || fseek(fp, 0, SEEK_SET) == -1) {
-		fclose(fp);
-		return fail(err, errlen, "%s: not a config file", path);
-	}
-	text = xmalloc(n + 1);
-	if (fread(text, 1, n, fp) != (size_t)n) {
-		fclose(fp);
-		free(text);
-		return fail(err, errlen, "%s: read error", path);
-	}
-	fclose(fp);
-	text[n] = '\0';
-	j = cJSON_Parse(text);
-	free(text);
-	if (j == NULL || !cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		return fail(err, errlen, "%s: not valid JSON", path);
-	}
+	if ((j = readjson(path, NULL, err, errlen)) == NULL)
+		return -1;
 	if (cfgint(j, "num_hidden_layers", -1, 1, &c->L, path, err, errlen) ||
 	    cfgint(j, "num_attention_heads", -1, 1, &c->H, path, err, errlen) ||
 	    cfgint(j, "hidden_size", -1, 1, &c->C, path, err, errlen) ||
@@ -338,32 +510,52 @@ out:
 /* ---- the model ---- */
 
 /*
- * Find tensor name (without "bert."), with or without the prefix, and with
- * LayerNorm's old names gamma/beta for weight/bias.
+ * The names a role has been written under: as is, with "bert.", and for
+ * LayerNorm's weight and bias the older gamma and beta, with or without.
  */
-static const struct tfentry *
-find(const struct tfile *tf, const char *name)
+static int
+names(char nm[4][300], const char *role)
 {
-	const struct tfentry *e;
-	char buf[300], alt[256];
-	size_t n = strlen(name);
+	size_t n = strlen(role);
+	int k = 0;
 
-	snprintf(buf, sizeof(buf), "bert.%s", name);
-	if ((e = tfile_find(tf, name)) || (e = tfile_find(tf, buf)))
-		return e;
-	if (strstr(name, "LayerNorm.") == NULL || n < 7)
-		return NULL;
-	snprintf(alt, sizeof(alt), "%s", name);
-	if (strcmp(name + n - 7, ".weight") == 0)
-		strcpy(alt + n - 7, ".gamma");
-	else if (strcmp(name + n - 5, ".bias") == 0)
-		strcpy(alt + n - 5, ".beta");
-	else
-		return NULL;
-	snprintf(buf, sizeof(buf), "bert.%s", alt);
-	if ((e = tfile_find(tf, alt)) || (e = tfile_find(tf, buf)))
-		return e;
-	return NULL;
+	snprintf(nm[k++], 300, "%s", role);
+	snprintf(nm[k++], 300, "bert.%s", role);
+	if (strstr(role, "LayerNorm.") != NULL && n >= 7 && n < 280) {
+		const char *alt = NULL;
+		size_t cut = 0;
+		if (strcmp(role + n - 7, ".weight") == 0)
+			alt = ".gamma", cut = n - 7;
+		else if (strcmp(role + n - 5, ".bias") == 0)
+			alt = ".beta", cut = n - 5;
+		if (alt != NULL) {
+			snprintf(nm[k++], 300, "%.*s%s", (int)cut, role, alt);
+			snprintf(nm[k++], 300, "bert.%.*s%s", (int)cut, role,
+			    alt);
+		}
+	}
+	return k;
+}
+
+int
+model_find(const struct tfile *tf, const char *role,
+    const struct tfentry **ep, char *err, size_t errlen)
+{
+	char nm[4][300];
+	int k = names(nm, role);
+
+	*ep = NULL;
+	for (size_t i = 0; i < tf->n; i++)
+		for (int j = 0; j < k; j++) {
+			if (strcmp(tf->e[i].name, nm[j]) != 0)
+				continue;
+			if (*ep != NULL)
+				return fail(err, errlen, "%s: tensors '%s' and "
+				    "'%s' are both '%s': keep one", tf->path,
+				    (*ep)->name, tf->e[i].name, role);
+			*ep = &tf->e[i];
+		}
+	return *ep != NULL;
 }
 
 /* Tensor name, checked to have shape (d0, d1) (d1 0: a vector); or NULL. */
@@ -371,9 +563,11 @@ static const struct tfentry *
 look(const struct tfile *tf, const char *name, size_t d0, size_t d1,
     char *err, size_t errlen)
 {
-	const struct tfentry *e = find(tf, name);
+	const struct tfentry *e;
 	int nd = d1 ? 2 : 1;
 
+	if (model_find(tf, name, &e, err, errlen) == -1)
+		return NULL;
 	if (e == NULL) {
 		fail(err, errlen, "%s: no tensor '%s'", tf->path, name);
 		return NULL;
@@ -438,46 +632,149 @@ fileexists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
-/* Casing from tokenizer_config.json, else from the vocabulary. */
-static void
-casing(struct bert_config *c, const char *dir)
+/*
+ * do_lower_case of the JSON file at path in *lower: 1, 0, or -1 when the
+ * file does not say or is absent.  Returns 0, or -1 with err set.
+ */
+static int
+jsonlower(const char *path, int *lower, char *err, size_t errlen)
 {
-	char path[4096], line[512];
 	cJSON *j, *x;
-	FILE *fp;
+	int absent;
 
-	snprintf(path, sizeof(path), "%s/tokenizer_config.json", dir);
-	if ((fp = fopen(path, "rb")) != NULL) {
-		char buf[65536];
-		size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
-		fclose(fp);
-		buf[n] = '\0';
-		if ((j = cJSON_Parse(buf)) != NULL) {
-			x = cJSON_GetObjectItemCaseSensitive(j,
-			    "do_lower_case");
-			if (cJSON_IsBool(x))
-				c->lower = cJSON_IsTrue(x);
-			cJSON_Delete(j);
+	*lower = -1;
+	if ((j = readjson(path, &absent, err, errlen)) == NULL)
+		return absent ? 0 : -1;
+	x = cJSON_GetObjectItemCaseSensitive(j, "do_lower_case");
+	if (x != NULL && !cJSON_IsBool(x)) {
+		cJSON_Delete(j);
+		return fail(err, errlen, "%s: 'do_lower_case' is not true or "
+		    "false", path);
+	}
+	if (x != NULL)
+		*lower = cJSON_IsTrue(x);
+	cJSON_Delete(j);
+	return 0;
+}
+
+int
+model_casing(const char *dir, const struct wp_vocab *v, const char **src,
+    char *err, size_t errlen)
+{
+	static const char *const js[] = { "tokenizer_config.json",
+	    "config.json" };
+	char path[4096], *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	const char *why;
+	FILE *fp;
+	int lower = -1;
+
+	for (int i = 0; dir != NULL && i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, js[i]);
+		if (jsonlower(path, &lower, err, errlen) == -1)
+			return -1;
+		if (lower != -1) {
+			*src = js[i];
+			return lower;
 		}
 	}
-	if (c->lower != -1)
-		return;
-	c->lower = 1;
+	*src = "vocab.txt";
+	if (v != NULL) {
+		for (int id = 0; id < v->n; id++)
+			if (wp_capital(v->word[id], v->len[id]))
+				return 0;
+		return 1;
+	}
 	snprintf(path, sizeof(path), "%s/vocab.txt", dir);
-	if ((fp = fopen(path, "rb")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (line[0] == '[')
-			continue;
-		for (char *s = line; *s; s++)
-			if (*s >= 'A' && *s <= 'Z') {
-				c->lower = 0;
-				break;
-			}
-		if (c->lower == 0)
-			break;
+	if ((fp = fopen_reg(path, &why)) == NULL) {
+		if (errno == ENOENT)
+			return 1;
+		return fail(err, errlen, "%s: %s", path, why);
+	}
+	lower = 1;
+	while (lower && (len = getline(&line, &cap, fp)) != -1)
+		lower = !wp_capital(line, len);
+	free(line);
+	if (ferror(fp)) {
+		fclose(fp);
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	fclose(fp);
+	return lower;
+}
+
+int
+model_vocab(struct wp_vocab *v, const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+
+	memset(v, 0, sizeof(*v));
+	snprintf(path, sizeof(path), "%s/vocab.txt", dir);
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return 0;
+	return wp_read(v, path, err, errlen) == -1 ? -1 : 1;
+}
+
+/* s[0..n) for a message: at most 60 bytes, control characters as '?'. */
+static const char *
+shown(char *b, size_t blen, const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 4 < blen && k < 60; i++)
+		b[k++] = (unsigned char)s[i] < 32 ? '?' : s[i];
+	if (k < n && k + 4 < blen)
+		b[k++] = '.', b[k++] = '.', b[k++] = '.';
+	b[k] = '\0';
+	return b;
+}
+
+int
+model_tokens(const struct wp_vocab *v, const msgpack_object *rec,
+    const int *ids, size_t T, const char *dir, char *err, size_t errlen)
+{
+	const msgpack_object *t = NULL;
+	char b1[80], b2[80];
+
+	if (v->n == 0 || rec->type != MSGPACK_OBJECT_MAP)
+		return 0;
+	for (uint32_t i = 0; i < rec->via.map.size; i++) {
+		const msgpack_object *k = &rec->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 6 &&
+		    memcmp(k->via.str.ptr, "tokens", 6) == 0)
+			t = &rec->via.map.ptr[i].val;
+	}
+	if (t == NULL)
+		return 0;
+	if (t->type != MSGPACK_OBJECT_ARRAY)
+		return fail(err, errlen, "'tokens' is not an array");
+	if (t->via.array.size != T)
+		return fail(err, errlen, "'tokens' has %u values, 'ids' %zu",
+		    t->via.array.size, T);
+	for (size_t i = 0; i < T; i++) {
+		const msgpack_object *o = &t->via.array.ptr[i];
+		int id = ids[i];
+
+		if (o->type != MSGPACK_OBJECT_STR)
+			return fail(err, errlen, "'tokens'[%zu] is not a "
+			    "string", i);
+		if (id >= 0 && id < v->n && v->len[id] == o->via.str.size &&
+		    memcmp(v->word[id], o->via.str.ptr, v->len[id]) == 0)
+			continue;
+		shown(b1, sizeof(b1), o->via.str.ptr, o->via.str.size);
+		if (id < 0 || id >= v->n)
+			return fail(err, errlen, "'tokens'[%zu] '%s' has id "
+			    "%d, which %s/vocab.txt (%d tokens) does not "
+			    "have: the record was made with another "
+			    "vocabulary (tokenize -m %s)", i, b1, id, dir,
+			    v->n, dir);
+		return fail(err, errlen, "'tokens'[%zu] is '%s', but id %d "
+		    "is '%s' in %s/vocab.txt: the record was made with "
+		    "another vocabulary (tokenize -m %s)", i, b1, id,
+		    shown(b2, sizeof(b2), v->word[id], v->len[id]), dir, dir);
+	}
+	return 0;
 }
 
 int
@@ -494,7 +791,9 @@ model_load(struct bert *m, const char *dir, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	if (model_config(c, path, err, errlen) == -1)
 		return -1;
-	casing(c, dir);
+	const char *src;
+	if ((c->lower = model_casing(dir, NULL, &src, err, errlen)) == -1)
+		return -1;
 	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
 	if (fileexists(path)) {
 		r = safetensors_open(&tf, path, err, errlen);
@@ -510,9 +809,8 @@ model_load(struct bert *m, const char *dir, char *err, size_t errlen)
 
 	C = c->C; F = c->F; V = c->V; P = c->P; S = c->S;
 	/* the classifier decides the number of labels */
-	e = find(&tf, "classifier.weight");
-	if (e == NULL)
-		e = tfile_find(&tf, "classifier.weight");
+	if (model_find(&tf, "classifier.weight", &e, err, errlen) == -1)
+		goto bad;
 	nl = e != NULL && e->ndim == 2 ? (int)e->shape[0] : 0;
 	if (e != NULL && (e->ndim != 2 || e->shape[1] != C)) {
 		fail(err, errlen, "%s: tensor 'classifier.weight' does not "
@@ -597,7 +895,10 @@ model_load(struct bert *m, const char *dir, char *err, size_t errlen)
 		LT(ly->ln2b, "output.LayerNorm.bias", C, 0);
 #undef LT
 	}
-	if (find(&tf, "pooler.dense.weight") != NULL) {
+	if ((r = model_find(&tf, "pooler.dense.weight", &e, err, errlen)) ==
+	    -1)
+		goto bad;
+	if (r == 1) {
 		TAKE(m->pw, "pooler.dense.weight", C, C);
 		TAKE(m->pb, "pooler.dense.bias", C, 0);
 	}

@@ -13,7 +13,10 @@
 
 #include <stddef.h>
 
+#include <msgpack.h>
+
 #include "tensor.h"
+#include "wordpiece.h"
 
 /* ---- tensor files ---- */
 
@@ -45,6 +48,19 @@ int	ptbin_open(struct tfile *tf, const char *path, char *err,
 	    size_t errlen);
 void	tfile_release(struct tfile *tf);
 const struct tfentry *tfile_find(const struct tfile *tf, const char *name);
+
+/*
+ * The tensor of a role, named as Hugging Face names it now without the
+ * "bert." prefix ("encoder.layer.0.attention.output.LayerNorm.weight"),
+ * under every name a checkpoint may give it: with or without "bert.", and
+ * LayerNorm's weight and bias also as gamma and beta.  Returns 1 with *e
+ * set, 0 when the file has none, or -1 when it has the role twice (two of
+ * those names, or one name twice), with err naming both tensors: which
+ * of them is the weight is not ours to guess.  model_load and hcmodel
+ * check both look tensors up here, so that they check what is loaded.
+ */
+int	model_find(const struct tfile *tf, const char *role,
+	    const struct tfentry **e, char *err, size_t errlen);
 
 /* ---- the model ---- */
 
@@ -96,8 +112,47 @@ struct bert {
 int	model_load(struct bert *m, const char *dir, char *err, size_t errlen);
 void	model_release(struct bert *m);
 
-/* Read config.json alone. */
+/*
+ * Read config.json alone.  Like every JSON file of a model (config.json,
+ * tokenizer_config.json, the safetensors header), it must be a regular
+ * file and hold no key twice: cJSON would take the first, Python the last.
+ */
 int	model_config(struct bert_config *cfg, const char *path, char *err,
+	    size_t errlen);
+
+/*
+ * Whether the model in dir lower-cases its text (1, uncased) or not (0),
+ * decided for every filter here, with *src set to the file that decided:
+ *   1. do_lower_case in tokenizer_config.json, which Hugging Face's
+ *      AutoTokenizer builds the tokenizer from;
+ *   2. do_lower_case in config.json, where older checkpoints kept it;
+ *   3. the vocabulary (v, or dir/vocab.txt when v is NULL): cased when a
+ *      token has an ASCII capital (wp_capital), as bert-base-cased's do,
+ *      else uncased, BertTokenizer's default (so too without vocab.txt).
+ * dir NULL: a bare vocabulary, step 3 alone.  A file that is absent says
+ * nothing; one that is there but not a regular file, not JSON, has a key
+ * twice or a do_lower_case that is not a boolean is an error: -1 with err
+ * set.
+ */
+int	model_casing(const char *dir, const struct wp_vocab *v,
+	    const char **src, char *err, size_t errlen);
+
+/*
+ * The model's vocabulary, dir/vocab.txt, to check records' tokens with
+ * model_tokens: 1, 0 when the directory has none (v is empty and every
+ * check passes), or -1 with err set.
+ */
+int	model_vocab(struct wp_vocab *v, const char *dir, char *err,
+	    size_t errlen);
+
+/*
+ * Check that a record's ids (T of them) are its 'tokens' in the model's
+ * vocabulary v (from dir): 0 when they agree or either is absent, or -1
+ * with err naming the first token that differs, what the vocabulary has
+ * at its id, and the fix (tokenize -m dir).  A compare per token.
+ */
+int	model_tokens(const struct wp_vocab *v, const msgpack_object *rec,
+	    const int *ids, size_t T, const char *dir, char *err,
 	    size_t errlen);
 
 #endif

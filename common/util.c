@@ -2,8 +2,11 @@
  * util.c -- allocation that cannot fail, number parsing, progress, output
  * that ends with its reader.
  */
+#include <sys/stat.h>
+
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -63,6 +66,36 @@ xstrndup(const char *s, size_t n)
 		memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+FILE *
+fopen_reg(const char *path, const char **why)
+{
+	struct stat st;
+	FILE *fp;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO opens at once instead of waiting for a writer */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		*why = strerror(errno);
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		errno = 0;
+		close(fd);
+		return NULL;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1 ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		*why = strerror(errno);
+		close(fd);
+		return NULL;
+	}
+	return fp;
 }
 
 int

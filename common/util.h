@@ -17,6 +17,13 @@ char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 
 /*
+ * fopen(path, "r") of a regular file only: a FIFO or a device is never
+ * opened for reading (so that it cannot block), a directory never read.
+ * Returns NULL with *why "not a regular file" (errno 0) or strerror(errno).
+ */
+FILE	*fopen_reg(const char *path, const char **why);
+
+/*
  * Parse a whole decimal number into *v; return 0, or -1 when s is empty,
  * has trailing junk or is outside [lo, hi].
  */

@@ -110,7 +110,7 @@ insert(struct wp_vocab *v, int id, uint32_t at)
 }
 
 int
-wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
+wp_read(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 {
 	char *line = NULL;
 	size_t cap = 0, ncap = 0, size = 4, bcap = 0, tabsize;
@@ -118,9 +118,11 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 	ssize_t len;
 	FILE *fp;
 
+	const char *why;
+
 	memset(v, 0, sizeof(*v));
-	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((fp = fopen_reg(path, &why)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, why);
 		return -1;
 	}
 	/*
@@ -186,12 +188,31 @@ wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
 	v->unk = wp_find(v, "[UNK]", 5);
 	v->cls = wp_find(v, "[CLS]", 5);
 	v->sep = wp_find(v, "[SEP]", 5);
+	return 0;
+}
+
+int
+wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen)
+{
+	if (wp_read(v, path, err, errlen) == -1)
+		return -1;
 	if (v->unk < 0 || v->cls < 0 || v->sep < 0) {
 		snprintf(err, errlen, "%s: the vocabulary has no %s", path,
 		    v->unk < 0 ? "[UNK]" : v->cls < 0 ? "[CLS]" : "[SEP]");
 		wp_release(v);
 		return -1;
 	}
+	return 0;
+}
+
+int
+wp_capital(const char *s, size_t len)
+{
+	if (len > 0 && s[0] == '[')
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			return 1;
 	return 0;
 }
 

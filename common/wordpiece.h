@@ -27,11 +27,23 @@ struct wp_vocab {
 };
 
 /*
- * Load vocab.txt (one token a line, the id is the line number from 0).
+ * Load vocab.txt (one token a line, the id is the line number from 0), a
+ * regular file (a FIFO or a directory is refused by name, never waited on).
  * A token on several lines has the id of the last, as in BERT's load_vocab.
  */
 int	wp_load(struct wp_vocab *v, const char *path, char *err, size_t errlen);
+/*
+ * The same without asking for [UNK], [CLS] and [SEP] (then -1 in unk, cls
+ * and sep): a vocabulary to look tokens up in, not to tokenize with.
+ */
+int	wp_read(struct wp_vocab *v, const char *path, char *err, size_t errlen);
 void	wp_release(struct wp_vocab *v);
+/*
+ * 1 when the token s[0..len) is evidence of a cased vocabulary: it has an
+ * ASCII capital and is not a special token ("[CLS]", "[unused0]").
+ * model_casing (model.h) decides the casing with it.
+ */
+int	wp_capital(const char *s, size_t len);
 /* The id of s[0..len), or -1. */
 int	wp_find(const struct wp_vocab *v, const char *s, size_t len);
 

@@ -495,7 +495,7 @@ models() {
 	fails 1 - "v.txt: the vocabulary has no " tokenize -v v.txt s.txt
 	fails 1 - "nowhere.txt: No such file or directory" \
 	    tokenize -v nowhere.txt s.txt
-	fails 1 - ".: Is a directory" tokenize -v . s.txt
+	fails 1 - ".: not a regular file" tokenize -v . s.txt
 	# -m: the model directory's vocab.txt
 	mkdir m
 	cp "$M/config.json" m
@@ -582,4 +582,136 @@ models() {
 		[ ! -s out ]
 	done
 	[ ! -e ft ]
+}
+
+# ---- issue 21: what a model directory holds, checked once for all ----
+#
+# Each test here failed on the code before it: a tensor under two names
+# (encode loaded one, hcmodel check looked at the other and said ok), the
+# overlap check that stopped at 4096 tensors, numbers and bytes of a
+# safetensors header that were taken as something else, keys twice in a
+# JSON file, a FIFO where a text file of the model was expected (a hang),
+# records tokenized with another vocabulary, and casing decided three ways.
+
+# every MESSAGE that each model filter gives for the model bad/ (made by
+# mkbad model): modelfilters MESSAGE
+modelfilters() {
+	local msg=$1
+	rm -rf ft
+	fails 1 - "$msg" encode -m bad "$TOK"
+	fails 1 - "$msg" ablate -m bad --heads all "$TOK"
+	fails 1 - "$msg" finetune -m bad -o ft "$SAMPLES/finetune-train.mp"
+	[ ! -e ft ]
+	fails 1 \* "$msg" hcmodel check bad
+	fails 1 - "$msg" tokenize -m bad s.txt
+}
+
+@test "models: a tensor under two names is an error naming both, in load and check" {
+	S=model.safetensors
+	echo "the cat" >s.txt
+	Q=encoder.layer.0.attention.self.query.weight
+	L=embeddings.LayerNorm
+	models \
+	    "d = add(h, d, '$Q', 'bert.$Q')" \
+	    "$S: tensors 'bert.$Q' and '$Q' are both '$Q': keep one" \
+	    "d = add(h, d, 'bert.$L.gamma', 'bert.$L.weight')" \
+	    "$S: tensors 'bert.$L.weight' and 'bert.$L.gamma' are both '$L.weight': keep one" \
+	    "d = add(h, d, 'classifier.bias', 'classifier.bias'); hjson = json.dumps(h)[:-1] + ', \"classifier.bias\": ' + json.dumps(h['classifier.bias']) + '}'" \
+	    "$S: tensor 'classifier.bias' is in the header twice"
+	# check names it as a disagreement, on stdout too
+	rm -rf bad
+	mkbad model "$M" bad "d = add(h, d, '$Q', 'bert.$Q')"
+	run -1 lim hcmodel check bad
+	grep -qx "disagree	bad/$S: tensors 'bert.$Q' and '$Q' are both '$Q': keep one" out
+	grep -qx "status	disagree" out
+}
+
+@test "models: safetensors overlaps past 4096 tensors, numbers, bytes after the JSON" {
+	S=model.safetensors
+	models \
+	    "for i in range(5000): d = add(h, d, 'x.%d' % i, 'classifier.bias')
+h['x.4999']['data_offsets'] = [h['x.100']['data_offsets'][0] + 4, h['x.100']['data_offsets'][1] + 4]" \
+	    "$S: tensors 'x.100' and 'x.4999' overlap" \
+	    "b, e = h['classifier.bias']['data_offsets']; h['classifier.bias']['data_offsets'] = [b + 0.5, e + 0.5]" \
+	    "$S: tensor 'classifier.bias' has " \
+	    "b, e = h['classifier.bias']['data_offsets']; h['classifier.bias']['data_offsets'] = [float(b), float(e)]" \
+	    "$S: tensor 'classifier.bias' has " \
+	    "b, e = h['classifier.bias']['data_offsets']; hjson = json.dumps(h).replace('[%d, %d]' % (b, e), '[%de0, %d]' % (b, e))" \
+	    "$S: tensor 'classifier.bias' has " \
+	    "h['classifier.bias']['data_offsets'] = [-8, 0]" \
+	    "$S: tensor 'classifier.bias' has -8, not a whole number from 0 to 2^53" \
+	    "h['classifier.bias']['data_offsets'] = [2 ** 53 + 8, 2 ** 53 + 16]" \
+	    "$S: tensor 'classifier.bias' has 9007199254741000, not a whole number from 0 to 2^53" \
+	    "hjson = json.dumps(h) + '\n\n'" \
+	    "$S: 2 bytes after the header's JSON, at byte " \
+	    "hjson = json.dumps(h) + '{}'" \
+	    "$S: 2 bytes after the header's JSON, at byte "
+	# the writers' padding is spaces: those are the format's
+	rm -rf bad
+	mkbad model "$M" bad "hjson = json.dumps(h) + '       '"
+	encode -m bad "$TOK" >out
+	cmp out <(encode -m "$M" "$TOK")
+	run -0 lim hcmodel check bad
+}
+
+@test "models: a key twice in config.json or tokenizer_config.json names the key" {
+	echo "the cat" >s.txt
+	rm -rf bad
+	mkbad model "$M" bad "cfgraw = json.dumps(c)[:-1].encode() + b', \"hidden_size\": 32}'"
+	modelfilters "bad/config.json: key 'hidden_size' is there twice"
+	rm -rf bad
+	mkbad model "$M" bad "cfgraw = json.dumps(c)[:-1].encode() + b', \"id2label\": {\"0\": \"a\", \"0\": \"b\"}}'"
+	modelfilters "bad/config.json: key '0' is there twice"
+	rm -rf bad
+	mkbad model "$M" bad "open(dst + '/tokenizer_config.json', 'w').write('{\"do_lower_case\": true, \"do_lower_case\": false}')"
+	modelfilters "bad/tokenizer_config.json: key 'do_lower_case' is there twice"
+	rm -rf bad
+	mkbad model "$M" bad "open(dst + '/tokenizer_config.json', 'w').write('{\"do_lower_case\": \"yes\"}')"
+	modelfilters "bad/tokenizer_config.json: 'do_lower_case' is not true or false"
+}
+
+@test "models: a FIFO or a directory for config.json, tokenizer_config.json or vocab.txt" {
+	echo "the cat" >s.txt
+	for f in config.json tokenizer_config.json vocab.txt; do
+		for kind in fifo dir; do
+			rm -rf bad
+			mkbad model "$M" bad "p = dst + '/$f'
+os.path.exists(p) and os.remove(p)
+os.mkfifo(p) if '$kind' == 'fifo' else os.mkdir(p)"
+			modelfilters "bad/$f: not a regular file"
+		done
+	done
+	mkfifo v.fifo
+	fails 1 - "v.fifo: not a regular file" tokenize -v v.fifo s.txt
+}
+
+@test "encode, ablate, finetune: tokens of another vocabulary name the record and the fix" {
+	# the second record's 'they' (id 25) as a cased vocabulary has it
+	mkbad edit "$TOK" t.mp 1 'r["tokens"][1] = "They"'
+	W="'tokens'[1] is 'They', but id 25 is 'they' in $M/vocab.txt: the record was made with another vocabulary (tokenize -m $M)"
+	fails 1 1 "t.mp: record 2: $W" encode -m "$M" t.mp
+	fails 1 + "t.mp: record 2: $W" ablate -m "$M" --heads all t.mp
+	fails 1 - "t.mp: record 2: $W" finetune -m "$M" -o ft t.mp
+	[ ! -e ft ]
+	# an uncased model given a cased tokenization whose ids all fit
+	mkdir cased
+	cp "$M/vocab.txt" cased
+	sed -i 's/^the$/The/; s/^cat$/Cat/' cased/vocab.txt
+	printf 'The cat\n' >s.txt
+	tokenize -v cased/vocab.txt s.txt >c.mp
+	fails 1 - "c.mp: record 1: 'tokens'[1] is 'The', but id 10 is 'the' in $M/vocab.txt" \
+	    encode -m "$M" c.mp
+	# another token, a count that differs; records without 'tokens' pass
+	mkbad edit "$TOK" t.mp 0 'r["ids"][1] = 39; r["tokens"][1] = "x"'
+	fails 1 - "t.mp: record 1: 'tokens'[1] is 'x', but id 39 is 'no' in" \
+	    encode -m "$M" t.mp
+	mkbad edit "$TOK" t.mp 0 'r["tokens"] = r["tokens"][:-1]'
+	fails 1 - "t.mp: record 1: 'tokens' has 13 values, 'ids' 14" \
+	    encode -m "$M" t.mp
+	mkbad edit "$TOK" t.mp 0 'del r["tokens"]'
+	run -0 lim encode -m "$M" t.mp
+	# a model without vocab.txt checks nothing
+	mkdir novocab
+	cp "$M/config.json" "$M/model.safetensors" novocab
+	run -0 lim encode -m novocab c.mp
 }

@@ -12,13 +12,17 @@
   mkbad.py model SRC DST CODE     a copy of the model directory SRC changed
                                   by CODE (h the safetensors header, d its
                                   data bytes, c config.json; set raw or
-                                  cfgraw to write bytes as they are)
+                                  cfgraw to write bytes as they are, or
+                                  hjson to write the header's text as it
+                                  is; dst is the new directory)
 
 KIND: cut (half a record), c1 (a byte that starts no msgpack object), junk
 (text), nonmap (an array), deep (arrays nested 1000 deep), bin, str, arr,
 map (a header that claims about 4 GB, in a few bytes).  Helpers for CODE:
 tensor(dtype, shape, values), poke(t, i, x) (element i of tensor t set to
-x), nan, inf.  Pure Python: no msgpack or numpy module needed.
+x), nan, inf, add(h, d, name, like) (a tensor name with the dtype and
+shape of tensor like and a copy of its data after d; returns the new d).
+Pure Python: no msgpack or numpy module needed.
 """
 import gzip, json, math, os, shutil, struct, sys
 
@@ -92,6 +96,14 @@ def poke(t, i, x):
     t["data"] = bytes(d)
 
 
+def add(h, d, name, like):
+    e = h[like]
+    b, n = e["data_offsets"]
+    h[name] = {"dtype": e["dtype"], "shape": list(e["shape"]),
+               "data_offsets": [len(d), len(d) + n - b]}
+    return d + d[b:n]
+
+
 # A broken record of each kind, after a few good bytes where a record starts.
 HUGE = {
     "bin": b"\x81\xa1x\xc6\xff\xff\xff\xf0ab",
@@ -140,15 +152,18 @@ def main():
         n = struct.unpack("<Q", raw[:8])[0]
         h = json.loads(raw[8:8 + n])
         v = {"h": h, "d": raw[8 + n:], "raw": None, "cfgraw": None,
+             "hjson": None, "dst": a[2],
              "c": json.load(open(a[2] + "/config.json")), "struct": struct}
         exec(a[3], globals(), v)
         if v["raw"] is None:
-            hraw = json.dumps(v["h"]).encode()
+            hraw = (v["hjson"] or json.dumps(v["h"])).encode()
             v["raw"] = struct.pack("<Q", len(hraw)) + hraw + v["d"]
         open(p, "wb").write(v["raw"])
         if v["cfgraw"] is None:
             v["cfgraw"] = json.dumps(v["c"]).encode()
-        open(a[2] + "/config.json", "wb").write(v["cfgraw"])
+        p = a[2] + "/config.json"
+        if os.path.isfile(p) or not os.path.exists(p):
+            open(p, "wb").write(v["cfgraw"])
     else:
         sys.exit("mkbad.py: unknown command " + a[0])
 

@@ -1,7 +1,8 @@
 /*
  * safetensors.c -- libFuzzer target: safetensors_open on arbitrary bytes,
- * then every entry looked up by its name, checked to have as many elements
- * as its shape says and to lie inside the file, and converted to f32 when
+ * then every entry looked up by its name (which no other entry has),
+ * checked to have as many elements as its shape says, to lie inside the
+ * file and to overlap no other (the first 256), and converted to f32 when
  * its dtype is one we load.  Seeds: the
  * model.safetensors of samples/ and test/golden/encode-model, cut short
  * after their headers.
@@ -37,8 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct tfentry *e = &tf.e[i];
 		const unsigned char *p = e->data;
 
-		if (tfile_find(&tf, e->name) == NULL)
-			__builtin_trap();
+		if (tfile_find(&tf, e->name) != e)
+			__builtin_trap();	/* a name twice */
 		/* n is the product of the shape, which did not overflow */
 		for (k = 0, prod = 1; k < e->ndim; k++)
 			if (__builtin_mul_overflow(prod, e->shape[k], &prod))
@@ -51,6 +52,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (p < (const unsigned char *)tf.map || nb > tf.maplen ||
 		    p + nb > (const unsigned char *)tf.map + tf.maplen)
 			__builtin_trap();	/* outside the file */
+		for (size_t j = 0; j < i && i < 256; j++) {
+			const struct tfentry *o = &tf.e[j];
+			const unsigned char *q = o->data;
+			size_t ob = o->dtype == -1 ? 0 : o->n *
+			    tensor_dtsize(o->dtype);
+			if (nb > 0 && ob > 0 && p < q + ob && q < p + nb)
+				__builtin_trap();	/* two overlap */
+		}
 		if (e->n == 0)
 			continue;
 		if ((f = malloc(e->n * sizeof(float))) == NULL)
