@@ -71,37 +71,12 @@ join(const char *dir, const char *name)
 	return p;
 }
 
-/*
- * By name, else by content: torch.save archives start with a zip header,
- * legacy ones with a pickle.
- */
 static int
-isptbin(const char *path)
-{
-	unsigned char b[4] = { 0 };
-	size_t n = strlen(path);
-	FILE *fp;
-
-	if (n >= 4 && strcmp(path + n - 4, ".bin") == 0)
-		return 1;
-	if (n >= 12 && strcmp(path + n - 12, ".safetensors") == 0)
-		return 0;
-	if ((fp = fopen(path, "rb")) == NULL)
-		return 0;
-	if (fread(b, 1, 4, fp) != 4)
-		b[0] = 0;
-	fclose(fp);
-	return memcmp(b, "PK\3\4", 4) == 0 || b[0] == 0x80;
-}
-
-static int
-tfopen(struct tfile *tf, const char *path, int *pt)
+tfopen(struct tfile *tf, const char *path)
 {
 	char e[1024];
 
-	*pt = isptbin(path);
-	if ((*pt ? ptbin_open(tf, path, e, sizeof(e)) :
-	    safetensors_open(tf, path, e, sizeof(e))) == -1) {
+	if (tfile_open(tf, path, e, sizeof(e)) == -1) {
 		warnx("%s", e);
 		return -1;
 	}
@@ -143,7 +118,7 @@ cmd_ls(int argc, char *argv[])
 	struct tfile tf;
 	const struct ptskip *sk;
 	size_t i, ns;
-	int ch, cflag = 0, pt;
+	int ch, cflag = 0;
 
 	while ((ch = getopt(argc, argv, "c")) != -1) {
 		switch (ch) {
@@ -158,7 +133,7 @@ cmd_ls(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		usage();
-	if (tfopen(&tf, argv[0], &pt) == -1)
+	if (tfopen(&tf, argv[0]) == -1)
 		return 1;
 	for (i = 0; i < tf.n; i++) {
 		const struct tfentry *e = &tf.e[i];
@@ -169,7 +144,7 @@ cmd_ls(int argc, char *argv[])
 			printf("\t%08lx", (unsigned long)crcf32(e));
 		putchar('\n');
 	}
-	ns = pt ? ptbin_skipped(&tf, &sk) : 0;
+	ns = ptbin_skipped(&tf, &sk);
 	for (i = 0; i < ns; i++)
 		printf("%s\t%s\tskipped\n", sk[i].name, sk[i].why);
 	tfile_release(&tf);
@@ -468,13 +443,13 @@ cmd_check(int argc, char *argv[])
 	const struct ptskip *sk = NULL;
 	const struct tfentry *cw = NULL, *cb = NULL;
 	const char *dir, *pfx, *wname;
-	char *cfgp, *stp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
+	char *cfgp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
 	size_t nw, i, j, ns = 0, nfound = 0, nmiss = 0, nunused = 0;
 	size_t ndt[3] = { 0, 0, 0 };
 	uint64_t nparam = 0, nused = 0;
 	long nv, caps;
 	unsigned char *used;
-	int lower, pt, nl;
+	int lower, nl;
 
 	if (getopt(argc, argv, "") != -1)
 		usage();
@@ -484,7 +459,6 @@ cmd_check(int argc, char *argv[])
 		usage();
 	dir = argv[0];
 	cfgp = join(dir, "config.json");
-	stp = join(dir, "model.safetensors");
 	binp = join(dir, "pytorch_model.bin");
 	vp = join(dir, "vocab.txt");
 
@@ -499,18 +473,14 @@ cmd_check(int argc, char *argv[])
 		bad("%s: hidden_size %d is not a multiple of "
 		    "num_attention_heads %d", cfgp, c.C, c.H);
 
-	if (isfile(stp)) {
-		wname = "model.safetensors";
-		wp = stp;
-	} else if (isfile(binp)) {
-		wname = "pytorch_model.bin";
-		wp = binp;
-	} else
-		errx(1, "%s: no model.safetensors or pytorch_model.bin", dir);
-	if (tfopen(&tf, wp, &pt) == -1)
-		exit(1);
-	printf("weights\t%s%s\n", wname, wp == stp && isfile(binp) ?
+	if (tfile_opendir(&tf, dir, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	wp = xstrdup(tf.path);
+	wname = strrchr(wp, '/') ? strrchr(wp, '/') + 1 : wp;
+	printf("weights\t%s%s\n", wname, strcmp(wname, "model.safetensors") ==
+	    0 && isfile(binp) ?
 	    " (preferred to pytorch_model.bin, which is not read)" : "");
+	printf("format\t%s\n", tf.format);
 
 	/* "bert." prefix or none, as the word embeddings say. */
 	pfx = tfile_find(&tf, "bert.embeddings.word_embeddings.weight") ?
@@ -528,7 +498,7 @@ cmd_check(int argc, char *argv[])
 	}
 	nw = wants(&w, &cl);
 	used = xcalloc(tf.n ? tf.n : 1, 1);
-	ns = pt ? ptbin_skipped(&tf, &sk) : 0;
+	ns = ptbin_skipped(&tf, &sk);
 	for (i = 0; i < nw; i++) {
 		if ((w[i].e = lookup(&tf, pfx, &w[i])) == NULL) {
 			if (!w[i].optional) {
@@ -656,7 +626,7 @@ cmd_check(int argc, char *argv[])
 	}
 	printf("status\t%s\n", nbad ? "disagree" : "ok");
 	free(cfgp);
-	free(stp);
+	free(wp);
 	free(binp);
 	free(vp);
 	return nbad ? 1 : 0;
