@@ -6,6 +6,8 @@
  * hold and whether they agree, and exits 1 naming each disagreement.
  * hcmodel ls FILE lists the tensors of one safetensors or pytorch_model.bin
  * file, with -c a CRC-32 of each tensor's values as float32.
+ * hcmodel convert DIR [OUT] writes the weights of DIR, whatever their
+ * format, as OUT/model.safetensors.
  */
 #include <sys/stat.h>
 
@@ -25,6 +27,7 @@
 
 #include "model.h"
 #include "ptbin.h"
+#include "stwrite.h"
 #include "tensor.h"
 #include "util.h"
 #include "wordpiece.h"
@@ -35,6 +38,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: hcmodel check dir\n"
+	    "       hcmodel convert [-f] [-t dtype] dir [out]\n"
 	    "       hcmodel ls [-c] file\n");
 	exit(2);
 }
@@ -632,6 +636,65 @@ cmd_check(int argc, char *argv[])
 	return nbad ? 1 : 0;
 }
 
+/* ---- convert ---- */
+
+static int
+cmd_convert(int argc, char *argv[])
+{
+	struct tfile tf;
+	const struct ptskip *sk;
+	const char *dir, *out;
+	char e[1024], *path, *rd, *ro;
+	size_t i, ns;
+	int ch, force = 0, dtype = -1, same;
+
+	while ((ch = getopt(argc, argv, "ft:")) != -1) {
+		switch (ch) {
+		case 'f':
+			force = 1;
+			break;
+		case 't':
+			if ((dtype = tensor_dtype(optarg)) == -1) {
+				warnx("-t %s: not f32, f16 or bf16", optarg);
+				usage();
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1 && argc != 2)
+		usage();
+	dir = argv[0];
+	out = argc == 2 ? argv[1] : dir;
+	if (tfile_opendir(&tf, dir, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	for (i = 0; i < tf.n; i++)
+		if (tf.e[i].dtype < 0 || tf.e[i].dtype > DT_BF16)
+			warnx("%s: tensor '%s' is not F32, F16 or BF16: left "
+			    "out", tf.path, tf.e[i].name);
+	ns = ptbin_skipped(&tf, &sk);
+	for (i = 0; i < ns; i++)
+		warnx("%s: '%s' (%s) left out", tf.path, sk[i].name,
+		    sk[i].why);
+	/* A new directory gets the config and vocabulary too. */
+	rd = realpath(dir, NULL);
+	ro = realpath(out, NULL);
+	same = rd != NULL && ro != NULL && strcmp(rd, ro) == 0;
+	free(rd);
+	free(ro);
+	if (!same && stw_copymeta(dir, out, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	path = join(out, "model.safetensors");
+	if (stw_tfile(path, &tf, dtype, force, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	free(path);
+	tfile_release(&tf);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -641,6 +704,8 @@ main(int argc, char *argv[])
 		usage();
 	if (strcmp(argv[1], "check") == 0)
 		rc = cmd_check(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "convert") == 0)
+		rc = cmd_convert(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "ls") == 0)
 		rc = cmd_ls(argc - 1, argv + 1);
 	else

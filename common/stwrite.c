@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "model.h"
 #include "stwrite.h"
+#include "tensor.h"
 #include "util.h"
 
 static int
@@ -335,12 +338,37 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 	return r;
 }
 
+/* Copy the n files named that srcdir has into dir. */
+static int
+copyfiles(const char *srcdir, const char *dir, const char *const *names,
+    size_t n, char *err, size_t errlen)
+{
+	char path[4096];
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		char *data;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/%s", srcdir, names[i]);
+		if ((data = slurp(path, &len)) == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		r = writefile(path, data, len, err, errlen);
+		free(data);
+		if (r == -1)
+			return -1;
+	}
+	return 0;
+}
+
 int
 stw_write(const struct bert *m, const char *srcdir, const char *dir,
     char *err, size_t errlen)
 {
-	static const char *copy[] = { "vocab.txt", "tokenizer_config.json",
-	    "special_tokens_map.json", "tokenizer.json" };
+	static const char *const copy[] = { "vocab.txt",
+	    "tokenizer_config.json", "special_tokens_map.json",
+	    "tokenizer.json" };
 	struct stw_tensor *v;
 	struct stat st;
 	char path[4096];
@@ -361,18 +389,132 @@ stw_write(const struct bert *m, const char *srcdir, const char *dir,
 	free(v);
 	if (r == -1)
 		return -1;
-	for (size_t i = 0; srcdir && i < sizeof(copy) / sizeof(copy[0]); i++) {
-		char *data;
-		size_t len;
+	return srcdir ? copyfiles(srcdir, dir, copy, sizeof(copy) /
+	    sizeof(copy[0]), err, errlen) : 0;
+}
 
-		snprintf(path, sizeof(path), "%s/%s", srcdir, copy[i]);
-		if ((data = slurp(path, &len)) == NULL)
+/* ---- a tensor file, converted ---- */
+
+static const char *const stdt[] = { "F32", "F16", "BF16" };
+
+int
+stw_tfile(const char *path, const struct tfile *tf, int dtype, int force,
+    char *err, size_t errlen)
+{
+	cJSON *hdr, *meta, *e, *a;
+	char *js, *tmp;
+	size_t off = 0, len, pad;
+	uint64_t hl;
+	unsigned char hb[8];
+	float buf[4096];
+	unsigned char out[4096 * 4];
+	FILE *fp;
+	int fd, r;
+
+	hdr = cJSON_CreateObject();
+	meta = cJSON_AddObjectToObject(hdr, "__metadata__");
+	cJSON_AddStringToObject(meta, "format", "pt");
+	for (size_t i = 0; i < tf->n; i++) {
+		const struct tfentry *t = &tf->e[i];
+		int dt = dtype == -1 ? t->dtype : dtype;
+
+		if (t->dtype < 0 || t->dtype > DT_BF16)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, copy[i]);
-		r = writefile(path, data, len, err, errlen);
-		free(data);
-		if (r == -1)
-			return -1;
+		e = cJSON_AddObjectToObject(hdr, t->name);
+		cJSON_AddStringToObject(e, "dtype", stdt[dt]);
+		a = cJSON_AddArrayToObject(e, "shape");
+		for (int d = 0; d < t->ndim; d++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateNumber((double)t->shape[d]));
+		a = cJSON_AddArrayToObject(e, "data_offsets");
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
+		off += t->n * tensor_dtsize(dt);
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
 	}
-	return 0;
+	js = cJSON_PrintUnformatted(hdr);
+	cJSON_Delete(hdr);
+	if (js == NULL)
+		return fail(err, errlen, "%s: out of memory", path);
+	len = strlen(js);
+	pad = (8 - (8 + len) % 8) % 8;
+	hl = len + pad;
+	for (int i = 0; i < 8; i++)
+		hb[i] = (unsigned char)(hl >> (8 * i));
+
+	tmp = xmalloc(strlen(path) + 8);
+	sprintf(tmp, "%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) == -1 || (fp = fdopen(fd, "wb")) == NULL) {
+		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (fd != -1) {
+			close(fd);
+			remove(tmp);
+		}
+		free(tmp);
+		free(js);
+		return -1;
+	}
+	fchmod(fd, 0644);
+	fwrite(hb, 1, 8, fp);
+	fwrite(js, 1, len, fp);
+	for (size_t i = 0; i < pad; i++)
+		putc(' ', fp);
+	free(js);
+	/* The values as stored, or through f32 to the dtype asked. */
+	for (size_t i = 0; i < tf->n; i++) {
+		const struct tfentry *t = &tf->e[i];
+		size_t es = t->dtype >= 0 && t->dtype <= DT_BF16 ?
+		    tensor_dtsize(t->dtype) : 0;
+
+		if (es == 0)
+			continue;
+		if (dtype == -1 || dtype == t->dtype) {
+			fwrite(t->data, es, t->n, fp);
+			continue;
+		}
+		for (size_t j = 0, k; j < t->n; j += k) {
+			k = t->n - j < 4096 ? t->n - j : 4096;
+			tensor_to_f32(buf, (const unsigned char *)t->data +
+			    j * es, t->dtype, k);
+			tensor_from_f32(out, buf, dtype, k);
+			fwrite(out, tensor_dtsize(dtype), k, fp);
+		}
+	}
+	if (fflush(fp) == EOF || ferror(fp) || fsync(fd) == -1) {
+		fail(err, errlen, "%s: %s", tmp, strerror(errno ? errno : EIO));
+		fclose(fp);
+		remove(tmp);
+		free(tmp);
+		return -1;
+	}
+	if (fclose(fp) == EOF) {
+		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		remove(tmp);
+		free(tmp);
+		return -1;
+	}
+	/* link(2) refuses to replace: no check-then-write race */
+	r = force ? rename(tmp, path) : link(tmp, path);
+	if (r == -1)
+		fail(err, errlen, "%s: %s", path, errno == EEXIST ?
+		    "exists (-f replaces it)" : strerror(errno));
+	if (r == -1 || !force)
+		remove(tmp);
+	free(tmp);
+	return r;
+}
+
+int
+stw_copymeta(const char *srcdir, const char *dir, char *err, size_t errlen)
+{
+	static const char *const meta[] = { "config.json", "vocab.txt",
+	    "tokenizer_config.json", "special_tokens_map.json",
+	    "tokenizer.json" };
+	struct stat st;
+
+	if (mkdir(dir, 0777) == -1 && !(errno == EEXIST &&
+	    stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+		return fail(err, errlen, "%s: %s", dir,
+		    errno == EEXIST ? "not a directory" : strerror(errno));
+	return copyfiles(srcdir, dir, meta, sizeof(meta) / sizeof(meta[0]),
+	    err, errlen);
 }

@@ -190,3 +190,116 @@ EOF
 	run -0 hcmodel ls -c "$SAMPLES/bin-model/pytorch_model.bin"
 	run -0 hcmodel check "$SAMPLES/ka-model"
 }
+
+# ---- convert ----
+
+@test "hcmodel: convert a legacy directory in place: same names, dtypes, bits" {
+	$MKBIN model "$T/m"
+	rm "$T/m/model.safetensors"
+	cp "$GOLDEN/ptbin-legacy-f16.bin" "$T/m/pytorch_model.bin"
+	hcmodel ls -c "$T/m/pytorch_model.bin" >"$T/want"
+	run -0 --separate-stderr hcmodel convert "$T/m"
+	[ -z "$stderr" ]
+	hcmodel ls -c "$T/m/model.safetensors" >"$T/got"
+	diff -u "$T/want" "$T/got"
+	[ "$(ls "$T/m")" = "config.json
+model.safetensors
+pytorch_model.bin
+vocab.txt" ]
+	run -0 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"format	safetensors"* ]]
+}
+
+@test "hcmodel: convert gives the stored bits, and encode the same output" {
+	command -v encode >/dev/null || skip "encode is not built"
+	$MKBIN model "$T/m"
+	$MKBIN tokens "$T/tok.mp"
+	encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/st.mp"
+	rm "$T/m/model.safetensors"
+	for f in legacy-f32 legacy-bf16 legacy-tar shared; do
+		cp "$GOLDEN/ptbin-$f.bin" "$T/m/pytorch_model.bin"
+		encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/bin.mp"
+		rm -rf "$T/c"
+		hcmodel convert "$T/m" "$T/c"
+		[ -f "$T/c/config.json" ] && [ -f "$T/c/vocab.txt" ]
+		encode -m "$T/c" -a -p --hidden-all "$T/tok.mp" >"$T/c.mp"
+		cmp "$T/bin.mp" "$T/c.mp"
+		cmp "$T/st.mp" "$T/c.mp"
+		# each tensor's bytes as the .bin holds them
+		$PY - "$T/m/pytorch_model.bin" "$T/c/model.safetensors" <<'EOF'
+import json, struct, subprocess, sys
+buf = open(sys.argv[2], "rb").read()
+hl, = struct.unpack_from("<Q", buf)
+h = json.loads(buf[8:8 + hl])
+ls = subprocess.run(["hcmodel", "ls", sys.argv[1]], capture_output=True,
+                    text=True).stdout.split("\n")
+names = [x.split("\t")[0] for x in ls if x and not x.endswith("skipped")]
+assert names == [n for n in h if n != "__metadata__"], (names, list(h))
+for x in ls:
+    if x and not x.endswith("skipped"):
+        n, dt, _ = x.split("\t")
+        assert h[n]["dtype"] == dt.upper(), (n, h[n]["dtype"], dt)
+EOF
+	done
+}
+
+@test "hcmodel: convert -t changes the dtype, and back gives the same bits" {
+	$PY "$TOP/test/mkmodel.py" "$T/m" -V 24 -P 16 --dtype BF16 --seed 3
+	hcmodel ls -c "$T/m/model.safetensors" >"$T/want"
+	hcmodel convert -t f32 "$T/m" "$T/a"
+	hcmodel ls "$T/a/model.safetensors" | cut -f2 | sort -u >"$T/dt"
+	[ "$(cat "$T/dt")" = f32 ]
+	hcmodel convert -t bf16 "$T/a" "$T/b"
+	hcmodel ls -c "$T/b/model.safetensors" >"$T/got"
+	diff -u "$T/want" "$T/got"
+	cmp <(tail -c +9 "$T/m/model.safetensors" | tail -c 5000) \
+	    <(tail -c +9 "$T/b/model.safetensors" | tail -c 5000)
+	hcmodel convert -t f16 "$T/a" "$T/h"
+	hcmodel ls "$T/h/model.safetensors" | cut -f2 | sort -u >"$T/dt"
+	[ "$(cat "$T/dt")" = f16 ]
+}
+
+@test "hcmodel: convert a sharded checkpoint into one file" {
+	$MKBIN model "$T/m"
+	hcmodel ls -c "$T/m/model.safetensors" | sort >"$T/want"
+	$PY "$TOP/test/mklegacy.py" shards "$T/m" legacy
+	hcmodel convert "$T/m"
+	hcmodel ls -c "$T/m/model.safetensors" | sort >"$T/got"
+	diff -u "$T/want" "$T/got"
+	run -0 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"weights	model.safetensors"* ]]
+}
+
+@test "hcmodel: convert does not replace model.safetensors unless told (-f)" {
+	$MKBIN model "$T/m"
+	cp "$T/m/model.safetensors" "$T/orig"
+	run -1 --separate-stderr hcmodel convert -t f16 "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/model.safetensors: exists (-f replaces it)" ]
+	cmp "$T/orig" "$T/m/model.safetensors"
+	run -0 --separate-stderr hcmodel convert -f -t f16 "$T/m"
+	hcmodel ls "$T/m/model.safetensors" | cut -f2 | sort -u >"$T/dt"
+	[ "$(cat "$T/dt")" = f16 ]
+	# no temporary file is left beside it
+	[ "$(ls "$T/m" | grep -c model.safetensors)" = 1 ]
+}
+
+@test "hcmodel: convert names what it leaves out, and bad usage" {
+	$MKBIN model "$T/m"
+	rm "$T/m/model.safetensors"
+	cp "$GOLDEN/ptbin-bf16-bert.bin" "$T/m/pytorch_model.bin"
+	run -0 --separate-stderr hcmodel convert "$T/m" "$T/c"
+	[ "$stderr" = "hcmodel: $T/m/pytorch_model.bin: 'bert.embeddings.position_ids' (int64) left out" ]
+	run -2 --separate-stderr hcmodel convert -t f64 "$T/m" "$T/d"
+	[[ $stderr == *"-t f64: not f32, f16 or bf16"* ]]
+	run -2 --separate-stderr hcmodel convert
+	run -2 --separate-stderr hcmodel convert a b c
+	run -1 --separate-stderr hcmodel convert "$T/none"
+	[ "$stderr" = "hcmodel: $T/none: no model.safetensors or pytorch_model.bin" ]
+}
+
+@test "hcmodel: the convert example of the man page runs" {
+	cd "$T"
+	run -0 hcmodel convert -t f32 "$SAMPLES/bin-model" bin-model-f32
+	run -0 hcmodel check bin-model-f32
+	[[ $output == *"dtypes	f32 "* ]]
+}
