@@ -303,3 +303,59 @@ EOF
 	run -0 hcmodel check bin-model-f32
 	[[ $output == *"dtypes	f32 "* ]]
 }
+
+# pipelines/fetch.mk against a hub of files: legacy, zip and sharded
+# weights are fetched as served, and convert pins them as safetensors.
+@test "hcmodel: fetch.mk takes the weights in any format, convert pins them" {
+	command -v curl >/dev/null || skip "curl is absent"
+	$MKBIN model "$T/m"
+	h=$T/hub/textattack
+	for t in RTE MRPC QQP; do
+		mkdir -p "$h/bert-base-uncased-$t/resolve/main"
+		cp "$T/m/config.json" "$T/m/vocab.txt" \
+		    "$h/bert-base-uncased-$t/resolve/main/"
+	done
+	cp "$GOLDEN/ptbin-legacy-f32.bin" \
+	    "$h/bert-base-uncased-RTE/resolve/main/pytorch_model.bin"
+	cp -r "$T/m" "$T/s"
+	$PY "$TOP/test/mklegacy.py" shards "$T/s" tar
+	cp "$T/s"/pytorch_model* "$h/bert-base-uncased-MRPC/resolve/main/"
+	cp "$T/m/model.safetensors" "$h/bert-base-uncased-QQP/resolve/main/"
+	f=$T/f/models
+	targets=()
+	for t in RTE MRPC QQP; do
+		targets+=("$f/bert-$t/config.json" "$f/bert-$t/vocab.txt"
+		    "$f/bert-$t/weights.fetched")
+	done
+	run make -s -f "$TOP/pipelines/fetch.mk" FETCH_DIR="$T/f" \
+	    HUB="file://$T/hub" TASKS="RTE MRPC QQP" CURL="curl -sfL -o" \
+	    "${targets[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$f/bert-RTE/weights.fetched")" = pytorch_model.bin ]
+	[ "$(wc -l <"$f/bert-MRPC/weights.fetched")" = 4 ]
+	[ "$(cat "$f/bert-QQP/weights.fetched")" = model.safetensors ]
+	for t in RTE MRPC QQP; do
+		run -0 hcmodel check "$f/bert-$t"
+	done
+	run make -s -f "$TOP/pipelines/fetch.mk" FETCH_DIR="$T/f" \
+	    HUB="file://$T/hub" MODELS="bert-RTE bert-MRPC bert-QQP" \
+	    CURL="curl -sfL -o" convert
+	echo "$output"
+	[ "$status" -eq 0 ]
+	hcmodel ls -c "$T/m/model.safetensors" | sort >"$T/want"
+	for t in RTE MRPC; do
+		hcmodel ls -c "$f/bert-$t/model.safetensors" | grep -v '^cls' |
+		    sort >"$T/got"
+		diff -u "$T/want" "$T/got"
+	done
+	# a repository without weights is named
+	rm "$h/bert-base-uncased-QQP/resolve/main/model.safetensors"
+	rm -r "$f/bert-QQP"
+	run make -s -f "$TOP/pipelines/fetch.mk" FETCH_DIR="$T/f" \
+	    HUB="file://$T/hub" TASKS=QQP CURL="curl -sfL -o" \
+	    "$f/bert-QQP/weights.fetched"
+	[ "$status" -ne 0 ]
+	[[ $output == *"fetch: textattack/bert-base-uncased-QQP: no model.safetensors, pytorch_model.bin or index on the hub"* ]]
+	[ ! -e "$f/bert-QQP/weights.fetched" ]
+}
