@@ -409,6 +409,7 @@ stw_tfile(const char *path, const struct tfile *tf, int dtype, int force,
 	float buf[4096];
 	unsigned char out[4096 * 4];
 	FILE *fp;
+	mode_t mask;
 	int fd, r;
 
 	hdr = cJSON_CreateObject();
@@ -453,7 +454,9 @@ stw_tfile(const char *path, const struct tfile *tf, int dtype, int force,
 		free(js);
 		return -1;
 	}
-	fchmod(fd, 0644);
+	mask = umask(0);	/* not mkstemp's 0600: as a new file's */
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
 	fwrite(hb, 1, 8, fp);
 	fwrite(js, 1, len, fp);
 	for (size_t i = 0; i < pad; i++)
