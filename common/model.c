@@ -407,7 +407,7 @@ out:
 int
 tfile_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 {
-	if (endswith(path, ".json"))
+	if (endswith(path, ".index.json"))
 		return openindex(tf, path, err, errlen);
 	return openone(tf, path, err, errlen);
 }

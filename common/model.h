@@ -44,9 +44,10 @@ struct tfile {
  * Open a tensor file, every entry checked against the file's size before use.
  * Return 0, or -1 with a message that names the file and the tensor in err.
  * ptbin_open reads the three formats of torch.save: zip, legacy, legacy tar.
- * tfile_open chooses by content, and reads a sharded checkpoint's index
- * (*.index.json: a weight_map from tensor name to shard file, beside it)
- * as one file whose entries point into the shards, tf->sub.
+ * tfile_open chooses by name, then content, and reads a sharded
+ * checkpoint's index (*.index.json: a weight_map from tensor name to shard
+ * file, beside it) as one file whose entries point into the shards,
+ * tf->sub.
  */
 int	safetensors_open(struct tfile *tf, const char *path, char *err,
 	    size_t errlen);

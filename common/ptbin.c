@@ -387,9 +387,9 @@ tar_read(const unsigned char *m, size_t len, struct tmem *mem,
 		if (psize >= 0)
 			size = psize;
 		if ((uint64_t)size > len - pos - 512) {
-			seterr(err, errlen, "%s: tar member at offset %zu (%lld "
-			    "bytes) runs past the end of the file: truncated?",
-			    path, pos, (long long)size);
+			seterr(err, errlen, "%s: tar member at offset %zu "
+			    "(%lld bytes) runs past the end of the file: "
+			    "truncated?", path, pos, (long long)size);
 			return -1;
 		}
 		if (h[156] == 'x') {
@@ -398,8 +398,9 @@ tar_read(const unsigned char *m, size_t len, struct tmem *mem,
 			const unsigned char *nm = pp ? pp : h;
 			size_t nl = pp ? plen : strnlen((const char *)h, 100);
 
+			/* a name with a ustar prefix is not one of ours */
 			if (pp == NULL && h[345] != '\0')
-				nl = 0;		/* a ustar prefix: not ours */
+				nl = 0;
 			for (i = 0; i < NMEMBER; i++)
 				if (nl == strlen(mnames[i]) &&
 				    memcmp(nm, mnames[i], nl) == 0) {
@@ -435,7 +436,7 @@ enum { V_NONE, V_BOOL, V_INT, V_BIG, V_STR, V_TUPLE, V_LIST, V_DICT,
 enum { G_ODICT, G_TENSOR, G_TENSOR1, G_PARAM, G_STORAGE, G_TTYPE };
 
 static const struct sttype {
-	const char	*cls;		/* torch.<cls>Storage, torch.<cls>Tensor */
+	const char	*cls;		/* torch.<cls>Storage, ...Tensor */
 	const char	*dtname;	/* for messages */
 	int		 dtype;		/* DT_* or -1: skipped */
 	size_t		 size;
@@ -460,10 +461,10 @@ struct stor {
 	const char		*key;
 	size_t			 keylen;
 	uint64_t		 numel;		/* as the pickle says */
-	uint64_t		 voff;		/* a view's offset in its root */
-	uint64_t		 vlen;		/* a view's elements; or 0 */
+	uint64_t		 voff;	/* a view's offset in its root */
+	uint64_t		 vlen;	/* a view's elements */
 	int			 isview;
-	const unsigned char	*data;		/* numel elements, or NULL */
+	const unsigned char	*data;	/* numel elements, or NULL */
 };
 
 struct tens {
@@ -502,8 +503,8 @@ struct kv {
 struct pk {
 	const unsigned char	*p;
 	size_t			 len, pos, at;	/* at: current opcode */
-	size_t			 base;		/* p's offset, for messages */
-	const char		*where;		/* "data.pkl offset", ... */
+	size_t			 base;	/* p's offset, for messages */
+	const char		*where;	/* "data.pkl offset", ... */
 	struct val		**stack;
 	size_t			 sp, scap;
 	size_t			*marks;
@@ -511,7 +512,8 @@ struct pk {
 	struct val		**memo;
 	size_t			 nmemo, memocap;
 	struct chunk		*chunks;
-	size_t			 mem, budget;	/* bytes used, allowed */
+	size_t			 mem;	/* bytes used */
+	size_t			 budget; /* bytes allowed */
 	struct val		 none, yes, no, empty;
 	/* tar: persistent ids are keys of these */
 	struct kv		*tensors, *stors;
@@ -1323,7 +1325,7 @@ struct src {
 	const struct zip	*z;		/* or NULL */
 	const char		*pfx;
 	const char		*path;
-	size_t			 budget;	/* bytes of strided copies */
+	size_t			 budget; /* bytes of strided copies */
 };
 
 static int
