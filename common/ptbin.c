@@ -2125,8 +2125,10 @@ ptbin_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 	struct pk k;
 	int rc;
 
-	if (tfile_map(tf, path, err, errlen) == -1)
+	if (tfile_map(tf, path, err, errlen) == -1) {
+		tfile_release(tf);
 		return -1;
+	}
 	m = tf->map;
 	if (tf->maplen == 0) {
 		seterr(err, errlen, "%s: empty file", path);
