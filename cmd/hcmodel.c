@@ -6,6 +6,8 @@
  * hold and whether they agree, and exits 1 naming each disagreement.
  * hcmodel ls FILE lists the tensors of one safetensors or pytorch_model.bin
  * file, with -c a CRC-32 of each tensor's values as float32.
+ * hcmodel convert DIR [OUT] writes the weights of DIR, whatever their
+ * format, as OUT/model.safetensors.
  */
 #include <sys/stat.h>
 
@@ -25,6 +27,7 @@
 
 #include "model.h"
 #include "ptbin.h"
+#include "stwrite.h"
 #include "tensor.h"
 #include "util.h"
 #include "wordpiece.h"
@@ -35,6 +38,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: hcmodel check dir\n"
+	    "       hcmodel convert [-f] [-t dtype] dir [out]\n"
 	    "       hcmodel ls [-c] file\n");
 	exit(2);
 }
@@ -71,37 +75,12 @@ join(const char *dir, const char *name)
 	return p;
 }
 
-/*
- * By name, else by content: torch.save archives start with a zip header,
- * legacy ones with a pickle.
- */
 static int
-isptbin(const char *path)
-{
-	unsigned char b[4] = { 0 };
-	size_t n = strlen(path);
-	FILE *fp;
-
-	if (n >= 4 && strcmp(path + n - 4, ".bin") == 0)
-		return 1;
-	if (n >= 12 && strcmp(path + n - 12, ".safetensors") == 0)
-		return 0;
-	if ((fp = fopen(path, "rb")) == NULL)
-		return 0;
-	if (fread(b, 1, 4, fp) != 4)
-		b[0] = 0;
-	fclose(fp);
-	return memcmp(b, "PK\3\4", 4) == 0 || b[0] == 0x80;
-}
-
-static int
-tfopen(struct tfile *tf, const char *path, int *pt)
+tfopen(struct tfile *tf, const char *path)
 {
 	char e[1024];
 
-	*pt = isptbin(path);
-	if ((*pt ? ptbin_open(tf, path, e, sizeof(e)) :
-	    safetensors_open(tf, path, e, sizeof(e))) == -1) {
+	if (tfile_open(tf, path, e, sizeof(e)) == -1) {
 		warnx("%s", e);
 		return -1;
 	}
@@ -143,7 +122,7 @@ cmd_ls(int argc, char *argv[])
 	struct tfile tf;
 	const struct ptskip *sk;
 	size_t i, ns;
-	int ch, cflag = 0, pt;
+	int ch, cflag = 0;
 
 	while ((ch = getopt(argc, argv, "c")) != -1) {
 		switch (ch) {
@@ -158,7 +137,7 @@ cmd_ls(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		usage();
-	if (tfopen(&tf, argv[0], &pt) == -1)
+	if (tfopen(&tf, argv[0]) == -1)
 		return 1;
 	for (i = 0; i < tf.n; i++) {
 		const struct tfentry *e = &tf.e[i];
@@ -169,7 +148,7 @@ cmd_ls(int argc, char *argv[])
 			printf("\t%08lx", (unsigned long)crcf32(e));
 		putchar('\n');
 	}
-	ns = pt ? ptbin_skipped(&tf, &sk) : 0;
+	ns = ptbin_skipped(&tf, &sk);
 	for (i = 0; i < ns; i++)
 		printf("%s\t%s\tskipped\n", sk[i].name, sk[i].why);
 	tfile_release(&tf);
@@ -410,13 +389,13 @@ cmd_check(int argc, char *argv[])
 	const struct ptskip *sk = NULL;
 	const struct tfentry *cw = NULL, *cb = NULL;
 	const char *dir, *pfx, *wname, *why, *src;
-	char *cfgp, *stp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
+	char *cfgp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
 	size_t nw, i, j, ns = 0, nfound = 0, nmiss = 0, nunused = 0;
 	size_t ndt[3] = { 0, 0, 0 };
 	uint64_t nparam = 0, nused = 0;
 	long nv, caps;
 	unsigned char *used;
-	int lower, pt, nl;
+	int lower, nl;
 
 	if (getopt(argc, argv, "") != -1)
 		usage();
@@ -426,7 +405,6 @@ cmd_check(int argc, char *argv[])
 		usage();
 	dir = argv[0];
 	cfgp = join(dir, "config.json");
-	stp = join(dir, "model.safetensors");
 	binp = join(dir, "pytorch_model.bin");
 	vp = join(dir, "vocab.txt");
 
@@ -441,18 +419,14 @@ cmd_check(int argc, char *argv[])
 		bad("%s: hidden_size %d is not a multiple of "
 		    "num_attention_heads %d", cfgp, c.C, c.H);
 
-	if (isfile(stp)) {
-		wname = "model.safetensors";
-		wp = stp;
-	} else if (isfile(binp)) {
-		wname = "pytorch_model.bin";
-		wp = binp;
-	} else
-		errx(1, "%s: no model.safetensors or pytorch_model.bin", dir);
-	if (tfopen(&tf, wp, &pt) == -1)
-		exit(1);
-	printf("weights\t%s%s\n", wname, wp == stp && isfile(binp) ?
+	if (tfile_opendir(&tf, dir, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	wp = xstrdup(tf.path);
+	wname = strrchr(wp, '/') ? strrchr(wp, '/') + 1 : wp;
+	printf("weights\t%s%s\n", wname, strcmp(wname, "model.safetensors") ==
+	    0 && isfile(binp) ?
 	    " (preferred to pytorch_model.bin, which is not read)" : "");
+	printf("format\t%s\n", tf.format);
 
 	/* "bert." prefix or none, as the word embeddings say. */
 	pfx = tfile_find(&tf, "bert.embeddings.word_embeddings.weight") ?
@@ -470,7 +444,7 @@ cmd_check(int argc, char *argv[])
 	}
 	nw = wants(&w, &cl);
 	used = xcalloc(tf.n ? tf.n : 1, 1);
-	ns = pt ? ptbin_skipped(&tf, &sk) : 0;
+	ns = ptbin_skipped(&tf, &sk);
 	for (i = 0; i < nw; i++) {
 		/* a role twice is not missing: it is one disagreement */
 		if (model_find(&tf, w[i].name, &w[i].e, e, sizeof(e)) == -1) {
@@ -600,10 +574,69 @@ cmd_check(int argc, char *argv[])
 	}
 	printf("status\t%s\n", nbad ? "disagree" : "ok");
 	free(cfgp);
-	free(stp);
+	free(wp);
 	free(binp);
 	free(vp);
 	return nbad ? 1 : 0;
+}
+
+/* ---- convert ---- */
+
+static int
+cmd_convert(int argc, char *argv[])
+{
+	struct tfile tf;
+	const struct ptskip *sk;
+	const char *dir, *out;
+	char e[1024], *path, *rd, *ro;
+	size_t i, ns;
+	int ch, force = 0, dtype = -1, same;
+
+	while ((ch = getopt(argc, argv, "ft:")) != -1) {
+		switch (ch) {
+		case 'f':
+			force = 1;
+			break;
+		case 't':
+			if ((dtype = tensor_dtype(optarg)) == -1) {
+				warnx("-t %s: not f32, f16 or bf16", optarg);
+				usage();
+			}
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1 && argc != 2)
+		usage();
+	dir = argv[0];
+	out = argc == 2 ? argv[1] : dir;
+	if (tfile_opendir(&tf, dir, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	for (i = 0; i < tf.n; i++)
+		if (tf.e[i].dtype < 0 || tf.e[i].dtype > DT_BF16)
+			warnx("%s: tensor '%s' is not F32, F16 or BF16: left "
+			    "out", tf.path, tf.e[i].name);
+	ns = ptbin_skipped(&tf, &sk);
+	for (i = 0; i < ns; i++)
+		warnx("%s: '%s' (%s) left out", tf.path, sk[i].name,
+		    sk[i].why);
+	/* A new directory gets the config and vocabulary too. */
+	rd = realpath(dir, NULL);
+	ro = realpath(out, NULL);
+	same = rd != NULL && ro != NULL && strcmp(rd, ro) == 0;
+	free(rd);
+	free(ro);
+	if (!same && stw_copymeta(dir, out, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	path = join(out, "model.safetensors");
+	if (stw_tfile(path, &tf, dtype, force, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	free(path);
+	tfile_release(&tf);
+	return 0;
 }
 
 int
@@ -616,6 +649,8 @@ main(int argc, char *argv[])
 		usage();
 	if (strcmp(argv[1], "check") == 0)
 		rc = cmd_check(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "convert") == 0)
+		rc = cmd_convert(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "ls") == 0)
 		rc = cmd_ls(argc - 1, argv + 1);
 	else

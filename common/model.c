@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "model.h"
+#include "ptbin.h"
 #include "util.h"
 
 static int
@@ -129,19 +130,28 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 
 /* ---- tensor files ---- */
 
-static int
-mapfile(struct tfile *tf, const char *path, char *err, size_t errlen)
+/*
+ * The one way a tensor file is opened.  stat first: a FIFO would block
+ * open(2) and a directory would fail at mmap with "No such device".  The
+ * open is non-blocking too, in case the name changed in between.
+ */
+int
+tfile_map(struct tfile *tf, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd;
 
 	memset(tf, 0, sizeof(*tf));
 	tf->path = xstrdup(path);
-	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &st) == -1) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
+	if (stat(path, &st) == -1)
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return fail(err, errlen, "%s: not a regular file", path);
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK)) == -1)
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, "%s: not a regular file", path);
 	}
 	tf->maplen = st.st_size;
 	if (tf->maplen > 0) {
@@ -249,7 +259,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 	struct range *r;
 	size_t k = 0, nr = 0, far = 0;
 
-	if (mapfile(tf, path, err, errlen) == -1)
+	if (tfile_map(tf, path, err, errlen) == -1)
 		goto bad;
 	p = tf->map;
 	if (tf->maplen < 8) {
@@ -407,6 +417,10 @@ tfile_release(struct tfile *tf)
 	free(tf->e);
 	if (tf->map != NULL)
 		munmap(tf->map, tf->maplen);
+	for (size_t i = 0; i < tf->nsub; i++)
+		tfile_release(&tf->sub[i]);
+	free(tf->sub);
+	free(tf->buf);
 	free(tf->path);
 	free(tf->priv);
 	memset(tf, 0, sizeof(*tf));
@@ -419,6 +433,198 @@ tfile_find(const struct tfile *tf, const char *name)
 		if (strcmp(tf->e[i].name, name) == 0)
 			return &tf->e[i];
 	return NULL;
+}
+
+/* ---- choosing a tensor file, and sharded checkpoints ---- */
+
+static int
+endswith(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* A file that is not an index: safetensors or pytorch_model.bin. */
+static int
+openone(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	const unsigned char *m;
+	int pt;
+
+	if (endswith(path, ".bin"))
+		pt = 1;
+	else if (endswith(path, ".safetensors"))
+		pt = 0;
+	else {
+		/* by content: zip, tar or pickle is torch.save's */
+		if (tfile_map(tf, path, err, errlen) == -1) {
+			tfile_release(tf);
+			return -1;
+		}
+		m = tf->map;
+		pt = tf->maplen >= 4 && (memcmp(m, "PK\3\4", 4) == 0 ||
+		    m[0] == 0x80 || (tf->maplen >= 512 &&
+		    memcmp(m + 257, "ustar", 5) == 0));
+		tfile_release(tf);
+	}
+	if (pt)
+		return ptbin_open(tf, path, err, errlen);
+	if (safetensors_open(tf, path, err, errlen) == -1)
+		return -1;
+	tf->format = "safetensors";
+	return 0;
+}
+
+/* The text of a small file, NUL-terminated; NULL with err set. */
+static char *
+slurp(const char *path, size_t max, char *err, size_t errlen)
+{
+	struct tfile tf;
+	char *s;
+
+	if (tfile_map(&tf, path, err, errlen) == -1) {
+		tfile_release(&tf);
+		return NULL;
+	}
+	if (tf.maplen > max) {
+		fail(err, errlen, "%s: %zu bytes, too large for an index",
+		    path, tf.maplen);
+		tfile_release(&tf);
+		return NULL;
+	}
+	s = xmalloc(tf.maplen + 1);
+	if (tf.maplen > 0)
+		memcpy(s, tf.map, tf.maplen);
+	s[tf.maplen] = '\0';
+	tfile_release(&tf);
+	return s;
+}
+
+/*
+ * A sharded checkpoint: {"weight_map": {tensor: shard file}} names the
+ * shards, files beside the index.  Each is opened once; the entries, in
+ * the order of the weight map, point into them.
+ */
+static int
+openindex(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	cJSON *j = NULL, *wm, *x;
+	char *text, *dir, *sp;
+	const char *slash;
+	size_t nmap, i, cap = 0;
+	int r = -1;
+
+	memset(tf, 0, sizeof(*tf));
+	tf->path = xstrdup(path);
+	if ((text = slurp(path, (size_t)1 << 26, err, errlen)) == NULL)
+		goto out;
+	j = cJSON_Parse(text);
+	free(text);
+	wm = cJSON_GetObjectItemCaseSensitive(j, "weight_map");
+	if (j == NULL || !cJSON_IsObject(j)) {
+		fail(err, errlen, "%s: not valid JSON", path);
+		goto out;
+	}
+	if (!cJSON_IsObject(wm)) {
+		fail(err, errlen, "%s: no weight_map object", path);
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	dir = slash ? xstrndup(path, (size_t)(slash - path + 1)) : xstrdup("");
+	nmap = (size_t)cJSON_GetArraySize(wm);
+	tf->e = xcalloc(nmap + 1, sizeof(*tf->e));
+	cJSON_ArrayForEach(x, wm) {
+		const struct tfentry *e = NULL;
+		struct tfile *sh = NULL;
+
+		if (!cJSON_IsString(x) || x->valuestring[0] == '\0' ||
+		    strchr(x->valuestring, '/') != NULL ||
+		    strcmp(x->valuestring, "..") == 0 ||
+		    endswith(x->valuestring, ".json")) {
+			fail(err, errlen, "%s: tensor '%s' is mapped to %s, "
+			    "not a file name beside the index", path,
+			    x->string, cJSON_IsString(x) ? "a bad name" :
+			    "a non-string");
+			break;
+		}
+		for (i = 0; i < tf->nsub; i++)
+			if (strcmp(strrchr(tf->sub[i].path, '/') ?
+			    strrchr(tf->sub[i].path, '/') + 1 :
+			    tf->sub[i].path, x->valuestring) == 0)
+				sh = &tf->sub[i];
+		if (sh == NULL) {
+			if (tf->nsub == cap) {
+				cap = cap ? 2 * cap : 4;
+				tf->sub = xreallocarray(tf->sub, cap,
+				    sizeof(*tf->sub));
+			}
+			sp = xmalloc(strlen(dir) + strlen(x->valuestring) + 1);
+			sprintf(sp, "%s%s", dir, x->valuestring);
+			sh = &tf->sub[tf->nsub];
+			if (openone(sh, sp, err, errlen) == -1) {
+				free(sp);
+				break;
+			}
+			free(sp);
+			tf->nsub++;
+		}
+		if ((e = tfile_find(sh, x->string)) == NULL) {
+			fail(err, errlen, "%s: tensor '%s' is mapped to %s, "
+			    "which lacks it", path, x->string, sh->path);
+			break;
+		}
+		tf->e[tf->n] = *e;
+		tf->e[tf->n].name = xstrdup(e->name);
+		tf->n++;
+	}
+	free(dir);
+	if (tf->n < nmap)
+		goto out;
+	if (tf->nsub == 0) {
+		fail(err, errlen, "%s: the weight_map is empty", path);
+		goto out;
+	}
+	snprintf(tf->fmtbuf, sizeof(tf->fmtbuf), "%zu shard%s, %s", tf->nsub,
+	    tf->nsub == 1 ? "" : "s", tf->sub[0].format);
+	tf->format = tf->fmtbuf;
+	if (strncmp(tf->sub[0].format, "PyTorch", 7) == 0)
+		tf->priv = ptbin_joinskipped(tf->sub, tf->nsub);
+	r = 0;
+out:
+	cJSON_Delete(j);
+	if (r == -1)
+		tfile_release(tf);
+	return r;
+}
+
+int
+tfile_open(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	if (endswith(path, ".index.json"))
+		return openindex(tf, path, err, errlen);
+	return openone(tf, path, err, errlen);
+}
+
+int
+tfile_opendir(struct tfile *tf, const char *dir, char *err, size_t errlen)
+{
+	static const char *const names[] = { "model.safetensors",
+	    "model.safetensors.index.json", "pytorch_model.bin",
+	    "pytorch_model.bin.index.json" };
+	struct stat st;
+	char path[4096];
+	size_t i;
+
+	memset(tf, 0, sizeof(*tf));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		/* a FIFO or directory by that name is an error, not absent */
+		if (stat(path, &st) == 0)
+			return tfile_open(tf, path, err, errlen);
+	}
+	return fail(err, errlen, "%s: no model.safetensors or "
+	    "pytorch_model.bin", dir);
 }
 
 /* ---- config.json ---- */
@@ -620,16 +826,14 @@ take(float *dst, const struct tfile *tf, const char *name, size_t d0,
 	uintptr_t a = ((uintptr_t)e->data + pg - 1) & ~(pg - 1);
 	uintptr_t z = ((uintptr_t)e->data + e->n * tensor_dtsize(e->dtype)) &
 	    ~(pg - 1);
-	if (tf->map != NULL && z > a && a >= (uintptr_t)tf->map &&
-	    z <= (uintptr_t)tf->map + tf->maplen)
-		madvise((void *)a, z - a, MADV_DONTNEED);
-	return 0;
-}
+	for (size_t i = 0; i <= tf->nsub; i++) {
+		const struct tfile *f = i < tf->nsub ? &tf->sub[i] : tf;
 
-static int
-fileexists(const char *path)
-{
-	return access(path, F_OK) == 0;
+		if (f->map != NULL && z > a && a >= (uintptr_t)f->map &&
+		    z <= (uintptr_t)f->map + f->maplen)
+			madvise((void *)a, z - a, MADV_DONTNEED);
+	}
+	return 0;
 }
 
 /*
@@ -785,27 +989,18 @@ model_load(struct bert *m, const char *dir, char *err, size_t errlen)
 	char path[4096], nm[300];
 	size_t C, F, V, P, S, n, off = 0;
 	const struct tfentry *e;
-	int r, nl;
+	const char *src;
+	int nl, r;
 
 	memset(m, 0, sizeof(*m));
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	if (model_config(c, path, err, errlen) == -1)
 		return -1;
-	const char *src;
 	if ((c->lower = model_casing(dir, NULL, &src, err, errlen)) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "%s/model.safetensors", dir);
-	if (fileexists(path)) {
-		r = safetensors_open(&tf, path, err, errlen);
-	} else {
-		snprintf(path, sizeof(path), "%s/pytorch_model.bin", dir);
-		if (!fileexists(path))
-			return fail(err, errlen, "%s: no model.safetensors or "
-			    "pytorch_model.bin", dir);
-		r = ptbin_open(&tf, path, err, errlen);
-	}
-	if (r == -1)
+	if (tfile_opendir(&tf, dir, err, errlen) == -1)
 		return -1;
+	snprintf(path, sizeof(path), "%s", tf.path);
 
 	C = c->C; F = c->F; V = c->V; P = c->P; S = c->S;
 	/* the classifier decides the number of labels */

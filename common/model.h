@@ -31,20 +31,50 @@ struct tfentry {
 
 struct tfile {
 	char		*path;
+	const char	*format;		/* "safetensors", ... */
 	struct tfentry	*e;
 	size_t		 n;
 	void		*map;			/* the file, mmap'd */
 	size_t		 maplen;
+	void		*buf;			/* data not in the map */
+	struct tfile	*sub;			/* shards, read as one */
+	size_t		 nsub;
 	void		*priv;			/* the loader's own */
+	char		 fmtbuf[64];		/* format, when made up */
 };
 
 /*
  * Open a tensor file, every entry checked against the file's size before use.
  * Return 0, or -1 with a message that names the file and the tensor in err.
+ * ptbin_open reads the three formats of torch.save: zip, legacy, legacy tar.
+ * tfile_open chooses by name, then content, and reads a sharded
+ * checkpoint's index (*.index.json: a weight_map from tensor name to shard
+ * file, beside it) as one file whose entries point into the shards,
+ * tf->sub.
  */
 int	safetensors_open(struct tfile *tf, const char *path, char *err,
 	    size_t errlen);
 int	ptbin_open(struct tfile *tf, const char *path, char *err,
+	    size_t errlen);
+int	tfile_open(struct tfile *tf, const char *path, char *err,
+	    size_t errlen);
+
+/*
+ * The weights of model directory dir, the first of model.safetensors,
+ * model.safetensors.index.json, pytorch_model.bin and
+ * pytorch_model.bin.index.json that exists.  tf->path is the file read (the
+ * index, for shards), tf->format what it holds ("safetensors", "PyTorch
+ * zip", "PyTorch legacy", "PyTorch legacy tar"; "3 shards, ..." for shards).
+ */
+int	tfile_opendir(struct tfile *tf, const char *dir, char *err,
+	    size_t errlen);
+
+/*
+ * Map path read-only into tf (zeroed first; tf->path set): "PATH: not a
+ * regular file" for a directory, FIFO or device, checked before it is
+ * opened (never blocks).  An empty file maps as maplen 0, map NULL.
+ */
+int	tfile_map(struct tfile *tf, const char *path, char *err,
 	    size_t errlen);
 void	tfile_release(struct tfile *tf);
 const struct tfentry *tfile_find(const struct tfile *tf, const char *name);
@@ -104,8 +134,8 @@ struct bert {
 };
 
 /*
- * Load the model in directory dir: config.json, then model.safetensors, or
- * pytorch_model.bin when there is no model.safetensors.  Names with or
+ * Load the model in directory dir: config.json, then the weights that
+ * tfile_opendir chooses.  Names with or
  * without "bert.", LayerNorm weight/bias or gamma/beta; extra tensors are
  * ignored.  Returns 0, or -1 with a message naming the file and tensor.
  */

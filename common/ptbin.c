@@ -1,21 +1,38 @@
 /*
- * ptbin.c -- pytorch_model.bin, the zip archive that torch.save (>= 1.6)
- * writes, as a tensor file (model.h).
+ * ptbin.c -- pytorch_model.bin, in the three formats torch.save has
+ * written, as a tensor file (model.h).
  *
- * The archive holds <name>/data.pkl, a pickle of the state dict, and one
- * stored (uncompressed) entry <name>/data/<key> per storage.  The pickle is
- * read by a small interpreter that knows only the opcodes torch.save emits
- * for a dict of tensors.  It builds plain values and never calls anything:
- * the few globals it accepts (OrderedDict, the tensor and parameter rebuild
- * functions, the storage classes) are recognised by name and interpreted
- * here; any other global or opcode is an error that names it.
+ * zip (PyTorch 1.6 and later): <name>/data.pkl, a pickle of the state dict,
+ * and one stored (uncompressed) entry <name>/data/<key> per storage.
+ *
+ * legacy (before 1.6, and _use_new_zipfile_serialization=False since): five
+ * pickles back to back -- the magic number 0x1950a86a20f9469cfc6c, the
+ * protocol version 1001, the system info {little_endian, type_sizes}, the
+ * state dict, the sorted list of storage keys -- then, for each key in that
+ * order, the storage's element count (8 bytes, little-endian) and its data.
+ *
+ * tar (the first releases): members 'sys_info' (a pickle), 'storages' (a
+ * count, then per storage a pickle (key, location, storage class), its
+ * element count and data; then a pickle of the views of storages),
+ * 'tensors' (a count, then per tensor a pickle (key, storage key, tensor
+ * class) and its ndim, sizes, strides and offset as raw integers) and
+ * 'pickle', the state dict, whose persistent ids are tensor keys.
+ *
+ * The pickles are read by a small interpreter that knows only the opcodes
+ * torch.save emits for a dict of tensors.  It builds plain values and never
+ * calls anything: the few globals it accepts (OrderedDict, the tensor and
+ * parameter rebuild functions, the storage and tensor classes) are
+ * recognised by name and interpreted here; any other global or opcode is an
+ * error that names it.  Its memory is bounded by the size of the file: a
+ * few bytes of pickle cannot ask for gigabytes.
  *
  * A tensor is (storage, offset, shape, stride).  Contiguous tensors point
- * straight into the mmap'd archive, several of them into one storage when
- * the state dict shares storages (tied weights, slices of a fused tensor).
- * Non-contiguous tensors are an error.  Tensors whose storage is not float32,
- * float16 or bfloat16 (int64 position_ids buffers, for instance) are left out
- * of the entries and listed by ptbin_skipped().
+ * straight into the mmap'd file, several of them into one storage when the
+ * state dict shares storages (tied weights, slices of a fused tensor).
+ * Strided views (a transposed weight) are copied out, contiguous, into one
+ * block, tf->buf.  Tensors whose storage is not float32, float16 or
+ * bfloat16 (int64 position_ids buffers, for instance) are left out of the
+ * entries and listed by ptbin_skipped().
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -274,60 +291,234 @@ zip_data(const struct zip *z, const struct zent *e, const unsigned char **dp,
 	return 0;
 }
 
+/* ---- the tar container ---- */
+
+/* The members of a tar archive that torch.save wrote, by name. */
+enum { M_SYSINFO, M_PICKLE, M_TENSORS, M_STORAGES, NMEMBER };
+static const char *const mnames[NMEMBER] = { "sys_info", "pickle", "tensors",
+    "storages" };
+
+struct tmem {
+	const unsigned char	*data;		/* NULL: absent */
+	size_t			 size;
+};
+
+/* An octal number field, or GNU's base-256; -1 when it is neither. */
+static int64_t
+tarnum(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	if (p[0] & 0x80) {
+		for (i = 1; i < n; i++) {
+			if (v >> 55)
+				return -1;
+			v = v << 8 | p[i];
+		}
+		return (p[0] & 0x7f) == 0 ? (int64_t)v : -1;
+	}
+	while (i < n && p[i] == ' ')
+		i++;
+	for (; i < n && p[i] >= '0' && p[i] <= '7'; i++)
+		v = v << 3 | (uint64_t)(p[i] - '0');
+	if (i < n && p[i] != ' ' && p[i] != '\0')
+		return -1;
+	return (int64_t)v;
+}
+
+/* The path and size a pax header sets for the next member. */
+static void
+paxhdr(const unsigned char *p, size_t n, const unsigned char **path,
+    size_t *plen, int64_t *size)
+{
+	size_t at = 0;
+
+	while (at < n) {
+		size_t len = 0, i = at, k;
+
+		while (i < n && p[i] >= '0' && p[i] <= '9' && len < n)
+			len = len * 10 + (size_t)(p[i++] - '0');
+		if (i >= n || p[i] != ' ' || len <= i - at || len > n - at)
+			return;
+		k = i + 1;	/* key=value\n ends at at + len */
+		if (at + len - k > 5 && memcmp(p + k, "path=", 5) == 0) {
+			*path = p + k + 5;
+			*plen = at + len - 1 - (k + 5);
+		} else if (at + len - k > 5 && memcmp(p + k, "size=", 5) == 0) {
+			int64_t v = 0;
+
+			for (i = k + 5; i < at + len - 1 && p[i] >= '0' &&
+			    p[i] <= '9' && v < ((int64_t)1 << 56); i++)
+				v = v * 10 + (p[i] - '0');
+			*size = v;
+		}
+		at += len;
+	}
+}
+
+static int
+tar_read(const unsigned char *m, size_t len, struct tmem *mem,
+    const char *path, char *err, size_t errlen)
+{
+	const unsigned char *pp = NULL;
+	size_t pos = 0, plen = 0, i;
+	int64_t psize = -1;
+
+	memset(mem, 0, NMEMBER * sizeof(*mem));
+	while (len - pos >= 512) {
+		const unsigned char *h = m + pos;
+		int64_t size, sum;
+		unsigned s = 0;
+
+		for (i = 0; i < 512 && h[i] == 0; i++)
+			;
+		if (i == 512)
+			break;		/* the end-of-archive blocks */
+		for (i = 0; i < 512; i++)
+			s += i >= 148 && i < 156 ? ' ' : h[i];
+		size = tarnum(h + 124, 12);
+		sum = tarnum(h + 148, 8);
+		if (sum != (int64_t)s || size < 0) {
+			seterr(err, errlen, "%s: tar header at offset %zu is "
+			    "corrupt", path, pos);
+			return -1;
+		}
+		if (psize >= 0)
+			size = psize;
+		if ((uint64_t)size > len - pos - 512) {
+			seterr(err, errlen, "%s: tar member at offset %zu "
+			    "(%lld bytes) runs past the end of the file: "
+			    "truncated?", path, pos, (long long)size);
+			return -1;
+		}
+		if (h[156] == 'x') {
+			paxhdr(h + 512, (size_t)size, &pp, &plen, &psize);
+		} else if (h[156] == '0' || h[156] == '\0') {
+			const unsigned char *nm = pp ? pp : h;
+			size_t nl = pp ? plen : strnlen((const char *)h, 100);
+
+			/* a name with a ustar prefix is not one of ours */
+			if (pp == NULL && h[345] != '\0')
+				nl = 0;
+			for (i = 0; i < NMEMBER; i++)
+				if (nl == strlen(mnames[i]) &&
+				    memcmp(nm, mnames[i], nl) == 0) {
+					mem[i].data = h + 512;
+					mem[i].size = (size_t)size;
+				}
+			pp = NULL;
+			psize = -1;
+		} else if (h[156] != 'g') {
+			pp = NULL;
+			psize = -1;
+		}
+		pos += 512 + ((size_t)size + 511) / 512 * 512;
+		if (pos > len)
+			break;
+	}
+	for (i = 1; i < NMEMBER; i++)
+		if (mem[i].data == NULL) {
+			seterr(err, errlen, "%s: tar archive without a '%s' "
+			    "member: not written by torch.save", path,
+			    mnames[i]);
+			return -1;
+		}
+	return 0;
+}
+
 /* ---- the pickle subset ---- */
 
-enum { V_NONE, V_BOOL, V_INT, V_STR, V_TUPLE, V_LIST, V_DICT, V_GLOBAL,
-    V_STORAGE, V_TENSOR };
+enum { V_NONE, V_BOOL, V_INT, V_BIG, V_STR, V_TUPLE, V_LIST, V_DICT,
+    V_GLOBAL, V_STORAGE, V_TENSOR };
 
 /* The globals the interpreter accepts, by kind. */
-enum { G_ODICT, G_TENSOR, G_PARAM, G_STORAGE };
+enum { G_ODICT, G_TENSOR, G_TENSOR1, G_PARAM, G_STORAGE, G_TTYPE };
 
 static const struct sttype {
-	const char	*cls;		/* torch.<cls> */
+	const char	*cls;		/* torch.<cls>Storage, ...Tensor */
 	const char	*dtname;	/* for messages */
 	int		 dtype;		/* DT_* or -1: skipped */
 	size_t		 size;
 } sttypes[] = {
-	{ "FloatStorage",		"float32",	DT_F32,	 4 },
-	{ "HalfStorage",		"float16",	DT_F16,	 2 },
-	{ "BFloat16Storage",		"bfloat16",	DT_BF16, 2 },
-	{ "DoubleStorage",		"float64",	-1,	 8 },
-	{ "LongStorage",		"int64",	-1,	 8 },
-	{ "IntStorage",			"int32",	-1,	 4 },
-	{ "ShortStorage",		"int16",	-1,	 2 },
-	{ "CharStorage",		"int8",		-1,	 1 },
-	{ "ByteStorage",		"uint8",	-1,	 1 },
-	{ "BoolStorage",		"bool",		-1,	 1 },
-	{ "ComplexFloatStorage",	"complex64",	-1,	 8 },
-	{ "ComplexDoubleStorage",	"complex128",	-1,	 16 },
+	{ "Float",		"float32",	DT_F32,	 4 },
+	{ "Half",		"float16",	DT_F16,	 2 },
+	{ "BFloat16",		"bfloat16",	DT_BF16, 2 },
+	{ "Double",		"float64",	-1,	 8 },
+	{ "Long",		"int64",	-1,	 8 },
+	{ "Int",		"int32",	-1,	 4 },
+	{ "Short",		"int16",	-1,	 2 },
+	{ "Char",		"int8",		-1,	 1 },
+	{ "Byte",		"uint8",	-1,	 1 },
+	{ "Bool",		"bool",		-1,	 1 },
+	{ "ComplexFloat",	"complex64",	-1,	 8 },
+	{ "ComplexDouble",	"complex128",	-1,	 16 },
+};
+
+/* A storage: the bytes of numel elements, bound to the file before use. */
+struct stor {
+	const struct sttype	*st;
+	const char		*key;
+	size_t			 keylen;
+	uint64_t		 numel;		/* as the pickle says */
+	uint64_t		 voff;	/* a view's offset in its root */
+	uint64_t		 vlen;	/* a view's elements */
+	int			 isview;
+	const unsigned char	*data;	/* numel elements, or NULL */
+};
+
+struct tens {
+	struct val	*stor;
+	uint64_t	 off;
+	int		 ndim;
+	int64_t		 shape[TENSOR_MAXDIM], stride[TENSOR_MAXDIM];
 };
 
 struct val {
 	int		 type;
 	int64_t		 i;		/* BOOL, INT; GLOBAL kind */
-	const char	*s;		/* STR, into the pickle; STORAGE key */
+	const char	*s;		/* STR, BIG: bytes in the pickle */
 	size_t		 len;
 	struct val	**a;		/* TUPLE, LIST; DICT: keys, values */
 	size_t		 n, cap;
-	const struct sttype *st;	/* GLOBAL G_STORAGE, STORAGE */
-	/* TENSOR: storage, offset, shape, stride */
-	struct val	*stor;
-	uint64_t	 off, numel;
-	int		 ndim;
-	int64_t		 shape[TENSOR_MAXDIM], stride[TENSOR_MAXDIM];
+	const struct sttype *st;	/* GLOBAL G_STORAGE, G_TTYPE */
+	struct stor	*sto;		/* STORAGE */
+	struct tens	*t;		/* TENSOR */
+};
+
+/* Values come from chunks, freed together. */
+#define NCHUNK	256
+struct chunk {
+	struct chunk	*next;
+	size_t		 n;
+	struct val	 v[NCHUNK];
+};
+
+/* Key -> value tables of the tar format. */
+struct kv {
+	int64_t		 key;
+	struct val	*v;
 };
 
 struct pk {
 	const unsigned char	*p;
 	size_t			 len, pos, at;	/* at: current opcode */
+	size_t			 base;	/* p's offset, for messages */
+	const char		*where;	/* "data.pkl offset", ... */
 	struct val		**stack;
 	size_t			 sp, scap;
 	size_t			*marks;
 	size_t			 nmark, mcap;
 	struct val		**memo;
-	size_t			 nmemo;
-	struct val		**all;		/* for freeing */
-	size_t			 nall, acap;
+	size_t			 nmemo, memocap;
+	struct chunk		*chunks;
+	size_t			 mem;	/* bytes used */
+	size_t			 budget; /* bytes allowed */
+	struct val		 none, yes, no, empty;
+	/* tar: persistent ids are keys of these */
+	struct kv		*tensors, *stors;
+	size_t			 ntensors, nstors;
+	int			 tar;
 	const char		*path;
 	char			*err;
 	size_t			 errlen;
@@ -339,15 +530,14 @@ static const struct {
 } opnames[] = {
 	{ '0', "POP" }, { '1', "POP_MARK" }, { '2', "DUP" },
 	{ 'F', "FLOAT" }, { 'I', "INT" }, { 'L', "LONG" }, { 'S', "STRING" },
-	{ 'T', "BINSTRING" }, { 'U', "SHORT_BINSTRING" }, { 'V', "UNICODE" },
-	{ 'G', "BINFLOAT" }, { 'B', "BINBYTES" }, { 'C', "SHORT_BINBYTES" },
-	{ 'P', "PERSID" }, { 'd', "DICT" }, { 'l', "LIST" }, { 'g', "GET" },
-	{ 'p', "PUT" }, { 'i', "INST" }, { 'o', "OBJ" }, { 0x81, "NEWOBJ" },
-	{ 0x82, "EXT1" }, { 0x83, "EXT2" }, { 0x84, "EXT4" },
-	{ 0x8b, "LONG4" }, { 0x8e, "BINBYTES8" }, { 0x8f, "EMPTY_SET" },
-	{ 0x90, "ADDITEMS" }, { 0x91, "FROZENSET" }, { 0x92, "NEWOBJ_EX" },
-	{ 0x96, "BYTEARRAY8" }, { 0x97, "NEXT_BUFFER" },
-	{ 0x98, "READONLY_BUFFER" },
+	{ 'V', "UNICODE" }, { 'G', "BINFLOAT" }, { 'B', "BINBYTES" },
+	{ 'C', "SHORT_BINBYTES" }, { 'P', "PERSID" }, { 'd', "DICT" },
+	{ 'l', "LIST" }, { 'g', "GET" }, { 'p', "PUT" }, { 'i', "INST" },
+	{ 'o', "OBJ" }, { 0x81, "NEWOBJ" }, { 0x82, "EXT1" },
+	{ 0x83, "EXT2" }, { 0x84, "EXT4" }, { 0x8b, "LONG4" },
+	{ 0x8e, "BINBYTES8" }, { 0x8f, "EMPTY_SET" }, { 0x90, "ADDITEMS" },
+	{ 0x91, "FROZENSET" }, { 0x92, "NEWOBJ_EX" }, { 0x96, "BYTEARRAY8" },
+	{ 0x97, "NEXT_BUFFER" }, { 0x98, "READONLY_BUFFER" },
 };
 
 static int
@@ -359,31 +549,51 @@ pkerr(struct pk *k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	seterr(k->err, k->errlen, "%s: data.pkl offset %zu: %s", k->path,
-	    k->at, buf);
+	seterr(k->err, k->errlen, "%s: %s %zu: %s", k->path, k->where,
+	    k->base + k->at, buf);
 	return -1;
 }
 
+/*
+ * Memory is counted as it is taken and checked after each opcode against
+ * the budget, a multiple of the file's size (the real state dicts take
+ * about four times their pickle's size).
+ */
 static struct val *
 newval(struct pk *k, int type)
 {
-	struct val *v = xcalloc(1, sizeof(*v));
+	struct val *v;
 
-	v->type = type;
-	if (k->nall == k->acap) {
-		k->acap = k->acap ? 2 * k->acap : 256;
-		k->all = xreallocarray(k->all, k->acap, sizeof(*k->all));
+	if (k->chunks == NULL || k->chunks->n == NCHUNK) {
+		struct chunk *c = xmalloc(sizeof(*c));
+
+		c->next = k->chunks;
+		c->n = 0;
+		k->chunks = c;
+		k->mem += sizeof(*c);
 	}
-	k->all[k->nall++] = v;
+	v = &k->chunks->v[k->chunks->n++];
+	memset(v, 0, sizeof(*v));
+	v->type = type;
 	return v;
 }
 
+/* An array of n values, counted (the malloc header too). */
+static struct val **
+newarr(struct pk *k, struct val **a, size_t old, size_t n)
+{
+	k->mem += (n - old) * sizeof(*a) + (old ? 0 : 16);
+	return xreallocarray(a, n, sizeof(*a));
+}
+
 static void
-vadd(struct val *v, struct val *x)
+vadd(struct pk *k, struct val *v, struct val *x)
 {
 	if (v->n == v->cap) {
-		v->cap = v->cap ? 2 * v->cap : 4;
-		v->a = xreallocarray(v->a, v->cap, sizeof(*v->a));
+		size_t c = v->cap ? 2 * v->cap : 4;
+
+		v->a = newarr(k, v->a, v->cap, c);
+		v->cap = c;
 	}
 	v->a[v->n++] = x;
 }
@@ -392,8 +602,11 @@ static void
 push(struct pk *k, struct val *v)
 {
 	if (k->sp == k->scap) {
-		k->scap = k->scap ? 2 * k->scap : 64;
-		k->stack = xreallocarray(k->stack, k->scap, sizeof(*k->stack));
+		size_t c = k->scap ? 2 * k->scap : 64;
+
+		k->mem += (c - k->scap) * sizeof(*k->stack);
+		k->stack = xreallocarray(k->stack, c, sizeof(*k->stack));
+		k->scap = c;
 	}
 	k->stack[k->sp++] = v;
 }
@@ -452,12 +665,19 @@ memoput(struct pk *k, uint64_t idx)
 	if (idx > k->len + 16)
 		return pkerr(k, "memo index %llu is out of range",
 		    (unsigned long long)idx);
-	if (idx >= k->nmemo) {
-		k->memo = xreallocarray(k->memo, idx + 1, sizeof(*k->memo));
-		memset(k->memo + k->nmemo, 0,
-		    (idx + 1 - k->nmemo) * sizeof(*k->memo));
-		k->nmemo = idx + 1;
+	if (idx >= k->memocap) {
+		size_t c = k->memocap ? 2 * k->memocap : 64;
+
+		if (c <= idx)
+			c = idx + 1;
+		k->mem += (c - k->memocap) * sizeof(*k->memo);
+		k->memo = xreallocarray(k->memo, c, sizeof(*k->memo));
+		memset(k->memo + k->memocap, 0,
+		    (c - k->memocap) * sizeof(*k->memo));
+		k->memocap = c;
 	}
+	if (idx >= k->nmemo)
+		k->nmemo = idx + 1;
 	k->memo[idx] = v;
 	return 0;
 }
@@ -483,7 +703,7 @@ static int
 global(struct pk *k, const char *mod, size_t ml, const char *name, size_t nl)
 {
 	struct val *v = newval(k, V_GLOBAL);
-	size_t i;
+	size_t i, cl;
 
 #define IS(a, l, s)	((l) == strlen(s) && memcmp((a), (s), (l)) == 0)
 	if (IS(mod, ml, "collections") && IS(name, nl, "OrderedDict"))
@@ -492,16 +712,29 @@ global(struct pk *k, const char *mod, size_t ml, const char *name, size_t nl)
 	    IS(name, nl, "_rebuild_tensor_v2"))
 		v->i = G_TENSOR;
 	else if (IS(mod, ml, "torch._utils") &&
+	    IS(name, nl, "_rebuild_tensor"))
+		v->i = G_TENSOR1;
+	else if (IS(mod, ml, "torch._utils") &&
 	    (IS(name, nl, "_rebuild_parameter") ||
 	    IS(name, nl, "_rebuild_parameter_with_state")))
 		v->i = G_PARAM;
-	else if (IS(mod, ml, "torch")) {
-		for (i = 0; i < sizeof(sttypes) / sizeof(sttypes[0]); i++)
-			if (IS(name, nl, sttypes[i].cls))
+	else if (IS(mod, ml, "torch") || IS(mod, ml, "torch.cuda")) {
+		/* torch.FloatStorage, torch.cuda.HalfTensor, ... */
+		for (i = 0; i < sizeof(sttypes) / sizeof(sttypes[0]); i++) {
+			cl = strlen(sttypes[i].cls);
+			if (nl == cl + 7 && memcmp(name, sttypes[i].cls,
+			    cl) == 0 && memcmp(name + cl, "Storage", 7) == 0) {
+				v->i = G_STORAGE;
 				break;
+			}
+			if (nl == cl + 6 && memcmp(name, sttypes[i].cls,
+			    cl) == 0 && memcmp(name + cl, "Tensor", 6) == 0) {
+				v->i = G_TTYPE;
+				break;
+			}
+		}
 		if (i == sizeof(sttypes) / sizeof(sttypes[0]))
 			goto bad;
-		v->i = G_STORAGE;
 		v->st = &sttypes[i];
 	} else
 		goto bad;
@@ -523,46 +756,60 @@ getint(const struct val *v, int64_t *x)
 	return 0;
 }
 
-/* _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[,
- * metadata]) */
+/* A tensor on storage s: offset, shape and stride given (checked later). */
 static struct val *
-rebuild_tensor(struct pk *k, struct val *args)
+newtensor(struct pk *k, struct val *s)
 {
+	struct val *t = newval(k, V_TENSOR);
+
+	t->t = xcalloc(1, sizeof(*t->t));
+	k->mem += sizeof(*t->t) + 16;
+	t->t->stor = s;
+	return t;
+}
+
+/*
+ * _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[,
+ * metadata]), or the older _rebuild_tensor(storage, offset, size, stride).
+ */
+static struct val *
+rebuild_tensor(struct pk *k, struct val *args, int v1)
+{
+	const char *fn = v1 ? "_rebuild_tensor" : "_rebuild_tensor_v2";
 	struct val *t, *sz, *st;
 	int64_t off;
 	size_t i;
 
-	if (args->n != 6 && args->n != 7) {
-		pkerr(k, "_rebuild_tensor_v2 with %zu arguments", args->n);
+	if (v1 ? args->n != 4 : args->n != 6 && args->n != 7) {
+		pkerr(k, "%s with %zu arguments", fn, args->n);
 		return NULL;
 	}
 	if (args->a[0]->type != V_STORAGE) {
-		pkerr(k, "_rebuild_tensor_v2: first argument is not a "
-		    "storage");
+		pkerr(k, "%s: first argument is not a storage", fn);
 		return NULL;
 	}
 	sz = args->a[2];
 	st = args->a[3];
 	if (getint(args->a[1], &off) == -1 || off < 0 ||
 	    sz->type != V_TUPLE || st->type != V_TUPLE || sz->n != st->n) {
-		pkerr(k, "_rebuild_tensor_v2: bad offset, size or stride");
+		pkerr(k, "%s: bad offset, size or stride", fn);
 		return NULL;
 	}
 	if (sz->n > TENSOR_MAXDIM) {
-		pkerr(k, "_rebuild_tensor_v2: %zu dimensions (at most %d)",
-		    sz->n, TENSOR_MAXDIM);
+		pkerr(k, "%s: %zu dimensions (at most %d)", fn, sz->n,
+		    TENSOR_MAXDIM);
 		return NULL;
 	}
-	t = newval(k, V_TENSOR);
-	t->stor = args->a[0];
-	t->off = (uint64_t)off;
-	t->ndim = (int)sz->n;
+	t = newtensor(k, args->a[0]);
+	t->t->off = (uint64_t)off;
+	t->t->ndim = (int)sz->n;
 	for (i = 0; i < sz->n; i++)
-		if (getint(sz->a[i], &t->shape[i]) == -1 || t->shape[i] < 0 ||
-		    getint(st->a[i], &t->stride[i]) == -1 ||
-		    t->stride[i] < 0) {
-			pkerr(k, "_rebuild_tensor_v2: size or stride %zu is "
-			    "not a non-negative integer", i);
+		if (getint(sz->a[i], &t->t->shape[i]) == -1 ||
+		    t->t->shape[i] < 0 ||
+		    getint(st->a[i], &t->t->stride[i]) == -1 ||
+		    t->t->stride[i] < 0) {
+			pkerr(k, "%s: size or stride %zu is not a "
+			    "non-negative integer", fn, i);
 			return NULL;
 		}
 	return t;
@@ -586,7 +833,8 @@ reduce(struct pk *k)
 		v = newval(k, V_DICT);
 		break;
 	case G_TENSOR:
-		if ((v = rebuild_tensor(k, args)) == NULL)
+	case G_TENSOR1:
+		if ((v = rebuild_tensor(k, args, f->i == G_TENSOR1)) == NULL)
 			return -1;
 		break;
 	case G_PARAM:
@@ -595,33 +843,98 @@ reduce(struct pk *k)
 		v = args->a[0];
 		break;
 	default:
-		return pkerr(k, "REDUCE of storage class torch.%s",
-		    f->st->cls);
+		return pkerr(k, "REDUCE of class torch.%s%s", f->st->cls,
+		    f->i == G_STORAGE ? "Storage" : "Tensor");
 	}
 	push(k, v);
 	return 0;
 }
 
-/* BINPERSID: ('storage', storage class, key, location, numel) */
+static struct val *
+kvfind(const struct kv *t, size_t n, int64_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t[mid].key == key)
+			return t[mid].v;
+		if (t[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* A key of the tar format: an integer, or one written in decimal. */
+static int
+tarkey(const struct val *v, int64_t *key)
+{
+	int64_t x = 0;
+	size_t i;
+
+	if (getint(v, key) == 0)
+		return 0;
+	if (v->type != V_STR || v->len == 0 || v->len > 18)
+		return -1;
+	for (i = 0; i < v->len; i++) {
+		if (v->s[i] < '0' || v->s[i] > '9')
+			return -1;
+		x = x * 10 + (v->s[i] - '0');
+	}
+	*key = x;
+	return 0;
+}
+
+/*
+ * BINPERSID.  zip and legacy: ('storage', storage class, key, location,
+ * numel[, view]), where a legacy view is None or (view key, offset, numel).
+ * tar: a tensor's or storage's key.
+ */
 static int
 persid(struct pk *k)
 {
-	struct val *t, *v;
-	int64_t numel;
+	struct val *t, *v, *w;
+	int64_t numel, key, off, vn;
 
 	if ((t = pop(k)) == NULL)
 		return -1;
-	if (t->type != V_TUPLE || t->n != 5 || !streq(t->a[0], "storage") ||
+	if (k->tar) {
+		if (tarkey(t, &key) == -1 ||
+		    ((v = kvfind(k->tensors, k->ntensors, key)) == NULL &&
+		    (v = kvfind(k->stors, k->nstors, key)) == NULL))
+			return pkerr(k, "persistent id is not the key of a "
+			    "tensor or storage in the archive");
+		push(k, v);
+		return 0;
+	}
+	if (t->type != V_TUPLE || (t->n != 5 && t->n != 6) ||
+	    !streq(t->a[0], "storage") ||
 	    t->a[1]->type != V_GLOBAL || t->a[1]->i != G_STORAGE ||
 	    t->a[2]->type != V_STR || getint(t->a[4], &numel) == -1 ||
 	    numel < 0 || memchr(t->a[2]->s, '\0', t->a[2]->len) != NULL)
 		return pkerr(k, "persistent id is not ('storage', storage "
 		    "class, key, location, numel)");
 	v = newval(k, V_STORAGE);
-	v->st = t->a[1]->st;
-	v->s = t->a[2]->s;
-	v->len = t->a[2]->len;
-	v->numel = (uint64_t)numel;
+	v->sto = xcalloc(1, sizeof(*v->sto));
+	k->mem += sizeof(*v->sto) + 16;
+	v->sto->st = t->a[1]->st;
+	v->sto->key = t->a[2]->s;
+	v->sto->keylen = t->a[2]->len;
+	v->sto->numel = (uint64_t)numel;
+	if (t->n == 6 && t->a[5]->type != V_NONE) {
+		w = t->a[5];
+		if (w->type != V_TUPLE || w->n != 3 ||
+		    getint(w->a[1], &off) == -1 || off < 0 ||
+		    getint(w->a[2], &vn) == -1 || vn < 0)
+			return pkerr(k, "storage view is not (key, offset, "
+			    "numel)");
+		v->sto->isview = 1;
+		v->sto->voff = (uint64_t)off;
+		v->sto->vlen = (uint64_t)vn;
+	}
 	push(k, v);
 	return 0;
 }
@@ -639,7 +952,30 @@ opname(int op, const char **name)
 	return -1;
 }
 
-/* Run the pickle up to STOP; *res is the value it returns. */
+/* A string of n bytes whose length is in the next w bytes. */
+static int
+string(struct pk *k, size_t w)
+{
+	struct val *v;
+	uint64_t u;
+
+	if (need(k, w) == -1)
+		return -1;
+	u = w == 4 ? rd32(k->p + k->pos) : w == 1 ? k->p[k->pos] :
+	    rd64(k->p + k->pos);
+	k->pos += w;
+	if (u > k->len - k->pos)
+		return pkerr(k, "string of %llu bytes runs past the pickle",
+		    (unsigned long long)u);
+	v = newval(k, V_STR);
+	v->s = (const char *)k->p + k->pos;
+	v->len = (size_t)u;
+	k->pos += (size_t)u;
+	push(k, v);
+	return 0;
+}
+
+/* Run one pickle from k->pos to its STOP; *res is the value it returns. */
 static int
 unpickle(struct pk *k, struct val **res)
 {
@@ -648,8 +984,15 @@ unpickle(struct pk *k, struct val **res)
 	uint64_t u;
 	int op;
 
+	k->sp = k->nmark = k->nmemo = 0;
+	if (k->memo != NULL)
+		memset(k->memo, 0, k->memocap * sizeof(*k->memo));
 	for (;;) {
 		k->at = k->pos;
+		if (k->mem > k->budget)
+			return pkerr(k, "the pickle takes more than %zu bytes "
+			    "of memory, more than a file of %zu bytes can "
+			    "need", k->budget, k->len);
 		if (k->pos >= k->len)
 			return pkerr(k, "truncated pickle (no STOP)");
 		op = k->p[k->pos++];
@@ -673,23 +1016,31 @@ unpickle(struct pk *k, struct val **res)
 		case ']':		/* EMPTY_LIST */
 			push(k, newval(k, V_LIST));
 			break;
-		case ')':		/* EMPTY_TUPLE */
-			push(k, newval(k, V_TUPLE));
+		case ')':		/* EMPTY_TUPLE: one, never changed */
+			push(k, &k->empty);
 			break;
 		case '(':		/* MARK */
 			if (k->nmark == k->mcap) {
-				k->mcap = k->mcap ? 2 * k->mcap : 16;
-				k->marks = xreallocarray(k->marks, k->mcap,
+				size_t c = k->mcap ? 2 * k->mcap : 16;
+
+				k->mem += (c - k->mcap) * sizeof(*k->marks);
+				k->marks = xreallocarray(k->marks, c,
 				    sizeof(*k->marks));
+				k->mcap = c;
 			}
 			k->marks[k->nmark++] = k->sp;
 			break;
 		case 't':		/* TUPLE */
 			if (popmark(k, &from) == -1)
 				return -1;
+			if (from == k->sp) {
+				push(k, &k->empty);
+				break;
+			}
 			v = newval(k, V_TUPLE);
-			for (i = from; i < k->sp; i++)
-				vadd(v, k->stack[i]);
+			v->n = v->cap = k->sp - from;
+			v->a = newarr(k, NULL, 0, v->n);
+			memcpy(v->a, k->stack + from, v->n * sizeof(*v->a));
 			k->sp = from;
 			push(k, v);
 			break;
@@ -698,7 +1049,7 @@ unpickle(struct pk *k, struct val **res)
 		case 0x87:		/* TUPLE3 */
 			n = (size_t)(op - 0x84);
 			v = newval(k, V_TUPLE);
-			v->a = xcalloc(n, sizeof(*v->a));
+			v->a = newarr(k, NULL, 0, n);
 			v->n = v->cap = n;
 			for (i = n; i-- > 0; )
 				if ((v->a[i] = pop(k)) == NULL)
@@ -706,23 +1057,18 @@ unpickle(struct pk *k, struct val **res)
 			push(k, v);
 			break;
 		case 'X':		/* BINUNICODE */
-		case 0x8c:		/* SHORT_BINUNICODE */
-		case 0x8d:		/* BINUNICODE8 */
-			n = op == 'X' ? 4 : op == 0x8c ? 1 : 8;
-			if (need(k, n) == -1)
+		case 'T':		/* BINSTRING (Python 2) */
+			if (string(k, 4) == -1)
 				return -1;
-			u = n == 4 ? rd32(k->p + k->pos) : n == 1 ?
-			    k->p[k->pos] : rd64(k->p + k->pos);
-			k->pos += n;
-			if (u > k->len - k->pos)
-				return pkerr(k, "string of %llu bytes runs "
-				    "past the pickle",
-				    (unsigned long long)u);
-			v = newval(k, V_STR);
-			v->s = (const char *)k->p + k->pos;
-			v->len = (size_t)u;
-			k->pos += (size_t)u;
-			push(k, v);
+			break;
+		case 0x8c:		/* SHORT_BINUNICODE */
+		case 'U':		/* SHORT_BINSTRING (Python 2) */
+			if (string(k, 1) == -1)
+				return -1;
+			break;
+		case 0x8d:		/* BINUNICODE8 */
+			if (string(k, 8) == -1)
+				return -1;
 			break;
 		case 'J':		/* BININT */
 			if (need(k, 4) == -1)
@@ -751,11 +1097,16 @@ unpickle(struct pk *k, struct val **res)
 			if (need(k, 1) == -1)
 				return -1;
 			n = k->p[k->pos++];
-			if (n > 8)
-				return pkerr(k, "integer of %zu bytes is too "
-				    "large", n);
 			if (need(k, n) == -1)
 				return -1;
+			if (n > 8) {	/* the legacy magic number */
+				v = newval(k, V_BIG);
+				v->s = (const char *)k->p + k->pos;
+				v->len = n;
+				k->pos += n;
+				push(k, v);
+				break;
+			}
 			u = 0;
 			for (i = 0; i < n; i++)
 				u |= (uint64_t)k->p[k->pos + i] << (8 * i);
@@ -767,13 +1118,13 @@ unpickle(struct pk *k, struct val **res)
 			push(k, v);
 			break;
 		case 0x88:		/* NEWTRUE */
+			push(k, &k->yes);
+			break;
 		case 0x89:		/* NEWFALSE */
-			v = newval(k, V_BOOL);
-			v->i = op == 0x88;
-			push(k, v);
+			push(k, &k->no);
 			break;
 		case 'N':		/* NONE */
-			push(k, newval(k, V_NONE));
+			push(k, &k->none);
 			break;
 		case 'q':		/* BINPUT */
 			if (need(k, 1) == -1)
@@ -846,8 +1197,8 @@ unpickle(struct pk *k, struct val **res)
 				return -1;
 			if (v->type != V_DICT)
 				return pkerr(k, "SETITEM on a non-dict");
-			vadd(v, w);
-			vadd(v, x);
+			vadd(k, v, w);
+			vadd(k, v, x);
 			break;
 		case 'u':		/* SETITEMS */
 			if (popmark(k, &from) == -1)
@@ -862,14 +1213,14 @@ unpickle(struct pk *k, struct val **res)
 			if (v->type != V_DICT)
 				return pkerr(k, "SETITEMS on a non-dict");
 			for (i = from; i < n; i++)
-				vadd(v, k->stack[i]);
+				vadd(k, v, k->stack[i]);
 			break;
 		case 'a':		/* APPEND */
 			if ((w = pop(k)) == NULL || (v = top(k)) == NULL)
 				return -1;
 			if (v->type != V_LIST)
 				return pkerr(k, "APPEND to a non-list");
-			vadd(v, w);
+			vadd(k, v, w);
 			break;
 		case 'e':		/* APPENDS */
 			if (popmark(k, &from) == -1)
@@ -881,7 +1232,7 @@ unpickle(struct pk *k, struct val **res)
 			if (v->type != V_LIST)
 				return pkerr(k, "APPENDS to a non-list");
 			for (i = from; i < n; i++)
-				vadd(v, k->stack[i]);
+				vadd(k, v, k->stack[i]);
 			break;
 		case 'Q':		/* BINPERSID */
 			if (persid(k) == -1)
@@ -905,18 +1256,52 @@ unpickle(struct pk *k, struct val **res)
 }
 
 static void
+pk_init(struct pk *k, const char *path, size_t filelen, char *err,
+    size_t errlen)
+{
+	memset(k, 0, sizeof(*k));
+	k->none.type = V_NONE;
+	k->yes.type = k->no.type = V_BOOL;
+	k->yes.i = 1;
+	k->empty.type = V_TUPLE;
+	k->budget = 16 * filelen + ((size_t)1 << 20);
+	k->path = path;
+	k->err = err;
+	k->errlen = errlen;
+}
+
+/* Point the interpreter at the next pickle: bytes p[0..len), at offset base. */
+static void
+pk_at(struct pk *k, const unsigned char *p, size_t len, size_t base,
+    const char *where)
+{
+	k->p = p;
+	k->len = len;
+	k->pos = 0;
+	k->base = base;
+	k->where = where;
+}
+
+static void
 pk_release(struct pk *k)
 {
+	struct chunk *c, *next;
 	size_t i;
 
-	for (i = 0; i < k->nall; i++) {
-		free(k->all[i]->a);
-		free(k->all[i]);
+	for (c = k->chunks; c != NULL; c = next) {
+		next = c->next;
+		for (i = 0; i < c->n; i++) {
+			free(c->v[i].a);
+			free(c->v[i].sto);
+			free(c->v[i].t);
+		}
+		free(c);
 	}
-	free(k->all);
 	free(k->stack);
 	free(k->marks);
 	free(k->memo);
+	free(k->tensors);
+	free(k->stors);
 }
 
 /* ---- tensors ---- */
@@ -935,6 +1320,14 @@ struct skiplist {
 	size_t		 n, cap;
 };
 
+/* Where the storages' bytes are: a zip archive's entries, or bound already. */
+struct src {
+	const struct zip	*z;		/* or NULL */
+	const char		*pfx;
+	const char		*path;
+	size_t			 budget; /* bytes of strided copies */
+};
+
 static int
 namecmp(const void *a, const void *b)
 {
@@ -944,26 +1337,58 @@ namecmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/*
- * Point entry e at tensor t inside its storage's zip entry, after checking
- * that it is contiguous and fits.
- */
+/* Bind a zip storage to its entry, <pfx>data/<key>. */
 static int
-place(struct tfentry *e, const struct val *t, const struct zip *z,
-    const char *pfx, const char *path, char *err, size_t errlen)
+zipbind(struct stor *s, const struct src *sc, const char *tname, char *err,
+    size_t errlen)
 {
-	const struct val *s = t->stor;
 	const struct zent *ze;
 	const unsigned char *d;
 	char *zname;
-	size_t es = s->st->size, n = 1, need;
-	uint64_t want = 1;
-	int i;
+
+	zname = xmalloc(strlen(sc->pfx) + 5 + s->keylen + 1);
+	sprintf(zname, "%sdata/%.*s", sc->pfx, (int)s->keylen, s->key);
+	ze = zip_find(sc->z, zname);
+	free(zname);
+	if (ze == NULL) {
+		seterr(err, errlen, "%s: tensor '%s': storage '%.*s' is not "
+		    "in the archive", sc->path, tname,
+		    (int)(s->keylen > 64 ? 64 : s->keylen), s->key);
+		return -1;
+	}
+	if (zip_data(sc->z, ze, &d, sc->path, err, errlen) == -1)
+		return -1;
+	if (s->numel > ze->size / s->st->size) {
+		seterr(err, errlen, "%s: tensor '%s': storage '%.*s' has %llu "
+		    "bytes, less than its %llu elements of %s", sc->path,
+		    tname, (int)s->keylen, s->key,
+		    (unsigned long long)ze->size,
+		    (unsigned long long)s->numel, s->st->dtname);
+		return -1;
+	}
+	s->data = d;
+	return 0;
+}
+
+/*
+ * Check tensor t against its storage and point entry e at it: into the
+ * file when it is contiguous; otherwise e->data stays NULL and *copy is
+ * the bytes that gather() will need.
+ */
+static int
+place(struct tfentry *e, const struct tens *t, const struct src *sc,
+    size_t *copy, char *err, size_t errlen)
+{
+	struct stor *s = t->stor->sto;
+	size_t es = s->st->size, n = 1;
+	uint64_t want = 1, last = 0, numel;
+	int i, contig = 1;
 
 	for (i = 0; i < t->ndim; i++) {
-		if (__builtin_mul_overflow(n, (size_t)t->shape[i], &n)) {
+		if (__builtin_mul_overflow(n, (size_t)t->shape[i], &n) ||
+		    n > ((size_t)1 << 40)) {
 			seterr(err, errlen, "%s: tensor '%s': shape overflows",
-			    path, e->name);
+			    sc->path, e->name);
 			return -1;
 		}
 		e->shape[i] = (size_t)t->shape[i];
@@ -971,51 +1396,74 @@ place(struct tfentry *e, const struct val *t, const struct zip *z,
 	e->ndim = t->ndim;
 	e->n = n;
 	e->dtype = s->st->dtype;
-	/* Contiguous: row-major strides; a dimension of size 1 may say any. */
-	if (n > 0)
-		for (i = t->ndim - 1; i >= 0; i--) {
-			if (t->shape[i] != 1 &&
-			    (uint64_t)t->stride[i] != want) {
-				seterr(err, errlen, "%s: tensor '%s' is not "
-				    "contiguous (stride %lld in dimension %d, "
-				    "expected %llu); save .contiguous() "
-				    "tensors", path, e->name,
-				    (long long)t->stride[i], i,
-				    (unsigned long long)want);
-				return -1;
-			}
-			want *= (uint64_t)t->shape[i];
-		}
-	zname = xmalloc(strlen(pfx) + 5 + s->len + 1);
-	sprintf(zname, "%sdata/%.*s", pfx, (int)s->len, s->s);
-	ze = zip_find(z, zname);
-	free(zname);
-	if (ze == NULL) {
-		seterr(err, errlen, "%s: tensor '%s': storage '%.*s' is not "
-		    "in the archive", path, e->name, (int)(s->len > 64 ? 64 :
-		    s->len), s->s);
+	*copy = 0;
+	if (s->data == NULL && sc->z != NULL &&
+	    zipbind(s, sc, e->name, err, errlen) == -1)
+		return -1;
+	if (s->data == NULL) {
+		seterr(err, errlen, "%s: tensor '%s': storage '%.*s' has no "
+		    "data in the file", sc->path, e->name,
+		    (int)(s->keylen > 64 ? 64 : s->keylen), s->key);
 		return -1;
 	}
-	if (zip_data(z, ze, &d, path, err, errlen) == -1)
-		return -1;
-	if (s->numel > ze->size / es) {
-		seterr(err, errlen, "%s: tensor '%s': storage '%.*s' has %llu "
-		    "bytes, less than its %llu elements of %s", path, e->name,
-		    (int)s->len, s->s, (unsigned long long)ze->size,
-		    (unsigned long long)s->numel, s->st->dtname);
-		return -1;
+	numel = s->isview ? s->vlen : s->numel;
+	/*
+	 * Contiguous: row-major strides, where a dimension of size 1 may say
+	 * any.  Otherwise the last element is at the sum of (size - 1) *
+	 * stride, each term below 2^40 * 2^63 / 2^40.
+	 */
+	for (i = t->ndim - 1; i >= 0; i--) {
+		uint64_t d = (uint64_t)t->shape[i];
+
+		if (d != 1 && (uint64_t)t->stride[i] != want)
+			contig = 0;
+		want *= d;
+		if (d > 0 && t->stride[i] > 0 &&
+		    (__builtin_mul_overflow(d - 1, (uint64_t)t->stride[i],
+		    &d) || __builtin_add_overflow(last, d, &last)))
+			last = UINT64_MAX;
 	}
-	/* offset + n elements within the storage's numel */
-	if (t->off > s->numel || n > s->numel - t->off) {
+	if (n == 0)
+		contig = 1;
+	if (contig ? t->off > numel || n > numel - t->off :
+	    t->off >= numel || last >= numel - t->off) {
 		seterr(err, errlen, "%s: tensor '%s': %zu elements at offset "
-		    "%llu do not fit in storage '%.*s' of %llu elements", path,
-		    e->name, n, (unsigned long long)t->off, (int)s->len, s->s,
-		    (unsigned long long)s->numel);
+		    "%llu do not fit in storage '%.*s' of %llu elements",
+		    sc->path, e->name, n, (unsigned long long)t->off,
+		    (int)(s->keylen > 64 ? 64 : s->keylen), s->key,
+		    (unsigned long long)numel);
 		return -1;
 	}
-	need = (size_t)t->off * es;
-	e->data = d + need;
+	if (contig) {
+		e->data = s->data + (size_t)t->off * es;
+		return 0;
+	}
+	/* A strided view: at most as many elements as its storage holds. */
+	if (n > numel) {
+		seterr(err, errlen, "%s: tensor '%s': a strided view of %zu "
+		    "elements on a storage of %llu", sc->path, e->name, n,
+		    (unsigned long long)numel);
+		return -1;
+	}
+	*copy = n * es;
 	return 0;
+}
+
+/* Copy the strided tensor t to dst, row-major. */
+static unsigned char *
+gather(unsigned char *dst, const unsigned char *src, const struct tens *t,
+    int d, size_t es)
+{
+	int64_t i;
+
+	if (d == t->ndim) {
+		memcpy(dst, src, es);
+		return dst + es;
+	}
+	for (i = 0; i < t->shape[d]; i++)
+		dst = gather(dst, src + (size_t)(i * t->stride[d]) * es, t,
+		    d + 1, es);
+	return dst;
 }
 
 static void
@@ -1056,47 +1504,90 @@ packskip(struct skiplist *sl)
 }
 
 static int
-collect(struct tfile *tf, const struct val *d, const struct zip *z,
-    const char *pfx, const char *path, char *err, size_t errlen)
+collect(struct tfile *tf, const struct val *d, const struct src *sc,
+    char *err, size_t errlen)
 {
 	struct skiplist sl = { NULL, 0, 0 };
 	struct tfentry **sorted;
-	size_t i;
+	const struct tens **views;
+	size_t i, j, copy, total = 0, names = 0;
+	unsigned char *q;
 	int rc = 0;
 
+	/*
+	 * A name or value may be memoized once and used many times: the
+	 * entries and their names are bounded by the file too.
+	 */
+	if ((d->n / 2 + 1) * (sizeof(*tf->e) + sizeof(*views)) > sc->budget) {
+		seterr(err, errlen, "%s: a state dict of %zu values, more than "
+		    "a file of its size holds", sc->path, d->n / 2);
+		return -1;
+	}
 	tf->e = xcalloc(d->n / 2 + 1, sizeof(*tf->e));
+	views = xcalloc(d->n / 2 + 1, sizeof(*views));
 	for (i = 0; i + 1 < d->n; i += 2) {
 		const struct val *k = d->a[i], *t = d->a[i + 1];
 		struct tfentry *e;
 
 		if (k->type != V_STR) {
 			seterr(err, errlen, "%s: a key of the state dict is "
-			    "not a string", path);
+			    "not a string", sc->path);
 			rc = -1;
 			break;
 		}
 		if (memchr(k->s, '\0', k->len) != NULL) {
 			seterr(err, errlen, "%s: a tensor name contains a "
-			    "NUL byte", path);
+			    "NUL byte", sc->path);
 			rc = -1;
 			break;
 		}
-		if (t->type != V_TENSOR) {
+		if ((names += k->len + 1) > sc->budget) {
+			seterr(err, errlen, "%s: the tensor names take more "
+			    "than %zu bytes", sc->path, sc->budget);
+			rc = -1;
+			break;
+		}
+		if (t->type != V_TENSOR || t->t->stor->type != V_STORAGE) {
 			addskip(&sl, k->s, k->len, "not a tensor");
 			continue;
 		}
-		if (t->stor->st->dtype == -1) {
-			addskip(&sl, k->s, k->len, t->stor->st->dtname);
+		if (t->t->stor->sto->st->dtype == -1) {
+			addskip(&sl, k->s, k->len,
+			    t->t->stor->sto->st->dtname);
 			continue;
 		}
-		e = &tf->e[tf->n++];
+		e = &tf->e[tf->n];
 		e->name = xstrndup(k->s, k->len);
-		if (place(e, t, z, pfx, path, err, errlen) == -1) {
+		tf->n++;
+		if (place(e, t->t, sc, &copy, err, errlen) == -1) {
 			rc = -1;
 			break;
 		}
+		if (copy > 0) {
+			views[tf->n - 1] = t->t;
+			total += copy;
+			if (total > sc->budget) {
+				seterr(err, errlen, "%s: tensor '%s': the "
+				    "strided views take more than %zu bytes",
+				    sc->path, e->name, sc->budget);
+				rc = -1;
+				break;
+			}
+		}
 	}
 	tf->priv = packskip(&sl);
+	if (rc == 0 && total > 0) {
+		q = tf->buf = xmalloc(total);
+		for (j = 0; j < tf->n; j++)
+			if (views[j] != NULL) {
+				const struct stor *s = views[j]->stor->sto;
+
+				tf->e[j].data = q;
+				q = gather(q, s->data + views[j]->off *
+				    s->st->size, views[j], 0, s->st->size);
+			}
+	}
+	free(views);
 	if (rc == -1)
 		return -1;
 	/* Duplicate names would make tfile_find ambiguous. */
@@ -1107,7 +1598,7 @@ collect(struct tfile *tf, const struct val *d, const struct zip *z,
 	for (i = 1; i < tf->n; i++)
 		if (strcmp(sorted[i - 1]->name, sorted[i]->name) == 0) {
 			seterr(err, errlen, "%s: tensor '%s' appears twice",
-			    path, sorted[i]->name);
+			    sc->path, sorted[i]->name);
 			rc = -1;
 			break;
 		}
@@ -1115,7 +1606,7 @@ collect(struct tfile *tf, const struct val *d, const struct zip *z,
 	return rc;
 }
 
-/* ---- opening ---- */
+/* ---- the zip format ---- */
 
 /* The "<name>/" that every entry of a torch.save archive starts with. */
 static const struct zent *
@@ -1141,36 +1632,18 @@ find_pickle(const struct zip *z, char **pfx)
 }
 
 static int
-load(struct tfile *tf, const char *path, char *err, size_t errlen)
+load_zip(struct tfile *tf, struct pk *k, const char *path, char *err,
+    size_t errlen)
 {
-	const unsigned char *m = tf->map, *d;
+	const unsigned char *d;
 	const struct zent *pe, *bo;
-	struct zip z = { m, tf->maplen, NULL, 0 };
-	struct pk k;
+	struct zip z = { tf->map, tf->maplen, NULL, 0 };
+	struct src sc;
 	struct val *res = NULL;
 	char *pfx = NULL, *boname;
 	int rc = -1;
 
-	/* The legacy format is a pickle of a magic number, then more. */
-	if (tf->maplen >= 4 && m[0] == 0x80 && m[1] == 0x02 &&
-	    m[2] == 0x8a && m[3] == 0x0a) {
-		seterr(err, errlen, "%s: legacy PyTorch format (torch.save "
-		    "before 1.6, not a zip archive); convert it with "
-		    "torch>=1.6, torch.save(torch.load(f), f), or save it as "
-		    "model.safetensors", path);
-		return -1;
-	}
-	if (tf->maplen >= 262 && memcmp(m + 257, "ustar", 5) == 0) {
-		seterr(err, errlen, "%s: legacy PyTorch tar format; convert "
-		    "it with torch>=1.6, torch.save(torch.load(f), f), or "
-		    "save it as model.safetensors", path);
-		return -1;
-	}
-	if (tf->maplen < 4 || rd32(m) != 0x04034b50) {
-		seterr(err, errlen, "%s: not a zip archive, so not a "
-		    "pytorch_model.bin written by torch.save", path);
-		return -1;
-	}
+	tf->format = "PyTorch zip";
 	if (zip_read(&z, path, err, errlen) == -1)
 		goto out;
 	if ((pe = find_pickle(&z, &pfx)) == NULL) {
@@ -1201,63 +1674,482 @@ load(struct tfile *tf, const char *path, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	memset(&k, 0, sizeof(k));
-	k.p = d;
-	k.len = (size_t)pe->size;
-	k.path = path;
-	k.err = err;
-	k.errlen = errlen;
-	if (unpickle(&k, &res) == 0) {
-		if (res->type != V_DICT)
-			seterr(err, errlen, "%s: data.pkl holds no dict of "
-			    "tensors (a state dict)", path);
-		else
-			rc = collect(tf, res, &z, pfx, path, err, errlen);
+	pk_at(k, d, (size_t)pe->size, 0, "data.pkl offset");
+	if (unpickle(k, &res) == -1)
+		goto out;
+	if (res->type != V_DICT) {
+		seterr(err, errlen, "%s: data.pkl holds no dict of tensors (a "
+		    "state dict)", path);
+		goto out;
 	}
-	pk_release(&k);
+	sc.z = &z;
+	sc.pfx = pfx;
+	sc.path = path;
+	sc.budget = 2 * tf->maplen + ((size_t)1 << 20);
+	rc = collect(tf, res, &sc, err, errlen);
 out:
 	free(z.e);
 	free(pfx);
 	return rc;
 }
 
+/* ---- the legacy format ---- */
+
+/* 0x1950a86a20f9469cfc6c, little-endian, as LONG1 pickles it */
+static const unsigned char magic[10] = { 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20,
+    0x6a, 0xa8, 0x50, 0x19 };
+
+/* The system info: refused unless the storages are little-endian. */
+static int
+sysinfo(const struct val *d, const char *path, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (d->type != V_DICT) {
+		seterr(err, errlen, "%s: the system info is not a dict", path);
+		return -1;
+	}
+	for (i = 0; i + 1 < d->n; i += 2)
+		if (streq(d->a[i], "little_endian") &&
+		    (d->a[i + 1]->type != V_BOOL || d->a[i + 1]->i != 1)) {
+			seterr(err, errlen, "%s: storages are big-endian "
+			    "(the system info says little_endian False): "
+			    "written on a big-endian machine", path);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+storcmp(const void *a, const void *b)
+{
+	const struct stor *x = *(const struct stor *const *)a;
+	const struct stor *y = *(const struct stor *const *)b;
+	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
+	int c = memcmp(x->key, y->key, n);
+
+	if (c != 0)
+		return c;
+	return (x->keylen > y->keylen) - (x->keylen < y->keylen);
+}
+
+/*
+ * After the storage keys: per key, the element count and the data.  Every
+ * storage of the pickle with that key (tied weights share one) is bound.
+ */
+static int
+legacy_bind(struct pk *k, const struct val *keys, size_t pos,
+    const char *path, char *err, size_t errlen)
+{
+	const unsigned char *m = k->p;
+	struct stor **all, key;
+	struct chunk *c;
+	size_t ns = 0, i, j, lo, hi;
+	int rc = -1;
+
+	for (c = k->chunks; c != NULL; c = c->next)
+		for (i = 0; i < c->n; i++)
+			ns += c->v[i].type == V_STORAGE;
+	all = xreallocarray(NULL, ns ? ns : 1, sizeof(*all));
+	ns = 0;
+	for (c = k->chunks; c != NULL; c = c->next)
+		for (i = 0; i < c->n; i++)
+			if (c->v[i].type == V_STORAGE)
+				all[ns++] = c->v[i].sto;
+	qsort(all, ns, sizeof(*all), storcmp);
+	for (i = 0; i < keys->n; i++) {
+		const struct val *kv = keys->a[i];
+		const struct sttype *st;
+		uint64_t cnt;
+		struct stor *kp = &key;
+
+		if (kv->type != V_STR) {
+			seterr(err, errlen, "%s: storage key %zu is not a "
+			    "string", path, i);
+			goto out;
+		}
+		key.key = kv->s;
+		key.keylen = kv->len;
+		for (lo = 0, hi = ns; lo < hi; ) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (storcmp(&all[mid], &kp) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == ns || storcmp(&all[lo], &kp) != 0) {
+			seterr(err, errlen, "%s: storage '%.*s' is listed but "
+			    "no tensor uses it", path,
+			    (int)(kv->len > 64 ? 64 : kv->len), kv->s);
+			goto out;
+		}
+		st = all[lo]->st;
+		if (all[lo]->data != NULL) {
+			seterr(err, errlen, "%s: storage '%.*s' is listed "
+			    "twice", path, (int)(kv->len > 64 ? 64 : kv->len),
+			    kv->s);
+			goto out;
+		}
+		if (k->len - pos < 8) {
+			seterr(err, errlen, "%s: storage '%.*s' at offset %zu: "
+			    "truncated file", path,
+			    (int)(kv->len > 64 ? 64 : kv->len), kv->s, pos);
+			goto out;
+		}
+		cnt = rd64(m + pos);
+		pos += 8;
+		if (cnt > (k->len - pos) / st->size) {
+			seterr(err, errlen, "%s: storage '%.*s' at offset %zu: "
+			    "%llu elements of %s run past the end of the "
+			    "file: truncated?", path,
+			    (int)(kv->len > 64 ? 64 : kv->len), kv->s,
+			    pos - 8, (unsigned long long)cnt, st->dtname);
+			goto out;
+		}
+		for (j = lo; j < ns && storcmp(&all[j], &kp) == 0; j++) {
+			struct stor *s = all[j];
+
+			if (s->st != st || s->numel != cnt) {
+				seterr(err, errlen, "%s: storage '%.*s' has "
+				    "%llu elements of %s in the file, the "
+				    "pickle says %llu of %s", path,
+				    (int)(kv->len > 64 ? 64 : kv->len), kv->s,
+				    (unsigned long long)cnt, st->dtname,
+				    (unsigned long long)s->numel,
+				    s->st->dtname);
+				goto out;
+			}
+			if (s->isview && (s->voff > cnt ||
+			    s->vlen > cnt - s->voff)) {
+				seterr(err, errlen, "%s: a view of storage "
+				    "'%.*s' is outside it", path,
+				    (int)(kv->len > 64 ? 64 : kv->len), kv->s);
+				goto out;
+			}
+			s->data = m + pos + (s->isview ? s->voff * st->size :
+			    0);
+		}
+		pos += cnt * st->size;
+	}
+	rc = 0;
+out:
+	free(all);
+	return rc;
+}
+
+static int
+load_legacy(struct tfile *tf, struct pk *k, const char *path, char *err,
+    size_t errlen)
+{
+	struct val *v, *dict, *keys;
+	struct src sc;
+	int64_t ver;
+
+	tf->format = "PyTorch legacy";
+	pk_at(k, tf->map, tf->maplen, 0, "offset");
+	if (unpickle(k, &v) == -1)
+		return -1;
+	if (v->type != V_BIG || v->len != sizeof(magic) ||
+	    memcmp(v->s, magic, sizeof(magic)) != 0) {
+		seterr(err, errlen, "%s: a pickle without torch.save's magic "
+		    "number: not a pytorch_model.bin", path);
+		return -1;
+	}
+	if (unpickle(k, &v) == -1)
+		return -1;
+	if (getint(v, &ver) == -1 || ver != 1001) {
+		seterr(err, errlen, "%s: legacy format version is not 1001",
+		    path);
+		return -1;
+	}
+	if (unpickle(k, &v) == -1 || sysinfo(v, path, err, errlen) == -1)
+		return -1;
+	if (unpickle(k, &dict) == -1)
+		return -1;
+	if (dict->type != V_DICT) {
+		seterr(err, errlen, "%s: the pickle holds no dict of tensors "
+		    "(a state dict)", path);
+		return -1;
+	}
+	if (unpickle(k, &keys) == -1)
+		return -1;
+	if (keys->type != V_LIST && keys->type != V_TUPLE) {
+		seterr(err, errlen, "%s: the storage keys are not a list",
+		    path);
+		return -1;
+	}
+	if (legacy_bind(k, keys, k->pos, path, err, errlen) == -1)
+		return -1;
+	sc.z = NULL;
+	sc.pfx = "";
+	sc.path = path;
+	sc.budget = 2 * tf->maplen + ((size_t)1 << 20);
+	return collect(tf, dict, &sc, err, errlen);
+}
+
+/* ---- the tar format ---- */
+
+static int
+kvcmp(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static int
+kvadd(struct pk *k, struct kv **t, size_t *n, int64_t key, struct val *v)
+{
+	if ((*n & (*n - 1)) == 0) {	/* 0, 1, 2, 4, ...: double */
+		*t = xreallocarray(*t, *n ? 2 * *n : 1, sizeof(**t));
+		k->mem += (*n ? *n : 1) * sizeof(**t);
+	}
+	(*t)[*n].key = key;
+	(*t)[(*n)++].v = v;
+	return 0;
+}
+
+/* Sort a table by key; a key twice is an error. */
+static int
+kvsort(struct kv *t, size_t n, const char *what, const char *path, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	qsort(t, n, sizeof(*t), kvcmp);
+	for (i = 1; i < n; i++)
+		if (t[i].key == t[i - 1].key) {
+			seterr(err, errlen, "%s: %s key %lld appears twice",
+			    path, what, (long long)t[i].key);
+			return -1;
+		}
+	return 0;
+}
+
+/* A count at the start of a member. */
+static int
+count(struct pk *k, int64_t *n, const char *path, const char *what,
+    char *err, size_t errlen)
+{
+	struct val *v;
+
+	if (unpickle(k, &v) == -1)
+		return -1;
+	if (getint(v, n) == -1 || *n < 0) {
+		seterr(err, errlen, "%s: tar member '%s' does not start with "
+		    "a count", path, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* 'storages': count, then (key, location, class), numel, data; views. */
+static int
+tar_storages(struct pk *k, const char *path, char *err, size_t errlen)
+{
+	struct val *v, *w;
+	int64_t n, i, key, root, off, cnt;
+	uint64_t numel;
+	size_t j;
+
+	if (count(k, &n, path, "storages", err, errlen) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (unpickle(k, &v) == -1)
+			return -1;
+		if (v->type != V_TUPLE || v->n != 3 ||
+		    tarkey(v->a[0], &key) == -1 ||
+		    v->a[2]->type != V_GLOBAL || v->a[2]->i != G_STORAGE)
+			return pkerr(k, "storage %lld is not (key, location, "
+			    "storage class)", (long long)i);
+		k->at = k->pos;
+		if (need(k, 8) == -1)
+			return -1;
+		numel = rd64(k->p + k->pos);
+		k->pos += 8;
+		if (numel > (k->len - k->pos) / v->a[2]->st->size)
+			return pkerr(k, "storage %lld: %llu elements of %s run "
+			    "past the member", (long long)key,
+			    (unsigned long long)numel, v->a[2]->st->dtname);
+		w = newval(k, V_STORAGE);
+		w->sto = xcalloc(1, sizeof(*w->sto));
+		k->mem += sizeof(*w->sto) + 16;
+		w->sto->st = v->a[2]->st;
+		w->sto->key = (const char *)k->p + k->pos - 8;
+		w->sto->keylen = 0;
+		w->sto->numel = numel;
+		w->sto->data = k->p + k->pos;
+		k->pos += numel * w->sto->st->size;
+		kvadd(k, &k->stors, &k->nstors, key, w);
+		if (k->mem > k->budget)
+			return pkerr(k, "too many storages");
+	}
+	if (kvsort(k->stors, k->nstors, "storage", path, err, errlen) == -1)
+		return -1;
+	/* Views: (key, root key, offset, numel), each a storage of its own. */
+	if (unpickle(k, &v) == -1)
+		return -1;
+	if (v->type != V_LIST && v->type != V_TUPLE)
+		return pkerr(k, "the storage views are not a list");
+	for (j = 0; j < v->n; j++) {
+		struct val *x = v->a[j], *r;
+
+		if (x->type != V_TUPLE || x->n != 4 ||
+		    tarkey(x->a[0], &key) == -1 ||
+		    tarkey(x->a[1], &root) == -1 ||
+		    getint(x->a[2], &off) == -1 || off < 0 ||
+		    getint(x->a[3], &cnt) == -1 || cnt < 0 ||
+		    (r = kvfind(k->stors, k->nstors, root)) == NULL ||
+		    (uint64_t)off > r->sto->numel ||
+		    (uint64_t)cnt > r->sto->numel - (uint64_t)off)
+			return pkerr(k, "storage view %zu is not (key, root, "
+			    "offset, numel) inside its root", j);
+		w = newval(k, V_STORAGE);
+		w->sto = xcalloc(1, sizeof(*w->sto));
+		k->mem += sizeof(*w->sto) + 16;
+		*w->sto = *r->sto;
+		w->sto->numel = (uint64_t)cnt;
+		w->sto->data = r->sto->data + off * r->sto->st->size;
+		kvadd(k, &k->stors, &k->nstors, key, w);
+	}
+	return kvsort(k->stors, k->nstors, "storage", path, err, errlen);
+}
+
+/* 'tensors': count, then (key, storage key, class), ndim, sizes, strides,
+ * offset. */
+static int
+tar_tensors(struct pk *k, const char *path, char *err, size_t errlen)
+{
+	struct val *v, *s, *t;
+	int64_t n, i, key, sk, x;
+	int32_t nd;
+	int d;
+
+	if (count(k, &n, path, "tensors", err, errlen) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (unpickle(k, &v) == -1)
+			return -1;
+		if (v->type != V_TUPLE || v->n != 3 ||
+		    tarkey(v->a[0], &key) == -1 ||
+		    tarkey(v->a[1], &sk) == -1)
+			return pkerr(k, "tensor %lld is not (key, storage "
+			    "key, tensor class)", (long long)i);
+		if ((s = kvfind(k->stors, k->nstors, sk)) == NULL)
+			return pkerr(k, "tensor %lld: storage %lld is not in "
+			    "the archive", (long long)key, (long long)sk);
+		k->at = k->pos;
+		if (need(k, 8) == -1)
+			return -1;
+		nd = (int32_t)rd32(k->p + k->pos);
+		k->pos += 8;
+		if (nd < 0 || nd > TENSOR_MAXDIM)
+			return pkerr(k, "tensor %lld: %d dimensions (at most "
+			    "%d)", (long long)key, (int)nd, TENSOR_MAXDIM);
+		if (need(k, 16 * (size_t)nd + 8) == -1)
+			return -1;
+		t = newtensor(k, s);
+		t->t->ndim = nd;
+		for (d = 0; d < nd; d++) {
+			t->t->shape[d] = (int64_t)rd64(k->p + k->pos + 8 * d);
+			t->t->stride[d] = (int64_t)rd64(k->p + k->pos +
+			    8 * (nd + d));
+			if (t->t->shape[d] < 0 || t->t->stride[d] < 0)
+				return pkerr(k, "tensor %lld: a negative size "
+				    "or stride", (long long)key);
+		}
+		x = (int64_t)rd64(k->p + k->pos + 16 * nd);
+		if (x < 0)
+			return pkerr(k, "tensor %lld: a negative offset",
+			    (long long)key);
+		t->t->off = (uint64_t)x;
+		k->pos += 16 * (size_t)nd + 8;
+		kvadd(k, &k->tensors, &k->ntensors, key, t);
+		if (k->mem > k->budget)
+			return pkerr(k, "too many tensors");
+	}
+	return kvsort(k->tensors, k->ntensors, "tensor", path, err, errlen);
+}
+
+static int
+load_tar(struct tfile *tf, struct pk *k, const char *path, char *err,
+    size_t errlen)
+{
+	const unsigned char *m = tf->map;
+	struct tmem mem[NMEMBER];
+	struct val *v;
+	struct src sc;
+
+	tf->format = "PyTorch legacy tar";
+	if (tar_read(m, tf->maplen, mem, path, err, errlen) == -1)
+		return -1;
+	k->tar = 1;
+	if (mem[M_SYSINFO].data != NULL) {
+		pk_at(k, mem[M_SYSINFO].data, mem[M_SYSINFO].size,
+		    (size_t)(mem[M_SYSINFO].data - m), "offset");
+		if (unpickle(k, &v) == -1 || sysinfo(v, path, err,
+		    errlen) == -1)
+			return -1;
+	}
+	pk_at(k, mem[M_STORAGES].data, mem[M_STORAGES].size,
+	    (size_t)(mem[M_STORAGES].data - m), "offset");
+	if (tar_storages(k, path, err, errlen) == -1)
+		return -1;
+	pk_at(k, mem[M_TENSORS].data, mem[M_TENSORS].size,
+	    (size_t)(mem[M_TENSORS].data - m), "offset");
+	if (tar_tensors(k, path, err, errlen) == -1)
+		return -1;
+	pk_at(k, mem[M_PICKLE].data, mem[M_PICKLE].size,
+	    (size_t)(mem[M_PICKLE].data - m), "offset");
+	if (unpickle(k, &v) == -1)
+		return -1;
+	if (v->type != V_DICT) {
+		seterr(err, errlen, "%s: the pickle holds no dict of tensors "
+		    "(a state dict)", path);
+		return -1;
+	}
+	sc.z = NULL;
+	sc.pfx = "";
+	sc.path = path;
+	sc.budget = 2 * tf->maplen + ((size_t)1 << 20);
+	return collect(tf, v, &sc, err, errlen);
+}
+
+/* ---- opening ---- */
+
 int
 ptbin_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 {
-	struct stat sb;
-	void *map;
-	int fd;
+	const unsigned char *m;
+	struct pk k;
+	int rc;
 
-	memset(tf, 0, sizeof(*tf));
-	if ((fd = open(path, O_RDONLY)) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	if (tfile_map(tf, path, err, errlen) == -1) {
+		tfile_release(tf);
 		return -1;
 	}
-	if (fstat(fd, &sb) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (sb.st_size == 0) {
+	m = tf->map;
+	if (tf->maplen == 0) {
 		seterr(err, errlen, "%s: empty file", path);
-		close(fd);
+		tfile_release(tf);
 		return -1;
 	}
-	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		seterr(err, errlen, "%s: mmap: %s", path, strerror(errno));
-		return -1;
+	pk_init(&k, path, tf->maplen, err, errlen);
+	if (tf->maplen >= 4 && rd32(m) == 0x04034b50)
+		rc = load_zip(tf, &k, path, err, errlen);
+	else if (tf->maplen >= 512 && memcmp(m + 257, "ustar", 5) == 0)
+		rc = load_tar(tf, &k, path, err, errlen);
+	else if (m[0] == 0x80)
+		rc = load_legacy(tf, &k, path, err, errlen);
+	else {
+		seterr(err, errlen, "%s: not a zip archive, tar archive or "
+		    "pickle, so not a pytorch_model.bin written by "
+		    "torch.save", path);
+		rc = -1;
 	}
-	tf->path = xstrdup(path);
-	tf->map = map;
-	tf->maplen = (size_t)sb.st_size;
-	if (load(tf, path, err, errlen) == -1) {
+	pk_release(&k);
+	if (rc == -1) {
 		tfile_release(tf);
 		return -1;
 	}
@@ -1270,8 +2162,25 @@ ptbin_skipped(const struct tfile *tf, const struct ptskip **skip)
 	const struct ptpriv *pv = tf->priv;
 
 	*skip = NULL;
-	if (pv == NULL)
+	if (pv == NULL || tf->format == NULL ||
+	    strstr(tf->format, "PyTorch") == NULL)
 		return 0;
 	*skip = pv->skip;
 	return pv->nskip;
+}
+
+void *
+ptbin_joinskipped(const struct tfile *sub, size_t nsub)
+{
+	struct skiplist sl = { NULL, 0, 0 };
+	const struct ptskip *sk;
+	size_t i, j, n;
+
+	for (i = 0; i < nsub; i++) {
+		n = ptbin_skipped(&sub[i], &sk);
+		for (j = 0; j < n; j++)
+			addskip(&sl, sk[j].name, strlen(sk[j].name),
+			    sk[j].why);
+	}
+	return packskip(&sl);
 }

@@ -20,8 +20,14 @@ struct ptskip {
 
 /*
  * The values skipped by ptbin_open, in the order of the state dict; valid
- * until tfile_release.  tf must come from ptbin_open.
+ * until tfile_release.  0 for a file that is not a pytorch_model.bin.
  */
 size_t	ptbin_skipped(const struct tfile *tf, const struct ptskip **skip);
+
+/*
+ * The skipped values of nsub files from ptbin_open, as one block for the
+ * priv of a sharded file (model.c); free(3) releases it.
+ */
+void	*ptbin_joinskipped(const struct tfile *sub, size_t nsub);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "model.h"
 #include "stwrite.h"
+#include "tensor.h"
 #include "util.h"
 
 static int
@@ -422,6 +423,31 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 	return r;
 }
 
+/* Copy the n files named that srcdir has into dir. */
+static int
+copyfiles(const char *srcdir, const char *dir, const char *const *names,
+    size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *path, *data;
+		size_t len;
+		int r;
+
+		path = fmt("%s/%s", srcdir, names[i]);
+		data = slurp(path, &len);
+		free(path);
+		if (data == NULL)
+			continue;
+		path = fmt("%s/%s", dir, names[i]);
+		r = writefile(path, data, len, err, errlen);
+		free(path);
+		free(data);
+		if (r == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- placing the directory ---- */
 
 /*
@@ -696,8 +722,9 @@ int
 stw_write(const struct bert *m, const char *srcdir, const char *dir,
     char *err, size_t errlen)
 {
-	static const char *copy[] = { "vocab.txt", "tokenizer_config.json",
-	    "special_tokens_map.json", "tokenizer.json" };
+	static const char *const copy[] = { "vocab.txt",
+	    "tokenizer_config.json", "special_tokens_map.json",
+	    "tokenizer.json" };
 	struct stw_tensor *v;
 	sigset_t block, saved;
 	char *path, *t, *parent, *base, *tmp;
@@ -732,22 +759,9 @@ stw_write(const struct bert *m, const char *srcdir, const char *dir,
 	free(v);
 	if (r == -1)
 		goto bad;
-	for (size_t i = 0; srcdir && i < sizeof(copy) / sizeof(copy[0]); i++) {
-		char *data;
-		size_t len;
-
-		path = fmt("%s/%s", srcdir, copy[i]);
-		data = slurp(path, &len);
-		free(path);
-		if (data == NULL)
-			continue;
-		path = fmt("%s/%s", tmp, copy[i]);
-		r = writefile(path, data, len, err, errlen);
-		free(path);
-		free(data);
-		if (r == -1)
-			goto bad;
-	}
+	if (srcdir && (r = copyfiles(srcdir, tmp, copy, sizeof(copy) /
+	    sizeof(copy[0]), err, errlen)) == -1)
+		goto bad;
 	syncdir(tmp);
 	r = install(tmp, t, parent, base, err, errlen);
 	goto out;
@@ -760,4 +774,115 @@ out:
 	free(parent);
 	free(base);
 	return r;
+}
+
+/* ---- a tensor file, converted ---- */
+
+static const char *const stdt[] = { "F32", "F16", "BF16" };
+
+int
+stw_tfile(const char *path, const struct tfile *tf, int dtype, int force,
+    char *err, size_t errlen)
+{
+	cJSON *hdr, *meta, *e, *a;
+	char *js, *tmp;
+	size_t off = 0, len, pad;
+	uint64_t hl;
+	unsigned char hb[8];
+	float buf[4096];
+	unsigned char out[4096 * 4];
+	FILE *fp;
+	int r;
+
+	hdr = cJSON_CreateObject();
+	meta = cJSON_AddObjectToObject(hdr, "__metadata__");
+	cJSON_AddStringToObject(meta, "format", "pt");
+	for (size_t i = 0; i < tf->n; i++) {
+		const struct tfentry *t = &tf->e[i];
+		int dt = dtype == -1 ? t->dtype : dtype;
+
+		if (t->dtype < 0 || t->dtype > DT_BF16)
+			continue;
+		e = cJSON_AddObjectToObject(hdr, t->name);
+		cJSON_AddStringToObject(e, "dtype", stdt[dt]);
+		a = cJSON_AddArrayToObject(e, "shape");
+		for (int d = 0; d < t->ndim; d++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateNumber((double)t->shape[d]));
+		a = cJSON_AddArrayToObject(e, "data_offsets");
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
+		off += t->n * tensor_dtsize(dt);
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
+	}
+	js = cJSON_PrintUnformatted(hdr);
+	cJSON_Delete(hdr);
+	if (js == NULL)
+		return fail(err, errlen, "%s: out of memory", path);
+	len = strlen(js);
+	pad = (8 - (8 + len) % 8) % 8;
+	hl = len + pad;
+	for (int i = 0; i < 8; i++)
+		hb[i] = (unsigned char)(hl >> (8 * i));
+	if ((fp = opentmp(path, &tmp)) == NULL) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
+		free(tmp);
+		free(js);
+		return -1;
+	}
+	fwrite(hb, 1, 8, fp);
+	fwrite(js, 1, len, fp);
+	for (size_t i = 0; i < pad; i++)
+		putc(' ', fp);
+	free(js);
+	/* The values as stored, or through f32 to the dtype asked. */
+	for (size_t i = 0; i < tf->n; i++) {
+		const struct tfentry *t = &tf->e[i];
+		size_t es = t->dtype >= 0 && t->dtype <= DT_BF16 ?
+		    tensor_dtsize(t->dtype) : 0;
+
+		if (es == 0)
+			continue;
+		if (dtype == -1 || dtype == t->dtype) {
+			fwrite(t->data, es, t->n, fp);
+			continue;
+		}
+		for (size_t j = 0, k; j < t->n; j += k) {
+			k = t->n - j < 4096 ? t->n - j : 4096;
+			tensor_to_f32(buf, (const unsigned char *)t->data +
+			    j * es, t->dtype, k);
+			tensor_from_f32(out, buf, dtype, k);
+			fwrite(out, tensor_dtsize(dtype), k, fp);
+		}
+	}
+	if (syncclose(fp) == -1) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
+		remove(tmp);
+		free(tmp);
+		return -1;
+	}
+	/* link(2) refuses to replace: no check-then-write race */
+	r = force ? rename(tmp, path) : link(tmp, path);
+	if (r == -1)
+		fail(err, errlen, "%s: %s", path, errno == EEXIST ?
+		    "exists (-f replaces it)" : strerror(errno));
+	if (r == -1 || !force)
+		remove(tmp);
+	free(tmp);
+	return r;
+}
+
+int
+stw_copymeta(const char *srcdir, const char *dir, char *err, size_t errlen)
+{
+	static const char *const meta[] = { "config.json", "vocab.txt",
+	    "tokenizer_config.json", "special_tokens_map.json",
+	    "tokenizer.json" };
+	struct stat st;
+
+	if (mkdir(dir, 0777) == -1 && !(errno == EEXIST &&
+	    stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+		return fail(err, errlen, "%s: %s", dir,
+		    errno == EEXIST ? "not a directory" : strerror(errno));
+	return copyfiles(srcdir, dir, meta, sizeof(meta) / sizeof(meta[0]),
+	    err, errlen);
 }

@@ -62,4 +62,22 @@ int	stw_check(const char *dir, const char *srcdir, int force, char *err,
 int	stw_write(const struct bert *m, const char *srcdir, const char *dir,
 	    char *err, size_t errlen);
 
+/*
+ * Write every float tensor of tf (F32, F16, BF16; others are left out) as
+ * a safetensors file at path, in tf's order and names, in dtype (DT_*) or,
+ * when dtype is -1, each in its own.  Atomic: a temporary file beside path,
+ * flushed to disk, then renamed into place; an existing path is replaced
+ * only when force is set, and is never seen half-written.  Returns 0, or -1
+ * with a message naming the file in err.
+ */
+int	stw_tfile(const char *path, const struct tfile *tf, int dtype,
+	    int force, char *err, size_t errlen);
+
+/*
+ * Copy config.json, vocab.txt and the tokenizer files that srcdir has into
+ * dir (made when missing).  Returns 0, or -1 with a message in err.
+ */
+int	stw_copymeta(const char *srcdir, const char *dir, char *err,
+	    size_t errlen);
+
 #endif

@@ -247,3 +247,172 @@ t += [("bert." + n, s, [x + 1 for x in v]) for n, s, v in t
 	run -0 --separate-stderr hcmodel check "$T/m"
 	[[ $output == *"vocab	40 tokens, cased (capitals in vocab.txt)"* ]]
 }
+
+# ---- convert ----
+
+@test "hcmodel: convert a legacy directory in place: same names, dtypes, bits" {
+	$MKBIN model "$T/m"
+	rm "$T/m/model.safetensors"
+	cp "$GOLDEN/ptbin-legacy-f16.bin" "$T/m/pytorch_model.bin"
+	hcmodel ls -c "$T/m/pytorch_model.bin" >"$T/want"
+	run -0 --separate-stderr hcmodel convert "$T/m"
+	[ -z "$stderr" ]
+	hcmodel ls -c "$T/m/model.safetensors" >"$T/got"
+	diff -u "$T/want" "$T/got"
+	[ "$(ls "$T/m")" = "config.json
+model.safetensors
+pytorch_model.bin
+vocab.txt" ]
+	run -0 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"format	safetensors"* ]]
+}
+
+@test "hcmodel: convert gives the stored bits, and encode the same output" {
+	command -v encode >/dev/null || skip "encode is not built"
+	$MKBIN model "$T/m"
+	$MKBIN tokens "$T/tok.mp"
+	encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/st.mp"
+	rm "$T/m/model.safetensors"
+	for f in legacy-f32 legacy-bf16 legacy-tar shared; do
+		cp "$GOLDEN/ptbin-$f.bin" "$T/m/pytorch_model.bin"
+		encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/bin.mp"
+		rm -rf "$T/c"
+		hcmodel convert "$T/m" "$T/c"
+		[ -f "$T/c/config.json" ] && [ -f "$T/c/vocab.txt" ]
+		encode -m "$T/c" -a -p --hidden-all "$T/tok.mp" >"$T/c.mp"
+		cmp "$T/bin.mp" "$T/c.mp"
+		cmp "$T/st.mp" "$T/c.mp"
+		# each tensor's bytes as the .bin holds them
+		$PY - "$T/m/pytorch_model.bin" "$T/c/model.safetensors" <<'EOF'
+import json, struct, subprocess, sys
+buf = open(sys.argv[2], "rb").read()
+hl, = struct.unpack_from("<Q", buf)
+h = json.loads(buf[8:8 + hl])
+ls = subprocess.run(["hcmodel", "ls", sys.argv[1]], capture_output=True,
+                    text=True).stdout.split("\n")
+names = [x.split("\t")[0] for x in ls if x and not x.endswith("skipped")]
+assert names == [n for n in h if n != "__metadata__"], (names, list(h))
+for x in ls:
+    if x and not x.endswith("skipped"):
+        n, dt, _ = x.split("\t")
+        assert h[n]["dtype"] == dt.upper(), (n, h[n]["dtype"], dt)
+EOF
+	done
+}
+
+@test "hcmodel: convert -t changes the dtype, and back gives the same bits" {
+	$PY "$TOP/test/mkmodel.py" "$T/m" -V 24 -P 16 --dtype BF16 --seed 3
+	hcmodel ls -c "$T/m/model.safetensors" >"$T/want"
+	hcmodel convert -t f32 "$T/m" "$T/a"
+	hcmodel ls "$T/a/model.safetensors" | cut -f2 | sort -u >"$T/dt"
+	[ "$(cat "$T/dt")" = f32 ]
+	hcmodel convert -t bf16 "$T/a" "$T/b"
+	hcmodel ls -c "$T/b/model.safetensors" >"$T/got"
+	diff -u "$T/want" "$T/got"
+	cmp <(tail -c +9 "$T/m/model.safetensors" | tail -c 5000) \
+	    <(tail -c +9 "$T/b/model.safetensors" | tail -c 5000)
+	hcmodel convert -t f16 "$T/a" "$T/h"
+	hcmodel ls "$T/h/model.safetensors" | cut -f2 | sort -u >"$T/dt"
+	[ "$(cat "$T/dt")" = f16 ]
+}
+
+@test "hcmodel: convert a sharded checkpoint into one file" {
+	$MKBIN model "$T/m"
+	hcmodel ls -c "$T/m/model.safetensors" | sort >"$T/want"
+	$PY "$TOP/test/mklegacy.py" shards "$T/m" legacy
+	hcmodel convert "$T/m"
+	hcmodel ls -c "$T/m/model.safetensors" | sort >"$T/got"
+	diff -u "$T/want" "$T/got"
+	run -0 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"weights	model.safetensors"* ]]
+}
+
+@test "hcmodel: convert does not replace model.safetensors unless told (-f)" {
+	$MKBIN model "$T/m"
+	cp "$T/m/model.safetensors" "$T/orig"
+	run -1 --separate-stderr hcmodel convert -t f16 "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/model.safetensors: exists (-f replaces it)" ]
+	cmp "$T/orig" "$T/m/model.safetensors"
+	run -0 --separate-stderr hcmodel convert -f -t f16 "$T/m"
+	hcmodel ls "$T/m/model.safetensors" | cut -f2 | sort -u >"$T/dt"
+	[ "$(cat "$T/dt")" = f16 ]
+	# no temporary file is left beside it
+	[ "$(ls "$T/m" | grep -c model.safetensors)" = 1 ]
+}
+
+@test "hcmodel: convert names what it leaves out, and bad usage" {
+	$MKBIN model "$T/m"
+	rm "$T/m/model.safetensors"
+	cp "$GOLDEN/ptbin-bf16-bert.bin" "$T/m/pytorch_model.bin"
+	run -0 --separate-stderr hcmodel convert "$T/m" "$T/c"
+	[ "$stderr" = "hcmodel: $T/m/pytorch_model.bin: 'bert.embeddings.position_ids' (int64) left out" ]
+	run -2 --separate-stderr hcmodel convert -t f64 "$T/m" "$T/d"
+	[[ $stderr == *"-t f64: not f32, f16 or bf16"* ]]
+	run -2 --separate-stderr hcmodel convert
+	run -2 --separate-stderr hcmodel convert a b c
+	run -1 --separate-stderr hcmodel convert "$T/none"
+	[ "$stderr" = "hcmodel: $T/none: no model.safetensors or pytorch_model.bin" ]
+}
+
+@test "hcmodel: the convert example of the man page runs" {
+	cd "$T"
+	run -0 hcmodel convert -t f32 "$SAMPLES/bin-model" bin-model-f32
+	run -0 hcmodel check bin-model-f32
+	[[ $output == *"dtypes	f32 "* ]]
+}
+
+# pipelines/fetch.mk against a hub of files: legacy, zip and sharded
+# weights are fetched as served, and convert pins them as safetensors.
+@test "hcmodel: fetch.mk takes the weights in any format, convert pins them" {
+	command -v curl >/dev/null || skip "curl is absent"
+	$MKBIN model "$T/m"
+	h=$T/hub/textattack
+	for t in RTE MRPC QQP; do
+		mkdir -p "$h/bert-base-uncased-$t/resolve/main"
+		cp "$T/m/config.json" "$T/m/vocab.txt" \
+		    "$h/bert-base-uncased-$t/resolve/main/"
+	done
+	cp "$GOLDEN/ptbin-legacy-f32.bin" \
+	    "$h/bert-base-uncased-RTE/resolve/main/pytorch_model.bin"
+	cp -r "$T/m" "$T/s"
+	$PY "$TOP/test/mklegacy.py" shards "$T/s" tar
+	cp "$T/s"/pytorch_model* "$h/bert-base-uncased-MRPC/resolve/main/"
+	cp "$T/m/model.safetensors" "$h/bert-base-uncased-QQP/resolve/main/"
+	f=$T/f/models
+	targets=()
+	for t in RTE MRPC QQP; do
+		targets+=("$f/bert-$t/config.json" "$f/bert-$t/vocab.txt"
+		    "$f/bert-$t/weights.fetched")
+	done
+	run make -s -f "$TOP/pipelines/fetch.mk" FETCH_DIR="$T/f" \
+	    HUB="file://$T/hub" TASKS="RTE MRPC QQP" CURL="curl -sfL -o" \
+	    "${targets[@]}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$f/bert-RTE/weights.fetched")" = pytorch_model.bin ]
+	[ "$(wc -l <"$f/bert-MRPC/weights.fetched")" = 4 ]
+	[ "$(cat "$f/bert-QQP/weights.fetched")" = model.safetensors ]
+	for t in RTE MRPC QQP; do
+		run -0 hcmodel check "$f/bert-$t"
+	done
+	run make -s -f "$TOP/pipelines/fetch.mk" FETCH_DIR="$T/f" \
+	    HUB="file://$T/hub" MODELS="bert-RTE bert-MRPC bert-QQP" \
+	    CURL="curl -sfL -o" convert
+	echo "$output"
+	[ "$status" -eq 0 ]
+	hcmodel ls -c "$T/m/model.safetensors" | sort >"$T/want"
+	for t in RTE MRPC; do
+		hcmodel ls -c "$f/bert-$t/model.safetensors" | grep -v '^cls' |
+		    sort >"$T/got"
+		diff -u "$T/want" "$T/got"
+	done
+	# a repository without weights is named
+	rm "$h/bert-base-uncased-QQP/resolve/main/model.safetensors"
+	rm -r "$f/bert-QQP"
+	run make -s -f "$TOP/pipelines/fetch.mk" FETCH_DIR="$T/f" \
+	    HUB="file://$T/hub" TASKS=QQP CURL="curl -sfL -o" \
+	    "$f/bert-QQP/weights.fetched"
+	[ "$status" -ne 0 ]
+	[[ $output == *"fetch: textattack/bert-base-uncased-QQP: no model.safetensors, pytorch_model.bin or index on the hub"* ]]
+	[ ! -e "$f/bert-QQP/weights.fetched" ]
+}
