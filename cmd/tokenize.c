@@ -18,24 +18,29 @@
 #include "glue.h"
 #include "model.h"
 #include "rec.h"
+#include "tokenizer.h"
 #include "util.h"
 #include "wordpiece.h"
 
 static struct {
 	const struct glue_task *task;
-	int	 lower, maxlen, lenient, verbose, gz;
+	int	 lower, maxlen, lenient, verbose, gz, offsets;
 	long	 sample;
 	uint64_t seed;
 } opt = { .lower = -1, .maxlen = 128 };
 
 static struct wp_vocab vocab;
 static size_t nskipped;
+static struct tokenizer tk;	/* another family's (-m, --tokenizer) */
+static int family;		/* 1: tk, not vocab */
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: tokenize -v vocab | -m model [-z] [-t task] "
 	    "[--cased | --uncased] [--max-len n]\n"
+	    "                [--tokenizer bert|roberta|albert|xlmr|json] "
+	    "[--offsets]\n"
 	    "                [--sample n [--seed s]] [--lenient] [--verbose] "
 	    "[file ...]\n");
 	exit(2);
@@ -158,18 +163,17 @@ key(unsigned char *p, const char *k)
 
 /* Every token encoded, with 32 bytes to spare for put()'s copies. */
 static void
-tokenc_init(void)
+tokenc_init(int nword, char **word, const size_t *len)
 {
 	size_t size = 0;
 
-	tokoff = xreallocarray(NULL, vocab.n + 1, sizeof(size_t));
-	for (int i = 0; i < vocab.n; i++)
-		size += 5 + vocab.len[i];
+	tokoff = xreallocarray(NULL, nword + 1, sizeof(size_t));
+	for (int i = 0; i < nword; i++)
+		size += 5 + len[i];
 	tokenc = xcalloc(size + 32, 1);
 	tokoff[0] = 0;
-	for (int i = 0; i < vocab.n; i++) {
-		unsigned char *p = str(tokenc + tokoff[i], vocab.word[i],
-		    vocab.len[i]);
+	for (int i = 0; i < nword; i++) {
+		unsigned char *p = str(tokenc + tokoff[i], word[i], len[i]);
 		tokoff[i + 1] = p - tokenc;
 		if (tokoff[i + 1] - tokoff[i] > tokmax)
 			tokmax = tokoff[i + 1] - tokoff[i];
@@ -181,6 +185,64 @@ static void
 flush(struct rec_writer *w, const unsigned char *end)
 {
 	msgpack_pack_str_body(rec_packer(w), ob.p, end - ob.p);
+}
+
+/*
+ * The ids of a family's tokenizer for a (and b), with its special tokens,
+ * truncated longest first; in *nb how many are of segment 0.  Returns
+ * their number, or 0 after a bad line.
+ */
+static size_t
+family_ids(const char *a, size_t la, const char *b, size_t lb,
+    const char *file, size_t line, int **idsp, size_t *nb)
+{
+	static struct tok_list ta, tb;
+	static int *ids;
+	static size_t cap;
+	size_t off, T, k = 0;
+	int nspecial = b == NULL ? 2 : tk.sep2 >= 0 ? 4 : 3;
+	long room = opt.maxlen - nspecial;
+
+	ta.n = tb.n = 0;
+	if (tok_encode(&tk, a, la, &ta, &off) == -1) {
+		bad(file, line, "invalid UTF-8 at byte %zu of %s", off,
+		    b ? "the first sentence" : "the sentence");
+		return 0;
+	}
+	if (b && tok_encode(&tk, b, lb, &tb, &off) == -1) {
+		bad(file, line, "invalid UTF-8 at byte %zu of the second "
+		    "sentence", off);
+		return 0;
+	}
+	if (room < 0)
+		room = 0;
+	while (ta.n + tb.n > (size_t)room) {
+		if (b == NULL || ta.n > tb.n)
+			ta.n--;
+		else
+			tb.n--;
+	}
+	T = ta.n + nspecial + tb.n;
+	if (T > cap) {
+		cap = T * 2;
+		ids = xreallocarray(ids, cap, sizeof(int));
+	}
+	ids[k++] = tk.first;
+	memcpy(ids + k, ta.id, ta.n * sizeof(int));
+	k += ta.n;
+	ids[k++] = tk.last;
+	*nb = k;
+	if (b) {
+		if (tk.sep2 >= 0)
+			ids[k++] = tk.sep2;
+		memcpy(ids + k, tb.id, tb.n * sizeof(int));
+		k += tb.n;
+		ids[k++] = tk.last;
+	}
+	if (tk.segb == 0)
+		*nb = k;
+	*idsp = ids;
+	return T;
 }
 
 /*
@@ -199,6 +261,11 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 	unsigned char *p;
 	int haslabel = lab != NULL && lab->haslabel;
 
+	if (family) {
+		if ((T = family_ids(a, la, b, lb, file, line, &ids, &nb)) == 0)
+			return;
+		goto record;
+	}
 	ta.n = tb.n = 0;
 	if (wp_tokenize(&vocab, a, la, opt.lower, &ta, &off) == -1) {
 		bad(file, line, "invalid UTF-8 at byte %zu of %s", off,
@@ -244,6 +311,7 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 	 * The record, keys in the order of rec_map's count: a map of at most
 	 * 9 keys, strings, then the arrays.  The label goes through rec.
 	 */
+record:
 	need = 128 + strlen(id) + la + lb + T * (tokmax + 5 + 1) + 32;
 	if (need > ob.cap) {
 		ob.cap = need * 2;
@@ -494,6 +562,31 @@ model_lower(const char *dir, int *maxpos)
 	return lower;
 }
 
+/*
+ * The tokenizer of model directory dir or, with --tokenizer, of file:
+ * 1 when it is another family's than BERT's vocab.txt (in tk).
+ */
+static int
+open_family(const char *dir, const char *fam, const char *file, int lower)
+{
+	char err[512];
+
+	if (dir != NULL && tok_dir_family(dir) == TOK_BERT)
+		return 0;
+	if (dir == NULL && (fam == NULL || strcmp(fam, "bert") == 0))
+		return 0;
+	if (dir != NULL && tok_open_dir(&tk, dir, lower, err,
+	    sizeof(err)) == -1)
+		errx(1, "%s", err);
+	if (dir == NULL && tok_open(&tk, fam, file, lower, err,
+	    sizeof(err)) == -1) {
+		if (strncmp(err, "'", 1) == 0)
+			errx(2, "--tokenizer: %s", err);
+		errx(1, "%s", err);
+	}
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -505,9 +598,11 @@ main(int argc, char *argv[])
 		{ "seed", required_argument, NULL, 'E' },
 		{ "lenient", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'V' },
+		{ "tokenizer", required_argument, NULL, 'K' },
+		{ "offsets", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *vpath = NULL, *mdir = NULL;
+	const char *vpath = NULL, *mdir = NULL, *fam = NULL;
 	char path[4096], err[512];
 	struct rec_writer *w;
 	struct progress pg;
@@ -540,6 +635,12 @@ main(int argc, char *argv[])
 				    "number", optarg);
 			opt.sample = v;
 			break;
+		case 'K':
+			fam = optarg;
+			break;
+		case 'O':
+			opt.offsets = 1;
+			break;
 		case 'l':
 			opt.lenient = 1;
 			break;
@@ -567,12 +668,15 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((vpath == NULL) == (mdir == NULL))
+	if ((vpath == NULL) == (mdir == NULL) || (fam && mdir))
 		usage();
+	family = open_family(mdir, fam, vpath, force);
 	if (mdir != NULL) {
 		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
 		vpath = path;
 		opt.lower = model_lower(mdir, &maxpos);
+		if (family && tk.sep2 >= 0 && maxpos > 2)
+			maxpos -= 2;	/* RoBERTa's positions start at 2 */
 		/* the model cannot take more positions than it has */
 		if (maxpos > 0 && maxlen_given && opt.maxlen > maxpos)
 			errx(2, "--max-len %d: %s has %d positions "
@@ -581,9 +685,12 @@ main(int argc, char *argv[])
 		if (maxpos > 0 && opt.maxlen > maxpos)
 			opt.maxlen = maxpos;
 	}
-	if (wp_load(&vocab, vpath, err, sizeof(err)) == -1)
+	if (family)
+		tokenc_init(tk.n, tk.word, tk.len);
+	else if (wp_load(&vocab, vpath, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
-	tokenc_init();
+	else
+		tokenc_init(vocab.n, vocab.word, vocab.len);
 	if (force != -1)
 		opt.lower = force;
 	if (opt.lower == -1) {
@@ -607,6 +714,9 @@ main(int argc, char *argv[])
 	rec_wclose(w);
 	if (nskipped > 0)
 		warnx("%zu bad rows skipped", nskipped);
-	wp_release(&vocab);
+	if (family)
+		tok_close(&tk);
+	else
+		wp_release(&vocab);
 	return 0;
 }
