@@ -36,8 +36,12 @@ spm_load(const char *path, char *err, size_t errlen)
 	fclose(fp);
 	auto st = m->sp.Load(path);
 	if (!st.ok() || m->sp.GetPieceSize() <= 0) {
+		std::string why = st.ok() ? "it has no pieces" :
+		    st.ToString();
+		if (why.find("ParseFromArray") != std::string::npos)
+			why = "it does not parse: truncated?";
 		snprintf(err, errlen, "%s: not a SentencePiece model (%s)",
-		    path, st.ok() ? "no pieces" : st.ToString().c_str());
+		    path, why.c_str());
 		delete m;
 		return NULL;
 	}

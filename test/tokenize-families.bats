@@ -1,0 +1,168 @@
+#!/usr/bin/env bats
+# tokenize with the families' tokenizers: RoBERTa's byte-level BPE, ALBERT's
+# and XLM-R's SentencePiece; the ids of Hugging Face's slow tokenizers on
+# every GLUE dev row (../shared reference), and of test/tokref.py (the same
+# rules in Python) on hard text with the small tokenizers of samples/.
+load helper
+
+REF="$SHARED/reference/tokenizers"
+HARD="$GOLDEN/tokenize-families-in.txt"
+
+setup() {
+	T="$BATS_TEST_TMPDIR"
+}
+
+need_spm() {
+	$PY -c 'import sentencepiece, regex' 2>/dev/null ||
+	    skip "python3-sentencepiece or python3-regex is absent"
+}
+
+# same FAMILY DIR: tokenize's ids over the reference text are its ref.jsonl
+same_ref() {
+	tokenize -m "$REF/$1" "$REF/text.txt" | recs -k ids >"$T/o"
+	[ "$(wc -l <"$T/o")" -eq 3057 ]
+	tr -d ' ' <"$REF/$1/ref.jsonl" | diff - "$T/o"
+}
+
+@test "tokenize-families: RobertaTokenizer's ids on every GLUE dev row" {
+	need_shared reference/tokenizers
+	same_ref roberta
+}
+
+@test "tokenize-families: AlbertTokenizer's ids on every GLUE dev row" {
+	need_shared reference/tokenizers
+	same_ref albert
+}
+
+@test "tokenize-families: XLMRobertaTokenizer's ids on every GLUE dev row" {
+	need_shared reference/tokenizers
+	same_ref xlmr
+}
+
+@test "tokenize-families: the Python rules agree with the reference" {
+	need_shared reference/tokenizers
+	need_spm
+	for f in roberta albert xlmr; do
+		$PY "$TOP/test/tokref.py" $f "$REF/$f" <"$REF/text.txt" |
+		    diff <(tr -d ' ' <"$REF/$f/ref.jsonl") -
+	done
+}
+
+@test "tokenize-families: hard text: accents, CJK, emoji, control, spaces, long words" {
+	need_spm
+	for f in roberta albert xlmr; do
+		tokenize -m "$SAMPLES/tok-$f" "$HARD" | recs -k ids >"$T/$f"
+		$PY "$TOP/test/tokref.py" $f "$SAMPLES/tok-$f" <"$HARD" |
+		    diff - "$T/$f"
+		# and short: truncated longest first
+		tokenize -m "$SAMPLES/tok-$f" --max-len 9 "$HARD" |
+		    recs -k ids >"$T/$f.9"
+		$PY "$TOP/test/tokref.py" $f "$SAMPLES/tok-$f" 9 <"$HARD" |
+		    diff - "$T/$f.9"
+	done
+}
+
+@test "tokenize-families: hard text's tokens do not change" {
+	for f in roberta albert xlmr; do
+		tokenize -m "$SAMPLES/tok-$f" "$HARD" | recs -k tokens,ids,seg
+	done >"$T/o"
+	golden tokenize-families.jsonl "$T/o"
+}
+
+@test "tokenize-families: templates and segment ids of pairs" {
+	printf 'the cat\tthe mat\n' >"$T/p.txt"
+	run -0 bash -c "tokenize -m '$SAMPLES/tok-roberta' '$T/p.txt' | recs -k tokens,ids,seg"
+	[ "$output" = '{"tokens":["<s>","t","he","Ġc","at","</s>","</s>","t","he","Ġm","at","</s>"],"ids":[0,120,260,269,282,2,2,120,260,274,282,2],"seg":[0,0,0,0,0,0,0,0,0,0,0,0]}' ]
+	run -0 bash -c "tokenize -m '$SAMPLES/tok-albert' '$T/p.txt' | recs -k tokens,ids,seg"
+	[ "$output" = '{"tokens":["[CLS]","▁the","▁ca","t","[SEP]","▁the","▁ma","t","[SEP]"],"ids":[2,6,220,10,3,6,244,10,3],"seg":[0,0,0,0,0,1,1,1,1]}' ]
+	run -0 bash -c "tokenize -m '$SAMPLES/tok-xlmr' '$T/p.txt' | recs -k tokens,ids,seg"
+	[ "$output" = '{"tokens":["<s>","▁the","▁ca","t","</s>","</s>","▁the","▁ma","t","</s>"],"ids":[0,5,219,9,2,2,5,243,9,2],"seg":[0,0,0,0,0,0,0,0,0,0]}' ]
+}
+
+@test "tokenize-families: pairs truncate longest first, the second on a tie" {
+	# 4 + 4 tokens; 3 + 3 at 10, then the second loses one at 9
+	printf 'the cat the cat\tthe mat the mat\n' >"$T/p.txt"
+	run -0 bash -c "tokenize -m '$SAMPLES/tok-xlmr' --max-len 10 '$T/p.txt' | recs -k tokens"
+	[ "$output" = '{"tokens":["<s>","▁the","▁ca","t","</s>","</s>","▁the","▁ma","t","</s>"]}' ]
+	run -0 bash -c "tokenize -m '$SAMPLES/tok-xlmr' --max-len 9 '$T/p.txt' | recs -k tokens"
+	[ "$output" = '{"tokens":["<s>","▁the","▁ca","t","</s>","</s>","▁the","▁ma","</s>"]}' ]
+	run -0 bash -c "echo 'the cat sat on the mat' | tokenize -m '$SAMPLES/tok-albert' --max-len 4 | recs -k tokens"
+	[ "$output" = '{"tokens":["[CLS]","▁the","▁ca","[SEP]"]}' ]
+}
+
+@test "tokenize-families: invalid UTF-8 is refused, naming the line" {
+	for f in roberta albert xlmr; do
+		run -1 --separate-stderr bash -c "printf 'ok\nab\377c\n' | tokenize -m '$SAMPLES/tok-$f'"
+		[[ $stderr == *"<stdin>:2: invalid UTF-8 at byte 2 of the sentence"* ]]
+		run -0 --separate-stderr bash -c "printf 'ok\nab\377c\n' | tokenize --lenient -m '$SAMPLES/tok-$f' | recs -c"
+		[ "$output" = 1 ]
+	done
+}
+
+@test "tokenize-families: the files looked for, in order; --tokenizer names one" {
+	# vocab.json and merges.txt before spiece.model before
+	# sentencepiece.bpe.model before vocab.txt
+	mkdir "$T/m"
+	cp "$SAMPLES/ka-model/vocab.txt" "$T/m"
+	echo 'the cat' >"$T/s.txt"
+	t() { tokenize "$@" "$T/s.txt" | recs -k tokens; }
+	[ "$(t -m "$T/m")" = '{"tokens":["[CLS]","the","cat","[SEP]"]}' ]
+	cp "$SAMPLES/tok-xlmr/sentencepiece.bpe.model" "$T/m"
+	[ "$(t -m "$T/m")" = '{"tokens":["<s>","▁the","▁ca","t","</s>"]}' ]
+	cp "$SAMPLES/tok-albert/spiece.model" "$T/m"
+	[ "$(t -m "$T/m")" = '{"tokens":["[CLS]","▁the","▁ca","t","[SEP]"]}' ]
+	cp "$SAMPLES/tok-roberta/vocab.json" "$T/m"
+	[ "$(t -m "$T/m")" = '{"tokens":["[CLS]","▁the","▁ca","t","[SEP]"]}' ]
+	cp "$SAMPLES/tok-roberta/merges.txt" "$T/m"
+	[ "$(t -m "$T/m")" = '{"tokens":["<s>","t","he","Ġc","at","</s>"]}' ]
+	# without a model directory
+	[ "$(t --tokenizer roberta -v "$T/m/vocab.json")" = '{"tokens":["<s>","t","he","Ġc","at","</s>"]}' ]
+	[ "$(t --tokenizer albert -v "$T/m/spiece.model")" = '{"tokens":["[CLS]","▁the","▁ca","t","[SEP]"]}' ]
+	[ "$(t --tokenizer xlmr -v "$T/m/sentencepiece.bpe.model")" = '{"tokens":["<s>","▁the","▁ca","t","</s>"]}' ]
+	[ "$(t --tokenizer bert -v "$T/m/vocab.txt")" = '{"tokens":["[CLS]","the","cat","[SEP]"]}' ]
+	run -2 --separate-stderr tokenize --tokenizer gpt -v "$T/m/vocab.json"
+	[[ $stderr == *"'gpt' is not a tokenizer"* ]]
+	run -2 tokenize --tokenizer roberta -m "$T/m"
+}
+
+@test "tokenize-families: ALBERT: casing and accents from tokenizer_config.json" {
+	mkdir "$T/a"
+	cp "$SAMPLES/tok-albert/spiece.model" "$T/a"
+	echo 'Café CAT' >"$T/s.txt"
+	[ "$(tokenize -m "$T/a" "$T/s.txt" | recs -k tokens)" = '{"tokens":["[CLS]","▁ca","f","e","▁ca","t","[SEP]"]}' ]
+	echo '{"do_lower_case": false, "keep_accents": true}' >"$T/a/tokenizer_config.json"
+	[ "$(tokenize -m "$T/a" "$T/s.txt" | recs -k tokens)" = '{"tokens":["[CLS]","▁","<unk>","a","f","é","▁","<unk>","A","T","[SEP]"]}' ]
+	[ "$(tokenize -m "$T/a" --uncased "$T/s.txt" | recs -k tokens)" = '{"tokens":["[CLS]","▁ca","f","é","▁ca","t","[SEP]"]}' ]
+}
+
+@test "tokenize-families: bad files exit 1, named" {
+	mkdir "$T/r" "$T/s"
+	cp "$SAMPLES/tok-roberta/vocab.json" "$T/r"
+	printf '#version: 0.2\nĠ t\nhe\n' >"$T/r/merges.txt"
+	run -1 --separate-stderr tokenize -m "$T/r" /dev/null
+	[[ $stderr == *"$T/r/merges.txt:3: a merge is two tokens, not one"* ]]
+	printf '#version: 0.2\nĠ t h\n' >"$T/r/merges.txt"
+	run -1 --separate-stderr tokenize -m "$T/r" /dev/null
+	[[ $stderr == *"merges.txt:2: a merge is two tokens, not more"* ]]
+	printf '#version: 0.2\n' >"$T/r/merges.txt"
+	echo '["<s>", "</s>"]' >"$T/r/vocab.json"
+	run -1 --separate-stderr tokenize -m "$T/r" /dev/null
+	[[ $stderr == *"$T/r/vocab.json: the vocabulary is not a JSON object"* ]]
+	echo '{"<s>": 0, "</s>": -2}' >"$T/r/vocab.json"
+	run -1 --separate-stderr tokenize -m "$T/r" /dev/null
+	[[ $stderr == *"vocab.json: the id of '</s>' is not an id"* ]]
+	echo '{"<s>": 0, "</s>": 1' >"$T/r/vocab.json"
+	run -1 --separate-stderr tokenize -m "$T/r" /dev/null
+	[[ $stderr == *"vocab.json: not JSON"* ]]
+	echo '{"a": 0}' >"$T/r/vocab.json"
+	run -1 --separate-stderr tokenize -m "$T/r" /dev/null
+	[[ $stderr == *"vocab.json: no <s> in the vocabulary"* ]]
+	head -c 3000 "$SAMPLES/tok-albert/spiece.model" >"$T/s/spiece.model"
+	run -1 --separate-stderr tokenize -m "$T/s" /dev/null
+	[[ $stderr == *"$T/s/spiece.model: not a SentencePiece model"* ]]
+	: >"$T/s/spiece.model"
+	run -1 --separate-stderr tokenize -m "$T/s" /dev/null
+	[[ $stderr == *"$T/s/spiece.model: not a SentencePiece model"* ]]
+	run -1 --separate-stderr tokenize --tokenizer xlmr -v "$T/nope.model" /dev/null
+	[[ $stderr == *"$T/nope.model: No such file"* ]]
+}
