@@ -28,7 +28,8 @@ endif
 # Debian packages that building, testing and the demo need.
 DEBS = gcc make libopenblas-dev libmsgpack-dev zlib1g-dev libutf8proc-dev \
 	libcjson-dev libcairo2-dev fonts-dejavu-core bats mandoc parallel \
-	python3-numpy g++ libsentencepiece-dev sentencepiece
+	python3-numpy g++ libsentencepiece-dev sentencepiece \
+	python3-sentencepiece python3-regex
 
 BIN = $(patsubst %.c,%,$(wildcard cmd/*.c))
 LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c)) common/spm.o

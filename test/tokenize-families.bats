@@ -166,3 +166,16 @@ same_ref() {
 	run -1 --separate-stderr tokenize --tokenizer xlmr -v "$T/nope.model" /dev/null
 	[[ $stderr == *"$T/nope.model: No such file"* ]]
 }
+
+@test "tokenize-families: man page examples run" {
+	cd "$T"
+	ln -s "$TOP/samples" samples
+	run -0 bash -c "echo 'The café opened.' | tokenize -m samples/tok-roberta | recs -k tokens"
+	[ "$output" = '{"tokens":["<s>","The","Ġc","a","f","Ã©","Ġo","p","en","ed",".","</s>"]}' ]
+	run -0 bash -c "printf 'Prices rose.\tThey fell.\n' | tokenize -m samples/tok-albert |
+	    recs -k tokens,seg"
+	[ "$output" = '{"tokens":["[CLS]","▁p","ric","es","▁r","os","e",".","[SEP]","▁the","y","▁f","ell",".","[SEP]"],"seg":[0,0,0,0,0,0,0,0,0,1,1,1,1,1,1]}' ]
+	echo 'The café opened.' |
+	    tokenize --tokenizer roberta -v samples/tok-roberta/vocab.json >o
+	[ "$(recs -k tokens o)" = '{"tokens":["<s>","The","Ġc","a","f","Ã©","Ġo","p","en","ed",".","</s>"]}' ]
+}
