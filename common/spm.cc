@@ -48,6 +48,28 @@ spm_load(const char *path, char *err, size_t errlen)
 	return m;
 }
 
+extern "C" struct spm *
+spm_load_proto(const void *buf, size_t len, const char *what, char *err,
+    size_t errlen)
+{
+	struct spm *m = new (std::nothrow) struct spm;
+
+	if (m == NULL) {
+		snprintf(err, errlen, "%s: out of memory", what);
+		return NULL;
+	}
+	auto st = m->sp.LoadFromSerializedProto(
+	    absl::string_view((const char *)buf, len));
+	if (!st.ok() || m->sp.GetPieceSize() <= 0) {
+		snprintf(err, errlen, "%s: not a SentencePiece model (%s)",
+		    what, st.ok() ? "it has no pieces" :
+		    st.ToString().c_str());
+		delete m;
+		return NULL;
+	}
+	return m;
+}
+
 extern "C" void
 spm_free(struct spm *m)
 {

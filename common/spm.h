@@ -25,6 +25,9 @@ struct spm_piece {
 
 /* Load a model; NULL with the reason in err, naming the file. */
 struct spm *spm_load(const char *path, char *err, size_t errlen);
+/* The same from a serialised ModelProto, what naming it. */
+struct spm *spm_load_proto(const void *buf, size_t len, const char *what,
+	    char *err, size_t errlen);
 void	spm_free(struct spm *m);
 int	spm_size(const struct spm *m);
 /* The piece of id (NUL-terminated). */

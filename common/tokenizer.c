@@ -160,6 +160,7 @@ open_xlmr(struct tokenizer *t, const char *file, char *err, size_t errlen)
 		return -1;
 	/* fairseq's ids: the four, then piece i as i + 1, <mask> last */
 	spm_table(t, 1, 1);
+	t->fairseq = 1;
 	t->word[0] = xstrdup("");
 	for (int i = 0; i < 4; i++)
 		setword(t, i, fairseq[i]);
@@ -214,8 +215,18 @@ tok_open(struct tokenizer *t, const char *family, const char *file,
 		t->family = TOK_XLMR;
 		r = open_xlmr(t, file, err, errlen);
 	} else if (strcmp(family, "json") == 0) {
-		t->family = TOK_JSON;
-		r = tokjson_open(t, file, err, errlen);
+		if ((r = tokjson_open(t, file, err, errlen)) == 0) {
+			if (t->bpe != NULL) {
+				t->n = bpe_size(t->bpe);
+				t->word = bpe_words(t->bpe, &t->len);
+			} else if (t->spm != NULL)
+				spm_table(t, 0, 0);
+			else {
+				t->n = t->wp->n;
+				t->word = t->wp->word;
+				t->len = t->wp->len;
+			}
+		}
 	} else {
 		snprintf(err, errlen, "'%s' is not a tokenizer (bert, roberta, "
 		    "albert, xlmr, json)", family);
@@ -232,7 +243,8 @@ tok_dir_family(const char *dir)
 	char path[4096];
 
 	if (exists(dir, "tokenizer.json", path, sizeof(path)))
-		return TOK_JSON;
+		return exists(dir, "vocab.txt", path, sizeof(path)) &&
+		    tokjson_wordpiece(path) ? TOK_BERT : TOK_JSON;
 	if (exists(dir, "vocab.json", path, sizeof(path)) &&
 	    exists(dir, "merges.txt", path, sizeof(path)))
 		return TOK_ROBERTA;
@@ -284,7 +296,6 @@ tok_close(struct tokenizer *t)
 		free(t->wp);
 	}
 	bpe_free(t->bpe);
-	tokjson_close(t);
 	free(t->buf);
 	free(t->org);
 	memset(t, 0, sizeof(*t));
@@ -513,8 +524,8 @@ encode_xlmr(struct tokenizer *t, const char *text, size_t len,
 		if (isword(p[i].s, p[i].len) && out->n > first)
 			word++;
 		/* XLMRobertaTokenizer: spm id + 1, the unknown's is 3 */
-		tok_list_push(out, p[i].id ? p[i].id + 1 : 3, p[i].beg,
-		    p[i].end, word);
+		tok_list_push(out, !t->fairseq ? p[i].id : p[i].id ?
+		    p[i].id + 1 : 3, p[i].beg, p[i].end, word);
 	}
 	return 0;
 }
@@ -560,8 +571,6 @@ tok_encode(struct tokenizer *t, const char *text, size_t len,
 			return -1;
 		}
 		return 0;
-	case TOK_JSON:
-		return tokjson_encode(t, text, len, out, bad);
 	}
 	return 0;
 }

@@ -26,6 +26,8 @@ void	tok_list_push(struct tok_list *t, int id, size_t beg, size_t end,
 void	tok_list_release(struct tok_list *t);
 
 enum tok_family { TOK_BERT, TOK_ROBERTA, TOK_ALBERT, TOK_XLMR, TOK_JSON };
+/* (TOK_JSON only from tok_dir_family(): an open tokenizer is of the
+ * family its tokenizer.json describes) */
 
 struct wp_vocab;
 struct bpe;
@@ -45,10 +47,10 @@ struct tokenizer {
 	int		 first, last, sep2, segb;
 	int		 lower;		/* BERT, ALBERT: lower-case */
 	int		 keep_accents;	/* ALBERT */
+	int		 fairseq;	/* XLM-R: ids shifted as fairseq's */
 	struct wp_vocab	*wp;
 	struct bpe	*bpe;
 	struct spm	*spm;
-	struct tokjson	*json;
 	/* scratch: a text normalised, each byte's origin in the text */
 	char		*buf;
 	uint32_t	*org;

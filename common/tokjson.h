@@ -8,10 +8,14 @@
 
 #include "tokenizer.h"
 
+/*
+ * Read path into t: its family, model (t->bpe, t->spm or t->wp) and
+ * template; the caller makes the vocabulary table.  t->lower -1 takes the
+ * casing from the normaliser.
+ */
 int	tokjson_open(struct tokenizer *t, const char *path, char *err,
 	    size_t errlen);
-int	tokjson_encode(struct tokenizer *t, const char *text, size_t len,
-	    struct tok_list *out, size_t *bad);
-void	tokjson_close(struct tokenizer *t);
+/* Is its model WordPiece? */
+int	tokjson_wordpiece(const char *path);
 
 #endif

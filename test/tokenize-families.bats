@@ -179,3 +179,81 @@ same_ref() {
 	    tokenize --tokenizer roberta -v samples/tok-roberta/vocab.json >o
 	[ "$(recs -k tokens o)" = '{"tokens":["<s>","The","Ġc","a","f","Ã©","Ġo","p","en","ed",".","</s>"]}' ]
 }
+
+# json FAMILY DIR OUT: DIR's tokenizer written as OUT/tokenizer.json
+json() {
+	mkdir -p "$3"
+	$PY "$TOP/test/mktokjson.py" "$1" "$2" >"$3/tokenizer.json"
+}
+
+@test "tokenize-families: tokenizer.json: the slow tokenizers' ids on every GLUE dev row" {
+	need_shared reference/tokenizers
+	for f in roberta albert xlmr; do
+		json $f "$REF/$f" "$T/$f"
+		tokenize -m "$T/$f" "$REF/text.txt" | recs -k ids |
+		    diff <(tr -d ' ' <"$REF/$f/ref.jsonl") -
+	done
+}
+
+@test "tokenize-families: tokenizer.json first; the same tokens as the family's files" {
+	for f in roberta albert xlmr; do
+		cp -r "$SAMPLES/tok-$f" "$T/$f"
+		json $f "$SAMPLES/tok-$f" "$T/$f"
+		tokenize -m "$T/$f" "$HARD" | recs -k tokens,ids,seg >"$T/o"
+		tokenize -m "$SAMPLES/tok-$f" "$HARD" | recs -k tokens,ids,seg |
+		    diff - "$T/o"
+		tokenize --tokenizer json -v "$T/$f/tokenizer.json" "$HARD" |
+		    recs -k tokens,ids,seg | diff - "$T/o"
+	done
+	# the model of the file decides, not the other files
+	cp "$T/roberta/tokenizer.json" "$T/albert"
+	[ "$(echo the cat | tokenize -m "$T/albert" | recs -k tokens)" = '{"tokens":["<s>","t","he","Ġc","at","</s>"]}' ]
+}
+
+@test "tokenize-families: tokenizer.json of WordPiece: BERT's tokens" {
+	mkdir "$T/b"
+	$PY - "$SAMPLES/ka-model/vocab.txt" >"$T/b/tokenizer.json" <<-'PY'
+	import json, sys
+	v = {w: i for i, w in enumerate(open(sys.argv[1]).read().split('\n')[:-1])}
+	json.dump({"normalizer": {"type": "BertNormalizer", "lowercase": True},
+	    "post_processor": {"type": "TemplateProcessing",
+	        "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+	            {"Sequence": {"id": "A", "type_id": 0}},
+	            {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+	        "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}},
+	            {"Sequence": {"id": "A", "type_id": 0}},
+	            {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+	            {"Sequence": {"id": "B", "type_id": 1}},
+	            {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+	        "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [v["[CLS]"]]},
+	            "[SEP]": {"id": "[SEP]", "ids": [v["[SEP]"]]}}},
+	    "model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": v}},
+	    sys.stdout)
+	PY
+	cut -f 1 "$SAMPLES/ka-sentences.txt" | sed 's/$/\tThe Cat./' >"$T/s.txt"
+	tokenize -m "$T/b" "$T/s.txt" | recs -k tokens,ids,seg >"$T/o"
+	tokenize -v "$SAMPLES/ka-model/vocab.txt" --uncased "$T/s.txt" |
+	    recs -k tokens,ids,seg | diff - "$T/o"
+	# beside vocab.txt, vocab.txt as before
+	cp "$SAMPLES/ka-model/vocab.txt" "$T/b"
+	tokenize -m "$T/b" "$T/s.txt" | recs -k tokens,ids,seg | diff - "$T/o"
+}
+
+@test "tokenize-families: a bad tokenizer.json exits 1, named" {
+	mkdir "$T/j"
+	echo '{"model": {"type": "WordLevel", "vocab": {}}}' >"$T/j/tokenizer.json"
+	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
+	[[ $stderr == *"$T/j/tokenizer.json: model type 'WordLevel' is not BPE, Unigram or WordPiece"* ]]
+	echo '[1]' >"$T/j/tokenizer.json"
+	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
+	[[ $stderr == *"$T/j/tokenizer.json: not a JSON object"* ]]
+	echo '{"model": {"type": "Unigram", "unk_id": 5, "vocab": [["a", 0]]}}' >"$T/j/tokenizer.json"
+	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
+	[[ $stderr == *"tokenizer.json: the Unigram model has no unk_id"* ]]
+	echo '{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a"]}}' >"$T/j/tokenizer.json"
+	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
+	[[ $stderr == *"tokenizer.json: merge 1 is not two tokens"* ]]
+	echo '{"pre_tokenizer": {"type": "ByteLevel"}, "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}' >"$T/j/tokenizer.json"
+	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
+	[[ $stderr == *"tokenizer.json: post_processor '' is not"* ]]
+}
