@@ -188,6 +188,77 @@ flush(struct rec_writer *w, const unsigned char *end)
 }
 
 /*
+ * --offsets: each token's character span in its text and its word,
+ * numbered through the record; -1 for the special tokens.
+ */
+static struct {
+	uint32_t *beg, *end;
+	long	 *word;
+	size_t	  cap;
+} offs;
+
+/* In offs from k on: list l's spans as characters of text[0..len). */
+static size_t
+offsets(size_t k, const struct tok_list *l, const char *text, size_t len,
+    long *word)
+{
+	static uint32_t *ch;
+	static size_t chcap;
+	long last = -1;
+
+	if (len + 1 > chcap) {
+		chcap = (len + 1) * 2;
+		ch = xreallocarray(ch, chcap, sizeof(uint32_t));
+	}
+	for (size_t i = 0, c = 0; i <= len; i++) {
+		ch[i] = c;
+		if (i < len && ((unsigned char)text[i] & 0xc0) != 0x80)
+			c++;
+	}
+	for (size_t i = 0; i < l->n; i++, k++) {
+		size_t b = l->beg[i] <= len ? l->beg[i] : len;
+		size_t e = l->end[i] <= len ? l->end[i] : len, b0 = b, e0 = e;
+		/* RoBERTa's (trim_offsets): without spaces at either end */
+		while (tk.family == TOK_ROBERTA && b < e && text[b] == ' ')
+			b++;
+		while (tk.family == TOK_ROBERTA && e > b && text[e - 1] == ' ')
+			e--;
+		if (b == e) {
+			b = b0;
+			e = e0;
+		}
+		offs.beg[k] = ch[b];
+		offs.end[k] = ch[e];
+		if (i == 0 || l->word[i] != (uint32_t)last)
+			++*word;
+		last = l->word[i];
+		offs.word[k] = *word;
+	}
+	return k;
+}
+
+/* The offsets and words keys of the record's T tokens, at p. */
+static unsigned char *
+put_offsets(unsigned char *p, size_t T)
+{
+	p = key(p, "offsets");
+	p = arrhdr(p, T);
+	for (size_t i = 0; i < T; i++) {
+		*p++ = 0x92;
+		p = putuint(p, offs.word[i] < 0 ? 0 : offs.beg[i]);
+		p = putuint(p, offs.word[i] < 0 ? 0 : offs.end[i]);
+	}
+	p = key(p, "words");
+	p = arrhdr(p, T);
+	for (size_t i = 0; i < T; i++)
+		if (offs.word[i] < 0)
+			*p++ = 0xc0;	/* nil */
+		else
+			p = putuint(p, offs.word[i]);
+	return p;
+}
+
+/*
  * The ids of a family's tokenizer for a (and b), with its special tokens,
  * truncated longest first; in *nb how many are of segment 0.  Returns
  * their number, or 0 after a bad line.
@@ -242,6 +313,22 @@ family_ids(const char *a, size_t la, const char *b, size_t lb,
 	if (tk.segb == 0)
 		*nb = k;
 	*idsp = ids;
+	if (opt.offsets) {
+		long word = -1;
+		if (T > offs.cap) {
+			offs.cap = T * 2;
+			offs.beg = xreallocarray(offs.beg, offs.cap, 4);
+			offs.end = xreallocarray(offs.end, offs.cap, 4);
+			offs.word = xreallocarray(offs.word, offs.cap,
+			    sizeof(long));
+		}
+		for (size_t i = 0; i < T; i++)
+			offs.word[i] = -1;
+		offsets(1, &ta, a, la, &word);
+		if (b)
+			offsets(ta.n + (tk.sep2 >= 0 ? 3 : 2), &tb, b, lb,
+			    &word);
+	}
 	return T;
 }
 
@@ -312,13 +399,15 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 	 * 9 keys, strings, then the arrays.  The label goes through rec.
 	 */
 record:
-	need = 128 + strlen(id) + la + lb + T * (tokmax + 5 + 1) + 32;
+	need = 128 + strlen(id) + la + lb + T * (tokmax + 5 + 1) + 32 +
+	    (opt.offsets ? T * 16 + 32 : 0);
 	if (need > ob.cap) {
 		ob.cap = need * 2;
 		ob.p = xreallocarray(ob.p, ob.cap, 1);
 	}
 	p = ob.p;
-	*p++ = 0x80 | (5 + (opt.task != NULL) + haslabel + (b != NULL));
+	*p++ = 0x80 | (5 + (opt.task != NULL) + haslabel + (b != NULL) +
+	    2 * opt.offsets);
 	p = key(p, "id");
 	p = key(p, id);
 	if (opt.task) {
@@ -359,6 +448,8 @@ record:
 	memset(p, 0, nb);
 	memset(p + nb, 1, T - nb);
 	p += T;
+	if (opt.offsets)
+		p = put_offsets(p, T);
 	flush(w, p);
 	rec_end(w);	/* on a bad line later, this record goes out */
 }
@@ -671,6 +762,9 @@ main(int argc, char *argv[])
 	if ((vpath == NULL) == (mdir == NULL) || (fam && mdir))
 		usage();
 	family = open_family(mdir, fam, vpath, force);
+	if (opt.offsets && !family)
+		errx(2, "--offsets: BERT's vocab.txt has no offsets (the "
+		    "families' tokenizers have)");
 	if (mdir != NULL) {
 		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
 		vpath = path;

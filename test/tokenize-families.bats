@@ -257,3 +257,48 @@ json() {
 	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
 	[[ $stderr == *"tokenizer.json: post_processor '' is not"* ]]
 }
+
+@test "tokenize-families: --offsets: character spans and words" {
+	printf 'The café opened.\tIt did not.\n' >"$T/p.txt"
+	run -0 bash -c "tokenize -m '$SAMPLES/tok-roberta' --offsets '$T/p.txt' | recs -k tokens,offsets,words"
+	[ "$output" = '{"tokens":["<s>","The","Ġc","a","f","Ã©","Ġo","p","en","ed",".","</s>","</s>","It","Ġd","id","Ġno","t",".","</s>"],"offsets":[[0,0],[0,3],[4,5],[5,6],[6,7],[7,8],[9,10],[10,11],[11,13],[13,15],[15,16],[0,0],[0,0],[0,2],[3,4],[4,6],[7,9],[9,10],[10,11],[0,0]],"words":[null,0,1,1,1,1,2,2,2,2,3,null,null,4,5,5,6,6,7,null]}' ]
+	printf 'Crème  brûlée, 3,000,\tÉté\n' >"$T/q.txt"
+	run -0 bash -c "tokenize -m '$SAMPLES/tok-albert' --offsets '$T/q.txt' | recs -k tokens,offsets,words"
+	[ "$output" = '{"tokens":["[CLS]","▁c","re","me","▁br","ul","e","e",",","▁3",",","00","0",",","[SEP]","▁","e","t","e","[SEP]"],"offsets":[[0,0],[0,1],[1,3],[3,5],[6,9],[9,11],[11,12],[12,13],[13,14],[14,16],[16,17],[17,19],[19,20],[20,21],[0,0],[0,0],[0,1],[1,2],[2,3],[0,0]],"words":[null,0,0,0,1,1,1,1,1,2,2,2,2,2,null,3,3,3,3,null]}' ]
+	run -0 bash -c "tokenize -m '$SAMPLES/tok-xlmr' --offsets '$T/q.txt' | recs -k words"
+	[ "$output" = '{"words":[null,0,0,0,0,0,1,1,1,1,1,1,2,2,2,2,2,null,null,3,3,3,3,null]}' ]
+	# the other keys as without
+	tokenize -m "$SAMPLES/tok-xlmr" --offsets "$HARD" | recs -k id,tokens,ids,seg >"$T/a"
+	tokenize -m "$SAMPLES/tok-xlmr" "$HARD" | recs -k id,tokens,ids,seg >"$T/b"
+	diff "$T/a" "$T/b"
+	run -2 --separate-stderr tokenize -v "$SAMPLES/ka-model/vocab.txt" --offsets "$T/p.txt"
+	[[ $stderr == *"--offsets: BERT's vocab.txt has no offsets"* ]]
+}
+
+@test "tokenize-families: attend-stats -w takes the words of --offsets" {
+	need_numpy
+	# RoBERTa's "Ġplay ing" is one word by its words key; uniform maps
+	cat >"$T/mk.py" <<-'PY'
+	import sys
+	g = {}
+	exec(open(sys.argv[1]).read().rsplit("main()", 1)[0], g)
+	r = g["uniform"](L=1, H=1, tokens=["<s>", "He", "Ġplay", "ing", "Ġnot", "</s>"], id="w/0")
+	if sys.argv[2] == "words":
+	    r["words"] = [None, 0, 1, 1, 2, None]
+	g["emit"]([r])
+	PY
+	$PY "$T/mk.py" "$TOP/test/attend-maps.py" words >"$T/one.mp"
+	$PY "$T/mk.py" "$TOP/test/attend-maps.py" none >"$T/two.mp"
+	printf 'playing\n' >"$T/v.txt"
+	attend-stats -w -c v="$T/v.txt" "$T/one.mp" >"$T/out"
+	[ "$(awk -F '\t' '$1 == "to_v" { print $4, $5 }' "$T/out")" = "0.333333 1" ]
+	[ "$(awk -F '\t' '$1 == "prev" { print $4, $5 }' "$T/out")" = "0.208333 1" ]
+	# a words key of another length is bad data
+	sed -i 's/None, 0, 1, 1, 2, None/0, 1/' "$T/mk.py"
+	$PY "$T/mk.py" "$TOP/test/attend-maps.py" words >"$T/bad.mp"
+	run -1 --separate-stderr attend-stats -w "$T/bad.mp"
+	[[ $stderr == *"'words' is not an array of 6 word numbers"* ]]
+	# without words, "Ġplay" and "ing" are two words
+	attend-stats -w -c v="$T/v.txt" "$T/two.mp" >"$T/out"
+	[ "$(awk -F '\t' '$1 == "to_v" { print $4, $5 }' "$T/out")" = "nan 0" ]
+}
