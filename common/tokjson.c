@@ -194,6 +194,7 @@ unigram(struct tokenizer *t, const cJSON *j, const cJSON *model,
 			snprintf(err, errlen, "%s: vocabulary entry %d is not "
 			    "[piece, score]", path, id);
 			free(pb.p);
+			free(piece.p);
 			return -1;
 		}
 		if (cJSON_IsNumber(unk) && unk->valueint == id) {

@@ -302,3 +302,16 @@ json() {
 	attend-stats -w -c v="$T/v.txt" "$T/two.mp" >"$T/out"
 	[ "$(awk -F '\t' '$1 == "to_v" { print $4, $5 }' "$T/out")" = "nan 0" ]
 }
+
+# replay NAME: the fuzz target's corpus, without libFuzzer (test/fuzz.bats)
+replay() {
+	local n=$1 files
+	make -s -C "$TOP" "test/replay/$n" >&2
+	files=$(ls "$TOP/test/fuzz/corpus/$n" | wc -l)
+	[ "$files" -gt 0 ]
+	run -0 "$TOP/test/replay/$n" "$TOP/test/fuzz/corpus/$n"/*
+	[ "$output" = "$files inputs" ]
+}
+
+@test "tokenize-families: the BPE files' fuzz corpus replays clean" { replay bpe; }
+@test "tokenize-families: the tokenizer.json fuzz corpus replays clean" { replay tokjson; }
