@@ -76,7 +76,7 @@ demo: deps
 
 # Debian packages that `make bench` needs besides (PyTorch and the OpenMP
 # build of OpenBLAS, for the encode benchmark beside PyTorch).
-BENCH_DEBS = python3-torch libopenblas0-openmp
+BENCH_DEBS = python3-torch libopenblas0-openmp time
 
 bench: DEBS += $(BENCH_DEBS)
 bench: deps

@@ -31,7 +31,10 @@ struct strtab {
 	char	**s;
 	uint32_t *len;
 	int	  n, cap;
-	int32_t	 *slot;		/* index + 1; 0 empty */
+	struct stslot {
+		int32_t	 k;	/* index + 1; 0 empty */
+		uint32_t tag;	/* the high half of its hash */
+	} *slot;
 	size_t	  mask;
 };
 
@@ -49,13 +52,17 @@ hash(const void *p, size_t n)
 static int
 st_find(const struct strtab *t, const char *s, size_t n)
 {
+	uint64_t h;
+
 	if (t->slot == NULL)
 		return -1;
-	for (size_t i = hash(s, n) & t->mask;; i = (i + 1) & t->mask) {
-		int k = t->slot[i] - 1;
+	h = hash(s, n);
+	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
+		int k = t->slot[i].k - 1;
 		if (k < 0)
 			return -1;
-		if (t->len[k] == n && memcmp(t->s[k], s, n) == 0)
+		if (t->slot[i].tag == (uint32_t)(h >> 32) && t->len[k] == n &&
+		    memcmp(t->s[k], s, n) == 0)
 			return k;
 	}
 }
@@ -66,13 +73,15 @@ st_grow(struct strtab *t)
 	size_t size = t->slot ? (t->mask + 1) * 2 : 1024;
 
 	free(t->slot);
-	t->slot = xcalloc(size, sizeof(int32_t));
+	t->slot = xcalloc(size, sizeof(*t->slot));
 	t->mask = size - 1;
 	for (int k = 0; k < t->n; k++) {
-		size_t i = hash(t->s[k], t->len[k]) & t->mask;
-		while (t->slot[i] != 0)
+		uint64_t h = hash(t->s[k], t->len[k]);
+		size_t i = h & t->mask;
+		while (t->slot[i].k != 0)
 			i = (i + 1) & t->mask;
-		t->slot[i] = k + 1;
+		t->slot[i].k = k + 1;
+		t->slot[i].tag = h >> 32;
 	}
 }
 
@@ -95,9 +104,11 @@ st_add(struct strtab *t, const char *s, size_t n)
 	k = t->n++;
 	t->s[k] = xstrndup(s, n);
 	t->len[k] = n;
-	for (i = hash(s, n) & t->mask; t->slot[i] != 0; i = (i + 1) & t->mask)
+	uint64_t h = hash(s, n);
+	for (i = h & t->mask; t->slot[i].k != 0; i = (i + 1) & t->mask)
 		;
-	t->slot[i] = k + 1;
+	t->slot[i].k = k + 1;
+	t->slot[i].tag = h >> 32;
 	return k;
 }
 
@@ -108,7 +119,7 @@ st_clear(struct strtab *t)
 		free(t->s[k]);
 	t->n = 0;
 	if (t->slot)
-		memset(t->slot, 0, (t->mask + 1) * sizeof(int32_t));
+		memset(t->slot, 0, (t->mask + 1) * sizeof(*t->slot));
 }
 
 static void
@@ -527,7 +538,7 @@ bpe_set_unk(struct bpe *b, int unk)
 /* Classes of GPT-2's pattern. */
 enum { C_L, C_N, C_S, C_O };
 
-static int
+static inline int
 klass(int32_t c)
 {
 	if (c < 128) {
