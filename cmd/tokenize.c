@@ -762,9 +762,9 @@ main(int argc, char *argv[])
 	if ((vpath == NULL) == (mdir == NULL) || (fam && mdir))
 		usage();
 	family = open_family(mdir, fam, vpath, force);
-	if (opt.offsets && !family)
-		errx(2, "--offsets: BERT's vocab.txt has no offsets (the "
-		    "families' tokenizers have)");
+	if (opt.offsets && (!family || tk.family == TOK_BERT))
+		errx(2, "--offsets: BERT's WordPiece has no offsets (the "
+		    "other families' tokenizers have)");
 	if (mdir != NULL) {
 		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
 		vpath = path;

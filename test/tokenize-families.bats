@@ -272,7 +272,7 @@ json() {
 	tokenize -m "$SAMPLES/tok-xlmr" "$HARD" | recs -k id,tokens,ids,seg >"$T/b"
 	diff "$T/a" "$T/b"
 	run -2 --separate-stderr tokenize -v "$SAMPLES/ka-model/vocab.txt" --offsets "$T/p.txt"
-	[[ $stderr == *"--offsets: BERT's vocab.txt has no offsets"* ]]
+	[[ $stderr == *"--offsets: BERT's WordPiece has no offsets"* ]]
 }
 
 @test "tokenize-families: attend-stats -w takes the words of --offsets" {
