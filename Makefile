@@ -11,7 +11,10 @@ CFLAGS = -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
 LDFLAGS =
 MSGPACK_LIBS = -lmsgpackc
 LDLIBS = common/libcommon.a -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc \
-	-lcjson -lz -lm
+	-lcjson -lsentencepiece -lstdc++ -lz -lm
+# common/spm.cc, the C interface to libsentencepiece, is C++.
+CXX = c++
+CXXFLAGS = -std=c++17 $(OPT) -g -Wall -Wextra -Icommon
 
 # make check SAN=1: the whole suite under AddressSanitizer and UBSan.
 ifeq ($(SAN),1)
@@ -19,20 +22,27 @@ CC = clang
 OPT = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 LDFLAGS = -fsanitize=address,undefined
+CXX = clang++
+# C links it: no C++ runtime for UBSan's vptr check
+CXXFLAGS += -fno-sanitize=vptr
 endif
 
 # Debian packages that building, testing and the demo need.
 DEBS = gcc make libopenblas-dev libmsgpack-dev zlib1g-dev libutf8proc-dev \
 	libcjson-dev libcairo2-dev fonts-dejavu-core bats mandoc parallel \
-	python3-numpy python3-msgpack chromium
+	python3-numpy python3-msgpack chromium g++ libsentencepiece-dev \
+	sentencepiece python3-sentencepiece python3-regex
 
 BIN = $(patsubst %.c,%,$(wildcard cmd/*.c))
-LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
+LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c)) common/spm.o
 HDR = $(wildcard common/*.h)
 
 all: common/libcommon.a $(BIN)
 
 $(LIBOBJ): $(HDR)
+
+common/spm.o: common/spm.cc common/spm.h
+	$(CXX) $(CXXFLAGS) -c -o $@ common/spm.cc
 
 common/libcommon.a: $(LIBOBJ)
 	rm -f $@
@@ -72,7 +82,7 @@ demo: deps
 
 # Debian packages that `make bench` needs besides (PyTorch and the OpenMP
 # build of OpenBLAS, for the encode benchmark beside PyTorch).
-BENCH_DEBS = python3-torch libopenblas0-openmp
+BENCH_DEBS = python3-torch libopenblas0-openmp time
 
 bench: DEBS += $(BENCH_DEBS)
 bench: deps
@@ -113,9 +123,15 @@ FUZZFLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -I/usr/include/cairo -Icommon \
 FUZZ_DEBS = clang libclang-rt-dev
 
 test/fuzz/%: test/fuzz/%.c test/fuzz/memfile.h $(wildcard common/*.c) \
-    $(HDR)
+    $(HDR) test/fuzz-spm.o
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(wildcard common/*.c) \
-	    -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc -lcjson -lz -lm
+	    test/fuzz-spm.o -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc \
+	    -lcjson -lsentencepiece -lstdc++ -lz -lm
+
+test/fuzz-spm.o: common/spm.cc common/spm.h
+	clang++ -std=c++17 -g -O1 -Icommon -fsanitize=address,undefined \
+	    -fno-sanitize=vptr \
+	    -c -o $@ common/spm.cc
 
 fuzz-build: $(FUZZ)
 
@@ -138,7 +154,7 @@ fuzz: deps
 
 clean: clean-fuzz
 clean-fuzz:
-	rm -f $(FUZZ) test/fuzz/*.log
+	rm -f $(FUZZ) test/fuzz/*.log test/fuzz-spm.o
 
 .PHONY: fuzz fuzz-build clean-fuzz
 

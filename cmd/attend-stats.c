@@ -214,6 +214,52 @@ unit_spans(struct unit *u, const msgpack_object *rec)
 	}
 }
 
+/*
+ * -w with the record's words (tokenize --offsets): a token starts a new
+ * word unless it has the word of the token before it; a special token
+ * (nil) is a word of its own.  Returns the number of words, or 0 when the
+ * record has no words.
+ */
+static size_t
+words_key(size_t *wordof, size_t T, const msgpack_object *rec)
+{
+	const msgpack_object *w = rec_get(rec, "words");
+	size_t W = 0;
+
+	if (w == NULL)
+		return 0;
+	if (w->type != MSGPACK_OBJECT_ARRAY || w->via.array.size != T)
+		rec_die("'words' is not an array of %zu word numbers", T);
+	for (size_t t = 0; t < T; t++) {
+		const msgpack_object *e = &w->via.array.ptr[t], *p = e - 1;
+		if (e->type != MSGPACK_OBJECT_NIL &&
+		    e->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+			rec_die("'words' item %zu is not a word number or nil",
+			    t + 1);
+		if (t > 0 && e->type != MSGPACK_OBJECT_NIL &&
+		    p->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+		    p->via.u64 == e->via.u64)
+			wordof[t] = wordof[t - 1];
+		else
+			wordof[t] = W++;
+	}
+	return W;
+}
+
+/* A word's text without the ▁ or Ġ its first piece has in front. */
+static char *
+wordtext(char **tokens, const size_t *wordof, size_t T, size_t w)
+{
+	char *s = astat_wordtext(tokens, wordof, T, w);
+	size_t n = strlen(s);
+
+	if (n > 3 && memcmp(s, "\342\226\201", 3) == 0)
+		memmove(s, s + 3, n - 2);
+	else if (n > 2 && memcmp(s, "\304\240", 2) == 0)
+		memmove(s, s + 2, n - 1);
+	return s;
+}
+
 static void
 unit_init(struct unit *u, char **tokens, size_t T, const msgpack_object *rec)
 {
@@ -221,10 +267,11 @@ unit_init(struct unit *u, char **tokens, size_t T, const msgpack_object *rec)
 	u->T = T;
 	if (wordlevel) {
 		u->wordof = xmalloc(T * sizeof(*u->wordof));
-		u->U = astat_words(u->wordof, tokens, T);
+		if ((u->U = words_key(u->wordof, T, rec)) == 0)
+			u->U = astat_words(u->wordof, tokens, T);
 		u->text = xmalloc(u->U * sizeof(*u->text));
 		for (size_t w = 0; w < u->U; w++)
-			u->text[w] = astat_wordtext(tokens, u->wordof, T, w);
+			u->text[w] = wordtext(tokens, u->wordof, T, w);
 	} else {
 		u->U = T;
 		u->text = xmalloc(T * sizeof(*u->text));

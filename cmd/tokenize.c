@@ -18,26 +18,31 @@
 #include "glue.h"
 #include "model.h"
 #include "rec.h"
+#include "tokenizer.h"
 #include "util.h"
 #include "wordpiece.h"
 
 static struct {
 	const struct glue_task *task;
-	int	 lower, maxlen, lenient, verbose, gz, noheader;
+	int	 lower, maxlen, lenient, verbose, gz, noheader, offsets;
 	long	 sample;
 	uint64_t seed;
 } opt = { .lower = -1, .maxlen = 128 };
 
 static struct wp_vocab vocab;
 static size_t nskipped;
+static struct tokenizer tk;	/* another family's (-m, --tokenizer) */
+static int family;		/* 1: tk, not vocab */
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: tokenize -v vocab | -m model [-z] "
 	    "[-t task [--no-header]] [--cased | --uncased]\n"
-	    "                [--max-len n] [--sample n [--seed s]] [--lenient] "
-	    "[--verbose] [file ...]\n");
+	    "                [--max-len n] "
+	    "[--tokenizer bert|roberta|albert|xlmr|json] [--offsets]\n"
+	    "                [--sample n [--seed s]] [--lenient] [--verbose] "
+	    "[file ...]\n");
 	exit(2);
 }
 
@@ -158,18 +163,17 @@ key(unsigned char *p, const char *k)
 
 /* Every token encoded, with 32 bytes to spare for put()'s copies. */
 static void
-tokenc_init(void)
+tokenc_init(int nword, char **word, const size_t *len)
 {
 	size_t size = 0;
 
-	tokoff = xreallocarray(NULL, vocab.n + 1, sizeof(size_t));
-	for (int i = 0; i < vocab.n; i++)
-		size += 5 + vocab.len[i];
+	tokoff = xreallocarray(NULL, nword + 1, sizeof(size_t));
+	for (int i = 0; i < nword; i++)
+		size += 5 + len[i];
 	tokenc = xcalloc(size + 32, 1);
 	tokoff[0] = 0;
-	for (int i = 0; i < vocab.n; i++) {
-		unsigned char *p = str(tokenc + tokoff[i], vocab.word[i],
-		    vocab.len[i]);
+	for (int i = 0; i < nword; i++) {
+		unsigned char *p = str(tokenc + tokoff[i], word[i], len[i]);
 		tokoff[i + 1] = p - tokenc;
 		if (tokoff[i + 1] - tokoff[i] > tokmax)
 			tokmax = tokoff[i + 1] - tokoff[i];
@@ -181,6 +185,151 @@ static void
 flush(struct rec_writer *w, const unsigned char *end)
 {
 	msgpack_pack_str_body(rec_packer(w), ob.p, end - ob.p);
+}
+
+/*
+ * --offsets: each token's character span in its text and its word,
+ * numbered through the record; -1 for the special tokens.
+ */
+static struct {
+	uint32_t *beg, *end;
+	long	 *word;
+	size_t	  cap;
+} offs;
+
+/* In offs from k on: list l's spans as characters of text[0..len). */
+static size_t
+offsets(size_t k, const struct tok_list *l, const char *text, size_t len,
+    long *word)
+{
+	static uint32_t *ch;
+	static size_t chcap;
+	long last = -1;
+
+	if (len + 1 > chcap) {
+		chcap = (len + 1) * 2;
+		ch = xreallocarray(ch, chcap, sizeof(uint32_t));
+	}
+	for (size_t i = 0, c = 0; i <= len; i++) {
+		ch[i] = c;
+		if (i < len && ((unsigned char)text[i] & 0xc0) != 0x80)
+			c++;
+	}
+	for (size_t i = 0; i < l->n; i++, k++) {
+		size_t b = l->beg[i] <= len ? l->beg[i] : len;
+		size_t e = l->end[i] <= len ? l->end[i] : len, b0 = b, e0 = e;
+		/* RoBERTa's (trim_offsets): without spaces at either end */
+		while (tk.family == TOK_ROBERTA && b < e && text[b] == ' ')
+			b++;
+		while (tk.family == TOK_ROBERTA && e > b && text[e - 1] == ' ')
+			e--;
+		if (b == e) {
+			b = b0;
+			e = e0;
+		}
+		offs.beg[k] = ch[b];
+		offs.end[k] = ch[e];
+		if (i == 0 || l->word[i] != (uint32_t)last)
+			++*word;
+		last = l->word[i];
+		offs.word[k] = *word;
+	}
+	return k;
+}
+
+/* The offsets and words keys of the record's T tokens, at p. */
+static unsigned char *
+put_offsets(unsigned char *p, size_t T)
+{
+	p = key(p, "offsets");
+	p = arrhdr(p, T);
+	for (size_t i = 0; i < T; i++) {
+		*p++ = 0x92;
+		p = putuint(p, offs.word[i] < 0 ? 0 : offs.beg[i]);
+		p = putuint(p, offs.word[i] < 0 ? 0 : offs.end[i]);
+	}
+	p = key(p, "words");
+	p = arrhdr(p, T);
+	for (size_t i = 0; i < T; i++)
+		if (offs.word[i] < 0)
+			*p++ = 0xc0;	/* nil */
+		else
+			p = putuint(p, offs.word[i]);
+	return p;
+}
+
+/*
+ * The ids of a family's tokenizer for a (and b), with its special tokens,
+ * truncated longest first; in *nb how many are of segment 0.  Returns
+ * their number, or 0 after a bad line.
+ */
+static size_t
+family_ids(const char *a, size_t la, const char *b, size_t lb,
+    const char *file, size_t line, int **idsp, size_t *nb)
+{
+	static struct tok_list ta, tb;
+	static int *ids;
+	static size_t cap;
+	size_t off, T, k = 0;
+	int nspecial = b == NULL ? 2 : tk.sep2 >= 0 ? 4 : 3;
+	long room = opt.maxlen - nspecial;
+
+	ta.n = tb.n = 0;
+	if (tok_encode(&tk, a, la, &ta, &off) == -1) {
+		bad(file, line, "invalid UTF-8 at byte %zu of %s", off,
+		    b ? "the first sentence" : "the sentence");
+		return 0;
+	}
+	if (b && tok_encode(&tk, b, lb, &tb, &off) == -1) {
+		bad(file, line, "invalid UTF-8 at byte %zu of the second "
+		    "sentence", off);
+		return 0;
+	}
+	if (room < 0)
+		room = 0;
+	while (ta.n + tb.n > (size_t)room) {
+		if (b == NULL || ta.n > tb.n)
+			ta.n--;
+		else
+			tb.n--;
+	}
+	T = ta.n + nspecial + tb.n;
+	if (T > cap) {
+		cap = T * 2;
+		ids = xreallocarray(ids, cap, sizeof(int));
+	}
+	ids[k++] = tk.first;
+	memcpy(ids + k, ta.id, ta.n * sizeof(int));
+	k += ta.n;
+	ids[k++] = tk.last;
+	*nb = k;
+	if (b) {
+		if (tk.sep2 >= 0)
+			ids[k++] = tk.sep2;
+		memcpy(ids + k, tb.id, tb.n * sizeof(int));
+		k += tb.n;
+		ids[k++] = tk.last;
+	}
+	if (tk.segb == 0)
+		*nb = k;
+	*idsp = ids;
+	if (opt.offsets) {
+		long word = -1;
+		if (T > offs.cap) {
+			offs.cap = T * 2;
+			offs.beg = xreallocarray(offs.beg, offs.cap, 4);
+			offs.end = xreallocarray(offs.end, offs.cap, 4);
+			offs.word = xreallocarray(offs.word, offs.cap,
+			    sizeof(long));
+		}
+		for (size_t i = 0; i < T; i++)
+			offs.word[i] = -1;
+		offsets(1, &ta, a, la, &word);
+		if (b)
+			offsets(ta.n + (tk.sep2 >= 0 ? 3 : 2), &tb, b, lb,
+			    &word);
+	}
+	return T;
 }
 
 /*
@@ -199,6 +348,11 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 	unsigned char *p;
 	int haslabel = lab != NULL && lab->haslabel;
 
+	if (family) {
+		if ((T = family_ids(a, la, b, lb, file, line, &ids, &nb)) == 0)
+			return;
+		goto record;
+	}
 	ta.n = tb.n = 0;
 	if (wp_tokenize(&vocab, a, la, opt.lower, &ta, &off) == -1) {
 		bad(file, line, "invalid UTF-8 at byte %zu of %s", off,
@@ -244,13 +398,16 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 	 * The record, keys in the order of rec_map's count: a map of at most
 	 * 9 keys, strings, then the arrays.  The label goes through rec.
 	 */
-	need = 128 + strlen(id) + la + lb + T * (tokmax + 5 + 1) + 32;
+record:
+	need = 128 + strlen(id) + la + lb + T * (tokmax + 5 + 1) + 32 +
+	    (opt.offsets ? T * 16 + 32 : 0);
 	if (need > ob.cap) {
 		ob.cap = need * 2;
 		ob.p = xreallocarray(ob.p, ob.cap, 1);
 	}
 	p = ob.p;
-	*p++ = 0x80 | (5 + (opt.task != NULL) + haslabel + (b != NULL));
+	*p++ = 0x80 | (5 + (opt.task != NULL) + haslabel + (b != NULL) +
+	    2 * opt.offsets);
 	p = key(p, "id");
 	p = key(p, id);
 	if (opt.task) {
@@ -291,6 +448,8 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 	memset(p, 0, nb);
 	memset(p + nb, 1, T - nb);
 	p += T;
+	if (opt.offsets)
+		p = put_offsets(p, T);
 	flush(w, p);
 	rec_end(w);	/* on a bad line later, this record goes out */
 }
@@ -485,6 +644,31 @@ model_maxpos(const char *dir)
 	return model_config(&c, path, err, sizeof(err)) == 0 ? c.P : 0;
 }
 
+/*
+ * The tokenizer of model directory dir or, with --tokenizer, of file:
+ * 1 when it is another family's than BERT's vocab.txt (in tk).
+ */
+static int
+open_family(const char *dir, const char *fam, const char *file, int lower)
+{
+	char err[512];
+
+	if (dir != NULL && tok_dir_family(dir) == TOK_BERT)
+		return 0;
+	if (dir == NULL && (fam == NULL || strcmp(fam, "bert") == 0))
+		return 0;
+	if (dir != NULL && tok_open_dir(&tk, dir, lower, err,
+	    sizeof(err)) == -1)
+		errx(1, "%s", err);
+	if (dir == NULL && tok_open(&tk, fam, file, lower, err,
+	    sizeof(err)) == -1) {
+		if (strncmp(err, "'", 1) == 0)
+			errx(2, "--tokenizer: %s", err);
+		errx(1, "%s", err);
+	}
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -497,9 +681,11 @@ main(int argc, char *argv[])
 		{ "seed", required_argument, NULL, 'E' },
 		{ "lenient", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'V' },
+		{ "tokenizer", required_argument, NULL, 'K' },
+		{ "offsets", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *vpath = NULL, *mdir = NULL, *src;
+	const char *vpath = NULL, *mdir = NULL, *fam = NULL, *src;
 	char path[4096], err[512];
 	struct rec_writer *w;
 	struct progress pg;
@@ -535,6 +721,12 @@ main(int argc, char *argv[])
 		case 'H':
 			opt.noheader = 1;
 			break;
+		case 'K':
+			fam = optarg;
+			break;
+		case 'O':
+			opt.offsets = 1;
+			break;
 		case 'l':
 			opt.lenient = 1;
 			break;
@@ -561,14 +753,20 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((vpath == NULL) == (mdir == NULL))
+	if ((vpath == NULL) == (mdir == NULL) || (fam && mdir))
 		usage();
 	if (opt.noheader && opt.task == NULL)
 		errx(2, "--no-header: only with -t");
+	family = open_family(mdir, fam, vpath, force);
+	if (opt.offsets && (!family || tk.family == TOK_BERT))
+		errx(2, "--offsets: BERT's WordPiece has no offsets (the "
+		    "other families' tokenizers have)");
 	if (mdir != NULL) {
 		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
 		vpath = path;
 		maxpos = model_maxpos(mdir);
+		if (family && tk.sep2 >= 0 && maxpos > 2)
+			maxpos -= 2;	/* RoBERTa's positions start at 2 */
 		/* the model cannot take more positions than it has */
 		if (maxpos > 0 && maxlen_given && opt.maxlen > maxpos)
 			errx(2, "--max-len %d: %s has %d positions "
@@ -577,12 +775,16 @@ main(int argc, char *argv[])
 		if (maxpos > 0 && opt.maxlen > maxpos)
 			opt.maxlen = maxpos;
 	}
-	if (wp_load(&vocab, vpath, err, sizeof(err)) == -1)
+	if (family)
+		tokenc_init(tk.n, tk.word, tk.len);
+	else if (wp_load(&vocab, vpath, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
-	tokenc_init();
-	if ((opt.lower = force) == -1 && (opt.lower = model_casing(mdir,
-	    &vocab, &src, err, sizeof(err))) == -1)
-		errx(1, "%s", err);
+	else {
+		tokenc_init(vocab.n, vocab.word, vocab.len);
+		if ((opt.lower = force) == -1 && (opt.lower = model_casing(mdir,
+		    &vocab, &src, err, sizeof(err))) == -1)
+			errx(1, "%s", err);
+	}
 	w = rec_wopen(opt.gz);
 	progress_init(&pg, "examples", 0, opt.verbose);
 	if (argc == 0)
@@ -593,6 +795,9 @@ main(int argc, char *argv[])
 	rec_wclose(w);
 	if (nskipped > 0)
 		warnx("%zu bad rows skipped", nskipped);
-	wp_release(&vocab);
+	if (family)
+		tok_close(&tk);
+	else
+		wp_release(&vocab);
 	return 0;
 }

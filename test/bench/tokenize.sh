@@ -49,3 +49,44 @@ awk -v mb="$mb" -v t="$t" 'BEGIN {
 	ok = mb / t >= 25 ? "met" : "NOT met"
 	printf "tokenize: %.1f MB/s (best of 5, %.2f s), target 25 MB/s: %s\n",
 	    mb / t, t, ok }'
+
+# The families' tokenizers on the same text: RoBERTa's byte-level BPE,
+# ALBERT's and XLM-R's SentencePiece, with the reference tokenizers of the
+# shared data when they are there, else the small ones of samples/.  The
+# base is test/tokref.py, Hugging Face's slow tokenizers' rules in Python
+# (transformers is not installable here): for RoBERTa the same pure-Python
+# BPE as RobertaTokenizer's (regex module, a cache of words), for ALBERT and
+# XLM-R the python3-sentencepiece module with the slow classes' rules
+# around it.  Python runs once, on a quarter of the text.  The seconds are
+# CPU seconds (user + system, GNU time), one core's work whatever else
+# the machine runs; wall time under load says little.
+R=$S/reference/tokenizers
+[ -d "$R" ] || R=samples
+part=test/bench/out/tok-part.txt
+head -c "$(($(stat -c %s "$text") / 4))" "$text" | sed '$d' >"$part"
+pmb=$(awk -v b="$(stat -c %s "$part")" 'BEGIN { printf "%.2f", b / 1e6 }')
+# cpu SECONDS-SO-FAR COMMAND...: the lower of the two, in CPU seconds
+cpu() {
+	b=$1
+	shift
+	/usr/bin/time -f '%U %S' -o test/bench/out/tok-time "$@" >/dev/null
+	awk -v b="$b" '{ t = $1 + $2; print (b == 0 || t < b) ? t : b }' \
+	    test/bench/out/tok-time
+}
+for f in roberta albert xlmr; do
+	d=$R/$f
+	[ -d "$d" ] || d=samples/tok-$f
+	t=0
+	for i in 1 2 3; do
+		t=$(cpu "$t" cmd/tokenize -m "$d" "$text")
+	done
+	tp=$(cpu 0 sh -c "/usr/bin/python3 test/tokref.py $f '$d' <'$part'")
+	awk -v f="$f" -v d="$d" -v mb="$mb" -v t="$t" -v pmb="$pmb" \
+	    -v tp="$tp" 'BEGIN {
+		ok = mb / t >= 25 ? "met" : "NOT met"
+		printf "tokenize -m %s: %.1f MB/s (best of 3, %.2f CPU s), " \
+		    "target 25 MB/s: %s\n", d, mb / t, t, ok
+		printf "  tokref.py %s: %.2f MB/s (%.2f CPU s for %.2f MB); " \
+		    "ratio %.1f\n", f, pmb / tp, tp, pmb, (mb / t) / (pmb / tp)
+	}'
+done
