@@ -3,9 +3,13 @@
  * and then with each requested set of heads disabled, and write one record
  * per (example, set) with the logits, for score(1).
  *
- * The layers below a set's first disabled layer compute what the
- * baseline's do, so the baseline run keeps each layer's input and every
- * set starts from the input of its first disabled layer.
+ * Records go in batches, as encode packs them.  The layers below a set's
+ * first disabled layer compute what the baseline's do, so the baseline
+ * keeps each layer's input for the batch and every set starts from the
+ * input of its first disabled layer; the sets that start at layer l share
+ * its attention (see bert.h) and run on together, copies of the batch
+ * packed into one.  A row's bits do not depend on what it is packed with,
+ * so every logit is encode --disable's.
  */
 #include <ctype.h>
 #include <err.h>
