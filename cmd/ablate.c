@@ -283,11 +283,11 @@ grow(float **p, size_t n)
 }
 
 /*
- * The sets i0..i1 - 1 (in sets' order, those listed in idx) that start at
- * layer l, on copies of the batch packed one after another: each copy's
- * context of layer l is the baseline's, with the context of its disabled
- * heads of layer l from cdis; from there each copy runs with its own heads
- * disabled.  Their logits go to sw.out.
+ * The k sets idx[0..k - 1], which start at layer l, on copies of the
+ * batch packed one after another: each copy's context of layer l is the
+ * baseline's (cbase), with the context of its disabled heads of layer l
+ * from cdis; from there each copy runs with its own heads disabled.
+ * Their logits go to sw.out.
  */
 static void
 run_copies(int l, const size_t *idx, int k)
