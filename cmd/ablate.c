@@ -3,9 +3,13 @@
  * and then with each requested set of heads disabled, and write one record
  * per (example, set) with the logits, for score(1).
  *
- * The layers below a set's first disabled layer compute what the
- * baseline's do, so the baseline run keeps each layer's input and every
- * set starts from the input of its first disabled layer.
+ * Records go in batches, as encode packs them.  The layers below a set's
+ * first disabled layer compute what the baseline's do, so the baseline
+ * keeps each layer's input for the batch and every set starts from the
+ * input of its first disabled layer; the sets that start at layer l share
+ * its attention (see bert.h) and run on together, copies of the batch
+ * packed into one.  A row's bits do not depend on what it is packed with,
+ * so every logit is encode --disable's.
  */
 #include <ctype.h>
 #include <err.h>
@@ -18,14 +22,16 @@
 #include <unistd.h>
 
 #include "bert.h"
+#include "blas.h"
 #include "headset.h"
 #include "model.h"
 #include "rec.h"
 #include "util.h"
 
-#define USAGE	"usage: ablate -m model [-v] [--heads spec] [--layers spec] " \
-		"[--mode uniform|zero]\n" \
-		"              [--no-reuse] [--sets file] [file ...]\n"
+#define USAGE	"usage: ablate -m model [-v] [-b tokens] [--heads spec] " \
+		"[--layers spec]\n" \
+		"              [--mode uniform|zero] [--no-reuse] [--sets file] " \
+		"[file ...]\n"
 
 static void
 usage(void)
@@ -198,10 +204,6 @@ put(struct rec_writer *w, const msgpack_object *rec, const char *name,
 	size_t n = 3;
 	int best = 0;
 
-	for (int i = 0; i < nl; i++)
-		if (!isfinite(logits[i]))
-			rec_die("ablation '%s': logit %d is not finite (the "
-			    "model's weights or inputs overflow)", name, i + 1);
 	for (int i = 0; i < 3; i++)
 		if ((o[i] = rec_get(rec, passkeys[i])) != NULL)
 			n++;
@@ -244,10 +246,233 @@ count_records(int argc, char *argv[])
 	return n;
 }
 
+/* ---- the sweep, a batch of records at a time ---- */
+
+/* A record waiting in the batch: its own copy, unpacked. */
+struct slot {
+	msgpack_sbuffer	 sb;
+	msgpack_unpacked up;
+	int		*ids, *seg;
+	int		 T;
+	char		*where;		/* "dev.mp: record 17", for errors */
+};
+
+#define MAXSLOTS	64	/* records of a batch at most */
+#define STACKROWS	2048	/* rows of a batch of set copies, where more */
+
+static struct {
+	struct bert_run	 run;		/* the batch, the baseline */
+	struct bert_run	 st;		/* copies of it, one per set */
+	struct headset	 all;		/* every head */
+	struct rec_writer *w;
+	struct progress	 pg;
+	struct slot	*s;
+	int		 n, mode, reuse;
+	float		*out;		/* (1 + nsets, B, nlabels) */
+	float		*cbase, *cdis;	/* (Np, C): a layer's context */
+	float		*x0, *x1, *ctx;	/* (K Np, C): the copies' rows */
+	size_t		 capx, capc, capk;
+	const int	**ids, **seg;	/* (K B) */
+	int		*T;
+	const struct headset **off;	/* (K B) */
+} sw;
+
+/* Grow *p to n floats. */
+static void
+grow(float **p, size_t n)
+{
+	*p = xreallocarray(*p, n, sizeof(float));
+}
+
+/*
+ * The k sets idx[0..k - 1], which start at layer l, on copies of the
+ * batch packed one after another: each copy's context of layer l is the
+ * baseline's (cbase), with the context of its disabled heads of layer l
+ * from cdis; from there each copy runs with its own heads disabled.
+ * Their logits go to sw.out.
+ */
+static void
+run_copies(int l, const size_t *idx, int k)
+{
+	struct bert_run *r = &sw.run, *st = &sw.st;
+	const struct bert_config *c = &r->m->cfg;
+	int B = r->B, Np = r->Np, C = c->C, H = c->H, D = C / H, nl =
+	    c->nlabels;
+	size_t rows = (size_t)Np * C;
+	char err[256];
+	float *x, *y;
+
+	for (int j = 0; j < k; j++)
+		for (int b = 0; b < B; b++) {
+			sw.ids[j * B + b] = sw.s[b].ids;
+			sw.seg[j * B + b] = sw.s[b].seg;
+			sw.T[j * B + b] = sw.s[b].T;
+			sw.off[j * B + b] = &sets[idx[j]].hs;
+		}
+	/* copy j's rows are j * Np.. (Np is a multiple of the unit) */
+	if (bert_run_pack(st, k * B, sw.ids, sw.seg, sw.T, err,
+	    sizeof(err)) == -1)
+		errx(1, "%s", err);	/* checked per record before */
+	if (st->Np != k * Np)
+		errx(1, "internal error: copies packed in %d rows, not %d",
+		    st->Np, k * Np);
+	for (int j = 0; j < k; j++) {
+		const struct headset *hs = &sets[idx[j]].hs;
+		float *cj = sw.ctx + j * rows;
+
+		memcpy(sw.x0 + j * rows, r->xs[l - 1], rows * sizeof(float));
+		memcpy(cj, sw.cbase, rows * sizeof(float));
+		for (int h = 0; h < H; h++)
+			if (headset_has(hs, l, h + 1))
+				for (int i = 0; i < Np; i++)
+					memcpy(cj + (size_t)i * C + h * D,
+					    sw.cdis + (size_t)i * C + h * D,
+					    D * sizeof(float));
+	}
+	bert_out(st, l, sw.x1, sw.ctx, sw.x0);
+	x = sw.x1;
+	y = sw.x0;
+	for (int m = l + 1; m <= c->L; m++) {
+		float *t;
+
+		bert_layer(st, m, y, x, sw.off, sw.mode);
+		t = x;
+		x = y;
+		y = t;
+	}
+	bert_head(st, x, st->pooled, st->logits);
+	for (int j = 0; j < k; j++)
+		memcpy(sw.out + (1 + idx[j]) * B * nl, st->logits + (size_t)j *
+		    B * nl, (size_t)B * nl * sizeof(float));
+	progress_add(&sw.pg, (size_t)k * B);
+}
+
+/* The baseline and every set on the batch, then its records out. */
+static void
+sweep(void)
+{
+	struct bert_run *r = &sw.run;
+	const struct bert_config *c = &r->m->cfg;
+	int B = sw.n, nl = c->nlabels, K;
+	const int *ids[MAXSLOTS], *seg[MAXSLOTS];
+	int T[MAXSLOTS];
+	size_t *idx, ni;
+	char err[256];
+	struct { int rec, set, logit; } bad = { -1, -1, -1 };
+
+	if (B == 0)
+		return;
+	for (int b = 0; b < B; b++) {
+		ids[b] = sw.s[b].ids;
+		seg[b] = sw.s[b].seg;
+		T[b] = sw.s[b].T;
+	}
+	if (bert_run_batch(r, B, ids, seg, T, err, sizeof(err)) == -1)
+		errx(1, "%s", err);	/* checked per record before */
+	/* the baseline, keeping every layer's input */
+	bert_run_layers(r, 1, NULL, sw.mode, 1);
+	bert_run_head(r, sw.out);
+	progress_add(&sw.pg, B);
+
+	/* copies of the batch at once: STACKROWS rows, at least one copy */
+	K = STACKROWS / r->Np > 1 ? STACKROWS / r->Np : 1;
+	if ((size_t)K > nsets)
+		K = nsets > 0 ? (int)nsets : 1;
+	if ((size_t)K * r->Np * c->C > sw.capx) {
+		sw.capx = (size_t)K * r->Np * c->C;
+		grow(&sw.x0, sw.capx);
+		grow(&sw.x1, sw.capx);
+		grow(&sw.ctx, sw.capx);
+	}
+	if ((size_t)K * B > sw.capk) {
+		sw.capk = (size_t)K * B;
+		sw.ids = xreallocarray(sw.ids, K * B, sizeof(*sw.ids));
+		sw.seg = xreallocarray(sw.seg, K * B, sizeof(*sw.seg));
+		sw.T = xreallocarray(sw.T, K * B, sizeof(*sw.T));
+		sw.off = xreallocarray(sw.off, K * B, sizeof(*sw.off));
+	}
+	if ((size_t)r->Np * c->C > sw.capc) {
+		sw.capc = (size_t)r->Np * c->C;
+		grow(&sw.cbase, sw.capc);
+		grow(&sw.cdis, sw.capc);
+	}
+	idx = xreallocarray(NULL, nsets > 0 ? nsets : 1, sizeof(*idx));
+	for (int l = 1; l <= c->L; l++) {
+		const struct headset *alloff[MAXSLOTS];
+
+		/* the sets that start at layer l */
+		ni = 0;
+		for (size_t i = 0; i < nsets; i++)
+			if ((sw.reuse ? sets[i].first : 1) == l)
+				idx[ni++] = i;
+		if (ni == 0)
+			continue;
+		/* layer l's attention, once with no head and once with every
+		 * head disabled */
+		for (int b = 0; b < B; b++)
+			alloff[b] = &sw.all;
+		bert_qkv(r, l, r->xs[l - 1]);
+		bert_attend(r, l, sw.cbase, NULL, sw.mode);
+		bert_attend(r, l, sw.cdis, alloff, sw.mode);
+		/* in even parts of K copies at most */
+		size_t parts = (ni + K - 1) / K, k = (ni + parts - 1) / parts;
+		for (size_t i = 0; i < ni; i += k)
+			run_copies(l, idx + i, ni - i < k ? (int)(ni - i) :
+			    (int)k);
+	}
+	free(idx);
+
+	/*
+	 * A logit that is not finite: the records before its record go out
+	 * whole, then the error names it.
+	 */
+	for (int b = 0; b < B && bad.set < 0; b++)
+		for (size_t i = 0; i <= nsets && bad.set < 0; i++)
+			for (int j = 0; j < nl; j++)
+				if (!isfinite(sw.out[(i * B + b) * nl + j])) {
+					bad.rec = b;
+					bad.set = (int)i;
+					bad.logit = j;
+					break;
+				}
+	for (int b = 0; b < B; b++) {
+		const msgpack_object *rec = &sw.s[b].up.data;
+
+		if (b == bad.rec) {
+			sw.n = 0;
+			rec_atdie(NULL, NULL);
+			rec_wclose(sw.w);
+			errx(1, "%s: ablation '%s': logit %d is not finite "
+			    "(the model's weights or inputs overflow)",
+			    sw.s[b].where, bad.set == 0 ? "base" :
+			    sets[bad.set - 1].name, bad.logit + 1);
+		}
+
+		put(sw.w, rec, "base", sw.out + (size_t)b * nl, nl);
+		for (size_t i = 0; i < nsets; i++)
+			put(sw.w, rec, sets[i].name, sw.out + ((1 + i) * B + b) *
+			    nl, nl);
+		free(sw.s[b].ids);
+		free(sw.s[b].seg);
+		sw.s[b].ids = sw.s[b].seg = NULL;
+	}
+	sw.n = 0;
+}
+
+/* Before an error exit: the records read so far go out. */
+static void
+drain(void *arg)
+{
+	(void)arg;
+	sweep();
+	rec_wclose(sw.w);
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "batch", required_argument, NULL, 'b' },
 		{ "heads", required_argument, NULL, 'H' },
 		{ "layers", required_argument, NULL, 'Y' },
 		{ "mode", required_argument, NULL, 'o' },
@@ -259,16 +484,21 @@ main(int argc, char *argv[])
 	int ch, mode = BERT_UNIFORM, reuse = 1, verbose = 0, L, H, nl;
 	struct bert m;
 	struct wp_vocab vocab;	/* the records' tokens are checked with it */
-	struct bert_run run;
 	struct rec_reader *rr;
-	struct rec_writer *w;
-	struct progress pg;
 	msgpack_object rec;
 	char err[512];
-	float *logits;
+	size_t ntok = 0, maxtok = 1024;
+	long v;
 
-	while ((ch = getopt_long(argc, argv, "m:v", longopts, NULL)) != -1) {
+	blas_init(argv);
+	while ((ch = getopt_long(argc, argv, "b:m:v", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'b':
+			if (parse_long(optarg, 1, 1 << 20, &v) == -1)
+				errx(2, "-b: '%s' is not a number of tokens",
+				    optarg);
+			maxtok = v;
+			break;
 		case 'H':
 			/* checked against the model once it is loaded */
 			heads = optarg;
@@ -346,52 +576,91 @@ main(int argc, char *argv[])
 	if (setsf != NULL)
 		sets_file(setsf, L, H);
 
-	progress_init(&pg, "runs (records x sets)", verbose || isatty(2) ?
+	progress_init(&sw.pg, "runs (records x sets)", verbose || isatty(2) ?
 	    count_records(argc, argv) * (nsets + 1) : 0, verbose);
-	logits = xreallocarray(NULL, nl, sizeof(*logits));
-	bert_run_init(&run, &m);
-	run.cls_only = 1;
+	if (headset_parse(&sw.all, "all", L, H, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+	sw.mode = mode;
+	sw.reuse = reuse;
+	sw.out = xreallocarray(NULL, (nsets + 1) * MAXSLOTS, nl *
+	    sizeof(float));
+	bert_run_init(&sw.run, &m);
+	bert_run_init(&sw.st, &m);
+	sw.run.cls_only = sw.st.cls_only = 1;
+	sw.s = xcalloc(MAXSLOTS, sizeof(*sw.s));
+	for (int i = 0; i < MAXSLOTS; i++)
+		msgpack_unpacked_init(&sw.s[i].up);
 	rr = rec_open(argc, argv);
-	w = rec_wopen(0);
+	sw.w = rec_wopen(0);
+	rec_atdie(drain, NULL);
 	while (rec_next(rr, &rec)) {
-		int *ids = NULL, *seg = NULL;
-		size_t T, Ts = 0;
+		int *ids = NULL, *seg = NULL, t;
+		size_t T, Ts = 0, o = 0;
+		msgpack_packer pk;
+		struct slot *s;
 
+		/* check the record on its own, so that errors name it */
 		T = rec_ints(&rec, "ids", &ids);
 		if (rec_get(&rec, "seg") != NULL &&
 		    (Ts = rec_ints(&rec, "seg", &seg)) != T)
 			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
-		if (bert_run_input(&run, ids, seg, T, err, sizeof(err)) == -1 ||
+		if (T > (size_t)m.cfg.P)
+			rec_die("%zu tokens, over the model's "
+			    "max_position_embeddings %d", T, m.cfg.P);
+		t = (int)T;
+		if (bert_run_pack(&sw.st, 1, (const int *const *)&ids,
+		    (const int *const *)&seg, &t, err, sizeof(err)) == -1 ||
 		    model_tokens(&vocab, &rec, ids, T, mdir, err,
 		    sizeof(err)) == -1)
 			rec_die("%s", err);
-
-		/* the baseline, keeping every layer's input */
-		bert_run_layers(&run, 1, NULL, mode, reuse);
-		bert_run_head(&run, logits);
-		put(w, &rec, "base", logits, nl);
-		progress_add(&pg, 1);
-
-		for (size_t i = 0; i < nsets; i++) {
-			bert_run_layers(&run, reuse ? sets[i].first : 1,
-			    &sets[i].hs, mode, 0);
-			bert_run_head(&run, logits);
-			put(w, &rec, sets[i].name, logits, nl);
-			progress_add(&pg, 1);
+		if (sw.n > 0 && (sw.n == MAXSLOTS || ntok + T > maxtok)) {
+			sweep();
+			ntok = 0;
 		}
-		free(ids);
-		free(seg);
+		s = &sw.s[sw.n++];
+		msgpack_sbuffer_destroy(&s->sb);
+		msgpack_sbuffer_init(&s->sb);
+		msgpack_packer_init(&pk, &s->sb, msgpack_sbuffer_write);
+		msgpack_pack_object(&pk, rec);
+		if (msgpack_unpack_next(&s->up, s->sb.data, s->sb.size, &o) !=
+		    MSGPACK_UNPACK_SUCCESS)
+			rec_die("cannot copy the record");
+		s->ids = ids;
+		s->seg = seg;
+		s->T = t;
+		free(s->where);
+		s->where = xstrdup(rec_where());
+		ntok += T;
 	}
-	progress_done(&pg);
+	rec_atdie(NULL, NULL);
+	sweep();
+	progress_done(&sw.pg);
 	rec_close(rr);
-	rec_wclose(w);
-	bert_run_release(&run);
+	rec_wclose(sw.w);
+	for (int i = 0; i < MAXSLOTS; i++) {
+		msgpack_unpacked_destroy(&sw.s[i].up);
+		msgpack_sbuffer_destroy(&sw.s[i].sb);
+		free(sw.s[i].where);
+	}
+	free(sw.s);
+	bert_run_release(&sw.run);
+	bert_run_release(&sw.st);
+	headset_release(&sw.all);
+	free(sw.out);
+	free(sw.cbase);
+	free(sw.cdis);
+	free(sw.x0);
+	free(sw.x1);
+	free(sw.ctx);
+	free(sw.ids);
+	free(sw.seg);
+	free(sw.T);
+	free(sw.off);
 	for (size_t i = 0; i < nsets; i++) {
 		headset_release(&sets[i].hs);
 		free(sets[i].name);
 	}
 	free(sets);
-	free(logits);
 	model_release(&m);
 	wp_release(&vocab);
 	return 0;

@@ -789,6 +789,7 @@ bert_run_init(struct bert_run *r, struct bert *m)
 	memset(r, 0, sizeof(*r));
 	r->m = m;
 	r->xs = xcalloc(m->cfg.L + 1, sizeof(float *));
+	r->xcap = xcalloc(m->cfg.L + 1, sizeof(size_t));
 }
 
 void
@@ -798,11 +799,13 @@ bert_run_release(struct bert_run *r)
 		for (int l = 0; l <= r->m->cfg.L; l++)
 			free(r->xs[l]);
 	free(r->xs);
+	free(r->xcap);
 	free(r->T);
 	free(r->off);
 	free(r->aoff);
 	free(r->ids);
 	free(r->seg);
+	free(r->offs);
 	free(r->qkv);
 	free(r->ctx);
 	free(r->h1);
@@ -818,7 +821,11 @@ bert_run_release(struct bert_run *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Make room for B sequences of Np rows (padding included), the longest maxT. */
+/*
+ * Make room for B sequences of Np rows (padding included), the longest
+ * maxT.  The layers' inputs xs are allocated as they are first written
+ * (xs_at): a run whose activations are the caller's needs none of them.
+ */
 static void
 reserve(struct bert_run *r, int B, int Np, int maxT)
 {
@@ -826,14 +833,9 @@ reserve(struct bert_run *r, int B, int Np, int maxT)
 	size_t C = c->C;
 
 	if ((size_t)Np > r->capN) {
-		for (int l = 0; l <= c->L; l++)
-			r->xs[l] = xreallocarray(r->xs[l], Np * C,
-			    sizeof(float));
 		r->qkv = xreallocarray(r->qkv, Np * 3 * C, sizeof(float));
 		r->ctx = xreallocarray(r->ctx, Np * C, sizeof(float));
 		r->h1 = xreallocarray(r->h1, Np * C, sizeof(float));
-		r->y[0] = xreallocarray(r->y[0], Np * C, sizeof(float));
-		r->y[1] = xreallocarray(r->y[1], Np * C, sizeof(float));
 		r->ff = xreallocarray(r->ff, (size_t)Np * c->F, sizeof(float));
 		r->ids = xreallocarray(r->ids, Np, sizeof(int));
 		r->seg = xreallocarray(r->seg, Np, sizeof(int));
@@ -843,6 +845,7 @@ reserve(struct bert_run *r, int B, int Np, int maxT)
 		r->T = xreallocarray(r->T, B, sizeof(int));
 		r->off = xreallocarray(r->off, B + 1, sizeof(int));
 		r->aoff = xreallocarray(r->aoff, B + 1, sizeof(size_t));
+		r->offs = xreallocarray(r->offs, B, sizeof(*r->offs));
 		r->pooled = xreallocarray(r->pooled, B * C, sizeof(float));
 		r->cls = xreallocarray(r->cls, 2 * B * C, sizeof(float));
 		r->logits = xreallocarray(r->logits, (size_t)B *
@@ -859,6 +862,20 @@ reserve(struct bert_run *r, int B, int Np, int maxT)
 	}
 }
 
+/* xs[l], with room for the batch; y[0] and y[1] as xs[-1] and xs[-2] */
+static float *
+xs_at(struct bert_run *r, int l)
+{
+	size_t C = r->m->cfg.C, *cap = l >= 0 ? &r->xcap[l] : &r->ycap[-l - 1];
+	float **p = l >= 0 ? &r->xs[l] : &r->y[-l - 1];
+
+	if (*cap < r->capN) {
+		*p = xreallocarray(*p, r->capN * C, sizeof(float));
+		*cap = r->capN;
+	}
+	return *p;
+}
+
 /* Zero the rows of y (Np, C) between sequences: never read back. */
 static void
 pad_zero(struct bert_run *r, float *y, int C)
@@ -871,13 +888,11 @@ pad_zero(struct bert_run *r, float *y, int C)
 }
 
 int
-bert_run_batch(struct bert_run *r, int B, const int *const *ids,
+bert_run_pack(struct bert_run *r, int B, const int *const *ids,
     const int *const *seg, const int *T, char *err, size_t errlen)
 {
-	const struct bert *m = r->m;
-	const struct bert_config *c = &m->cfg;
-	int N = 0, Np, maxT = 0, C = c->C;
-
+	const struct bert_config *c = &r->m->cfg;
+	int N = 0, maxT = 0;
 
 	for (int b = 0; b < B; b++) {
 		if (T[b] < 1) {
@@ -912,8 +927,7 @@ bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 			maxT = T[b];
 	}
 	/* each sequence starts on a tile: up to unit - 1 rows between */
-	Np = N + B * (pool.unit - 1);
-	reserve(r, B, Np, maxT);
+	reserve(r, B, N + B * (pool.unit - 1), maxT);
 	r->B = B;
 	r->N = N;
 	r->off[0] = 0;
@@ -934,10 +948,18 @@ bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 		r->attn = xreallocarray(r->attn, r->aoff[B], sizeof(float));
 		r->capA = r->aoff[B];
 	}
-	/* embeddings: word + position + token type, then LayerNorm */
-	float *x = r->xs[0];
-	for (int b = 0; b < B; b++)
-		for (int i = 0; i < T[b]; i++) {
+	return 0;
+}
+
+void
+bert_embed(struct bert_run *r, float *x)
+{
+	const struct bert *m = r->m;
+	int C = m->cfg.C;
+
+	/* word + position + token type, then LayerNorm */
+	for (int b = 0; b < r->B; b++)
+		for (int i = 0; i < r->T[b]; i++) {
 			int n = r->off[b] + i;
 			const float *w = m->wte + (size_t)r->ids[n] * C;
 			const float *p = m->wpe + (size_t)i * C;
@@ -946,7 +968,16 @@ bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 				x[(size_t)n * C + j] = w[j] + p[j] + t[j];
 		}
 	pad_zero(r, x, C);
-	add_layernorm(x, x, NULL, m->elng, m->elnb, r->Np, C, c->eps);
+	add_layernorm(x, x, NULL, m->elng, m->elnb, r->Np, C, m->cfg.eps);
+}
+
+int
+bert_run_batch(struct bert_run *r, int B, const int *const *ids,
+    const int *const *seg, const int *T, char *err, size_t errlen)
+{
+	if (bert_run_pack(r, B, ids, seg, T, err, errlen) == -1)
+		return -1;
+	bert_embed(r, xs_at(r, 0));
 	return 0;
 }
 
@@ -970,11 +1001,45 @@ bert_run_input(struct bert_run *r, const int *ids, const int *seg, size_t T,
  */
 struct attend {
 	struct bert_run		*r;
+	float			*ctx;
 	int			 l, mode;
-	const struct headset	*off;
+	const struct headset	*const *off;
 	size_t			 rs, hs;
 	int			 cls;	/* [CLS]'s query alone, from r->cls */
 };
+
+/*
+ * Where layer l's queries, keys and values are (a's rs, hs and cls) and
+ * whether a head's are in one piece (returned): see bert_qkv.
+ */
+static int
+qkv_layout(struct bert_run *r, int l, struct attend *a)
+{
+	const struct bert_config *c = &r->m->cfg;
+	int C = c->C, D = C / c->H, split;
+
+	/*
+	 * qkv = x . [Wq; Wk; Wv]^T + b: (Np, 3C), or with gemm.c, where a
+	 * head is whole panels, (3H, Np, D), so that attention reads each
+	 * head's queries, keys and values in one piece each
+	 */
+	a->rs = 3 * C;
+	a->hs = D;
+	if ((split = pool.gemm && D % GEMM_PANEL == 0)) {
+		a->rs = D;
+		a->hs = (size_t)r->Np * D;
+	}
+	/*
+	 * Where only [CLS] goes on and its attention is not kept, the other
+	 * rows' queries are not needed: keys and values of every row, the
+	 * query of [CLS] alone (in r->cls, after the [CLS] rows of x).  With
+	 * gemm.c, whose outputs' bits do not depend on the others' (bert.h),
+	 * and the queries' panels apart from the keys'.
+	 */
+	a->cls = l == c->L && r->cls_only && !r->want_attn && pool.gemm &&
+	    C % GEMM_PANEL == 0;
+	return split;
+}
 
 static void
 attend_task(void *arg, int t)
@@ -990,14 +1055,15 @@ attend_task(void *arg, int t)
 	const float *qr = a->cls ? r->cls + ((size_t)r->B + b) * C + h * D : q;
 	size_t lq = a->cls ? (size_t)C : rs;
 	int nq = a->cls ? 1 : T;
-	float *ctx = r->ctx + (size_t)r->off[b] * C;
+	float *ctx = a->ctx + (size_t)r->off[b] * C;
 	float *p = r->want_attn ? r->attn + r->aoff[b] +
 	    ((size_t)(a->l - 1) * H + h) * T * T :
 	    r->probs + (size_t)tid * r->capT * r->capT;
 	float *kv = r->kv + (size_t)tid * r->capT * D;	/* k_h, then v_h */
 	float scale = 1.0f / sqrtf((float)D);
 
-	if (a->off == NULL || !headset_has(a->off, a->l, h + 1)) {
+	if (a->off == NULL || a->off[b] == NULL ||
+	    !headset_has(a->off[b], a->l, h + 1)) {
 		/* p (nq, T) = softmax(q_h (nq, D) . k_h (T, D)^T / sqrt(D)) */
 		if (pool.gemm) {
 			gemm_pack_rows(kv, k, rs, T, D, scale);
@@ -1020,6 +1086,48 @@ attend_task(void *arg, int t)
 		    T, 1.0f, p, T, v, rs, 0.0f, ctx + h * D, C);
 }
 
+void
+bert_qkv(struct bert_run *r, int l, const float *x)
+{
+	const struct bert_config *c = &r->m->cfg;
+	const struct bert_layer *w = &r->m->layer[l - 1];
+	int C = c->C, D = C / c->H, split;
+	struct attend a;
+
+	split = qkv_layout(r, l, &a);
+	if (a.cls) {
+		linear_split(r->qkv + c->H * a.hs, a.rs, split ? D : 2 * C,
+		    split ? a.hs : 0, x, w->qkvw + (size_t)C * C, w->qkvb + C,
+		    r->Np, C, 2 * C);
+		for (int b = 0; b < r->B; b++)
+			memcpy(r->cls + (size_t)b * C, x + (size_t)r->off[b] *
+			    C, C * sizeof(float));
+		linear(r->cls + (size_t)r->B * C, r->cls, w->qkvw, w->qkvb,
+		    r->B, C, C);
+	} else if (split)
+		linear_split(r->qkv, D, D, a.hs, x, w->qkvw, w->qkvb, r->Np, C,
+		    3 * C);
+	else
+		linear(r->qkv, x, w->qkvw, w->qkvb, r->Np, C, 3 * C);
+}
+
+void
+bert_attend(struct bert_run *r, int l, float *ctx,
+    const struct headset *const *off, int mode)
+{
+	struct attend a;
+
+	qkv_layout(r, l, &a);
+	a.r = r;
+	a.ctx = ctx;
+	a.l = l;
+	a.mode = mode;
+	a.off = off;
+	/* ctx (N, C): every sequence and head on its own */
+	parallel(r->B * r->m->cfg.H, attend_task, &a);
+	pad_zero(r, ctx, r->m->cfg.C);
+}
+
 /*
  * A layer after its attention, on N rows of ctx and of the layer's input x:
  * h1 = LayerNorm(ctx . Wo^T + bo + x),
@@ -1027,12 +1135,12 @@ attend_task(void *arg, int t)
  */
 static void
 sublayers(struct bert_run *r, const struct bert_layer *w, float *y,
-    const float *x, int N)
+    const float *ctx, const float *x, int N)
 {
 	const struct bert_config *c = &r->m->cfg;
 	int C = c->C;
 
-	linear(r->h1, r->ctx, w->aow, w->aob, N, C, C);
+	linear(r->h1, ctx, w->aow, w->aob, N, C, C);
 	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, N, C, c->eps);
 	linear(r->ff, r->h1, w->iw, w->ib, N, C, c->F);
 	gelu(r->ff, N, c->F);
@@ -1050,7 +1158,7 @@ sublayers(struct bert_run *r, const struct bert_layer *w, float *y,
  */
 static void
 cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
-    const float *x)
+    float *ctx, const float *x)
 {
 	const struct bert_config *c = &r->m->cfg;
 	size_t C = c->C, u = pool.unit;
@@ -1060,69 +1168,37 @@ cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
 	/* ctx in place (row b * u <= off[b]: no row is overwritten unread) */
 	memset(xc, 0, (size_t)Nc * C * sizeof(float));
 	for (int b = 0; b < B; b++) {
-		float *d = r->ctx + b * u * C;
-		memmove(d, r->ctx + (size_t)r->off[b] * C, C * sizeof(float));
+		float *d = ctx + b * u * C;
+		memmove(d, ctx + (size_t)r->off[b] * C, C * sizeof(float));
 		memset(d + C, 0, (u - 1) * C * sizeof(float));
 		memcpy(xc + b * u * C, x + (size_t)r->off[b] * C,
 		    C * sizeof(float));
 	}
-	sublayers(r, w, yc, xc, Nc);
+	sublayers(r, w, yc, ctx, xc, Nc);
 	memset(y, 0, (size_t)r->Np * C * sizeof(float));
 	for (int b = 0; b < B; b++)
 		memcpy(y + (size_t)r->off[b] * C, yc + b * u * C,
 		    C * sizeof(float));
 }
 
-/* One layer: y (Np, C) from x (Np, C). */
-static void
-layer(struct bert_run *r, int l, float *y, const float *x,
-    const struct headset *off, int mode)
+void
+bert_out(struct bert_run *r, int l, float *y, float *ctx, const float *x)
 {
-	const struct bert *m = r->m;
-	const struct bert_config *c = &m->cfg;
-	const struct bert_layer *w = &m->layer[l - 1];
-	int C = c->C, D = C / c->H, Np = r->Np, split;
-	struct attend a = { r, l, mode, off, 3 * C, D, 0 };
+	const struct bert_layer *w = &r->m->layer[l - 1];
 
-	/*
-	 * qkv = x . [Wq; Wk; Wv]^T + b: (Np, 3C), or with gemm.c, where a
-	 * head is whole panels, (3H, Np, D), so that attention reads each
-	 * head's queries, keys and values in one piece each
-	 */
-	if ((split = pool.gemm && D % GEMM_PANEL == 0)) {
-		a.rs = D;
-		a.hs = (size_t)Np * D;
-	}
-	/*
-	 * Where only [CLS] goes on and its attention is not kept, the other
-	 * rows' queries are not needed: keys and values of every row, the
-	 * query of [CLS] alone (in r->cls, after the [CLS] rows of x).  With
-	 * gemm.c, whose outputs' bits do not depend on the others' (bert.h),
-	 * and the queries' panels apart from the keys'.
-	 */
-	a.cls = l == c->L && r->cls_only && !r->want_attn && pool.gemm &&
-	    C % GEMM_PANEL == 0;
-	if (a.cls) {
-		linear_split(r->qkv + c->H * a.hs, a.rs, split ? D : 2 * C,
-		    split ? a.hs : 0, x, w->qkvw + (size_t)C * C, w->qkvb + C,
-		    Np, C, 2 * C);
-		for (int b = 0; b < r->B; b++)
-			memcpy(r->cls + (size_t)b * C, x + (size_t)r->off[b] *
-			    C, C * sizeof(float));
-		linear(r->cls + (size_t)r->B * C, r->cls, w->qkvw, w->qkvb,
-		    r->B, C, C);
-	} else if (split)
-		linear_split(r->qkv, D, D, a.hs, x, w->qkvw, w->qkvb, Np, C,
-		    3 * C);
+	if (l == r->m->cfg.L && r->cls_only)
+		cls_rows(r, w, y, ctx, x);
 	else
-		linear(r->qkv, x, w->qkvw, w->qkvb, Np, C, 3 * C);
-	/* ctx (N, C): every sequence and head on its own */
-	parallel(r->B * c->H, attend_task, &a);
-	pad_zero(r, r->ctx, C);
-	if (l == c->L && r->cls_only)
-		cls_rows(r, w, y, x);
-	else
-		sublayers(r, w, y, x, Np);
+		sublayers(r, w, y, ctx, x, r->Np);
+}
+
+void
+bert_layer(struct bert_run *r, int l, float *y, const float *x,
+    const struct headset *const *off, int mode)
+{
+	bert_qkv(r, l, x);
+	bert_attend(r, l, r->ctx, off, mode);
+	bert_out(r, l, y, r->ctx, x);
 }
 
 void
@@ -1132,26 +1208,27 @@ bert_run_layers(struct bert_run *r, int from, const struct headset *off,
 	int L = r->m->cfg.L;
 	const float *x = r->xs[from - 1];
 
+	for (int b = 0; b < r->B; b++)
+		r->offs[b] = off;
 	for (int l = from; l <= L; l++) {
-		float *y = keep || l == L ? r->xs[l] : r->y[l & 1];
-		layer(r, l, y, x, off, mode);
+		float *y = xs_at(r, keep || l == L ? l : -1 - (l & 1));
+		bert_layer(r, l, y, x, off ? r->offs : NULL, mode);
 		x = y;
 	}
 }
 
 void
-bert_run_head(struct bert_run *r, float *logits)
+bert_head(struct bert_run *r, const float *x, float *pooled, float *logits)
 {
 	const struct bert *m = r->m;
 	int C = m->cfg.C, nl = m->cfg.nlabels;
-	const float *x = r->xs[m->cfg.L];
 
 	if (m->pw == NULL)
 		return;
 	/* per sequence, so that packing changes nothing */
 	for (int b = 0; b < r->B; b++) {
 		/* pooled (C) = tanh([CLS] . Wp^T + bp), [CLS] the first token */
-		float *p = r->pooled + (size_t)b * C;
+		float *p = pooled + (size_t)b * C;
 		const float *cls = x + (size_t)r->off[b] * C;
 		memcpy(p, m->pb, C * sizeof(float));
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, C, C, 1.0f, m->pw, C,
@@ -1161,12 +1238,20 @@ bert_run_head(struct bert_run *r, float *logits)
 		if (nl == 0)
 			continue;
 		/* logits (nl) = pooled . Wc^T + bc */
-		float *lg = r->logits + (size_t)b * nl;
+		float *lg = logits + (size_t)b * nl;
 		memcpy(lg, m->cb, nl * sizeof(float));
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, nl, C, 1.0f, m->cw, C,
 		    p, 1, 1.0f, lg, 1);
 	}
-	if (nl > 0 && logits != NULL)
+}
+
+void
+bert_run_head(struct bert_run *r, float *logits)
+{
+	int nl = r->m->cfg.nlabels;
+
+	bert_head(r, r->xs[r->m->cfg.L], r->pooled, r->logits);
+	if (r->m->pw != NULL && nl > 0 && logits != NULL)
 		memcpy(logits, r->logits, (size_t)r->B * nl * sizeof(float));
 }
 

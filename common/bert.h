@@ -30,16 +30,31 @@
  * over the T tokens; BERT_ZERO, Michel et al.'s and HF's head_mask: they
  * become 0, and so does the head's output.
  *
- * Layers are numbered from 1.  xs[l - 1] is the input of layer l (xs[0] the
- * embeddings' output, xs[L] the last hidden state); with keep set, every
- * layer's input stays, so that a later call can start at any layer: ablate
- * runs the baseline once and each head set from its first disabled layer.
+ * Layers are numbered from 1.  The pass is in pieces, each with its input
+ * and output activations given by the caller, (Np, C) rows in the batch's
+ * packing: bert_embed, then for each layer bert_layer (bert_qkv,
+ * bert_attend and bert_out in turn), then bert_head.  The run holds the
+ * batch's layout and the scratch memory between the pieces (queries, keys
+ * and values, the FFN's rows), sized by the largest batch so far.
+ * bert_run_batch, bert_run_layers and bert_run_head are the whole pass on
+ * activations of the run's own: xs[l - 1] is the input of layer l (xs[0]
+ * the embeddings' output, xs[L] the last hidden state); with keep, every
+ * layer's input stays, so that a later call can start at any layer.
+ *
+ * ablate(1) calls the pieces itself: the layers below a head set's first
+ * disabled layer l are the baseline's, so it keeps their inputs for the
+ * batch; the queries, keys, values and probabilities of layer l are the
+ * same for every set that starts there, so it computes layer l's
+ * attention twice (no head disabled, every head disabled), mixes each
+ * set's context from the two by heads, and runs every set's copy of the
+ * batch from the output projection on, the copies packed one after
+ * another into one larger batch (each sequence's heads of its own).
  *
  * With cls_only set, only the pooler and the classifier read the last
  * layer: it computes the keys and values of every row, but the query and
  * the attention of [CLS] alone (every row's with want_attn, with OpenBLAS,
  * or where C is not a multiple of GEMM_PANEL), and goes on after
- * attention with the [CLS] rows alone; xs[L] holds
+ * attention with the [CLS] rows alone; its output holds
  * them, with the same bits as a whole run gives, and zeros in every other
  * row.  That saves most of the last layer's work: about 6% of a BERT-base
  * forward on GLUE-length sequences, more of a run that starts at a late
@@ -65,6 +80,8 @@ struct bert_run {
 	int	 want_attn;	/* keep every layer's probabilities in attn */
 	int	 cls_only;	/* of the last layer, only [CLS] is wanted */
 	float	**xs;		/* L + 1 of (Np, C): each layer's input */
+	size_t	*xcap, ycap[2];	/* rows xs[l] and y[i] have room for */
+	const struct headset **offs;	/* (B) bert_run_layers' heads */
 	float	*qkv;		/* (Np, 3C), or (3H, Np, D) */
 	float	*ctx;		/* (Np, C) */
 	float	*h1;		/* (Np, C) after the attention sublayer */
@@ -88,10 +105,47 @@ void	bert_run_init(struct bert_run *r, struct bert *m);
 void	bert_run_release(struct bert_run *r);
 
 /*
- * Set the batch to one sequence (ids, seg of length T; seg NULL means all 0),
- * or to B sequences, and compute the embeddings into xs[0].  Returns 0, or
- * -1 with a message in err for an id outside the vocabulary, a token type
- * outside type_vocab_size, T of 0 or over max_position_embeddings.
+ * Set the batch to B sequences (ids[b], seg[b] of length T[b]; seg or
+ * seg[b] NULL means all 0) and make room for it: r->off, r->Np.  Returns
+ * 0, or -1 with a message in err for an id outside the vocabulary, a
+ * token type outside type_vocab_size, T of 0 or over
+ * max_position_embeddings.
+ */
+int	bert_run_pack(struct bert_run *r, int B, const int *const *ids,
+	    const int *const *seg, const int *T, char *err, size_t errlen);
+
+/* x (Np, C): the embeddings of the batch, LayerNorm applied. */
+void	bert_embed(struct bert_run *r, float *x);
+
+/*
+ * Layer l, y (Np, C) from x (Np, C), the heads off[b] (NULL: none; off
+ * NULL: none in any sequence) of sequence b disabled the way mode says.
+ * It is bert_qkv(r, l, x), bert_attend(r, l, r->ctx, off, mode) and
+ * bert_out(r, l, y, r->ctx, x): layer l's queries, keys and values into
+ * the run's scratch; the context ctx (Np, C) of every head from them
+ * (with want_attn, the probabilities to attn); y from ctx and x, the
+ * residual (ctx is overwritten in the [CLS]-only last layer).  y may not
+ * be x.
+ */
+void	bert_layer(struct bert_run *r, int l, float *y, const float *x,
+	    const struct headset *const *off, int mode);
+void	bert_qkv(struct bert_run *r, int l, const float *x);
+void	bert_attend(struct bert_run *r, int l, float *ctx,
+	    const struct headset *const *off, int mode);
+void	bert_out(struct bert_run *r, int l, float *y, float *ctx,
+	    const float *x);
+
+/*
+ * Pooler and classifier on the last hidden state x (Np, C): pooled (B, C)
+ * and logits (B, nlabels).  Without a pooler nothing is done.
+ */
+void	bert_head(struct bert_run *r, const float *x, float *pooled,
+	    float *logits);
+
+/*
+ * The whole pass on the run's own activations.  bert_run_batch packs the
+ * batch and computes the embeddings into xs[0]; bert_run_input does so
+ * for one sequence.
  */
 int	bert_run_input(struct bert_run *r, const int *ids, const int *seg,
 	    size_t T, char *err, size_t errlen);
@@ -110,9 +164,8 @@ void	bert_run_layers(struct bert_run *r, int from,
 	    const struct headset *off, int mode, int keep);
 
 /*
- * Pooler and classifier on the last hidden state: pooled (B, C) and logits
- * (B, nlabels), copied to logits when it is not NULL.  Without a pooler
- * nothing is done.
+ * bert_head on xs[L], into r->pooled and r->logits, copied to logits when
+ * it is not NULL.
  */
 void	bert_run_head(struct bert_run *r, float *logits);
 

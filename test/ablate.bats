@@ -9,6 +9,19 @@ setup_file() {
 	[ -x "$TOP/cmd/ablate" ] || return 0
 	# a 2-layer, 4-head random classifier and six labelled records
 	$PY "$TOP/test/ablate-model.py" "$BATS_FILE_TMPDIR/m" 2 16 4 32 40 2 1
+	# 3 layers of 2 heads of 16: gemm.c's split queries, keys and values
+	# and the last layer's [CLS]-only query run too
+	$PY "$TOP/test/ablate-model.py" "$BATS_FILE_TMPDIR/m3" 3 32 2 64 40 3 2
+	# 13 records of 2 to 60 tokens, for batches of several
+	$PY - <<'EOF' | $PY "$MP" >"$BATS_FILE_TMPDIR/many.mp"
+import json, random
+r = random.Random(5)
+for i, T in enumerate([9, 2, 60, 17, 33, 5, 41, 12, 28, 3, 50, 21, 8]):
+    ids = [2] + [r.randrange(5, 40) for _ in range(T - 2)] + [3]
+    a = T // 2
+    print(json.dumps({"id": "m/%d" % i, "label": i % 3, "ids": ids,
+        "seg": [0] * a + [1] * (T - a)}))
+EOF
 	$PY - <<'EOF' | $PY "$MP" >"$BATS_FILE_TMPDIR/tok.mp"
 import json, random
 r = random.Random(2)
@@ -56,6 +69,90 @@ pick() {
 			    cmp - "$BATS_TEST_TMPDIR/e"
 		done
 	done
+}
+
+# expect MODEL MODE SETS: what encode --disable gives for the baseline and
+# each line "NAME SPEC" of SETS on many.mp, "id<TAB>NAME<TAB>logits", sorted
+expect() {
+	local name spec
+	{
+		encode -m "$1" --mode "$2" "$MANY" | $PY "$LOGITS" |
+		    awk -F '\t' -v OFS='\t' '{ print $1, "base", $3 }'
+		while read -r name spec; do
+			encode -m "$1" --disable "$spec" --mode "$2" "$MANY" |
+			    $PY "$LOGITS" |
+			    awk -F '\t' -v OFS='\t' -v n="$name" \
+			    '{ print $1, n, $3 }'
+		done <"$3"
+	} | sort
+}
+
+@test "ablate: batches of several records equal encode, every kernel, mode and thread count" {
+	local T="$BATS_TEST_TMPDIR" m L H l h gemm mode n b
+	MANY="$BATS_FILE_TMPDIR/many.mp"
+	printf 'two-layers\t1:1,2:2\nlate\t2:*\n' >"$T/file"
+	for m in m m3; do
+		L=$(sed -n 's/.*"num_hidden_layers": *\([0-9]*\).*/\1/p' \
+		    "$BATS_FILE_TMPDIR/$m/config.json")
+		H=$(sed -n 's/.*"num_attention_heads": *\([0-9]*\).*/\1/p' \
+		    "$BATS_FILE_TMPDIR/$m/config.json")
+		[ -n "$L" ] && [ -n "$H" ]
+		{
+			for l in $(seq "$L"); do
+				for h in $(seq "$H"); do
+					echo "L${l}H$h $l:$h"
+				done
+			done
+			for l in $(seq "$L"); do echo "L$l $l:*"; done
+			echo "two-layers 1:1,2:2"
+			echo "late 2:*"
+		} >"$T/sets"
+		for gemm in "" openblas; do
+			for mode in uniform zero; do
+				HEADCOUNT_GEMM=$gemm expect "$BATS_FILE_TMPDIR/$m" \
+				    $mode "$T/sets" >"$T/want"
+				[ "$(wc -l <"$T/want")" -eq $((13 * (L * H + L + 3))) ]
+				for n in 1 2; do
+					for b in 1 40 1024; do
+						echo "$m HEADCOUNT_GEMM=$gemm $mode" \
+						    "threads $n -b $b"
+						HEADCOUNT_GEMM=$gemm \
+						    OPENBLAS_NUM_THREADS=$n ablate \
+						    -m "$BATS_FILE_TMPDIR/$m" -b $b \
+						    --heads all --layers all \
+						    --sets "$T/file" --mode $mode \
+						    "$MANY" | $PY "$LOGITS" | sort |
+						    cmp - "$T/want"
+					done
+				done
+			done
+		done
+	done
+}
+
+@test "ablate: the order is the same whatever the batch" {
+	local T="$BATS_TEST_TMPDIR"
+	MANY="$BATS_FILE_TMPDIR/many.mp"
+	ablate -m "$BATS_FILE_TMPDIR/m3" -b 1 --heads all --layers 2 \
+	    "$MANY" >"$T/a"
+	ablate -m "$BATS_FILE_TMPDIR/m3" -b 100 --heads all --layers 2 \
+	    "$MANY" >"$T/b"
+	cmp "$T/a" "$T/b"
+	$PY "$LOGITS" <"$T/b" | cut -f1,2 | head -9 | tr '\t\n' '  ' >"$T/o"
+	[ "$(cat "$T/o")" = "m/0 base m/0 L1H1 m/0 L1H2 m/0 L2H1 m/0 L2H2 m/0 L3H1 m/0 L3H2 m/0 L2 m/1 base " ]
+}
+
+# The sweep holds a batch of records back: a bad record must not lose the
+# good ones read before it.
+@test "ablate: the records before a bad one go out" {
+	local T="$BATS_TEST_TMPDIR"
+	printf '%s\n' '{"id":"a","ids":[2,5,3]}' '{"id":"b","ids":[2,6,7,3]}' \
+	    '{"id":"c","ids":[2,99,3]}' | $PY "$MP" >"$T/bad.mp"
+	run -1 --separate-stderr ablate -m "$M" --heads 1:1 "$T/bad.mp"
+	[[ $stderr == *"bad.mp: record 3: "*"vocabulary"* ]]
+	ablate -m "$M" --heads 1:1 "$T/bad.mp" 2>/dev/null |
+	    $PY "$LOGITS" | cut -f1,2 | tr '\t\n' '  ' >"$T/o" || true
+	[ "$(cat "$T/o")" = "a base a L1H1 b base b L1H1 " ]
 }
 
 @test "ablate: disabling changes the logits, and the modes differ" {
@@ -131,6 +228,8 @@ pick() {
 	run -2 --separate-stderr ablate -m "$M" --layers 3 "$IN"
 	[[ $stderr == *"--layers: '3': layer 3 is outside 1..2"* ]]
 	run -2 --separate-stderr ablate -m "$M" --layers 1:2 "$IN"
+	run -2 --separate-stderr ablate -m "$M" -b 0 "$IN"
+	[[ $stderr == *"-b: '0' is not a number of tokens"* ]]
 }
 
 @test "ablate: a bad line in a sets file names the file and line" {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""torch_bert.py MODEL IN.jsonl THREADS BATCH... [--ref LOGITS.jsonl]
+"""torch_bert.py MODEL IN.jsonl THREADS BATCH... [--ref LOGITS.jsonl] [--sweep]
 
 BERT for sequence classification written out in PyTorch's functional API,
 as Hugging Face's BertForSequenceClassification runs it in eval mode with
@@ -14,13 +14,25 @@ torch.inference_mode() with torch.set_num_threads(THREADS).  One line per
 batch size: "batch B seqs_per_s X" (model load and one warm-up batch
 excluded).  With --ref, the largest absolute difference between these
 logits and encode's (LOGITS.jsonl: JSON lines with "logits") is printed
-as "maxdiff D"."""
+as "maxdiff D".
+
+With --sweep, the head-disabling sweep instead, as it is done with Hugging
+Face transformers: for the all-ones head_mask (the baseline), then each
+single head zeroed, then each whole layer zeroed (1 + L*H + L masks, the
+order of ablate --heads all --layers all), every record goes through in
+batches of BATCH (the first batch size given) with that head_mask,
+applied as HF applies it: each layer's attention probabilities, after
+the softmax, times head_mask[l] of shape (1, H, 1, 1).  One line:
+"sweep masks M batch B seconds S" (model load and a warm-up excluded)."""
 import json, math, struct, sys, time
 import torch
 import torch.nn.functional as Fn
 
 args = sys.argv[1:]
 ref = None
+sweep = "--sweep" in args
+if sweep:
+    args.remove("--sweep")
 if "--ref" in args:
     i = args.index("--ref")
     ref = args[i + 1]
@@ -62,8 +74,9 @@ def ln(x, p):
     return Fn.layer_norm(x, (C,), W[p + ".weight"], W[p + ".bias"], eps)
 
 
-def forward(ids, seg, mask):
-    """logits (B, labels) and L attention tensors (B, H, T, T)"""
+def forward(ids, seg, mask, head_mask=None):
+    """logits (B, labels) and L attention tensors (B, H, T, T); head_mask
+    (L, H) multiplies the probabilities as HF's does"""
     B, T = ids.shape
     x = (W["embeddings.word_embeddings.weight"][ids] +
          W["embeddings.position_embeddings.weight"][:T][None] +
@@ -81,6 +94,8 @@ def forward(ids, seg, mask):
         v = heads(lin(x, p + "attention.self.value"))
         s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(D) + ext
         pr = torch.softmax(s, dim=-1)
+        if head_mask is not None:
+            pr = pr * head_mask[l][None, :, None, None]
         attns.append(pr)
         ctx = torch.matmul(pr, v).permute(0, 2, 1, 3).reshape(B, T, C)
         h1 = ln(lin(ctx, p + "attention.output.dense") + x,
@@ -107,6 +122,26 @@ def tensors(b):
 recs = [json.loads(l) for l in open(inp)]
 maxdiff = 0.0
 want = [json.loads(l)["logits"] for l in open(ref)] if ref else None
+if sweep:
+    masks = [torch.ones(L, H)]
+    for l in range(L):
+        for h in range(H):
+            masks.append(torch.ones(L, H))
+            masks[-1][l, h] = 0
+    for l in range(L):
+        masks.append(torch.ones(L, H))
+        masks[-1][l] = 0
+    bs = batches[0]
+    batch = [tensors(recs[i:i + bs]) for i in range(0, len(recs), bs)]
+    with torch.inference_mode():
+        forward(*batch[0], masks[1])		# warm-up
+        t0 = time.perf_counter()
+        for hm in masks:
+            for ids, seg, mask in batch:
+                forward(ids, seg, mask, hm)
+        dt = time.perf_counter() - t0
+    print("sweep masks %d batch %d seconds %.2f" % (len(masks), bs, dt))
+    sys.exit(0)
 with torch.inference_mode():
     forward(*tensors(recs[:1]))		# warm-up
     for bs in batches:
