@@ -308,3 +308,23 @@ d = d[:o[0]] + struct.pack('<f', 3e38) * ((o[1] - o[0]) // 4) + d[o[1]:]"
 	    "$SAMPLES/tiny-cls/dev.mp"
 	[ "$stderr" = "ablate: $SAMPLES/tiny-cls/dev.mp: record 1: ablation 'base': logit 1 is not finite (the model's weights or inputs overflow)" ]
 }
+
+@test "ablate: a non-finite logit in a batch: the records before it whole, once" {
+	# every classifier weight 1.2e38: the pooled outputs of the first
+	# record sum to 2.2, its logits stay finite; the second's sum to 3.2,
+	# over the largest float: it overflows in the middle of a batch
+	$PY "$TOP/test/mkbad.py" model "$SAMPLES/tiny-cls" "$BATS_TEST_TMPDIR/inf" "
+o = h['classifier.weight']['data_offsets']
+d = d[:o[0]] + struct.pack('<f', 1.2e38) * ((o[1] - o[0]) // 4) + d[o[1]:]"
+	ablate -m "$SAMPLES/tiny-cls" --heads all "$SAMPLES/tiny-cls/dev.mp" |
+	    recs -k id,ablation | head -n "$(ablate -m "$SAMPLES/tiny-cls" \
+	    --heads all "$SAMPLES/tiny-cls/dev.mp" | recs -k id | grep -c \
+	    "$(recs -k id "$SAMPLES/tiny-cls/dev.mp" | head -1)")" >"$BATS_TEST_TMPDIR/want"
+	run -1 --separate-stderr bash -c 'set -o pipefail
+	    ablate -m "$1" --heads all "$2" |
+	    recs -k id,ablation >"$3"' - "$BATS_TEST_TMPDIR/inf" \
+	    "$SAMPLES/tiny-cls/dev.mp" "$BATS_TEST_TMPDIR/got"
+	[ "$stderr" = "ablate: $SAMPLES/tiny-cls/dev.mp: record 2: ablation 'base': logit 1 is not finite (the model's weights or inputs overflow)" ]
+	[ -s "$BATS_TEST_TMPDIR/want" ]
+	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
