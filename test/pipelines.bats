@@ -80,7 +80,8 @@ recipe() {
 		r=$1 cmd=$2
 		shift 2
 		for goal in "" "$r"; do
-			make -n -f "$TOP/pipelines/$r.mk" $goal MODEL="$KA" \
+			make -n --no-print-directory -f "$TOP/pipelines/$r.mk" \
+			    $goal MODEL="$KA" \
 			    TASK=RTE DATA="$SAMPLES/demo/dev.tsv" OUT="$T/o" \
 			    DEMO_OUT="$T/d" FETCH_DIR="$T/f" TASKS=RTE \
 			    >"$T/$r${goal:+.named}" 2>&1
