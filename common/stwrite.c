@@ -131,57 +131,94 @@ commit(FILE *fp, const char *tmp, const char *path, char *err, size_t errlen)
  * with spaces to a multiple of 8), then the data, each tensor at the
  * [begin, end) byte offsets the header gives, relative to the data start.
  */
-int
-stw_safetensors(const char *path, const struct stw_tensor *t, size_t n,
+/* What the header says of one tensor. */
+struct hent {
+	const char	*name;
+	int		 dtype;		/* DT_* */
+	int		 ndim;
+	const size_t	*shape;
+};
+
+static const char *const stdt[] = { "F32", "F16", "BF16" };
+
+/*
+ * A new temporary file beside path (opentmp()) with the safetensors header
+ * of the n tensors written, their data to follow in that order; NULL with
+ * err set.  *tmp is the file's name (xmalloc'd).
+ */
+static FILE *
+begin(const char *path, const struct hent *h, size_t n, char **tmp,
     char *err, size_t errlen)
 {
 	cJSON *hdr, *meta, *e, *a;
-	char *js, *tmp;
+	char *js;
 	size_t off = 0, len, pad;
 	uint64_t hl;
 	unsigned char hb[8];
 	FILE *fp;
-	int r;
 
+	*tmp = NULL;
 	hdr = cJSON_CreateObject();
 	meta = cJSON_AddObjectToObject(hdr, "__metadata__");
 	cJSON_AddStringToObject(meta, "format", "pt");
 	for (size_t i = 0; i < n; i++) {
 		size_t cnt = 1;
 
-		e = cJSON_AddObjectToObject(hdr, t[i].name);
-		cJSON_AddStringToObject(e, "dtype", "F32");
+		e = cJSON_AddObjectToObject(hdr, h[i].name);
+		cJSON_AddStringToObject(e, "dtype", stdt[h[i].dtype]);
 		a = cJSON_AddArrayToObject(e, "shape");
-		for (int d = 0; d < t[i].ndim; d++) {
+		for (int d = 0; d < h[i].ndim; d++) {
 			cJSON_AddItemToArray(a,
-			    cJSON_CreateNumber((double)t[i].shape[d]));
-			cnt *= t[i].shape[d];
+			    cJSON_CreateNumber((double)h[i].shape[d]));
+			cnt *= h[i].shape[d];
 		}
 		a = cJSON_AddArrayToObject(e, "data_offsets");
 		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
-		off += cnt * 4;
+		off += cnt * tensor_dtsize(h[i].dtype);
 		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
 	}
 	js = cJSON_PrintUnformatted(hdr);
 	cJSON_Delete(hdr);
-	if (js == NULL)
-		return fail(err, errlen, "%s: out of memory", path);
+	if (js == NULL) {
+		fail(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
 	len = strlen(js);
 	pad = (8 - (8 + len) % 8) % 8;
 	hl = len + pad;
 	for (int i = 0; i < 8; i++)
 		hb[i] = (unsigned char)(hl >> (8 * i));
-
-	if ((fp = opentmp(path, &tmp)) == NULL) {
+	if ((fp = opentmp(path, tmp)) == NULL) {
+		fail(err, errlen, "%s: %s", path, strerror(errno));
 		free(js);
-		free(tmp);
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
 	}
 	fwrite(hb, 1, 8, fp);
 	fwrite(js, 1, len, fp);
 	for (size_t i = 0; i < pad; i++)
 		putc(' ', fp);
 	free(js);
+	return fp;
+}
+
+int
+stw_safetensors(const char *path, const struct stw_tensor *t, size_t n,
+    char *err, size_t errlen)
+{
+	struct hent *h = xcalloc(n, sizeof(*h));
+	char *tmp;
+	FILE *fp;
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		h[i] = (struct hent){ t[i].name, DT_F32, t[i].ndim,
+		    t[i].shape };
+	fp = begin(path, h, n, &tmp, err, errlen);
+	free(h);
+	if (fp == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		size_t cnt = 1;
 
@@ -778,62 +815,29 @@ out:
 
 /* ---- a tensor file, converted ---- */
 
-static const char *const stdt[] = { "F32", "F16", "BF16" };
-
 int
 stw_tfile(const char *path, const struct tfile *tf, int dtype, int force,
     char *err, size_t errlen)
 {
-	cJSON *hdr, *meta, *e, *a;
-	char *js, *tmp;
-	size_t off = 0, len, pad;
-	uint64_t hl;
-	unsigned char hb[8];
+	struct hent *h = xcalloc(tf->n, sizeof(*h));
+	size_t nh = 0;
+	char *tmp;
 	float buf[4096];
 	unsigned char out[4096 * 4];
 	FILE *fp;
 	int r;
 
-	hdr = cJSON_CreateObject();
-	meta = cJSON_AddObjectToObject(hdr, "__metadata__");
-	cJSON_AddStringToObject(meta, "format", "pt");
 	for (size_t i = 0; i < tf->n; i++) {
 		const struct tfentry *t = &tf->e[i];
-		int dt = dtype == -1 ? t->dtype : dtype;
 
-		if (t->dtype < 0 || t->dtype > DT_BF16)
-			continue;
-		e = cJSON_AddObjectToObject(hdr, t->name);
-		cJSON_AddStringToObject(e, "dtype", stdt[dt]);
-		a = cJSON_AddArrayToObject(e, "shape");
-		for (int d = 0; d < t->ndim; d++)
-			cJSON_AddItemToArray(a,
-			    cJSON_CreateNumber((double)t->shape[d]));
-		a = cJSON_AddArrayToObject(e, "data_offsets");
-		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
-		off += t->n * tensor_dtsize(dt);
-		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
+		if (t->dtype >= 0 && t->dtype <= DT_BF16)
+			h[nh++] = (struct hent){ t->name, dtype == -1 ?
+			    t->dtype : dtype, t->ndim, t->shape };
 	}
-	js = cJSON_PrintUnformatted(hdr);
-	cJSON_Delete(hdr);
-	if (js == NULL)
-		return fail(err, errlen, "%s: out of memory", path);
-	len = strlen(js);
-	pad = (8 - (8 + len) % 8) % 8;
-	hl = len + pad;
-	for (int i = 0; i < 8; i++)
-		hb[i] = (unsigned char)(hl >> (8 * i));
-	if ((fp = opentmp(path, &tmp)) == NULL) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
-		free(tmp);
-		free(js);
+	fp = begin(path, h, nh, &tmp, err, errlen);
+	free(h);
+	if (fp == NULL)
 		return -1;
-	}
-	fwrite(hb, 1, 8, fp);
-	fwrite(js, 1, len, fp);
-	for (size_t i = 0; i < pad; i++)
-		putc(' ', fp);
-	free(js);
 	/* The values as stored, or through f32 to the dtype asked. */
 	for (size_t i = 0; i < tf->n; i++) {
 		const struct tfentry *t = &tf->e[i];
