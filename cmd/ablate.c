@@ -30,8 +30,9 @@
 
 #define USAGE	"usage: ablate -m model [-v] [-b tokens] [--heads spec] " \
 		"[--layers spec]\n" \
-		"              [--mode uniform|zero] [--no-reuse] [--sets file] " \
-		"[file ...]\n"
+		"              [--mode uniform|zero] [--no-reuse] " \
+		"[--precision f32|bf16]\n" \
+		"              [--sets file] [file ...]\n"
 
 static void
 usage(void)
@@ -477,11 +478,12 @@ main(int argc, char *argv[])
 		{ "layers", required_argument, NULL, 'Y' },
 		{ "mode", required_argument, NULL, 'o' },
 		{ "no-reuse", no_argument, NULL, 'R' },
+		{ "precision", required_argument, NULL, 'P' },
 		{ "sets", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *mdir = NULL, *heads = NULL, *layers = NULL, *setsf = NULL;
-	int ch, mode = BERT_UNIFORM, reuse = 1, verbose = 0, L, H, nl;
+	int ch, mode = BERT_UNIFORM, reuse = 1, verbose = 0, L, H, nl, bf = 0;
 	struct bert m;
 	struct wp_vocab vocab;	/* the records' tokens are checked with it */
 	struct rec_reader *rr;
@@ -498,6 +500,11 @@ main(int argc, char *argv[])
 				errx(2, "-b: '%s' is not a number of tokens",
 				    optarg);
 			maxtok = v;
+			break;
+		case 'P':
+			if ((bf = bert_precision_name(optarg)) == -1)
+				errx(2, "--precision: '%s' is not f32 or bf16",
+				    optarg);
 			break;
 		case 'H':
 			/* checked against the model once it is loaded */
@@ -541,6 +548,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (mdir == NULL)
 		usage();
+	if (bert_precision(bf, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
 
 	if (model_load(&m, mdir, err, sizeof(err)) == -1 ||
 	    model_vocab(&vocab, mdir, err, sizeof(err)) == -1)

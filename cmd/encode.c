@@ -43,7 +43,8 @@ usage(void)
 	fprintf(stderr, "usage: encode -m model [-apvz] [-b tokens] "
 	    "[--attn-dtype f32|f16] [--hidden | --hidden-all]\n"
 	    "              [--disable heads] [--mode uniform|zero] "
-	    "[file ...]\n");
+	    "[--precision f32|bf16]\n"
+	    "              [file ...]\n");
 	exit(2);
 }
 
@@ -216,6 +217,7 @@ main(int argc, char *argv[])
 		{ "mode", required_argument, NULL, 'M' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "pooled", no_argument, NULL, 'p' },
+		{ "precision", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -231,6 +233,7 @@ main(int argc, char *argv[])
 	msgpack_object rec;
 	char err[512];
 	int ch, gz = 0, n = 0, maxslots = 64;	/* flush()'s arrays */
+	int bf = 0;
 	size_t ntok = 0, natt = 0;
 	long v;
 
@@ -277,6 +280,11 @@ main(int argc, char *argv[])
 		case 'p':
 			opt.pooled = 1;
 			break;
+		case 'P':
+			if ((bf = bert_precision_name(optarg)) == -1)
+				errx(2, "--precision: '%s' is not f32 or bf16",
+				    optarg);
+			break;
 		case 'v':
 			opt.verbose = 1;
 			break;
@@ -291,6 +299,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (mdir == NULL)
 		usage();
+	if (bert_precision(bf, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
 	if (model_load(&m, mdir, err, sizeof(err)) == -1 ||
 	    model_vocab(&vocab, mdir, err, sizeof(err)) == -1)
 		errx(1, "%s", err);

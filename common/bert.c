@@ -18,6 +18,7 @@
 
 #include "bert.h"
 #include "gemm.h"
+#include "gemmbf.h"
 #include "util.h"
 
 /*
@@ -30,6 +31,7 @@ static struct {
 	int		 n;		/* threads, the caller included */
 	int		 unit;		/* offsets are multiples of it */
 	int		 gemm;		/* dense products by gemm.c */
+	int		 bf;		/* every product by gemmbf.c, in bf16 */
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 go, done;
 	unsigned	 gen;
@@ -41,6 +43,7 @@ static struct {
 } pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
     .done = PTHREAD_COND_INITIALIZER };
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static int want_bf;			/* bert_precision()'s, for pool_init */
 static _Thread_local int tid;		/* 0 the caller, 1.. the workers */
 
 /* Rows a batch rounds up to: see bert.h; its maximum. */
@@ -203,7 +206,8 @@ pool_init(void)
 	openblas_set_num_threads(1);
 	/* gemm.c's rows do not depend on their neighbours: no alignment */
 	pool.gemm = gemm_ok();
-	pool.unit = pool.gemm ? 1 : probe_unit();
+	pool.bf = want_bf;
+	pool.unit = pool.gemm || pool.bf ? 1 : probe_unit();
 	/* for tests: another unit, to see what a wrong one does */
 	if (s != NULL && parse_long(s, 1, MAXUNIT, &v) == 0)
 		pool.unit = (int)v;
@@ -233,7 +237,51 @@ const char *
 bert_dense(void)
 {
 	pthread_once(&pool_once, pool_init);
-	return pool.gemm ? "headcount's AVX2 kernel" : "OpenBLAS sgemm";
+	return pool.bf ? "headcount's AVX512-BF16 kernel (bf16 products, "
+	    "float32 sums)" : pool.gemm ? "headcount's AVX2 kernel" :
+	    "OpenBLAS sgemm";
+}
+
+int
+bert_precision_name(const char *s)
+{
+	return strcmp(s, "f32") == 0 ? 0 : strcmp(s, "bf16") == 0 ? 1 : -1;
+}
+
+int
+bert_precision(int bf16, char *err, size_t errlen)
+{
+	if (bf16 && !gemmbf_ok()) {
+		snprintf(err, errlen, "--precision bf16: this processor has "
+		    "no AVX512-BF16 (vdpbf16ps); use f32");
+		return -1;
+	}
+	want_bf = bf16;
+	return 0;
+}
+
+/*
+ * The bf16 copy of the dense weight that w points into (at a row that
+ * starts a panel), for gemmbf.c; m's weights are bf16-packed.
+ */
+static const uint16_t *
+bfof(const struct bert *m, const float *w)
+{
+	const struct bert_config *c = &m->cfg;
+
+	for (int l = 0; l < c->L; l++) {
+		const struct bert_layer *y = &m->layer[l];
+		const float *base[4] = { y->qkvw, y->aow, y->iw, y->ow };
+		size_t n[4] = { (size_t)3 * c->C * c->C, (size_t)c->C * c->C,
+		    (size_t)c->F * c->C, (size_t)c->C * c->F };
+		int in[4] = { c->C, c->C, c->C, c->F };
+
+		for (int k = 0; k < 4; k++)
+			if (w >= base[k] && w < base[k] + n[k])
+				return m->bfw[4 * l + k] + (size_t)(w -
+				    base[k]) / in[k] * ((in[k] + 1) / 2 * 2);
+	}
+	abort();	/* only the layers' weights come here */
 }
 
 /*
@@ -248,6 +296,7 @@ bert_dense(void)
 struct linear {
 	float		*y;
 	const float	*x, *w, *b;
+	const uint16_t	*wb;		/* gemmbf.c: w in bf16 */
 	int		 N, in, out;
 	int		 ly, cb;	/* gemm.c: y's layout, as gemm_rows_split's */
 	size_t		 cs;
@@ -291,6 +340,13 @@ linear_task(void *arg, int t)
 	const float *x;
 	float *y, *buf = NULL;
 
+	if (pool.bf) {
+		i0 = a->start[t];
+		gemmbf_rows_split(a->y + (size_t)i0 * a->ly, a->ly, a->cb,
+		    a->cs, a->x + (size_t)i0 * a->in, a->in, a->wb, a->b,
+		    a->start[t + 1] - i0, a->out, a->in);
+		return;
+	}
 	if (pool.gemm) {
 		i0 = a->start[t];
 		gemm_rows_split(a->y + (size_t)i0 * a->ly, a->ly, a->cb, a->cs,
@@ -320,17 +376,22 @@ linear_task(void *arg, int t)
 	}
 }
 
-/* The same with y laid out as gemm_rows_split's: gemm.c only. */
+/*
+ * The same with y laid out as gemm_rows_split's: gemm.c and gemmbf.c
+ * only.  w is one of m's layers' weights.
+ */
 static void
-linear_split(float *y, int ly, int cb, size_t cs, const float *x,
-    const float *w, const float *b, int N, int in, int out)
+linear_split(const struct bert *m, float *y, int ly, int cb, size_t cs,
+    const float *x, const float *w, const float *b, int N, int in, int out)
 {
-	struct linear a = { y, x, w, b, N, in, out, ly, cb, cs, NULL };
+	struct linear a = { y, x, w, b, NULL, N, in, out, ly, cb, cs, NULL };
 	int nt;
 
 	if (N == 0)
 		return;
-	if (pool.gemm) {
+	if (pool.bf)
+		a.wb = bfof(m, w);
+	if (pool.gemm || pool.bf) {
 		a.start = gemm_tasks(N, &nt);
 		parallel(nt, linear_task, &a);
 		free(a.start);
@@ -340,10 +401,10 @@ linear_split(float *y, int ly, int cb, size_t cs, const float *x,
 }
 
 static void
-linear(float *y, const float *x, const float *w, const float *b, int N,
-    int in, int out)
+linear(const struct bert *m, float *y, const float *x, const float *w,
+    const float *b, int N, int in, int out)
 {
-	linear_split(y, out, out, 0, x, w, b, N, in, out);
+	linear_split(m, y, out, out, 0, x, w, b, N, in, out);
 }
 
 /*
@@ -769,6 +830,16 @@ pack_task(void *arg, int t)
 	struct bert_layer *w = &m->layer[t / 4];
 	int C = m->cfg.C, F = m->cfg.F;
 
+	if (pool.bf) {
+		const float *src[4] = { w->qkvw, w->aow, w->iw, w->ow };
+		int out[4] = { 3 * C, C, F, C }, in[4] = { C, C, C, F };
+		int k = t % 4;
+
+		m->bfw[t] = xreallocarray(NULL, gemmbf_size(out[k], in[k]),
+		    sizeof(uint16_t));
+		gemmbf_pack(m->bfw[t], src[k], out[k], in[k]);
+		return;
+	}
 	switch (t % 4) {
 	case 0: gemm_pack(w->qkvw, 3 * C, C); break;
 	case 1: gemm_pack(w->aow, C, C); break;
@@ -782,7 +853,10 @@ bert_run_init(struct bert_run *r, struct bert *m)
 {
 	pthread_once(&pool_once, pool_init);
 	pthread_once(&vm_once, vm_init);
-	if (pool.gemm && !m->packed) {
+	if (pool.bf && m->bfw == NULL) {
+		m->bfw = xcalloc(4 * m->cfg.L, sizeof(*m->bfw));
+		parallel(4 * m->cfg.L, pack_task, m);
+	} else if (!pool.bf && pool.gemm && !m->packed) {
 		parallel(4 * m->cfg.L, pack_task, m);
 		m->packed = 1;
 	}
@@ -1025,7 +1099,8 @@ qkv_layout(struct bert_run *r, int l, struct attend *a)
 	 */
 	a->rs = 3 * C;
 	a->hs = D;
-	if ((split = pool.gemm && D % GEMM_PANEL == 0)) {
+	if ((split = pool.bf ? D % GEMMBF_PANEL == 0 :
+	    pool.gemm && D % GEMM_PANEL == 0)) {
 		a->rs = D;
 		a->hs = (size_t)r->Np * D;
 	}
@@ -1036,9 +1111,24 @@ qkv_layout(struct bert_run *r, int l, struct attend *a)
 	 * gemm.c, whose outputs' bits do not depend on the others' (bert.h),
 	 * and the queries' panels apart from the keys'.
 	 */
-	a->cls = l == c->L && r->cls_only && !r->want_attn && pool.gemm &&
-	    C % GEMM_PANEL == 0;
+	a->cls = l == c->L && r->cls_only && !r->want_attn && (pool.bf ?
+	    C % GEMMBF_PANEL == 0 : pool.gemm && C % GEMM_PANEL == 0);
 	return split;
+}
+
+/* A thread's buffer for a head's keys or values in bf16, n at least. */
+static uint16_t *
+bfbuf(size_t n)
+{
+	static _Thread_local uint16_t *b;
+	static _Thread_local size_t cap;
+
+	if (n > cap) {
+		free(b);
+		b = xreallocarray(NULL, n, sizeof(uint16_t));
+		cap = n;
+	}
+	return b;
 }
 
 static void
@@ -1065,7 +1155,12 @@ attend_task(void *arg, int t)
 	if (a->off == NULL || a->off[b] == NULL ||
 	    !headset_has(a->off[b], a->l, h + 1)) {
 		/* p (nq, T) = softmax(q_h (nq, D) . k_h (T, D)^T / sqrt(D)) */
-		if (pool.gemm) {
+		if (pool.bf) {
+			uint16_t *kb = bfbuf(gemmbf_size(T, D));
+
+			gemmbf_pack_rows(kb, k, rs, T, D, scale);
+			gemmbf_any(p, T, qr, lq, kb, nq, T, D);
+		} else if (pool.gemm) {
 			gemm_pack_rows(kv, k, rs, T, D, scale);
 			gemm_any(p, T, qr, lq, kv, nq, T, D);
 		} else
@@ -1078,7 +1173,12 @@ attend_task(void *arg, int t)
 			p[i] = v;
 	}
 	/* ctx_h (nq, D) = p (nq, T) . v_h (T, D) */
-	if (pool.gemm) {
+	if (pool.bf) {
+		uint16_t *vb = bfbuf(gemmbf_size(D, T));
+
+		gemmbf_pack_cols(vb, v, rs, D, T);
+		gemmbf_any(ctx + h * D, C, p, T, vb, nq, D, T);
+	} else if (pool.gemm) {
 		gemm_pack_cols(kv, v, rs, D, T);
 		gemm_any(ctx + h * D, C, p, T, kv, nq, D, T);
 	} else
@@ -1096,19 +1196,19 @@ bert_qkv(struct bert_run *r, int l, const float *x)
 
 	split = qkv_layout(r, l, &a);
 	if (a.cls) {
-		linear_split(r->qkv + c->H * a.hs, a.rs, split ? D : 2 * C,
-		    split ? a.hs : 0, x, w->qkvw + (size_t)C * C, w->qkvb + C,
-		    r->Np, C, 2 * C);
+		linear_split(r->m, r->qkv + c->H * a.hs, a.rs, split ? D :
+		    2 * C, split ? a.hs : 0, x, w->qkvw + (size_t)C * C,
+		    w->qkvb + C, r->Np, C, 2 * C);
 		for (int b = 0; b < r->B; b++)
 			memcpy(r->cls + (size_t)b * C, x + (size_t)r->off[b] *
 			    C, C * sizeof(float));
-		linear(r->cls + (size_t)r->B * C, r->cls, w->qkvw, w->qkvb,
-		    r->B, C, C);
+		linear(r->m, r->cls + (size_t)r->B * C, r->cls, w->qkvw,
+		    w->qkvb, r->B, C, C);
 	} else if (split)
-		linear_split(r->qkv, D, D, a.hs, x, w->qkvw, w->qkvb, r->Np, C,
-		    3 * C);
+		linear_split(r->m, r->qkv, D, D, a.hs, x, w->qkvw, w->qkvb,
+		    r->Np, C, 3 * C);
 	else
-		linear(r->qkv, x, w->qkvw, w->qkvb, r->Np, C, 3 * C);
+		linear(r->m, r->qkv, x, w->qkvw, w->qkvb, r->Np, C, 3 * C);
 }
 
 void
@@ -1140,11 +1240,11 @@ sublayers(struct bert_run *r, const struct bert_layer *w, float *y,
 	const struct bert_config *c = &r->m->cfg;
 	int C = c->C;
 
-	linear(r->h1, ctx, w->aow, w->aob, N, C, C);
+	linear(r->m, r->h1, ctx, w->aow, w->aob, N, C, C);
 	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, N, C, c->eps);
-	linear(r->ff, r->h1, w->iw, w->ib, N, C, c->F);
+	linear(r->m, r->ff, r->h1, w->iw, w->ib, N, C, c->F);
 	gelu(r->ff, N, c->F);
-	linear(y, r->ff, w->ow, w->ob, N, c->F, C);
+	linear(r->m, y, r->ff, w->ow, w->ob, N, c->F, C);
 	add_layernorm(y, y, r->h1, w->ln2g, w->ln2b, N, C, c->eps);
 }
 

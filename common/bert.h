@@ -189,6 +189,17 @@ int	bert_rowunit(void);
 const char *bert_dense(void);
 
 /*
+ * Every product in bf16 (bf16 = 1: weights rounded once, when the first
+ * run packs them; activations rounded at each product's input; sums,
+ * softmax, LayerNorm, GELU and the rest in float32), by gemmbf.c; or in
+ * float32 (0, the default).  Before the first run.  Returns 0, or -1 with
+ * a message in err where the processor has no AVX512-BF16.
+ */
+int	bert_precision(int bf16, char *err, size_t errlen);
+/* 0 for "f32", 1 for "bf16", -1 for anything else (--precision). */
+int	bert_precision_name(const char *s);
+
+/*
  * GELU in place on x (n): x Phi(x), with an erf within 1.5e-7 of the true
  * one (libm's erff: about 6e-8), vectorised; and d (n) *= GELU'(x (n)),
  * the derivative of that GELU, for training.  bert_erf and bert_exp (x <=

@@ -105,7 +105,8 @@ gemmbf_ok(void)
 		__builtin_cpu_init();
 		ok = __builtin_cpu_supports("avx512f") &&
 		    __builtin_cpu_supports("avx512bw") &&
-		    __builtin_cpu_supports("avx512bf16");
+		    __builtin_cpu_supports("avx512bf16") &&
+		    getenv("HEADCOUNT_NOBF16") == NULL;
 	}
 	return ok;
 }
@@ -136,8 +137,10 @@ gemmbf_size(int out, int in)
 	return (size_t)(out + NR - 1) / NR * NR * (size_t)((in + 1) / 2 * 2);
 }
 
-void
-gemmbf_pack(uint16_t *p, const float *w, int out, int in)
+/* p = W packed, W[j][k] = s . w[j * lj + k * lk], rounded to bf16 */
+static void
+pack(uint16_t *p, const float *w, size_t lj, size_t lk, int out, int in,
+    float s)
 {
 	int in2 = (in + 1) / 2 * 2;
 
@@ -147,9 +150,29 @@ gemmbf_pack(uint16_t *p, const float *w, int out, int in)
 				size_t at = (size_t)j0 * in2 +
 				    ((size_t)(k / 2) * NR + j) * 2 + k % 2;
 
-				p[at] = j0 + j < out && k < in ?
-				    bf(w[(size_t)(j0 + j) * in + k]) : 0;
+				p[at] = j0 + j < out && k < in ? bf(s *
+				    w[(size_t)(j0 + j) * lj + (size_t)k * lk]) :
+				    0;
 			}
+}
+
+void
+gemmbf_pack(uint16_t *p, const float *w, int out, int in)
+{
+	pack(p, w, in, 1, out, in, 1.0f);
+}
+
+void
+gemmbf_pack_rows(uint16_t *p, const float *w, size_t lw, int out, int in,
+    float s)
+{
+	pack(p, w, lw, 1, out, in, s);
+}
+
+void
+gemmbf_pack_cols(uint16_t *p, const float *wt, size_t lw, int out, int in)
+{
+	pack(p, wt, 1, lw, out, in, 1.0f);
 }
 
 /* One tile of the first MR of m rows and nc <= NR outputs. */
@@ -182,6 +205,22 @@ tile(float *y, int ly, const uint32_t *a, const uint16_t *b, int kp, int m,
 void
 gemmbf_rows(float *y, int ly, const float *x, int lx, const uint16_t *w,
     const float *b, int n, int out, int in)
+{
+	gemmbf_rows_split(y, ly, out, 0, x, lx, w, b, n, out, in);
+}
+
+void
+gemmbf_any(float *y, int ly, const float *x, int lx, const uint16_t *w,
+    int n, int out, int in)
+{
+	for (int i = 0; i < n; i += GEMMBF_ROWS)
+		gemmbf_rows(y + (size_t)i * ly, ly, x + (size_t)i * lx, lx, w,
+		    NULL, n - i < GEMMBF_ROWS ? n - i : GEMMBF_ROWS, out, in);
+}
+
+void
+gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
+    int lx, const uint16_t *w, const float *b, int n, int out, int in)
 {
 	enum { TILES = (GEMMBF_ROWS + MR - 1) / MR };
 	uint32_t a[TILES * MR * (KC / 2)] __attribute__((aligned(64)));
@@ -222,8 +261,10 @@ gemmbf_rows(float *y, int ly, const float *x, int lx, const uint16_t *w,
 			    (size_t)k0 * NR;
 			int nc = out - j0 < NR ? out - j0 : NR;
 
+			float *yj = y + (size_t)(j0 / cb) * cs + j0 % cb;
+
 			for (int t = 0; t < tiles; t++)
-				tile(y + (size_t)t * MR * ly + j0, ly,
+				tile(yj + (size_t)t * MR * ly, ly,
 				    a + (size_t)t * MR * kp, pw, kp,
 				    n - t * MR, nc, first, b ? b + j0 : NULL);
 		}

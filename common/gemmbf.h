@@ -27,7 +27,7 @@
  * 1 where the kernel runs: the CPU has AVX512F, AVX512BW and AVX512-BF16
  * and the system saves their registers.
  */
-int	gemmbf_ok(void);
+int	gemmbf_ok(void);	/* HEADCOUNT_NOBF16 set: 0, for tests */
 
 /* The bf16 elements that a packed W (out, in) takes. */
 size_t	gemmbf_size(int out, int in);
@@ -41,12 +41,35 @@ size_t	gemmbf_size(int out, int in);
 void	gemmbf_pack(uint16_t *p, const float *w, int out, int in);
 
 /*
+ * The same into p from elsewhere: gemmbf_pack_rows from s . w, w (out,
+ * in) with rows lw floats apart (attention's keys, scaled);
+ * gemmbf_pack_cols from wt (in, out), w's transpose, rows lw floats apart
+ * (attention's values).
+ */
+void	gemmbf_pack_rows(uint16_t *p, const float *w, size_t lw, int out,
+	    int in, float s);
+void	gemmbf_pack_cols(uint16_t *p, const float *wt, size_t lw, int out,
+	    int in);
+
+/*
  * y (n, out) = bf16(x) (n, in) . w^T + b (out), w packed, b NULL for
  * none, n <= GEMMBF_ROWS; rows of x and y lx and ly floats apart.  Only
  * where gemmbf_ok().
  */
 void	gemmbf_rows(float *y, int ly, const float *x, int lx,
 	    const uint16_t *w, const float *b, int n, int out, int in);
+
+/*
+ * The same with y's columns in blocks of cb, a multiple of GEMMBF_PANEL:
+ * output j goes to column j % cb of the block at y + j / cb * cs (as
+ * gemm_rows_split()).
+ */
+void	gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
+	    int lx, const uint16_t *w, const float *b, int n, int out, int in);
+
+/* y (n, out) = bf16(x) . w^T, w packed, for any n: GEMMBF_ROWS at a time. */
+void	gemmbf_any(float *y, int ly, const float *x, int lx,
+	    const uint16_t *w, int n, int out, int in);
 
 /*
  * The same computed one scalar operation at a time, for tests: for each

@@ -1126,6 +1126,9 @@ bad:
 void
 model_release(struct bert *m)
 {
+	for (int i = 0; m->bfw != NULL && i < 4 * m->cfg.L; i++)
+		free(m->bfw[i]);
+	free(m->bfw);
 	free(m->params);
 	free(m->layer);
 	free(m->dir);

@@ -12,6 +12,7 @@
 #define MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <msgpack.h>
 
@@ -131,6 +132,8 @@ struct bert {
 	float	*pw, *pb;	/* pooler.dense (C, C), (C); NULL if absent */
 	float	*cw, *cb;	/* classifier (nlabels, C), (nlabels); or NULL */
 	int	 packed;	/* the layers' dense weights are gemm_pack()ed */
+	uint16_t **bfw;		/* (4L) the same in bf16, gemmbf_pack()ed: */
+				/* qkv, attention output, FFN in, out; or NULL */
 };
 
 /*
