@@ -207,32 +207,38 @@ sums() {
 
 @test "finetune: a run that fails while writing leaves the old model whole" {
 	need_finetune
-	finetune -m "$D/m" -o "$D/keep" --labels 3 --random-init --epochs 0
-	before=$(sums "$D/keep")
+	# a directory of the test's own: the file's tests run in parallel
+	O="$BATS_TEST_TMPDIR/o"
+	mkdir "$O"
+	finetune -m "$D/m" -o "$O/keep" --labels 3 --random-init --epochs 0
+	before=$(sums "$O/keep")
 	# the weights (85 kB) outgrow a 40 kB file size limit; config.json
 	# does not
 	run -1 --separate-stderr bash -c "trap '' XFSZ; ulimit -f 40
-	    exec finetune -m '$D/m' -o '$D/keep' $FT '$D/train.mp'"
+	    exec finetune -m '$D/m' -o '$O/keep' $FT '$D/train.mp'"
 	echo "$stderr"
 	[[ $stderr == *"model.safetensors"* ]]
-	[ "$(sums "$D/keep")" = "$before" ]
-	run --separate-stderr finetune -m "$D/keep" --epochs 0 \
+	[ "$(sums "$O/keep")" = "$before" ]
+	run --separate-stderr finetune -m "$O/keep" --epochs 0 \
 	    --importance - "$D/train.mp"
 	[ "$status" -eq 0 ]
 }
 
 @test "finetune: a run killed while training leaves the old model whole" {
 	need_finetune
-	finetune -m "$D/m" -o "$D/kept" $FT "$D/train.mp"
-	before=$(sums "$D/kept")
+	# a directory of the test's own: the file's tests run in parallel
+	O="$BATS_TEST_TMPDIR/o"
+	mkdir "$O"
+	finetune -m "$D/m" -o "$O/kept" $FT "$D/train.mp"
+	before=$(sums "$O/kept")
 	for sig in TERM KILL; do
-		finetune -m "$D/m" -o "$D/kept" --random-init --epochs 1000 \
+		finetune -m "$D/m" -o "$O/kept" --random-init --epochs 1000 \
 		    "$D/train.mp" &
 		pid=$!
 		sleep 0.5
 		kill -$sig $pid
 		wait $pid || true
-		[ "$(sums "$D/kept")" = "$before" ]
+		[ "$(sums "$O/kept")" = "$before" ]
 	done
 }
 
