@@ -24,11 +24,13 @@ if [ ! -f "$M/model.safetensors" ]; then
 	    --labels 2
 fi
 if [ ! -f "$out/view512.mp" ]; then
-	$PY -c 'import json, random
+	# the tokens are the model's words for the ids, as encode checks
+	$PY -c 'import json, random, sys
+v = open(sys.argv[1]).read().split("\n")
 r = random.Random(26)
 ids = [101] + [r.randrange(1000, 30000) for _ in range(510)] + [102]
 print(json.dumps({"id": "t512", "ids": ids, "seg": [0] * 256 + [1] * 256,
-    "tokens": ["w%d" % i for i in range(512)]}))' |
+    "tokens": [v[i] for i in ids]}))' "$M/vocab.txt" |
 	    $PY test/score-mp.py >"$out/view512.tok"
 	encode -m "$M" -a "$out/view512.tok" >"$out/view512.mp"
 fi
