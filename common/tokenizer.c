@@ -226,6 +226,16 @@ tok_open(struct tokenizer *t, const char *family, const char *file,
 				t->word = t->wp->word;
 				t->len = t->wp->len;
 			}
+			/* the template's ids must be in the vocabulary */
+			if (t->first >= t->n || t->last >= t->n ||
+			    t->sep2 >= t->n) {
+				snprintf(err, errlen, "%s: the post_processor's "
+				    "special token id %d is outside the "
+				    "vocabulary of %d", file, t->first >= t->n ?
+				    t->first : t->last >= t->n ? t->last :
+				    t->sep2, t->n);
+				r = -1;
+			}
 		}
 	} else {
 		snprintf(err, errlen, "'%s' is not a tokenizer (bert, roberta, "

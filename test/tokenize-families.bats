@@ -247,6 +247,15 @@ json() {
 	echo '[1]' >"$T/j/tokenizer.json"
 	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
 	[[ $stderr == *"$T/j/tokenizer.json: not a JSON object"* ]]
+	# a template whose [SEP] is outside the vocabulary (found by the
+	# fuzzer: the ids went out unchecked)
+	cat >"$T/j/tokenizer.json" <<-'EOF2'
+	{"post_processor": {"type": "RobertaProcessing", "cls": ["<s>", 1],
+	  "sep": ["</s>", 2]}, "model": {"type": "Unigram", "unk_id": 0,
+	  "vocab": [["<unk>", -4], ["a", -2]]}}
+	EOF2
+	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
+	[[ $stderr == *"$T/j/tokenizer.json: the post_processor's special token id 2 is outside the vocabulary of 2"* ]]
 	echo '{"model": {"type": "Unigram", "unk_id": 5, "vocab": [["a", 0]]}}' >"$T/j/tokenizer.json"
 	run -1 --separate-stderr tokenize -m "$T/j" /dev/null
 	[[ $stderr == *"tokenizer.json: the Unigram model has no unk_id"* ]]
