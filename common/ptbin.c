@@ -99,16 +99,21 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Byte strings in order: by their bytes, then the shorter first. */
+static int
+bytescmp(const void *a, size_t na, const void *b, size_t nb)
+{
+	int c = memcmp(a, b, na < nb ? na : nb);
+
+	return c != 0 ? c : (na > nb) - (na < nb);
+}
+
 static int
 zentcmp(const void *a, const void *b)
 {
 	const struct zent *x = a, *y = b;
-	size_t n = x->namelen < y->namelen ? x->namelen : y->namelen;
-	int c = memcmp(x->name, y->name, n);
 
-	if (c != 0)
-		return c;
-	return (x->namelen > y->namelen) - (x->namelen < y->namelen);
+	return bytescmp(x->name, x->namelen, y->name, y->namelen);
 }
 
 /*
@@ -1725,12 +1730,8 @@ storcmp(const void *a, const void *b)
 {
 	const struct stor *x = *(const struct stor *const *)a;
 	const struct stor *y = *(const struct stor *const *)b;
-	size_t n = x->keylen < y->keylen ? x->keylen : y->keylen;
-	int c = memcmp(x->key, y->key, n);
 
-	if (c != 0)
-		return c;
-	return (x->keylen > y->keylen) - (x->keylen < y->keylen);
+	return bytescmp(x->key, x->keylen, y->key, y->keylen);
 }
 
 /*
