@@ -370,7 +370,7 @@ h7_example() {
 		sed -n '/^\.Sh SEE ALSO/,/^\.Sh/p' "$f" | grep -qx '\.Xr headcount 7' ||
 		    { echo "$f: no .Xr headcount 7"; false; }
 	done
-	run make -s -C "$TOP" lint
+	run make -s --no-print-directory -C "$TOP" lint
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	make -s -C "$TOP" install DESTDIR="$T/dest" PREFIX=/p >/dev/null
