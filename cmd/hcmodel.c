@@ -26,7 +26,6 @@
 #include <zlib.h>
 
 #include "model.h"
-#include "ptbin.h"
 #include "stwrite.h"
 #include "tensor.h"
 #include "util.h"
@@ -632,7 +631,7 @@ cmd_convert(int argc, char *argv[])
 	if (!same && stw_copymeta(dir, out, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
 	path = join(out, "model.safetensors");
-	if (stw_tfile(path, &tf, dtype, force, e, sizeof(e)) == -1)
+	if (tfile_write(path, tf.e, tf.n, dtype, force, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
 	free(path);
 	tfile_release(&tf);

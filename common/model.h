@@ -3,10 +3,10 @@
  * 3): a directory with config.json, model.safetensors (or pytorch_model.bin)
  * and vocab.txt.
  *
- * Two layers: a tensor file (struct tfile), the named tensors of one
- * safetensors or pytorch_model.bin file as they are on disk; and a model
- * (struct bert), the weights of a BERT encoder converted to float32 in one
- * block, with pointers into it by role.
+ * Two layers: a tensor file (struct tfile, tensorfile.h), the named tensors
+ * of one safetensors or pytorch_model.bin file as they are on disk; and a
+ * model (struct bert), the weights of a BERT encoder converted to float32
+ * in one block, with pointers into it by role.
  */
 #ifndef MODEL_H
 #define MODEL_H
@@ -16,69 +16,8 @@
 
 #include <msgpack.h>
 
-#include "tensor.h"
+#include "tensorfile.h"
 #include "wordpiece.h"
-
-/* ---- tensor files ---- */
-
-struct tfentry {
-	char		*name;
-	int		 dtype;			/* DT_F32, DT_F16, DT_BF16 */
-	int		 ndim;
-	size_t		 shape[TENSOR_MAXDIM];
-	size_t		 n;			/* elements */
-	const void	*data;			/* n elements, little-endian */
-};
-
-struct tfile {
-	char		*path;
-	const char	*format;		/* "safetensors", ... */
-	struct tfentry	*e;
-	size_t		 n;
-	void		*map;			/* the file, mmap'd */
-	size_t		 maplen;
-	void		*buf;			/* data not in the map */
-	struct tfile	*sub;			/* shards, read as one */
-	size_t		 nsub;
-	void		*priv;			/* the loader's own */
-	char		 fmtbuf[64];		/* format, when made up */
-};
-
-/*
- * Open a tensor file, every entry checked against the file's size before use.
- * Return 0, or -1 with a message that names the file and the tensor in err.
- * ptbin_open reads the three formats of torch.save: zip, legacy, legacy tar.
- * tfile_open chooses by name, then content, and reads a sharded
- * checkpoint's index (*.index.json: a weight_map from tensor name to shard
- * file, beside it) as one file whose entries point into the shards,
- * tf->sub.
- */
-int	safetensors_open(struct tfile *tf, const char *path, char *err,
-	    size_t errlen);
-int	ptbin_open(struct tfile *tf, const char *path, char *err,
-	    size_t errlen);
-int	tfile_open(struct tfile *tf, const char *path, char *err,
-	    size_t errlen);
-
-/*
- * The weights of model directory dir, the first of model.safetensors,
- * model.safetensors.index.json, pytorch_model.bin and
- * pytorch_model.bin.index.json that exists.  tf->path is the file read (the
- * index, for shards), tf->format what it holds ("safetensors", "PyTorch
- * zip", "PyTorch legacy", "PyTorch legacy tar"; "3 shards, ..." for shards).
- */
-int	tfile_opendir(struct tfile *tf, const char *dir, char *err,
-	    size_t errlen);
-
-/*
- * Map path read-only into tf (zeroed first; tf->path set): "PATH: not a
- * regular file" for a directory, FIFO or device, checked before it is
- * opened (never blocks).  An empty file maps as maplen 0, map NULL.
- */
-int	tfile_map(struct tfile *tf, const char *path, char *err,
-	    size_t errlen);
-void	tfile_release(struct tfile *tf);
-const struct tfentry *tfile_find(const struct tfile *tf, const char *name);
 
 /*
  * The tensor of a role, named as Hugging Face names it now without the
