@@ -1,19 +1,20 @@
 /*
- * model.c -- BERT checkpoints in the Hugging Face layout: config.json and
- * the weights (tensorfile.c) to struct bert.
+ * model.c -- encoder checkpoints in the Hugging Face layout: config.json and
+ * the weights (tensorfile.c) to struct bert, through the family's table of
+ * tensors.
  */
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -84,6 +85,87 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 		return NULL;
 	}
 	return j;
+}
+
+/* ---- the families' tables ---- */
+
+#define B(f)	offsetof(struct bert, f)
+#define Y(f)	offsetof(struct bert_layer, f)
+
+/*
+ * BERT (HF BertModel, BertForSequenceClassification): the embeddings, 16
+ * tensors a layer, the pooler and the classifier.
+ */
+static const struct model_tensor bert_tensors[] = {
+	{ "embeddings.word_embeddings.weight", NULL,
+	    B(wte), 0, "VC", MT_DECAY },
+	{ "embeddings.position_embeddings.weight", NULL,
+	    B(wpe), 0, "PC", MT_DECAY },
+	{ "embeddings.token_type_embeddings.weight", NULL,
+	    B(tte), 0, "SC", MT_DECAY },
+	{ "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma",
+	    B(elng), 0, "C", MT_GAIN },
+	{ "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta",
+	    B(elnb), 0, "C", 0 },
+	{ "attention.self.query.weight", NULL,
+	    Y(qkvw), 0, "CC", MT_LAYER | MT_DECAY },
+	{ "attention.self.query.bias", NULL,
+	    Y(qkvb), 0, "C", MT_LAYER },
+	{ "attention.self.key.weight", NULL,
+	    Y(qkvw), 1, "CC", MT_LAYER | MT_DECAY },
+	{ "attention.self.key.bias", NULL,
+	    Y(qkvb), 1, "C", MT_LAYER },
+	{ "attention.self.value.weight", NULL,
+	    Y(qkvw), 2, "CC", MT_LAYER | MT_DECAY },
+	{ "attention.self.value.bias", NULL,
+	    Y(qkvb), 2, "C", MT_LAYER },
+	{ "attention.output.dense.weight", NULL,
+	    Y(aow), 0, "CC", MT_LAYER | MT_DECAY },
+	{ "attention.output.dense.bias", NULL,
+	    Y(aob), 0, "C", MT_LAYER },
+	{ "attention.output.LayerNorm.weight",
+	    "attention.output.LayerNorm.gamma",
+	    Y(ln1g), 0, "C", MT_LAYER | MT_GAIN },
+	{ "attention.output.LayerNorm.bias",
+	    "attention.output.LayerNorm.beta",
+	    Y(ln1b), 0, "C", MT_LAYER },
+	{ "intermediate.dense.weight", NULL,
+	    Y(iw), 0, "FC", MT_LAYER | MT_DECAY },
+	{ "intermediate.dense.bias", NULL,
+	    Y(ib), 0, "F", MT_LAYER },
+	{ "output.dense.weight", NULL,
+	    Y(ow), 0, "CF", MT_LAYER | MT_DECAY },
+	{ "output.dense.bias", NULL,
+	    Y(ob), 0, "C", MT_LAYER },
+	{ "output.LayerNorm.weight", "output.LayerNorm.gamma",
+	    Y(ln2g), 0, "C", MT_LAYER | MT_GAIN },
+	{ "output.LayerNorm.bias", "output.LayerNorm.beta",
+	    Y(ln2b), 0, "C", MT_LAYER },
+	{ "pooler.dense.weight", NULL,
+	    B(pw), 0, "CC", MT_POOLER | MT_DECAY },
+	{ "pooler.dense.bias", NULL,
+	    B(pb), 0, "C", MT_POOLER },
+	{ "classifier.weight", NULL,
+	    B(cw), 0, "KC", MT_HEAD | MT_DECAY },
+	{ "classifier.bias", NULL,
+	    B(cb), 0, "K", MT_HEAD },
+};
+
+#undef B
+#undef Y
+
+#define NROWS(t)	(sizeof(t) / sizeof((t)[0]))
+
+/* The families, the first the default (config.json without model_type). */
+static const struct model_family families[] = {
+	{ "bert", "BertForSequenceClassification", "bert.", "encoder.layer.",
+	    1, bert_tensors, NROWS(bert_tensors) },
+};
+
+const struct model_family *
+model_family(const struct bert_config *c)
+{
+	return c->fam != NULL ? c->fam : &families[0];
 }
 
 /* ---- config.json ---- */
@@ -172,69 +254,267 @@ out:
 	return r;
 }
 
-/* ---- the model ---- */
+/* ---- the table's tensors ---- */
 
 /*
- * The names a role has been written under: as is, with "bert.", and for
- * LayerNorm's weight and bias the older gamma and beta, with or without.
+ * Tensor t's name in layer l (alias: its older name; NULL when it has
+ * none), without the family's prefix, in b.
  */
-static int
-names(char nm[4][300], const char *role)
+static const char *
+rowname(char *b, size_t len, const struct model_family *f,
+    const struct model_tensor *t, int l, int alias)
 {
-	size_t n = strlen(role);
-	int k = 0;
+	const char *n = alias ? t->alias : t->name;
 
-	snprintf(nm[k++], 300, "%s", role);
-	snprintf(nm[k++], 300, "bert.%s", role);
-	if (strstr(role, "LayerNorm.") != NULL && n >= 7 && n < 280) {
-		const char *alt = NULL;
-		size_t cut = 0;
-		if (strcmp(role + n - 7, ".weight") == 0)
-			alt = ".gamma", cut = n - 7;
-		else if (strcmp(role + n - 5, ".bias") == 0)
-			alt = ".beta", cut = n - 5;
-		if (alt != NULL) {
-			snprintf(nm[k++], 300, "%.*s%s", (int)cut, role, alt);
-			snprintf(nm[k++], 300, "bert.%.*s%s", (int)cut, role,
-			    alt);
-		}
+	if (n == NULL)
+		return NULL;
+	if (t->flags & MT_LAYER)
+		snprintf(b, len, "%s%d.%s", f->layer, l, n);
+	else
+		snprintf(b, len, "%s", n);
+	return b;
+}
+
+/* A dimension in config letters, in c's numbers. */
+static size_t
+dim(const struct bert_config *c, char d)
+{
+	switch (d) {
+	case 'V': return (size_t)c->V;
+	case 'P': return (size_t)c->P;
+	case 'S': return (size_t)c->S;
+	case 'C': return (size_t)c->C;
+	case 'F': return (size_t)c->F;
+	case 'K': return (size_t)c->nlabels;
 	}
-	return k;
+	errx(1, "internal error: shape letter '%c'", d);
+}
+
+void
+model_it_init(struct model_it *it, const struct bert_config *c,
+    unsigned groups)
+{
+	memset(it, 0, sizeof(*it));
+	it->f = model_family(c);
+	it->c = c;
+	it->groups = groups;
+	it->layer = -1;
 }
 
 int
-model_find(const struct tfile *tf, const char *role,
+model_it_next(struct model_it *it)
+{
+	const struct model_family *f = it->f;
+	const struct model_tensor *t;
+
+	for (;;) {
+		/* past a layer's last row: the next layer, or on */
+		if (it->layer >= 0 && (it->i == f->nt ||
+		    !(f->t[it->i].flags & MT_LAYER))) {
+			if (it->layer + 1 < it->c->L) {
+				it->i = it->first;
+				it->layer++;
+			} else
+				it->layer = -1;
+		}
+		if (it->i == f->nt)
+			return 0;
+		t = &f->t[it->i];
+		if ((t->flags & MT_LAYER) && it->layer < 0) {
+			if (it->c->L < 1) {
+				while (it->i < f->nt &&
+				    (f->t[it->i].flags & MT_LAYER))
+					it->i++;
+				continue;
+			}
+			it->first = it->i;
+			it->layer = 0;
+		}
+		it->i++;
+		if (!(t->flags & MT_OPTIONAL) || (t->flags & it->groups))
+			break;
+	}
+	it->t = t;
+	rowname(it->name, sizeof(it->name), f, t, it->layer, 0);
+	it->ndim = (int)strlen(t->shape);
+	it->n = 1;
+	for (int d = 0; d < it->ndim; d++)
+		it->n *= it->shape[d] = dim(it->c, t->shape[d]);
+	return 1;
+}
+
+const char *
+model_prefix(const struct model_it *it)
+{
+	return it->t->flags & MT_HEAD ? "" : it->f->prefix;
+}
+
+/* The field of tensor it in m: a struct bert's, or a layer's. */
+static float **
+field(const struct bert *m, const struct model_it *it)
+{
+	const char *s = (const char *)m;
+
+	if (it->t->flags & MT_LAYER) {
+		if (m->layer == NULL)
+			return NULL;
+		s = (const char *)&m->layer[it->layer];
+	}
+	return (float **)(s + it->t->field);
+}
+
+float *
+model_ptr(const struct bert *m, const struct model_it *it)
+{
+	float **p = field(m, it);
+
+	return p != NULL && *p != NULL ? *p + (size_t)it->t->part * it->n :
+	    NULL;
+}
+
+/* The rows that share t's field: its blocks. */
+static size_t
+nparts(const struct model_family *f, const struct model_tensor *t)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->nt; i++)
+		k += f->t[i].field == t->field &&
+		    (f->t[i].flags & MT_LAYER) == (t->flags & MT_LAYER);
+	return k;
+}
+
+size_t
+model_layout(struct bert *m, float *base, unsigned groups)
+{
+	struct model_it it;
+	size_t off = 0;
+
+	model_it_init(&it, &m->cfg, groups);
+	while (model_it_next(&it)) {
+		if (it.t->part != 0)
+			continue;	/* a later block of a field placed */
+		off = (off + 15) / 16 * 16;
+		if (base != NULL)
+			*field(m, &it) = base + off;
+		off += nparts(it.f, it.t) * it.n;
+	}
+	return off;
+}
+
+unsigned
+model_groups(const struct bert *m)
+{
+	struct model_it it;
+	unsigned g = MT_OPTIONAL;
+
+	model_it_init(&it, &m->cfg, MT_OPTIONAL);
+	while (model_it_next(&it))
+		if ((it.t->flags & MT_OPTIONAL) && (it.n == 0 ||
+		    model_ptr(m, &it) == NULL))
+			g &= ~(it.t->flags & MT_OPTIONAL);
+	return g;
+}
+
+int
+model_find(const struct tfile *tf, const struct model_it *it,
     const struct tfentry **ep, char *err, size_t errlen)
 {
-	char nm[4][300];
-	int k = names(nm, role);
+	char alt[sizeof(it->name)];
+	const char *nm[2], *s, *pfx = it->f->prefix;
+	size_t pl = strlen(pfx);
 
+	nm[0] = it->name;
+	nm[1] = rowname(alt, sizeof(alt), it->f, it->t, it->layer, 1);
 	*ep = NULL;
 	for (size_t i = 0; i < tf->n; i++)
-		for (int j = 0; j < k; j++) {
-			if (strcmp(tf->e[i].name, nm[j]) != 0)
+		for (int j = 0; j < 2; j++) {
+			s = tf->e[i].name;
+			if (nm[j] == NULL || (strcmp(s, nm[j]) != 0 &&
+			    (strncmp(s, pfx, pl) != 0 ||
+			    strcmp(s + pl, nm[j]) != 0)))
 				continue;
 			if (*ep != NULL)
 				return fail(err, errlen, "%s: tensors '%s' and "
 				    "'%s' are both '%s': keep one", tf->path,
-				    (*ep)->name, tf->e[i].name, role);
+				    (*ep)->name, s, it->name);
 			*ep = &tf->e[i];
 		}
 	return *ep != NULL;
 }
 
-/* Tensor name, checked to have shape (d0, d1) (d1 0: a vector); or NULL. */
-static const struct tfentry *
-look(const struct tfile *tf, const char *name, size_t d0, size_t d1,
-    char *err, size_t errlen)
+/* Point it at row i of its family's table, in the first layer. */
+static void
+atrow(struct model_it *it, size_t i)
+{
+	it->t = &it->f->t[i];
+	it->layer = it->t->flags & MT_LAYER ? 0 : -1;
+	rowname(it->name, sizeof(it->name), it->f, it->t, it->layer, 0);
+}
+
+int
+model_filegroups(const struct tfile *tf, struct bert_config *c,
+    unsigned *groups, char *err, size_t errlen)
 {
 	const struct tfentry *e;
-	int nd = d1 ? 2 : 1;
+	struct model_it it;
+	unsigned seen = 0, o;
+	const char *k;
+	char scratch[512];
+	size_t i, K;
+	int r, rc = 0;
 
-	if (model_find(tf, name, &e, err, errlen) == -1)
+	*groups = 0;
+	c->nlabels = 0;
+	model_it_init(&it, c, 0);
+	/* a group's first row decides; err keeps the first error */
+	for (i = 0; i < it.f->nt; i++) {
+		if ((o = it.f->t[i].flags & MT_OPTIONAL) == 0 || (seen & o))
+			continue;
+		seen |= o;
+		atrow(&it, i);
+		r = rc == 0 ? model_find(tf, &it, &e, err, errlen) :
+		    model_find(tf, &it, &e, scratch, sizeof(scratch));
+		if (r == -1)
+			rc = -1;
+		else if (r == 1)
+			*groups |= o;
+	}
+	/* the first row of a group there with a dimension K, the labels */
+	for (i = 0; i < it.f->nt && c->nlabels == 0; i++) {
+		if (!(it.f->t[i].flags & *groups) ||
+		    (k = strchr(it.f->t[i].shape, 'K')) == NULL)
+			continue;
+		atrow(&it, i);
+		r = rc == 0 ? model_find(tf, &it, &e, err, errlen) :
+		    model_find(tf, &it, &e, scratch, sizeof(scratch));
+		if (r == -1)
+			rc = -1;
+		if (r != 1)
+			continue;
+		K = k - it.t->shape < e->ndim ? e->shape[k - it.t->shape] : 0;
+		/* past int's range it fails the shape check that follows */
+		c->nlabels = K > INT_MAX ? INT_MAX : (int)K;
+	}
+	return rc;
+}
+
+/* ---- loading ---- */
+
+/* Tensor it in tf, checked to have its shape in c's numbers; or NULL. */
+static const struct tfentry *
+look(const struct tfile *tf, const struct model_it *it, char *err,
+    size_t errlen)
+{
+	const struct tfentry *e;
+	char got[128] = "", want[128] = "";
+	size_t k = 0;
+	int same;
+
+	if (model_find(tf, it, &e, err, errlen) == -1)
 		return NULL;
 	if (e == NULL) {
-		fail(err, errlen, "%s: no tensor '%s'", tf->path, name);
+		fail(err, errlen, "%s: no tensor '%s'", tf->path, it->name);
 		return NULL;
 	}
 	if (e->dtype == -1) {
@@ -242,34 +522,30 @@ look(const struct tfile *tf, const char *name, size_t d0, size_t d1,
 		    "F16 or BF16", tf->path, e->name);
 		return NULL;
 	}
-	if (e->ndim != nd || e->shape[0] != d0 || (nd == 2 &&
-	    e->shape[1] != d1)) {
-		char got[128] = "";
-		size_t k = 0;
-		for (int i = 0; i < e->ndim && k < 100; i++)
-			k += snprintf(got + k, sizeof(got) - k, "%s%zu",
-			    i ? ", " : "", e->shape[i]);
-		if (nd == 2)
-			fail(err, errlen, "%s: tensor '%s' has shape [%s], "
-			    "config.json says [%zu, %zu]", tf->path, e->name,
-			    got, d0, d1);
-		else
-			fail(err, errlen, "%s: tensor '%s' has shape [%s], "
-			    "config.json says [%zu]", tf->path, e->name, got,
-			    d0);
-		return NULL;
-	}
-	return e;
+	same = e->ndim == it->ndim;
+	for (int i = 0; i < it->ndim && same; i++)
+		same = e->shape[i] == it->shape[i];
+	if (same)
+		return e;
+	for (int i = 0; i < e->ndim && k < 100; i++)
+		k += snprintf(got + k, sizeof(got) - k, "%s%zu", i ? ", " : "",
+		    e->shape[i]);
+	for (int i = 0, k = 0; i < it->ndim; i++)
+		k += snprintf(want + k, sizeof(want) - k, "%s%zu",
+		    i ? ", " : "", it->shape[i]);
+	fail(err, errlen, "%s: tensor '%s' has shape [%s], config.json says "
+	    "[%s]", tf->path, e->name, got, want);
+	return NULL;
 }
 
-/* Copy tensor name of shape (d0, d1) (d1 0: a vector) to dst as f32. */
+/* Copy tensor it of tf, checked by look(), to dst as f32. */
 static int
-take(float *dst, const struct tfile *tf, const char *name, size_t d0,
-    size_t d1, char *err, size_t errlen)
+take(float *dst, const struct tfile *tf, const struct model_it *it,
+    char *err, size_t errlen)
 {
 	const struct tfentry *e;
 
-	if ((e = look(tf, name, d0, d1, err, errlen)) == NULL)
+	if ((e = look(tf, it, err, errlen)) == NULL)
 		return -1;
 	tensor_to_f32(dst, e->data, e->dtype, e->n);
 	for (size_t i = 0; i < e->n; i++)
@@ -294,6 +570,81 @@ take(float *dst, const struct tfile *tf, const char *name, size_t d0,
 	}
 	return 0;
 }
+
+int
+model_load(struct bert *m, const char *dir, char *err, size_t errlen)
+{
+	struct bert_config *c = &m->cfg;
+	const struct model_family *f;
+	struct model_it it;
+	struct tfile tf;
+	char path[4096];
+	const char *src;
+	unsigned groups;
+	size_t n;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	if (model_config(c, path, err, errlen) == -1)
+		return -1;
+	if ((c->lower = model_casing(dir, NULL, &src, err, errlen)) == -1)
+		return -1;
+	if (tfile_opendir(&tf, dir, err, errlen) == -1)
+		return -1;
+	f = model_family(c);
+	/* the pooler and classifier the file has; the classifier, K */
+	if (model_filegroups(&tf, c, &groups, err, errlen) == -1)
+		goto bad;
+	/*
+	 * Every tensor against the file before the block is allocated: a
+	 * config.json that says more than the file holds is a missing or
+	 * misshapen tensor, not an allocation of terabytes.
+	 */
+	model_it_init(&it, c, groups);
+	while (model_it_next(&it))
+		if (look(&tf, &it, err, errlen) == NULL)
+			goto bad;
+	if (f->needpool && (groups & MT_HEAD) && !(groups & MT_POOLER)) {
+		model_it_init(&it, c, MT_POOLER);
+		while (model_it_next(&it) && !(it.t->flags & MT_POOLER))
+			;
+		fail(err, errlen, "%s: a classifier without '%s'", tf.path,
+		    it.name);
+		goto bad;
+	}
+	n = model_layout(m, NULL, groups);
+	if (n > SIZE_MAX / sizeof(float) ||
+	    posix_memalign((void **)&m->params, 64, n * sizeof(float)) != 0)
+		errx(1, "%s: out of memory for %zu weights", tf.path, n);
+	m->nparams = n;
+	m->layer = xcalloc(c->L, sizeof(*m->layer));
+	model_layout(m, m->params, groups);
+	model_it_init(&it, c, groups);
+	while (model_it_next(&it))
+		if (take(model_ptr(m, &it), &tf, &it, err, errlen) == -1)
+			goto bad;
+	m->dir = xstrdup(dir);
+	tfile_release(&tf);
+	return 0;
+bad:
+	tfile_release(&tf);
+	model_release(m);
+	return -1;
+}
+
+void
+model_release(struct bert *m)
+{
+	for (int i = 0; m->bfw != NULL && i < 4 * m->cfg.L; i++)
+		free(m->bfw[i]);
+	free(m->bfw);
+	free(m->params);
+	free(m->layer);
+	free(m->dir);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- casing and vocabulary ---- */
 
 /*
  * do_lower_case of the JSON file at path in *lower: 1, 0, or -1 when the
@@ -438,158 +789,4 @@ model_tokens(const struct wp_vocab *v, const msgpack_object *rec,
 		    shown(b2, sizeof(b2), v->word[id], v->len[id]), dir, dir);
 	}
 	return 0;
-}
-
-int
-model_load(struct bert *m, const char *dir, char *err, size_t errlen)
-{
-	struct bert_config *c = &m->cfg;
-	struct tfile tf;
-	char path[4096], nm[300];
-	size_t C, F, V, P, S, n, off = 0;
-	const struct tfentry *e;
-	const char *src;
-	int nl, r;
-
-	memset(m, 0, sizeof(*m));
-	snprintf(path, sizeof(path), "%s/config.json", dir);
-	if (model_config(c, path, err, errlen) == -1)
-		return -1;
-	if ((c->lower = model_casing(dir, NULL, &src, err, errlen)) == -1)
-		return -1;
-	if (tfile_opendir(&tf, dir, err, errlen) == -1)
-		return -1;
-	snprintf(path, sizeof(path), "%s", tf.path);
-
-	C = c->C; F = c->F; V = c->V; P = c->P; S = c->S;
-	/* the classifier decides the number of labels */
-	if (model_find(&tf, "classifier.weight", &e, err, errlen) == -1)
-		goto bad;
-	nl = e != NULL && e->ndim == 2 ? (int)e->shape[0] : 0;
-	if (e != NULL && (e->ndim != 2 || e->shape[1] != C)) {
-		fail(err, errlen, "%s: tensor 'classifier.weight' does not "
-		    "have %zu columns (hidden_size)", path, C);
-		goto bad;
-	}
-	c->nlabels = nl;
-	/*
-	 * The sizes the block is allocated by, against the file first: a
-	 * config.json that says more than the file holds is a missing or
-	 * misshapen tensor, not an allocation of terabytes.
-	 */
-	if (!look(&tf, "embeddings.word_embeddings.weight", V, C, err,
-	    errlen) || !look(&tf, "embeddings.position_embeddings.weight", P,
-	    C, err, errlen) || !look(&tf, "embeddings.token_type_embeddings."
-	    "weight", S, C, err, errlen) || (nl > 0 && !look(&tf,
-	    "classifier.weight", nl, C, err, errlen)))
-		goto bad;
-	for (int l = 0; l < c->L; l++) {
-		snprintf(nm, sizeof(nm), "encoder.layer.%d.attention.self."
-		    "query.weight", l);
-		if (!look(&tf, nm, C, C, err, errlen))
-			goto bad;
-		snprintf(nm, sizeof(nm), "encoder.layer.%d.intermediate.dense."
-		    "weight", l);
-		if (!look(&tf, nm, F, C, err, errlen))
-			goto bad;
-	}
-	n = V * C + P * C + S * C + 2 * C +
-	    c->L * (3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F +
-	    C * F + C + 2 * C) + C * C + C + (size_t)nl * C + nl;
-	/*
-	 * Every tensor starts on 64 bytes, a cache line: the dense kernel
-	 * (gemm.c) reads the weights a line at a time.
-	 */
-	n += 16 * (9 + 12 * (size_t)c->L);
-	if (n > SIZE_MAX / sizeof(float) ||
-	    posix_memalign((void **)&m->params, 64, n * sizeof(float)) != 0)
-		errx(1, "%s: out of memory for %zu weights", path, n);
-	m->nparams = n;
-	m->layer = xcalloc(c->L, sizeof(*m->layer));
-#define PTR(p, k)	\
-	((p) = m->params + (off = (off + 15) / 16 * 16), off += (k))
-#define TAKE(p, name, d0, d1) \
-	do { PTR(p, (d0) * ((d1) ? (d1) : 1)); \
-	    if (take(p, &tf, name, d0, d1, err, errlen) == -1) goto bad; \
-	} while (0)
-	TAKE(m->wte, "embeddings.word_embeddings.weight", V, C);
-	TAKE(m->wpe, "embeddings.position_embeddings.weight", P, C);
-	TAKE(m->tte, "embeddings.token_type_embeddings.weight", S, C);
-	TAKE(m->elng, "embeddings.LayerNorm.weight", C, 0);
-	TAKE(m->elnb, "embeddings.LayerNorm.bias", C, 0);
-	for (int l = 0; l < c->L; l++) {
-		struct bert_layer *ly = &m->layer[l];
-		static const char *const qkv[] = { "query", "key", "value" };
-		PTR(ly->qkvw, 3 * C * C);
-		PTR(ly->qkvb, 3 * C);
-		for (int i = 0; i < 3; i++) {
-			snprintf(nm, sizeof(nm), "encoder.layer.%d.attention."
-			    "self.%s.weight", l, qkv[i]);
-			if (take(ly->qkvw + i * C * C, &tf, nm, C, C, err,
-			    errlen) == -1)
-				goto bad;
-			snprintf(nm, sizeof(nm), "encoder.layer.%d.attention."
-			    "self.%s.bias", l, qkv[i]);
-			if (take(ly->qkvb + i * C, &tf, nm, C, 0, err,
-			    errlen) == -1)
-				goto bad;
-		}
-#define LT(p, what, d0, d1) \
-	do { snprintf(nm, sizeof(nm), "encoder.layer.%d.%s", l, what); \
-	    TAKE(p, nm, d0, d1); } while (0)
-		LT(ly->aow, "attention.output.dense.weight", C, C);
-		LT(ly->aob, "attention.output.dense.bias", C, 0);
-		LT(ly->ln1g, "attention.output.LayerNorm.weight", C, 0);
-		LT(ly->ln1b, "attention.output.LayerNorm.bias", C, 0);
-		LT(ly->iw, "intermediate.dense.weight", F, C);
-		LT(ly->ib, "intermediate.dense.bias", F, 0);
-		LT(ly->ow, "output.dense.weight", C, F);
-		LT(ly->ob, "output.dense.bias", C, 0);
-		LT(ly->ln2g, "output.LayerNorm.weight", C, 0);
-		LT(ly->ln2b, "output.LayerNorm.bias", C, 0);
-#undef LT
-	}
-	if ((r = model_find(&tf, "pooler.dense.weight", &e, err, errlen)) ==
-	    -1)
-		goto bad;
-	if (r == 1) {
-		TAKE(m->pw, "pooler.dense.weight", C, C);
-		TAKE(m->pb, "pooler.dense.bias", C, 0);
-	}
-	if (nl > 0) {
-		PTR(m->cw, (size_t)nl * C);
-		if (take(m->cw, &tf, "classifier.weight", nl, C, err,
-		    errlen) == -1)
-			goto bad;
-		PTR(m->cb, nl);
-		if (take(m->cb, &tf, "classifier.bias", nl, 0, err,
-		    errlen) == -1)
-			goto bad;
-		if (m->pw == NULL) {
-			fail(err, errlen, "%s: a classifier without "
-			    "'pooler.dense.weight'", path);
-			goto bad;
-		}
-	}
-#undef TAKE
-#undef PTR
-	m->dir = xstrdup(dir);
-	tfile_release(&tf);
-	return 0;
-bad:
-	tfile_release(&tf);
-	model_release(m);
-	return -1;
-}
-
-void
-model_release(struct bert *m)
-{
-	for (int i = 0; m->bfw != NULL && i < 4 * m->cfg.L; i++)
-		free(m->bfw[i]);
-	free(m->bfw);
-	free(m->params);
-	free(m->layer);
-	free(m->dir);
-	memset(m, 0, sizeof(*m));
 }
