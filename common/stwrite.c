@@ -64,70 +64,32 @@ masked(mode_t mode)
 
 /* ---- the model directory ---- */
 
-static void
-add(struct tfentry *v, size_t *n, const char *name, const float *data,
-    size_t r, size_t c)
-{
-	v[*n].name = xstrdup(name);
-	v[*n].dtype = DT_F32;
-	v[*n].data = data;
-	v[*n].ndim = c ? 2 : 1;
-	v[*n].shape[0] = r;
-	v[*n].shape[1] = c;
-	v[*n].n = r * (c ? c : 1);
-	(*n)++;
-}
-
-/* The tensors of m by their BertForSequenceClassification names. */
+/*
+ * The tensors of m, as its family's table names them in HF's
+ * ...ForSequenceClassification ("bert.embeddings...", "classifier.weight"),
+ * F32; the pooler and classifier when m has them.  Names xmalloc'd.
+ */
 static struct tfentry *
 tensors(const struct bert *m, size_t *np)
 {
-	const struct bert_config *k = &m->cfg;
-	size_t C = k->C, F = k->F, n = 0;
-	struct tfentry *v;
-	static const char *qkv[] = { "query", "key", "value" };
-	char nm[128];
+	struct model_it it;
+	struct tfentry *v = NULL;
+	unsigned groups = model_groups(m);
+	size_t n = 0;
 
-	v = xcalloc(5 + 16 * (size_t)k->L + 4, sizeof(*v));
-	add(v, &n, "bert.embeddings.word_embeddings.weight", m->wte, k->V, C);
-	add(v, &n, "bert.embeddings.position_embeddings.weight", m->wpe,
-	    k->P, C);
-	add(v, &n, "bert.embeddings.token_type_embeddings.weight", m->tte,
-	    k->S, C);
-	add(v, &n, "bert.embeddings.LayerNorm.weight", m->elng, C, 0);
-	add(v, &n, "bert.embeddings.LayerNorm.bias", m->elnb, C, 0);
-	for (int l = 0; l < k->L; l++) {
-		const struct bert_layer *w = &m->layer[l];
-
-#define NAME(...) (snprintf(nm, sizeof(nm), "bert.encoder.layer.%d.", l), \
-	snprintf(nm + strlen(nm), sizeof(nm) - strlen(nm), __VA_ARGS__), nm)
-		for (int j = 0; j < 3; j++) {
-			add(v, &n, NAME("attention.self.%s.weight", qkv[j]),
-			    w->qkvw + j * C * C, C, C);
-			add(v, &n, NAME("attention.self.%s.bias", qkv[j]),
-			    w->qkvb + j * C, C, 0);
-		}
-		add(v, &n, NAME("attention.output.dense.weight"), w->aow, C, C);
-		add(v, &n, NAME("attention.output.dense.bias"), w->aob, C, 0);
-		add(v, &n, NAME("attention.output.LayerNorm.weight"), w->ln1g,
-		    C, 0);
-		add(v, &n, NAME("attention.output.LayerNorm.bias"), w->ln1b,
-		    C, 0);
-		add(v, &n, NAME("intermediate.dense.weight"), w->iw, F, C);
-		add(v, &n, NAME("intermediate.dense.bias"), w->ib, F, 0);
-		add(v, &n, NAME("output.dense.weight"), w->ow, C, F);
-		add(v, &n, NAME("output.dense.bias"), w->ob, C, 0);
-		add(v, &n, NAME("output.LayerNorm.weight"), w->ln2g, C, 0);
-		add(v, &n, NAME("output.LayerNorm.bias"), w->ln2b, C, 0);
-#undef NAME
-	}
-	if (m->pw && m->pb) {
-		add(v, &n, "bert.pooler.dense.weight", m->pw, C, C);
-		add(v, &n, "bert.pooler.dense.bias", m->pb, C, 0);
-	}
-	if (m->cw && m->cb && k->nlabels > 0) {
-		add(v, &n, "classifier.weight", m->cw, k->nlabels, C);
-		add(v, &n, "classifier.bias", m->cb, k->nlabels, 0);
+	model_it_init(&it, &m->cfg, groups);
+	while (model_it_next(&it))
+		n++;
+	v = xcalloc(n, sizeof(*v));
+	model_it_init(&it, &m->cfg, groups);
+	for (n = 0; model_it_next(&it); n++) {
+		v[n].name = fmt("%s%s", model_prefix(&it), it.name);
+		v[n].dtype = DT_F32;
+		v[n].ndim = it.ndim;
+		for (int d = 0; d < it.ndim; d++)
+			v[n].shape[d] = it.shape[d];
+		v[n].n = it.n;
+		v[n].data = model_ptr(m, &it);
 	}
 	*np = n;
 	return v;
@@ -195,6 +157,7 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
     char *err, size_t errlen)
 {
 	const struct bert_config *k = &m->cfg;
+	const struct model_family *f = model_family(k);
 	char path[4096], buf[64], *src = NULL, *js;
 	cJSON *c = NULL, *id2, *l2i, *arch;
 	int nl = k->nlabels > 0 ? k->nlabels : 2, keep = 0, r;
@@ -212,10 +175,9 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 		c = cJSON_CreateObject();
 
 	arch = cJSON_CreateArray();
-	cJSON_AddItemToArray(arch,
-	    cJSON_CreateString("BertForSequenceClassification"));
+	cJSON_AddItemToArray(arch, cJSON_CreateString(f->arch));
 	set(c, "architectures", arch);
-	set(c, "model_type", cJSON_CreateString("bert"));
+	set(c, "model_type", cJSON_CreateString(f->type));
 	setnum(c, "hidden_size", k->C);
 	setnum(c, "num_hidden_layers", k->L);
 	setnum(c, "num_attention_heads", k->H);

@@ -23,11 +23,12 @@ int	stw_check(const char *dir, const char *srcdir, int force, char *err,
 	    size_t errlen);
 
 /*
- * Write m as the model directory dir: model.safetensors with
- * the names of BertForSequenceClassification ("bert.embeddings...",
- * "bert.encoder.layer.0.attention.self.query.weight", ..., "bert.pooler...",
- * "classifier.weight"); config.json, that of srcdir when it has one, with
- * m's sizes, num_labels, id2label and label2id (kept from srcdir when it
+ * Write m as the model directory dir: model.safetensors with the names of
+ * its family's table in HF's ...ForSequenceClassification
+ * ("bert.embeddings...", "bert.encoder.layer.0.attention.self.query.weight",
+ * ..., "bert.pooler...", "classifier.weight"); config.json, that of srcdir
+ * when it has one, with the family's architecture and model_type, m's
+ * sizes, num_labels, id2label and label2id (kept from srcdir when it
  * has as many labels), problem_type "regression" for one label; vocab.txt
  * and the tokenizer files of srcdir copied when present.  srcdir may be
  * NULL, and may be dir.
