@@ -191,6 +191,44 @@ cfgint(cJSON *j, const char *key, int def, int lo, int *v, const char *path,
 	return 0;
 }
 
+/*
+ * c->fam by model_type (absent: the first family); one without a table,
+ * or positions other than absolute ones, is an error naming it.
+ */
+static int
+family(struct bert_config *c, const cJSON *j, const char *path, char *err,
+    size_t errlen)
+{
+	const cJSON *x;
+	char known[256] = "";
+	size_t i, k = 0;
+
+	x = cJSON_GetObjectItemCaseSensitive(j, "model_type");
+	c->fam = &families[0];
+	if (x != NULL) {
+		c->fam = NULL;
+		for (i = 0; i < NROWS(families); i++) {
+			if (cJSON_IsString(x) &&
+			    strcmp(x->valuestring, families[i].type) == 0)
+				c->fam = &families[i];
+			k += snprintf(known + k, k < sizeof(known) ?
+			    sizeof(known) - k : 0, "%s%s", i ? ", " : "",
+			    families[i].type);
+		}
+		if (c->fam == NULL)
+			return fail(err, errlen, "%s: model_type '%s' is not a "
+			    "family headcount knows (%s)", path,
+			    cJSON_IsString(x) ? x->valuestring : "?", known);
+	}
+	x = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
+	if (x != NULL && (!cJSON_IsString(x) ||
+	    strcmp(x->valuestring, "absolute") != 0))
+		return fail(err, errlen, "%s: position_embedding_type '%s' is "
+		    "not supported (absolute is)", path, cJSON_IsString(x) ?
+		    x->valuestring : "?");
+	return 0;
+}
+
 int
 model_config(struct bert_config *c, const char *path, char *err,
     size_t errlen)
@@ -202,6 +240,9 @@ model_config(struct bert_config *c, const char *path, char *err,
 	c->lower = -1;
 	if ((j = readjson(path, NULL, err, errlen)) == NULL)
 		return -1;
+	/* the family first: another's keys would be misread as BERT's */
+	if (family(c, j, path, err, errlen) == -1)
+		goto out;
 	if (cfgint(j, "num_hidden_layers", -1, 1, &c->L, path, err, errlen) ||
 	    cfgint(j, "num_attention_heads", -1, 1, &c->H, path, err, errlen) ||
 	    cfgint(j, "hidden_size", -1, 1, &c->C, path, err, errlen) ||

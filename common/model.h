@@ -25,7 +25,7 @@
 struct model_family;
 
 struct bert_config {
-	const struct model_family *fam;	/* NULL: bert */
+	const struct model_family *fam;	/* model_type's; NULL: bert */
 	int	L;		/* num_hidden_layers */
 	int	H;		/* num_attention_heads */
 	int	C;		/* hidden_size */
@@ -225,6 +225,9 @@ void	model_release(struct bert *m);
  * Read config.json alone.  Like every JSON file of a model (config.json,
  * tokenizer_config.json, the safetensors header), it must be a regular
  * file and hold no key twice: cJSON would take the first, Python the last.
+ * model_type chooses the family (absent: bert); one without a table here,
+ * or a position_embedding_type other than "absolute", is an error that
+ * names it.
  */
 int	model_config(struct bert_config *cfg, const char *path, char *err,
 	    size_t errlen);

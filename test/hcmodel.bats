@@ -429,6 +429,43 @@ open(sys.argv[1], "w").write(json.dumps(c))
 EOF2
 }
 
+@test "hcmodel, encode: model_type chooses the family; an unknown one is named" {
+	$MKBIN model "$T/m"
+	$MKBIN tokens "$T/tok.mp"
+	config "$T/m" 'c["model_type"] = "gpt2"'
+	msg="$T/m/config.json: model_type 'gpt2' is not a family headcount knows (bert)"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $msg" ]
+	run -1 --separate-stderr encode -m "$T/m" "$T/tok.mp"
+	[ "$stderr" = "encode: $msg" ]
+	[ -z "$output" ]
+	config "$T/m" 'c["model_type"] = 7'
+	run -1 --separate-stderr encode -m "$T/m" "$T/tok.mp"
+	[ "$stderr" = "encode: $T/m/config.json: model_type '?' is not a family headcount knows (bert)" ]
+	# "bert", or no model_type at all, is BERT
+	config "$T/m" 'c["model_type"] = "bert"'
+	encode -m "$T/m" "$T/tok.mp" >"$T/bert.mp"
+	config "$T/m" 'del c["model_type"]'
+	encode -m "$T/m" "$T/tok.mp" >"$T/none.mp"
+	cmp "$T/bert.mp" "$T/none.mp"
+	run -0 hcmodel check "$T/m"
+}
+
+@test "hcmodel, encode: positions other than absolute ones are refused by name" {
+	$MKBIN model "$T/m"
+	$MKBIN tokens "$T/tok.mp"
+	config "$T/m" 'c["position_embedding_type"] = "relative_key"'
+	msg="$T/m/config.json: position_embedding_type 'relative_key' is not supported (absolute is)"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $msg" ]
+	run -1 --separate-stderr encode -m "$T/m" "$T/tok.mp"
+	[ "$stderr" = "encode: $msg" ]
+	[ -z "$output" ]
+	config "$T/m" 'c["position_embedding_type"] = "absolute"'
+	run -0 hcmodel check "$T/m"
+	encode -m "$T/m" "$T/tok.mp" >/dev/null
+}
+
 @test "hcmodel: a pooler or classifier in part, and the classifier's labels" {
 	$MKBIN model "$T/m"
 	cp -r "$T/m" "$T/p"
