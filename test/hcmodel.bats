@@ -429,41 +429,34 @@ open(sys.argv[1], "w").write(json.dumps(c))
 EOF2
 }
 
-@test "hcmodel, encode: model_type chooses the family; an unknown one is named" {
+# Config.json of $T/m changed by $1 makes hcmodel check and encode fail
+# with message $2 about it, and encode write nothing.
+refused() {
+	config "$T/m" "$1"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/config.json: $2" ]
+	run -1 --separate-stderr encode -m "$T/m" "$T/tok.mp"
+	[ "$stderr" = "encode: $T/m/config.json: $2" ]
+	[ -z "$output" ]
+}
+
+@test "hcmodel, encode: model_type and positions that have no table are named" {
 	$MKBIN model "$T/m"
 	$MKBIN tokens "$T/tok.mp"
-	config "$T/m" 'c["model_type"] = "gpt2"'
-	msg="$T/m/config.json: model_type 'gpt2' is not a family headcount knows (bert)"
-	run -1 --separate-stderr hcmodel check "$T/m"
-	[ "$stderr" = "hcmodel: $msg" ]
-	run -1 --separate-stderr encode -m "$T/m" "$T/tok.mp"
-	[ "$stderr" = "encode: $msg" ]
-	[ -z "$output" ]
-	config "$T/m" 'c["model_type"] = 7'
-	run -1 --separate-stderr encode -m "$T/m" "$T/tok.mp"
-	[ "$stderr" = "encode: $T/m/config.json: model_type '?' is not a family headcount knows (bert)" ]
-	# "bert", or no model_type at all, is BERT
-	config "$T/m" 'c["model_type"] = "bert"'
+	refused 'c["model_type"] = "gpt2"' \
+	    "model_type 'gpt2' is not a family headcount knows (bert)"
+	refused 'c["model_type"] = 7' \
+	    "model_type '?' is not a family headcount knows (bert)"
+	refused 'c["model_type"] = "bert"; c["position_embedding_type"] = "relative_key"' \
+	    "position_embedding_type 'relative_key' is not supported (absolute is)"
+	# "bert", or no model_type at all, is BERT; absolute positions too
+	config "$T/m" 'c["position_embedding_type"] = "absolute"'
 	encode -m "$T/m" "$T/tok.mp" >"$T/bert.mp"
-	config "$T/m" 'del c["model_type"]'
+	run -0 hcmodel check "$T/m"
+	config "$T/m" 'del c["model_type"]; del c["position_embedding_type"]'
 	encode -m "$T/m" "$T/tok.mp" >"$T/none.mp"
 	cmp "$T/bert.mp" "$T/none.mp"
 	run -0 hcmodel check "$T/m"
-}
-
-@test "hcmodel, encode: positions other than absolute ones are refused by name" {
-	$MKBIN model "$T/m"
-	$MKBIN tokens "$T/tok.mp"
-	config "$T/m" 'c["position_embedding_type"] = "relative_key"'
-	msg="$T/m/config.json: position_embedding_type 'relative_key' is not supported (absolute is)"
-	run -1 --separate-stderr hcmodel check "$T/m"
-	[ "$stderr" = "hcmodel: $msg" ]
-	run -1 --separate-stderr encode -m "$T/m" "$T/tok.mp"
-	[ "$stderr" = "encode: $msg" ]
-	[ -z "$output" ]
-	config "$T/m" 'c["position_embedding_type"] = "absolute"'
-	run -0 hcmodel check "$T/m"
-	encode -m "$T/m" "$T/tok.mp" >/dev/null
 }
 
 @test "hcmodel: a pooler or classifier in part, and the classifier's labels" {
