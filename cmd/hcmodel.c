@@ -413,7 +413,7 @@ cmd_check(int argc, char *argv[])
 		nfound++;
 		nused += fe->n;
 		if (g != 0 && !(groups & it.t->flags))
-			continue;	/* a part of a group that is not there */
+			continue;	/* part of a group that is not there */
 		if (!shapeok(fe, it.ndim, it.shape)) {
 			wshape(b1, sizeof(b1), it.ndim, it.shape);
 			eshape(b2, sizeof(b2), fe);

@@ -33,7 +33,7 @@ struct bert_config {
 	int	V;		/* vocab_size */
 	int	P;		/* max_position_embeddings */
 	int	S;		/* type_vocab_size */
-	int	nlabels;	/* classifier rows (K); 0 without a classifier */
+	int	nlabels;	/* classifier rows, K; 0 without a classifier */
 	float	eps;		/* layer_norm_eps */
 	int	lower;		/* do_lower_case, when the directory says */
 };
@@ -111,7 +111,7 @@ enum {
 	MT_DECAY	= 1 << 1,	/* AdamW's weight decay applies */
 	MT_GAIN		= 1 << 2,	/* a LayerNorm gain: starts at 1 */
 	MT_POOLER	= 1 << 3,	/* optional: the pooler */
-	MT_HEAD		= 1 << 4	/* optional: the classifier, no prefix */
+	MT_HEAD		= 1 << 4	/* optional: classifier, no prefix */
 };
 #define MT_OPTIONAL	(MT_POOLER | MT_HEAD)
 

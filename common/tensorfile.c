@@ -240,8 +240,8 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		goto bad;
 	p = tf->map;
 	if (tf->maplen < 8) {
-		seterr(err, errlen, "%s: %zu bytes, too short for a safetensors "
-		    "header", path, tf->maplen);
+		seterr(err, errlen, "%s: %zu bytes, too short for a "
+		    "safetensors header", path, tf->maplen);
 		goto bad;
 	}
 	for (int i = 7; i >= 0; i--)
@@ -254,7 +254,8 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 	}
 	j = cJSON_ParseWithLengthOpts((const char *)p + 8, hlen, &end, 0);
 	if (j == NULL || !cJSON_IsObject(j)) {
-		seterr(err, errlen, "%s: the header is not a JSON object", path);
+		seterr(err, errlen, "%s: the header is not a JSON object",
+		    path);
 		goto bad;
 	}
 	/* the writers pad the header with spaces; anything else is not ours */
@@ -271,8 +272,8 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		goto bad;
 	/* a tensor twice: cJSON keeps both, and which one is loaded? */
 	if ((d = tfile_dupkey(j, 0)) != NULL) {
-		seterr(err, errlen, "%s: tensor '%s' is in the header twice", path,
-		    d);
+		seterr(err, errlen, "%s: tensor '%s' is in the header twice",
+		    path, d);
 		goto bad;
 	}
 	tf->e = xcalloc(cJSON_GetArraySize(j) + 1, sizeof(*tf->e));
@@ -284,8 +285,8 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		if (strcmp(e->string, "__metadata__") == 0)
 			continue;
 		if ((d = tfile_dupkey(e, 1)) != NULL) {
-			seterr(err, errlen, "%s: tensor '%s': key '%s' is there "
-			    "twice", path, e->string, d);
+			seterr(err, errlen, "%s: tensor '%s': key '%s' is "
+			    "there twice", path, e->string, d);
 			goto bad;
 		}
 		dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
@@ -293,8 +294,9 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
 		if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) ||
 		    !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2) {
-			seterr(err, errlen, "%s: tensor '%s': header entry lacks "
-			    "dtype, shape or data_offsets", path, e->string);
+			seterr(err, errlen, "%s: tensor '%s': header entry "
+			    "lacks dtype, shape or data_offsets", path,
+			    e->string);
 			goto bad;
 		}
 		if (strcmp(dt->valuestring, "F32") == 0)
