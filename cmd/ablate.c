@@ -203,7 +203,6 @@ put(struct rec_writer *w, const msgpack_object *rec, const char *name,
 {
 	const msgpack_object *o[3];
 	size_t n = 3;
-	int best = 0;
 
 	for (int i = 0; i < 3; i++)
 		if ((o[i] = rec_get(rec, passkeys[i])) != NULL)
@@ -215,12 +214,8 @@ put(struct rec_writer *w, const msgpack_object *rec, const char *name,
 	rec_put_floats(w, "logits", logits, nl);
 	if (nl == 1)
 		rec_put_num(w, "pred", logits[0]);
-	else {
-		for (int i = 1; i < nl; i++)
-			if (logits[i] > logits[best])
-				best = i;
-		rec_put_int(w, "pred", best);
-	}
+	else
+		rec_put_int(w, "pred", argmax(logits, nl));
 	rec_put_str(w, "ablation", name);
 	rec_end(w);	/* a reader gone is noticed here */
 }

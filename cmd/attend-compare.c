@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "attnstat.h"
 #include "plot.h"
@@ -46,14 +45,11 @@ struct table {
 static struct item *
 tab_find(struct table *t, const char *key, struct item ***link)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
 	struct item **pp;
 
 	if (t->nb == 0)
 		return NULL;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	for (pp = &t->b[h % t->nb]; *pp; pp = &(*pp)->next)
+	for (pp = &t->b[fnv1a_str(key) % t->nb]; *pp; pp = &(*pp)->next)
 		if (strcmp((*pp)->key, key) == 0)
 			break;
 	if (link)
@@ -433,15 +429,6 @@ table(FILE *fp)
 		}
 }
 
-static char *
-catpath(const char *dir, const char *name)
-{
-	char *p = xmalloc(strlen(dir) + strlen(name) + 2);
-
-	sprintf(p, "%s/%s", dir, name);
-	return p;
-}
-
 static char **
 numlabels(int n)
 {
@@ -484,10 +471,8 @@ heat(const char *dir, const char *name, const double *sum, const char *title,
 	ph.xlab = "head";
 	ph.ylab = "layer";
 	for (int i = 0; i < 2; i++) {
-		char *p, base[64];
+		char *p = xasprintf("%s/%s%s", dir, name, sfx[i]);
 
-		snprintf(base, sizeof(base), "%s%s", name, sfx[i]);
-		p = catpath(dir, base);
 		if (plot_heatmap(p, &ph, 0, 0, NULL, errbuf,
 		    sizeof(errbuf)) == -1)
 			errx(1, "%s", errbuf);
@@ -525,14 +510,14 @@ report(const char *dir)
 		    S[0].only, S[0].name, S[1].only, S[1].name);
 	if (dir == NULL)
 		return;
-	p = catpath(dir, "summary.tsv");
+	p = pathjoin(dir, "summary.tsv");
 	if ((fp = fopen(p, "w")) == NULL)
 		err(1, "%s", p);
 	fprintf(fp, "matched\tonly_a\tonly_b\n%zu\t%zu\t%zu\n", matched,
 	    S[0].only, S[1].only);
 	closeout(fp, p);
 	free(p);
-	p = catpath(dir, "unmatched.tsv");
+	p = pathjoin(dir, "unmatched.tsv");
 	if ((fp = fopen(p, "w")) == NULL)
 		err(1, "%s", p);
 	fprintf(fp, "stream\trecord\tid\n");
@@ -550,7 +535,6 @@ main(int argc, char *argv[])
 	const char *dir = NULL;
 	struct item *a, *b;
 	struct progress pg;
-	struct stat sb;
 	long mb = 1024;
 	int ch, ra, rb;
 
@@ -581,8 +565,7 @@ main(int argc, char *argv[])
 	if (argc != 2)
 		usage();
 	maxwait = (size_t)mb << 20;
-	if (dir != NULL && (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) &&
-	    mkdir(dir, 0777) == -1)
+	if (dir != NULL && mkdirp(dir) == -1)
 		err(1, "%s", dir);
 	for (int i = 0; i < 2; i++) {
 		S[i].name = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
@@ -627,7 +610,7 @@ main(int argc, char *argv[])
 
 	table(stdout);
 	if (dir != NULL) {
-		char *p = catpath(dir, "compare.tsv");
+		char *p = pathjoin(dir, "compare.tsv");
 		FILE *fp;
 
 		if ((fp = fopen(p, "w")) == NULL)

@@ -70,16 +70,6 @@ struct taken {
 static struct taken	**taken;
 static size_t		  ntaken, nbucket;
 
-static size_t
-strhash(const char *s)
-{
-	size_t h = 5381;
-
-	while (*s != '\0')
-		h = h * 33 ^ (unsigned char)*s++;
-	return h;
-}
-
 /*
  * The name of the files of a record whose id is name and sanitises to base
  * (xmalloc'd): base itself the first time, base+2, base+3, ... after, with
@@ -99,14 +89,14 @@ uniqueid(char *base, const char *name)
 		for (size_t i = 0; i < nbucket; i++)
 			while ((e = taken[i]) != NULL) {
 				taken[i] = e->next;
-				e->next = t[strhash(e->base) & (nb - 1)];
-				t[strhash(e->base) & (nb - 1)] = e;
+				e->next = t[fnv1a_str(e->base) & (nb - 1)];
+				t[fnv1a_str(e->base) & (nb - 1)] = e;
 			}
 		free(taken);
 		taken = t;
 		nbucket = nb;
 	}
-	b = &taken[strhash(base) & (nbucket - 1)];
+	b = &taken[fnv1a_str(base) & (nbucket - 1)];
 	for (e = *b; e != NULL; e = e->next)
 		if (strcmp(e->base, base) == 0)
 			break;
@@ -121,10 +111,9 @@ uniqueid(char *base, const char *name)
 		ntaken++;
 		return base;
 	}
-	if (asprintf(&s, "%s+%zu", base, ++e->n) == -1)
-		err(1, "asprintf");
-	rec_warn("id '%s' is written as '%s': '%s' holds the maps of id "
-	    "'%s' (%s)", name, s, base, e->id, e->where);
+	s = xasprintf("%s+%zu", base, ++e->n);
+	warnx("%s: id '%s' is written as '%s': '%s' holds the maps of id "
+	    "'%s' (%s)", rec_where(), name, s, base, e->id, e->where);
 	free(base);
 	return s;
 }
@@ -148,56 +137,15 @@ taken_free(void)
 static char *
 path(int kind, const char *id, int l, int h)
 {
-	char *p;
-
-	if (l > 0) {
-		if (asprintf(&p, "%s/%s_L%dH%d.%s", outdir[kind], id, l, h,
-		    ext[kind]) == -1)
-			err(1, "asprintf");
-	} else if (asprintf(&p, "%s/%s.%s", outdir[kind], id, ext[kind]) == -1)
-		err(1, "asprintf");
-	return p;
-}
-
-/* mkdir -p d */
-static void
-makedir(const char *d)
-{
-	struct stat st;
-	char *p = xstrdup(d);
-
-	for (char *s = p + 1; *s != '\0'; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(p, 0777) == -1 && errno != EEXIST)
-				err(1, "%s", p);
-			*s = '/';
-		}
-	free(p);
-	if (mkdir(d, 0777) == -1 && errno != EEXIST)
-		err(1, "%s", d);
-	if (stat(d, &st) == -1)
-		err(1, "%s", d);
-	if (!S_ISDIR(st.st_mode))
-		errx(1, "%s: not a directory", d);
+	if (l > 0)
+		return xasprintf("%s/%s_L%dH%d.%s", outdir[kind], id, l, h,
+		    ext[kind]);
+	return xasprintf("%s/%s.%s", outdir[kind], id, ext[kind]);
 }
 
 static struct astat_check chk;	/* of every map written */
 
 /* ---- writers ---- */
-
-static void
-fileclose(FILE *fp, const char *p)
-{
-	if (fflush(fp) == EOF || ferror(fp)) {
-		int e = errno;
-		fclose(fp);
-		unlink(p);
-		errx(1, "%s: %s", p, strerror(e ? e : EIO));
-	}
-	if (fclose(fp) == EOF)
-		err(1, "%s", p);
-}
 
 /* A labelled matrix when there are tokens: "token" and the keys, then a
  * row per query, its token first; bare numbers otherwise. */
@@ -221,7 +169,7 @@ write_tsv(const char *p, const float *m, size_t T, char **tok)
 			fprintf(fp, j ? "\t%.6g" : "%.6g", m[i * T + j]);
 		fputc('\n', fp);
 	}
-	fileclose(fp, p);
+	closeout(fp, p);
 }
 
 /*
@@ -256,7 +204,7 @@ write_npy(const char *p, const float *m, size_t T)
 		b[0] = u, b[1] = u >> 8, b[2] = u >> 16, b[3] = u >> 24;
 		fwrite(b, 1, 4, fp);
 	}
-	fileclose(fp, p);
+	closeout(fp, p);
 }
 
 static void
@@ -359,7 +307,8 @@ main(int argc, char *argv[])
 	argv += optind;
 	for (int k = 0; k < NOUT; k++)
 		if (outdir[k] != NULL) {
-			makedir(outdir[k]);
+			if (mkdirp(outdir[k]) == -1)
+				err(1, "%s", outdir[k]);
 			files = 1;
 		}
 	if (sheet && outdir[O_PNG] == NULL && outdir[O_SVG] == NULL) {
@@ -494,9 +443,8 @@ main(int argc, char *argv[])
 					memcpy(d, m, T * T * sizeof(float));
 					panel[np].v = d;
 					panel[np].rows = panel[np].cols = T;
-					if (asprintf(&ptitle[np], "L%zuH%zu", l,
-					    h) == -1)
-						err(1, "asprintf");
+					ptitle[np] = xasprintf("L%zuH%zu", l,
+					    h);
 					panel[np].title = ptitle[np];
 					np++;
 				}

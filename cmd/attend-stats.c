@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "attnstat.h"
 #include "plot.h"
@@ -484,15 +483,6 @@ rows(FILE *fp, size_t s, int l0, int l1, int wide)
 		}
 }
 
-static char *
-catpath(const char *dir, const char *name, const char *sfx)
-{
-	char *p = xmalloc(strlen(dir) + strlen(name) + strlen(sfx) + 2);
-
-	sprintf(p, "%s/%s%s", dir, name, sfx);
-	return p;
-}
-
 static char **
 numlabels(int n)
 {
@@ -534,7 +524,7 @@ heat(const char *dir, const char *name, const float *v, int rows,
 	ph.xlab = "head";
 	ph.ylab = ylab;
 	for (int i = 0; i < 2; i++) {
-		char *p = catpath(dir, name, sfx[i]);
+		char *p = xasprintf("%s/%s%s", dir, name, sfx[i]);
 
 		if (plot_heatmap(p, &ph, 0, 0, NULL, errbuf,
 		    sizeof(errbuf)) == -1)
@@ -567,7 +557,7 @@ output(const char *dir, int clslayer)
 	fv = xmalloc(nclass * (size_t)Hseen * sizeof(*fv));
 	fl = xmalloc(nclass * sizeof(*fl));
 	for (size_t s = 0; s < nstats; s++) {
-		char *p = catpath(dir, stats[s].name, ".tsv");
+		char *p = xasprintf("%s/%s.tsv", dir, stats[s].name);
 		FILE *fp;
 		int fc = s >= nper;
 
@@ -648,7 +638,6 @@ main(int argc, char *argv[])
 	long clslayer = 0;
 	int ch;
 	size_t nrec = 0;
-	struct stat sb;
 
 	kname = xmalloc(K_USER * sizeof(*kname));
 	kname[K_CLS] = xstrdup("cls");
@@ -687,10 +676,8 @@ main(int argc, char *argv[])
 	outinit();
 	argc -= optind;
 	argv += optind;
-	if (dir != NULL && (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
-		if (mkdir(dir, 0777) == -1)
-			err(1, "%s", dir);
-	}
+	if (dir != NULL && mkdirp(dir) == -1)
+		err(1, "%s", dir);
 
 	addstat("", "prev");
 	addstat("", "next");

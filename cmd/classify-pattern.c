@@ -310,8 +310,7 @@ model_save(const struct model *m, const char *path)
 			fprintf(fp, " %.9g", m->w[c][j]);
 		fprintf(fp, "\n");
 	}
-	if (fflush(fp) == EOF || ferror(fp) || fclose(fp) == EOF)
-		err(1, "%s", path);
+	closeout(fp, path);
 }
 
 /* Read the next line into buf; die naming the file and line at EOF. */

@@ -76,15 +76,10 @@ put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
 	if (nl > 0) {
 		const float *lg = r->logits + (size_t)b * nl;
 		rec_put_floats(w, "logits", lg, nl);
-		if (nl == 1) {
+		if (nl == 1)
 			rec_put_num(w, "pred", lg[0]);
-		} else {
-			int best = 0;
-			for (int i = 1; i < nl; i++)
-				if (lg[i] > lg[best])
-					best = i;
-			rec_put_int(w, "pred", best);
-		}
+		else
+			rec_put_int(w, "pred", argmax(lg, nl));
 	}
 	if (opt.attn) {
 		size_t shape[4] = { c->L, c->H, T, T };

@@ -66,15 +66,6 @@ isfile(const char *path)
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-static char *
-join(const char *dir, const char *name)
-{
-	char *p = xmalloc(strlen(dir) + strlen(name) + 2);
-
-	sprintf(p, "%s/%s", dir, name);
-	return p;
-}
-
 static int
 tfopen(struct tfile *tf, const char *path)
 {
@@ -404,9 +395,9 @@ cmd_check(int argc, char *argv[])
 	if (argc != 1)
 		usage();
 	dir = argv[0];
-	cfgp = join(dir, "config.json");
-	binp = join(dir, "pytorch_model.bin");
-	vp = join(dir, "vocab.txt");
+	cfgp = pathjoin(dir, "config.json");
+	binp = pathjoin(dir, "pytorch_model.bin");
+	vp = pathjoin(dir, "vocab.txt");
 
 	if (model_config(&c, cfgp, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
@@ -631,7 +622,7 @@ cmd_convert(int argc, char *argv[])
 	free(ro);
 	if (!same && stw_copymeta(dir, out, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
-	path = join(out, "model.safetensors");
+	path = pathjoin(out, "model.safetensors");
 	if (stw_tfile(path, &tf, dtype, force, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
 	free(path);

@@ -41,21 +41,11 @@ struct strtab {
 	size_t	  n, cap;
 };
 
-static uint64_t
-strhash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 /* The slot of key: where it is, or the empty one where it would go. */
 static size_t
 strtab_slot(const struct strtab *t, const char *key)
 {
-	size_t i = strhash(key) & (t->cap - 1);
+	size_t i = fnv1a_str(key) & (t->cap - 1);
 
 	while (t->key[i] != NULL && strcmp(t->key[i], key) != 0)
 		i = (i + 1) & (t->cap - 1);
@@ -181,7 +171,7 @@ record_pred(const msgpack_object *rec)
 {
 	const msgpack_object *o;
 	float *v;
-	size_t n, best = 0;
+	size_t n;
 	double x;
 
 	if ((o = rec_get(rec, "logits")) != NULL) {
@@ -198,10 +188,7 @@ record_pred(const msgpack_object *rec)
 		    n != (size_t)task->nlabels)
 			rec_die("'logits' has %zu values, %s has %d classes",
 			    n, task->name, task->nlabels);
-		for (size_t i = 1; i < n; i++)
-			if (v[i] > v[best])
-				best = i;
-		x = REGRESSION(task) ? v[0] : (double)best;
+		x = REGRESSION(task) ? v[0] : (double)argmax(v, n);
 		for (size_t i = 0; i < n; i++)
 			if (!isfinite(v[i]))
 				rec_die("'logits'[%zu] is %g, not a finite "

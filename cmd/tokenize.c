@@ -508,17 +508,7 @@ text_line(struct rec_writer *w, char *line, size_t len, const char *base,
 	put(w, id, line, la, tab, tab ? len - la - 1 : 0, NULL, file, lineno);
 }
 
-/* --sample: the PRNG (splitmix64) and the rows kept. */
-static uint64_t
-next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
+/* --sample: the rows kept. */
 struct kept {
 	char	*line;
 	size_t	 len, lineno;
@@ -594,8 +584,8 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 					    sizeof(*kept));
 				}
 				slot = nkept++;
-			} else if ((slot = next(&rng) % (uint64_t)(r + 1)) >=
-			    (size_t)opt.sample)
+			} else if ((slot = splitmix64(&rng) %
+			    (uint64_t)(r + 1)) >= (size_t)opt.sample)
 				continue;
 			else
 				free(kept[slot].line);
