@@ -201,23 +201,20 @@ static void
 put(struct rec_writer *w, const msgpack_object *rec, const char *name,
     const float *logits, int nl)
 {
-	const msgpack_object *o[3];
-	size_t n = 3;
+	const msgpack_object *o;
 
+	rec_map_begin(w);
 	for (int i = 0; i < 3; i++)
-		if ((o[i] = rec_get(rec, passkeys[i])) != NULL)
-			n++;
-	rec_map(w, n);
-	for (int i = 0; i < 3; i++)
-		if (o[i] != NULL)
-			rec_put_obj(w, passkeys[i], o[i]);
+		if ((o = rec_get(rec, passkeys[i])) != NULL)
+			rec_put_obj(w, passkeys[i], o);
 	rec_put_floats(w, "logits", logits, nl);
 	if (nl == 1)
 		rec_put_num(w, "pred", logits[0]);
 	else
 		rec_put_int(w, "pred", argmax(logits, nl));
 	rec_put_str(w, "ablation", name);
-	rec_end(w);	/* a reader gone is noticed here */
+	rec_map_end(w);
+	rec_whole(w);	/* a reader gone is noticed here */
 }
 
 /* Records in the files, for the time left; 0 when unknown (stdin). */

@@ -324,7 +324,7 @@ main(int argc, char *argv[])
 	while (rec_next(rr, &o)) {
 		struct tensor t;
 		char **tok = NULL, *id = NULL, *name = NULL;
-		size_t T, L, H, ds, ntok = 0, nkeep;
+		size_t T, L, H, ds, ntok = 0;
 		struct plot_heat *panel = NULL;
 		char **ptitle = NULL;
 		float *m = NULL, *all = NULL;
@@ -354,7 +354,6 @@ main(int argc, char *argv[])
 			rec_die("'tokens' has %zu entries, 'attn' is %zu x %zu",
 			    ntok, T, T);
 		ds = tensor_dtsize(t.dtype);
-		nkeep = rec_count_except(&o, dropkeys);
 		if (files) {
 			const msgpack_object *v = rec_get(&o, "id");
 
@@ -388,31 +387,15 @@ main(int argc, char *argv[])
 				    sizeof(msg)) == -1)
 					rec_die("L%zuH%zu: %s", l, h, msg);
 				if (records) {
-					msgpack_packer *pk = rec_packer(w);
-					const char *dn =
-					    tensor_dtypename(t.dtype);
+					size_t sh[2] = { T, T };
 
-					rec_map(w, nkeep + 3);
+					rec_map_begin(w);
 					rec_copy_except(w, &o, dropkeys);
 					rec_put_int(w, "layer", l);
 					rec_put_int(w, "head", h);
-					rec_key(w, "map");
-					msgpack_pack_map(pk, 3);
-					msgpack_pack_str(pk, 5);
-					msgpack_pack_str_body(pk, "dtype", 5);
-					msgpack_pack_str(pk, strlen(dn));
-					msgpack_pack_str_body(pk, dn,
-					    strlen(dn));
-					msgpack_pack_str(pk, 5);
-					msgpack_pack_str_body(pk, "shape", 5);
-					msgpack_pack_array(pk, 2);
-					msgpack_pack_uint64(pk, T);
-					msgpack_pack_uint64(pk, T);
-					msgpack_pack_str(pk, 4);
-					msgpack_pack_str_body(pk, "data", 4);
-					msgpack_pack_bin(pk, T * T * ds);
-					msgpack_pack_bin_body(pk, src,
-					    T * T * ds);
+					rec_put_raw(w, "map", t.dtype, sh, 2,
+					    src);
+					rec_map_end(w);
 				}
 				if (!files)
 					continue;

@@ -496,11 +496,12 @@ main(int argc, char *argv[])
 			f = xreallocarray(NULL, L * T * T, sizeof(double));
 			flow(f, &g, raw, nthreads);
 		}
-		rec_map(w, rec_count_except(&o, drop) + (noflow ? 1 : 2));
+		rec_map_begin(w);
 		rec_copy_except(w, &o, drop);
 		put(w, "rollout", r, L, T, dtype);
 		if (!noflow)
 			put(w, "flow", f, L, T, dtype);
+		rec_map_end(w);
 		free(a);
 		free(r);
 		free(f);

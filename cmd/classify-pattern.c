@@ -755,7 +755,7 @@ main(int argc, char *argv[])
 			ty[n++] = c;
 		} else {
 			c = modelfile != NULL ? predict(&m, &f) : rule(&f);
-			rec_map(w, rec_count_except(&o, outkeys) + 8);
+			rec_map_begin(w);
 			rec_copy_except(w, &o, outkeys);
 			rec_put_str(w, "pattern", classes[c]);
 			rec_put_num(w, "diag_prev", f.off[0]);
@@ -765,6 +765,7 @@ main(int argc, char *argv[])
 			rec_put_num(w, "topk", f.topk);
 			rec_put_num(w, "block", f.block);
 			rec_put_num(w, "entropy", f.entropy);
+			rec_map_end(w);
 		}
 		progress_add(&pr, 1);
 	}

@@ -67,11 +67,10 @@ put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
 {
 	const struct bert_config *c = &r->m->cfg;
 	const msgpack_object *rec = &s->up.data;
-	size_t nk = rec_count_except(rec, drop), T = s->T, C = c->C;
+	size_t T = s->T, C = c->C;
 	int nl = c->nlabels;
 
-	nk += (nl > 0) * 2 + opt.attn + (opt.hidden > 0) + opt.pooled;
-	rec_map(w, nk);
+	rec_map_begin(w);
 	rec_copy_except(w, rec, drop);
 	if (nl > 0) {
 		const float *lg = r->logits + (size_t)b * nl;
@@ -105,6 +104,7 @@ put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
 		rec_put_tensor(w, "pooled", DT_F32, shape, 1,
 		    r->pooled + (size_t)b * C);
 	}
+	rec_map_end(w);
 }
 
 /*
@@ -173,7 +173,7 @@ flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
 	for (int i = 0; i < n; i++) {
 		checkfinite(r, i, &s[i]);
 		put(w, r, i, &s[i]);
-		rec_end(w);	/* and a reader gone is noticed here */
+		rec_whole(w);	/* and a reader gone is noticed here */
 		free(s[i].ids);
 		free(s[i].seg);
 		s[i].ids = s[i].seg = NULL;
