@@ -26,6 +26,7 @@
 #include "headset.h"
 #include "model.h"
 #include "rec.h"
+#include "tokrec.h"
 #include "util.h"
 
 #define USAGE	"usage: ablate -m model [-v] [-b tokens] [--heads spec] " \
@@ -241,15 +242,6 @@ count_records(int argc, char *argv[])
 
 /* ---- the sweep, a batch of records at a time ---- */
 
-/* A record waiting in the batch: its own copy, unpacked. */
-struct slot {
-	msgpack_sbuffer	 sb;
-	msgpack_unpacked up;
-	int		*ids, *seg;
-	int		 T;
-	char		*where;		/* "dev.mp: record 17", for errors */
-};
-
 #define MAXSLOTS	64	/* records of a batch at most */
 #define STACKROWS	2048	/* rows of a batch of set copies, where more */
 
@@ -259,7 +251,7 @@ static struct {
 	struct headset	 all;		/* every head */
 	struct rec_writer *w;
 	struct progress	 pg;
-	struct slot	*s;
+	struct tokrec	*s;
 	int		 n, mode, reuse;
 	float		*out;		/* (1 + nsets, B, nlabels) */
 	float		*cbase, *cdis;	/* (Np, C): a layer's context */
@@ -445,9 +437,7 @@ sweep(void)
 		for (size_t i = 0; i < nsets; i++)
 			put(sw.w, rec, sets[i].name, sw.out + ((1 + i) * B + b) *
 			    nl, nl);
-		free(sw.s[b].ids);
-		free(sw.s[b].seg);
-		sw.s[b].ids = sw.s[b].seg = NULL;
+		tokrec_done(&sw.s[b]);
 	}
 	sw.n = 0;
 }
@@ -506,13 +496,9 @@ main(int argc, char *argv[])
 			mdir = optarg;
 			break;
 		case 'o':
-			if (strcmp(optarg, "uniform") == 0)
-				mode = BERT_UNIFORM;
-			else if (strcmp(optarg, "zero") == 0)
-				mode = BERT_ZERO;
-			else
-				errx(2, "--mode: '%s' is not uniform or zero",
-				    optarg);
+			if ((mode = tokrec_mode(optarg, err,
+			    sizeof(err))) == -1)
+				errx(2, "--mode: %s", err);
 			break;
 		case 'R':
 			reuse = 0;
@@ -590,47 +576,21 @@ main(int argc, char *argv[])
 	sw.run.cls_only = sw.st.cls_only = 1;
 	sw.s = xcalloc(MAXSLOTS, sizeof(*sw.s));
 	for (int i = 0; i < MAXSLOTS; i++)
-		msgpack_unpacked_init(&sw.s[i].up);
+		tokrec_init(&sw.s[i]);
 	rr = rec_open(argc, argv);
 	sw.w = rec_wopen(0);
 	rec_atdie(drain, NULL);
 	while (rec_next(rr, &rec)) {
-		int *ids = NULL, *seg = NULL, t;
-		size_t T, Ts = 0, o = 0;
-		msgpack_packer pk;
-		struct slot *s;
+		int *ids, *seg;
+		size_t T;
 
 		/* check the record on its own, so that errors name it */
-		T = rec_ints(&rec, "ids", &ids);
-		if (rec_get(&rec, "seg") != NULL &&
-		    (Ts = rec_ints(&rec, "seg", &seg)) != T)
-			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
-		if (T > (size_t)m.cfg.P)
-			rec_die("%zu tokens, over the model's "
-			    "max_position_embeddings %d", T, m.cfg.P);
-		t = (int)T;
-		if (bert_run_pack(&sw.st, 1, (const int *const *)&ids,
-		    (const int *const *)&seg, &t, err, sizeof(err)) == -1 ||
-		    model_tokens(&vocab, &rec, ids, T, mdir, err,
-		    sizeof(err)) == -1)
-			rec_die("%s", err);
+		T = tokrec_check(&rec, &m.cfg, &vocab, mdir, &ids, &seg);
 		if (sw.n > 0 && (sw.n == MAXSLOTS || ntok + T > maxtok)) {
 			sweep();
 			ntok = 0;
 		}
-		s = &sw.s[sw.n++];
-		msgpack_sbuffer_destroy(&s->sb);
-		msgpack_sbuffer_init(&s->sb);
-		msgpack_packer_init(&pk, &s->sb, msgpack_sbuffer_write);
-		msgpack_pack_object(&pk, rec);
-		if (msgpack_unpack_next(&s->up, s->sb.data, s->sb.size, &o) !=
-		    MSGPACK_UNPACK_SUCCESS)
-			rec_die("cannot copy the record");
-		s->ids = ids;
-		s->seg = seg;
-		s->T = t;
-		free(s->where);
-		s->where = xstrdup(rec_where());
+		tokrec_keep(&sw.s[sw.n++], &rec, ids, seg, T);
 		ntok += T;
 	}
 	rec_atdie(NULL, NULL);
@@ -638,11 +598,8 @@ main(int argc, char *argv[])
 	progress_done(&sw.pg);
 	rec_close(rr);
 	rec_wclose(sw.w);
-	for (int i = 0; i < MAXSLOTS; i++) {
-		msgpack_unpacked_destroy(&sw.s[i].up);
-		msgpack_sbuffer_destroy(&sw.s[i].sb);
-		free(sw.s[i].where);
-	}
+	for (int i = 0; i < MAXSLOTS; i++)
+		tokrec_release(&sw.s[i]);
 	free(sw.s);
 	bert_run_release(&sw.run);
 	bert_run_release(&sw.st);

@@ -18,16 +18,8 @@
 #include "headset.h"
 #include "model.h"
 #include "rec.h"
+#include "tokrec.h"
 #include "util.h"
-
-/* A record waiting in the batch: its own copy, unpacked. */
-struct slot {
-	msgpack_sbuffer	 sb;
-	msgpack_unpacked up;
-	int		*ids, *seg;
-	int		 T;
-	char		 where[600];	/* rec_where() and id, for messages */
-};
 
 static struct {
 	int	 attn, attn_dtype, hidden, pooled, mode, verbose;
@@ -48,22 +40,8 @@ usage(void)
 	exit(2);
 }
 
-/* "id 'MRPC/dev/17': " for messages, or "" when the record has no id. */
-static const char *
-idtext(const msgpack_object *rec)
-{
-	static char buf[80];
-	const msgpack_object *o = rec_get(rec, "id");
-
-	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
-		return "";
-	snprintf(buf, sizeof(buf), "id '%.*s': ", o->via.str.size > 60 ? 60 :
-	    (int)o->via.str.size, o->via.str.ptr);
-	return buf;
-}
-
 static void
-put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
+put(struct rec_writer *w, struct bert_run *r, int b, struct tokrec *s)
 {
 	const struct bert_config *c = &r->m->cfg;
 	const msgpack_object *rec = &s->up.data;
@@ -123,7 +101,7 @@ nonfinite(const float *v, size_t n)
 
 /* Dies naming the record when anything it would get is not finite. */
 static void
-checkfinite(struct bert_run *r, int b, const struct slot *s)
+checkfinite(struct bert_run *r, int b, const struct tokrec *s)
 {
 	const struct bert_config *c = &r->m->cfg;
 	size_t T = s->T, C = c->C;
@@ -152,7 +130,7 @@ checkfinite(struct bert_run *r, int b, const struct slot *s)
 }
 
 static void
-flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
+flush(struct rec_writer *w, struct bert_run *r, struct tokrec *s, int n,
     const struct headset *off)
 {
 	const int *ids[64] = { 0 }, *seg[64] = { 0 };
@@ -174,9 +152,7 @@ flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
 		checkfinite(r, i, &s[i]);
 		put(w, r, i, &s[i]);
 		rec_whole(w);	/* and a reader gone is noticed here */
-		free(s[i].ids);
-		free(s[i].seg);
-		s[i].ids = s[i].seg = NULL;
+		tokrec_done(&s[i]);
 	}
 }
 
@@ -184,7 +160,7 @@ flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
 struct pending {
 	struct rec_writer	*w;
 	struct bert_run		*r;
-	struct slot		*s;
+	struct tokrec		*s;
 	int			*n;
 	const struct headset	*off;
 };
@@ -224,7 +200,7 @@ main(int argc, char *argv[])
 	struct progress pg;
 	struct bert m;
 	struct wp_vocab vocab;	/* the records' tokens are checked with it */
-	struct slot *slots;
+	struct tokrec *slots;
 	msgpack_object rec;
 	char err[512];
 	int ch, gz = 0, n = 0, maxslots = 64;	/* flush()'s arrays */
@@ -261,13 +237,9 @@ main(int argc, char *argv[])
 			opt.hidden = 2;
 			break;
 		case 'M':
-			if (strcmp(optarg, "uniform") == 0)
-				opt.mode = BERT_UNIFORM;
-			else if (strcmp(optarg, "zero") == 0)
-				opt.mode = BERT_ZERO;
-			else
-				errx(2, "--mode: '%s' is not uniform or zero",
-				    optarg);
+			if ((opt.mode = tokrec_mode(optarg, err,
+			    sizeof(err))) == -1)
+				errx(2, "--mode: %s", err);
 			break;
 		case 'm':
 			mdir = optarg;
@@ -319,42 +291,18 @@ main(int argc, char *argv[])
 	run.cls_only = opt.hidden == 0;
 	slots = xcalloc(maxslots, sizeof(*slots));
 	for (int i = 0; i < maxslots; i++)
-		msgpack_unpacked_init(&slots[i].up);
+		tokrec_init(&slots[i]);
 	rr = rec_open(argc, argv);
 	w = rec_wopen(gz);
 	progress_init(&pg, "records", 0, opt.verbose);
 	struct pending pend = { w, &run, slots, &n, off };
 	rec_atdie(drain, &pend);
 	while (rec_next(rr, &rec)) {
-		struct slot *s;
-		size_t T, Ts, att;
-		msgpack_packer pk;
-		size_t o = 0;
+		int *ids, *seg;
+		size_t T, att;
 
 		/* check the record on its own, so errors name it */
-		int *ids = NULL, *seg = NULL;
-		T = rec_ints(&rec, "ids", &ids);
-		if (rec_get(&rec, "seg") != NULL &&
-		    (Ts = rec_ints(&rec, "seg", &seg)) != T)
-			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
-		if (T == 0)
-			rec_die("'ids' is empty");
-		if (T > (size_t)m.cfg.P)
-			rec_die("%s%zu tokens, longer than the %d positions "
-			    "of %s (max_position_embeddings); tokenize -m %s "
-			    "truncates to fit", idtext(&rec), T, m.cfg.P,
-			    mdir, mdir);
-		for (size_t i = 0; i < T; i++) {
-			if (ids[i] < 0 || ids[i] >= m.cfg.V)
-				rec_die("'ids'[%zu] is %d, outside the "
-				    "vocabulary of %d", i, ids[i], m.cfg.V);
-			if (seg && (seg[i] < 0 || seg[i] >= m.cfg.S))
-				rec_die("'seg'[%zu] is %d, outside the %d "
-				    "token types", i, seg[i], m.cfg.S);
-		}
-		if (model_tokens(&vocab, &rec, ids, T, mdir, err,
-		    sizeof(err)) == -1)
-			rec_die("%s", err);
+		T = tokrec_check(&rec, &m.cfg, &vocab, mdir, &ids, &seg);
 		/*
 		 * Flush before the batch outgrows its token budget, or, with
 		 * attention, 64 MB of maps (one long record may exceed it
@@ -368,21 +316,7 @@ main(int argc, char *argv[])
 			n = 0;
 			ntok = natt = 0;
 		}
-		s = &slots[n++];
-		msgpack_sbuffer_destroy(&s->sb);
-		msgpack_sbuffer_init(&s->sb);
-		msgpack_packer_init(&pk, &s->sb, msgpack_sbuffer_write);
-		msgpack_pack_object(&pk, rec);
-		if (msgpack_unpack_next(&s->up, s->sb.data, s->sb.size, &o) !=
-		    MSGPACK_UNPACK_SUCCESS)
-			rec_die("cannot copy the record");
-		s->ids = ids;
-		s->seg = seg;
-		s->T = T;
-		snprintf(s->where, sizeof(s->where), "%s: %s", rec_where(),
-		    idtext(&rec));
-		if (s->where[strlen(s->where) - 2] == ':')
-			s->where[strlen(s->where) - 2] = '\0';
+		tokrec_keep(&slots[n++], &rec, ids, seg, T);
 		ntok += T;
 		natt += att;
 	}
@@ -392,10 +326,8 @@ main(int argc, char *argv[])
 	progress_done(&pg);
 	rec_close(rr);
 	rec_wclose(w);
-	for (int i = 0; i < maxslots; i++) {
-		msgpack_unpacked_destroy(&slots[i].up);
-		msgpack_sbuffer_destroy(&slots[i].sb);
-	}
+	for (int i = 0; i < maxslots; i++)
+		tokrec_release(&slots[i]);
 	free(slots);
 	bert_run_release(&run);
 	if (off)

@@ -306,7 +306,7 @@ o = h['classifier.weight']['data_offsets']
 d = d[:o[0]] + struct.pack('<f', 3e38) * ((o[1] - o[0]) // 4) + d[o[1]:]"
 	run -1 --separate-stderr ablate -m "$BATS_TEST_TMPDIR/inf" --heads all \
 	    "$SAMPLES/tiny-cls/dev.mp"
-	[ "$stderr" = "ablate: $SAMPLES/tiny-cls/dev.mp: record 1: ablation 'base': logit 1 is not finite (the model's weights or inputs overflow)" ]
+	[ "$stderr" = "ablate: $SAMPLES/tiny-cls/dev.mp: record 1: id 'tiny/dev/0': ablation 'base': logit 1 is not finite (the model's weights or inputs overflow)" ]
 }
 
 @test "ablate: a non-finite logit in a batch: the records before it whole, once" {
@@ -324,7 +324,7 @@ d = d[:o[0]] + struct.pack('<f', 1.2e38) * ((o[1] - o[0]) // 4) + d[o[1]:]"
 	    ablate -m "$1" --heads all "$2" |
 	    recs -k id,ablation >"$3"' - "$BATS_TEST_TMPDIR/inf" \
 	    "$SAMPLES/tiny-cls/dev.mp" "$BATS_TEST_TMPDIR/got"
-	[ "$stderr" = "ablate: $SAMPLES/tiny-cls/dev.mp: record 2: ablation 'base': logit 1 is not finite (the model's weights or inputs overflow)" ]
+	[ "$stderr" = "ablate: $SAMPLES/tiny-cls/dev.mp: record 2: id 'tiny/dev/1': ablation 'base': logit 1 is not finite (the model's weights or inputs overflow)" ]
 	[ -s "$BATS_TEST_TMPDIR/want" ]
 	diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
 }

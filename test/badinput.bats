@@ -241,9 +241,9 @@ edits() {
 	    'r["ids"] = "2 3"' "'ids' is a string, expected an array of integers" \
 	    'r["ids"][0] = -1' "'ids'[0] is -1, outside the vocabulary of 40" \
 	    'r["seg"] = r["seg"][1:]' "'seg' has 13 values, 'ids' 14" \
-	    'r["ids"] = r["seg"] = []' "no tokens" \
+	    'r["ids"] = r["seg"] = []' "'ids' is empty" \
 	    'r["ids"] = [2] * 65; r["seg"] = [0] * 65' \
-	    "65 tokens, over the model's max_position_embeddings 64"
+	    "id 'tiny/dev/2': 65 tokens, longer than the 64 positions of $M (max_position_embeddings); tokenize -m $M truncates to fit"
 }
 
 @test "finetune: wrong key types, NaN labels, 0 tokens, too many tokens" {
