@@ -163,7 +163,7 @@ readset(struct set *s, int argc, char *argv[], const struct bert_config *k,
 			    "regression", y);
 		else if ((long)y > s->maxlab)
 			s->maxlab = (long)y;
-		if (nl > 1 && (y != floor(y) || y >= nl))
+		if (nl > 1 && !isclass(y, nl))
 			rec_die("'label' %g is not a class of 0..%d", y,
 			    nl - 1);
 

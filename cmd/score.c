@@ -201,8 +201,7 @@ record_pred(const msgpack_object *rec)
 	x = rec_num(rec, "pred");
 	if (!isfinite(x))
 		rec_die("'pred' is %g, not a finite number", x);
-	if (!REGRESSION(task) && (x != floor(x) || x < 0 ||
-	    (task->nlabels > 0 && x >= task->nlabels)))
+	if (!REGRESSION(task) && !isclass(x, task->nlabels))
 		rec_die("'pred' is %g, expected a class number", x);
 	return x;
 }
@@ -279,8 +278,7 @@ record_add(const msgpack_object *rec)
 	gold = rec_num(rec, "label");
 	if (!isfinite(gold))
 		rec_die("'label' is %g, not a finite number", gold);
-	if (!REGRESSION(task) && (gold != floor(gold) || gold < 0 ||
-	    (task->nlabels > 0 && gold >= task->nlabels)))
+	if (!REGRESSION(task) && !isclass(gold, task->nlabels))
 		rec_die("'label' is %g, expected a class number for %s", gold,
 		    task->name);
 	pred = record_pred(rec);

@@ -256,6 +256,12 @@ argmax(const float *v, size_t n)
 	return best;
 }
 
+int
+isclass(double y, int nlabels)
+{
+	return y == floor(y) && y >= 0 && (nlabels <= 0 || y < nlabels);
+}
+
 /* ---- progress ---- */
 
 void

@@ -76,6 +76,12 @@ uint64_t	splitmix64_mix(uint64_t z);
 size_t	argmax(const float *v, size_t n);
 
 /*
+ * 1 when y is a class of a classifier of nlabels classes: a whole number
+ * in 0..nlabels-1, or any whole number from 0 when nlabels is 0 (unknown).
+ */
+int	isclass(double y, int nlabels);
+
+/*
  * Progress of long work, on stderr when it is a terminal or when asked (-v):
  * "encode: 120/408 records, 35.2/s, 0:08 left".  total 0 means unknown.
  * Reports at most twice a second; progress_done() prints the final line.
