@@ -22,8 +22,10 @@
 #include "util.h"
 
 static struct {
-	int	 attn, attn_dtype, hidden, pooled, mode, verbose;
-	size_t	 maxtok;
+	int		 attn, attn_dtype, hidden, pooled, mode, verbose;
+	int		 gz, bf;	/* -z, --precision */
+	size_t		 maxtok;
+	const char	*mdir, *dis;	/* -m, --disable */
 } opt = { .attn_dtype = DT_F32, .mode = BERT_UNIFORM, .maxtok = 2048 };
 
 static const char *const drop[] = { "logits", "pred", "attn", "hidden",
@@ -175,8 +177,9 @@ drain(void *arg)
 	rec_wclose(p->w);
 }
 
-int
-main(int argc, char *argv[])
+/* The options into opt; returns optind. */
+static int
+options(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
 		{ "attn", no_argument, NULL, 'a' },
@@ -192,23 +195,10 @@ main(int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *mdir = NULL, *dis = NULL;
-	struct headset hs, *off = NULL;
-	struct rec_reader *rr;
-	struct rec_writer *w;
-	struct bert_run run;
-	struct progress pg;
-	struct bert m;
-	struct wp_vocab vocab;	/* the records' tokens are checked with it */
-	struct tokrec *slots;
-	msgpack_object rec;
 	char err[512];
-	int ch, gz = 0, n = 0, maxslots = 64;	/* flush()'s arrays */
-	int bf = 0;
-	size_t ntok = 0, natt = 0;
+	int ch;
 	long v;
 
-	blas_init(argv);
 	while ((ch = getopt_long(argc, argv, "ab:m:pvz", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -228,7 +218,7 @@ main(int argc, char *argv[])
 		case 'd':
 			if (headset_syntax(optarg, err, sizeof(err)) == -1)
 				errx(2, "--disable: %s", err);
-			dis = optarg;
+			opt.dis = optarg;
 			break;
 		case 'h':
 			opt.hidden = 1;
@@ -242,13 +232,13 @@ main(int argc, char *argv[])
 				errx(2, "--mode: %s", err);
 			break;
 		case 'm':
-			mdir = optarg;
+			opt.mdir = optarg;
 			break;
 		case 'p':
 			opt.pooled = 1;
 			break;
 		case 'P':
-			if ((bf = bert_precision_name(optarg)) == -1)
+			if ((opt.bf = bert_precision_name(optarg)) == -1)
 				errx(2, "--precision: '%s' is not f32 or bf16",
 				    optarg);
 			break;
@@ -256,44 +246,74 @@ main(int argc, char *argv[])
 			opt.verbose = 1;
 			break;
 		case 'z':
-			gz = 1;
+			opt.gz = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (mdir == NULL)
+	if (opt.mdir == NULL)
 		usage();
-	if (bert_precision(bf, err, sizeof(err)) == -1)
+	return optind;
+}
+
+/*
+ * The model of -m into m, its vocabulary (the records' tokens are checked
+ * with it) into vocab, and --disable's heads into hs; returns hs, or NULL
+ * when no head is disabled.
+ */
+static struct headset *
+load(struct bert *m, struct wp_vocab *vocab, struct headset *hs)
+{
+	const char *mdir = opt.mdir;
+	char err[512];
+
+	if (bert_precision(opt.bf, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
-	if (model_load(&m, mdir, err, sizeof(err)) == -1 ||
-	    model_vocab(&vocab, mdir, err, sizeof(err)) == -1)
+	if (model_load(m, mdir, err, sizeof(err)) == -1 ||
+	    model_vocab(vocab, mdir, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
-	if (dis != NULL) {
-		if (headset_parse(&hs, dis, m.cfg.L, m.cfg.H, err,
-		    sizeof(err)) == -1)
-			errx(2, "--disable: %s", err);
-		off = &hs;
-	}
-	if (opt.pooled && m.pw == NULL)
+	if (opt.dis != NULL && headset_parse(hs, opt.dis, m->cfg.L, m->cfg.H,
+	    err, sizeof(err)) == -1)
+		errx(2, "--disable: %s", err);
+	if (opt.pooled && m->pw == NULL)
 		errx(1, "%s: --pooled: the model has no pooler", mdir);
 	if (opt.verbose)
 		fprintf(stderr, "encode: %s: %d layers x %d heads, hidden %d; "
 		    "OpenBLAS kernels %s (%s), dense layers on %s, %d threads, "
-		    "batches in rows of %d\n", mdir, m.cfg.L, m.cfg.H, m.cfg.C,
-		    blas_kernel(), blas_why(), bert_dense(), bert_threads(),
-		    bert_rowunit());
+		    "batches in rows of %d\n", mdir, m->cfg.L, m->cfg.H,
+		    m->cfg.C, blas_kernel(), blas_why(), bert_dense(),
+		    bert_threads(), bert_rowunit());
+	return opt.dis != NULL ? hs : NULL;
+}
 
-	bert_run_init(&run, &m);
+/*
+ * The records of the files through model m, in batches: a batch is run
+ * before it outgrows its token budget (-b) or, with attention, 64 MB of
+ * maps (one long record may exceed it alone: memory is bounded by one
+ * record's maps, not more).
+ */
+static void
+encode(struct bert *m, const struct wp_vocab *vocab, const struct headset *off,
+    int argc, char *argv[])
+{
+	struct rec_reader *rr;
+	struct rec_writer *w;
+	struct bert_run run;
+	struct progress pg;
+	struct tokrec *slots;
+	msgpack_object rec;
+	int n = 0, maxslots = 64;	/* flush()'s arrays */
+	size_t ntok = 0, natt = 0;
+
+	bert_run_init(&run, m);
 	run.want_attn = opt.attn;
 	run.cls_only = opt.hidden == 0;
 	slots = xcalloc(maxslots, sizeof(*slots));
 	for (int i = 0; i < maxslots; i++)
 		tokrec_init(&slots[i]);
 	rr = rec_open(argc, argv);
-	w = rec_wopen(gz);
+	w = rec_wopen(opt.gz);
 	progress_init(&pg, "records", 0, opt.verbose);
 	struct pending pend = { w, &run, slots, &n, off };
 	rec_atdie(drain, &pend);
@@ -302,13 +322,8 @@ main(int argc, char *argv[])
 		size_t T, att;
 
 		/* check the record on its own, so errors name it */
-		T = tokrec_check(&rec, &m.cfg, &vocab, mdir, &ids, &seg);
-		/*
-		 * Flush before the batch outgrows its token budget, or, with
-		 * attention, 64 MB of maps (one long record may exceed it
-		 * alone: memory is bounded by one record's maps, not more).
-		 */
-		att = opt.attn ? (size_t)m.cfg.L * m.cfg.H * T * T * 4 : 0;
+		T = tokrec_check(&rec, &m->cfg, vocab, opt.mdir, &ids, &seg);
+		att = opt.attn ? (size_t)m->cfg.L * m->cfg.H * T * T * 4 : 0;
 		if (n > 0 && (n == maxslots || ntok + T > opt.maxtok ||
 		    natt + att > (64 << 20))) {
 			flush(w, &run, slots, n, off);
@@ -330,6 +345,22 @@ main(int argc, char *argv[])
 		tokrec_release(&slots[i]);
 	free(slots);
 	bert_run_release(&run);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct headset hs, *off;
+	struct bert m;
+	struct wp_vocab vocab;
+	int n;
+
+	blas_init(argv);
+	n = options(argc, argv);
+	argc -= n;
+	argv += n;
+	off = load(&m, &vocab, &hs);
+	encode(&m, &vocab, off, argc, argv);
 	if (off)
 		headset_release(off);
 	model_release(&m);
