@@ -642,6 +642,106 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 	free(hd);
 }
 
+/* ---- classifying and training ---- */
+
+static struct {
+	const char	*model, *train, *plot, *by;	/* -m, -t, -p, -b */
+	int		 summary, verbose;
+	long		 k;				/* -k */
+} opt = { .k = 3 };
+
+/* Each record's pattern, by the rule or by model m (unless NULL). */
+static void
+classify(struct rec_reader *rr, const struct model *m)
+{
+	struct rec_writer *w = rec_wopen(0);
+	struct progress pr;
+	msgpack_object o;
+	struct feat f;
+	int c;
+
+	progress_init(&pr, "maps", 0, opt.verbose);
+	while (rec_next(rr, &o)) {
+		recfeat(&o, &f, (int)opt.k);
+		c = m != NULL ? predict(m, &f) : rule(&f);
+		rec_map_begin(w);
+		rec_copy_except(w, &o, outkeys);
+		rec_put_str(w, "pattern", classes[c]);
+		rec_put_num(w, "diag_prev", f.off[0]);
+		rec_put_num(w, "diag_self", f.off[1]);
+		rec_put_num(w, "diag_next", f.off[2]);
+		rec_put_num(w, "special", f.special);
+		rec_put_num(w, "topk", f.topk);
+		rec_put_num(w, "block", f.block);
+		rec_put_num(w, "entropy", f.entropy);
+		rec_map_end(w);
+		progress_add(&pr, 1);
+	}
+	progress_done(&pr);
+	astat_check_report(&chk);
+	rec_wclose(w);
+}
+
+/* The class of a hand-labelled record's pattern. */
+static int
+label(const msgpack_object *o)
+{
+	char *p;
+	int c;
+
+	if (rec_get(o, "pattern") == NULL)
+		rec_die("no key 'pattern' (--train needs hand-labelled maps)");
+	p = rec_str(o, "pattern");
+	if ((c = classidx(p)) == -1)
+		rec_die("unknown pattern '%s', expected vertical, diagonal, "
+		    "vertical+diagonal, block or heterogeneous", p);
+	free(p);
+	return c;
+}
+
+/* A model fitted to the labelled records, written to -t's file. */
+static void
+train(struct rec_reader *rr, const char *input)
+{
+	struct progress pr;
+	struct model m;
+	msgpack_object o;
+	struct feat f;
+	double *tx = NULL;
+	int *ty = NULL, c;
+	size_t n = 0, cap = 0, right = 0;
+
+	progress_init(&pr, "maps", 0, opt.verbose);
+	while (rec_next(rr, &o)) {
+		c = label(&o);	/* first: a bad one is named before the map */
+		recfeat(&o, &f, (int)opt.k);
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			tx = xreallocarray(tx, cap, sizeof(double) * NFEAT);
+			ty = xreallocarray(ty, cap, sizeof(int));
+		}
+		memcpy(tx + n * NFEAT, f.x, sizeof(f.x));
+		ty[n++] = c;
+		progress_add(&pr, 1);
+	}
+	progress_done(&pr);
+	astat_check_report(&chk);
+	if (n == 0)
+		errx(1, "%s: no records to train on", input);
+	fit(&m, tx, ty, n);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(f.x, tx + i * NFEAT, sizeof(f.x));
+		right += predict(&m, &f) == ty[i];
+	}
+	if (opt.verbose)
+		fprintf(stderr, "classify-pattern: %zu maps, %d classes, "
+		    "%.1f%% right on the training set\n", n, m.k,
+		    100.0 * right / n);
+	model_save(&m, opt.train);
+	free(tx);
+	free(ty);
+}
+
 /* ---- main ---- */
 
 static void
@@ -654,8 +754,9 @@ usage(void)
 	exit(2);
 }
 
-int
-main(int argc, char *argv[])
+/* The options into opt; returns optind. */
+static int
+options(int argc, char *argv[])
 {
 	static const struct option lopt[] = {
 		{ "by", required_argument, NULL, 'b' },
@@ -665,134 +766,67 @@ main(int argc, char *argv[])
 		{ "train", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *modelfile = NULL, *trainfile = NULL, *plotfile = NULL;
-	const char *by = NULL;
-	struct rec_reader *rr;
-	struct rec_writer *w = NULL;
-	struct progress pr;
-	struct model m;
-	msgpack_object o;
-	double *tx = NULL;
-	int *ty = NULL, ch, sum = 0, verbose = 0;
-	size_t n = 0, cap = 0;
-	long k = 3;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "b:k:m:p:st:v", lopt, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'b':
-			by = optarg;
+			opt.by = optarg;
 			break;
 		case 'k':
-			if (parse_long(optarg, 1, 1000000, &k) == -1)
+			if (parse_long(optarg, 1, 1000000, &opt.k) == -1)
 				errx(2, "-k: '%s' is not a count of columns",
 				    optarg);
 			break;
 		case 'm':
-			modelfile = optarg;
+			opt.model = optarg;
 			break;
 		case 'p':
-			plotfile = optarg;
+			opt.plot = optarg;
 			break;
 		case 's':
-			sum = 1;
+			opt.summary = 1;
 			break;
 		case 't':
-			trainfile = optarg;
+			opt.train = optarg;
 			break;
 		case 'v':
-			verbose = 1;
+			opt.verbose = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	outinit();
-	argc -= optind;
-	argv += optind;
-	if ((sum && (modelfile || trainfile)) || (modelfile && trainfile) ||
-	    ((plotfile || by) && !sum))
+	if ((opt.summary && (opt.model || opt.train)) ||
+	    (opt.model && opt.train) ||
+	    ((opt.plot || opt.by) && !opt.summary))
 		usage();
+	return optind;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct rec_reader *rr;
+	struct model m;
+	int n;
+
+	n = options(argc, argv);
+	argc -= n;
+	argv += n;
+	outinit();
 	rr = rec_open(argc, argv);
-	if (sum) {
-		summary(rr, plotfile, by);
-		rec_close(rr);
+	if (opt.summary) {
+		summary(rr, opt.plot, opt.by);
 		closeout(stdout, "stdout");
-		return 0;
+	} else if (opt.train != NULL) {
+		train(rr, argc ? argv[0] : "<stdin>");
+	} else {
+		if (opt.model != NULL)
+			model_read(&m, opt.model);
+		classify(rr, opt.model != NULL ? &m : NULL);
 	}
-	if (modelfile != NULL)
-		model_read(&m, modelfile);
-	if (trainfile == NULL)
-		w = rec_wopen(0);
-	progress_init(&pr, "maps", 0, verbose);
-	while (rec_next(rr, &o)) {
-		struct feat f;
-		int c = 4;
-
-		if (trainfile != NULL) {
-			/* the label first: a bad one is named before the map */
-			char *p;
-
-			if (rec_get(&o, "pattern") == NULL)
-				rec_die("no key 'pattern' (--train needs "
-				    "hand-labelled maps)");
-			p = rec_str(&o, "pattern");
-			if ((c = classidx(p)) == -1)
-				rec_die("unknown pattern '%s', expected "
-				    "vertical, diagonal, vertical+diagonal, "
-				    "block or heterogeneous", p);
-			free(p);
-		}
-		recfeat(&o, &f, (int)k);
-		if (trainfile != NULL) {
-			if (n == cap) {
-				cap = cap ? 2 * cap : 256;
-				tx = xreallocarray(tx, cap, sizeof(double) *
-				    NFEAT);
-				ty = xreallocarray(ty, cap, sizeof(int));
-			}
-			memcpy(tx + n * NFEAT, f.x, sizeof(f.x));
-			ty[n++] = c;
-		} else {
-			c = modelfile != NULL ? predict(&m, &f) : rule(&f);
-			rec_map_begin(w);
-			rec_copy_except(w, &o, outkeys);
-			rec_put_str(w, "pattern", classes[c]);
-			rec_put_num(w, "diag_prev", f.off[0]);
-			rec_put_num(w, "diag_self", f.off[1]);
-			rec_put_num(w, "diag_next", f.off[2]);
-			rec_put_num(w, "special", f.special);
-			rec_put_num(w, "topk", f.topk);
-			rec_put_num(w, "block", f.block);
-			rec_put_num(w, "entropy", f.entropy);
-			rec_map_end(w);
-		}
-		progress_add(&pr, 1);
-	}
-	progress_done(&pr);
-	astat_check_report(&chk);
-	if (trainfile != NULL) {
-		size_t right = 0;
-
-		if (n == 0)
-			errx(1, "%s: no records to train on",
-			    argc ? argv[0] : "<stdin>");
-		fit(&m, tx, ty, n);
-		for (size_t i = 0; i < n; i++) {
-			struct feat f;
-
-			memcpy(f.x, tx + i * NFEAT, sizeof(f.x));
-			right += predict(&m, &f) == ty[i];
-		}
-		if (verbose)
-			fprintf(stderr, "classify-pattern: %zu maps, %d "
-			    "classes, %.1f%% right on the training set\n", n,
-			    m.k, 100.0 * right / n);
-		model_save(&m, trainfile);
-		free(tx);
-		free(ty);
-	} else
-		rec_wclose(w);
 	rec_close(rr);
 	return 0;
 }
