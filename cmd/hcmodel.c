@@ -370,23 +370,244 @@ vocab(const char *path, long *caps, const char **why)
 	return n;
 }
 
+/* config.json: what it says, and whether the heads divide the width. */
+static void
+check_config(const char *dir, const char *cfgp, struct bert_config *c)
+{
+	char e[1024], b[64];
+
+	if (model_config(c, cfgp, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	arch(cfgp, b, sizeof(b));
+	printf("directory\t%s\n", dir);
+	printf("architecture\t%s\n", b);
+	printf("config\tL=%d H=%d C=%d F=%d V=%d P=%d S=%d eps=%g labels=%d\n",
+	    c->L, c->H, c->C, c->F, c->V, c->P, c->S, (double)c->eps,
+	    c->nlabels);
+	if (c->H <= 0 || c->C % c->H != 0)
+		bad("%s: hidden_size %d is not a multiple of "
+		    "num_attention_heads %d", cfgp, c->C, c->H);
+}
+
+/* What check_tensors() found of the weights file's tensors. */
+struct found {
+	unsigned char	*used;		/* (tf->n): read by model_load */
+	size_t		 nfound, nmiss;
+	uint64_t	 nused;		/* parameters */
+};
+
+/*
+ * The tensors model_load reads, by role, against the shapes config c
+ * implies, in file tf (called wp in messages) whose names start with
+ * pfx.
+ */
+static void
+check_roles(const struct tfile *tf, const struct bert_config *c,
+    const char *pfx, const char *wp, struct found *fd)
+{
+	const struct ptskip *sk = NULL;
+	struct bert_config cl = *c;
+	struct want *w;
+	char e[1024], b1[64], b2[64];
+	size_t nw, ns;
+	int nl;
+
+	/*
+	 * Tensors are looked for in the layers the file has and one more, so
+	 * that a config.json that claims a million layers is one line of
+	 * report, not sixteen million.
+	 */
+	if ((nl = filelayers(tf, pfx)) < c->L) {
+		cl.L = nl + 1;
+		bad("%s: %d layers, config.json says num_hidden_layers %d",
+		    wp, nl, c->L);
+	}
+	nw = wants(&w, &cl);
+	ns = ptbin_skipped(tf, &sk);
+	for (size_t i = 0; i < nw; i++) {
+		/* a role twice is not missing: it is one disagreement */
+		if (model_find(tf, w[i].name, &w[i].e, e, sizeof(e)) == -1) {
+			bad("%s", e);
+			fd->nfound++;
+			continue;
+		}
+		if (w[i].e == NULL) {
+			if (!w[i].optional) {
+				printf("missing\t%s%s%s\n", pfx, w[i].name,
+				    skipwhy(sk, ns, pfx, w[i].name));
+				fd->nmiss++;
+			}
+			continue;
+		}
+		fd->used[w[i].e - tf->e] = 1;
+		fd->nfound++;
+		fd->nused += w[i].e->n;
+		if (!shapeok(w[i].e, w[i].ndim, w[i].shape)) {
+			wshape(b1, sizeof(b1), w[i].ndim, w[i].shape);
+			eshape(b2, sizeof(b2), w[i].e);
+			bad("%s: tensor '%s' has shape %s, config.json says "
+			    "%s", wp, w[i].e->name, b2, b1);
+		}
+	}
+	if ((w[nw - 2].e == NULL) != (w[nw - 1].e == NULL))
+		bad("%s: pooler has only one of weight and bias", wp);
+	for (size_t i = 0; i < nw; i++)
+		free(w[i].name);
+	free(w);
+}
+
+/* A classifier, if the file has one: (nlabels, C) and (nlabels). */
+static void
+check_classifier(const struct tfile *tf, const struct bert_config *c,
+    const char *wp, struct found *fd)
+{
+	const struct tfentry *cw = NULL, *cb = NULL;
+	size_t sh[2];
+	char e[1024];
+
+	if (model_find(tf, "classifier.weight", &cw, e, sizeof(e)) == -1 ||
+	    model_find(tf, "classifier.bias", &cb, e, sizeof(e)) == -1) {
+		bad("%s", e);
+		return;
+	}
+	if (cw == NULL && cb == NULL)
+		return;
+	if (cw == NULL || cb == NULL) {
+		bad("%s: classifier has only one of weight and bias", wp);
+		return;
+	}
+	sh[0] = cw->shape[0];
+	sh[1] = (size_t)c->C;
+	fd->used[cw - tf->e] = fd->used[cb - tf->e] = 1;
+	fd->nfound += 2;
+	fd->nused += cw->n + cb->n;
+	if (!shapeok(cw, 2, sh) || !shapeok(cb, 1, sh))
+		bad("%s: classifier shapes disagree with hidden_size %d", wp,
+		    c->C);
+	else if (c->nlabels > 0 && cw->shape[0] != (size_t)c->nlabels)
+		bad("%s: classifier has %zu labels, config.json says %d", wp,
+		    cw->shape[0], c->nlabels);
+	printf("classifier\t%zu labels\n", cw->shape[0]);
+}
+
+/* The tensors no role read, those skipped, and the counts. */
+static void
+check_counts(const struct tfile *tf, const char *wp, const struct found *fd)
+{
+	const struct ptskip *sk = NULL;
+	size_t ndt[3] = { 0, 0, 0 }, ns, nunused = 0, j;
+	uint64_t nparam = 0;
+
+	ns = ptbin_skipped(tf, &sk);
+	for (size_t i = 0; i < tf->n; i++) {
+		/* Tied weights share their data: count them once. */
+		for (j = 0; j < i; j++)
+			if (tf->e[j].data == tf->e[i].data &&
+			    tf->e[j].n == tf->e[i].n)
+				break;
+		if (j == i)
+			nparam += tf->e[i].n;
+		if (tf->e[i].dtype >= 0 && tf->e[i].dtype < 3)
+			ndt[tf->e[i].dtype]++;
+		if (!fd->used[i]) {
+			printf("unused\t%s\n", tf->e[i].name);
+			nunused++;
+		}
+	}
+	for (j = 0; j < ns; j++)
+		printf("skipped\t%s (%s)\n", sk[j].name, sk[j].why);
+	printf("tensors\t%zu found, %zu missing, %zu unused, %zu skipped\n",
+	    fd->nfound, fd->nmiss, nunused, ns);
+	printf("dtypes");
+	j = 0;
+	for (int i = 0; i < 3; i++)
+		if (ndt[i])
+			printf("%s%s %zu", j++ ? ", " : "\t",
+			    tensor_dtypename(i), ndt[i]);
+	printf("%s\n", j ? "" : "\tnone");
+	printf("parameters\t%llu in the file, %llu used\n",
+	    (unsigned long long)nparam, (unsigned long long)fd->nused);
+	if (fd->nmiss > 0)
+		bad("%s: missing tensors that config.json implies: %zu",
+		    wp, fd->nmiss);
+}
+
+/* The weights: which file, its format, and its tensors against c. */
+static void
+check_weights(const char *dir, const char *binp, const struct bert_config *c)
+{
+	struct tfile tf;
+	struct found fd = { 0 };
+	const char *wname, *pfx;
+	char *wp, e[1024];
+
+	if (tfile_opendir(&tf, dir, e, sizeof(e)) == -1)
+		errx(1, "%s", e);
+	wp = xstrdup(tf.path);
+	wname = strrchr(wp, '/') ? strrchr(wp, '/') + 1 : wp;
+	printf("weights\t%s%s\n", wname, strcmp(wname, "model.safetensors") ==
+	    0 && isfile(binp) ?
+	    " (preferred to pytorch_model.bin, which is not read)" : "");
+	printf("format\t%s\n", tf.format);
+	/* "bert." prefix or none, as the word embeddings say. */
+	pfx = tfile_find(&tf, "bert.embeddings.word_embeddings.weight") ?
+	    "bert." : "";
+	fd.used = xcalloc(tf.n ? tf.n : 1, 1);
+	check_roles(&tf, c, pfx, wp, &fd);
+	check_classifier(&tf, c, wp, &fd);
+	check_counts(&tf, wp, &fd);
+	free(fd.used);
+	tfile_release(&tf);
+	free(wp);
+}
+
+/* The vocabulary: its size against config.json, its casing. */
+static void
+check_vocab(const char *dir, const char *vp, const struct bert_config *c)
+{
+	struct wp_vocab wv;
+	const char *why, *src;
+	char e[1024];
+	long nv, caps;
+	int lower, byvocab;
+
+	if ((nv = vocab(vp, &caps, &why)) == -1) {
+		bad("%s: %s", vp, why);
+		return;
+	}
+	if ((lower = model_casing(dir, NULL, &src, e, sizeof(e))) == -1) {
+		bad("%s", e);
+		return;
+	}
+	/* the casing every filter takes, and what decided it */
+	byvocab = strcmp(src, "vocab.txt") == 0;
+	printf("vocab\t%ld tokens, %s (%s%s)\n", nv, lower ? "uncased" :
+	    "cased", byvocab ? (lower ? "no capitals in " : "capitals in ") :
+	    (lower ? "do_lower_case in " : "do_lower_case false in "), src);
+	if (byvocab)
+		lower = -1;	/* nothing to check it against */
+	if (nv != c->V)
+		bad("%s: %ld tokens, config.json says vocab_size %d", vp, nv,
+		    c->V);
+	if (lower == 1 && caps * 100 > nv)
+		bad("%s: %ld tokens with capitals, but %s says do_lower_case",
+		    vp, caps, src);
+	if (lower == 0 && caps == 0)
+		bad("%s: no tokens with capitals, but %s says the model is "
+		    "cased", vp, src);
+	if (wp_load(&wv, vp, e, sizeof(e)) == -1)
+		bad("%s", e);	/* no [CLS], [SEP] or [UNK] */
+	else
+		wp_release(&wv);
+}
+
 static int
 cmd_check(int argc, char *argv[])
 {
-	struct bert_config c, cl;
-	struct tfile tf;
+	struct bert_config c;
 	struct bert m;
-	struct want *w;
-	const struct ptskip *sk = NULL;
-	const struct tfentry *cw = NULL, *cb = NULL;
-	const char *dir, *pfx, *wname, *why, *src;
-	char *cfgp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
-	size_t nw, i, j, ns = 0, nfound = 0, nmiss = 0, nunused = 0;
-	size_t ndt[3] = { 0, 0, 0 };
-	uint64_t nparam = 0, nused = 0;
-	long nv, caps;
-	unsigned char *used;
-	int lower, nl;
+	const char *dir;
+	char *cfgp, *binp, *vp, e[1024];
 
 	if (getopt(argc, argv, "") != -1)
 		usage();
@@ -398,164 +619,9 @@ cmd_check(int argc, char *argv[])
 	cfgp = pathjoin(dir, "config.json");
 	binp = pathjoin(dir, "pytorch_model.bin");
 	vp = pathjoin(dir, "vocab.txt");
-
-	if (model_config(&c, cfgp, e, sizeof(e)) == -1)
-		errx(1, "%s", e);
-	arch(cfgp, b1, sizeof(b1));
-	printf("directory\t%s\n", dir);
-	printf("architecture\t%s\n", b1);
-	printf("config\tL=%d H=%d C=%d F=%d V=%d P=%d S=%d eps=%g labels=%d\n",
-	    c.L, c.H, c.C, c.F, c.V, c.P, c.S, (double)c.eps, c.nlabels);
-	if (c.H <= 0 || c.C % c.H != 0)
-		bad("%s: hidden_size %d is not a multiple of "
-		    "num_attention_heads %d", cfgp, c.C, c.H);
-
-	if (tfile_opendir(&tf, dir, e, sizeof(e)) == -1)
-		errx(1, "%s", e);
-	wp = xstrdup(tf.path);
-	wname = strrchr(wp, '/') ? strrchr(wp, '/') + 1 : wp;
-	printf("weights\t%s%s\n", wname, strcmp(wname, "model.safetensors") ==
-	    0 && isfile(binp) ?
-	    " (preferred to pytorch_model.bin, which is not read)" : "");
-	printf("format\t%s\n", tf.format);
-
-	/* "bert." prefix or none, as the word embeddings say. */
-	pfx = tfile_find(&tf, "bert.embeddings.word_embeddings.weight") ?
-	    "bert." : "";
-	/*
-	 * Tensors are looked for in the layers the file has and one more, so
-	 * that a config.json that claims a million layers is one line of
-	 * report, not sixteen million.
-	 */
-	cl = c;
-	if ((nl = filelayers(&tf, pfx)) < c.L) {
-		cl.L = nl + 1;
-		bad("%s: %d layers, config.json says num_hidden_layers %d",
-		    wp, nl, c.L);
-	}
-	nw = wants(&w, &cl);
-	used = xcalloc(tf.n ? tf.n : 1, 1);
-	ns = ptbin_skipped(&tf, &sk);
-	for (i = 0; i < nw; i++) {
-		/* a role twice is not missing: it is one disagreement */
-		if (model_find(&tf, w[i].name, &w[i].e, e, sizeof(e)) == -1) {
-			bad("%s", e);
-			nfound++;
-			continue;
-		}
-		if (w[i].e == NULL) {
-			if (!w[i].optional) {
-				printf("missing\t%s%s%s\n", pfx, w[i].name,
-				    skipwhy(sk, ns, pfx, w[i].name));
-				nmiss++;
-			}
-			continue;
-		}
-		used[w[i].e - tf.e] = 1;
-		nfound++;
-		nused += w[i].e->n;
-		if (!shapeok(w[i].e, w[i].ndim, w[i].shape)) {
-			wshape(b1, sizeof(b1), w[i].ndim, w[i].shape);
-			eshape(b2, sizeof(b2), w[i].e);
-			bad("%s: tensor '%s' has shape %s, config.json says "
-			    "%s", wp, w[i].e->name, b2, b1);
-		}
-	}
-	if ((w[nw - 2].e == NULL) != (w[nw - 1].e == NULL))
-		bad("%s: pooler has only one of weight and bias", wp);
-	/* A classifier: (nlabels, C) and (nlabels). */
-	if (model_find(&tf, "classifier.weight", &cw, e, sizeof(e)) == -1 ||
-	    model_find(&tf, "classifier.bias", &cb, e, sizeof(e)) == -1)
-		bad("%s", e);
-	else if (cw != NULL || cb != NULL) {
-		if (cw == NULL || cb == NULL)
-			bad("%s: classifier has only one of weight and bias",
-			    wp);
-		else {
-			size_t sh[2] = { cw->shape[0], (size_t)c.C };
-
-			used[cw - tf.e] = used[cb - tf.e] = 1;
-			nfound += 2;
-			nused += cw->n + cb->n;
-			if (!shapeok(cw, 2, sh) || !shapeok(cb, 1, sh))
-				bad("%s: classifier shapes disagree with "
-				    "hidden_size %d", wp, c.C);
-			else if (c.nlabels > 0 &&
-			    cw->shape[0] != (size_t)c.nlabels)
-				bad("%s: classifier has %zu labels, "
-				    "config.json says %d", wp, cw->shape[0],
-				    c.nlabels);
-			printf("classifier\t%zu labels\n", cw->shape[0]);
-		}
-	}
-	for (i = 0; i < tf.n; i++) {
-		/* Tied weights share their data: count them once. */
-		for (j = 0; j < i; j++)
-			if (tf.e[j].data == tf.e[i].data &&
-			    tf.e[j].n == tf.e[i].n)
-				break;
-		if (j == i)
-			nparam += tf.e[i].n;
-		if (tf.e[i].dtype >= 0 && tf.e[i].dtype < 3)
-			ndt[tf.e[i].dtype]++;
-		if (!used[i]) {
-			printf("unused\t%s\n", tf.e[i].name);
-			nunused++;
-		}
-	}
-	for (j = 0; j < ns; j++)
-		printf("skipped\t%s (%s)\n", sk[j].name, sk[j].why);
-	printf("tensors\t%zu found, %zu missing, %zu unused, %zu skipped\n",
-	    nfound, nmiss, nunused, ns);
-	printf("dtypes");
-	for (i = 0, j = 0; i < 3; i++)
-		if (ndt[i])
-			printf("%s%s %zu", j++ ? ", " : "\t",
-			    tensor_dtypename((int)i), ndt[i]);
-	printf("%s\n", j ? "" : "\tnone");
-	printf("parameters\t%llu in the file, %llu used\n",
-	    (unsigned long long)nparam, (unsigned long long)nused);
-	if (nmiss > 0)
-		bad("%s: missing tensors that config.json implies: %zu",
-		    wp, nmiss);
-	for (i = 0; i < nw; i++)
-		free(w[i].name);
-	free(w);
-	free(used);
-	tfile_release(&tf);
-
-	/* Vocabulary: its size against config.json, its casing. */
-	if ((nv = vocab(vp, &caps, &why)) == -1)
-		bad("%s: %s", vp, why);
-	else if ((lower = model_casing(dir, NULL, &src, e, sizeof(e))) == -1)
-		bad("%s", e);
-	else {
-		int byvocab = strcmp(src, "vocab.txt") == 0;
-		struct wp_vocab wv;
-		char werr[512];
-
-		/* the casing every filter takes, and what decided it */
-		printf("vocab\t%ld tokens, %s (%s%s)\n", nv, lower ? "uncased" :
-		    "cased", byvocab ? (lower ? "no capitals in " :
-		    "capitals in ") : (lower ? "do_lower_case in " :
-		    "do_lower_case false in "), src);
-		if (byvocab)
-			lower = -1;	/* nothing to check it against */
-		if (nv != c.V)
-			bad("%s: %ld tokens, config.json says vocab_size %d",
-			    vp, nv, c.V);
-		if (lower == 1 && caps * 100 > nv)
-			bad("%s: %ld tokens with capitals, but %s says "
-			    "do_lower_case", vp, caps, src);
-		if (lower == 0 && caps == 0)
-			bad("%s: no tokens with capitals, but %s says "
-			    "the model is cased", vp, src);
-		if (wp_load(&wv, vp, werr, sizeof(werr)) == -1)
-			bad("%s", werr);	/* no [CLS], [SEP] or [UNK] */
-		else
-			wp_release(&wv);
-	}
-
+	check_config(dir, cfgp, &c);
+	check_weights(dir, binp, &c);
+	check_vocab(dir, vp, &c);
 	/* What encode and the other filters will do with it. */
 	if (nbad == 0) {
 		if (model_load(&m, dir, e, sizeof(e)) == -1)
@@ -565,7 +631,6 @@ cmd_check(int argc, char *argv[])
 	}
 	printf("status\t%s\n", nbad ? "disagree" : "ok");
 	free(cfgp);
-	free(wp);
 	free(binp);
 	free(vp);
 	return nbad ? 1 : 0;
