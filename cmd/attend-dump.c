@@ -25,14 +25,17 @@ enum { O_TSV, O_NPY, O_PNG, O_SVG, NOUT };
 
 static const char *ext[NOUT] = { "tsv", "npy", "png", "svg" };
 
-/* The keys this filter writes (and so drops from its input). */
-static const char *const dropkeys[] = { "attn", "layer", "head", "map", NULL };
+/*
+ * The keys not copied into the per-head records: those this filter writes,
+ * the stack it splits and the record's other stacks (rec_mapkeys).
+ */
+static const char *dropkeys[16] = { "layer", "head", "map" };
 
 static struct {
-	char		*outdir[NOUT];	/* --tsv, --npy, --png, --svg */
-	const char	*spec;		/* -H */
+	char		*outdir[NOUT];	/* --tsv --npy --png --svg */
+	const char	*spec, *key;	/* -H, -k */
 	int		 sheet, records, files, gz, verbose;
-} opt = { .spec = "all" };
+} opt = { .spec = "all", .key = "attn" };
 
 /* ---- file names ---- */
 
@@ -351,19 +354,10 @@ dump(struct rec_writer *w, const msgpack_object *o, size_t nrec,
 	size_t T, L, H, ds, ntok = 0;
 	float *m;
 
-	if (rec_get(o, "attn") == NULL)
-		rec_die("no key 'attn' (run encode -a first)");
-	rec_tensor(o, "attn", &t);
-	if (t.ndim != 4 || t.shape[2] != t.shape[3])
-		rec_die("'attn' must have shape [L, H, T, T]");
+	rec_maps(o, opt.key, &t);
 	L = t.shape[0];
 	H = t.shape[1];
 	T = t.shape[2];
-	if (L == 0 || H == 0 || T == 0)
-		rec_die("'attn' is empty");
-	if (L > 1000 || H > 1000)
-		rec_die("'attn' has %zu layers of %zu heads, more than "
-		    "1000", L, H);
 	if (hs->on == NULL || hs->L != (int)L || hs->H != (int)H) {
 		headset_release(hs);
 		if (headset_parse(hs, opt.spec, L, H, msg, sizeof(msg)) == -1)
@@ -371,8 +365,8 @@ dump(struct rec_writer *w, const msgpack_object *o, size_t nrec,
 	}
 	if (rec_get(o, "tokens") != NULL &&
 	    (ntok = rec_strs(o, "tokens", &tok)) != T)
-		rec_die("'tokens' has %zu entries, 'attn' is %zu x %zu", ntok,
-		    T, T);
+		rec_die("'tokens' has %zu entries, '%s' is %zu x %zu", ntok,
+		    opt.key, T, T);
 	ds = tensor_dtsize(t.dtype);
 	if (opt.files)
 		names(o, nrec, &id, &name);
@@ -420,9 +414,9 @@ dump(struct rec_writer *w, const msgpack_object *o, size_t nrec,
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: attend-dump [-rsvz] [-H heads] [--npy dir] "
-	    "[--png dir] [--svg dir]\n"
-	    "                   [--tsv dir] [file ...]\n");
+	fprintf(stderr, "usage: attend-dump [-rsvz] [-H heads] [-k key] "
+	    "[--npy dir] [--png dir]\n"
+	    "                   [--svg dir] [--tsv dir] [file ...]\n");
 	exit(2);
 }
 
@@ -431,6 +425,7 @@ static int
 options(int argc, char *argv[])
 {
 	static const struct option lopt[] = {
+		{ "key", required_argument, NULL, 'k' },
 		{ "npy", required_argument, NULL, 'N' },
 		{ "png", required_argument, NULL, 'P' },
 		{ "records", no_argument, NULL, 'r' },
@@ -441,9 +436,9 @@ options(int argc, char *argv[])
 	};
 	struct headset hs;
 	char msg[256];
-	int ch;
+	int ch, n;
 
-	while ((ch = getopt_long(argc, argv, "H:N:P:S:T:rsvz", lopt, NULL))
+	while ((ch = getopt_long(argc, argv, "H:N:P:S:T:k:rsvz", lopt, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'H':
@@ -458,6 +453,9 @@ options(int argc, char *argv[])
 				usage();
 			}
 			headset_release(&hs);
+			break;
+		case 'k':
+			opt.key = optarg;
 			break;
 		case 'N':
 			opt.outdir[O_NPY] = optarg;
@@ -496,6 +494,10 @@ options(int argc, char *argv[])
 	}
 	if (!opt.files)
 		opt.records = 1;
+	n = 3;
+	for (int i = 0; rec_mapkeys[i] != NULL; i++)
+		dropkeys[n++] = rec_mapkeys[i];
+	dropkeys[n++] = opt.key;	/* twice is no harm */
 	return optind;
 }
 

@@ -713,7 +713,8 @@ train(struct rec_reader *rr, const char *input)
 
 	progress_init(&pr, "maps", 0, opt.verbose);
 	while (rec_next(rr, &o)) {
-		c = label(&o);	/* first: a bad one is named before the map */
+		/* the label first: a bad one is named before the map */
+		c = label(&o);
 		recfeat(&o, &f, (int)opt.k);
 		if (n == cap) {
 			cap = cap ? 2 * cap : 256;

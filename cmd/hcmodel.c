@@ -391,7 +391,7 @@ check_config(const char *dir, const char *cfgp, struct bert_config *c)
 
 /* What check_tensors() found of the weights file's tensors. */
 struct found {
-	unsigned char	*used;		/* (tf->n): read by model_load */
+	unsigned char	*used;		/* (tf->n): model_load's */
 	size_t		 nfound, nmiss;
 	uint64_t	 nused;		/* parameters */
 };

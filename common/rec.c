@@ -762,58 +762,44 @@ rec_obj_tensor(const msgpack_object *o, struct tensor *t, char *err,
 	char name[16];
 	size_t need, n = 1;
 
-	if (o->type != MSGPACK_OBJECT_MAP) {
-		snprintf(err, errlen, "is %s, expected a tensor map "
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return errf(err, errlen, "is %s, expected a tensor map "
 		    "{dtype, shape, data}", rec_typename(o));
-		return -1;
-	}
 	if ((dt = rec_get(o, "dtype")) == NULL ||
 	    (sh = rec_get(o, "shape")) == NULL ||
-	    (da = rec_get(o, "data")) == NULL) {
-		snprintf(err, errlen, "is a map without '%s', expected a "
+	    (da = rec_get(o, "data")) == NULL)
+		return errf(err, errlen, "is a map without '%s', expected a "
 		    "tensor {dtype, shape, data}", dt == NULL ? "dtype" :
 		    rec_get(o, "shape") == NULL ? "shape" : "data");
-		return -1;
-	}
 	if (dt->type != MSGPACK_OBJECT_STR ||
-	    dt->via.str.size >= sizeof(name)) {
-		snprintf(err, errlen, "has a dtype that is %s, expected "
+	    dt->via.str.size >= sizeof(name))
+		return errf(err, errlen, "has a dtype that is %s, expected "
 		    "\"f32\", \"f16\" or \"bf16\"", rec_typename(dt));
-		return -1;
-	}
 	memcpy(name, dt->via.str.ptr, dt->via.str.size);
 	name[dt->via.str.size] = '\0';
-	if ((t->dtype = tensor_dtype(name)) == -1) {
-		snprintf(err, errlen, "has dtype '%s', expected f32, f16 or "
+	if ((t->dtype = tensor_dtype(name)) == -1)
+		return errf(err, errlen, "has dtype '%s', expected f32, f16 or "
 		    "bf16", name);
-		return -1;
-	}
 	if (sh->type != MSGPACK_OBJECT_ARRAY ||
-	    sh->via.array.size > TENSOR_MAXDIM) {
-		snprintf(err, errlen, "has a shape that is %s, expected an "
+	    sh->via.array.size > TENSOR_MAXDIM)
+		return errf(err, errlen, "has a shape that is %s, expected an "
 		    "array of at most %d integers", rec_typename(sh),
 		    TENSOR_MAXDIM);
-		return -1;
-	}
 	t->ndim = sh->via.array.size;
 	for (int i = 0; i < t->ndim; i++) {
 		const msgpack_object *e = &sh->via.array.ptr[i];
 		if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 		    e->via.u64 > (uint64_t)1 << 40 ||
-		    (e->via.u64 && n > SIZE_MAX / 8 / e->via.u64)) {
-			snprintf(err, errlen, "has shape[%d] that is %s, "
+		    (e->via.u64 && n > SIZE_MAX / 8 / e->via.u64))
+			return errf(err, errlen, "has shape[%d] that is %s, "
 			    "expected a size", i, isint(e) ?
 			    "negative or too large" : rec_typename(e));
-			return -1;
-		}
 		t->shape[i] = e->via.u64;
 		n *= e->via.u64;
 	}
-	if (da->type != MSGPACK_OBJECT_BIN) {
-		snprintf(err, errlen, "has data that is %s, expected binary "
+	if (da->type != MSGPACK_OBJECT_BIN)
+		return errf(err, errlen, "has data that is %s, expected binary "
 		    "data", rec_typename(da));
-		return -1;
-	}
 	need = n * tensor_dtsize(t->dtype);
 	if (da->via.bin.size != need) {
 		char s[128];
@@ -822,10 +808,9 @@ rec_obj_tensor(const msgpack_object *o, struct tensor *t, char *err,
 			k += snprintf(s + k, sizeof(s) - k, "%s%zu",
 			    i ? ", " : "", t->shape[i]);
 		s[k] = '\0';
-		snprintf(err, errlen, "has shape [%s] of %s, which needs %zu "
-		    "bytes, but its data has %u", s, name, need,
+		return errf(err, errlen, "has shape [%s] of %s, which needs "
+		    "%zu bytes, but its data has %u", s, name, need,
 		    da->via.bin.size);
-		return -1;
 	}
 	t->n = n;
 	t->data = da->via.bin.ptr;
@@ -839,6 +824,34 @@ rec_tensor(const msgpack_object *rec, const char *key, struct tensor *t)
 
 	if (rec_obj_tensor(rec_need(rec, key), t, err, sizeof(err)) == -1)
 		rec_die("'%s' %s", key, err);
+}
+
+const char *const rec_mapkeys[] = {
+	"attn", "norm", "norm_layer", "alti", "vz", "rollout", "flow", "attr",
+	NULL
+};
+
+void
+rec_maps(const msgpack_object *rec, const char *key, struct tensor *t)
+{
+	char sh[128] = "";
+	size_t k = 0;
+
+	if (rec_get(rec, key) == NULL)
+		rec_die("no key '%s'%s", key, strcmp(key, "attn") == 0 ?
+		    " (run encode -a first)" : "");
+	rec_tensor(rec, key, t);
+	if (t->ndim != 4 || t->shape[2] != t->shape[3]) {
+		for (int d = 0; d < t->ndim && k < sizeof(sh) - 24; d++)
+			k += snprintf(sh + k, sizeof(sh) - k, "%s%zu",
+			    d ? ", " : "", t->shape[d]);
+		rec_die("'%s' has shape [%s], expected [L, H, T, T]", key, sh);
+	}
+	if (t->shape[0] == 0 || t->shape[1] == 0 || t->shape[2] == 0)
+		rec_die("'%s' is empty", key);
+	if (t->shape[0] > REC_MAXLH || t->shape[1] > REC_MAXLH)
+		rec_die("'%s' has %zu layers of %zu maps, more than %d", key,
+		    t->shape[0], t->shape[1], REC_MAXLH);
 }
 
 /* ---- writing ---- */

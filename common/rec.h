@@ -85,6 +85,23 @@ void	 rec_strs_free(char **v, size_t n);
 /* A tensor, checked (dtype known, shape sane, data size exact); data not copied. */
 void	 rec_tensor(const msgpack_object *rec, const char *key, struct tensor *t);
 
+/*
+ * A stack of maps in attn's shape (headcount(7)): key's tensor of shape
+ * [L, H, T, T], H maps a layer (H is 1 for a map per layer), each (T, T)
+ * with rows as queries; none of L, H, T is 0, L and H are at most
+ * REC_MAXLH.  Dies naming the record otherwise: "no key 'norm'", "'attn'
+ * has shape [3, 4], expected [L, H, T, T]", "'attn' is empty".
+ */
+#define REC_MAXLH	4096
+void	 rec_maps(const msgpack_object *rec, const char *key,
+	    struct tensor *t);
+/*
+ * The keys of headcount(7) that hold such a stack (attn, norm, ..., attr),
+ * NULL-terminated: a filter that splits a record into one record per map
+ * does not copy them into each.
+ */
+extern const char *const rec_mapkeys[];
+
 /* The same checks on a bare object; name is used in the message. */
 int	 rec_obj_tensor(const msgpack_object *o, struct tensor *t,
 	    char *err, size_t errlen);

@@ -64,8 +64,8 @@ tokrec_check(const msgpack_object *rec, const struct bert_config *c,
 		    "fit", idtext(rec), T, c->P, mdir, mdir);
 	for (size_t i = 0; i < T; i++) {
 		if (ids[i] < 0 || ids[i] >= c->V)
-			rec_die("'ids'[%zu] is %d, outside the vocabulary of %d",
-			    i, ids[i], c->V);
+			rec_die("'ids'[%zu] is %d, outside the vocabulary of "
+			    "%d", i, ids[i], c->V);
 		if (seg && (seg[i] < 0 || seg[i] >= c->S))
 			rec_die("'seg'[%zu] is %d, outside the %d token types",
 			    i, seg[i], c->S);

@@ -18,9 +18,9 @@
 struct tokrec {
 	msgpack_sbuffer	 sb;
 	msgpack_unpacked up;		/* up.data: the record */
-	int		*ids, *seg;	/* (T); seg NULL when it has none */
+	int		*ids, *seg;	/* (T); seg NULL when none */
 	int		 T;
-	char		 where[600];	/* "dev.mp: record 17: id 'x'" */
+	char		 where[600];	/* "a.mp: record 17: id 'x'" */
 };
 
 void	tokrec_init(struct tokrec *r);
@@ -35,8 +35,9 @@ void	tokrec_release(struct tokrec *r);
  * the record has none) in xmalloc'd arrays; dies with rec_die() naming the
  * record otherwise.
  */
-size_t	tokrec_check(const msgpack_object *rec, const struct bert_config *c,
-	    const struct wp_vocab *v, const char *mdir, int **ids, int **seg);
+size_t	tokrec_check(const msgpack_object *rec,
+	    const struct bert_config *c, const struct wp_vocab *v,
+	    const char *mdir, int **ids, int **seg);
 
 /*
  * Keep the record checked in r: a copy of rec, and ids and seg (T), which r

@@ -20,7 +20,8 @@ void	*xreallocarray(void *p, size_t nmemb, size_t size);
 char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 /* A string made like printf's, xmalloc'd. */
-char	*xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char	*xasprintf(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 
 /*
  * Library functions report an error as a message in a buffer of the

@@ -222,7 +222,26 @@ bad = {'id': 'b', 'attn': mkmaps.ftensor(np.zeros((1, 2, 3, 4)))}
 sys.stdout.buffer.write(mkmaps.pack(ok, bytearray()) + mkmaps.pack(bad, bytearray()))
 " >"$W/bad.mp"
 	run -1 --separate-stderr attend-dump "$W/bad.mp"
-	[[ $stderr == *"record 2"*"'attn' must have shape [L, H, T, T]"* ]]
+	[[ $stderr == *"record 2: 'attn' has shape [1, 2, 3, 4], expected [L, H, T, T]" ]]
+}
+
+@test "attend-dump: -k splits another key's maps, per head or per layer" {
+	need_dump
+	$PY "$TOP/test/rekey.py" -d attn norm <"$SAMPLES/ka-attn.mp" \
+	    >"$W/norm.mp"
+	attend-dump "$SAMPLES/ka-attn.mp" | recs -t >"$W/want"
+	attend-dump -k norm "$W/norm.mp" | recs -t >"$W/got"
+	diff "$W/want" "$W/got"
+	# a map per layer, [L, 1, T, T]: heads numbered 1, no stack copied
+	$PY "$TOP/test/rekey.py" -l attn alti <"$SAMPLES/ka-attn.mp" \
+	    >"$W/alti.mp"
+	attend-dump --key alti "$W/alti.mp" >"$W/layers.mp"
+	[ "$(recs -c "$W/layers.mp")" -eq 24 ]
+	[ "$(recs -k layer,head "$W/layers.mp" | sort -u | tr -d '\n')" = \
+	    '{"layer":1,"head":1}{"layer":2,"head":1}{"layer":3,"head":1}' ]
+	[ "$(recs -k attn,alti "$W/layers.mp" | sort -u)" = '{}' ]
+	run -1 --separate-stderr attend-dump -k nope "$SAMPLES/ka-attn.mp"
+	[ "$stderr" = "attend-dump: $SAMPLES/ka-attn.mp: record 1: no key 'nope'" ]
 }
 
 @test "attend-dump: a truncated stream exits 1" {

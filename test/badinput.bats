@@ -272,7 +272,7 @@ edits() {
 	    "'attn' has shape [3, 4, 9, 9] of f32, which needs 3888 bytes, but its data has 3884" \
 	    'r["attn"]["dtype"] = "f64"' "'attn' has dtype 'f64', expected f32, f16 or bf16" \
 	    'r["attn"]["dtype"] = 32' "'attn' has a dtype that is an integer" \
-	    'r["attn"]["shape"] = [4, 3, 81]' "'attn' must have shape [L, H, T, T]" \
+	    'r["attn"]["shape"] = [4, 3, 81]' "'attn' has shape [4, 3, 81], expected [L, H, T, T]" \
 	    'r["attn"]["shape"] = [2 ** 40, 2 ** 40, 9, 9]' "'attn' has shape[1] that is negative or too large" \
 	    'r["tokens"] = r["tokens"][1:]' "'tokens' has 8 entries, 'attn' is 9 x 9" \
 	    'r["tokens"] = "a b"' "'tokens' is a string, expected an array of strings" \
