@@ -41,7 +41,8 @@ static size_t		 nstats;
 static int		 Lcap, Hcap;	/* accumulator dimensions */
 static unsigned char	*seen;		/* (Lcap, Hcap): a map was read */
 static int		 Lseen, Hseen;	/* the largest layer and head seen */
-static int		 Lattn, Hattn;	/* shape of the first attn tensor */
+static int		 Lattn, Hattn;	/* shape of the first stack */
+static const char	*key = "attn";	/* -k: the stacks' key */
 
 static char		**kname;	/* class names, K_CLS .. */
 static struct astat_class *uclass;	/* user classes, K_USER .. */
@@ -54,6 +55,7 @@ enum { O_CLSLAYER = 256, O_ZIP };
 static const struct option longopts[] = {
 	{ "class",	required_argument,	NULL,	'c' },
 	{ "cls-layer",	required_argument,	NULL,	'l' },
+	{ "key",	required_argument,	NULL,	'k' },
 	{ "verbose",	no_argument,		NULL,	'v' },
 	{ "word",	no_argument,		NULL,	'w' },
 	{ "zip",	no_argument,		NULL,	O_ZIP },
@@ -63,8 +65,9 @@ static const struct option longopts[] = {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: attend-stats [-vw] [-c name=file] "
-	    "[-l layer] [-o dir] [--zip] [file ...]\n");
+	fprintf(stderr, "usage: attend-stats [-vw] [-c name=file] [-k key] "
+	    "[-l layer] [-o dir] [--zip]\n"
+	    "                    [file ...]\n");
 	exit(2);
 }
 
@@ -380,22 +383,16 @@ record(const msgpack_object *rec)
 	float *m, *w;
 	double *col;
 
-	if (rec_get(rec, "attn") != NULL) {
-		rec_tensor(rec, "attn", &t);
-		if (t.ndim != 4 || t.shape[2] != t.shape[3])
-			rec_die("'attn' must have shape [L, H, T, T]");
-		if (t.shape[0] == 0 || t.shape[1] == 0 ||
-		    t.shape[0] > 4096 || t.shape[1] > 4096)
-			rec_die("'attn' has %zu layers x %zu heads",
-			    t.shape[0], t.shape[1]);
+	if (rec_get(rec, key) != NULL) {
+		rec_maps(rec, key, &t);
 		L = (int)t.shape[0];
 		H = (int)t.shape[1];
 		if (Lattn == 0) {
 			Lattn = L;
 			Hattn = H;
 		} else if (L != Lattn || H != Hattn)
-			rec_die("'attn' has %d layers x %d heads, earlier "
-			    "records %d x %d", L, H, Lattn, Hattn);
+			rec_die("'%s' has %d layers x %d heads, earlier "
+			    "records %d x %d", key, L, H, Lattn, Hattn);
 		l0 = h0 = 0;
 		per = 0;
 	} else if (rec_get(rec, "map") != NULL) {
@@ -412,11 +409,11 @@ record(const msgpack_object *rec)
 		L = H = 1;
 		per = 1;
 	} else
-		rec_die("no key 'attn' or 'map'");
+		rec_die("no key '%s' or 'map'", key);
 	T = t.shape[per ? 0 : 2];
 	if (rec_strs(rec, "tokens", &tokens) != T)
 		rec_die("'tokens' has a length other than the %zu of '%s'",
-		    T, per ? "map" : "attn");
+		    T, per ? "map" : key);
 	if (T == 0)
 		rec_die("no tokens");
 	nmaps += (size_t)L * H;
@@ -644,11 +641,14 @@ main(int argc, char *argv[])
 	kname[K_SEP] = xstrdup("sep");
 	kname[K_PUNCT] = xstrdup("punct");
 	nclass = K_USER;
-	while ((ch = getopt_long(argc, argv, "c:l:o:vw", longopts,
+	while ((ch = getopt_long(argc, argv, "c:k:l:o:vw", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			addclass(optarg);
+			break;
+		case 'k':
+			key = optarg;
 			break;
 		case 'l':
 			if (parse_long(optarg, 1, 4096, &clslayer) == -1) {

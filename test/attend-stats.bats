@@ -149,6 +149,22 @@ setup() {
 	run -2 --separate-stderr attend-stats -c "a b=$SAMPLES/negation.txt"
 }
 
+@test "attend-stats: -k reads another key's maps, per head or per layer" {
+	attend-stats "$SAMPLES/ka-attn.mp" >"$T/want"
+	$PY "$TOP/test/rekey.py" -d attn norm <"$SAMPLES/ka-attn.mp" \
+	    >"$T/norm.mp"
+	attend-stats -k norm "$T/norm.mp" >"$T/got"
+	diff "$T/want" "$T/got"
+	# a map per layer, [L, 1, T, T]: a row per layer, head 1
+	$PY "$TOP/test/rekey.py" -l attn alti <"$SAMPLES/ka-attn.mp" \
+	    >"$T/alti.mp"
+	attend-stats --key alti "$T/alti.mp" >"$T/layers"
+	[ "$(awk -F '\t' '$1 == "entropy" { print $2 $3 }' "$T/layers" |
+	    tr '\n' ' ')" = "11 21 31 " ]
+	run -1 --separate-stderr attend-stats -k alti "$SAMPLES/ka-attn.mp"
+	[ "$stderr" = "attend-stats: $SAMPLES/ka-attn.mp: record 1: no key 'alti' or 'map'" ]
+}
+
 @test "attend-stats: a class file that does not exist is named" {
 	run -1 --separate-stderr attend-stats -c neg="$T/nope.txt" \
 	    "$SAMPLES/attend-stats.mp"

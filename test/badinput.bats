@@ -325,7 +325,7 @@ edits() {
 	    'r["attn"]["data"] += b"\0\0"' "'attn' has shape [2, 3, 8, 8] of f32, which needs 1536 bytes, but its data has 1538" \
 	    'r["tokens"] = r["tokens"][1:]' "'tokens' has a length other than the 8 of 'attn'" \
 	    'r["attn"] = tensor("f32", [2, 3, 0, 0], []); r["tokens"] = []' \
-	    "no tokens" \
+	    "'attn' is empty" \
 	    'r["spans"] = "x"' "'spans' is a string, expected an array of" \
 	    'r["spans"] = [[[2], [99]]]' "'spans' pair 1: token index 99 outside 0..7" \
 	    'r["spans"] = [[[2], [-1]]]' "'spans' pair 1: token index -1 outside 0..7" \
