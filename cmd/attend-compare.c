@@ -125,6 +125,7 @@ struct side {
 static struct side	 S[2];
 static size_t		 waiting, maxwait;	/* buffered bytes, bound */
 static int		 dojs, verbose;
+static const char	*key = "attn";		/* -k */
 static size_t		 matched;
 
 /* Per head: sums of cosine and JS, count; (Lcap, Hcap). */
@@ -135,8 +136,8 @@ static int		 Lcap, Hcap, Lseen, Hseen;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: attend-compare [-jv] [-m mbytes] [-o dir] "
-	    "a b\n");
+	fprintf(stderr, "usage: attend-compare [-jv] [-k key] [-m mbytes] "
+	    "[-o dir] a b\n");
 	exit(2);
 }
 
@@ -178,14 +179,8 @@ parse(struct side *s, const msgpack_object *rec)
 	int per = 0;
 
 	id = rec_str(rec, "id");
-	if (rec_get(rec, "attn") != NULL) {
-		rec_tensor(rec, "attn", &t);
-		if (t.ndim != 4 || t.shape[2] != t.shape[3])
-			rec_die("'attn' must have shape [L, H, T, T]");
-		if (t.shape[0] == 0 || t.shape[1] == 0 ||
-		    t.shape[0] > 4096 || t.shape[1] > 4096)
-			rec_die("'attn' has %zu layers x %zu heads",
-			    t.shape[0], t.shape[1]);
+	if (rec_get(rec, key) != NULL) {
+		rec_maps(rec, key, &t);
 		it->L = (int)t.shape[0];
 		it->H = (int)t.shape[1];
 		it->T = t.shape[2];
@@ -209,9 +204,9 @@ parse(struct side *s, const msgpack_object *rec)
 		free(id);
 		per = 1;
 	} else
-		rec_die("no key 'attn' or 'map'");
+		rec_die("no key '%s' or 'map'", key);
 	if (it->T == 0)
-		rec_die("'%s' has no tokens", per ? "map" : "attn");
+		rec_die("'%s' has no tokens", per ? "map" : key);
 	it->dtype = t.dtype;
 	it->data = t.data;
 	it->bytes = t.n * tensor_dtsize(t.dtype);
@@ -532,16 +527,23 @@ report(const char *dir)
 int
 main(int argc, char *argv[])
 {
+	static const struct option lopts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *dir = NULL;
 	struct item *a, *b;
 	struct progress pg;
 	long mb = 1024;
 	int ch, ra, rb;
 
-	while ((ch = getopt(argc, argv, "jm:o:v")) != -1) {
+	while ((ch = getopt_long(argc, argv, "jk:m:o:v", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			dojs = 1;
+			break;
+		case 'k':
+			key = optarg;
 			break;
 		case 'm':
 			if (parse_long(optarg, 0, 1L << 30, &mb) == -1) {
