@@ -132,8 +132,33 @@ sys.stdout.buffer.write(mkmaps.pack(r, bytearray()) * 3)
 
 @test "classify-pattern: a record without a map exits 1 naming it" {
 	need_cp
-	run -1 --separate-stderr classify-pattern "$SAMPLES/ka-attn.mp"
-	[[ $stderr == *"record 1"*"no key 'map'"* ]]
+	run -1 --separate-stderr classify-pattern "$SAMPLES/tiny-cls/dev.mp"
+	[ "$stderr" = "classify-pattern: $SAMPLES/tiny-cls/dev.mp: record 1: no key 'map' or 'attn' (run attend-dump or encode -a first)" ]
+	run -1 --separate-stderr classify-pattern -t x.model \
+	    "$SAMPLES/ka-attn.mp"
+	[ "$stderr" = "classify-pattern: $SAMPLES/ka-attn.mp: record 1: no key 'pattern' (--train needs hand-labelled maps)" ]
+	run -1 --separate-stderr classify-pattern -K alti "$SAMPLES/ka-attn.mp"
+	[ "$stderr" = "classify-pattern: $SAMPLES/ka-attn.mp: record 1: no key 'alti'" ]
+}
+
+@test "classify-pattern: a stack of maps is classified head by head, -K reads any" {
+	need_cp
+	# attn's heads: the records of attend-dump | classify-pattern, but map
+	attend-dump "$SAMPLES/ka-attn.mp" | classify-pattern |
+	    recs -t -k id,tokens,ids,seg,layer,head,pattern,diag_prev,diag_self,diag_next,special,topk,block,entropy >"$W/want"
+	classify-pattern "$SAMPLES/ka-attn.mp" | recs -t >"$W/got"
+	diff "$W/want" "$W/got"
+	# another key's, and no stack is copied into the heads' records
+	$PY "$TOP/test/rekey.py" attn norm <"$SAMPLES/ka-attn.mp" >"$W/norm.mp"
+	classify-pattern -K norm "$W/norm.mp" | recs -t >"$W/got"
+	diff "$W/want" "$W/got"
+	# a map per layer, [L, 1, T, T]: head 1 of each layer
+	$PY "$TOP/test/rekey.py" -l attn alti <"$SAMPLES/ka-attn.mp" \
+	    >"$W/alti.mp"
+	classify-pattern --key alti "$W/alti.mp" >"$W/layers.mp"
+	[ "$(recs -k layer,head "$W/layers.mp" | sort -u | tr -d '\n')" = \
+	    '{"layer":1,"head":1}{"layer":2,"head":1}{"layer":3,"head":1}' ]
+	[ "$(recs -c "$W/layers.mp")" -eq 24 ]
 }
 
 @test "classify-pattern: a map that is not square exits 1" {
@@ -187,6 +212,10 @@ sys.stdout.buffer.write(mkmaps.pack(good, bytearray()) + mkmaps.pack(bad, bytear
 	[[ $stderr == *"usage: classify-pattern "* ]]
 	run -2 --separate-stderr classify-pattern -k 0
 	[[ $stderr == *"-k: '0'"* ]]
+	run -2 --separate-stderr classify-pattern -K norm -t x.model
+	[[ $stderr == *"usage: classify-pattern "* ]]
+	run -2 --separate-stderr classify-pattern -K norm -s
+	[[ $stderr == *"usage: classify-pattern "* ]]
 }
 
 @test "classify-pattern: man page examples run" {
