@@ -111,7 +111,7 @@ rollpy() {
 	run -1 attend-rollout "$W/nan.mp"
 	[[ $output == *"record 1: 'attn' L1H1 row 1 column 1 is nan"* ]]
 	run -1 attend-rollout "$W/shape.mp"
-	[[ $output == *"record 1: 'attn' must have shape [L, H, T, T]"* ]]
+	[[ $output == *"record 1: 'attn' has shape [2, 1, 3, 2], expected [L, H, T, T]"* ]]
 	run -1 attend-rollout "$W/type.mp"
 	[[ $output == *"record 1"* ]]
 	run -1 attend-rollout "$W/empty.mp"
