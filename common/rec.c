@@ -553,18 +553,6 @@ rec_die(const char *fmt, ...)
 	errx(1, "%s: %s", where, msg);
 }
 
-void
-rec_warn(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	warnx("%s: %s", where, msg);
-}
-
 /* ---- typed access ---- */
 
 const msgpack_object *

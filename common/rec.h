@@ -55,10 +55,9 @@ const char	*rec_where(void);
  */
 void	rec_atdie(void (*fn)(void *), void *arg);
 
-/* Report a problem with the current record and exit 1 / warn. */
+/* Report a problem with the current record and exit 1. */
 void	rec_die(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
-void	rec_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- typed access to a record's keys ---- */
 
