@@ -201,20 +201,6 @@ expect() {
 	[[ $stderr == *"12/12 runs (records x sets)"* ]]
 }
 
-@test "ablate: the man page's examples run" {
-	cd "$BATS_TEST_TMPDIR"
-	ablate -m "$TOP/samples/ka-model" --heads all --layers all \
-	    "$TOP/samples/ka-attn.mp" >sweep.mp
-	[ -s sweep.mp ]
-	ablate -v -m "$TOP/samples/ka-model" --heads '2:*' --mode zero \
-	    "$TOP/samples/ka-attn.mp" >zero.mp 2>/dev/null
-	[ -s zero.mp ]
-	printf 'first-two\t1:1,1:2\n' >sets.txt
-	ablate -m "$TOP/samples/ka-model" --sets sets.txt \
-	    "$TOP/samples/ka-attn.mp" >sets.mp
-	[ -s sets.mp ]
-}
-
 @test "ablate: bad usage exits 2" {
 	run -2 --separate-stderr ablate --heads all
 	[[ $stderr == *"usage: ablate -m model"* ]]

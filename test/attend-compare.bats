@@ -159,13 +159,6 @@ close() {
 	[ "$stderr" = "attend-compare: $SAMPLES/attend-a.mp: record 1: no key 'alti' or 'map'" ]
 }
 
-@test "attend-compare: man page examples run" {
-	cd "$T"
-	attend-compare -o cmp "$SAMPLES/attend-a.mp" "$SAMPLES/attend-b.mp" \
-	    >/dev/null 2>&1
-	[ -s cmp/cosine.png ] && [ -s cmp/compare.tsv ]
-}
-
 @test "attend-compare: known-answer model with a head disabled" {
 	command -v encode >/dev/null && command -v tokenize >/dev/null ||
 	    skip "tokenize or encode is not built"

@@ -257,25 +257,6 @@ sys.stdout.buffer.write(mkmaps.pack(ok, bytearray()) + mkmaps.pack(bad, bytearra
 	[[ $stderr == *"/dev/null"* ]]
 }
 
-@test "attend-dump: man page examples run" {
-	need_dump
-	command -v classify-pattern >/dev/null || skip "classify-pattern is not built"
-	cd "$BATS_TEST_TMPDIR"
-	ln -s "$SAMPLES" samples
-	attend-dump samples/ka-attn.mp | classify-pattern >ex1.mp
-	[ -s ex1.mp ]
-	attend-dump -H L2 --npy out --png out samples/ka-attn.mp
-	[ "$(ls out | wc -l)" -eq 64 ]
-	attend-dump --sheet --svg sheets samples/ka-attn.mp
-	[ "$(ls sheets | wc -l)" -eq 8 ]
-	if command -v tokenize >/dev/null && command -v encode >/dev/null; then
-		run -0 bash -c 'set -o pipefail
-		    tokenize -m samples/ka-model samples/ka-sentences.txt |
-		    encode -m samples/ka-model -a | attend-dump -H L1H1 --png out2'
-		[ "$(ls out2 | wc -l)" -eq 8 ]
-	fi
-}
-
 @test "attend-dump: f16 attention gives f16 maps, npy files are f32" {
 	need_dump
 	need_numpy

@@ -132,17 +132,3 @@ rollpy() {
 	run -2 attend-rollout -F -r
 	run -2 attend-rollout --bogus
 }
-
-@test "attend-rollout: man page examples run" {
-	cd "$W"
-	ln -s "$SAMPLES" samples
-	# every indented example of the EXAMPLES section, as written
-	awk '/^\.Sh EXAMPLES/ { on = 1; next } /^\.Sh/ { on = 0 }
-	    on && /^\.Bd/ { ex = ""; inbd = 1; next }
-	    on && /^\.Ed/ { print ex; print "#--"; inbd = 0; next }
-	    inbd { ex = ex $0 "\n" }' "$TOP/man/attend-rollout.1" >examples
-	[ "$(grep -c '^#--$' examples)" -eq 2 ]
-	run -0 bash -c 'set -eo pipefail; export PATH; . ./examples'
-	[ "$(wc -l <rollout.jsonl)" -eq 8 ]
-	recs -k flow flow.mp | grep -c '"f16"' | grep -qx 8
-}

@@ -113,13 +113,6 @@ setup() {
 	head -n 1 "$T/d/prev.tsv" | grep -qx "$(printf 'layer\thead\tvalue\tn')"
 }
 
-@test "attend-stats: man page examples run" {
-	cd "$T"
-	attend-stats -w -l 1 -o stats "$SAMPLES/attend-stats.mp" >/dev/null
-	[ -s stats/fromcls_sep.tsv ] && [ -s stats/fromcls.png ]
-	grep -q "^1	" stats/fromcls_sep.tsv
-}
-
 @test "attend-stats: known-answer model: its diagonal heads score near 1" {
 	command -v encode >/dev/null && command -v tokenize >/dev/null ||
 	    skip "tokenize or encode is not built"

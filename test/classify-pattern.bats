@@ -218,21 +218,6 @@ sys.stdout.buffer.write(mkmaps.pack(good, bytearray()) + mkmaps.pack(bad, bytear
 	[[ $stderr == *"usage: classify-pattern "* ]]
 }
 
-@test "classify-pattern: man page examples run" {
-	need_cp
-	command -v attend-dump >/dev/null || skip "attend-dump is not built"
-	cd "$BATS_TEST_TMPDIR"
-	ln -s "$SAMPLES" samples
-	run -0 bash -c 'set -o pipefail
-	    attend-dump samples/ka-attn.mp | classify-pattern |
-	    classify-pattern -s -p patterns.png'
-	[ -s patterns.png ]
-	[[ ${lines[1]} == "all	-	-	96	"* ]]
-	classify-pattern -t ka.model samples/ka-heads.mp
-	attend-dump samples/ka-attn.mp | classify-pattern -m ka.model >m.mp
-	[ -s m.mp ]
-}
-
 # heads_ok SUMMARY.TSV: every constructed head of samples/ka-model (its
 # README table) gets its pattern on at least 70% of the examples (block
 # heads on the pairs only: 6 of 8).

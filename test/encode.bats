@@ -414,17 +414,3 @@ corrupt() {
 	run -1 --separate-stderr encode -m "$T/nonexistent" "$T/in.mp"
 	[[ $stderr == *"nonexistent/config.json: No such file or directory"* ]]
 }
-
-@test "encode: man page examples run" {
-	cd "$T"
-	ln -s "$TOP/samples" samples
-	encode -m samples/tiny-cls samples/tiny-cls/dev.mp | recs -k id,logits,pred >x.json
-	[ "$(wc -l <x.json)" -eq 24 ]
-	encode -m samples/tiny-cls -a --attn-dtype f16 --disable L1H2,2:1 \
-	    samples/tiny-cls/dev.mp >attn.mp
-	[ -s attn.mp ]
-	[ -x "$TOP/cmd/tokenize" ] || skip "tokenize is not built yet"
-	tokenize -m samples/ka-model samples/ka-sentences.txt |
-	    encode -m samples/ka-model -a | attend-dump | classify-pattern >p.mp
-	[ -s p.mp ]
-}

@@ -192,12 +192,6 @@ EOF
 	run -2 --separate-stderr hcmodel check a b
 }
 
-@test "hcmodel: the man page examples run" {
-	run -0 hcmodel check "$SAMPLES/bin-model"
-	run -0 hcmodel ls -c "$SAMPLES/bin-model/pytorch_model.bin"
-	run -0 hcmodel check "$SAMPLES/ka-model"
-}
-
 # ---- issue 21: one look-up of a tensor, one casing ----
 
 @test "hcmodel: check looks a role up as model_load does: two names disagree" {
@@ -352,13 +346,6 @@ EOF
 	run -2 --separate-stderr hcmodel convert a b c
 	run -1 --separate-stderr hcmodel convert "$T/none"
 	[ "$stderr" = "hcmodel: $T/none: no model.safetensors or pytorch_model.bin" ]
-}
-
-@test "hcmodel: the convert example of the man page runs" {
-	cd "$T"
-	run -0 hcmodel convert -t f32 "$SAMPLES/bin-model" bin-model-f32
-	run -0 hcmodel check bin-model-f32
-	[[ $output == *"dtypes	f32 "* ]]
 }
 
 # pipelines/fetch.mk against a hub of files: legacy, zip and sharded

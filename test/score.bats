@@ -377,24 +377,6 @@ EOF
 	cmp "$TOP/samples/score-sweep.mp" "$BATS_TEST_TMPDIR/s.mp"
 }
 
-@test "score: the man page's examples run" {
-	cd "$TOP"
-	run -0 score --resamples 5000 --seed 7 samples/score-sweep.mp
-	[ "${#lines[@]}" -eq 17 ]
-	[[ ${lines[1]} == base* ]]
-	score --heatmap "$BATS_TEST_TMPDIR/sweep.png" samples/score-sweep.mp \
-	    >"$BATS_TEST_TMPDIR/sweep.tsv"
-	[ -s "$BATS_TEST_TMPDIR/sweep.png" ]
-	golden score-sweep.tsv "$BATS_TEST_TMPDIR/sweep.tsv"
-	run -0 score --metric f1 --base L1 samples/score-sweep.mp
-	[[ ${lines[1]} == L1$'\t'* ]]
-	if [ ! -x "$TOP/cmd/ablate" ] || [ ! -d samples/tiny-cls ]; then
-		skip "ablate or samples/tiny-cls is not in yet"
-	fi
-	run -0 bash -c 'set -o pipefail; ablate -m samples/tiny-cls \
-	    --heads all --layers all samples/tiny-cls/dev.mp | score -t RTE'
-}
-
 @test "score: a heat map stays in proportion to the groups named like L3H7" {
 	d=$BATS_TEST_TMPDIR
 	printf '%s\n' '{"id": "a", "label": 1, "logits": [0, 1], "pred": 1, "ablation": "base"}' \
