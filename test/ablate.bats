@@ -35,7 +35,6 @@ EOF
 }
 
 setup() {
-	[ -x "$TOP/cmd/ablate" ] || skip "cmd/ablate is not built"
 	M="$BATS_FILE_TMPDIR/m"
 	IN="$BATS_FILE_TMPDIR/tok.mp"
 }

@@ -160,8 +160,6 @@ close() {
 }
 
 @test "attend-compare: known-answer model with a head disabled" {
-	command -v encode >/dev/null && command -v tokenize >/dev/null ||
-	    skip "tokenize or encode is not built"
 	cd "$TOP"
 	tokenize -m samples/ka-model samples/ka-sentences.txt >"$T/ka.tok"
 	encode -m samples/ka-model -a "$T/ka.tok" >"$T/base.mp"

@@ -4,12 +4,6 @@ load helper
 
 MP="$TOP/test/score-mp.py"
 
-setup() {
-	# while common/rec.c is missing the source waits in test/pending
-	[ -x "$TOP/cmd/score" ] || command -v score >/dev/null ||
-	    skip "cmd/score is not built"
-}
-
 # col NAME: the value of column NAME on the line of group GROUP of $output.
 col() {
 	awk -F '\t' -v c="$1" -v g="$2" '
