@@ -26,6 +26,7 @@
 #include "headset.h"
 #include "model.h"
 #include "rec.h"
+#include "tokrec.h"
 #include "util.h"
 
 #define USAGE	"usage: ablate -m model [-v] [-b tokens] [--heads spec] " \
@@ -201,28 +202,20 @@ static void
 put(struct rec_writer *w, const msgpack_object *rec, const char *name,
     const float *logits, int nl)
 {
-	const msgpack_object *o[3];
-	size_t n = 3;
-	int best = 0;
+	const msgpack_object *o;
 
+	rec_map_begin(w);
 	for (int i = 0; i < 3; i++)
-		if ((o[i] = rec_get(rec, passkeys[i])) != NULL)
-			n++;
-	rec_map(w, n);
-	for (int i = 0; i < 3; i++)
-		if (o[i] != NULL)
-			rec_put_obj(w, passkeys[i], o[i]);
+		if ((o = rec_get(rec, passkeys[i])) != NULL)
+			rec_put_obj(w, passkeys[i], o);
 	rec_put_floats(w, "logits", logits, nl);
 	if (nl == 1)
 		rec_put_num(w, "pred", logits[0]);
-	else {
-		for (int i = 1; i < nl; i++)
-			if (logits[i] > logits[best])
-				best = i;
-		rec_put_int(w, "pred", best);
-	}
+	else
+		rec_put_int(w, "pred", argmax(logits, nl));
 	rec_put_str(w, "ablation", name);
-	rec_end(w);	/* a reader gone is noticed here */
+	rec_map_end(w);
+	rec_whole(w);	/* a reader gone is noticed here */
 }
 
 /* Records in the files, for the time left; 0 when unknown (stdin). */
@@ -249,15 +242,6 @@ count_records(int argc, char *argv[])
 
 /* ---- the sweep, a batch of records at a time ---- */
 
-/* A record waiting in the batch: its own copy, unpacked. */
-struct slot {
-	msgpack_sbuffer	 sb;
-	msgpack_unpacked up;
-	int		*ids, *seg;
-	int		 T;
-	char		*where;		/* "dev.mp: record 17", for errors */
-};
-
 #define MAXSLOTS	64	/* records of a batch at most */
 #define STACKROWS	2048	/* rows of a batch of set copies, where more */
 
@@ -267,7 +251,7 @@ static struct {
 	struct headset	 all;		/* every head */
 	struct rec_writer *w;
 	struct progress	 pg;
-	struct slot	*s;
+	struct tokrec	*s;
 	int		 n, mode, reuse;
 	float		*out;		/* (1 + nsets, B, nlabels) */
 	float		*cbase, *cdis;	/* (Np, C): a layer's context */
@@ -453,9 +437,7 @@ sweep(void)
 		for (size_t i = 0; i < nsets; i++)
 			put(sw.w, rec, sets[i].name, sw.out + ((1 + i) * B + b) *
 			    nl, nl);
-		free(sw.s[b].ids);
-		free(sw.s[b].seg);
-		sw.s[b].ids = sw.s[b].seg = NULL;
+		tokrec_done(&sw.s[b]);
 	}
 	sw.n = 0;
 }
@@ -469,8 +451,17 @@ drain(void *arg)
 	rec_wclose(sw.w);
 }
 
-int
-main(int argc, char *argv[])
+/* ---- options ---- */
+
+static struct {
+	const char	*mdir, *heads, *layers, *setsf;	/* -m, --heads ... */
+	int		 mode, reuse, verbose, bf;
+	size_t		 maxtok;
+} opt = { .mode = BERT_UNIFORM, .reuse = 1, .maxtok = 1024 };
+
+/* The options into opt; returns optind. */
+static int
+options(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "batch", required_argument, NULL, 'b' },
@@ -482,89 +473,71 @@ main(int argc, char *argv[])
 		{ "sets", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *mdir = NULL, *heads = NULL, *layers = NULL, *setsf = NULL;
-	int ch, mode = BERT_UNIFORM, reuse = 1, verbose = 0, L, H, nl, bf = 0;
-	struct bert m;
-	struct wp_vocab vocab;	/* the records' tokens are checked with it */
-	struct rec_reader *rr;
-	msgpack_object rec;
+	unsigned char dummy[1];
 	char err[512];
-	size_t ntok = 0, maxtok = 1024;
+	int ch;
 	long v;
 
-	blas_init(argv);
 	while ((ch = getopt_long(argc, argv, "b:m:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'b':
 			if (parse_long(optarg, 1, 1 << 20, &v) == -1)
 				errx(2, "-b: '%s' is not a number of tokens",
 				    optarg);
-			maxtok = v;
+			opt.maxtok = v;
 			break;
 		case 'P':
-			if ((bf = bert_precision_name(optarg)) == -1)
+			if ((opt.bf = bert_precision_name(optarg)) == -1)
 				errx(2, "--precision: '%s' is not f32 or bf16",
 				    optarg);
 			break;
 		case 'H':
 			/* checked against the model once it is loaded */
-			heads = optarg;
+			opt.heads = optarg;
 			break;
 		case 'm':
-			mdir = optarg;
+			opt.mdir = optarg;
 			break;
 		case 'o':
-			if (strcmp(optarg, "uniform") == 0)
-				mode = BERT_UNIFORM;
-			else if (strcmp(optarg, "zero") == 0)
-				mode = BERT_ZERO;
-			else
-				errx(2, "--mode: '%s' is not uniform or zero",
-				    optarg);
+			if ((opt.mode = tokrec_mode(optarg, err,
+			    sizeof(err))) == -1)
+				errx(2, "--mode: %s", err);
 			break;
 		case 'R':
-			reuse = 0;
+			opt.reuse = 0;
 			break;
 		case 'S':
-			setsf = optarg;
+			opt.setsf = optarg;
 			break;
 		case 'v':
-			verbose = 1;
+			opt.verbose = 1;
 			break;
-		case 'Y': {
-			unsigned char dummy[1];
-
+		case 'Y':
 			if (layers_parse(optarg, 0, dummy, err,
 			    sizeof(err)) == -1)
 				errx(2, "--layers: %s", err);
-			layers = optarg;
+			opt.layers = optarg;
 			break;
-		}
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (mdir == NULL)
+	if (opt.mdir == NULL)
 		usage();
-	if (bert_precision(bf, err, sizeof(err)) == -1)
-		errx(1, "%s", err);
+	return optind;
+}
 
-	if (model_load(&m, mdir, err, sizeof(err)) == -1 ||
-	    model_vocab(&vocab, mdir, err, sizeof(err)) == -1)
-		errx(1, "%s", err);
-	if (m.cfg.nlabels == 0)
-		errx(1, "%s: the model has no classifier", mdir);
-	L = m.cfg.L;
-	H = m.cfg.H;
-	nl = m.cfg.nlabels;
+/* The sets of --heads, --layers and --sets, in that order. */
+static void
+makesets(int L, int H)
+{
+	char err[512];
 
-	/* the sets, in the order of the options */
-	if (heads != NULL) {
+	if (opt.heads != NULL) {
 		struct headset hs;
 
-		if (headset_parse(&hs, heads, L, H, err, sizeof(err)) == -1)
+		if (headset_parse(&hs, opt.heads, L, H, err,
+		    sizeof(err)) == -1)
 			errx(2, "--heads: %s", err);
 		for (int l = 1; l <= L; l++)
 			for (int h = 1; h <= H; h++)
@@ -572,85 +545,59 @@ main(int argc, char *argv[])
 					set_one(L, H, l, h);
 		headset_release(&hs);
 	}
-	if (layers != NULL) {
+	if (opt.layers != NULL) {
 		unsigned char *on = xcalloc(L, 1);
 
-		if (layers_parse(layers, L, on, err, sizeof(err)) == -1)
+		if (layers_parse(opt.layers, L, on, err, sizeof(err)) == -1)
 			errx(2, "--layers: %s", err);
 		for (int l = 1; l <= L; l++)
 			if (on[l - 1])
 				set_one(L, H, l, 0);
 		free(on);
 	}
-	if (setsf != NULL)
-		sets_file(setsf, L, H);
+	if (opt.setsf != NULL)
+		sets_file(opt.setsf, L, H);
+}
 
-	progress_init(&sw.pg, "runs (records x sets)", verbose || isatty(2) ?
-	    count_records(argc, argv) * (nsets + 1) : 0, verbose);
-	if (headset_parse(&sw.all, "all", L, H, err, sizeof(err)) == -1)
+static void
+freesets(void)
+{
+	for (size_t i = 0; i < nsets; i++) {
+		headset_release(&sets[i].hs);
+		free(sets[i].name);
+	}
+	free(sets);
+}
+
+/* ---- main ---- */
+
+/* The sweep's state for model m; its progress counts total runs. */
+static void
+sw_init(struct bert *m, size_t total)
+{
+	char err[512];
+
+	progress_init(&sw.pg, "runs (records x sets)", total, opt.verbose);
+	if (headset_parse(&sw.all, "all", m->cfg.L, m->cfg.H, err,
+	    sizeof(err)) == -1)
 		errx(1, "%s", err);
-	sw.mode = mode;
-	sw.reuse = reuse;
-	sw.out = xreallocarray(NULL, (nsets + 1) * MAXSLOTS, nl *
+	sw.mode = opt.mode;
+	sw.reuse = opt.reuse;
+	sw.out = xreallocarray(NULL, (nsets + 1) * MAXSLOTS, m->cfg.nlabels *
 	    sizeof(float));
-	bert_run_init(&sw.run, &m);
-	bert_run_init(&sw.st, &m);
+	bert_run_init(&sw.run, m);
+	bert_run_init(&sw.st, m);
 	sw.run.cls_only = sw.st.cls_only = 1;
 	sw.s = xcalloc(MAXSLOTS, sizeof(*sw.s));
 	for (int i = 0; i < MAXSLOTS; i++)
-		msgpack_unpacked_init(&sw.s[i].up);
-	rr = rec_open(argc, argv);
-	sw.w = rec_wopen(0);
-	rec_atdie(drain, NULL);
-	while (rec_next(rr, &rec)) {
-		int *ids = NULL, *seg = NULL, t;
-		size_t T, Ts = 0, o = 0;
-		msgpack_packer pk;
-		struct slot *s;
+		tokrec_init(&sw.s[i]);
+}
 
-		/* check the record on its own, so that errors name it */
-		T = rec_ints(&rec, "ids", &ids);
-		if (rec_get(&rec, "seg") != NULL &&
-		    (Ts = rec_ints(&rec, "seg", &seg)) != T)
-			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
-		if (T > (size_t)m.cfg.P)
-			rec_die("%zu tokens, over the model's "
-			    "max_position_embeddings %d", T, m.cfg.P);
-		t = (int)T;
-		if (bert_run_pack(&sw.st, 1, (const int *const *)&ids,
-		    (const int *const *)&seg, &t, err, sizeof(err)) == -1 ||
-		    model_tokens(&vocab, &rec, ids, T, mdir, err,
-		    sizeof(err)) == -1)
-			rec_die("%s", err);
-		if (sw.n > 0 && (sw.n == MAXSLOTS || ntok + T > maxtok)) {
-			sweep();
-			ntok = 0;
-		}
-		s = &sw.s[sw.n++];
-		msgpack_sbuffer_destroy(&s->sb);
-		msgpack_sbuffer_init(&s->sb);
-		msgpack_packer_init(&pk, &s->sb, msgpack_sbuffer_write);
-		msgpack_pack_object(&pk, rec);
-		if (msgpack_unpack_next(&s->up, s->sb.data, s->sb.size, &o) !=
-		    MSGPACK_UNPACK_SUCCESS)
-			rec_die("cannot copy the record");
-		s->ids = ids;
-		s->seg = seg;
-		s->T = t;
-		free(s->where);
-		s->where = xstrdup(rec_where());
-		ntok += T;
-	}
-	rec_atdie(NULL, NULL);
-	sweep();
-	progress_done(&sw.pg);
-	rec_close(rr);
-	rec_wclose(sw.w);
-	for (int i = 0; i < MAXSLOTS; i++) {
-		msgpack_unpacked_destroy(&sw.s[i].up);
-		msgpack_sbuffer_destroy(&sw.s[i].sb);
-		free(sw.s[i].where);
-	}
+static void
+sw_release(void)
+{
+	for (int i = 0; i < MAXSLOTS; i++)
+		tokrec_release(&sw.s[i]);
 	free(sw.s);
 	bert_run_release(&sw.run);
 	bert_run_release(&sw.st);
@@ -665,11 +612,68 @@ main(int argc, char *argv[])
 	free(sw.seg);
 	free(sw.T);
 	free(sw.off);
-	for (size_t i = 0; i < nsets; i++) {
-		headset_release(&sets[i].hs);
-		free(sets[i].name);
+}
+
+/*
+ * The records of the files, each checked against model m (with its
+ * vocabulary) on its own, swept a batch at a time: a batch is run before
+ * it outgrows its token budget (-b).
+ */
+static void
+ablate(struct bert *m, const struct wp_vocab *vocab, int argc, char *argv[])
+{
+	struct rec_reader *rr;
+	msgpack_object rec;
+	size_t ntok = 0;
+
+	rr = rec_open(argc, argv);
+	sw.w = rec_wopen(0);
+	rec_atdie(drain, NULL);
+	while (rec_next(rr, &rec)) {
+		int *ids, *seg;
+		size_t T;
+
+		/* check the record on its own, so that errors name it */
+		T = tokrec_check(&rec, &m->cfg, vocab, opt.mdir, &ids, &seg);
+		if (sw.n > 0 && (sw.n == MAXSLOTS || ntok + T > opt.maxtok)) {
+			sweep();
+			ntok = 0;
+		}
+		tokrec_keep(&sw.s[sw.n++], &rec, ids, seg, T);
+		ntok += T;
 	}
-	free(sets);
+	rec_atdie(NULL, NULL);
+	sweep();
+	progress_done(&sw.pg);
+	rec_close(rr);
+	rec_wclose(sw.w);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct bert m;
+	struct wp_vocab vocab;	/* the records' tokens are checked with it */
+	char err[512];
+	int n;
+
+	blas_init(argv);
+	n = options(argc, argv);
+	argc -= n;
+	argv += n;
+	if (bert_precision(opt.bf, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+	if (model_load(&m, opt.mdir, err, sizeof(err)) == -1 ||
+	    model_vocab(&vocab, opt.mdir, err, sizeof(err)) == -1)
+		errx(1, "%s", err);
+	if (m.cfg.nlabels == 0)
+		errx(1, "%s: the model has no classifier", opt.mdir);
+	makesets(m.cfg.L, m.cfg.H);
+	sw_init(&m, opt.verbose || isatty(2) ?
+	    count_records(argc, argv) * (nsets + 1) : 0);
+	ablate(&m, &vocab, argc, argv);
+	sw_release();
+	freesets();
 	model_release(&m);
 	wp_release(&vocab);
 	return 0;

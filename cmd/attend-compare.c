@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "attnstat.h"
 #include "plot.h"
@@ -46,14 +45,11 @@ struct table {
 static struct item *
 tab_find(struct table *t, const char *key, struct item ***link)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
 	struct item **pp;
 
 	if (t->nb == 0)
 		return NULL;
-	for (const char *p = key; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	for (pp = &t->b[h % t->nb]; *pp; pp = &(*pp)->next)
+	for (pp = &t->b[fnv1a_str(key) % t->nb]; *pp; pp = &(*pp)->next)
 		if (strcmp((*pp)->key, key) == 0)
 			break;
 	if (link)
@@ -129,6 +125,7 @@ struct side {
 static struct side	 S[2];
 static size_t		 waiting, maxwait;	/* buffered bytes, bound */
 static int		 dojs, verbose;
+static const char	*key = "attn";		/* -k */
 static size_t		 matched;
 
 /* Per head: sums of cosine and JS, count; (Lcap, Hcap). */
@@ -139,8 +136,8 @@ static int		 Lcap, Hcap, Lseen, Hseen;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: attend-compare [-jv] [-m mbytes] [-o dir] "
-	    "a b\n");
+	fprintf(stderr, "usage: attend-compare [-jv] [-k key] [-m mbytes] "
+	    "[-o dir] a b\n");
 	exit(2);
 }
 
@@ -182,14 +179,8 @@ parse(struct side *s, const msgpack_object *rec)
 	int per = 0;
 
 	id = rec_str(rec, "id");
-	if (rec_get(rec, "attn") != NULL) {
-		rec_tensor(rec, "attn", &t);
-		if (t.ndim != 4 || t.shape[2] != t.shape[3])
-			rec_die("'attn' must have shape [L, H, T, T]");
-		if (t.shape[0] == 0 || t.shape[1] == 0 ||
-		    t.shape[0] > 4096 || t.shape[1] > 4096)
-			rec_die("'attn' has %zu layers x %zu heads",
-			    t.shape[0], t.shape[1]);
+	if (rec_get(rec, key) != NULL) {
+		rec_maps(rec, key, &t);
 		it->L = (int)t.shape[0];
 		it->H = (int)t.shape[1];
 		it->T = t.shape[2];
@@ -213,9 +204,9 @@ parse(struct side *s, const msgpack_object *rec)
 		free(id);
 		per = 1;
 	} else
-		rec_die("no key 'attn' or 'map'");
+		rec_die("no key '%s' or 'map'", key);
 	if (it->T == 0)
-		rec_die("'%s' has no tokens", per ? "map" : "attn");
+		rec_die("'%s' has no tokens", per ? "map" : key);
 	it->dtype = t.dtype;
 	it->data = t.data;
 	it->bytes = t.n * tensor_dtsize(t.dtype);
@@ -433,15 +424,6 @@ table(FILE *fp)
 		}
 }
 
-static char *
-catpath(const char *dir, const char *name)
-{
-	char *p = xmalloc(strlen(dir) + strlen(name) + 2);
-
-	sprintf(p, "%s/%s", dir, name);
-	return p;
-}
-
 static char **
 numlabels(int n)
 {
@@ -484,10 +466,8 @@ heat(const char *dir, const char *name, const double *sum, const char *title,
 	ph.xlab = "head";
 	ph.ylab = "layer";
 	for (int i = 0; i < 2; i++) {
-		char *p, base[64];
+		char *p = xasprintf("%s/%s%s", dir, name, sfx[i]);
 
-		snprintf(base, sizeof(base), "%s%s", name, sfx[i]);
-		p = catpath(dir, base);
 		if (plot_heatmap(p, &ph, 0, 0, NULL, errbuf,
 		    sizeof(errbuf)) == -1)
 			errx(1, "%s", errbuf);
@@ -525,14 +505,14 @@ report(const char *dir)
 		    S[0].only, S[0].name, S[1].only, S[1].name);
 	if (dir == NULL)
 		return;
-	p = catpath(dir, "summary.tsv");
+	p = pathjoin(dir, "summary.tsv");
 	if ((fp = fopen(p, "w")) == NULL)
 		err(1, "%s", p);
 	fprintf(fp, "matched\tonly_a\tonly_b\n%zu\t%zu\t%zu\n", matched,
 	    S[0].only, S[1].only);
 	closeout(fp, p);
 	free(p);
-	p = catpath(dir, "unmatched.tsv");
+	p = pathjoin(dir, "unmatched.tsv");
 	if ((fp = fopen(p, "w")) == NULL)
 		err(1, "%s", p);
 	fprintf(fp, "stream\trecord\tid\n");
@@ -547,17 +527,23 @@ report(const char *dir)
 int
 main(int argc, char *argv[])
 {
+	static const struct option lopts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *dir = NULL;
 	struct item *a, *b;
 	struct progress pg;
-	struct stat sb;
 	long mb = 1024;
 	int ch, ra, rb;
 
-	while ((ch = getopt(argc, argv, "jm:o:v")) != -1) {
+	while ((ch = getopt_long(argc, argv, "jk:m:o:v", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			dojs = 1;
+			break;
+		case 'k':
+			key = optarg;
 			break;
 		case 'm':
 			if (parse_long(optarg, 0, 1L << 30, &mb) == -1) {
@@ -581,8 +567,7 @@ main(int argc, char *argv[])
 	if (argc != 2)
 		usage();
 	maxwait = (size_t)mb << 20;
-	if (dir != NULL && (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) &&
-	    mkdir(dir, 0777) == -1)
+	if (dir != NULL && mkdirp(dir) == -1)
 		err(1, "%s", dir);
 	for (int i = 0; i < 2; i++) {
 		S[i].name = strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i];
@@ -627,7 +612,7 @@ main(int argc, char *argv[])
 
 	table(stdout);
 	if (dir != NULL) {
-		char *p = catpath(dir, "compare.tsv");
+		char *p = pathjoin(dir, "compare.tsv");
 		FILE *fp;
 
 		if ((fp = fopen(p, "w")) == NULL)

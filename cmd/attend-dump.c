@@ -25,11 +25,17 @@ enum { O_TSV, O_NPY, O_PNG, O_SVG, NOUT };
 
 static const char *ext[NOUT] = { "tsv", "npy", "png", "svg" };
 
-/* The keys this filter writes (and so drops from its input). */
-static const char *const dropkeys[] = { "attn", "layer", "head", "map", NULL };
+/*
+ * The keys not copied into the per-head records: those this filter writes,
+ * the stack it splits and the record's other stacks (rec_mapkeys).
+ */
+static const char *dropkeys[16] = { "layer", "head", "map" };
 
-static char	*outdir[NOUT];
-static int	 sheet;
+static struct {
+	char		*outdir[NOUT];	/* --tsv --npy --png --svg */
+	const char	*spec, *key;	/* -H, -k */
+	int		 sheet, records, files, gz, verbose;
+} opt = { .spec = "all", .key = "attn" };
 
 /* ---- file names ---- */
 
@@ -70,16 +76,6 @@ struct taken {
 static struct taken	**taken;
 static size_t		  ntaken, nbucket;
 
-static size_t
-strhash(const char *s)
-{
-	size_t h = 5381;
-
-	while (*s != '\0')
-		h = h * 33 ^ (unsigned char)*s++;
-	return h;
-}
-
 /*
  * The name of the files of a record whose id is name and sanitises to base
  * (xmalloc'd): base itself the first time, base+2, base+3, ... after, with
@@ -99,14 +95,14 @@ uniqueid(char *base, const char *name)
 		for (size_t i = 0; i < nbucket; i++)
 			while ((e = taken[i]) != NULL) {
 				taken[i] = e->next;
-				e->next = t[strhash(e->base) & (nb - 1)];
-				t[strhash(e->base) & (nb - 1)] = e;
+				e->next = t[fnv1a_str(e->base) & (nb - 1)];
+				t[fnv1a_str(e->base) & (nb - 1)] = e;
 			}
 		free(taken);
 		taken = t;
 		nbucket = nb;
 	}
-	b = &taken[strhash(base) & (nbucket - 1)];
+	b = &taken[fnv1a_str(base) & (nbucket - 1)];
 	for (e = *b; e != NULL; e = e->next)
 		if (strcmp(e->base, base) == 0)
 			break;
@@ -121,10 +117,9 @@ uniqueid(char *base, const char *name)
 		ntaken++;
 		return base;
 	}
-	if (asprintf(&s, "%s+%zu", base, ++e->n) == -1)
-		err(1, "asprintf");
-	rec_warn("id '%s' is written as '%s': '%s' holds the maps of id "
-	    "'%s' (%s)", name, s, base, e->id, e->where);
+	s = xasprintf("%s+%zu", base, ++e->n);
+	warnx("%s: id '%s' is written as '%s': '%s' holds the maps of id "
+	    "'%s' (%s)", rec_where(), name, s, base, e->id, e->where);
 	free(base);
 	return s;
 }
@@ -148,56 +143,15 @@ taken_free(void)
 static char *
 path(int kind, const char *id, int l, int h)
 {
-	char *p;
-
-	if (l > 0) {
-		if (asprintf(&p, "%s/%s_L%dH%d.%s", outdir[kind], id, l, h,
-		    ext[kind]) == -1)
-			err(1, "asprintf");
-	} else if (asprintf(&p, "%s/%s.%s", outdir[kind], id, ext[kind]) == -1)
-		err(1, "asprintf");
-	return p;
-}
-
-/* mkdir -p d */
-static void
-makedir(const char *d)
-{
-	struct stat st;
-	char *p = xstrdup(d);
-
-	for (char *s = p + 1; *s != '\0'; s++)
-		if (*s == '/') {
-			*s = '\0';
-			if (mkdir(p, 0777) == -1 && errno != EEXIST)
-				err(1, "%s", p);
-			*s = '/';
-		}
-	free(p);
-	if (mkdir(d, 0777) == -1 && errno != EEXIST)
-		err(1, "%s", d);
-	if (stat(d, &st) == -1)
-		err(1, "%s", d);
-	if (!S_ISDIR(st.st_mode))
-		errx(1, "%s: not a directory", d);
+	if (l > 0)
+		return xasprintf("%s/%s_L%dH%d.%s", opt.outdir[kind], id, l, h,
+		    ext[kind]);
+	return xasprintf("%s/%s.%s", opt.outdir[kind], id, ext[kind]);
 }
 
 static struct astat_check chk;	/* of every map written */
 
 /* ---- writers ---- */
-
-static void
-fileclose(FILE *fp, const char *p)
-{
-	if (fflush(fp) == EOF || ferror(fp)) {
-		int e = errno;
-		fclose(fp);
-		unlink(p);
-		errx(1, "%s: %s", p, strerror(e ? e : EIO));
-	}
-	if (fclose(fp) == EOF)
-		err(1, "%s", p);
-}
 
 /* A labelled matrix when there are tokens: "token" and the keys, then a
  * row per query, its token first; bare numbers otherwise. */
@@ -221,7 +175,7 @@ write_tsv(const char *p, const float *m, size_t T, char **tok)
 			fprintf(fp, j ? "\t%.6g" : "%.6g", m[i * T + j]);
 		fputc('\n', fp);
 	}
-	fileclose(fp, p);
+	closeout(fp, p);
 }
 
 /*
@@ -256,7 +210,7 @@ write_npy(const char *p, const float *m, size_t T)
 		b[0] = u, b[1] = u >> 8, b[2] = u >> 16, b[3] = u >> 24;
 		fwrite(b, 1, 4, fp);
 	}
-	fileclose(fp, p);
+	closeout(fp, p);
 }
 
 static void
@@ -278,21 +232,200 @@ write_image(const char *p, const float *m, size_t T, char **tok,
 		errx(1, "%s", err);
 }
 
+/* ---- one record ---- */
+
+/* The panels of --sheet: the heads of one record, in order. */
+struct sheet {
+	float		*all;		/* (n, T, T) */
+	struct plot_heat *panel;	/* (n) */
+	char		**title;	/* (n) */
+	int		 n;
+};
+
+static void
+sheet_init(struct sheet *sh, size_t heads, size_t T)
+{
+	sh->all = xmalloc(heads * T * T * sizeof(float));
+	sh->panel = xcalloc(heads, sizeof(*sh->panel));
+	sh->title = xcalloc(heads, sizeof(*sh->title));
+	sh->n = 0;
+}
+
+static void
+sheet_add(struct sheet *sh, const float *m, size_t T, size_t l, size_t h)
+{
+	float *d = sh->all + (size_t)sh->n * T * T;
+
+	memcpy(d, m, T * T * sizeof(float));
+	sh->panel[sh->n].v = d;
+	sh->panel[sh->n].rows = sh->panel[sh->n].cols = T;
+	sh->title[sh->n] = xasprintf("L%zuH%zu", l, h);
+	sh->panel[sh->n].title = sh->title[sh->n];
+	sh->n++;
+}
+
+/* The sheet of record id to each image directory, H panels a row. */
+static void
+sheet_write(const struct sheet *sh, const char *id, const char *name,
+    size_t H)
+{
+	char *p, e[512];
+
+	if (sh->n == 0)
+		return;
+	for (int k = O_PNG; k <= O_SVG; k++) {
+		if (opt.outdir[k] == NULL)
+			continue;
+		p = path(k, id, 0, 0);
+		if (plot_sheet(p, sh->panel, sh->n, sh->n < (int)H ? sh->n :
+		    (int)H, 0, name, e, sizeof(e)) == -1)
+			errx(1, "%s", e);
+		free(p);
+	}
+}
+
+static void
+sheet_free(struct sheet *sh)
+{
+	for (int i = 0; i < sh->n; i++)
+		free(sh->title[i]);
+	free(sh->title);
+	free(sh->panel);
+	free(sh->all);
+}
+
+/* Head (l, h), map m (T, T), to the files of each directory asked for. */
+static void
+head_files(const char *id, const char *name, size_t l, size_t h,
+    const float *m, size_t T, char **tok)
+{
+	char *p, title[256];
+
+	if (opt.outdir[O_TSV] != NULL) {
+		p = path(O_TSV, id, l, h);
+		write_tsv(p, m, T, tok);
+		free(p);
+	}
+	if (opt.outdir[O_NPY] != NULL) {
+		p = path(O_NPY, id, l, h);
+		write_npy(p, m, T);
+		free(p);
+	}
+	for (int k = O_PNG; k <= O_SVG && !opt.sheet; k++) {
+		if (opt.outdir[k] == NULL)
+			continue;
+		p = path(k, id, l, h);
+		snprintf(title, sizeof(title), "%s  L%zuH%zu", name, l, h);
+		write_image(p, m, T, tok, title);
+		free(p);
+	}
+}
+
+/*
+ * The file name of record o, number nrec, in *id and the name its
+ * titles show in *name (both xmalloc'd): its id, or "recN".
+ */
+static void
+names(const msgpack_object *o, size_t nrec, char **id, char **name)
+{
+	const msgpack_object *v = rec_get(o, "id");
+
+	*id = fileid(o, nrec);
+	if (v != NULL && v->type == MSGPACK_OBJECT_STR && v->via.str.size > 0)
+		*name = xstrndup(v->via.str.ptr, v->via.str.size > 200 ? 200 :
+		    v->via.str.size);
+	else
+		*name = xstrdup(*id);
+	*id = uniqueid(*id, *name);
+}
+
+/*
+ * The maps of record o, number nrec: the heads of hs (parsed anew when
+ * the record's shape differs from the last one's), each checked, as
+ * records to w (unless NULL) and files.
+ */
+static void
+dump(struct rec_writer *w, const msgpack_object *o, size_t nrec,
+    struct headset *hs)
+{
+	struct tensor t;
+	struct sheet sh = { 0 };
+	char **tok = NULL, *id = NULL, *name = NULL, msg[256];
+	size_t T, L, H, ds, ntok = 0;
+	float *m;
+
+	rec_maps(o, opt.key, &t);
+	L = t.shape[0];
+	H = t.shape[1];
+	T = t.shape[2];
+	if (hs->on == NULL || hs->L != (int)L || hs->H != (int)H) {
+		headset_release(hs);
+		if (headset_parse(hs, opt.spec, L, H, msg, sizeof(msg)) == -1)
+			rec_die("-H: %s", msg);
+	}
+	if (rec_get(o, "tokens") != NULL &&
+	    (ntok = rec_strs(o, "tokens", &tok)) != T)
+		rec_die("'tokens' has %zu entries, '%s' is %zu x %zu", ntok,
+		    opt.key, T, T);
+	ds = tensor_dtsize(t.dtype);
+	if (opt.files)
+		names(o, nrec, &id, &name);
+	m = xmalloc(T * T * sizeof(float));
+	if (opt.sheet)
+		sheet_init(&sh, headset_count(hs), T);
+	for (size_t l = 1; l <= L; l++)
+		for (size_t h = 1; h <= H; h++) {
+			const char *src = (const char *)t.data +
+			    ((l - 1) * H + h - 1) * T * T * ds;
+
+			if (!headset_has(hs, l, h))
+				continue;
+			tensor_to_f32(m, src, t.dtype, T * T);
+			if (astat_check(&chk, m, T, msg, sizeof(msg)) == -1)
+				rec_die("L%zuH%zu: %s", l, h, msg);
+			if (w != NULL) {
+				size_t shape[2] = { T, T };
+
+				rec_map_begin(w);
+				rec_copy_except(w, o, dropkeys);
+				rec_put_int(w, "layer", l);
+				rec_put_int(w, "head", h);
+				rec_put_raw(w, "map", t.dtype, shape, 2, src);
+				rec_map_end(w);
+			}
+			if (opt.files)
+				head_files(id, name, l, h, m, T, tok);
+			if (opt.sheet)
+				sheet_add(&sh, m, T, l, h);
+		}
+	if (opt.sheet) {
+		sheet_write(&sh, id, name, H);
+		sheet_free(&sh);
+	}
+	free(m);
+	free(id);
+	free(name);
+	if (tok != NULL)
+		rec_strs_free(tok, ntok);
+}
+
 /* ---- main ---- */
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: attend-dump [-rsvz] [-H heads] [--npy dir] "
-	    "[--png dir] [--svg dir]\n"
-	    "                   [--tsv dir] [file ...]\n");
+	fprintf(stderr, "usage: attend-dump [-rsvz] [-H heads] [-k key] "
+	    "[--npy dir] [--png dir]\n"
+	    "                   [--svg dir] [--tsv dir] [file ...]\n");
 	exit(2);
 }
 
-int
-main(int argc, char *argv[])
+/* The options into opt; returns optind. */
+static int
+options(int argc, char *argv[])
 {
 	static const struct option lopt[] = {
+		{ "key", required_argument, NULL, 'k' },
 		{ "npy", required_argument, NULL, 'N' },
 		{ "png", required_argument, NULL, 'P' },
 		{ "records", no_argument, NULL, 'r' },
@@ -301,234 +434,101 @@ main(int argc, char *argv[])
 		{ "tsv", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *spec = "all";
-	struct headset hs = { 0 };
-	struct rec_reader *rr;
-	struct rec_writer *w = NULL;
-	struct progress pr;
-	msgpack_object o;
+	struct headset hs;
 	char msg[256];
-	int ch, gz = 0, records = 0, files = 0, verbose = 0;
+	int ch, n;
 
-	while ((ch = getopt_long(argc, argv, "H:N:P:S:T:rsvz", lopt, NULL))
+	while ((ch = getopt_long(argc, argv, "H:N:P:S:T:k:rsvz", lopt, NULL))
 	    != -1) {
 		switch (ch) {
 		case 'H':
-			spec = optarg;
+			opt.spec = optarg;
 			/*
 			 * The syntax only: parsed for a model of any size
 			 * (headset_syntax() rejects 'L3' and '3:*').
 			 */
-			if (headset_parse(&hs, spec, 1000, 1000, msg,
+			if (headset_parse(&hs, opt.spec, 1000, 1000, msg,
 			    sizeof(msg)) == -1) {
 				warnx("-H: %s", msg);
 				usage();
 			}
 			headset_release(&hs);
 			break;
+		case 'k':
+			opt.key = optarg;
+			break;
 		case 'N':
-			outdir[O_NPY] = optarg;
+			opt.outdir[O_NPY] = optarg;
 			break;
 		case 'P':
-			outdir[O_PNG] = optarg;
+			opt.outdir[O_PNG] = optarg;
 			break;
 		case 'S':
-			outdir[O_SVG] = optarg;
+			opt.outdir[O_SVG] = optarg;
 			break;
 		case 'T':
-			outdir[O_TSV] = optarg;
+			opt.outdir[O_TSV] = optarg;
 			break;
 		case 'r':
-			records = 1;
+			opt.records = 1;
 			break;
 		case 's':
-			sheet = 1;
+			opt.sheet = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			opt.verbose = 1;
 			break;
 		case 'z':
-			gz = 1;
+			opt.gz = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	outinit();
-	argc -= optind;
-	argv += optind;
 	for (int k = 0; k < NOUT; k++)
-		if (outdir[k] != NULL) {
-			makedir(outdir[k]);
-			files = 1;
-		}
-	if (sheet && outdir[O_PNG] == NULL && outdir[O_SVG] == NULL) {
+		opt.files |= opt.outdir[k] != NULL;
+	if (opt.sheet && opt.outdir[O_PNG] == NULL &&
+	    opt.outdir[O_SVG] == NULL) {
 		warnx("--sheet needs --png or --svg");
 		usage();
 	}
-	if (!files)
-		records = 1;
+	if (!opt.files)
+		opt.records = 1;
+	n = 3;
+	for (int i = 0; rec_mapkeys[i] != NULL; i++)
+		dropkeys[n++] = rec_mapkeys[i];
+	dropkeys[n++] = opt.key;	/* twice is no harm */
+	return optind;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct headset hs = { 0 };
+	struct rec_reader *rr;
+	struct rec_writer *w = NULL;
+	struct progress pr;
+	msgpack_object o;
+	int n;
+
+	n = options(argc, argv);
+	argc -= n;
+	argv += n;
+	outinit();
+	for (int k = 0; k < NOUT; k++)
+		if (opt.outdir[k] != NULL && mkdirp(opt.outdir[k]) == -1)
+			err(1, "%s", opt.outdir[k]);
 	rr = rec_open(argc, argv);
-	if (records)
-		w = rec_wopen(gz);
-	progress_init(&pr, "records", 0, verbose);
+	if (opt.records)
+		w = rec_wopen(opt.gz);
+	progress_init(&pr, "records", 0, opt.verbose);
 	while (rec_next(rr, &o)) {
-		struct tensor t;
-		char **tok = NULL, *id = NULL, *name = NULL;
-		size_t T, L, H, ds, ntok = 0, nkeep;
-		struct plot_heat *panel = NULL;
-		char **ptitle = NULL;
-		float *m = NULL, *all = NULL;
-		int np = 0;
-
-		if (rec_get(&o, "attn") == NULL)
-			rec_die("no key 'attn' (run encode -a first)");
-		rec_tensor(&o, "attn", &t);
-		if (t.ndim != 4 || t.shape[2] != t.shape[3])
-			rec_die("'attn' must have shape [L, H, T, T]");
-		L = t.shape[0];
-		H = t.shape[1];
-		T = t.shape[2];
-		if (L == 0 || H == 0 || T == 0)
-			rec_die("'attn' is empty");
-		if (L > 1000 || H > 1000)
-			rec_die("'attn' has %zu layers of %zu heads, more than "
-			    "1000", L, H);
-		if (hs.on == NULL || hs.L != (int)L || hs.H != (int)H) {
-			headset_release(&hs);
-			if (headset_parse(&hs, spec, L, H, msg, sizeof(msg))
-			    == -1)
-				rec_die("-H: %s", msg);
-		}
-		if (rec_get(&o, "tokens") != NULL &&
-		    (ntok = rec_strs(&o, "tokens", &tok)) != T)
-			rec_die("'tokens' has %zu entries, 'attn' is %zu x %zu",
-			    ntok, T, T);
-		ds = tensor_dtsize(t.dtype);
-		nkeep = rec_count_except(&o, dropkeys);
-		if (files) {
-			const msgpack_object *v = rec_get(&o, "id");
-
-			id = fileid(&o, rec_count(rr));
-			if (v != NULL && v->type == MSGPACK_OBJECT_STR &&
-			    v->via.str.size > 0)
-				name = xstrndup(v->via.str.ptr,
-				    v->via.str.size > 200 ? 200 :
-				    v->via.str.size);
-			else
-				name = xstrdup(id);
-			id = uniqueid(id, name);
-		}
-		m = xmalloc(T * T * sizeof(float));
-		if (sheet) {
-			all = xmalloc(headset_count(&hs) * T * T *
-			    sizeof(float));
-			panel = xcalloc(headset_count(&hs), sizeof(*panel));
-			ptitle = xcalloc(headset_count(&hs), sizeof(char *));
-		}
-		for (size_t l = 1; l <= L; l++)
-			for (size_t h = 1; h <= H; h++) {
-				size_t off = ((l - 1) * H + h - 1) * T * T;
-				const char *src = (const char *)t.data +
-				    off * ds;
-
-				if (!headset_has(&hs, l, h))
-					continue;
-				tensor_to_f32(m, src, t.dtype, T * T);
-				if (astat_check(&chk, m, T, msg,
-				    sizeof(msg)) == -1)
-					rec_die("L%zuH%zu: %s", l, h, msg);
-				if (records) {
-					msgpack_packer *pk = rec_packer(w);
-					const char *dn =
-					    tensor_dtypename(t.dtype);
-
-					rec_map(w, nkeep + 3);
-					rec_copy_except(w, &o, dropkeys);
-					rec_put_int(w, "layer", l);
-					rec_put_int(w, "head", h);
-					rec_key(w, "map");
-					msgpack_pack_map(pk, 3);
-					msgpack_pack_str(pk, 5);
-					msgpack_pack_str_body(pk, "dtype", 5);
-					msgpack_pack_str(pk, strlen(dn));
-					msgpack_pack_str_body(pk, dn,
-					    strlen(dn));
-					msgpack_pack_str(pk, 5);
-					msgpack_pack_str_body(pk, "shape", 5);
-					msgpack_pack_array(pk, 2);
-					msgpack_pack_uint64(pk, T);
-					msgpack_pack_uint64(pk, T);
-					msgpack_pack_str(pk, 4);
-					msgpack_pack_str_body(pk, "data", 4);
-					msgpack_pack_bin(pk, T * T * ds);
-					msgpack_pack_bin_body(pk, src,
-					    T * T * ds);
-				}
-				if (!files)
-					continue;
-				if (outdir[O_TSV] != NULL) {
-					char *p = path(O_TSV, id, l, h);
-					write_tsv(p, m, T, tok);
-					free(p);
-				}
-				if (outdir[O_NPY] != NULL) {
-					char *p = path(O_NPY, id, l, h);
-					write_npy(p, m, T);
-					free(p);
-				}
-				for (int k = O_PNG; k <= O_SVG && !sheet; k++) {
-					char *p, title[256];
-
-					if (outdir[k] == NULL)
-						continue;
-					p = path(k, id, l, h);
-					snprintf(title, sizeof(title),
-					    "%s  L%zuH%zu", name, l, h);
-					write_image(p, m, T, tok, title);
-					free(p);
-				}
-				if (sheet) {
-					float *d = all + (size_t)np * T * T;
-
-					memcpy(d, m, T * T * sizeof(float));
-					panel[np].v = d;
-					panel[np].rows = panel[np].cols = T;
-					if (asprintf(&ptitle[np], "L%zuH%zu", l,
-					    h) == -1)
-						err(1, "asprintf");
-					panel[np].title = ptitle[np];
-					np++;
-				}
-			}
-		if (sheet && np > 0) {
-			for (int k = O_PNG; k <= O_SVG; k++) {
-				char *p, e[512];
-
-				if (outdir[k] == NULL)
-					continue;
-				p = path(k, id, 0, 0);
-				if (plot_sheet(p, panel, np, np < (int)H ? np :
-				    (int)H, 0, name, e, sizeof(e)) == -1)
-					errx(1, "%s", e);
-				free(p);
-			}
-		}
-		for (int i = 0; i < np; i++)
-			free(ptitle[i]);
-		free(ptitle);
-		free(panel);
-		free(all);
-		free(m);
-		free(id);
-		free(name);
-		if (tok != NULL)
-			rec_strs_free(tok, ntok);
+		dump(w, &o, rec_count(rr), &hs);
 		progress_add(&pr, 1);
 	}
 	progress_done(&pr);
 	astat_check_report(&chk);
-	if (records)
+	if (w != NULL)
 		rec_wclose(w);
 	rec_close(rr);
 	headset_release(&hs);

@@ -470,19 +470,9 @@ main(int argc, char *argv[])
 		size_t L, T;
 		double *a, *r, *f = NULL;
 
-		if (rec_get(&o, key) == NULL)
-			rec_die("no key '%s'%s", key, strcmp(key, "attn") == 0 ?
-			    " (run encode -a first)" : "");
-		rec_tensor(&o, key, &t);
-		if (t.ndim != 4 || t.shape[2] != t.shape[3])
-			rec_die("'%s' must have shape [L, H, T, T]", key);
+		rec_maps(&o, key, &t);
 		L = t.shape[0];
 		T = t.shape[2];
-		if (L == 0 || t.shape[1] == 0 || T == 0)
-			rec_die("'%s' is empty", key);
-		if (L > 1000 || t.shape[1] > 1000)
-			rec_die("'%s' has %zu layers of %zu heads, more than "
-			    "1000", key, L, t.shape[1]);
 		a = xreallocarray(NULL, L * T * T, sizeof(double));
 		r = xreallocarray(NULL, L * T * T, sizeof(double));
 		residual(a, &t, pool, key);
@@ -496,11 +486,12 @@ main(int argc, char *argv[])
 			f = xreallocarray(NULL, L * T * T, sizeof(double));
 			flow(f, &g, raw, nthreads);
 		}
-		rec_map(w, rec_count_except(&o, drop) + (noflow ? 1 : 2));
+		rec_map_begin(w);
 		rec_copy_except(w, &o, drop);
 		put(w, "rollout", r, L, T, dtype);
 		if (!noflow)
 			put(w, "flow", f, L, T, dtype);
+		rec_map_end(w);
 		free(a);
 		free(r);
 		free(f);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "attnstat.h"
 #include "plot.h"
@@ -42,7 +41,8 @@ static size_t		 nstats;
 static int		 Lcap, Hcap;	/* accumulator dimensions */
 static unsigned char	*seen;		/* (Lcap, Hcap): a map was read */
 static int		 Lseen, Hseen;	/* the largest layer and head seen */
-static int		 Lattn, Hattn;	/* shape of the first attn tensor */
+static int		 Lattn, Hattn;	/* shape of the first stack */
+static const char	*key = "attn";	/* -k: the stacks' key */
 
 static char		**kname;	/* class names, K_CLS .. */
 static struct astat_class *uclass;	/* user classes, K_USER .. */
@@ -55,6 +55,7 @@ enum { O_CLSLAYER = 256, O_ZIP };
 static const struct option longopts[] = {
 	{ "class",	required_argument,	NULL,	'c' },
 	{ "cls-layer",	required_argument,	NULL,	'l' },
+	{ "key",	required_argument,	NULL,	'k' },
 	{ "verbose",	no_argument,		NULL,	'v' },
 	{ "word",	no_argument,		NULL,	'w' },
 	{ "zip",	no_argument,		NULL,	O_ZIP },
@@ -64,8 +65,9 @@ static const struct option longopts[] = {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: attend-stats [-vw] [-c name=file] "
-	    "[-l layer] [-o dir] [--zip] [file ...]\n");
+	fprintf(stderr, "usage: attend-stats [-vw] [-c name=file] [-k key] "
+	    "[-l layer] [-o dir] [--zip]\n"
+	    "                    [file ...]\n");
 	exit(2);
 }
 
@@ -381,22 +383,16 @@ record(const msgpack_object *rec)
 	float *m, *w;
 	double *col;
 
-	if (rec_get(rec, "attn") != NULL) {
-		rec_tensor(rec, "attn", &t);
-		if (t.ndim != 4 || t.shape[2] != t.shape[3])
-			rec_die("'attn' must have shape [L, H, T, T]");
-		if (t.shape[0] == 0 || t.shape[1] == 0 ||
-		    t.shape[0] > 4096 || t.shape[1] > 4096)
-			rec_die("'attn' has %zu layers x %zu heads",
-			    t.shape[0], t.shape[1]);
+	if (rec_get(rec, key) != NULL) {
+		rec_maps(rec, key, &t);
 		L = (int)t.shape[0];
 		H = (int)t.shape[1];
 		if (Lattn == 0) {
 			Lattn = L;
 			Hattn = H;
 		} else if (L != Lattn || H != Hattn)
-			rec_die("'attn' has %d layers x %d heads, earlier "
-			    "records %d x %d", L, H, Lattn, Hattn);
+			rec_die("'%s' has %d layers x %d heads, earlier "
+			    "records %d x %d", key, L, H, Lattn, Hattn);
 		l0 = h0 = 0;
 		per = 0;
 	} else if (rec_get(rec, "map") != NULL) {
@@ -413,11 +409,11 @@ record(const msgpack_object *rec)
 		L = H = 1;
 		per = 1;
 	} else
-		rec_die("no key 'attn' or 'map'");
+		rec_die("no key '%s' or 'map'", key);
 	T = t.shape[per ? 0 : 2];
 	if (rec_strs(rec, "tokens", &tokens) != T)
 		rec_die("'tokens' has a length other than the %zu of '%s'",
-		    T, per ? "map" : "attn");
+		    T, per ? "map" : key);
 	if (T == 0)
 		rec_die("no tokens");
 	nmaps += (size_t)L * H;
@@ -484,15 +480,6 @@ rows(FILE *fp, size_t s, int l0, int l1, int wide)
 		}
 }
 
-static char *
-catpath(const char *dir, const char *name, const char *sfx)
-{
-	char *p = xmalloc(strlen(dir) + strlen(name) + strlen(sfx) + 2);
-
-	sprintf(p, "%s/%s%s", dir, name, sfx);
-	return p;
-}
-
 static char **
 numlabels(int n)
 {
@@ -534,7 +521,7 @@ heat(const char *dir, const char *name, const float *v, int rows,
 	ph.xlab = "head";
 	ph.ylab = ylab;
 	for (int i = 0; i < 2; i++) {
-		char *p = catpath(dir, name, sfx[i]);
+		char *p = xasprintf("%s/%s%s", dir, name, sfx[i]);
 
 		if (plot_heatmap(p, &ph, 0, 0, NULL, errbuf,
 		    sizeof(errbuf)) == -1)
@@ -567,7 +554,7 @@ output(const char *dir, int clslayer)
 	fv = xmalloc(nclass * (size_t)Hseen * sizeof(*fv));
 	fl = xmalloc(nclass * sizeof(*fl));
 	for (size_t s = 0; s < nstats; s++) {
-		char *p = catpath(dir, stats[s].name, ".tsv");
+		char *p = xasprintf("%s/%s.tsv", dir, stats[s].name);
 		FILE *fp;
 		int fc = s >= nper;
 
@@ -648,18 +635,20 @@ main(int argc, char *argv[])
 	long clslayer = 0;
 	int ch;
 	size_t nrec = 0;
-	struct stat sb;
 
 	kname = xmalloc(K_USER * sizeof(*kname));
 	kname[K_CLS] = xstrdup("cls");
 	kname[K_SEP] = xstrdup("sep");
 	kname[K_PUNCT] = xstrdup("punct");
 	nclass = K_USER;
-	while ((ch = getopt_long(argc, argv, "c:l:o:vw", longopts,
+	while ((ch = getopt_long(argc, argv, "c:k:l:o:vw", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			addclass(optarg);
+			break;
+		case 'k':
+			key = optarg;
 			break;
 		case 'l':
 			if (parse_long(optarg, 1, 4096, &clslayer) == -1) {
@@ -687,10 +676,8 @@ main(int argc, char *argv[])
 	outinit();
 	argc -= optind;
 	argv += optind;
-	if (dir != NULL && (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))) {
-		if (mkdir(dir, 0777) == -1)
-			err(1, "%s", dir);
-	}
+	if (dir != NULL && mkdirp(dir) == -1)
+		err(1, "%s", dir);
 
 	addstat("", "prev");
 	addstat("", "next");

@@ -215,19 +215,7 @@ record(const msgpack_object *rec, const char *key, size_t n)
 	uint8_t *q;
 	int *pat;
 
-	if ((o = rec_get(rec, key)) == NULL)
-		rec_die("no key '%s'%s", key, strcmp(key, "attn") == 0 ?
-		    " (run encode -a first)" : "");
-	rec_tensor(rec, key, &t);
-	if (t.ndim != 4 || t.shape[2] != t.shape[3] || t.shape[2] == 0) {
-		char sh[128] = "";
-		size_t k = 0;
-
-		for (int d = 0; d < t.ndim && k < sizeof(sh) - 24; d++)
-			k += snprintf(sh + k, sizeof(sh) - k, "%s%zu",
-			    d ? ", " : "", t.shape[d]);
-		rec_die("'%s' has shape [%s], expected [L, H, T, T]", key, sh);
-	}
+	rec_maps(rec, key, &t);
 	L = t.shape[0], H = t.shape[1], T = t.shape[2];
 	if (rec_get(rec, "tokens") != NULL &&
 	    (ntok = rec_strs(rec, "tokens", &tok)) != T)

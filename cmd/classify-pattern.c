@@ -39,6 +39,13 @@ static const char *const outkeys[] = {
 	"block", "entropy", NULL
 };
 
+static struct {
+	const char	*model, *train, *plot, *by;	/* -m, -t, -p, -b */
+	const char	*key;				/* -K */
+	int		 summary, verbose;
+	long		 k;				/* -k */
+} opt = { .k = 3 };
+
 /* ---- features ---- */
 
 struct feat {
@@ -310,8 +317,7 @@ model_save(const struct model *m, const char *path)
 			fprintf(fp, " %.9g", m->w[c][j]);
 		fprintf(fp, "\n");
 	}
-	if (fflush(fp) == EOF || ferror(fp) || fclose(fp) == EOF)
-		err(1, "%s", path);
+	closeout(fp, path);
 }
 
 /* Read the next line into buf; die naming the file and line at EOF. */
@@ -426,23 +432,77 @@ classidx(const char *s)
 static struct astat_check chk;	/* of every map read */
 
 /*
+ * The tokens and seg of a record whose maps are T x T (when it has them;
+ * *tok and *seg are NULL otherwise), what the maps are called in messages.
+ * Without seg, the segments are those the [SEP]s end.
+ */
+static void
+context(const msgpack_object *o, size_t T, const char *what, char ***tok,
+    int **seg)
+{
+	size_t n;
+
+	*tok = NULL;
+	*seg = NULL;
+	if (rec_get(o, "tokens") != NULL &&
+	    (n = rec_strs(o, "tokens", tok)) != T)
+		rec_die("'tokens' has %zu entries, '%s' is %zu x %zu", n, what,
+		    T, T);
+	if (rec_get(o, "seg") != NULL && (n = rec_ints(o, "seg", seg)) != T)
+		rec_die("'seg' has %zu entries, '%s' is %zu x %zu", n, what, T,
+		    T);
+	if (*seg == NULL && *tok != NULL) {
+		int s = 0;
+
+		*seg = xmalloc(T * sizeof(int));
+		for (size_t j = 0; j < T; j++) {
+			(*seg)[j] = s;
+			if (strcmp((*tok)[j], "[SEP]") == 0)
+				s++;
+		}
+	}
+}
+
+/*
+ * The features of map data (T, T) of dtype; dies naming the record, and
+ * the head where (unless NULL), when the map has a value that is not
+ * finite.  a is scratch (T, T).
+ */
+static void
+mapfeat(struct feat *f, float *a, const void *data, int dtype, size_t T,
+    char **tok, const int *seg, const char *where)
+{
+	char err[128];
+
+	tensor_to_f32(a, data, dtype, T * T);
+	if (astat_check(&chk, a, T, err, sizeof(err)) == -1) {
+		if (where != NULL)
+			rec_die("%s: %s", where, err);
+		rec_die("%s", err);
+	}
+	features(f, a, T, tok, seg, (int)opt.k);
+}
+
+/*
  * The features of the current record's map; dies naming the record when
  * it has no map, or one that is not square or not finite, or tokens/seg of
  * another length.
  */
-static size_t
-recfeat(const msgpack_object *o, struct feat *f, int k)
+static void
+recfeat(const msgpack_object *o, struct feat *f)
 {
 	struct tensor t;
-	char **tok = NULL;
-	int *seg = NULL;
+	char **tok;
+	int *seg;
 	float *a;
-	size_t T, n, bad;
-	char err[128];
+	size_t T;
 
+	if (rec_get(o, "map") == NULL && opt.train != NULL)
+		rec_die("no key 'map' (--train reads per-head records; run "
+		    "attend-dump first)");
 	if (rec_get(o, "map") == NULL)
-		rec_die("no key 'map' (classify-pattern reads per-head records"
-		    "; run attend-dump first)");
+		rec_die("no key 'map' or 'attn' (run attend-dump or encode -a "
+		    "first)");
 	rec_tensor(o, "map", &t);
 	if (t.ndim != 2 || t.shape[0] != t.shape[1]) {
 		if (t.ndim == 2)
@@ -453,32 +513,13 @@ recfeat(const msgpack_object *o, struct feat *f, int k)
 	T = t.shape[0];
 	if (T == 0)
 		rec_die("'map' is empty");
-	if (rec_get(o, "tokens") != NULL &&
-	    (n = rec_strs(o, "tokens", &tok)) != T)
-		rec_die("'tokens' has %zu entries, 'map' is %zu x %zu", n, T, T);
-	if (rec_get(o, "seg") != NULL && (n = rec_ints(o, "seg", &seg)) != T)
-		rec_die("'seg' has %zu entries, 'map' is %zu x %zu", n, T, T);
-	if (seg == NULL && tok != NULL) {
-		/* no seg: the segments that the [SEP]s end */
-		int s = 0;
-
-		seg = xmalloc(T * sizeof(int));
-		for (size_t j = 0; j < T; j++) {
-			seg[j] = s;
-			if (strcmp(tok[j], "[SEP]") == 0)
-				s++;
-		}
-	}
+	context(o, T, "map", &tok, &seg);
 	a = xmalloc(T * T * sizeof(float));
-	tensor_to_f32(a, t.data, t.dtype, T * T);
-	if (astat_check(&chk, a, T, err, sizeof(err)) == -1)
-		rec_die("%s", err);
-	bad = features(f, a, T, tok, seg, k);
+	mapfeat(f, a, t.data, t.dtype, T, tok, seg, NULL);
 	free(a);
 	if (tok != NULL)
 		rec_strs_free(tok, T);
 	free(seg);
-	return bad;
 }
 
 /* ---- summary ---- */
@@ -643,156 +684,276 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 	free(hd);
 }
 
+/* ---- classifying and training ---- */
+
+
+/* The keys a record of a head of a stack does not copy (dropkeys()). */
+static const char *stackdrop[32];
+
+/*
+ * outkeys, then the keys of a head's record of a stack: its place, map
+ * (a per-head record's own), and every stack of the record, -K's too.
+ */
+static void
+dropkeys(void)
+{
+	size_t n = 0;
+
+	for (int i = 0; outkeys[i] != NULL; i++)
+		stackdrop[n++] = outkeys[i];
+	stackdrop[n++] = "layer";
+	stackdrop[n++] = "head";
+	stackdrop[n++] = "map";
+	for (int i = 0; rec_mapkeys[i] != NULL; i++)
+		stackdrop[n++] = rec_mapkeys[i];
+	stackdrop[n++] = opt.key;
+}
+
+/* A record out: rec's keys but drop, then where, the pattern and f. */
+static void
+put(struct rec_writer *w, const msgpack_object *rec, const char *const *drop,
+    size_t l, size_t h, int c, const struct feat *f)
+{
+	rec_map_begin(w);
+	rec_copy_except(w, rec, drop);
+	if (l > 0) {
+		rec_put_int(w, "layer", l);
+		rec_put_int(w, "head", h);
+	}
+	rec_put_str(w, "pattern", classes[c]);
+	rec_put_num(w, "diag_prev", f->off[0]);
+	rec_put_num(w, "diag_self", f->off[1]);
+	rec_put_num(w, "diag_next", f->off[2]);
+	rec_put_num(w, "special", f->special);
+	rec_put_num(w, "topk", f->topk);
+	rec_put_num(w, "block", f->block);
+	rec_put_num(w, "entropy", f->entropy);
+	rec_map_end(w);
+}
+
+/*
+ * Each head of the stack of maps of record o under key (a stack of attn's
+ * shape) classified, by the rule or by model m (unless NULL), as a record
+ * of its own.  Returns the number of maps.
+ */
+static size_t
+classify_stack(struct rec_writer *w, const msgpack_object *o,
+    const char *key, const struct model *m)
+{
+	struct tensor t;
+	struct feat f;
+	char **tok, where[64];
+	int *seg;
+	size_t L, H, T, ds;
+	float *a;
+
+	rec_maps(o, key, &t);
+	L = t.shape[0];
+	H = t.shape[1];
+	T = t.shape[2];
+	ds = tensor_dtsize(t.dtype);
+	context(o, T, key, &tok, &seg);
+	a = xmalloc(T * T * sizeof(float));
+	for (size_t l = 1; l <= L; l++)
+		for (size_t h = 1; h <= H; h++) {
+			snprintf(where, sizeof(where), "L%zuH%zu", l, h);
+			mapfeat(&f, a, (const char *)t.data +
+			    ((l - 1) * H + h - 1) * T * T * ds, t.dtype, T,
+			    tok, seg, where);
+			put(w, o, stackdrop, l, h, m != NULL ? predict(m, &f) :
+			    rule(&f), &f);
+		}
+	free(a);
+	if (tok != NULL)
+		rec_strs_free(tok, T);
+	free(seg);
+	return L * H;
+}
+
+/*
+ * Each record's pattern, by the rule or by model m (unless NULL): of its
+ * map (a per-head record), or of each head of its stack of maps (-K, or
+ * attn when it has no map).
+ */
+static void
+classify(struct rec_reader *rr, const struct model *m)
+{
+	struct rec_writer *w = rec_wopen(0);
+	struct progress pr;
+	msgpack_object o;
+	struct feat f;
+
+	dropkeys();
+	progress_init(&pr, "maps", 0, opt.verbose);
+	while (rec_next(rr, &o)) {
+		if (opt.key != NULL || (rec_get(&o, "map") == NULL &&
+		    rec_get(&o, "attn") != NULL)) {
+			progress_add(&pr, classify_stack(w, &o, opt.key ?
+			    opt.key : "attn", m));
+			continue;
+		}
+		recfeat(&o, &f);
+		put(w, &o, outkeys, 0, 0, m != NULL ? predict(m, &f) :
+		    rule(&f), &f);
+		progress_add(&pr, 1);
+	}
+	progress_done(&pr);
+	astat_check_report(&chk);
+	rec_wclose(w);
+}
+
+/* The class of a hand-labelled record's pattern. */
+static int
+label(const msgpack_object *o)
+{
+	char *p;
+	int c;
+
+	if (rec_get(o, "pattern") == NULL)
+		rec_die("no key 'pattern' (--train needs hand-labelled maps)");
+	p = rec_str(o, "pattern");
+	if ((c = classidx(p)) == -1)
+		rec_die("unknown pattern '%s', expected vertical, diagonal, "
+		    "vertical+diagonal, block or heterogeneous", p);
+	free(p);
+	return c;
+}
+
+/* A model fitted to the labelled records, written to -t's file. */
+static void
+train(struct rec_reader *rr, const char *input)
+{
+	struct progress pr;
+	struct model m;
+	msgpack_object o;
+	struct feat f;
+	double *tx = NULL;
+	int *ty = NULL, c;
+	size_t n = 0, cap = 0, right = 0;
+
+	progress_init(&pr, "maps", 0, opt.verbose);
+	while (rec_next(rr, &o)) {
+		/* the label first: a bad one is named before the map */
+		c = label(&o);
+		recfeat(&o, &f);
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			tx = xreallocarray(tx, cap, sizeof(double) * NFEAT);
+			ty = xreallocarray(ty, cap, sizeof(int));
+		}
+		memcpy(tx + n * NFEAT, f.x, sizeof(f.x));
+		ty[n++] = c;
+		progress_add(&pr, 1);
+	}
+	progress_done(&pr);
+	astat_check_report(&chk);
+	if (n == 0)
+		errx(1, "%s: no records to train on", input);
+	fit(&m, tx, ty, n);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(f.x, tx + i * NFEAT, sizeof(f.x));
+		right += predict(&m, &f) == ty[i];
+	}
+	if (opt.verbose)
+		fprintf(stderr, "classify-pattern: %zu maps, %d classes, "
+		    "%.1f%% right on the training set\n", n, m.k,
+		    100.0 * right / n);
+	model_save(&m, opt.train);
+	free(tx);
+	free(ty);
+}
+
 /* ---- main ---- */
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: classify-pattern [-v] [-k cols] [-m model] [file ...]\n"
+	    "usage: classify-pattern [-v] [-K key] [-k cols] [-m model] "
+	    "[file ...]\n"
 	    "       classify-pattern -t model [-v] [-k cols] [file ...]\n"
 	    "       classify-pattern -s [-b key] [-p plot] [file ...]\n");
 	exit(2);
 }
 
-int
-main(int argc, char *argv[])
+/* The options into opt; returns optind. */
+static int
+options(int argc, char *argv[])
 {
 	static const struct option lopt[] = {
 		{ "by", required_argument, NULL, 'b' },
+		{ "key", required_argument, NULL, 'K' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "plot", required_argument, NULL, 'p' },
 		{ "summary", no_argument, NULL, 's' },
 		{ "train", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *modelfile = NULL, *trainfile = NULL, *plotfile = NULL;
-	const char *by = NULL;
-	struct rec_reader *rr;
-	struct rec_writer *w = NULL;
-	struct progress pr;
-	struct model m;
-	msgpack_object o;
-	double *tx = NULL;
-	int *ty = NULL, ch, sum = 0, verbose = 0;
-	size_t n = 0, cap = 0;
-	long k = 3;
+	int ch;
 
-	while ((ch = getopt_long(argc, argv, "b:k:m:p:st:v", lopt, NULL))
+	while ((ch = getopt_long(argc, argv, "K:b:k:m:p:st:v", lopt, NULL))
 	    != -1) {
 		switch (ch) {
+		case 'K':
+			opt.key = optarg;
+			break;
 		case 'b':
-			by = optarg;
+			opt.by = optarg;
 			break;
 		case 'k':
-			if (parse_long(optarg, 1, 1000000, &k) == -1)
+			if (parse_long(optarg, 1, 1000000, &opt.k) == -1)
 				errx(2, "-k: '%s' is not a count of columns",
 				    optarg);
 			break;
 		case 'm':
-			modelfile = optarg;
+			opt.model = optarg;
 			break;
 		case 'p':
-			plotfile = optarg;
+			opt.plot = optarg;
 			break;
 		case 's':
-			sum = 1;
+			opt.summary = 1;
 			break;
 		case 't':
-			trainfile = optarg;
+			opt.train = optarg;
 			break;
 		case 'v':
-			verbose = 1;
+			opt.verbose = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	outinit();
-	argc -= optind;
-	argv += optind;
-	if ((sum && (modelfile || trainfile)) || (modelfile && trainfile) ||
-	    ((plotfile || by) && !sum))
+	if ((opt.summary && (opt.model || opt.train)) ||
+	    (opt.key && (opt.summary || opt.train)) ||
+	    (opt.model && opt.train) ||
+	    ((opt.plot || opt.by) && !opt.summary))
 		usage();
+	return optind;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct rec_reader *rr;
+	struct model m;
+	int n;
+
+	n = options(argc, argv);
+	argc -= n;
+	argv += n;
+	outinit();
 	rr = rec_open(argc, argv);
-	if (sum) {
-		summary(rr, plotfile, by);
-		rec_close(rr);
+	if (opt.summary) {
+		summary(rr, opt.plot, opt.by);
 		closeout(stdout, "stdout");
-		return 0;
+	} else if (opt.train != NULL) {
+		train(rr, argc ? argv[0] : "<stdin>");
+	} else {
+		if (opt.model != NULL)
+			model_read(&m, opt.model);
+		classify(rr, opt.model != NULL ? &m : NULL);
 	}
-	if (modelfile != NULL)
-		model_read(&m, modelfile);
-	if (trainfile == NULL)
-		w = rec_wopen(0);
-	progress_init(&pr, "maps", 0, verbose);
-	while (rec_next(rr, &o)) {
-		struct feat f;
-		int c = 4;
-
-		if (trainfile != NULL) {
-			/* the label first: a bad one is named before the map */
-			char *p;
-
-			if (rec_get(&o, "pattern") == NULL)
-				rec_die("no key 'pattern' (--train needs "
-				    "hand-labelled maps)");
-			p = rec_str(&o, "pattern");
-			if ((c = classidx(p)) == -1)
-				rec_die("unknown pattern '%s', expected "
-				    "vertical, diagonal, vertical+diagonal, "
-				    "block or heterogeneous", p);
-			free(p);
-		}
-		recfeat(&o, &f, (int)k);
-		if (trainfile != NULL) {
-			if (n == cap) {
-				cap = cap ? 2 * cap : 256;
-				tx = xreallocarray(tx, cap, sizeof(double) *
-				    NFEAT);
-				ty = xreallocarray(ty, cap, sizeof(int));
-			}
-			memcpy(tx + n * NFEAT, f.x, sizeof(f.x));
-			ty[n++] = c;
-		} else {
-			c = modelfile != NULL ? predict(&m, &f) : rule(&f);
-			rec_map(w, rec_count_except(&o, outkeys) + 8);
-			rec_copy_except(w, &o, outkeys);
-			rec_put_str(w, "pattern", classes[c]);
-			rec_put_num(w, "diag_prev", f.off[0]);
-			rec_put_num(w, "diag_self", f.off[1]);
-			rec_put_num(w, "diag_next", f.off[2]);
-			rec_put_num(w, "special", f.special);
-			rec_put_num(w, "topk", f.topk);
-			rec_put_num(w, "block", f.block);
-			rec_put_num(w, "entropy", f.entropy);
-		}
-		progress_add(&pr, 1);
-	}
-	progress_done(&pr);
-	astat_check_report(&chk);
-	if (trainfile != NULL) {
-		size_t right = 0;
-
-		if (n == 0)
-			errx(1, "%s: no records to train on",
-			    argc ? argv[0] : "<stdin>");
-		fit(&m, tx, ty, n);
-		for (size_t i = 0; i < n; i++) {
-			struct feat f;
-
-			memcpy(f.x, tx + i * NFEAT, sizeof(f.x));
-			right += predict(&m, &f) == ty[i];
-		}
-		if (verbose)
-			fprintf(stderr, "classify-pattern: %zu maps, %d "
-			    "classes, %.1f%% right on the training set\n", n,
-			    m.k, 100.0 * right / n);
-		model_save(&m, trainfile);
-		free(tx);
-		free(ty);
-	} else
-		rec_wclose(w);
 	rec_close(rr);
 	return 0;
 }

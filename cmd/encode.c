@@ -18,20 +18,14 @@
 #include "headset.h"
 #include "model.h"
 #include "rec.h"
+#include "tokrec.h"
 #include "util.h"
 
-/* A record waiting in the batch: its own copy, unpacked. */
-struct slot {
-	msgpack_sbuffer	 sb;
-	msgpack_unpacked up;
-	int		*ids, *seg;
-	int		 T;
-	char		 where[600];	/* rec_where() and id, for messages */
-};
-
 static struct {
-	int	 attn, attn_dtype, hidden, pooled, mode, verbose;
-	size_t	 maxtok;
+	int		 attn, attn_dtype, hidden, pooled, mode, verbose;
+	int		 gz, bf;	/* -z, --precision */
+	size_t		 maxtok;
+	const char	*mdir, *dis;	/* -m, --disable */
 } opt = { .attn_dtype = DT_F32, .mode = BERT_UNIFORM, .maxtok = 2048 };
 
 static const char *const drop[] = { "logits", "pred", "attn", "hidden",
@@ -48,43 +42,23 @@ usage(void)
 	exit(2);
 }
 
-/* "id 'MRPC/dev/17': " for messages, or "" when the record has no id. */
-static const char *
-idtext(const msgpack_object *rec)
-{
-	static char buf[80];
-	const msgpack_object *o = rec_get(rec, "id");
-
-	if (o == NULL || o->type != MSGPACK_OBJECT_STR)
-		return "";
-	snprintf(buf, sizeof(buf), "id '%.*s': ", o->via.str.size > 60 ? 60 :
-	    (int)o->via.str.size, o->via.str.ptr);
-	return buf;
-}
-
 static void
-put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
+put(struct rec_writer *w, struct bert_run *r, int b, struct tokrec *s)
 {
 	const struct bert_config *c = &r->m->cfg;
 	const msgpack_object *rec = &s->up.data;
-	size_t nk = rec_count_except(rec, drop), T = s->T, C = c->C;
+	size_t T = s->T, C = c->C;
 	int nl = c->nlabels;
 
-	nk += (nl > 0) * 2 + opt.attn + (opt.hidden > 0) + opt.pooled;
-	rec_map(w, nk);
+	rec_map_begin(w);
 	rec_copy_except(w, rec, drop);
 	if (nl > 0) {
 		const float *lg = r->logits + (size_t)b * nl;
 		rec_put_floats(w, "logits", lg, nl);
-		if (nl == 1) {
+		if (nl == 1)
 			rec_put_num(w, "pred", lg[0]);
-		} else {
-			int best = 0;
-			for (int i = 1; i < nl; i++)
-				if (lg[i] > lg[best])
-					best = i;
-			rec_put_int(w, "pred", best);
-		}
+		else
+			rec_put_int(w, "pred", argmax(lg, nl));
 	}
 	if (opt.attn) {
 		size_t shape[4] = { c->L, c->H, T, T };
@@ -110,6 +84,7 @@ put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
 		rec_put_tensor(w, "pooled", DT_F32, shape, 1,
 		    r->pooled + (size_t)b * C);
 	}
+	rec_map_end(w);
 }
 
 /*
@@ -128,7 +103,7 @@ nonfinite(const float *v, size_t n)
 
 /* Dies naming the record when anything it would get is not finite. */
 static void
-checkfinite(struct bert_run *r, int b, const struct slot *s)
+checkfinite(struct bert_run *r, int b, const struct tokrec *s)
 {
 	const struct bert_config *c = &r->m->cfg;
 	size_t T = s->T, C = c->C;
@@ -157,7 +132,7 @@ checkfinite(struct bert_run *r, int b, const struct slot *s)
 }
 
 static void
-flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
+flush(struct rec_writer *w, struct bert_run *r, struct tokrec *s, int n,
     const struct headset *off)
 {
 	const int *ids[64] = { 0 }, *seg[64] = { 0 };
@@ -178,10 +153,8 @@ flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
 	for (int i = 0; i < n; i++) {
 		checkfinite(r, i, &s[i]);
 		put(w, r, i, &s[i]);
-		rec_end(w);	/* and a reader gone is noticed here */
-		free(s[i].ids);
-		free(s[i].seg);
-		s[i].ids = s[i].seg = NULL;
+		rec_whole(w);	/* and a reader gone is noticed here */
+		tokrec_done(&s[i]);
 	}
 }
 
@@ -189,7 +162,7 @@ flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
 struct pending {
 	struct rec_writer	*w;
 	struct bert_run		*r;
-	struct slot		*s;
+	struct tokrec		*s;
 	int			*n;
 	const struct headset	*off;
 };
@@ -204,8 +177,9 @@ drain(void *arg)
 	rec_wclose(p->w);
 }
 
-int
-main(int argc, char *argv[])
+/* The options into opt; returns optind. */
+static int
+options(int argc, char *argv[])
 {
 	static const struct option lopts[] = {
 		{ "attn", no_argument, NULL, 'a' },
@@ -221,23 +195,10 @@ main(int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *mdir = NULL, *dis = NULL;
-	struct headset hs, *off = NULL;
-	struct rec_reader *rr;
-	struct rec_writer *w;
-	struct bert_run run;
-	struct progress pg;
-	struct bert m;
-	struct wp_vocab vocab;	/* the records' tokens are checked with it */
-	struct slot *slots;
-	msgpack_object rec;
 	char err[512];
-	int ch, gz = 0, n = 0, maxslots = 64;	/* flush()'s arrays */
-	int bf = 0;
-	size_t ntok = 0, natt = 0;
+	int ch;
 	long v;
 
-	blas_init(argv);
 	while ((ch = getopt_long(argc, argv, "ab:m:pvz", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -257,7 +218,7 @@ main(int argc, char *argv[])
 		case 'd':
 			if (headset_syntax(optarg, err, sizeof(err)) == -1)
 				errx(2, "--disable: %s", err);
-			dis = optarg;
+			opt.dis = optarg;
 			break;
 		case 'h':
 			opt.hidden = 1;
@@ -266,22 +227,18 @@ main(int argc, char *argv[])
 			opt.hidden = 2;
 			break;
 		case 'M':
-			if (strcmp(optarg, "uniform") == 0)
-				opt.mode = BERT_UNIFORM;
-			else if (strcmp(optarg, "zero") == 0)
-				opt.mode = BERT_ZERO;
-			else
-				errx(2, "--mode: '%s' is not uniform or zero",
-				    optarg);
+			if ((opt.mode = tokrec_mode(optarg, err,
+			    sizeof(err))) == -1)
+				errx(2, "--mode: %s", err);
 			break;
 		case 'm':
-			mdir = optarg;
+			opt.mdir = optarg;
 			break;
 		case 'p':
 			opt.pooled = 1;
 			break;
 		case 'P':
-			if ((bf = bert_precision_name(optarg)) == -1)
+			if ((opt.bf = bert_precision_name(optarg)) == -1)
 				errx(2, "--precision: '%s' is not f32 or bf16",
 				    optarg);
 			break;
@@ -289,83 +246,84 @@ main(int argc, char *argv[])
 			opt.verbose = 1;
 			break;
 		case 'z':
-			gz = 1;
+			opt.gz = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (mdir == NULL)
+	if (opt.mdir == NULL)
 		usage();
-	if (bert_precision(bf, err, sizeof(err)) == -1)
+	return optind;
+}
+
+/*
+ * The model of -m into m, its vocabulary (the records' tokens are checked
+ * with it) into vocab, and --disable's heads into hs; returns hs, or NULL
+ * when no head is disabled.
+ */
+static struct headset *
+load(struct bert *m, struct wp_vocab *vocab, struct headset *hs)
+{
+	const char *mdir = opt.mdir;
+	char err[512];
+
+	if (bert_precision(opt.bf, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
-	if (model_load(&m, mdir, err, sizeof(err)) == -1 ||
-	    model_vocab(&vocab, mdir, err, sizeof(err)) == -1)
+	if (model_load(m, mdir, err, sizeof(err)) == -1 ||
+	    model_vocab(vocab, mdir, err, sizeof(err)) == -1)
 		errx(1, "%s", err);
-	if (dis != NULL) {
-		if (headset_parse(&hs, dis, m.cfg.L, m.cfg.H, err,
-		    sizeof(err)) == -1)
-			errx(2, "--disable: %s", err);
-		off = &hs;
-	}
-	if (opt.pooled && m.pw == NULL)
+	if (opt.dis != NULL && headset_parse(hs, opt.dis, m->cfg.L, m->cfg.H,
+	    err, sizeof(err)) == -1)
+		errx(2, "--disable: %s", err);
+	if (opt.pooled && m->pw == NULL)
 		errx(1, "%s: --pooled: the model has no pooler", mdir);
 	if (opt.verbose)
 		fprintf(stderr, "encode: %s: %d layers x %d heads, hidden %d; "
 		    "OpenBLAS kernels %s (%s), dense layers on %s, %d threads, "
-		    "batches in rows of %d\n", mdir, m.cfg.L, m.cfg.H, m.cfg.C,
-		    blas_kernel(), blas_why(), bert_dense(), bert_threads(),
-		    bert_rowunit());
+		    "batches in rows of %d\n", mdir, m->cfg.L, m->cfg.H,
+		    m->cfg.C, blas_kernel(), blas_why(), bert_dense(),
+		    bert_threads(), bert_rowunit());
+	return opt.dis != NULL ? hs : NULL;
+}
 
-	bert_run_init(&run, &m);
+/*
+ * The records of the files through model m, in batches: a batch is run
+ * before it outgrows its token budget (-b) or, with attention, 64 MB of
+ * maps (one long record may exceed it alone: memory is bounded by one
+ * record's maps, not more).
+ */
+static void
+encode(struct bert *m, const struct wp_vocab *vocab, const struct headset *off,
+    int argc, char *argv[])
+{
+	struct rec_reader *rr;
+	struct rec_writer *w;
+	struct bert_run run;
+	struct progress pg;
+	struct tokrec *slots;
+	msgpack_object rec;
+	int n = 0, maxslots = 64;	/* flush()'s arrays */
+	size_t ntok = 0, natt = 0;
+
+	bert_run_init(&run, m);
 	run.want_attn = opt.attn;
 	run.cls_only = opt.hidden == 0;
 	slots = xcalloc(maxslots, sizeof(*slots));
 	for (int i = 0; i < maxslots; i++)
-		msgpack_unpacked_init(&slots[i].up);
+		tokrec_init(&slots[i]);
 	rr = rec_open(argc, argv);
-	w = rec_wopen(gz);
+	w = rec_wopen(opt.gz);
 	progress_init(&pg, "records", 0, opt.verbose);
 	struct pending pend = { w, &run, slots, &n, off };
 	rec_atdie(drain, &pend);
 	while (rec_next(rr, &rec)) {
-		struct slot *s;
-		size_t T, Ts, att;
-		msgpack_packer pk;
-		size_t o = 0;
+		int *ids, *seg;
+		size_t T, att;
 
 		/* check the record on its own, so errors name it */
-		int *ids = NULL, *seg = NULL;
-		T = rec_ints(&rec, "ids", &ids);
-		if (rec_get(&rec, "seg") != NULL &&
-		    (Ts = rec_ints(&rec, "seg", &seg)) != T)
-			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
-		if (T == 0)
-			rec_die("'ids' is empty");
-		if (T > (size_t)m.cfg.P)
-			rec_die("%s%zu tokens, longer than the %d positions "
-			    "of %s (max_position_embeddings); tokenize -m %s "
-			    "truncates to fit", idtext(&rec), T, m.cfg.P,
-			    mdir, mdir);
-		for (size_t i = 0; i < T; i++) {
-			if (ids[i] < 0 || ids[i] >= m.cfg.V)
-				rec_die("'ids'[%zu] is %d, outside the "
-				    "vocabulary of %d", i, ids[i], m.cfg.V);
-			if (seg && (seg[i] < 0 || seg[i] >= m.cfg.S))
-				rec_die("'seg'[%zu] is %d, outside the %d "
-				    "token types", i, seg[i], m.cfg.S);
-		}
-		if (model_tokens(&vocab, &rec, ids, T, mdir, err,
-		    sizeof(err)) == -1)
-			rec_die("%s", err);
-		/*
-		 * Flush before the batch outgrows its token budget, or, with
-		 * attention, 64 MB of maps (one long record may exceed it
-		 * alone: memory is bounded by one record's maps, not more).
-		 */
-		att = opt.attn ? (size_t)m.cfg.L * m.cfg.H * T * T * 4 : 0;
+		T = tokrec_check(&rec, &m->cfg, vocab, opt.mdir, &ids, &seg);
+		att = opt.attn ? (size_t)m->cfg.L * m->cfg.H * T * T * 4 : 0;
 		if (n > 0 && (n == maxslots || ntok + T > opt.maxtok ||
 		    natt + att > (64 << 20))) {
 			flush(w, &run, slots, n, off);
@@ -373,21 +331,7 @@ main(int argc, char *argv[])
 			n = 0;
 			ntok = natt = 0;
 		}
-		s = &slots[n++];
-		msgpack_sbuffer_destroy(&s->sb);
-		msgpack_sbuffer_init(&s->sb);
-		msgpack_packer_init(&pk, &s->sb, msgpack_sbuffer_write);
-		msgpack_pack_object(&pk, rec);
-		if (msgpack_unpack_next(&s->up, s->sb.data, s->sb.size, &o) !=
-		    MSGPACK_UNPACK_SUCCESS)
-			rec_die("cannot copy the record");
-		s->ids = ids;
-		s->seg = seg;
-		s->T = T;
-		snprintf(s->where, sizeof(s->where), "%s: %s", rec_where(),
-		    idtext(&rec));
-		if (s->where[strlen(s->where) - 2] == ':')
-			s->where[strlen(s->where) - 2] = '\0';
+		tokrec_keep(&slots[n++], &rec, ids, seg, T);
 		ntok += T;
 		natt += att;
 	}
@@ -397,12 +341,26 @@ main(int argc, char *argv[])
 	progress_done(&pg);
 	rec_close(rr);
 	rec_wclose(w);
-	for (int i = 0; i < maxslots; i++) {
-		msgpack_unpacked_destroy(&slots[i].up);
-		msgpack_sbuffer_destroy(&slots[i].sb);
-	}
+	for (int i = 0; i < maxslots; i++)
+		tokrec_release(&slots[i]);
 	free(slots);
 	bert_run_release(&run);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct headset hs, *off;
+	struct bert m;
+	struct wp_vocab vocab;
+	int n;
+
+	blas_init(argv);
+	n = options(argc, argv);
+	argc -= n;
+	argv += n;
+	off = load(&m, &vocab, &hs);
+	encode(&m, &vocab, off, argc, argv);
 	if (off)
 		headset_release(off);
 	model_release(&m);

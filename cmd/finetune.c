@@ -163,7 +163,7 @@ readset(struct set *s, int argc, char *argv[], const struct bert_config *k,
 			    "regression", y);
 		else if ((long)y > s->maxlab)
 			s->maxlab = (long)y;
-		if (nl > 1 && (y != floor(y) || y >= nl))
+		if (nl > 1 && !isclass(y, nl))
 			rec_die("'label' %g is not a class of 0..%d", y,
 			    nl - 1);
 
@@ -287,11 +287,7 @@ evaluate(struct train *t, const struct set *s, int batch)
 				sxy += z[0] * y;
 				continue;
 			}
-			int best = 0;
-			for (int j = 1; j < nl; j++)
-				if (z[j] > z[best])
-					best = j;
-			right += best == (int)y;
+			right += argmax(z, nl) == (size_t)y;
 		}
 	}
 	free(idx);
@@ -310,18 +306,6 @@ struct hyper {
 };
 
 static void
-fmtleft(char *buf, size_t len, double s)
-{
-	long x = (long)(s + 0.5);
-
-	if (x >= 3600)
-		snprintf(buf, len, "%ld:%02ld:%02ld", x / 3600, x / 60 % 60,
-		    x % 60);
-	else
-		snprintf(buf, len, "%ld:%02ld", x / 60, x % 60);
-}
-
-static void
 train(struct train *t, const struct set *s, const struct set *dev,
     const struct hyper *hp)
 {
@@ -329,9 +313,12 @@ train(struct train *t, const struct set *s, const struct set *dev,
 	size_t *idx = iota(s->n), seen = 0;
 	long spe = (s->n + hp->batch - 1) / hp->batch;
 	long total = spe * hp->epochs, warm = (long)ceil(hp->warmup * total);
-	double start = now(), last = start, lsum = 0;
-	int tty = isatty(2), lcount = 0;
+	double lsum = 0;
+	int lcount = 0;
 	int nl = t->m.cfg.nlabels;
+	struct progress pg;
+
+	progress_init(&pg, "steps", total, verbose);
 
 	for (int ep = 0; ep < hp->epochs; ep++) {
 		uint64_t rng = t->seed ^ (0x9e3779b97f4a7c15ULL * (ep + 1));
@@ -378,28 +365,22 @@ train(struct train *t, const struct set *s, const struct set *dev,
 			train_adamw(t, lr, hp->wd);
 			seen += nb;
 
-			double tn = now();
-			int last_step = t->step == total;
-			if ((verbose || tty) && (last_step ||
-			    tn - last >= (tty ? 0.5 : 2.0))) {
+			pg.done = t->step;
+			if (pg.on && (t->step == total || progress_due(&pg))) {
 				char left[32];
 
-				fmtleft(left, sizeof(left), (tn - start) /
-				    t->step * (total - t->step));
-				fprintf(stderr, "%sfinetune: step %ld/%ld, "
-				    "epoch %d/%d, loss %.4f, %.1f examples/s,"
-				    " %s left%s", tty ? "\r" : "", t->step,
-				    total, ep + 1, hp->epochs, lsum / lcount,
-				    seen / (tn - start), left,
-				    tty ? "\033[K" : "\n");
-				last = tn;
+				progress_say(&pg, "step %ld/%ld, epoch %d/%d, "
+				    "loss %.4f, %.1f examples/s, %s left",
+				    t->step, total, ep + 1, hp->epochs,
+				    lsum / lcount, seen / (now() - pg.start),
+				    progress_left(&pg, left, sizeof(left)));
 				lsum = 0;
 				lcount = 0;
 			}
 		}
 		/* The epoch's mean training loss, and the dev score. */
-		if (verbose || tty || dev) {
-			if (tty)
+		if (pg.on || dev) {
+			if (pg.tty)
 				fprintf(stderr, "\r\033[K");
 			fprintf(stderr, "finetune: epoch %d/%d: loss %.4f",
 			    ep + 1, hp->epochs, esum / spe);

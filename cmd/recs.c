@@ -688,18 +688,7 @@ jtensorout(struct rec_writer *w, struct jp *j, const struct jv *v)
 			f[i] = NAN;
 	}
 	/* the value alone: the key was written by the map around it */
-	msgpack_pack_map(rec_packer(w), 3);
-	rec_put_str(w, "dtype", tensor_dtypename(dtype));
-	rec_key(w, "shape");
-	msgpack_pack_array(rec_packer(w), sh->n);
-	for (size_t i = 0; i < sh->n; i++)
-		msgpack_pack_uint64(rec_packer(w), shape[i]);
-	rec_key(w, "data");
-	msgpack_pack_bin(rec_packer(w), n * tensor_dtsize(dtype));
-	void *raw = xmalloc(n * tensor_dtsize(dtype) + 1);
-	tensor_from_f32(raw, f, dtype, n);
-	msgpack_pack_bin_body(rec_packer(w), raw, n * tensor_dtsize(dtype));
-	free(raw);
+	rec_put_tensor(w, NULL, dtype, shape, (int)sh->n, f);
 	free(f);
 	return 1;
 }
@@ -803,7 +792,7 @@ fromjson(int argc, char *argv[], struct rec_writer *w)
 			if (j.p != j.end)
 				jfail(&j, "junk after the record");
 			jemit(w, &j, &v);
-			rec_end(w);	/* whole: it goes out on a later error */
+			rec_whole(w);	/* whole: it goes out on a later error */
 			jfree(&v);
 		}
 		if (ferror(fp))

@@ -41,21 +41,11 @@ struct strtab {
 	size_t	  n, cap;
 };
 
-static uint64_t
-strhash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
 /* The slot of key: where it is, or the empty one where it would go. */
 static size_t
 strtab_slot(const struct strtab *t, const char *key)
 {
-	size_t i = strhash(key) & (t->cap - 1);
+	size_t i = fnv1a_str(key) & (t->cap - 1);
 
 	while (t->key[i] != NULL && strcmp(t->key[i], key) != 0)
 		i = (i + 1) & (t->cap - 1);
@@ -181,7 +171,7 @@ record_pred(const msgpack_object *rec)
 {
 	const msgpack_object *o;
 	float *v;
-	size_t n, best = 0;
+	size_t n;
 	double x;
 
 	if ((o = rec_get(rec, "logits")) != NULL) {
@@ -198,10 +188,7 @@ record_pred(const msgpack_object *rec)
 		    n != (size_t)task->nlabels)
 			rec_die("'logits' has %zu values, %s has %d classes",
 			    n, task->name, task->nlabels);
-		for (size_t i = 1; i < n; i++)
-			if (v[i] > v[best])
-				best = i;
-		x = REGRESSION(task) ? v[0] : (double)best;
+		x = REGRESSION(task) ? v[0] : (double)argmax(v, n);
 		for (size_t i = 0; i < n; i++)
 			if (!isfinite(v[i]))
 				rec_die("'logits'[%zu] is %g, not a finite "
@@ -214,8 +201,7 @@ record_pred(const msgpack_object *rec)
 	x = rec_num(rec, "pred");
 	if (!isfinite(x))
 		rec_die("'pred' is %g, not a finite number", x);
-	if (!REGRESSION(task) && (x != floor(x) || x < 0 ||
-	    (task->nlabels > 0 && x >= task->nlabels)))
+	if (!REGRESSION(task) && !isclass(x, task->nlabels))
 		rec_die("'pred' is %g, expected a class number", x);
 	return x;
 }
@@ -292,8 +278,7 @@ record_add(const msgpack_object *rec)
 	gold = rec_num(rec, "label");
 	if (!isfinite(gold))
 		rec_die("'label' is %g, not a finite number", gold);
-	if (!REGRESSION(task) && (gold != floor(gold) || gold < 0 ||
-	    (task->nlabels > 0 && gold >= task->nlabels)))
+	if (!REGRESSION(task) && !isclass(gold, task->nlabels))
 		rec_die("'label' is %g, expected a class number for %s", gold,
 		    task->name);
 	pred = record_pred(rec);

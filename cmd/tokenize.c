@@ -68,9 +68,9 @@ bad(const char *file, size_t line, const char *fmt, ...)
 }
 
 /*
- * A record goes out as msgpack bytes made here, in one piece (the label
- * apart), encoded as msgpack-c encodes them: each token's string comes
- * ready from tokenc, built once.
+ * A record's values go out as msgpack bytes made here, encoded as
+ * msgpack-c encodes them (each token's string comes ready from tokenc,
+ * built once); its keys, and the label, go through rec, which counts them.
  */
 static unsigned char *tokenc;	/* every token as a msgpack str */
 static size_t *tokoff;		/* by id: where in tokenc (n + 1) */
@@ -156,9 +156,9 @@ str(unsigned char *p, const char *s, size_t n)
 }
 
 static unsigned char *
-key(unsigned char *p, const char *k)
+cstr(unsigned char *p, const char *s)
 {
-	return str(p, k, strlen(k));
+	return str(p, s, strlen(s));
 }
 
 /* Every token encoded, with 32 bytes to spare for put()'s copies. */
@@ -185,6 +185,15 @@ static void
 flush(struct rec_writer *w, const unsigned char *end)
 {
 	msgpack_pack_str_body(rec_packer(w), ob.p, end - ob.p);
+}
+
+/* The bytes made so far out, then key k; returns ob.p for its value. */
+static unsigned char *
+key(struct rec_writer *w, unsigned char *p, const char *k)
+{
+	flush(w, p);
+	rec_key(w, k);
+	return ob.p;
 }
 
 /*
@@ -239,16 +248,16 @@ offsets(size_t k, const struct tok_list *l, const char *text, size_t len,
 
 /* The offsets and words keys of the record's T tokens, at p. */
 static unsigned char *
-put_offsets(unsigned char *p, size_t T)
+put_offsets(struct rec_writer *w, unsigned char *p, size_t T)
 {
-	p = key(p, "offsets");
+	p = key(w, p, "offsets");
 	p = arrhdr(p, T);
 	for (size_t i = 0; i < T; i++) {
 		*p++ = 0x92;
 		p = putuint(p, offs.word[i] < 0 ? 0 : offs.beg[i]);
 		p = putuint(p, offs.word[i] < 0 ? 0 : offs.end[i]);
 	}
-	p = key(p, "words");
+	p = key(w, p, "words");
 	p = arrhdr(p, T);
 	for (size_t i = 0; i < T; i++)
 		if (offs.word[i] < 0)
@@ -394,10 +403,7 @@ put(struct rec_writer *w, const char *id, const char *a, size_t la,
 		ids[k++] = vocab.sep;
 	}
 
-	/*
-	 * The record, keys in the order of rec_map's count: a map of at most
-	 * 9 keys, strings, then the arrays.  The label goes through rec.
-	 */
+	/* The record: strings, then the arrays. */
 record:
 	need = 128 + strlen(id) + la + lb + T * (tokmax + 5 + 1) + 32 +
 	    (opt.offsets ? T * 16 + 32 : 0);
@@ -405,14 +411,12 @@ record:
 		ob.cap = need * 2;
 		ob.p = xreallocarray(ob.p, ob.cap, 1);
 	}
-	p = ob.p;
-	*p++ = 0x80 | (5 + (opt.task != NULL) + haslabel + (b != NULL) +
-	    2 * opt.offsets);
-	p = key(p, "id");
-	p = key(p, id);
+	rec_map_begin(w);
+	p = key(w, ob.p, "id");
+	p = cstr(p, id);
 	if (opt.task) {
-		p = key(p, "task");
-		p = key(p, opt.task->name);
+		p = key(w, p, "task");
+		p = cstr(p, opt.task->name);
 	}
 	if (haslabel) {
 		flush(w, p);
@@ -422,13 +426,13 @@ record:
 			rec_put_int(w, "label", lab->ilabel);
 		p = ob.p;
 	}
-	p = key(p, "text_a");
+	p = key(w, p, "text_a");
 	p = str(p, a, la);
 	if (b) {
-		p = key(p, "text_b");
+		p = key(w, p, "text_b");
 		p = str(p, b, lb);
 	}
-	p = key(p, "tokens");
+	p = key(w, p, "tokens");
 	p = arrhdr(p, T);
 	for (size_t i = 0; i < T; i++) {
 		const unsigned char *t = tokenc + tokoff[ids[i]];
@@ -439,19 +443,20 @@ record:
 			memcpy(p, t, n);
 		p += n;
 	}
-	p = key(p, "ids");
+	p = key(w, p, "ids");
 	p = arrhdr(p, T);
 	for (size_t i = 0; i < T; i++)
 		p = putuint(p, ids[i]);
-	p = key(p, "seg");
+	p = key(w, p, "seg");
 	p = arrhdr(p, T);
 	memset(p, 0, nb);
 	memset(p + nb, 1, T - nb);
 	p += T;
 	if (opt.offsets)
-		p = put_offsets(p, T);
+		p = put_offsets(w, p, T);
 	flush(w, p);
-	rec_end(w);	/* on a bad line later, this record goes out */
+	rec_map_end(w);
+	rec_whole(w);	/* on a bad line later, this record goes out */
 }
 
 /* buf = s "/" t "/" n, or s "/" n when t is NULL; buf has room for it. */
@@ -508,17 +513,7 @@ text_line(struct rec_writer *w, char *line, size_t len, const char *base,
 	put(w, id, line, la, tab, tab ? len - la - 1 : 0, NULL, file, lineno);
 }
 
-/* --sample: the PRNG (splitmix64) and the rows kept. */
-static uint64_t
-next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
+/* --sample: the rows kept. */
 struct kept {
 	char	*line;
 	size_t	 len, lineno;
@@ -594,8 +589,8 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 					    sizeof(*kept));
 				}
 				slot = nkept++;
-			} else if ((slot = next(&rng) % (uint64_t)(r + 1)) >=
-			    (size_t)opt.sample)
+			} else if ((slot = splitmix64(&rng) %
+			    (uint64_t)(r + 1)) >= (size_t)opt.sample)
 				continue;
 			else
 				free(kept[slot].line);

@@ -58,6 +58,15 @@ struct rec_writer {
 	int		 dying;	/* salvage(): write errors are ignored */
 	double		 checked;	/* now() at the last whole() check */
 	msgpack_packer	 pk;
+	/*
+	 * Between rec_map_begin() and rec_map_end(), the packer's bytes
+	 * go to body[0..blen) and the record's keys are counted in nkeys;
+	 * rec_map_end() writes the map's header, then the body.
+	 */
+	int		 inmap;
+	unsigned char	*body;
+	size_t		 blen, bcap;
+	size_t		 nkeys;
 };
 
 static char where[512] = "record 0";
@@ -535,21 +544,13 @@ rec_die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (curw != NULL) {	/* a record begun is left out */
+		curw->inmap = 0;
+		curw->blen = 0;
+	}
 	runatdie();
 	salvage(0);
 	errx(1, "%s: %s", where, msg);
-}
-
-void
-rec_warn(const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	warnx("%s: %s", where, msg);
 }
 
 /* ---- typed access ---- */
@@ -749,58 +750,44 @@ rec_obj_tensor(const msgpack_object *o, struct tensor *t, char *err,
 	char name[16];
 	size_t need, n = 1;
 
-	if (o->type != MSGPACK_OBJECT_MAP) {
-		snprintf(err, errlen, "is %s, expected a tensor map "
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return errf(err, errlen, "is %s, expected a tensor map "
 		    "{dtype, shape, data}", rec_typename(o));
-		return -1;
-	}
 	if ((dt = rec_get(o, "dtype")) == NULL ||
 	    (sh = rec_get(o, "shape")) == NULL ||
-	    (da = rec_get(o, "data")) == NULL) {
-		snprintf(err, errlen, "is a map without '%s', expected a "
+	    (da = rec_get(o, "data")) == NULL)
+		return errf(err, errlen, "is a map without '%s', expected a "
 		    "tensor {dtype, shape, data}", dt == NULL ? "dtype" :
 		    rec_get(o, "shape") == NULL ? "shape" : "data");
-		return -1;
-	}
 	if (dt->type != MSGPACK_OBJECT_STR ||
-	    dt->via.str.size >= sizeof(name)) {
-		snprintf(err, errlen, "has a dtype that is %s, expected "
+	    dt->via.str.size >= sizeof(name))
+		return errf(err, errlen, "has a dtype that is %s, expected "
 		    "\"f32\", \"f16\" or \"bf16\"", rec_typename(dt));
-		return -1;
-	}
 	memcpy(name, dt->via.str.ptr, dt->via.str.size);
 	name[dt->via.str.size] = '\0';
-	if ((t->dtype = tensor_dtype(name)) == -1) {
-		snprintf(err, errlen, "has dtype '%s', expected f32, f16 or "
+	if ((t->dtype = tensor_dtype(name)) == -1)
+		return errf(err, errlen, "has dtype '%s', expected f32, f16 or "
 		    "bf16", name);
-		return -1;
-	}
 	if (sh->type != MSGPACK_OBJECT_ARRAY ||
-	    sh->via.array.size > TENSOR_MAXDIM) {
-		snprintf(err, errlen, "has a shape that is %s, expected an "
+	    sh->via.array.size > TENSOR_MAXDIM)
+		return errf(err, errlen, "has a shape that is %s, expected an "
 		    "array of at most %d integers", rec_typename(sh),
 		    TENSOR_MAXDIM);
-		return -1;
-	}
 	t->ndim = sh->via.array.size;
 	for (int i = 0; i < t->ndim; i++) {
 		const msgpack_object *e = &sh->via.array.ptr[i];
 		if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 		    e->via.u64 > (uint64_t)1 << 40 ||
-		    (e->via.u64 && n > SIZE_MAX / 8 / e->via.u64)) {
-			snprintf(err, errlen, "has shape[%d] that is %s, "
+		    (e->via.u64 && n > SIZE_MAX / 8 / e->via.u64))
+			return errf(err, errlen, "has shape[%d] that is %s, "
 			    "expected a size", i, isint(e) ?
 			    "negative or too large" : rec_typename(e));
-			return -1;
-		}
 		t->shape[i] = e->via.u64;
 		n *= e->via.u64;
 	}
-	if (da->type != MSGPACK_OBJECT_BIN) {
-		snprintf(err, errlen, "has data that is %s, expected binary "
+	if (da->type != MSGPACK_OBJECT_BIN)
+		return errf(err, errlen, "has data that is %s, expected binary "
 		    "data", rec_typename(da));
-		return -1;
-	}
 	need = n * tensor_dtsize(t->dtype);
 	if (da->via.bin.size != need) {
 		char s[128];
@@ -809,10 +796,9 @@ rec_obj_tensor(const msgpack_object *o, struct tensor *t, char *err,
 			k += snprintf(s + k, sizeof(s) - k, "%s%zu",
 			    i ? ", " : "", t->shape[i]);
 		s[k] = '\0';
-		snprintf(err, errlen, "has shape [%s] of %s, which needs %zu "
-		    "bytes, but its data has %u", s, name, need,
+		return errf(err, errlen, "has shape [%s] of %s, which needs "
+		    "%zu bytes, but its data has %u", s, name, need,
 		    da->via.bin.size);
-		return -1;
 	}
 	t->n = n;
 	t->data = da->via.bin.ptr;
@@ -826,6 +812,34 @@ rec_tensor(const msgpack_object *rec, const char *key, struct tensor *t)
 
 	if (rec_obj_tensor(rec_need(rec, key), t, err, sizeof(err)) == -1)
 		rec_die("'%s' %s", key, err);
+}
+
+const char *const rec_mapkeys[] = {
+	"attn", "norm", "norm_layer", "alti", "vz", "rollout", "flow", "attr",
+	NULL
+};
+
+void
+rec_maps(const msgpack_object *rec, const char *key, struct tensor *t)
+{
+	char sh[128] = "";
+	size_t k = 0;
+
+	if (rec_get(rec, key) == NULL)
+		rec_die("no key '%s'%s", key, strcmp(key, "attn") == 0 ?
+		    " (run encode -a first)" : "");
+	rec_tensor(rec, key, t);
+	if (t->ndim != 4 || t->shape[2] != t->shape[3]) {
+		for (int d = 0; d < t->ndim && k < sizeof(sh) - 24; d++)
+			k += snprintf(sh + k, sizeof(sh) - k, "%s%zu",
+			    d ? ", " : "", t->shape[d]);
+		rec_die("'%s' has shape [%s], expected [L, H, T, T]", key, sh);
+	}
+	if (t->shape[0] == 0 || t->shape[1] == 0 || t->shape[2] == 0)
+		rec_die("'%s' is empty", key);
+	if (t->shape[0] > REC_MAXLH || t->shape[1] > REC_MAXLH)
+		rec_die("'%s' has %zu layers of %zu maps, more than %d", key,
+		    t->shape[0], t->shape[1], REC_MAXLH);
 }
 
 /* ---- writing ---- */
@@ -879,6 +893,16 @@ wcb(void *data, const char *p, size_t n)
 {
 	struct rec_writer *w = data;
 
+	if (w->inmap) {		/* a record's body, until its end */
+		if (w->blen + n > w->bcap) {
+			while (w->blen + n > w->bcap)
+				w->bcap = w->bcap ? 2 * w->bcap : CHUNK;
+			w->body = xreallocarray(w->body, w->bcap, 1);
+		}
+		memcpy(w->body + w->blen, p, n);
+		w->blen += n;
+		return 0;
+	}
 	if (w->len + n > w->cap || n >= w->cap / 2) {
 		/*
 		 * The whole records go out; the start of the current one
@@ -952,7 +976,7 @@ whole(struct rec_writer *w)
 }
 
 void
-rec_end(struct rec_writer *w)
+rec_whole(struct rec_writer *w)
 {
 	whole(w);
 }
@@ -962,6 +986,8 @@ rec_wclose(struct rec_writer *w)
 {
 	int zerr;
 
+	if (w->inmap)
+		errx(1, "internal error: rec_wclose() inside a record");
 	if (curw == w)
 		curw = NULL;	/* no salvage(): it all goes out here */
 	wflush(w, w->buf, w->len);
@@ -976,6 +1002,7 @@ rec_wclose(struct rec_writer *w)
 	if (fflush(stdout) == EOF)
 		wfail("");
 	free(w->buf);
+	free(w->body);
 	free(w);
 }
 
@@ -1013,25 +1040,53 @@ rec_packer(struct rec_writer *w)
 }
 
 void
-rec_map(struct rec_writer *w, size_t n)
+rec_map_begin(struct rec_writer *w)
 {
-	msgpack_pack_map(&w->pk, n);
+	if (w->inmap)
+		errx(1, "internal error: a record begun inside a record");
+	w->inmap = 1;
+	w->blen = 0;
+	w->nkeys = 0;
+}
+
+void
+rec_map_end(struct rec_writer *w)
+{
+	if (!w->inmap)
+		errx(1, "internal error: the end of a record not begun");
+	w->inmap = 0;
+	if (w->nkeys > UINT32_MAX)
+		errx(1, "a record of %zu keys", w->nkeys);
+	/* msgpack-c writes the smallest header that holds the count */
+	msgpack_pack_map(&w->pk, (size_t)w->nkeys);
+	wcb(w, (const char *)w->body, w->blen);
+	w->blen = 0;
+}
+
+/* A string, as a value or a key of a map inside a record. */
+static void
+pstr(struct rec_writer *w, const char *s)
+{
+	size_t n = strlen(s);
+
+	msgpack_pack_str(&w->pk, n);
+	msgpack_pack_str_body(&w->pk, s, n);
 }
 
 void
 rec_key(struct rec_writer *w, const char *key)
 {
-	size_t n = strlen(key);
-
-	msgpack_pack_str(&w->pk, n);
-	msgpack_pack_str_body(&w->pk, key, n);
+	if (key == NULL)
+		return;		/* a value alone */
+	w->nkeys++;
+	pstr(w, key);
 }
 
 void
 rec_put_str(struct rec_writer *w, const char *key, const char *s)
 {
 	rec_key(w, key);
-	rec_key(w, s);
+	pstr(w, s);
 }
 
 void
@@ -1073,7 +1128,38 @@ rec_put_strs(struct rec_writer *w, const char *key, char *const *v, size_t n)
 	rec_key(w, key);
 	msgpack_pack_array(&w->pk, n);
 	for (size_t i = 0; i < n; i++)
-		rec_key(w, v[i]);
+		pstr(w, v[i]);
+}
+
+/* A tensor's map up to its data's bin header; returns its values. */
+static size_t
+tensorhead(struct rec_writer *w, const char *key, int dtype,
+    const size_t *shape, int ndim)
+{
+	size_t n = 1;
+
+	for (int i = 0; i < ndim; i++)
+		n *= shape[i];
+	rec_key(w, key);
+	msgpack_pack_map(&w->pk, 3);
+	pstr(w, "dtype");
+	pstr(w, tensor_dtypename(dtype));
+	pstr(w, "shape");
+	msgpack_pack_array(&w->pk, ndim);
+	for (int i = 0; i < ndim; i++)
+		msgpack_pack_uint64(&w->pk, shape[i]);
+	pstr(w, "data");
+	msgpack_pack_bin(&w->pk, n * tensor_dtsize(dtype));
+	return n;
+}
+
+void
+rec_put_raw(struct rec_writer *w, const char *key, int dtype,
+    const size_t *shape, int ndim, const void *data)
+{
+	size_t n = tensorhead(w, key, dtype, shape, ndim);
+
+	msgpack_pack_bin_body(&w->pk, data, n * tensor_dtsize(dtype));
 }
 
 void
@@ -1081,23 +1167,13 @@ rec_put_tensor(struct rec_writer *w, const char *key, int dtype,
     const size_t *shape, int ndim, const float *data)
 {
 	unsigned char tmp[8192];
-	size_t n = 1, es = tensor_dtsize(dtype);
+	size_t n, es = tensor_dtsize(dtype);
 
-	for (int i = 0; i < ndim; i++)
-		n *= shape[i];
-	rec_key(w, key);
-	msgpack_pack_map(&w->pk, 3);
-	rec_put_str(w, "dtype", tensor_dtypename(dtype));
-	rec_key(w, "shape");
-	msgpack_pack_array(&w->pk, ndim);
-	for (int i = 0; i < ndim; i++)
-		msgpack_pack_uint64(&w->pk, shape[i]);
-	rec_key(w, "data");
-	msgpack_pack_bin(&w->pk, n * es);
 	if (dtype == DT_F32) {
-		msgpack_pack_bin_body(&w->pk, data, n * 4);
+		rec_put_raw(w, key, dtype, shape, ndim, data);
 		return;
 	}
+	n = tensorhead(w, key, dtype, shape, ndim);
 	for (size_t i = 0; i < n; i += sizeof(tmp) / es) {
 		size_t m = n - i < sizeof(tmp) / es ? n - i : sizeof(tmp) / es;
 		tensor_from_f32(tmp, data + i, dtype, m);
@@ -1121,16 +1197,6 @@ dropped(const msgpack_object *k, const char *const *drop)
 	return 0;
 }
 
-size_t
-rec_count_except(const msgpack_object *rec, const char *const *drop)
-{
-	size_t n = 0;
-
-	for (uint32_t i = 0; i < rec->via.map.size; i++)
-		n += !dropped(&rec->via.map.ptr[i].key, drop);
-	return n;
-}
-
 void
 rec_copy_except(struct rec_writer *w, const msgpack_object *rec,
     const char *const *drop)
@@ -1139,6 +1205,7 @@ rec_copy_except(struct rec_writer *w, const msgpack_object *rec,
 		const msgpack_object_kv *kv = &rec->via.map.ptr[i];
 		if (dropped(&kv->key, drop))
 			continue;
+		w->nkeys++;
 		msgpack_pack_object(&w->pk, kv->key);
 		msgpack_pack_object(&w->pk, kv->val);
 	}
@@ -1147,5 +1214,7 @@ rec_copy_except(struct rec_writer *w, const msgpack_object *rec,
 void
 rec_copy(struct rec_writer *w, const msgpack_object *rec)
 {
+	if (w->inmap)
+		errx(1, "internal error: a record copied inside a record");
 	msgpack_pack_object(&w->pk, *rec);
 }

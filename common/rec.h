@@ -55,10 +55,9 @@ const char	*rec_where(void);
  */
 void	rec_atdie(void (*fn)(void *), void *arg);
 
-/* Report a problem with the current record and exit 1 / warn. */
+/* Report a problem with the current record and exit 1. */
 void	rec_die(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
-void	rec_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- typed access to a record's keys ---- */
 
@@ -85,6 +84,23 @@ void	 rec_strs_free(char **v, size_t n);
 /* A tensor, checked (dtype known, shape sane, data size exact); data not copied. */
 void	 rec_tensor(const msgpack_object *rec, const char *key, struct tensor *t);
 
+/*
+ * A stack of maps in attn's shape (headcount(7)): key's tensor of shape
+ * [L, H, T, T], H maps a layer (H is 1 for a map per layer), each (T, T)
+ * with rows as queries; none of L, H, T is 0, L and H are at most
+ * REC_MAXLH.  Dies naming the record otherwise: "no key 'norm'", "'attn'
+ * has shape [3, 4], expected [L, H, T, T]", "'attn' is empty".
+ */
+#define REC_MAXLH	4096
+void	 rec_maps(const msgpack_object *rec, const char *key,
+	    struct tensor *t);
+/*
+ * The keys of headcount(7) that hold such a stack (attn, norm, ..., attr),
+ * NULL-terminated: a filter that splits a record into one record per map
+ * does not copy them into each.
+ */
+extern const char *const rec_mapkeys[];
+
 /* The same checks on a bare object; name is used in the message. */
 int	 rec_obj_tensor(const msgpack_object *o, struct tensor *t,
 	    char *err, size_t errlen);
@@ -103,19 +119,36 @@ struct rec_writer	*rec_wopen(int gz);
  */
 void			 rec_wclose(struct rec_writer *w);
 
-/* The packer, for anything the helpers below do not cover. */
+/*
+ * A record: rec_map_begin(), its keys and values (rec_put_*(),
+ * rec_copy_except(), or rec_key() and a value packed with rec_packer()),
+ * rec_map_end().  The writer counts the keys: the record's body waits in
+ * memory until rec_map_end() writes the map's header, the smallest that
+ * holds the count, and then the body.  Records do not nest; a map inside
+ * a record is packed with its count (rec_packer()).  A record that
+ * rec_die() cuts short is left out.
+ */
+void	rec_map_begin(struct rec_writer *w);
+void	rec_map_end(struct rec_writer *w);
+
+/*
+ * A key of the record begun, counted; the value follows.  Every key
+ * argument below may be NULL, for a value alone (inside a map or an array
+ * packed with rec_packer()), which is not counted.
+ */
+void	rec_key(struct rec_writer *w, const char *key);
+
+/* The packer, for values the helpers below do not cover. */
 msgpack_packer	*rec_packer(struct rec_writer *w);
 
-/* Start a record of n keys; every record must have exactly n key/values. */
-void	rec_map(struct rec_writer *w, size_t n);
 /*
- * The record just written is whole.  Records read with rec_read() mark
+ * The records written so far are whole.  Records read with rec_read() mark
  * this themselves; a filter that makes records from other input (tokenize)
  * says it after each one.  When the program exits on bad input, the whole
  * records go out and nothing of the next one.
  */
-void	rec_end(struct rec_writer *w);
-void	rec_key(struct rec_writer *w, const char *key);
+void	rec_whole(struct rec_writer *w);
+
 void	rec_put_str(struct rec_writer *w, const char *key, const char *s);
 void	rec_put_int(struct rec_writer *w, const char *key, long long v);
 void	rec_put_num(struct rec_writer *w, const char *key, double v);
@@ -128,19 +161,21 @@ void	rec_put_strs(struct rec_writer *w, const char *key, char *const *v,
 /* A tensor from f32 data, stored as dtype. */
 void	rec_put_tensor(struct rec_writer *w, const char *key, int dtype,
 	    const size_t *shape, int ndim, const float *data);
+/* A tensor whose data is in dtype already, copied as it is. */
+void	rec_put_raw(struct rec_writer *w, const char *key, int dtype,
+	    const size_t *shape, int ndim, const void *data);
 void	rec_put_obj(struct rec_writer *w, const char *key,
 	    const msgpack_object *o);
 
 /*
  * Pass-through: the keys of rec that are not in drop (a NULL-terminated
- * list, or NULL), counted and copied as they are.  A filter that adds keys k
- * writes rec_map(w, rec_count_except(rec, drop) + k),
- * rec_copy_except(w, rec, drop), then its own keys.
+ * list, or NULL), copied as they are into the record begun.  A filter that
+ * adds keys writes rec_map_begin(w), rec_copy_except(w, rec, drop), its own
+ * keys, rec_map_end(w).
  */
-size_t	rec_count_except(const msgpack_object *rec, const char *const *drop);
 void	rec_copy_except(struct rec_writer *w, const msgpack_object *rec,
 	    const char *const *drop);
-/* A whole record unchanged. */
+/* A whole record unchanged (not inside one begun). */
 void	rec_copy(struct rec_writer *w, const msgpack_object *rec);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * util.c -- allocation that cannot fail, number parsing, progress, output
- * that ends with its reader.
+ * util.c -- allocation that cannot fail, messages, paths, number parsing,
+ * hashing, progress, output that ends with its reader.
  */
 #include <sys/stat.h>
 
@@ -10,6 +10,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,83 @@ xstrndup(const char *s, size_t n)
 		memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		err(1, "vsnprintf");
+	s = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+int
+errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- paths ---- */
+
+char *
+pathjoin(const char *dir, const char *name)
+{
+	return xasprintf("%s/%s", dir, name);
+}
+
+/* mkdir(2) that is content when path is a directory already. */
+static int
+mkdir1(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0777) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (stat(path, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+int
+mkdirp(const char *dir)
+{
+	char *p = xstrdup(dir);
+	int rc = 0;
+
+	for (char *s = p + 1; *s != '\0' && rc == 0; s++)
+		if (*s == '/' && s[-1] != '/') {
+			*s = '\0';
+			rc = mkdir1(p);
+			*s = '/';
+		}
+	if (rc == 0)
+		rc = mkdir1(p);
+	free(p);
+	return rc;
 }
 
 FILE *
@@ -135,6 +213,57 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* ---- hashing, random numbers, argmax ---- */
+
+uint64_t
+fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * FNV1A_PRIME;
+	return h;
+}
+
+uint64_t
+fnv1a_str(const char *s)
+{
+	return fnv1a(FNV1A_BASIS, s, strlen(s));
+}
+
+uint64_t
+splitmix64_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t
+splitmix64(uint64_t *state)
+{
+	return splitmix64_mix(*state += 0x9e3779b97f4a7c15ULL);
+}
+
+size_t
+argmax(const float *v, size_t n)
+{
+	size_t best = 0;
+
+	for (size_t i = 1; i < n; i++)
+		if (v[i] > v[best])
+			best = i;
+	return best;
+}
+
+int
+isclass(double y, int nlabels)
+{
+	return y == floor(y) && y >= 0 && (nlabels <= 0 || y < nlabels);
+}
+
+/* ---- progress ---- */
+
 void
 progress_init(struct progress *p, const char *what, size_t total, int verbose)
 {
@@ -146,33 +275,90 @@ progress_init(struct progress *p, const char *what, size_t total, int verbose)
 	p->start = p->last = now();
 }
 
+/* "2:05", or "1:02:05" from an hour on. */
+static char *
+hms(char *buf, size_t len, double sec)
+{
+	long x = (long)(sec + 0.5);
+
+	if (x >= 3600)
+		snprintf(buf, len, "%ld:%02ld:%02ld", x / 3600, x / 60 % 60,
+		    x % 60);
+	else
+		snprintf(buf, len, "%ld:%02ld", x / 60, x % 60);
+	return buf;
+}
+
+char *
+progress_left(const struct progress *p, char *buf, size_t len)
+{
+	double el = now() - p->start;
+
+	if (p->done == 0 || p->done > p->total)
+		return hms(buf, len, 0);
+	return hms(buf, len, el / p->done * (p->total - p->done));
+}
+
+int
+progress_due(const struct progress *p)
+{
+	return p->on && now() - p->last >= (p->tty ? 0.5 : 5.0);
+}
+
+/* One line, over the last one on a terminal; final: it stays. */
+static void
+say(struct progress *p, int final, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s%s: ", p->tty ? "\r" : "",
+	    program_invocation_short_name);
+	vfprintf(stderr, fmt, ap);
+	fputs(p->tty && !final ? "\033[K" : p->tty ? "\033[K\n" : "\n",
+	    stderr);
+	p->last = now();
+}
+
+void
+progress_say(struct progress *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(p, 0, fmt, ap);
+	va_end(ap);
+}
+
+static void
+sayf(struct progress *p, int final, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(p, final, fmt, ap);
+	va_end(ap);
+}
+
 static void
 progress_print(struct progress *p, int final)
 {
-	double t = now(), el = t - p->start, rate = el > 0 ? p->done / el : 0;
+	double el = now() - p->start, rate = el > 0 ? p->done / el : 0;
+	char tot[32] = "", left[48] = "", t[16];
 
-	fprintf(stderr, "%s%s: %zu", p->tty ? "\r" : "",
-	    program_invocation_short_name, p->done);
 	if (p->total)
-		fprintf(stderr, "/%zu", p->total);
-	fprintf(stderr, " %s, %.1f/s", p->what, rate);
-	if (final) {
-		fprintf(stderr, ", %.2f s\n", el);
-	} else if (p->total && rate > 0 && p->done <= p->total) {
-		long left = (long)((p->total - p->done) / rate + 0.5);
-		fprintf(stderr, ", %ld:%02ld left%s", left / 60, left % 60,
-		    p->tty ? "\033[K" : "\n");
-	} else {
-		fprintf(stderr, "%s", p->tty ? "\033[K" : "\n");
-	}
-	p->last = t;
+		snprintf(tot, sizeof(tot), "/%zu", p->total);
+	if (final)
+		snprintf(left, sizeof(left), ", %.2f s", el);
+	else if (p->total && rate > 0 && p->done <= p->total)
+		snprintf(left, sizeof(left), ", %s left",
+		    progress_left(p, t, sizeof(t)));
+	sayf(p, final, "%zu%s %s, %.1f/s%s", p->done, tot, p->what, rate,
+	    left);
 }
 
 void
 progress_add(struct progress *p, size_t n)
 {
 	p->done += n;
-	if (p->on && now() - p->last >= (p->tty ? 0.5 : 5.0))
+	if (progress_due(p))
 		progress_print(p, 0);
 }
 

@@ -138,16 +138,28 @@ close() {
 	[ "${#lines[@]}" -eq 4 ]
 }
 
-@test "attend-compare: man page examples run" {
-	cd "$T"
-	attend-compare -o cmp "$SAMPLES/attend-a.mp" "$SAMPLES/attend-b.mp" \
-	    >/dev/null 2>&1
-	[ -s cmp/cosine.png ] && [ -s cmp/compare.tsv ]
+@test "attend-compare: -k compares another key's maps, per head or per layer" {
+	attend-compare -j "$SAMPLES/attend-a.mp" "$SAMPLES/attend-b.mp" \
+	    >"$T/want" 2>/dev/null
+	for s in a b; do
+		$PY "$TOP/test/rekey.py" -d attn norm \
+		    <"$SAMPLES/attend-$s.mp" >"$T/$s.mp"
+	done
+	attend-compare -j -k norm "$T/a.mp" "$T/b.mp" >"$T/got" 2>/dev/null
+	diff "$T/want" "$T/got"
+	# a map per layer, [L, 1, T, T], against itself: a row per layer
+	$PY "$TOP/test/rekey.py" -l attn alti <"$SAMPLES/attend-a.mp" \
+	    >"$T/alti.mp"
+	run -0 attend-compare --key alti "$T/alti.mp" "$T/alti.mp"
+	[ "${lines[0]}" = "$(printf 'layer\thead\tcosine\tn')" ]
+	[ "$(printf '%s\n' "${lines[@]:1}" | cut -f 2,3 | sort -u)" = \
+	    "$(printf '1\t1.000000')" ]
+	run -1 --separate-stderr attend-compare -k alti "$SAMPLES/attend-a.mp" \
+	    "$SAMPLES/attend-b.mp"
+	[ "$stderr" = "attend-compare: $SAMPLES/attend-a.mp: record 1: no key 'alti' or 'map'" ]
 }
 
 @test "attend-compare: known-answer model with a head disabled" {
-	command -v encode >/dev/null && command -v tokenize >/dev/null ||
-	    skip "tokenize or encode is not built"
 	cd "$TOP"
 	tokenize -m samples/ka-model samples/ka-sentences.txt >"$T/ka.tok"
 	encode -m samples/ka-model -a "$T/ka.tok" >"$T/base.mp"

@@ -17,10 +17,6 @@ setup() {
 	W="$BATS_TEST_TMPDIR"
 }
 
-need_dump() {
-	[ -x "$TOP/cmd/attend-dump" ] || skip "cmd/attend-dump is not built"
-}
-
 # py SCRIPT: run python with test/ on the path (mkmaps: msgpack, PNG)
 py() {
 	PYTHONPATH="$TOP/test" $PY -c "$1"
@@ -70,7 +66,6 @@ assert w > 200 and h > 200
 }
 
 @test "attend-dump: one record per (example, layer, head), keys passed through" {
-	need_dump
 	attend-dump "$SAMPLES/ka-attn.mp" >"$W/all.mp"
 	py "
 import mkmaps, numpy as np
@@ -94,7 +89,6 @@ for e in ex:
 }
 
 @test "attend-dump: -H selects heads" {
-	need_dump
 	attend-dump -H L2H2 "$SAMPLES/ka-attn.mp" >"$W/h.mp"
 	attend-dump -H '3:*,1:1' "$SAMPLES/ka-attn.mp" >"$W/h2.mp"
 	py "
@@ -109,13 +103,11 @@ assert sorted(set((x['layer'], x['head']) for x in r)) == \
 }
 
 @test "attend-dump: records match the golden stream" {
-	need_dump
 	attend-dump -H L1H1 "$SAMPLES/ka-attn.mp" >"$W/g.mp"
 	golden attend-dump-l1h1.mp "$W/g.mp"
 }
 
 @test "attend-dump: TSV matches the golden file, npy loads in numpy" {
-	need_dump
 	need_numpy
 	attend-dump -H L2H2 --tsv "$W/t" --npy "$W/t" "$SAMPLES/ka-attn.mp" \
 	    >"$W/t.out"
@@ -136,7 +128,6 @@ for n, e in enumerate(ex):
 }
 
 @test "attend-dump: PNG of a head is a readable heat map of the right colours" {
-	need_dump
 	attend-dump -H L1H3 --png "$W/p" -r "$SAMPLES/ka-attn.mp" >"$W/p.mp"
 	[ "$(ls "$W/p" | wc -l)" -eq 8 ]
 	py "
@@ -154,7 +145,6 @@ assert top > T * 100 and bottom > 10 * top, (top, bottom)
 }
 
 @test "attend-dump: SVG pictures and sheets are valid XML" {
-	need_dump
 	attend-dump -H L1 --svg "$W/s" "$SAMPLES/ka-attn.mp"
 	attend-dump --sheet --svg "$W/s2" --png "$W/s2" "$SAMPLES/ka-attn.mp"
 	[ "$(ls "$W/s" | wc -l)" -eq 32 ]
@@ -169,7 +159,6 @@ assert w > 400 and h > 300
 }
 
 @test "attend-dump: ids that sanitise alike get names of their own, warned" {
-	need_dump
 	# records 1..3 of the sample as ids 'a/b', 'a_b', 'a/b' again
 	recs -t "$SAMPLES/ka-attn.mp" | head -n 3 |
 	    sed '1s,"id":"[^"]*","id":"a/b",; 2s,"id":"[^"]*","id":"a_b",;
@@ -198,7 +187,6 @@ assert w > 400 and h > 300
 }
 
 @test "attend-dump: bad usage exits 2" {
-	need_dump
 	run -2 --separate-stderr attend-dump -Z
 	[[ $stderr == *"usage: attend-dump "* ]]
 	run -2 --separate-stderr attend-dump --sheet "$SAMPLES/ka-attn.mp"
@@ -208,13 +196,11 @@ assert w > 400 and h > 300
 }
 
 @test "attend-dump: a record without attn exits 1 naming the record" {
-	need_dump
 	run -1 --separate-stderr attend-dump "$SAMPLES/ka-heads.mp"
 	[[ $stderr == *"record 1"*"no key 'attn'"* ]]
 }
 
 @test "attend-dump: attn that is not [L, H, T, T] exits 1" {
-	need_dump
 	py "
 import mkmaps, numpy as np, sys
 ok = {'id': 'a', 'attn': mkmaps.ftensor(np.full((1, 1, 2, 2), 0.5))}
@@ -222,43 +208,39 @@ bad = {'id': 'b', 'attn': mkmaps.ftensor(np.zeros((1, 2, 3, 4)))}
 sys.stdout.buffer.write(mkmaps.pack(ok, bytearray()) + mkmaps.pack(bad, bytearray()))
 " >"$W/bad.mp"
 	run -1 --separate-stderr attend-dump "$W/bad.mp"
-	[[ $stderr == *"record 2"*"'attn' must have shape [L, H, T, T]"* ]]
+	[[ $stderr == *"record 2: 'attn' has shape [1, 2, 3, 4], expected [L, H, T, T]" ]]
+}
+
+@test "attend-dump: -k splits another key's maps, per head or per layer" {
+	$PY "$TOP/test/rekey.py" -d attn norm <"$SAMPLES/ka-attn.mp" \
+	    >"$W/norm.mp"
+	attend-dump "$SAMPLES/ka-attn.mp" | recs -t >"$W/want"
+	attend-dump -k norm "$W/norm.mp" | recs -t >"$W/got"
+	diff "$W/want" "$W/got"
+	# a map per layer, [L, 1, T, T]: heads numbered 1, no stack copied
+	$PY "$TOP/test/rekey.py" -l attn alti <"$SAMPLES/ka-attn.mp" \
+	    >"$W/alti.mp"
+	attend-dump --key alti "$W/alti.mp" >"$W/layers.mp"
+	[ "$(recs -c "$W/layers.mp")" -eq 24 ]
+	[ "$(recs -k layer,head "$W/layers.mp" | sort -u | tr -d '\n')" = \
+	    '{"layer":1,"head":1}{"layer":2,"head":1}{"layer":3,"head":1}' ]
+	[ "$(recs -k attn,alti "$W/layers.mp" | sort -u)" = '{}' ]
+	run -1 --separate-stderr attend-dump -k nope "$SAMPLES/ka-attn.mp"
+	[ "$stderr" = "attend-dump: $SAMPLES/ka-attn.mp: record 1: no key 'nope'" ]
 }
 
 @test "attend-dump: a truncated stream exits 1" {
-	need_dump
 	head -c 5000 "$SAMPLES/ka-attn.mp" >"$W/trunc.mp"
 	run -1 --separate-stderr attend-dump "$W/trunc.mp"
 	[[ $stderr == *"record 1"* ]]
 }
 
 @test "attend-dump: a directory that cannot be made exits 1" {
-	need_dump
 	run -1 --separate-stderr attend-dump --png /dev/null/x "$SAMPLES/ka-attn.mp"
 	[[ $stderr == *"/dev/null"* ]]
 }
 
-@test "attend-dump: man page examples run" {
-	need_dump
-	command -v classify-pattern >/dev/null || skip "classify-pattern is not built"
-	cd "$BATS_TEST_TMPDIR"
-	ln -s "$SAMPLES" samples
-	attend-dump samples/ka-attn.mp | classify-pattern >ex1.mp
-	[ -s ex1.mp ]
-	attend-dump -H L2 --npy out --png out samples/ka-attn.mp
-	[ "$(ls out | wc -l)" -eq 64 ]
-	attend-dump --sheet --svg sheets samples/ka-attn.mp
-	[ "$(ls sheets | wc -l)" -eq 8 ]
-	if command -v tokenize >/dev/null && command -v encode >/dev/null; then
-		run -0 bash -c 'set -o pipefail
-		    tokenize -m samples/ka-model samples/ka-sentences.txt |
-		    encode -m samples/ka-model -a | attend-dump -H L1H1 --png out2'
-		[ "$(ls out2 | wc -l)" -eq 8 ]
-	fi
-}
-
 @test "attend-dump: f16 attention gives f16 maps, npy files are f32" {
-	need_dump
 	need_numpy
 	py "
 import mkmaps, sys

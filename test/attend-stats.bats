@@ -113,16 +113,7 @@ setup() {
 	head -n 1 "$T/d/prev.tsv" | grep -qx "$(printf 'layer\thead\tvalue\tn')"
 }
 
-@test "attend-stats: man page examples run" {
-	cd "$T"
-	attend-stats -w -l 1 -o stats "$SAMPLES/attend-stats.mp" >/dev/null
-	[ -s stats/fromcls_sep.tsv ] && [ -s stats/fromcls.png ]
-	grep -q "^1	" stats/fromcls_sep.tsv
-}
-
 @test "attend-stats: known-answer model: its diagonal heads score near 1" {
-	command -v encode >/dev/null && command -v tokenize >/dev/null ||
-	    skip "tokenize or encode is not built"
 	cd "$T"
 	# the man page's example, run from the top of the tree
 	(cd "$TOP" && tokenize -m samples/ka-model samples/ka-sentences.txt |
@@ -147,6 +138,22 @@ setup() {
 	[[ $stderr == *"expected name=file"* ]]
 	run -2 --separate-stderr attend-stats -l 0
 	run -2 --separate-stderr attend-stats -c "a b=$SAMPLES/negation.txt"
+}
+
+@test "attend-stats: -k reads another key's maps, per head or per layer" {
+	attend-stats "$SAMPLES/ka-attn.mp" >"$T/want"
+	$PY "$TOP/test/rekey.py" -d attn norm <"$SAMPLES/ka-attn.mp" \
+	    >"$T/norm.mp"
+	attend-stats -k norm "$T/norm.mp" >"$T/got"
+	diff "$T/want" "$T/got"
+	# a map per layer, [L, 1, T, T]: a row per layer, head 1
+	$PY "$TOP/test/rekey.py" -l attn alti <"$SAMPLES/ka-attn.mp" \
+	    >"$T/alti.mp"
+	attend-stats --key alti "$T/alti.mp" >"$T/layers"
+	[ "$(awk -F '\t' '$1 == "entropy" { print $2 $3 }' "$T/layers" |
+	    tr '\n' ' ')" = "11 21 31 " ]
+	run -1 --separate-stderr attend-stats -k alti "$SAMPLES/ka-attn.mp"
+	[ "$stderr" = "attend-stats: $SAMPLES/ka-attn.mp: record 1: no key 'alti' or 'map'" ]
 }
 
 @test "attend-stats: a class file that does not exist is named" {

@@ -191,21 +191,6 @@ open('$W/short.mp', 'wb').write(out)
 	[ "$stderr" = "attend-view: $SAMPLES/ka-attn.mp: record 1: no key 'pattern' (-p reads the output of classify-pattern)" ]
 }
 
-@test "attend-view: man page examples run" {
-	cd "$W"
-	# EXAMPLES, in order, with the samples of the tree
-	S=$SAMPLES
-	tokenize -m $S/ka-model $S/ka-sentences.txt |
-	    encode -m $S/ka-model -a >ka.mp
-	attend-dump ka.mp | classify-pattern >patterns.mp
-	attend-view -p patterns.mp -o view.html ka.mp 2>err
-	grep -qx 'attend-view: view.html: 8 records, 0.1 MB' err
-	grep -q '"pattern":\["diagonal","diagonal","vertical",' view.html
-	attend-view --max-records 2 -o two.html $S/ka-attn.mp 2>/dev/null
-	[ "$(grep -c '^<script type="application/json" class="meta">' \
-	    two.html)" = 2 ]
-}
-
 # ---- in Chromium ----
 
 @test "attend-view: in Chromium: no errors, clicks, hover, exports" {

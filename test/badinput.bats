@@ -241,9 +241,9 @@ edits() {
 	    'r["ids"] = "2 3"' "'ids' is a string, expected an array of integers" \
 	    'r["ids"][0] = -1' "'ids'[0] is -1, outside the vocabulary of 40" \
 	    'r["seg"] = r["seg"][1:]' "'seg' has 13 values, 'ids' 14" \
-	    'r["ids"] = r["seg"] = []' "no tokens" \
+	    'r["ids"] = r["seg"] = []' "'ids' is empty" \
 	    'r["ids"] = [2] * 65; r["seg"] = [0] * 65' \
-	    "65 tokens, over the model's max_position_embeddings 64"
+	    "id 'tiny/dev/2': 65 tokens, longer than the 64 positions of $M (max_position_embeddings); tokenize -m $M truncates to fit"
 }
 
 @test "finetune: wrong key types, NaN labels, 0 tokens, too many tokens" {
@@ -272,7 +272,7 @@ edits() {
 	    "'attn' has shape [3, 4, 9, 9] of f32, which needs 3888 bytes, but its data has 3884" \
 	    'r["attn"]["dtype"] = "f64"' "'attn' has dtype 'f64', expected f32, f16 or bf16" \
 	    'r["attn"]["dtype"] = 32' "'attn' has a dtype that is an integer" \
-	    'r["attn"]["shape"] = [4, 3, 81]' "'attn' must have shape [L, H, T, T]" \
+	    'r["attn"]["shape"] = [4, 3, 81]' "'attn' has shape [4, 3, 81], expected [L, H, T, T]" \
 	    'r["attn"]["shape"] = [2 ** 40, 2 ** 40, 9, 9]' "'attn' has shape[1] that is negative or too large" \
 	    'r["tokens"] = r["tokens"][1:]' "'tokens' has 8 entries, 'attn' is 9 x 9" \
 	    'r["tokens"] = "a b"' "'tokens' is a string, expected an array of strings" \
@@ -325,7 +325,7 @@ edits() {
 	    'r["attn"]["data"] += b"\0\0"' "'attn' has shape [2, 3, 8, 8] of f32, which needs 1536 bytes, but its data has 1538" \
 	    'r["tokens"] = r["tokens"][1:]' "'tokens' has a length other than the 8 of 'attn'" \
 	    'r["attn"] = tensor("f32", [2, 3, 0, 0], []); r["tokens"] = []' \
-	    "no tokens" \
+	    "'attn' is empty" \
 	    'r["spans"] = "x"' "'spans' is a string, expected an array of" \
 	    'r["spans"] = [[[2], [99]]]' "'spans' pair 1: token index 99 outside 0..7" \
 	    'r["spans"] = [[[2], [-1]]]' "'spans' pair 1: token index -1 outside 0..7" \

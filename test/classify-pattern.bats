@@ -15,11 +15,6 @@ setup() {
 	W="$BATS_TEST_TMPDIR"
 }
 
-need_cp() {
-	[ -x "$TOP/cmd/classify-pattern" ] ||
-	    skip "cmd/classify-pattern is not built"
-}
-
 py() {
 	PYTHONPATH="$TOP/test" $PY -c "$1"
 }
@@ -34,7 +29,6 @@ print('%d/%d' % (sum(x['pattern'] == x['truth'] for x in r), len(r)))
 }
 
 @test "classify-pattern: the default rule names >= 95% of synthetic maps" {
-	need_cp
 	classify-pattern "$D/eval.mp" >"$W/rule.mp"
 	acc=$(accuracy "$W/rule.mp")
 	echo "default rule: $acc"
@@ -43,7 +37,6 @@ print('%d/%d' % (sum(x['pattern'] == x['truth'] for x in r), len(r)))
 }
 
 @test "classify-pattern: --train on one set does as well on another" {
-	need_cp
 	classify-pattern -v --train "$W/m.model" "$D/train.mp" >"$W/t.out"
 	[ ! -s "$W/t.out" ]
 	head -n 1 "$W/m.model" | grep -qx 'headcount-pattern-model 1'
@@ -56,7 +49,6 @@ print('%d/%d' % (sum(x['pattern'] == x['truth'] for x in r), len(r)))
 }
 
 @test "classify-pattern: features are added and other keys pass through" {
-	need_cp
 	classify-pattern "$SAMPLES/ka-heads.mp" >"$W/f.mp"
 	py "
 import mkmaps, numpy as np
@@ -77,7 +69,6 @@ for a, b in zip(inp, out):
 }
 
 @test "classify-pattern: the known-answer heads are recovered" {
-	need_cp
 	classify-pattern "$SAMPLES/ka-heads.mp" >"$W/ka.mp"
 	# every map gets the pattern it was constructed with
 	acc=$(py "
@@ -93,14 +84,12 @@ print(len(bad), bad)
 }
 
 @test "classify-pattern: --summary matches the golden table" {
-	need_cp
 	classify-pattern "$SAMPLES/ka-heads.mp" | classify-pattern --summary \
 	    >"$W/sum.tsv"
 	golden classify-summary.tsv "$W/sum.tsv"
 }
 
 @test "classify-pattern: --summary --by and --plot draw the stacked bars" {
-	need_cp
 	classify-pattern "$SAMPLES/ka-heads.mp" >"$W/c.mp"
 	classify-pattern -s -p "$W/bars.png" "$W/c.mp" >"$W/s1.tsv"
 	classify-pattern -s -b id -p "$W/bars.svg" "$W/c.mp" >"$W/s2.tsv"
@@ -119,7 +108,6 @@ assert E.parse('$W/bars.svg').getroot().tag.endswith('svg')
 }
 
 @test "classify-pattern: rows that do not sum to 1 are counted in a warning" {
-	need_cp
 	py "
 import mkmaps, numpy as np, sys
 A = np.eye(4); A[1] *= 0.5; A[2] *= 2
@@ -131,13 +119,35 @@ sys.stdout.buffer.write(mkmaps.pack(r, bytearray()) * 3)
 }
 
 @test "classify-pattern: a record without a map exits 1 naming it" {
-	need_cp
-	run -1 --separate-stderr classify-pattern "$SAMPLES/ka-attn.mp"
-	[[ $stderr == *"record 1"*"no key 'map'"* ]]
+	run -1 --separate-stderr classify-pattern "$SAMPLES/tiny-cls/dev.mp"
+	[ "$stderr" = "classify-pattern: $SAMPLES/tiny-cls/dev.mp: record 1: no key 'map' or 'attn' (run attend-dump or encode -a first)" ]
+	run -1 --separate-stderr classify-pattern -t x.model \
+	    "$SAMPLES/ka-attn.mp"
+	[ "$stderr" = "classify-pattern: $SAMPLES/ka-attn.mp: record 1: no key 'pattern' (--train needs hand-labelled maps)" ]
+	run -1 --separate-stderr classify-pattern -K alti "$SAMPLES/ka-attn.mp"
+	[ "$stderr" = "classify-pattern: $SAMPLES/ka-attn.mp: record 1: no key 'alti'" ]
+}
+
+@test "classify-pattern: a stack of maps is classified head by head, -K reads any" {
+	# attn's heads: the records of attend-dump | classify-pattern, but map
+	attend-dump "$SAMPLES/ka-attn.mp" | classify-pattern |
+	    recs -t -k id,tokens,ids,seg,layer,head,pattern,diag_prev,diag_self,diag_next,special,topk,block,entropy >"$W/want"
+	classify-pattern "$SAMPLES/ka-attn.mp" | recs -t >"$W/got"
+	diff "$W/want" "$W/got"
+	# another key's, and no stack is copied into the heads' records
+	$PY "$TOP/test/rekey.py" attn norm <"$SAMPLES/ka-attn.mp" >"$W/norm.mp"
+	classify-pattern -K norm "$W/norm.mp" | recs -t >"$W/got"
+	diff "$W/want" "$W/got"
+	# a map per layer, [L, 1, T, T]: head 1 of each layer
+	$PY "$TOP/test/rekey.py" -l attn alti <"$SAMPLES/ka-attn.mp" \
+	    >"$W/alti.mp"
+	classify-pattern --key alti "$W/alti.mp" >"$W/layers.mp"
+	[ "$(recs -k layer,head "$W/layers.mp" | sort -u | tr -d '\n')" = \
+	    '{"layer":1,"head":1}{"layer":2,"head":1}{"layer":3,"head":1}' ]
+	[ "$(recs -c "$W/layers.mp")" -eq 24 ]
 }
 
 @test "classify-pattern: a map that is not square exits 1" {
-	need_cp
 	py "
 import mkmaps, numpy as np, sys
 r = {'id': 'x', 'map': mkmaps.ftensor(np.full((3, 4), 0.25))}
@@ -148,7 +158,6 @@ sys.stdout.buffer.write(mkmaps.pack(r, bytearray()))
 }
 
 @test "classify-pattern: an unknown pattern in training data exits 1" {
-	need_cp
 	py "
 import mkmaps, numpy as np, sys
 good = {'map': mkmaps.ftensor(np.eye(3)), 'pattern': 'diagonal'}
@@ -161,7 +170,6 @@ sys.stdout.buffer.write(mkmaps.pack(good, bytearray()) + mkmaps.pack(bad, bytear
 }
 
 @test "classify-pattern: a bad model file exits 1 naming file and line" {
-	need_cp
 	printf 'headcount-pattern-model 1\nfeatures 2 a b\n' >"$W/bad.model"
 	run -1 --separate-stderr classify-pattern -m "$W/bad.model" "$D/eval.mp"
 	[[ $stderr == *"bad.model: line 2: expected 'features 9 special"* ]]
@@ -171,14 +179,12 @@ sys.stdout.buffer.write(mkmaps.pack(good, bytearray()) + mkmaps.pack(bad, bytear
 }
 
 @test "classify-pattern: a truncated stream exits 1" {
-	need_cp
 	head -c 3000 "$SAMPLES/ka-heads.mp" >"$W/trunc.mp"
 	run -1 --separate-stderr classify-pattern "$W/trunc.mp"
 	[[ $stderr == *"record"* ]]
 }
 
 @test "classify-pattern: bad usage exits 2" {
-	need_cp
 	run -2 --separate-stderr classify-pattern -Z
 	[[ $stderr == *"usage: classify-pattern "* ]]
 	run -2 --separate-stderr classify-pattern -s -m x.model
@@ -187,21 +193,10 @@ sys.stdout.buffer.write(mkmaps.pack(good, bytearray()) + mkmaps.pack(bad, bytear
 	[[ $stderr == *"usage: classify-pattern "* ]]
 	run -2 --separate-stderr classify-pattern -k 0
 	[[ $stderr == *"-k: '0'"* ]]
-}
-
-@test "classify-pattern: man page examples run" {
-	need_cp
-	command -v attend-dump >/dev/null || skip "attend-dump is not built"
-	cd "$BATS_TEST_TMPDIR"
-	ln -s "$SAMPLES" samples
-	run -0 bash -c 'set -o pipefail
-	    attend-dump samples/ka-attn.mp | classify-pattern |
-	    classify-pattern -s -p patterns.png'
-	[ -s patterns.png ]
-	[[ ${lines[1]} == "all	-	-	96	"* ]]
-	classify-pattern -t ka.model samples/ka-heads.mp
-	attend-dump samples/ka-attn.mp | classify-pattern -m ka.model >m.mp
-	[ -s m.mp ]
+	run -2 --separate-stderr classify-pattern -K norm -t x.model
+	[[ $stderr == *"usage: classify-pattern "* ]]
+	run -2 --separate-stderr classify-pattern -K norm -s
+	[[ $stderr == *"usage: classify-pattern "* ]]
 }
 
 # heads_ok SUMMARY.TSV: every constructed head of samples/ka-model (its
@@ -235,8 +230,6 @@ print(len(want), 'heads,', len(bad), 'wrong', bad)
 # encode -a | attend-dump | classify-pattern on the token records of the
 # sample sentences (ka-attn.mp without its attn).
 @test "classify-pattern: from encode -a, every known head recovered" {
-	need_cp
-	[ -x "$TOP/cmd/encode" ] || skip "cmd/encode is not built"
 	py "
 import mkmaps, sys
 for r in mkmaps.records('$SAMPLES/ka-attn.mp'):
@@ -251,10 +244,6 @@ for r in mkmaps.records('$SAMPLES/ka-attn.mp'):
 
 # tokenize | encode -a | attend-dump | classify-pattern, from text.
 @test "classify-pattern: end to end from text, every known head recovered" {
-	need_cp
-	for f in tokenize encode attend-dump; do
-		[ -x "$TOP/cmd/$f" ] || skip "cmd/$f is not built"
-	done
 	bash -c 'set -o pipefail
 	    tokenize -m "$1/ka-model" "$1/ka-sentences.txt" |
 	    encode -m "$1/ka-model" -a | attend-dump | classify-pattern |

@@ -52,6 +52,7 @@ ref() {
 }
 
 @test "encode: dense shapes off the kernel's blocks: numpy's numbers, the same bits packed" {
+	need_numpy
 	# 84, 252 and 300 outputs are not multiples of 16; 300 inputs are
 	# a block of 256 and a partial one; T up to 300 are many row blocks;
 	# a head's 42 keys' inputs are rearranged 8 at once, then 2 alone,
@@ -69,7 +70,7 @@ ref() {
 	for s in "-H 2 -C 84 -F 300" "-H 3 -C 96 -F 200"; do
 		rm -rf "$T/m"
 		$PY "$TOP/test/mkmodel.py" "$T/m" -L 2 $s -V 50 -P 300 \
-		    --labels 3 || skip "numpy is absent"
+		    --labels 3
 		$PY "$TOP/test/ref_bert.py" "$T/m" <"$T/in.jsonl" >"$T/ref.jsonl"
 		ref "$T/m" "$T/ref.jsonl"
 		encode -m "$T/m" -a --hidden-all --pooled -b 1 "$T/ref-in.mp" \
@@ -149,6 +150,7 @@ ref() {
 }
 
 @test "encode: logits and pooled from the [CLS] rows alone have a whole run's bits" {
+	need_numpy
 	# without --hidden the last layer goes on with [CLS] alone
 	cat "$T/in.mp" "$T/in.mp" "$T/in.mp" >"$T/in3.mp"
 	k=id,logits,pred,pooled,attn
@@ -174,7 +176,7 @@ ref() {
 	fi
 	# wider than a tile of columns, and rows split between threads
 	$PY "$TOP/test/mkmodel.py" "$T/w" -L 2 -H 4 -C 96 -F 384 -V 300 \
-	    -P 160 --labels 3 || skip "numpy is absent"
+	    -P 160 --labels 3
 	$PY -c 'import json, random
 r = random.Random(7)
 for i in range(40):
@@ -243,7 +245,8 @@ for i in range(40):
 }
 
 @test "encode: regression gives a float pred; a BertModel no logits" {
-	$PY "$TOP/test/mkmodel.py" "$T/reg" --labels 1 || skip "numpy is absent"
+	need_numpy
+	$PY "$TOP/test/mkmodel.py" "$T/reg" --labels 1
 	$PY "$TOP/test/mkmodel.py" "$T/base" --labels 0
 	encode -m "$T/reg" "$T/in.mp" | $PY "$TOP/test/mp.py" | head -n 1 |
 	    grep -q '"pred": -\?[0-9]*\.[0-9]'
@@ -413,18 +416,4 @@ corrupt() {
 	[[ $stderr == *"config.json: not valid JSON"* ]]
 	run -1 --separate-stderr encode -m "$T/nonexistent" "$T/in.mp"
 	[[ $stderr == *"nonexistent/config.json: No such file or directory"* ]]
-}
-
-@test "encode: man page examples run" {
-	cd "$T"
-	ln -s "$TOP/samples" samples
-	encode -m samples/tiny-cls samples/tiny-cls/dev.mp | recs -k id,logits,pred >x.json
-	[ "$(wc -l <x.json)" -eq 24 ]
-	encode -m samples/tiny-cls -a --attn-dtype f16 --disable L1H2,2:1 \
-	    samples/tiny-cls/dev.mp >attn.mp
-	[ -s attn.mp ]
-	[ -x "$TOP/cmd/tokenize" ] || skip "tokenize is not built yet"
-	tokenize -m samples/ka-model samples/ka-sentences.txt |
-	    encode -m samples/ka-model -a | attend-dump | classify-pattern >p.mp
-	[ -s p.mp ]
 }

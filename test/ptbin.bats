@@ -6,7 +6,6 @@
 load helper
 
 setup() {
-	command -v hcmodel >/dev/null || skip "hcmodel is not built"
 	MKBIN="$PY $TOP/test/mkbin.py"
 	T=$BATS_TEST_TMPDIR
 }
@@ -129,7 +128,6 @@ z	f32	[0,3]" ]
 }
 
 @test "ptbin: encode gives the same bytes from the .bin files as from safetensors" {
-	command -v encode >/dev/null || skip "encode is not built"
 	$MKBIN model "$T/m"
 	$MKBIN tokens "$T/tok.mp"
 	encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/st.mp"
@@ -147,7 +145,6 @@ z	f32	[0,3]" ]
 }
 
 @test "ptbin: encode, random classifiers converted by torch.save, same bytes" {
-	command -v encode >/dev/null || skip "encode is not built"
 	need_torch
 	$MKBIN tokens "$T/tok.mp"
 	for dt in F32 F16 BF16; do
@@ -269,7 +266,6 @@ sorted() {
 }
 
 @test "ptbin: encode gives the same bytes from legacy files as from safetensors" {
-	command -v encode >/dev/null || skip "encode is not built"
 	$MKBIN model "$T/m"
 	$MKBIN tokens "$T/tok.mp"
 	encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/st.mp"
@@ -491,7 +487,6 @@ EOF
 }
 
 @test "ptbin: encode gives the same bytes from shards as from one file" {
-	command -v encode >/dev/null || skip "encode is not built"
 	$MKBIN model "$T/m"
 	$MKBIN tokens "$T/tok.mp"
 	encode -m "$T/m" -a -p --hidden-all "$T/tok.mp" >"$T/st.mp"

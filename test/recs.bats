@@ -399,19 +399,6 @@ h7_example() {
 	[[ $stderr == "recs: /nonexistent: No such file or directory" ]]
 }
 
-@test "recs: man page examples run" {
-	cd "$T"
-	ln -s "$TOP/samples" samples
-	recs -k id,label samples/tiny-cls/dev.mp | head -n 2 >o
-	[ "$(wc -l <o)" -eq 2 ]
-	[ "$(recs -c samples/tiny-cls/dev.mp)" = 24 ]
-	echo '{"id": "mine", "ids": [2, 12, 14, 15, 16, 3]}' | recs -r |
-	    encode -m samples/tiny-cls | recs -k id,logits,pred | grep -q '"id":"mine","logits"'
-	encode -m samples/tiny-cls -a samples/tiny-cls/dev.mp | recs -t |
-	    recs -r -z >attn.mp.gz
-	[ "$(recs -c attn.mp.gz)" = 24 ]
-}
-
 @test "recs: golden records from hand-written JSON lines, and back" {
 	recs -r "$GOLDEN/recs-in.jsonl" >"$T/in.mp"
 	golden recs-in.mp "$T/in.mp"

@@ -130,11 +130,12 @@ add(int argc, char *argv[])
 	w = rec_wopen(gz);
 	rr = rec_open(argc, argv);
 	while (rec_next(rr, &o)) {
-		rec_map(w, rec_count_except(&o, drop) + 1);
+		rec_map_begin(w);
 		rec_copy_except(w, &o, drop);
 		if (rec_get(&o, "die") != NULL)	/* half a record written */
 			rec_die("told to die");
 		rec_put_int(w, "n", (long long)rec_count(rr));
+		rec_map_end(w);
 	}
 	rec_close(rr);
 	rec_wclose(w);
@@ -154,7 +155,7 @@ put(const char *dtname)
 	if ((dtype = tensor_dtype(dtname)) == -1)
 		usage();
 	w = rec_wopen(0);
-	rec_map(w, 7);
+	rec_map_begin(w);
 	rec_put_str(w, "s", "x");
 	rec_put_int(w, "i", -9000000000LL);
 	rec_put_num(w, "d", 0.1);
@@ -162,6 +163,7 @@ put(const char *dtname)
 	rec_put_floats(w, "fv", fv, 2);
 	rec_put_strs(w, "sv", sv, 2);
 	rec_put_tensor(w, "t", dtype, shape, 2, data);
+	rec_map_end(w);
 	rec_wclose(w);
 }
 

@@ -4,12 +4,6 @@ load helper
 
 MP="$TOP/test/score-mp.py"
 
-setup() {
-	# while common/rec.c is missing the source waits in test/pending
-	[ -x "$TOP/cmd/score" ] || command -v score >/dev/null ||
-	    skip "cmd/score is not built"
-}
-
 # col NAME: the value of column NAME on the line of group GROUP of $output.
 col() {
 	awk -F '\t' -v c="$1" -v g="$2" '
@@ -375,24 +369,6 @@ EOF
 @test "score: samples/score-sweep.mp is what samples/mkscore.py writes" {
 	$PY "$TOP/samples/mkscore.py" | $PY "$MP" >"$BATS_TEST_TMPDIR/s.mp"
 	cmp "$TOP/samples/score-sweep.mp" "$BATS_TEST_TMPDIR/s.mp"
-}
-
-@test "score: the man page's examples run" {
-	cd "$TOP"
-	run -0 score --resamples 5000 --seed 7 samples/score-sweep.mp
-	[ "${#lines[@]}" -eq 17 ]
-	[[ ${lines[1]} == base* ]]
-	score --heatmap "$BATS_TEST_TMPDIR/sweep.png" samples/score-sweep.mp \
-	    >"$BATS_TEST_TMPDIR/sweep.tsv"
-	[ -s "$BATS_TEST_TMPDIR/sweep.png" ]
-	golden score-sweep.tsv "$BATS_TEST_TMPDIR/sweep.tsv"
-	run -0 score --metric f1 --base L1 samples/score-sweep.mp
-	[[ ${lines[1]} == L1$'\t'* ]]
-	if [ ! -x "$TOP/cmd/ablate" ] || [ ! -d samples/tiny-cls ]; then
-		skip "ablate or samples/tiny-cls is not in yet"
-	fi
-	run -0 bash -c 'set -o pipefail; ablate -m samples/tiny-cls \
-	    --heads all --layers all samples/tiny-cls/dev.mp | score -t RTE'
 }
 
 @test "score: a heat map stays in proportion to the groups named like L3H7" {

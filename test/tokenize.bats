@@ -363,18 +363,3 @@ glue_header() {
 	run -2 tokenize -v "$V" --max-len 1
 	run -2 tokenize -v "$V" --sample 0
 }
-
-@test "tokenize: man page examples run" {
-	cd "$T"
-	ln -s "$TOP/samples" samples
-	tokenize -m samples/ka-model samples/ka-sentences.txt | recs -k id,tokens >o
-	[ -s o ]
-	tokenize -m samples/ka-model -t RTE --max-len 32 --sample 50 --seed 1 \
-	    samples/demo/dev.tsv >dev.mp
-	[ "$(recs -c dev.mp)" -eq 50 ]
-	echo 'The cat sat on the mat.' | tokenize -m samples/ka-model |
-	    encode -m samples/ka-model | recs -k tokens,pred | grep -q '"pred"'
-	n=$(tail -n +2 samples/demo/dev.tsv |
-	    tokenize -m samples/ka-model -t RTE --no-header | recs -c)
-	[ "$n" -eq "$(($(wc -l <samples/demo/dev.tsv) - 1))" ]
-}
