@@ -43,17 +43,6 @@ side(const char *s, int max, int *lo, int *hi)
 	return p - s;
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Parse one item (NUL-terminated) and set its heads when hs is not NULL. */
 static int
 item(struct headset *hs, const char *it, int L, int H, char *err,
@@ -98,14 +87,14 @@ item(struct headset *hs, const char *it, int L, int H, char *err,
 		goto junk;
 	(void)whole;
 	if (l0 > l1 || h0 > h1)
-		return fail(err, errlen, "'%s': a range runs backwards", it);
+		return errf(err, errlen, "'%s': a range runs backwards", it);
 	if (syn)
 		return 0;
 	if (l0 < 1 || l1 > L)
-		return fail(err, errlen, "'%s': layer %d is outside 1..%d", it,
+		return errf(err, errlen, "'%s': layer %d is outside 1..%d", it,
 		    l0 < 1 ? l0 : l1, L);
 	if (h0 < 1 || h1 > H)
-		return fail(err, errlen, "'%s': head %d is outside 1..%d", it,
+		return errf(err, errlen, "'%s': head %d is outside 1..%d", it,
 		    h0 < 1 ? h0 : h1, H);
 set:
 	if (hs != NULL && !syn)
@@ -114,7 +103,7 @@ set:
 				hs->on[(l - 1) * H + h - 1] = 1;
 	return 0;
 junk:
-	return fail(err, errlen, "'%s': not a head set (all, 3:7, 3:*, "
+	return errf(err, errlen, "'%s': not a head set (all, 3:7, 3:*, "
 	    "*:7, L3H7, L3, 1-3:2)", it);
 }
 
@@ -126,14 +115,14 @@ parse(struct headset *hs, const char *spec, int L, int H, char *err,
 	int r = 0;
 
 	if (*spec == '\0')
-		return fail(err, errlen, "empty head set");
+		return errf(err, errlen, "empty head set");
 	s = xstrdup(spec);
 	for (it = strtok_r(s, ",", &save); it != NULL && r == 0;
 	    it = strtok_r(NULL, ",", &save))
 		r = item(hs, it, L, H, err, errlen);
 	if (r == 0 && (spec[strlen(spec) - 1] == ',' || spec[0] == ',' ||
 	    strstr(spec, ",,") != NULL))
-		r = fail(err, errlen, "'%s': empty item in head set", spec);
+		r = errf(err, errlen, "'%s': empty item in head set", spec);
 	free(s);
 	return r;
 }

@@ -235,13 +235,8 @@ rotl(uint64_t x, int k)
 void
 metric_rng_seed(struct metric_rng *r, uint64_t seed)
 {
-	for (int i = 0; i < 4; i++) {
-		uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		r->s[i] = z ^ (z >> 31);
-	}
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
 }
 
 uint64_t
@@ -275,11 +270,7 @@ metric_rng_below(struct metric_rng *r, uint64_t n)
 uint64_t
 metric_seed(uint64_t seed, const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a's offset basis */
-
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 0x100000001b3ULL;
-	return seed ^ h;
+	return seed ^ fnv1a_str(name);
 }
 
 static int

@@ -28,18 +28,6 @@ struct plot {
 	cairo_t		*cr;
 };
 
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- colours ---- */
 
 /* viridis, at 17 evenly spaced points */
@@ -153,21 +141,21 @@ plot_open(const char *path, double w, double hgt, char *err, size_t errlen)
 	else if (suffix(path, ".png"))
 		svg = 0;
 	else {
-		seterr(err, errlen, "%s: unknown image type, expected .png or "
+		errf(err, errlen, "%s: unknown image type, expected .png or "
 		    ".svg", path);
 		return NULL;
 	}
 	w = ceil(w);
 	hgt = ceil(hgt);
 	if (!(w >= 1 && w <= MAXSIDE && hgt >= 1 && hgt <= MAXSIDE)) {
-		seterr(err, errlen, "%s: image of %.0f x %.0f is outside 1 .. "
+		errf(err, errlen, "%s: image of %.0f x %.0f is outside 1 .. "
 		    "%d", path, w, hgt, MAXSIDE);
 		return NULL;
 	}
 	p = xcalloc(1, sizeof(*p));
 	p->svg = svg;
 	if ((p->fp = fopen(path, "wb")) == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		free(p);
 		return NULL;
 	}
@@ -178,7 +166,7 @@ plot_open(const char *path, double w, double hgt, char *err, size_t errlen)
 		p->s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)w,
 		    (int)hgt);
 	if (cairo_surface_status(p->s) != CAIRO_STATUS_SUCCESS) {
-		seterr(err, errlen, "%s: %s", path,
+		errf(err, errlen, "%s: %s", path,
 		    cairo_status_to_string(cairo_surface_status(p->s)));
 		cairo_surface_destroy(p->s);
 		fclose(p->fp);
@@ -215,10 +203,10 @@ plot_close(struct plot *p, char *err, size_t errlen)
 	if (fclose(p->fp) == EOF && p->werr == 0)
 		p->werr = errno;
 	if (p->werr) {
-		seterr(err, errlen, "%s: %s", p->path, strerror(p->werr));
+		errf(err, errlen, "%s: %s", p->path, strerror(p->werr));
 		rc = -1;
 	} else if (st != CAIRO_STATUS_SUCCESS) {
-		seterr(err, errlen, "%s: %s", p->path,
+		errf(err, errlen, "%s: %s", p->path,
 		    cairo_status_to_string(st));
 		rc = -1;
 	}
@@ -650,7 +638,7 @@ plot_heatmap(const char *path, const struct plot_heat *h, double w,
 	const double pad = 12;
 
 	if (h->rows <= 0 || h->cols <= 0) {
-		seterr(err, errlen, "%s: empty heat map", path);
+		errf(err, errlen, "%s: empty heat map", path);
 		return -1;
 	}
 	if (w <= 0 || hgt <= 0) {
@@ -700,7 +688,7 @@ plot_sheet(const char *path, const struct plot_heat *panel, int n,
 	int scale, nrows;
 
 	if (n <= 0) {
-		seterr(err, errlen, "%s: no panels", path);
+		errf(err, errlen, "%s: no panels", path);
 		return -1;
 	}
 	if (ncols <= 0 || ncols > n)
@@ -775,7 +763,7 @@ plot_bars(const char *path, const struct plot_bars *b, double w, double hgt,
 	int rot;
 
 	if (b->nbars <= 0 || b->nseries <= 0) {
-		seterr(err, errlen, "%s: no bars", path);
+		errf(err, errlen, "%s: no bars", path);
 		return -1;
 	}
 	if (ymax <= 0) {
@@ -827,7 +815,7 @@ plot_bars(const char *path, const struct plot_bars *b, double w, double hgt,
 	if (plotw < 20 || ploth < 20) {
 		plot_close(p, NULL, 0);
 		unlink(path);
-		seterr(err, errlen, "%s: %.0f x %.0f is too small for the bars",
+		errf(err, errlen, "%s: %.0f x %.0f is too small for the bars",
 		    path, w, hgt);
 		return -1;
 	}

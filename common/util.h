@@ -65,7 +65,7 @@ double	now(void);
  * which returns the next number, and its finaliser alone, a good 64-bit
  * mix of z.
  */
-#define FNV1A_BASIS	1469598103934665603ULL
+#define FNV1A_BASIS	0xcbf29ce484222325ULL
 #define FNV1A_PRIME	1099511628211ULL
 
 uint64_t	fnv1a(uint64_t h, const void *p, size_t n);
