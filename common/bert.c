@@ -237,9 +237,13 @@ const char *
 bert_dense(void)
 {
 	pthread_once(&pool_once, pool_init);
-	return pool.bf ? "headcount's AVX512-BF16 kernel (bf16 products, "
-	    "float32 sums)" : pool.gemm ? "headcount's AVX2 kernel" :
-	    "OpenBLAS sgemm";
+	if (pool.bf)
+		return "headcount's AVX512-BF16 kernel (bf16 products, "
+		    "float32 sums)";
+	if (pool.gemm)
+		return strcmp(gemm_name(), "AVX-512") == 0 ?
+		    "headcount's AVX-512 kernel" : "headcount's AVX2 kernel";
+	return "OpenBLAS sgemm";
 }
 
 int

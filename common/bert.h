@@ -183,8 +183,9 @@ int	bert_threads(void);
 int	bert_rowunit(void);
 
 /*
- * The dense layers' kernel: "headcount's AVX2 kernel" (gemm.c; its rows
- * need no alignment: the unit is 1) or "OpenBLAS sgemm".
+ * The dense layers' kernel: "headcount's AVX-512 kernel" or "headcount's
+ * AVX2 kernel" (gemm.c, the same bits; its rows need no alignment: the
+ * unit is 1), or "OpenBLAS sgemm".
  */
 const char *bert_dense(void);
 
