@@ -15,6 +15,7 @@
 
 #include "bert.h"
 #include "blas.h"
+#include "contrib.h"
 #include "headset.h"
 #include "model.h"
 #include "rec.h"
@@ -31,11 +32,16 @@ struct slot {
 
 static struct {
 	int	 attn, attn_dtype, hidden, pooled, mode, verbose;
+	int	 measures;	/* CONTRIB_* bits */
 	size_t	 maxtok;
 } opt = { .attn_dtype = DT_F32, .mode = BERT_UNIFORM, .maxtok = 2048 };
 
+static struct contrib_model cmod;	/* with --measures */
+
+static long	nonfinite(const float *, size_t);
+
 static const char *const drop[] = { "logits", "pred", "attn", "hidden",
-    "pooled", NULL };
+    "pooled", "norm", "norm_layer", "alti", "vz", NULL };
 
 static void
 usage(void)
@@ -44,7 +50,8 @@ usage(void)
 	    "[--attn-dtype f32|f16] [--hidden | --hidden-all]\n"
 	    "              [--disable heads] [--mode uniform|zero] "
 	    "[--precision f32|bf16]\n"
-	    "              [file ...]\n");
+	    "              [--measures norm,norm_layer,alti,vz|all] "
+	    "[file ...]\n");
 	exit(2);
 }
 
@@ -71,6 +78,8 @@ put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
 	int nl = c->nlabels;
 
 	nk += (nl > 0) * 2 + opt.attn + (opt.hidden > 0) + opt.pooled;
+	for (int k = 0; k < 4; k++)
+		nk += (opt.measures >> k) & 1;
 	rec_map(w, nk);
 	rec_copy_except(w, rec, drop);
 	if (nl > 0) {
@@ -90,6 +99,37 @@ put(struct rec_writer *w, struct bert_run *r, int b, struct slot *s)
 		size_t shape[4] = { c->L, c->H, T, T };
 		rec_put_tensor(w, "attn", opt.attn_dtype, shape, 4,
 		    bert_run_attn(r, b));
+	}
+	if (opt.measures) {
+		float *out[4] = { NULL };
+		size_t TT = T * T, n = 0;
+
+		for (int k = 0; k < 4; k++)
+			n += (opt.measures >> k & 1) * (k == 0 ? c->H : 1);
+		float *buf = xreallocarray(NULL, n * c->L, TT * sizeof(float));
+		float *p = buf;
+		for (int k = 0; k < 4; k++)
+			if (opt.measures >> k & 1) {
+				out[k] = p;
+				p += (k == 0 ? c->H : 1) * c->L * TT;
+			}
+		contrib_run(&cmod, r, b, s->ids, s->seg, out);
+		for (int k = 0; k < 4; k++) {
+			size_t shape[4] = { c->L, k == 0 ? c->H : 1, T, T };
+			long i;
+
+			if (out[k] == NULL)
+				continue;
+			if ((i = nonfinite(out[k], shape[0] * shape[1] * TT))
+			    != -1)
+				errx(1, "%s: %s is not finite at layer %zu "
+				    "(the model's weights or inputs overflow)",
+				    s->where, contrib_keys[k], i / (shape[1] *
+				    TT) + 1);
+			rec_put_tensor(w, contrib_keys[k], opt.attn_dtype,
+			    shape, 4, out[k]);
+		}
+		free(buf);
 	}
 	if (opt.hidden == 1) {
 		size_t shape[2] = { T, C };
@@ -173,7 +213,8 @@ flush(struct rec_writer *w, struct bert_run *r, struct slot *s, int n,
 	}
 	if (bert_run_batch(r, n, ids, seg, T, err, sizeof(err)) == -1)
 		errx(1, "%s", err);	/* checked per record before */
-	bert_run_layers(r, 1, off, opt.mode, opt.hidden == 2);
+	bert_run_layers(r, 1, off, opt.mode, opt.hidden == 2 ||
+	    opt.measures);
 	bert_run_head(r, NULL);
 	for (int i = 0; i < n; i++) {
 		checkfinite(r, i, &s[i]);
@@ -214,6 +255,7 @@ main(int argc, char *argv[])
 		{ "disable", required_argument, NULL, 'd' },
 		{ "hidden", no_argument, NULL, 'h' },
 		{ "hidden-all", no_argument, NULL, 'H' },
+		{ "measures", required_argument, NULL, 'X' },
 		{ "mode", required_argument, NULL, 'M' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "pooled", no_argument, NULL, 'p' },
@@ -277,6 +319,11 @@ main(int argc, char *argv[])
 		case 'm':
 			mdir = optarg;
 			break;
+		case 'X':
+			if (contrib_parse(optarg, &opt.measures, err,
+			    sizeof(err)) == -1)
+				errx(2, "--measures: %s", err);
+			break;
 		case 'p':
 			opt.pooled = 1;
 			break;
@@ -319,9 +366,11 @@ main(int argc, char *argv[])
 		    blas_kernel(), blas_why(), bert_dense(), bert_threads(),
 		    bert_rowunit());
 
+	if (opt.measures)
+		contrib_init(&cmod, &m, opt.measures);
 	bert_run_init(&run, &m);
-	run.want_attn = opt.attn;
-	run.cls_only = opt.hidden == 0;
+	run.want_attn = opt.attn || opt.measures;
+	run.cls_only = opt.hidden == 0 && !opt.measures;
 	slots = xcalloc(maxslots, sizeof(*slots));
 	for (int i = 0; i < maxslots; i++)
 		msgpack_unpacked_init(&slots[i].up);
@@ -365,7 +414,8 @@ main(int argc, char *argv[])
 		 * attention, 64 MB of maps (one long record may exceed it
 		 * alone: memory is bounded by one record's maps, not more).
 		 */
-		att = opt.attn ? (size_t)m.cfg.L * m.cfg.H * T * T * 4 : 0;
+		att = opt.attn || opt.measures ? (size_t)m.cfg.L * m.cfg.H *
+		    T * T * 4 * (1 + !!(opt.measures & CONTRIB_NORM)) : 0;
 		if (n > 0 && (n == maxslots || ntok + T > opt.maxtok ||
 		    natt + att > (64 << 20))) {
 			flush(w, &run, slots, n, off);
@@ -403,6 +453,8 @@ main(int argc, char *argv[])
 	}
 	free(slots);
 	bert_run_release(&run);
+	if (opt.measures)
+		contrib_release(&cmod);
 	if (off)
 		headset_release(off);
 	model_release(&m);

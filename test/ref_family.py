@@ -248,6 +248,8 @@ for line in sys.stdin:
         out["logits"] = lin(np.tanh(lin(cls, "pooler")),
                             "classifier").tolist()
     elif "pooler.dense.weight" in W:
-        out["logits"] = lin(np.tanh(lin(cls, "pooler.dense")),
-                            "classifier").tolist()
+        out["pooled"] = np.tanh(lin(cls, "pooler.dense")).tolist()
+        if "classifier.weight" in W:
+            out["logits"] = lin(np.array(out["pooled"]),
+                                "classifier").tolist()
     print(json.dumps(out))
