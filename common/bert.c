@@ -1346,6 +1346,10 @@ attend_task(void *arg, int t)
 		for (size_t i = 0; i < (size_t)nq * T; i++)
 			p[i] = v;
 	}
+	/* attribution: layer al's probabilities scaled, per sequence */
+	if (tr && tr->ascale && a->l == tr->al)
+		for (size_t i = 0; i < (size_t)nq * T; i++)
+			p[i] *= tr->ascale[b];
 	/* training: dropout on the probabilities, to the values only */
 	if (tr && tr->p > 0) {
 		drop(scratch, p, (size_t)nq * T, train_key(tr->seed, tr->step,
@@ -2112,6 +2116,10 @@ attback_task(void *arg, int t)
 	for (size_t i = 0; i < TT; i++)
 		dg += (double)pd[i] * A[i];
 	tr->dgate[t] = dg;
+	/* attribution: the gradient by the probabilities as applied */
+	if (tr->dprob && a->l == tr->al)
+		for (size_t i = 0; i < TT; i++)
+			tr->dprob[tr->poff[b] + h * TT + i] = g * A[i];
 	/* dv (T, D) = g pd^T . dc */
 	if (pool.gemm) {
 		gemm_pack_cols(kv, dc, C, D, T);

@@ -288,6 +288,18 @@ struct bert_train {
 	float		*sc;		/* per thread, attention's backward */
 	unsigned char	*mask;		/* per thread, dropout masks */
 	double		*dgate;		/* (B, H) */
+
+	/*
+	 * Attention attribution (attribute(1)), set by the caller: with
+	 * ascale, layer al's probabilities of sequence b are multiplied by
+	 * ascale[b] after the softmax (and the heads disabled); with dprob,
+	 * the backward pass writes there the gradient by layer al's
+	 * probabilities as applied, (H, T_b, T_b) of sequence b at poff[b].
+	 * Dropout must be off.
+	 */
+	int		 al;
+	const float	*ascale;	/* (B) */
+	float		*dprob;
 	size_t		 capN, capB, capP, capT;
 };
 
