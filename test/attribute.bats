@@ -116,3 +116,44 @@ compare() {
 	run -1 --separate-stderr attribute -m "$T/c" "$D/in.mp"
 	[[ $stderr == *"model.safetensors"* ]]
 }
+
+# Completeness: summed over a layer, the attribution is the Riemann sum of
+# the path integral of dF along (k/m) A, so it approaches F(A) - F(0), F(0)
+# being the model with that layer's attention zero (encode --disable Ll
+# --mode zero), as m grows.
+@test "attribute: a layer's attribution sums to F(A) - F(0)" {
+	cd "$TOP"
+	for m in 4 64; do
+		attribute -m "$D/m" -s $m -p "$D/in.mp" >"$T/a$m.mp"
+	done
+	encode -m "$D/m" "$D/in.mp" >"$T/e0.mp"
+	for l in 1 2; do
+		encode -m "$D/m" --disable L$l --mode zero "$D/in.mp" \
+		    >"$T/e$l.mp"
+	done
+	$PY - "$T" <<-'PY'
+	import sys
+	sys.path.insert(0, "test")
+	import mp, numpy as np
+	d = sys.argv[1]
+	def rd(n): return list(mp.records(open("%s/%s.mp" % (d, n), "rb")))
+	def prob(r, y):
+	    z = np.array(r["logits"]); p = np.exp(z - z.max()); p /= p.sum()
+	    return p[y]
+	e0, err = rd("e0"), {4: [], 64: []}
+	for l in (1, 2):
+	    el = rd("e%d" % l)
+	    for m in (4, 64):
+	        for a, r0, r1 in zip(rd("a%d" % m), e0, el):
+	            y = a["attr_label"]
+	            want = prob(r0, y) - prob(r1, y)
+	            s = np.array(mp.tensor(a["attr"])).reshape(2, -1)[l - 1].sum()
+	            err[m].append(abs(s - want))
+	            print(l, m, a["id"], "%.4g %.4g" % (s, want))
+	# the Riemann sum's error falls as 1/m: 16 times more steps, an error
+	# at least 8 times smaller, and small against F's changes
+	e4, e64 = max(err[4]), max(err[64])
+	print("worst error: m=4 %.3g, m=64 %.3g" % (e4, e64))
+	assert e64 < e4 / 8 and e64 < 5e-3
+	PY
+}
