@@ -186,6 +186,13 @@ check: test/vmcheck
 test/vmcheck: test/vmcheck.c common/libcommon.a $(HDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+# ---- test-only programs: the f32 kernel against its scalar reference ----
+TESTBIN += test/gemmcheck
+check: test/gemmcheck
+
+test/gemmcheck: test/gemmcheck.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
 # ---- test-only programs: the bf16 kernel against its scalar reference ----
 TESTBIN += test/bfcheck
 check: test/bfcheck

@@ -15,6 +15,7 @@
 
 #include "bert.h"
 #include "blas.h"
+#include "contrib.h"
 #include "headset.h"
 #include "model.h"
 #include "rec.h"
@@ -26,10 +27,15 @@ static struct {
 	int		 gz, bf;	/* -z, --precision */
 	size_t		 maxtok;
 	const char	*mdir, *dis;	/* -m, --disable */
+	int		 measures;	/* --measures: CONTRIB_* bits */
 } opt = { .attn_dtype = DT_F32, .mode = BERT_UNIFORM, .maxtok = 2048 };
 
+static struct contrib_model cmod;	/* with --measures */
+
+static long	nonfinite(const float *, size_t);
+
 static const char *const drop[] = { "logits", "pred", "attn", "hidden",
-    "pooled", NULL };
+    "pooled", "norm", "norm_layer", "alti", "vz", NULL };
 
 static void
 usage(void)
@@ -38,6 +44,7 @@ usage(void)
 	    "[--attn-dtype f32|f16] [--hidden | --hidden-all]\n"
 	    "              [--disable heads] [--mode uniform|zero] "
 	    "[--precision f32|bf16]\n"
+	    "              [--measures norm,norm_layer,alti,vz|all] "
 	    "              [file ...]\n");
 	exit(2);
 }
@@ -64,6 +71,37 @@ put(struct rec_writer *w, struct bert_run *r, int b, struct tokrec *s)
 		size_t shape[4] = { c->L, c->H, T, T };
 		rec_put_tensor(w, "attn", opt.attn_dtype, shape, 4,
 		    bert_run_attn(r, b));
+	}
+	if (opt.measures) {
+		float *out[4] = { NULL };
+		size_t TT = T * T, n = 0;
+
+		for (int k = 0; k < 4; k++)
+			n += (opt.measures >> k & 1) * (k == 0 ? c->H : 1);
+		float *buf = xreallocarray(NULL, n * c->L, TT * sizeof(float));
+		float *p = buf;
+		for (int k = 0; k < 4; k++)
+			if (opt.measures >> k & 1) {
+				out[k] = p;
+				p += (k == 0 ? c->H : 1) * c->L * TT;
+			}
+		contrib_run(&cmod, r, b, s->ids, s->seg, out);
+		for (int k = 0; k < 4; k++) {
+			size_t shape[4] = { c->L, k == 0 ? c->H : 1, T, T };
+			long i;
+
+			if (out[k] == NULL)
+				continue;
+			if ((i = nonfinite(out[k], shape[0] * shape[1] * TT))
+			    != -1)
+				errx(1, "%s: %s is not finite at layer %zu "
+				    "(the model's weights or inputs overflow)",
+				    s->where, contrib_keys[k], i / (shape[1] *
+				    TT) + 1);
+			rec_put_tensor(w, contrib_keys[k], opt.attn_dtype,
+			    shape, 4, out[k]);
+		}
+		free(buf);
 	}
 	if (opt.hidden == 1) {
 		size_t shape[2] = { T, C };
@@ -148,7 +186,8 @@ flush(struct rec_writer *w, struct bert_run *r, struct tokrec *s, int n,
 	}
 	if (bert_run_batch(r, n, ids, seg, T, err, sizeof(err)) == -1)
 		errx(1, "%s", err);	/* checked per record before */
-	bert_run_layers(r, 1, off, opt.mode, opt.hidden == 2);
+	bert_run_layers(r, 1, off, opt.mode, opt.hidden == 2 ||
+	    opt.measures);
 	bert_run_head(r, NULL);
 	for (int i = 0; i < n; i++) {
 		checkfinite(r, i, &s[i]);
@@ -188,6 +227,7 @@ options(int argc, char *argv[])
 		{ "disable", required_argument, NULL, 'd' },
 		{ "hidden", no_argument, NULL, 'h' },
 		{ "hidden-all", no_argument, NULL, 'H' },
+		{ "measures", required_argument, NULL, 'X' },
 		{ "mode", required_argument, NULL, 'M' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "pooled", no_argument, NULL, 'p' },
@@ -233,6 +273,11 @@ options(int argc, char *argv[])
 			break;
 		case 'm':
 			opt.mdir = optarg;
+			break;
+		case 'X':
+			if (contrib_parse(optarg, &opt.measures, err,
+			    sizeof(err)) == -1)
+				errx(2, "--measures: %s", err);
 			break;
 		case 'p':
 			opt.pooled = 1;
@@ -306,9 +351,11 @@ encode(struct bert *m, const struct wp_vocab *vocab, const struct headset *off,
 	int n = 0, maxslots = 64;	/* flush()'s arrays */
 	size_t ntok = 0, natt = 0;
 
+	if (opt.measures)
+		contrib_init(&cmod, m, opt.measures);
 	bert_run_init(&run, m);
-	run.want_attn = opt.attn;
-	run.cls_only = opt.hidden == 0;
+	run.want_attn = opt.attn || opt.measures;
+	run.cls_only = opt.hidden == 0 && !opt.measures;
 	slots = xcalloc(maxslots, sizeof(*slots));
 	for (int i = 0; i < maxslots; i++)
 		tokrec_init(&slots[i]);
@@ -323,7 +370,8 @@ encode(struct bert *m, const struct wp_vocab *vocab, const struct headset *off,
 
 		/* check the record on its own, so errors name it */
 		T = tokrec_check(&rec, &m->cfg, vocab, opt.mdir, &ids, &seg);
-		att = opt.attn ? (size_t)m->cfg.L * m->cfg.H * T * T * 4 : 0;
+		att = opt.attn || opt.measures ? (size_t)m->cfg.L * m->cfg.H *
+		    T * T * 4 * (1 + !!(opt.measures & CONTRIB_NORM)) : 0;
 		if (n > 0 && (n == maxslots || ntok + T > opt.maxtok ||
 		    natt + att > (64 << 20))) {
 			flush(w, &run, slots, n, off);
@@ -345,6 +393,8 @@ encode(struct bert *m, const struct wp_vocab *vocab, const struct headset *off,
 		tokrec_release(&slots[i]);
 	free(slots);
 	bert_run_release(&run);
+	if (opt.measures)
+		contrib_release(&cmod);
 }
 
 int

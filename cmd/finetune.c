@@ -29,13 +29,14 @@ struct set {
 };
 
 enum {
-	O_BATCH = 256, O_DEV, O_DROPOUT, O_EPOCHS, O_IMPORTANCE, O_LABELS,
-	O_LR, O_MAXNORM, O_PRUNE, O_RANDOM, O_SEED, O_WARMUP, O_WD
+	O_BATCH = 256, O_DEV, O_DEVLOGITS, O_DROPOUT, O_EPOCHS, O_IMPORTANCE,
+	O_LABELS, O_LR, O_MAXNORM, O_PRUNE, O_RANDOM, O_SEED, O_WARMUP, O_WD
 };
 
 static const struct option longopts[] = {
 	{ "batch",		required_argument, NULL, O_BATCH },
 	{ "dev",		required_argument, NULL, O_DEV },
+	{ "dev-logits",		required_argument, NULL, O_DEVLOGITS },
 	{ "dropout",		required_argument, NULL, O_DROPOUT },
 	{ "epochs",		required_argument, NULL, O_EPOCHS },
 	{ "force",		no_argument,	   NULL, 'f' },
@@ -60,9 +61,9 @@ usage(void)
 	    "[--batch n] [--epochs n] [--lr rate]\n"
 	    "\t[--warmup fraction] [--weight-decay w] [--dropout p] "
 	    "[--max-grad-norm x]\n"
-	    "\t[--seed n] [--dev file] [--random-init] [--labels n] "
-	    "[--importance file]\n"
-	    "\t[--prune steps] [file ...]\n");
+	    "\t[--seed n] [--dev file] [--dev-logits file] [--random-init] "
+	    "[--labels n]\n"
+	    "\t[--importance file] [--prune steps] [file ...]\n");
 	exit(2);
 }
 
@@ -260,10 +261,11 @@ iota(size_t n)
 
 /*
  * Accuracy over s, or Pearson's r of prediction and label for regression;
- * no dropout.
+ * no dropout.  With fp, each example's logits to it as a JSON line, as
+ * recs -k logits writes encode's.
  */
 static double
-evaluate(struct train *t, const struct set *s, int batch)
+evaluate(struct train *t, const struct set *s, int batch, FILE *fp)
 {
 	struct batchbuf bb = { 0 };
 	size_t *idx = iota(s->n), right = 0;
@@ -278,6 +280,11 @@ evaluate(struct train *t, const struct set *s, int batch)
 		for (size_t b = 0; b < nb; b++) {
 			const float *z = t->logits + b * nl;
 			double y = s->label[i + b];
+
+			for (int j = 0; fp != NULL && j < nl; j++)
+				fprintf(fp, "%s%.9g%s", j ? "," :
+				    "{\"logits\":[", z[j], j < nl - 1 ? "" :
+				    "]}\n");
 
 			if (nl == 1) {
 				sx += z[0];
@@ -387,7 +394,7 @@ train(struct train *t, const struct set *s, const struct set *dev,
 			if (dev)
 				fprintf(stderr, ", dev %s %.4f (%zu examples)",
 				    nl == 1 ? "pearson" : "accuracy",
-				    evaluate(t, dev, hp->batch), dev->n);
+				    evaluate(t, dev, hp->batch, NULL), dev->n);
 			fputc('\n', stderr);
 		}
 	}
@@ -476,7 +483,7 @@ prune(struct train *t, const double *imp, const struct set *dev, int steps,
 			t->gate[ord[i]] = i < np ? 0.0f : 1.0f;
 		last = np ? ord[np - 1] : 0;
 		printf("%d\t%zu\t%.4f\t%.4f\t", s, np, (double)np / nh,
-		    evaluate(t, dev, batch));
+		    evaluate(t, dev, batch, NULL));
 		if (np)
 			printf("L%zuH%zu\n", last / k->H + 1, last % k->H + 1);
 		else
@@ -514,6 +521,7 @@ main(int argc, char *argv[])
 	struct train t;
 	struct set trs = { 0 }, devs = { 0 };
 	const char *mdir = NULL, *odir = NULL, *devf = NULL, *impf = NULL;
+	const char *logf = NULL;
 	double dropout = 0.1, *imp = NULL;
 	long seed = 42, nl = 0, steps = 0;
 	int ch, rinit = 0, needdata, force = 0;
@@ -539,6 +547,9 @@ main(int argc, char *argv[])
 			break;
 		case O_DEV:
 			devf = optarg;
+			break;
+		case O_DEVLOGITS:
+			logf = optarg;
 			break;
 		case O_DROPOUT:
 			dropout = optnum("dropout", optarg, 0, 0.99);
@@ -590,8 +601,13 @@ main(int argc, char *argv[])
 		warnx("--prune needs --dev");
 		usage();
 	}
-	if (odir == NULL && impf == NULL && steps == 0) {
-		warnx("nothing to do: no -o, --importance or --prune");
+	if (logf && devf == NULL) {
+		warnx("--dev-logits needs --dev");
+		usage();
+	}
+	if (odir == NULL && impf == NULL && steps == 0 && logf == NULL) {
+		warnx("nothing to do: no -o, --importance, --prune or "
+		    "--dev-logits");
 		usage();
 	}
 	/* Before the hours of training, not after them. */
@@ -641,6 +657,14 @@ main(int argc, char *argv[])
 		train(&t, &trs, devf ? &devs : NULL, &hp);
 	if (odir && stw_write(&t.m, mdir, odir, errbuf, sizeof(errbuf)) == -1)
 		errx(1, "%s", errbuf);
+	if (logf) {
+		FILE *fp = strcmp(logf, "-") == 0 ? stdout : fopen(logf, "w");
+
+		if (fp == NULL)
+			err(1, "%s", logf);
+		evaluate(&t, &devs, hp.batch, fp);
+		closeout(fp, fp == stdout ? "stdout" : logf);
+	}
 	if (impf || steps)
 		imp = importance(&t, &trs, hp.batch);
 	if (impf)

@@ -19,6 +19,7 @@
 #include "bert.h"
 #include "gemm.h"
 #include "gemmbf.h"
+#include "train.h"
 #include "util.h"
 
 /*
@@ -45,6 +46,11 @@ static struct {
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 static int want_bf;			/* bert_precision()'s, for pool_init */
 static _Thread_local int tid;		/* 0 the caller, 1.. the workers */
+
+static void train_reserve(struct bert_run *r);
+static void droprows(struct bert_run *r, float *x, int C, uint64_t key);
+static void drop(float *y, const float *x, size_t n, uint64_t key,
+    size_t i0, float p);
 
 /* Rows a batch rounds up to: see bert.h; its maximum. */
 #define MAXUNIT	64
@@ -237,9 +243,13 @@ const char *
 bert_dense(void)
 {
 	pthread_once(&pool_once, pool_init);
-	return pool.bf ? "headcount's AVX512-BF16 kernel (bf16 products, "
-	    "float32 sums)" : pool.gemm ? "headcount's AVX2 kernel" :
-	    "OpenBLAS sgemm";
+	if (pool.bf)
+		return "headcount's AVX512-BF16 kernel (bf16 products, "
+		    "float32 sums)";
+	if (pool.gemm)
+		return strcmp(gemm_name(), "AVX-512") == 0 ?
+		    "headcount's AVX-512 kernel" : "headcount's AVX2 kernel";
+	return "OpenBLAS sgemm";
 }
 
 int
@@ -416,6 +426,7 @@ struct lnorm {
 	const float	*x, *r, *g, *b;
 	int		 N, C;
 	float		 eps;
+	float		*pre, *mr;	/* training: the sums, (mean, rstd) */
 };
 
 #define ROWS	32	/* rows of a LayerNorm or GELU task */
@@ -527,22 +538,25 @@ vstore(float *p, vf v)
 	memcpy(p, &v, sizeof(v));
 }
 
-/* x (n) = GELU(x) = x Phi(x) = 0.5 x (1 + erf(x / sqrt(2))), as HF's "gelu" */
+/*
+ * y (n) = GELU(x (n)) = x Phi(x) = 0.5 x (1 + erf(x / sqrt(2))), as HF's
+ * "gelu"; y may be x
+ */
 INLINE void
-gelu_body(float *x, size_t n)
+gelu_body(float *y, const float *x, size_t n)
 {
 	float buf[VL] = { 0 };
 	size_t i;
 
 	for (i = 0; i + VL <= n; i += VL) {
 		vf v = vload(x + i);
-		vstore(x + i, 0.5f * v * (1.0f + verf(v * 0.70710678f)));
+		vstore(y + i, 0.5f * v * (1.0f + verf(v * 0.70710678f)));
 	}
 	if (i < n) {
 		memcpy(buf, x + i, (n - i) * sizeof(float));
 		vf v = vload(buf);
 		vstore(buf, 0.5f * v * (1.0f + verf(v * 0.70710678f)));
-		memcpy(x + i, buf, (n - i) * sizeof(float));
+		memcpy(y + i, buf, (n - i) * sizeof(float));
 	}
 }
 
@@ -564,24 +578,28 @@ map_body(float *y, const float *x, size_t n, int isexp)
 /*
  * One row of LayerNorm: y (C) = LayerNorm(x + r), r NULL for none; y may
  * be x.  The mean and the variance are summed in double, in VL running
- * sums (one long chain of additions was most of its time).
+ * sums (one long chain of additions was most of its time).  For
+ * training, the sum x + r goes to pre (y when NULL; pre may be x), and
+ * the mean and 1 / sqrt(var + eps) as rounded to float, the numbers that
+ * normalise, to mr[0] and mr[1] (mr NULL: not kept).
  */
 INLINE void
-lnorm_body(float *y, const float *x, const float *r, const float *g,
-    const float *b, int C, float eps)
+lnorm_body(float *y, float *pre, const float *x, const float *r,
+    const float *g, const float *b, int C, float eps, float *mr)
 {
 	double s[VL] = { 0 }, mean = 0, var = 0;
+	float *u = pre ? pre : y;
 	int j;
 
-	/* pass 1: the sum (into y) and its mean */
+	/* pass 1: the sum (into u) and its mean */
 	for (j = 0; j + VL <= C; j += VL) {
 		vf v = r ? vload(x + j) + vload(r + j) : vload(x + j);
-		vstore(y + j, v);
+		vstore(u + j, v);
 		for (int k = 0; k < VL; k++)
 			s[k] += v[k];
 	}
 	for (; j < C; j++)
-		s[0] += y[j] = r ? x[j] + r[j] : x[j];
+		s[0] += u[j] = r ? x[j] + r[j] : x[j];
 	for (int k = 0; k < VL; k++) {
 		mean += s[k];
 		s[k] = 0;
@@ -590,21 +608,98 @@ lnorm_body(float *y, const float *x, const float *r, const float *g,
 	/* pass 2: the variance about the mean */
 	for (j = 0; j + VL <= C; j += VL)
 		for (int k = 0; k < VL; k++) {
-			double d = y[j + k] - mean;
+			double d = u[j + k] - mean;
 			s[k] += d * d;
 		}
 	for (; j < C; j++)
-		s[0] += (y[j] - mean) * (y[j] - mean);
+		s[0] += (u[j] - mean) * (u[j] - mean);
 	for (int k = 0; k < VL; k++)
 		var += s[k];
 	var /= C;
 	/* pass 3: normalise, scale, shift */
 	float rstd = (float)(1.0 / sqrt(var + eps)), m = (float)mean;
 	for (j = 0; j + VL <= C; j += VL)
-		vstore(y + j, (vload(y + j) - m) * rstd * vload(g + j) +
+		vstore(y + j, (vload(u + j) - m) * rstd * vload(g + j) +
 		    vload(b + j));
 	for (; j < C; j++)
-		y[j] = (y[j] - m) * rstd * g[j] + b[j];
+		y[j] = (u[j] - m) * rstd * g[j] + b[j];
+	if (mr) {
+		mr[0] = m;
+		mr[1] = rstd;
+	}
+}
+
+/*
+ * LayerNorm's backward for one row, from its input x (C), mean m and rstd
+ * s: with xh = (x - m) s and u = g dy, dx (C) = s (u - mean(u) - xh
+ * mean(u xh)); dg (C) += dy xh and db (C) += dy.  The means in float, in
+ * VL running sums.
+ */
+INLINE void
+lnback_body(float *dx, float *dg, float *db, const float *dy,
+    const float *x, float m, float s, const float *g, int C)
+{
+	vf su = { 0 }, sx = { 0 };
+	float mu = 0, mx = 0;
+	int j;
+
+	/* pass 1: the two means */
+	for (j = 0; j + VL <= C; j += VL) {
+		vf u = vload(g + j) * vload(dy + j);
+		su += u;
+		sx += u * ((vload(x + j) - m) * s);
+	}
+	for (int k = 0; k < VL; k++) {
+		mu += su[k];
+		mx += sx[k];
+	}
+	for (; j < C; j++) {
+		float u = g[j] * dy[j];
+		mu += u;
+		mx += u * ((x[j] - m) * s);
+	}
+	mu /= C;
+	mx /= C;
+	/* pass 2: dx, and the sums of dg and db */
+	for (j = 0; j + VL <= C; j += VL) {
+		vf xh = (vload(x + j) - m) * s, d = vload(dy + j);
+		vstore(dx + j, s * (vload(g + j) * d - mu - xh * mx));
+		vstore(dg + j, vload(dg + j) + d * xh);
+		vstore(db + j, vload(db + j) + d);
+	}
+	for (; j < C; j++) {
+		float xh = (x[j] - m) * s;
+		dx[j] = s * (g[j] * dy[j] - mu - xh * mx);
+		dg[j] += dy[j] * xh;
+		db[j] += dy[j];
+	}
+}
+
+/*
+ * Softmax's backward for n rows of T: with p the probabilities and d the
+ * gradient of them, d_ij = scale p_ij (d_ij - sum_k p_ik d_ik), in place.
+ */
+INLINE void
+softback_body(float *d, const float *p, int n, int T, float scale)
+{
+	for (int i = 0; i < n; i++) {
+		const float *pi = p + (size_t)i * T;
+		float *di = d + (size_t)i * T, dot = 0;
+		vf vs = { 0 };
+		int j;
+
+		for (j = 0; j + VL <= T; j += VL)
+			vs += vload(pi + j) * vload(di + j);
+		for (int k = 0; k < VL; k++)
+			dot += vs[k];
+		for (; j < T; j++)
+			dot += pi[j] * di[j];
+		for (j = 0; j + VL <= T; j += VL)
+			vstore(di + j, scale * vload(pi + j) *
+			    (vload(di + j) - dot));
+		for (; j < T; j++)
+			di[j] = scale * pi[j] * (di[j] - dot);
+	}
 }
 
 /* d (n) *= GELU'(x (n)) = Phi(x) + x phi(x), with the erf above */
@@ -687,24 +782,38 @@ softmax_body(float *p, int n, int T)
 #define AVX2		__attribute__((target("avx2")))
 #endif
 
-static void gelu_any(float *x, size_t n) { gelu_body(x, n); }
+static void gelu_any(float *y, const float *x, size_t n)
+    { gelu_body(y, x, n); }
 static void gelu_grad_any(float *d, const float *x, size_t n)
     { gelu_grad_body(d, x, n); }
 static void softmax_any(float *p, int n, int T) { softmax_body(p, n, T); }
-static void lnorm_any(float *y, const float *x, const float *r,
-    const float *g, const float *b, int C, float eps)
-    { lnorm_body(y, x, r, g, b, C, eps); }
+static void lnorm_any(float *y, float *pre, const float *x, const float *r,
+    const float *g, const float *b, int C, float eps, float *mr)
+    { lnorm_body(y, pre, x, r, g, b, C, eps, mr); }
+static void lnback_any(float *dx, float *dg, float *db, const float *dy,
+    const float *x, float m, float s, const float *g, int C)
+    { lnback_body(dx, dg, db, dy, x, m, s, g, C); }
+static void softback_any(float *d, const float *p, int n, int T, float sc)
+    { softback_body(d, p, n, T, sc); }
 static void erf_any(float *y, const float *x, size_t n) { map_body(y, x, n, 0); }
 static void exp_any(float *y, const float *x, size_t n) { map_body(y, x, n, 1); }
 #ifdef HAVE_AVX2
-AVX2 static void gelu_avx2(float *x, size_t n) { gelu_body(x, n); }
+AVX2 static void gelu_avx2(float *y, const float *x, size_t n)
+    { gelu_body(y, x, n); }
 AVX2 static void gelu_grad_avx2(float *d, const float *x, size_t n)
     { gelu_grad_body(d, x, n); }
 AVX2 static void softmax_avx2(float *p, int n, int T)
     { softmax_body(p, n, T); }
-AVX2 static void lnorm_avx2(float *y, const float *x, const float *r,
-    const float *g, const float *b, int C, float eps)
-    { lnorm_body(y, x, r, g, b, C, eps); }
+AVX2 static void lnorm_avx2(float *y, float *pre, const float *x,
+    const float *r, const float *g, const float *b, int C, float eps,
+    float *mr)
+    { lnorm_body(y, pre, x, r, g, b, C, eps, mr); }
+AVX2 static void lnback_avx2(float *dx, float *dg, float *db, const float *dy,
+    const float *x, float m, float s, const float *g, int C)
+    { lnback_body(dx, dg, db, dy, x, m, s, g, C); }
+AVX2 static void softback_avx2(float *d, const float *p, int n, int T,
+    float sc)
+    { softback_body(d, p, n, T, sc); }
 AVX2 static void erf_avx2(float *y, const float *x, size_t n)
     { map_body(y, x, n, 0); }
 AVX2 static void exp_avx2(float *y, const float *x, size_t n)
@@ -712,16 +821,19 @@ AVX2 static void exp_avx2(float *y, const float *x, size_t n)
 #endif
 
 static struct {
-	void	(*gelu)(float *, size_t);
+	void	(*gelu)(float *, const float *, size_t);
 	void	(*gelu_grad)(float *, const float *, size_t);
 	void	(*softmax)(float *, int, int);
-	void	(*lnorm)(float *, const float *, const float *, const float *,
-	    const float *, int, float);
+	void	(*lnorm)(float *, float *, const float *, const float *,
+	    const float *, const float *, int, float, float *);
+	void	(*lnback)(float *, float *, float *, const float *,
+	    const float *, float, float, const float *, int);
+	void	(*softback)(float *, const float *, int, int, float);
 	void	(*erf)(float *, const float *, size_t);
 	void	(*exp)(float *, const float *, size_t);
 	const char *name;
-} vm = { gelu_any, gelu_grad_any, softmax_any, lnorm_any, erf_any, exp_any,
-    "x86-64" };
+} vm = { gelu_any, gelu_grad_any, softmax_any, lnorm_any, lnback_any,
+    softback_any, erf_any, exp_any, "x86-64" };
 static pthread_once_t vm_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -735,6 +847,8 @@ vm_init(void)
 		vm.gelu_grad = gelu_grad_avx2;
 		vm.softmax = softmax_avx2;
 		vm.lnorm = lnorm_avx2;
+		vm.lnback = lnback_avx2;
+		vm.softback = softback_avx2;
 		vm.erf = erf_avx2;
 		vm.exp = exp_avx2;
 		vm.name = "AVX2";
@@ -746,7 +860,7 @@ void
 bert_gelu(float *x, size_t n)
 {
 	pthread_once(&vm_once, vm_init);
-	vm.gelu(x, n);
+	vm.gelu(x, x, n);
 }
 
 void
@@ -777,10 +891,14 @@ bert_simd(void)
 	return vm.name;
 }
 
-/* x (N, F) = GELU(x), ROWS rows a task */
+/*
+ * y (N, F) = GELU(x (N, F)), ROWS rows a task; y may be x.  With d, the
+ * backward instead: d (N, F) *= GELU'(x).
+ */
 struct gelu {
-	float	*x;
-	int	 N, F;
+	float		*y, *d;
+	const float	*x;
+	int		 N, F;
 };
 
 static void
@@ -791,13 +909,26 @@ gelu_task(void *arg, int t)
 
 	/* row by row, so that a row's elements take the same lanes */
 	for (int i = t * ROWS; i < end; i++)
-		vm.gelu(a->x + (size_t)i * a->F, a->F);
+		if (a->d)
+			vm.gelu_grad(a->d + (size_t)i * a->F, a->x +
+			    (size_t)i * a->F, a->F);
+		else
+			vm.gelu(a->y + (size_t)i * a->F, a->x +
+			    (size_t)i * a->F, a->F);
 }
 
 static void
-gelu(float *x, int N, int F)
+gelu(float *y, const float *x, int N, int F)
 {
-	struct gelu a = { x, N, F };
+	struct gelu a = { y, NULL, x, N, F };
+
+	parallel((N + ROWS - 1) / ROWS, gelu_task, &a);
+}
+
+static void
+gelu_back(float *d, const float *x, int N, int F)
+{
+	struct gelu a = { NULL, d, x, N, F };
 
 	parallel((N + ROWS - 1) / ROWS, gelu_task, &a);
 }
@@ -807,17 +938,37 @@ lnorm_task(void *arg, int t)
 {
 	const struct lnorm *a = arg;
 	int C = a->C, end = (t + 1) * ROWS < a->N ? (t + 1) * ROWS : a->N;
+	float mr[2];
 
-	for (int i = t * ROWS; i < end; i++)
-		vm.lnorm(a->y + (size_t)i * C, a->x + (size_t)i * C,
-		    a->r ? a->r + (size_t)i * C : NULL, a->g, a->b, C, a->eps);
+	for (int i = t * ROWS; i < end; i++) {
+		vm.lnorm(a->y + (size_t)i * C, a->pre ? a->pre + (size_t)i * C :
+		    NULL, a->x + (size_t)i * C, a->r ? a->r + (size_t)i * C :
+		    NULL, a->g, a->b, C, a->eps, a->mr ? mr : NULL);
+		if (a->mr) {
+			a->mr[i] = mr[0];
+			a->mr[a->N + i] = mr[1];
+		}
+	}
 }
 
 static void
 add_layernorm(float *y, const float *x, const float *r, const float *g,
     const float *b, int N, int C, float eps)
 {
-	struct lnorm a = { y, x, r, g, b, N, C, eps };
+	struct lnorm a = { y, x, r, g, b, N, C, eps, NULL, NULL };
+
+	parallel((N + ROWS - 1) / ROWS, lnorm_task, &a);
+}
+
+/*
+ * The same for training: the sum x + r to pre (which may be x), each
+ * row's mean and rstd to mr (2, N).
+ */
+static void
+add_layernorm_keep(float *y, float *pre, float *mr, const float *x,
+    const float *r, const float *g, const float *b, int N, int C, float eps)
+{
+	struct lnorm a = { y, x, r, g, b, N, C, eps, pre, mr };
 
 	parallel((N + ROWS - 1) / ROWS, lnorm_task, &a);
 }
@@ -1022,6 +1173,8 @@ bert_run_pack(struct bert_run *r, int B, const int *const *ids,
 		r->attn = xreallocarray(r->attn, r->aoff[B], sizeof(float));
 		r->capA = r->aoff[B];
 	}
+	if (r->tr)
+		train_reserve(r);
 	return 0;
 }
 
@@ -1029,7 +1182,9 @@ void
 bert_embed(struct bert_run *r, float *x)
 {
 	const struct bert *m = r->m;
+	struct bert_train *tr = r->tr;
 	int C = m->cfg.C;
+	float *e = tr ? tr->emb : x;	/* training keeps the sum */
 
 	/* word + position + token type, then LayerNorm */
 	for (int b = 0; b < r->B; b++)
@@ -1039,10 +1194,19 @@ bert_embed(struct bert_run *r, float *x)
 			const float *p = m->wpe + (size_t)i * C;
 			const float *t = m->tte + (size_t)r->seg[n] * C;
 			for (int j = 0; j < C; j++)
-				x[(size_t)n * C + j] = w[j] + p[j] + t[j];
+				e[(size_t)n * C + j] = w[j] + p[j] + t[j];
 		}
-	pad_zero(r, x, C);
-	add_layernorm(x, x, NULL, m->elng, m->elnb, r->Np, C, m->cfg.eps);
+	pad_zero(r, e, C);
+	if (tr == NULL) {
+		add_layernorm(x, x, NULL, m->elng, m->elnb, r->Np, C,
+		    m->cfg.eps);
+		return;
+	}
+	add_layernorm_keep(x, NULL, tr->eln, e, NULL, m->elng, m->elnb, r->Np,
+	    C, m->cfg.eps);
+	if (tr->p > 0)
+		droprows(r, x, C, train_key(tr->seed, tr->step, 0,
+		    TRAIN_DROP_EMB));
 }
 
 int
@@ -1116,6 +1280,13 @@ qkv_layout(struct bert_run *r, int l, struct attend *a)
 	return split;
 }
 
+/* Layer l's queries, keys and values: the run's scratch, or kept */
+static float *
+qkv_of(struct bert_run *r, int l)
+{
+	return r->tr ? r->tr->a[l - 1].qkv : r->qkv;
+}
+
 /* A thread's buffer for a head's keys or values in bf16, n at least. */
 static uint16_t *
 bfbuf(size_t n)
@@ -1139,18 +1310,21 @@ attend_task(void *arg, int t)
 	const struct bert_config *c = &r->m->cfg;
 	int C = c->C, H = c->H, D = C / H, b = t / H, h = t % H, T = r->T[b];
 	size_t rs = a->rs, hs = a->hs;
-	const float *q = r->qkv + (size_t)r->off[b] * rs + h * hs;
+	const float *q = qkv_of(r, a->l) + (size_t)r->off[b] * rs + h * hs;
 	const float *k = q + H * hs, *v = k + H * hs;
 	/* the queries: nq rows lq floats apart */
 	const float *qr = a->cls ? r->cls + ((size_t)r->B + b) * C + h * D : q;
 	size_t lq = a->cls ? (size_t)C : rs;
 	int nq = a->cls ? 1 : T;
 	float *ctx = a->ctx + (size_t)r->off[b] * C;
-	float *p = r->want_attn ? r->attn + r->aoff[b] +
-	    ((size_t)(a->l - 1) * H + h) * T * T :
-	    r->probs + (size_t)tid * r->capT * r->capT;
+	struct bert_train *tr = r->tr;
+	float *scratch = r->probs + (size_t)tid * r->capT * r->capT;
+	float *p = tr ? tr->a[a->l - 1].att + tr->poff[b] + (size_t)h * T * T :
+	    r->want_attn ? r->attn + r->aoff[b] +
+	    ((size_t)(a->l - 1) * H + h) * T * T : scratch;
+	const float *pv = p;		/* what multiplies the values */
 	float *kv = r->kv + (size_t)tid * r->capT * D;	/* k_h, then v_h */
-	float scale = 1.0f / sqrtf((float)D);
+	float scale = 1.0f / sqrtf((float)D), gate;
 
 	if (a->off == NULL || a->off[b] == NULL ||
 	    !headset_has(a->off[b], a->l, h + 1)) {
@@ -1172,18 +1346,34 @@ attend_task(void *arg, int t)
 		for (size_t i = 0; i < (size_t)nq * T; i++)
 			p[i] = v;
 	}
+	/* attribution: layer al's probabilities scaled, per sequence */
+	if (tr && tr->ascale && a->l == tr->al)
+		for (size_t i = 0; i < (size_t)nq * T; i++)
+			p[i] *= tr->ascale[b];
+	/* training: dropout on the probabilities, to the values only */
+	if (tr && tr->p > 0) {
+		drop(scratch, p, (size_t)nq * T, train_key(tr->seed, tr->step,
+		    a->l - 1, TRAIN_DROP_ATT), tr->poff[b] + (size_t)h * T * T,
+		    tr->p);
+		pv = scratch;
+	}
 	/* ctx_h (nq, D) = p (nq, T) . v_h (T, D) */
 	if (pool.bf) {
 		uint16_t *vb = bfbuf(gemmbf_size(D, T));
 
 		gemmbf_pack_cols(vb, v, rs, D, T);
-		gemmbf_any(ctx + h * D, C, p, T, vb, nq, D, T);
+		gemmbf_any(ctx + h * D, C, pv, T, vb, nq, D, T);
 	} else if (pool.gemm) {
 		gemm_pack_cols(kv, v, rs, D, T);
-		gemm_any(ctx + h * D, C, p, T, kv, nq, D, T);
+		gemm_any(ctx + h * D, C, pv, T, kv, nq, D, T);
 	} else
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D,
-		    T, 1.0f, p, T, v, rs, 0.0f, ctx + h * D, C);
+		    T, 1.0f, pv, T, v, rs, 0.0f, ctx + h * D, C);
+	/* training: the head's gate, as HF's head_mask */
+	if (tr && tr->gate && (gate = tr->gate[(a->l - 1) * H + h]) != 1.0f)
+		for (int i = 0; i < nq; i++)
+			for (int j = 0; j < D; j++)
+				ctx[(size_t)i * C + h * D + j] *= gate;
 }
 
 void
@@ -1195,6 +1385,7 @@ bert_qkv(struct bert_run *r, int l, const float *x)
 	struct attend a;
 
 	split = qkv_layout(r, l, &a);
+	float *qkv = qkv_of(r, l);
 	if (a.cls) {
 		linear_split(r->m, r->qkv + c->H * a.hs, a.rs, split ? D :
 		    2 * C, split ? a.hs : 0, x, w->qkvw + (size_t)C * C,
@@ -1205,10 +1396,10 @@ bert_qkv(struct bert_run *r, int l, const float *x)
 		linear(r->m, r->cls + (size_t)r->B * C, r->cls, w->qkvw,
 		    w->qkvb, r->B, C, C);
 	} else if (split)
-		linear_split(r->m, r->qkv, D, D, a.hs, x, w->qkvw, w->qkvb,
+		linear_split(r->m, qkv, D, D, a.hs, x, w->qkvw, w->qkvb,
 		    r->Np, C, 3 * C);
 	else
-		linear(r->m, r->qkv, x, w->qkvw, w->qkvb, r->Np, C, 3 * C);
+		linear(r->m, qkv, x, w->qkvw, w->qkvb, r->Np, C, 3 * C);
 }
 
 void
@@ -1243,7 +1434,7 @@ sublayers(struct bert_run *r, const struct bert_layer *w, float *y,
 	linear(r->m, r->h1, ctx, w->aow, w->aob, N, C, C);
 	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, N, C, c->eps);
 	linear(r->m, r->ff, r->h1, w->iw, w->ib, N, C, c->F);
-	gelu(r->ff, N, c->F);
+	gelu(r->ff, r->ff, N, c->F);
 	linear(r->m, y, r->ff, w->ow, w->ob, N, c->F, C);
 	add_layernorm(y, y, r->h1, w->ln2g, w->ln2b, N, C, c->eps);
 }
@@ -1281,12 +1472,46 @@ cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
 		    C * sizeof(float));
 }
 
+/*
+ * sublayers() for training: h1 = LayerNorm(dropout(ctx . Wo^T + bo) + x),
+ * y = LayerNorm(dropout(gelu(h1 . Wi^T + bi) . Wo2^T + bo2) + h1), what
+ * the backward pass needs kept in layer l's acts.  The same operations
+ * as sublayers()'s on the same numbers: with no dropout, the same bits.
+ */
+static void
+sublayers_keep(struct bert_run *r, int l, float *y, const float *ctx,
+    const float *x)
+{
+	const struct bert_config *c = &r->m->cfg;
+	const struct bert_layer *w = &r->m->layer[l - 1];
+	struct bert_train *tr = r->tr;
+	struct bert_acts *A = &tr->a[l - 1];
+	int C = c->C, N = r->Np;
+
+	linear(r->m, A->r1, ctx, w->aow, w->aob, N, C, C);
+	if (tr->p > 0)
+		droprows(r, A->r1, C, train_key(tr->seed, tr->step, l - 1,
+		    TRAIN_DROP_AO));
+	add_layernorm_keep(A->x1, A->r1, A->ln, A->r1, x, w->ln1g, w->ln1b, N,
+	    C, c->eps);
+	linear(r->m, A->fc, A->x1, w->iw, w->ib, N, C, c->F);
+	gelu(A->ge, A->fc, N, c->F);
+	linear(r->m, y, A->ge, w->ow, w->ob, N, c->F, C);
+	if (tr->p > 0)
+		droprows(r, y, C, train_key(tr->seed, tr->step, l - 1,
+		    TRAIN_DROP_FO));
+	add_layernorm_keep(y, A->r2, A->ln + 2 * (size_t)N, y, A->x1, w->ln2g,
+	    w->ln2b, N, C, c->eps);
+}
+
 void
 bert_out(struct bert_run *r, int l, float *y, float *ctx, const float *x)
 {
 	const struct bert_layer *w = &r->m->layer[l - 1];
 
-	if (l == r->m->cfg.L && r->cls_only)
+	if (r->tr)
+		sublayers_keep(r, l, y, ctx, x);
+	else if (l == r->m->cfg.L && r->cls_only)
 		cls_rows(r, w, y, ctx, x);
 	else
 		sublayers(r, w, y, ctx, x, r->Np);
@@ -1296,9 +1521,11 @@ void
 bert_layer(struct bert_run *r, int l, float *y, const float *x,
     const struct headset *const *off, int mode)
 {
+	float *ctx = r->tr ? r->tr->a[l - 1].ctx : r->ctx;
+
 	bert_qkv(r, l, x);
-	bert_attend(r, l, r->ctx, off, mode);
-	bert_out(r, l, y, r->ctx, x);
+	bert_attend(r, l, ctx, off, mode);
+	bert_out(r, l, y, ctx, x);
 }
 
 void
@@ -1335,6 +1562,19 @@ bert_head(struct bert_run *r, const float *x, float *pooled, float *logits)
 		    cls, 1, 1.0f, p, 1);
 		for (int j = 0; j < C; j++)
 			p[j] = tanhf(p[j]);
+		if (r->tr) {
+			/* training: kept, and dropout before the classifier */
+			struct bert_train *tr = r->tr;
+			memcpy(tr->pooled + (size_t)b * C, p, C * sizeof(float));
+			p = tr->poold + (size_t)b * C;
+			if (tr->p > 0)
+				drop(p, tr->pooled + (size_t)b * C, C,
+				    train_key(tr->seed, tr->step, 0,
+				    TRAIN_DROP_POOL), (size_t)b * C, tr->p);
+			else
+				memcpy(p, tr->pooled + (size_t)b * C,
+				    C * sizeof(float));
+		}
 		if (nl == 0)
 			continue;
 		/* logits (nl) = pooled . Wc^T + bc */
@@ -1361,12 +1601,699 @@ bert_run_attn(const struct bert_run *r, int b)
 	return r->attn + r->aoff[b];
 }
 
-double
-bert_flops(const struct bert_config *c, int T)
-{
-	double C = c->C, F = c->F;
+/* ---- training: dropout, the kept activations, the backward pass ---- */
 
-	/* per layer: qkv, scores, context, out, FFN up and down; 2 per FMA */
-	return c->L * (2.0 * T * C * 3 * C + 2.0 * T * T * C * 2 +
-	    2.0 * T * C * C + 2.0 * 2 * T * C * F);
+/*
+ * y (n) = x kept by the mask of key from element i0 (train_mask), times
+ * 1 / (1 - p), or 0; y may be x.
+ */
+static void
+drop(float *y, const float *x, size_t n, uint64_t key, size_t i0, float p)
+{
+	unsigned char m[256];
+	float s = 1.0f / (1.0f - p);
+
+	for (size_t i = 0; i < n; i += sizeof(m)) {
+		size_t k = n - i < sizeof(m) ? n - i : sizeof(m);
+
+		train_mask(m, key, i0 + i, k, p);
+		for (size_t j = 0; j < k; j++)
+			y[i + j] = m[j] ? x[i + j] * s : 0.0f;
+	}
+}
+
+/*
+ * Dropout on x (Np, C) in place, ROWS rows a task: row n's element j is
+ * element urow[n] * C + j of the mask, the row counted without the
+ * padding, so that the masks do not depend on it.  The padding's rows
+ * stay as they are.
+ */
+struct droprows {
+	struct bert_run	*r;
+	float		*x;
+	int		 C;
+	uint64_t	 key;
+};
+
+static void
+droprows_task(void *arg, int t)
+{
+	const struct droprows *a = arg;
+	const struct bert_train *tr = a->r->tr;
+	int end = (t + 1) * ROWS < a->r->Np ? (t + 1) * ROWS : a->r->Np;
+
+	for (int n = t * ROWS; n < end; n++)
+		if (tr->urow[n] >= 0)
+			drop(a->x + (size_t)n * a->C, a->x + (size_t)n * a->C,
+			    a->C, a->key, (size_t)tr->urow[n] * a->C, tr->p);
+}
+
+static void
+droprows(struct bert_run *r, float *x, int C, uint64_t key)
+{
+	struct droprows a = { r, x, C, key };
+
+	parallel((r->Np + ROWS - 1) / ROWS, droprows_task, &a);
+}
+
+/* Room in r->tr for the batch that bert_run_pack has just set. */
+static void
+train_reserve(struct bert_run *r)
+{
+	const struct bert_config *c = &r->m->cfg;
+	struct bert_train *tr = r->tr;
+	size_t C = c->C, F = c->F, H = c->H, Np = r->Np, B = r->B, P = 0;
+	size_t maxT = 0, u = 0;
+
+	for (int b = 0; b < r->B; b++) {
+		P += H * r->T[b] * r->T[b];
+		if ((size_t)r->T[b] > maxT)
+			maxT = r->T[b];
+	}
+	if (tr->a == NULL)
+		tr->a = xcalloc(c->L, sizeof(*tr->a));
+	if (Np > tr->capN) {
+		size_t big = C > F ? C : F, nt = (Np + ROWS - 1) / ROWS;
+
+		tr->emb = xreallocarray(tr->emb, Np * C, sizeof(float));
+		tr->eln = xreallocarray(tr->eln, 2 * Np, sizeof(float));
+		tr->urow = xreallocarray(tr->urow, Np, sizeof(int));
+		tr->d1 = xreallocarray(tr->d1, Np * C, sizeof(float));
+		tr->dt = xreallocarray(tr->dt, Np * C, sizeof(float));
+		tr->dh = xreallocarray(tr->dh, Np * F, sizeof(float));
+		tr->dq = xreallocarray(tr->dq, Np * 3 * C, sizeof(float));
+		tr->xp = xreallocarray(tr->xp, Np * big, sizeof(float));
+		tr->part = xreallocarray(tr->part, nt * 2 * C, sizeof(float));
+		for (int l = 0; l < c->L; l++) {
+			struct bert_acts *A = &tr->a[l];
+			A->qkv = xreallocarray(A->qkv, Np * 3 * C,
+			    sizeof(float));
+			A->ctx = xreallocarray(A->ctx, Np * C, sizeof(float));
+			A->r1 = xreallocarray(A->r1, Np * C, sizeof(float));
+			A->x1 = xreallocarray(A->x1, Np * C, sizeof(float));
+			A->r2 = xreallocarray(A->r2, Np * C, sizeof(float));
+			A->fc = xreallocarray(A->fc, Np * F, sizeof(float));
+			A->ge = xreallocarray(A->ge, Np * F, sizeof(float));
+			A->ln = xreallocarray(A->ln, 4 * Np, sizeof(float));
+		}
+		tr->capN = Np;
+	}
+	if (P > tr->capP) {
+		for (int l = 0; l < c->L; l++)
+			tr->a[l].att = xreallocarray(tr->a[l].att, P,
+			    sizeof(float));
+		tr->capP = P;
+	}
+	if (B > tr->capB) {
+		tr->pooled = xreallocarray(tr->pooled, B * C, sizeof(float));
+		tr->poold = xreallocarray(tr->poold, B * C, sizeof(float));
+		tr->poff = xreallocarray(tr->poff, B + 1, sizeof(size_t));
+		tr->dgate = xreallocarray(tr->dgate, B * H, sizeof(double));
+		tr->capB = B;
+	}
+	if (maxT > tr->capT) {
+		/* per thread: two (T, T) */
+		tr->sc = xreallocarray(tr->sc, (size_t)pool.n * 2 * maxT * maxT,
+		    sizeof(float));
+		tr->capT = maxT;
+	}
+	tr->poff[0] = 0;
+	for (size_t n = 0; n < Np; n++)
+		tr->urow[n] = -1;
+	for (int b = 0; b < r->B; b++) {
+		tr->poff[b + 1] = tr->poff[b] + H * r->T[b] * r->T[b];
+		for (int i = 0; i < r->T[b]; i++)
+			tr->urow[r->off[b] + i] = (int)u++;
+	}
+}
+
+/* The dense weight k of layer l (0 qkv, 1 attention out, 2 FFN in, 3 out) */
+static float *
+dense_of(const struct bert *m, int l, int k)
+{
+	const struct bert_layer *w = &m->layer[l];
+
+	return k == 0 ? w->qkvw : k == 1 ? w->aow : k == 2 ? w->iw : w->ow;
+}
+
+/* Outputs and inputs of dense weight k */
+static void
+dense_shape(const struct bert_config *c, int k, int *out, int *in)
+{
+	*out = k == 0 ? 3 * c->C : k == 2 ? c->F : c->C;
+	*in = k == 3 ? c->F : c->C;
+}
+
+/*
+ * Task t of bert_train_pack: weight t / 2 of the layers packed for the
+ * forward pass (t even: panels of W's rows, as gemm_pack) or the
+ * backward (odd: panels of W's columns, for dX = dY . W).
+ */
+static void
+trainpack_task(void *arg, int t)
+{
+	struct bert_train *tr = arg;
+	const struct bert *m = tr->src;
+	int l = t / 8, k = t / 2 % 4, out, in;
+	const float *w = dense_of(m, l, k);
+
+	dense_shape(&m->cfg, k, &out, &in);
+	if (t % 2 == 0)
+		gemm_pack_rows(dense_of(&tr->pm, l, k), w, in, out, in, 1.0f);
+	else
+		gemm_pack_cols(tr->wt[4 * l + k], w, in, in, out);
+}
+
+void
+bert_train_pack(struct bert_train *tr, const struct bert *m)
+{
+	const struct bert_config *c = &m->cfg;
+	struct bert *pm = &tr->pm;
+	size_t per = 4 * (size_t)c->C * c->C + 2 * (size_t)c->F * c->C;
+
+	pthread_once(&pool_once, pool_init);
+	pthread_once(&vm_once, vm_init);
+	tr->src = m;
+	if (pm->layer == NULL) {
+		pm->layer = xcalloc(c->L, sizeof(*pm->layer));
+		if (pool.gemm) {
+			tr->fw = xreallocarray(NULL, per * c->L, sizeof(float));
+			tr->bw = xreallocarray(NULL, per * c->L, sizeof(float));
+			tr->wt = xcalloc(4 * (size_t)c->L, sizeof(float *));
+		}
+	}
+	/* everything m's, but the dense weights */
+	struct bert_layer *layer = pm->layer;
+	*pm = *m;
+	pm->layer = layer;
+	pm->dir = NULL;
+	pm->bfw = NULL;
+	pm->packed = pool.gemm;
+	for (int l = 0; l < c->L; l++) {
+		pm->layer[l] = m->layer[l];
+		if (!pool.gemm)
+			continue;
+		float *f = tr->fw + per * l, *b = tr->bw + per * l;
+		for (int k = 0; k < 4; k++) {
+			int out, in;
+			float **fp = k == 0 ? &pm->layer[l].qkvw : k == 1 ?
+			    &pm->layer[l].aow : k == 2 ? &pm->layer[l].iw :
+			    &pm->layer[l].ow;
+
+			dense_shape(c, k, &out, &in);
+			*fp = f;
+			tr->wt[4 * l + k] = b;
+			f += (size_t)out * in;
+			b += (size_t)out * in;
+		}
+	}
+	if (pool.gemm)
+		parallel(8 * c->L, trainpack_task, tr);
+}
+
+void
+bert_train_release(struct bert_train *tr)
+{
+	if (tr->a != NULL)
+		for (int l = 0; l < tr->pm.cfg.L; l++) {
+			struct bert_acts *A = &tr->a[l];
+			free(A->qkv);
+			free(A->att);
+			free(A->ctx);
+			free(A->r1);
+			free(A->x1);
+			free(A->fc);
+			free(A->ge);
+			free(A->r2);
+			free(A->ln);
+		}
+	free(tr->a);
+	free(tr->emb);
+	free(tr->eln);
+	free(tr->pooled);
+	free(tr->poold);
+	free(tr->urow);
+	free(tr->poff);
+	free(tr->pm.layer);
+	free(tr->fw);
+	free(tr->bw);
+	free(tr->wt);
+	free(tr->d1);
+	free(tr->dt);
+	free(tr->dh);
+	free(tr->dq);
+	free(tr->xp);
+	free(tr->part);
+	free(tr->sc);
+	free(tr->dgate);
+	memset(tr, 0, sizeof(*tr));
+}
+
+/*
+ * y (n, out) = x (n, in) . w^T (w packed), or added to y; x's rows lx
+ * apart, or with trans x given as its transpose (in, n), rows lx apart;
+ * any n.
+ */
+static void
+prod(float *y, int ly, const float *x, int lx, int trans, const float *w,
+    int n, int out, int in, int add)
+{
+	for (int i = 0; i < n; i += GEMM_ROWS)
+		gemm_run(&(struct gemm_y){ y + (size_t)i * ly, ly, out, 0,
+		    add }, &(struct gemm_x){ trans ? x + i : x + (size_t)i * lx,
+		    lx, trans }, w, NULL, n - i < GEMM_ROWS ? n - i :
+		    GEMM_ROWS, out, in);
+}
+
+/*
+ * The backward of y (N, out) = x (N, in) . W^T + b, as tasks of the pool:
+ * from dy, dW (out, in) = dy^T . x and db (out), dy's column sums,
+ * written; dx (N, in) = dy . W, written or, with add, added to.  W is
+ * w (out, in) as it is, wt its transpose packed for gemm.c.
+ */
+struct lback {
+	float		*dx, *dw, *db;
+	const float	*dy, *x, *w, *wt, *xp;
+	int		 N, in, out, add;
+	int		*start;		/* gemm.c: task t's first row */
+};
+
+#define COLS	64	/* columns of a task of column sums or packing */
+
+static void
+lback_dx_task(void *arg, int t)
+{
+	const struct lback *a = arg;
+	int i0, n;
+
+	if (pool.gemm) {
+		i0 = a->start[t];
+		n = a->start[t + 1] - i0;
+		gemm_run(&(struct gemm_y){ a->dx + (size_t)i0 * a->in, a->in,
+		    a->in, 0, a->add }, &(struct gemm_x){ a->dy +
+		    (size_t)i0 * a->out, a->out, 0 }, a->wt, NULL, n, a->in,
+		    a->out);
+		return;
+	}
+	i0 = t * BLASROWS;
+	n = a->N - i0 < BLASROWS ? a->N - i0 : BLASROWS;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, a->in,
+	    a->out, 1.0f, a->dy + (size_t)i0 * a->out, a->out, a->w, a->in,
+	    a->add ? 1.0f : 0.0f, a->dx + (size_t)i0 * a->in, a->in);
+}
+
+/* x's columns j0..j0 + COLS - 1 packed, as panels of gemm_pack_cols */
+static void
+lback_pack_task(void *arg, int t)
+{
+	const struct lback *a = arg;
+	int j0 = t * COLS, nc = a->in - j0 < COLS ? a->in - j0 : COLS;
+
+	gemm_pack_cols((float *)a->xp + (size_t)j0 * a->N, a->x + j0, a->in,
+	    nc, a->N);
+}
+
+static void
+lback_dw_task(void *arg, int t)
+{
+	const struct lback *a = arg;
+	int o0, n;
+
+	if (pool.gemm) {
+		o0 = a->start[t];
+		n = a->start[t + 1] - o0;
+		gemm_run(&(struct gemm_y){ a->dw + (size_t)o0 * a->in, a->in,
+		    a->in, 0, 0 }, &(struct gemm_x){ a->dy + o0, a->out, 1 },
+		    a->xp, NULL, n, a->in, a->N);
+		return;
+	}
+	o0 = t * COLS;
+	n = a->out - o0 < COLS ? a->out - o0 : COLS;
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, a->in, a->N,
+	    1.0f, a->dy + o0, a->out, a->x, a->in, 0.0f,
+	    a->dw + (size_t)o0 * a->in, a->in);
+}
+
+/* db's columns j0..j0 + COLS - 1: sums over the rows, in their order */
+static void
+lback_db_task(void *arg, int t)
+{
+	const struct lback *a = arg;
+	int j0 = t * COLS, nc = a->out - j0 < COLS ? a->out - j0 : COLS;
+	float s[COLS] = { 0 };
+
+	for (int n = 0; n < a->N; n++) {
+		const float *d = a->dy + (size_t)n * a->out + j0;
+		for (int j = 0; j < nc; j++)
+			s[j] += d[j];
+	}
+	memcpy(a->db + j0, s, nc * sizeof(float));
+}
+
+static void
+linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
+    const float *dy, const float *x, const float *w, const float *wt,
+    int N, int in, int out)
+{
+	struct lback a = { dx, dw, db, dy, x, w, wt, r->tr->xp, N, in, out,
+	    add, NULL };
+	int nt;
+
+	if (dx != NULL) {
+		if (pool.gemm) {
+			a.start = gemm_tasks(N, &nt);
+			parallel(nt, lback_dx_task, &a);
+			free(a.start);
+		} else
+			parallel((N + BLASROWS - 1) / BLASROWS, lback_dx_task,
+			    &a);
+	}
+	if (pool.gemm) {
+		parallel((in + COLS - 1) / COLS, lback_pack_task, &a);
+		a.start = gemm_tasks(out, &nt);
+		parallel(nt, lback_dw_task, &a);
+		free(a.start);
+	} else
+		parallel((out + COLS - 1) / COLS, lback_dw_task, &a);
+	parallel((out + COLS - 1) / COLS, lback_db_task, &a);
+}
+
+/*
+ * LayerNorm's backward over the run's rows: dx (Np, C) from dy and the
+ * input x, mean and rstd mr (2, Np); dg and db (C) written, summed by
+ * task in tr->part, then over the tasks in their order.
+ */
+struct lnback {
+	float		*dx, *part;
+	const float	*dy, *x, *mr, *g;
+	int		 N, C;
+};
+
+static void
+lnback_task(void *arg, int t)
+{
+	const struct lnback *a = arg;
+	int C = a->C, end = (t + 1) * ROWS < a->N ? (t + 1) * ROWS : a->N;
+	float *dg = a->part + (size_t)t * 2 * C, *db = dg + C;
+
+	memset(dg, 0, 2 * C * sizeof(float));
+	for (int i = t * ROWS; i < end; i++)
+		vm.lnback(a->dx + (size_t)i * C, dg, db, a->dy + (size_t)i * C,
+		    a->x + (size_t)i * C, a->mr[i], a->mr[a->N + i], a->g, C);
+}
+
+static void
+ln_back(struct bert_run *r, float *dx, float *dg, float *db, const float *dy,
+    const float *x, const float *mr, const float *g)
+{
+	int C = r->m->cfg.C, nt = (r->Np + ROWS - 1) / ROWS;
+	struct lnback a = { dx, r->tr->part, dy, x, mr, g, r->Np, C };
+
+	parallel(nt, lnback_task, &a);
+	for (int j = 0; j < C; j++) {
+		float sg = 0, sb = 0;
+
+		for (int t = 0; t < nt; t++) {
+			sg += a.part[(size_t)t * 2 * C + j];
+			sb += a.part[(size_t)t * 2 * C + C + j];
+		}
+		dg[j] = sg;
+		db[j] = sb;
+	}
+}
+
+void
+bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
+    float *dctx)
+{
+	const struct bert_config *c = &r->m->cfg;
+	struct bert_train *tr = r->tr;
+	const struct bert_acts *A = &tr->a[l - 1];
+	const struct bert_layer *w = &tr->src->layer[l - 1];
+	struct bert_layer *gw = &g->layer[l - 1];
+	float *const *wt = pool.gemm ? tr->wt + 4 * (l - 1) : NULL;
+	int C = c->C, F = c->F, N = r->Np;
+	float *dfo = tr->d1, *dao = d;
+
+	/* LayerNorm 2: d1 = d r2, the gradient of x1 + dropout(FFN out) */
+	ln_back(r, tr->d1, gw->ln2g, gw->ln2b, d, A->r2, A->ln + 2 * (size_t)N,
+	    w->ln2g);
+	if (tr->p > 0) {
+		memcpy(tr->dt, tr->d1, (size_t)N * C * sizeof(float));
+		droprows(r, tr->dt, C, train_key(tr->seed, tr->step, l - 1,
+		    TRAIN_DROP_FO));
+		dfo = tr->dt;
+	}
+	/* the FFN: out, GELU, in; d1 += its share: d x1 */
+	linear_back(r, tr->dh, 0, gw->ow, gw->ob, dfo, A->ge, w->ow,
+	    wt ? wt[3] : NULL, N, F, C);
+	gelu_back(tr->dh, A->fc, N, F);
+	linear_back(r, tr->d1, 1, gw->iw, gw->ib, tr->dh, A->x1, w->iw,
+	    wt ? wt[2] : NULL, N, C, F);
+	/* LayerNorm 1: d = d r1, the gradient of x + dropout(attn out) */
+	ln_back(r, d, gw->ln1g, gw->ln1b, tr->d1, A->r1, A->ln, w->ln1g);
+	if (tr->p > 0) {
+		memcpy(tr->dt, d, (size_t)N * C * sizeof(float));
+		droprows(r, tr->dt, C, train_key(tr->seed, tr->step, l - 1,
+		    TRAIN_DROP_AO));
+		dao = tr->dt;
+	}
+	/* the attention's output projection: dctx */
+	linear_back(r, dctx, 0, gw->aow, gw->aob, dao, A->ctx, w->aow,
+	    wt ? wt[1] : NULL, N, C, C);
+}
+
+/*
+ * The backward of one sequence's and head's attention, a task of the
+ * pool.  With pd the probabilities p after dropout, g the gate and
+ * s the scale 1 / sqrt(D): ctx_h = g pd v, so
+ * A (T, T) = dctx_h . v^T, d gate = <pd, A>, dv = g pd^T . dctx_h,
+ * dpd = g A, dp = dpd kept / (1 - p), then softmax's backward,
+ * dsc = s p (dp - rowsum(p dp)), and dq = dsc . k, dk = dsc^T . q.
+ */
+struct attback {
+	struct bert_run	*r;
+	int		 l;
+	float		*dqkv;
+	const float	*dctx;
+	size_t		 rs, hs;	/* the queries' layout: qkv_layout */
+};
+
+static void
+attback_task(void *arg, int t)
+{
+	const struct attback *a = arg;
+	struct bert_run *r = a->r;
+	struct bert_train *tr = r->tr;
+	const struct bert_config *c = &r->m->cfg;
+	int C = c->C, H = c->H, D = C / H, b = t / H, h = t % H, T = r->T[b];
+	size_t rs = a->rs, hs = a->hs, TT = (size_t)T * T;
+	const float *q = qkv_of(r, a->l) + (size_t)r->off[b] * rs + h * hs;
+	const float *k = q + H * hs, *v = k + H * hs;
+	const float *p = tr->a[a->l - 1].att + tr->poff[b] + h * TT;
+	const float *dc = a->dctx + (size_t)r->off[b] * C + h * D;
+	float *dq = a->dqkv + (size_t)r->off[b] * 3 * C + h * D;
+	float *dk = dq + C, *dv = dq + 2 * C;
+	float *pd = tr->sc + (size_t)tid * 2 * tr->capT * tr->capT;
+	float *A = pd + tr->capT * tr->capT;
+	float *kv = r->kv + (size_t)tid * r->capT * D;
+	float g = tr->gate ? tr->gate[(a->l - 1) * H + h] : 1.0f;
+	float scale = 1.0f / sqrtf((float)D), s = 1.0f / (1.0f - tr->p);
+	double dg = 0;
+
+	if (tr->p > 0)
+		drop(pd, p, TT, train_key(tr->seed, tr->step, a->l - 1,
+		    TRAIN_DROP_ATT), tr->poff[b] + h * TT, tr->p);
+	else
+		memcpy(pd, p, TT * sizeof(float));
+	/* A (T, T) = dc (T, D) . v (T, D)^T */
+	if (pool.gemm) {
+		gemm_pack_rows(kv, v, rs, T, D, 1.0f);
+		prod(A, T, dc, C, 0, kv, T, T, D, 0);
+	} else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D,
+		    1.0f, dc, C, v, rs, 0.0f, A, T);
+	for (size_t i = 0; i < TT; i++)
+		dg += (double)pd[i] * A[i];
+	tr->dgate[t] = dg;
+	/* attribution: the gradient by the probabilities as applied */
+	if (tr->dprob && a->l == tr->al)
+		for (size_t i = 0; i < TT; i++)
+			tr->dprob[tr->poff[b] + h * TT + i] = g * A[i];
+	/* dv (T, D) = g pd^T . dc */
+	if (pool.gemm) {
+		gemm_pack_cols(kv, dc, C, D, T);
+		prod(dv, 3 * C, pd, T, 1, kv, T, D, T, 0);
+		if (g != 1.0f)
+			for (int i = 0; i < T; i++)
+				for (int j = 0; j < D; j++)
+					dv[(size_t)i * 3 * C + j] *= g;
+	} else
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T,
+		    g, pd, T, dc, C, 0.0f, dv, 3 * C);
+	/*
+	 * dp = g A where the mask kept the element (pd is 0 where it did
+	 * not, or where p is 0, whose dsc is 0 either way), then softmax's
+	 * backward, in A
+	 */
+	for (size_t i = 0; i < TT; i++)
+		A[i] = pd[i] != 0.0f ? g * A[i] * (tr->p > 0 ? s : 1.0f) : 0.0f;
+	vm.softback(A, p, T, T, scale);
+	/* dq (T, D) = dsc . k; dk (T, D) = dsc^T . q */
+	if (pool.gemm) {
+		gemm_pack_cols(kv, k, rs, D, T);
+		prod(dq, 3 * C, A, T, 0, kv, T, D, T, 0);
+		gemm_pack_cols(kv, q, rs, D, T);
+		prod(dk, 3 * C, A, T, 1, kv, T, D, T, 0);
+	} else {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T,
+		    1.0f, A, T, k, rs, 0.0f, dq, 3 * C);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T,
+		    1.0f, A, T, q, rs, 0.0f, dk, 3 * C);
+	}
+}
+
+void
+bert_attend_backward(struct bert_run *r, int l, float *dqkv,
+    const float *dctx)
+{
+	struct bert_train *tr = r->tr;
+	int H = r->m->cfg.H;
+	struct attend lay;
+	struct attback a;
+
+	qkv_layout(r, l, &lay);
+	a = (struct attback){ r, l, dqkv, dctx, lay.rs, lay.hs };
+	parallel(r->B * H, attback_task, &a);
+	pad_zero(r, dqkv, 3 * r->m->cfg.C);
+	if (tr->imp != NULL)
+		for (int b = 0; b < r->B; b++)
+			for (int h = 0; h < H; h++)
+				tr->imp[(l - 1) * H + h] += fabs(tr->impscale *
+				    tr->dgate[b * H + h]);
+}
+
+void
+bert_qkv_backward(struct bert_run *r, int l, struct bert *g, float *d,
+    const float *dqkv)
+{
+	struct bert_train *tr = r->tr;
+	const struct bert_layer *w = &tr->src->layer[l - 1];
+	struct bert_layer *gw = &g->layer[l - 1];
+	int C = r->m->cfg.C;
+
+	linear_back(r, d, 1, gw->qkvw, gw->qkvb, dqkv, r->xs[l - 1], w->qkvw,
+	    pool.gemm ? tr->wt[4 * (l - 1)] : NULL, r->Np, C, 3 * C);
+}
+
+void
+bert_layer_backward(struct bert_run *r, int l, struct bert *g, float *d)
+{
+	struct bert_train *tr = r->tr;
+
+	bert_out_backward(r, l, g, d, tr->d1);
+	bert_attend_backward(r, l, tr->dq, tr->d1);
+	bert_qkv_backward(r, l, g, d, tr->dq);
+}
+
+void
+bert_head_backward(struct bert_run *r, struct bert *g, float *d,
+    const float *dz)
+{
+	const struct bert *m = r->m;
+	struct bert_train *tr = r->tr;
+	int B = r->B, C = m->cfg.C, nl = m->cfg.nlabels;
+	float *dp = tr->dt, *cls = tr->dt + (size_t)B * C;
+
+	/* the classifier: dWc = dz^T . pooled after dropout; dpooled */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nl, C, B, 1.0f,
+	    dz, nl, tr->poold, C, 0.0f, g->cw, C);
+	for (int j = 0; j < nl; j++) {
+		float s = 0;
+		for (int b = 0; b < B; b++)
+			s += dz[b * nl + j];
+		g->cb[j] = s;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, C, nl, 1.0f,
+	    dz, nl, m->cw, C, 0.0f, dp, C);
+	/* dropout, tanh' = 1 - tanh^2 */
+	for (int b = 0; b < B; b++) {
+		float *x = dp + (size_t)b * C;
+		const float *y = tr->pooled + (size_t)b * C;
+
+		if (tr->p > 0)
+			drop(x, x, C, train_key(tr->seed, tr->step, 0,
+			    TRAIN_DROP_POOL), (size_t)b * C, tr->p);
+		for (int j = 0; j < C; j++)
+			x[j] *= 1.0f - y[j] * y[j];
+		memcpy(cls + (size_t)b * C, r->xs[m->cfg.L] +
+		    (size_t)r->off[b] * C, C * sizeof(float));
+	}
+	/* the pooler: dWp = dp^T . [CLS]; d[CLS] = dp . Wp */
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, B, 1.0f,
+	    dp, C, cls, C, 0.0f, g->pw, C);
+	for (int j = 0; j < C; j++) {
+		float s = 0;
+		for (int b = 0; b < B; b++)
+			s += dp[(size_t)b * C + j];
+		g->pb[j] = s;
+	}
+	memset(d, 0, (size_t)r->Np * C * sizeof(float));
+	for (int b = 0; b < B; b++)
+		cblas_sgemv(CblasRowMajor, CblasTrans, C, C, 1.0f, m->pw, C,
+		    dp + (size_t)b * C, 1, 0.0f, d + (size_t)r->off[b] * C, 1);
+}
+
+/*
+ * The embeddings' tables' gradients from de (Np, C), columns j0..j0 +
+ * COLS - 1 a task: every row in order, so that rows that share a word,
+ * a position or a token type add up the same way every time.
+ */
+struct scatter {
+	struct bert_run	*r;
+	struct bert	*g;
+	const float	*de;
+};
+
+static void
+scatter_task(void *arg, int t)
+{
+	const struct scatter *a = arg;
+	const struct bert_run *r = a->r;
+	int C = r->m->cfg.C, j0 = t * COLS;
+	int nc = C - j0 < COLS ? C - j0 : COLS;
+
+	for (int b = 0; b < r->B; b++)
+		for (int i = 0; i < r->T[b]; i++) {
+			int n = r->off[b] + i;
+			const float *e = a->de + (size_t)n * C + j0;
+			float *we = a->g->wte + (size_t)r->ids[n] * C + j0;
+			float *pe = a->g->wpe + (size_t)i * C + j0;
+			float *te = a->g->tte + (size_t)r->seg[n] * C + j0;
+
+			for (int j = 0; j < nc; j++) {
+				we[j] += e[j];
+				pe[j] += e[j];
+				te[j] += e[j];
+			}
+		}
+}
+
+void
+bert_embed_backward(struct bert_run *r, struct bert *g, float *d)
+{
+	const struct bert_config *c = &r->m->cfg;
+	struct bert_train *tr = r->tr;
+	struct scatter a = { r, g, tr->d1 };
+	size_t C = c->C;
+
+	if (tr->p > 0)
+		droprows(r, d, C, train_key(tr->seed, tr->step, 0,
+		    TRAIN_DROP_EMB));
+	ln_back(r, tr->d1, g->elng, g->elnb, d, tr->emb, tr->eln,
+	    r->m->elng);
+	memset(g->wte, 0, (size_t)c->V * C * sizeof(float));
+	memset(g->wpe, 0, (size_t)c->P * C * sizeof(float));
+	memset(g->tte, 0, (size_t)c->S * C * sizeof(float));
+	parallel((C + COLS - 1) / COLS, scatter_task, &a);
 }

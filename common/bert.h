@@ -64,11 +64,14 @@
 #define BERT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "headset.h"
 #include "model.h"
 
 enum { BERT_UNIFORM, BERT_ZERO };
+
+struct bert_train;
 
 struct bert_run {
 	const struct bert *m;
@@ -94,6 +97,7 @@ struct bert_run {
 	float	*pooled;	/* (B, C) */
 	float	*logits;	/* (B, nlabels) */
 	size_t	 capN, capB, capA, capT;
+	struct bert_train *tr;	/* training: see below; NULL for inference */
 };
 
 /*
@@ -183,8 +187,9 @@ int	bert_threads(void);
 int	bert_rowunit(void);
 
 /*
- * The dense layers' kernel: "headcount's AVX2 kernel" (gemm.c; its rows
- * need no alignment: the unit is 1) or "OpenBLAS sgemm".
+ * The dense layers' kernel: "headcount's AVX-512 kernel" or "headcount's
+ * AVX2 kernel" (gemm.c, the same bits; its rows need no alignment: the
+ * unit is 1), or "OpenBLAS sgemm".
  */
 const char *bert_dense(void);
 
@@ -213,7 +218,131 @@ void	bert_erf(float *y, const float *x, size_t n);
 void	bert_exp(float *y, const float *x, size_t n);
 const char *bert_simd(void);
 
-/* The number of float operations of the encoder on a sequence of T. */
-double	bert_flops(const struct bert_config *c, int T);
+/*
+ * ---- training ----
+ *
+ * A run whose tr is set is a training run (train.h): the same pieces,
+ * bert_embed, bert_qkv, bert_attend, bert_out and bert_head, keep in tr
+ * what the backward pass needs, and apply dropout (HF's five sites: the
+ * embeddings' output, the attention probabilities, the attention and FFN
+ * outputs before each residual sum, the pooled output) and the head gate
+ * (each head's context times gate[l][h], as HF's head_mask).  With p 0
+ * and every gate 1, the logits are those of a run without tr, bit for
+ * bit.  cls_only and want_attn must be 0, the whole batch kept
+ * (bert_run_layers with keep): layer l's input is xs[l - 1].
+ *
+ * Each piece has its backward twin, which takes the gradient of the
+ * piece's output and writes the gradients of its weights into g (a
+ * struct bert in the layout of the model's weights, pointing into the
+ * gradients) and that of its input; they run in the reverse order of the
+ * pieces, after the whole forward pass.  Their products run on gemm.c
+ * where it runs (dX = dY . W and dW = dY^T . X for each dense layer, the
+ * four products of each head's attention), on OpenBLAS elsewhere, split
+ * between the pool's threads where nothing depends on the split: the
+ * gradients have the same bits whatever the number of threads.
+ *
+ * The model of a training run is tr's own copy of the dense weights
+ * packed for gemm.c (and for the backward pass, their transposes), with
+ * every other tensor shared with the model trained: bert_train_pack()
+ * makes it, and must run again whenever the weights change (after each
+ * optimizer step).
+ */
+struct bert_acts {		/* one layer's, (Np, ...) in the run's rows */
+	float	*qkv;		/* (Np, 3C) in bert_qkv's layout */
+	float	*att;		/* sum_b (H, T_b, T_b) probabilities */
+	float	*ctx;		/* (Np, C) the heads' context, gated */
+	float	*r1, *x1;	/* (Np, C) LayerNorm 1's input, output */
+	float	*fc, *ge;	/* (Np, F) the FFN before, after GELU */
+	float	*r2;		/* (Np, C) LayerNorm 2's input */
+	float	*ln;		/* (4, Np) LN 1's mean, rstd; LN 2's */
+};
+
+struct bert_train {
+	/* set by the caller before a forward pass */
+	float		 p;		/* dropout probability; 0: none */
+	uint64_t	 seed;		/* masks: train_key(seed, step, ...) */
+	long		 step;
+	const float	*gate;		/* (L, H) head gate; NULL: every 1 */
+	double		*imp;		/* (L, H) or NULL: see backward */
+	double		 impscale;
+
+	/* what the forward pass keeps */
+	float		*emb;		/* (Np, C) the embeddings' sum */
+	float		*eln;		/* (2, Np) its LayerNorm's mean, rstd */
+	struct bert_acts *a;		/* (L) */
+	float		*pooled;	/* (B, C) tanh output */
+	float		*poold;		/* (B, C) after dropout */
+	int		*urow;		/* (Np) row without the padding; -1 */
+	size_t		*poff;		/* (B + 1) offsets in att */
+
+	/* bert_train_pack's model, and scratch */
+	const struct bert *src;		/* the model trained */
+	struct bert	 pm;
+	float		*fw, *bw;	/* the packed weights, one block each */
+	float		**wt;		/* (4L) into bw: W^T packed */
+	float		*d1, *dt;	/* (Np, C) */
+	float		*dh;		/* (Np, F) */
+	float		*dq;		/* (Np, 3C) */
+	float		*xp;		/* (Np, max(C, F)) X^T packed */
+	float		*part;		/* LayerNorm's sums per task */
+	float		*sc;		/* per thread, attention's backward */
+	unsigned char	*mask;		/* per thread, dropout masks */
+	double		*dgate;		/* (B, H) */
+
+	/*
+	 * Attention attribution (attribute(1)), set by the caller: with
+	 * ascale, layer al's probabilities of sequence b are multiplied by
+	 * ascale[b] after the softmax (and the heads disabled); with dprob,
+	 * the backward pass writes there the gradient by layer al's
+	 * probabilities as applied, (H, T_b, T_b) of sequence b at poff[b].
+	 * Dropout must be off.
+	 */
+	int		 al;
+	const float	*ascale;	/* (B) */
+	float		*dprob;
+	size_t		 capN, capB, capP, capT;
+};
+
+/*
+ * Make tr's model (tr->pm) from m: its dense weights packed for the
+ * forward and the backward pass, everything else m's own.  tr is zeroed
+ * by the caller before the first call; bert_run_init(r, &tr->pm) after
+ * it.
+ */
+void	bert_train_pack(struct bert_train *tr, const struct bert *m);
+void	bert_train_release(struct bert_train *tr);
+
+/*
+ * The backward twins.  d (Np, C) holds the gradient of the piece's output
+ * and becomes that of its input; g receives the gradients of the piece's
+ * weights, written (not added), except bert_embed_backward's three
+ * tables, which are zeroed, then added to row by row.
+ * bert_head_backward starts from dlogits (B, nlabels), the gradient of
+ * the loss by the logits of bert_head, and writes d, zero but in the
+ * [CLS] rows.  With tr->imp set, bert_attend_backward adds to imp[l][h]
+ * |impscale * <ctx_h / gate, d ctx_h>| of each sequence: the gradient of
+ * the loss by head h's gate, each sequence's own when impscale is B and
+ * the loss is the batch's mean.
+ */
+void	bert_head_backward(struct bert_run *r, struct bert *g, float *d,
+	    const float *dlogits);
+void	bert_layer_backward(struct bert_run *r, int l, struct bert *g,
+	    float *d);
+void	bert_embed_backward(struct bert_run *r, struct bert *g, float *d);
+
+/*
+ * bert_layer_backward is these three in turn.  bert_out_backward: d from
+ * the output's gradient to that of the layer's input through the
+ * residual sums alone, and dctx (Np, C) the context's.
+ * bert_attend_backward: dqkv (Np, 3C), the gradient of the queries, keys
+ * and values, rows of 3C whatever bert_qkv's layout, from dctx.
+ * bert_qkv_backward: adds dqkv's share to d.
+ */
+void	bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
+	    float *dctx);
+void	bert_attend_backward(struct bert_run *r, int l, float *dqkv,
+	    const float *dctx);
+void	bert_qkv_backward(struct bert_run *r, int l, struct bert *g, float *d,
+	    const float *dqkv);
 
 #endif

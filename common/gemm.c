@@ -28,12 +28,13 @@
 #define AVX2		__attribute__((target("avx2,fma")))
 
 /*
- * c (MR, NR) = (first ? bias, or 0 : 0) + a (kc, MR) . b (kc, NR), then
- * (unless first) + c; c's rows ldc floats apart.
+ * c (MR, NR) = (init, or 0) + a (kc, MR) . b (kc, NR), then (with add)
+ * + c; c's rows ldc floats apart.  Each output is one chain: its start,
+ * an FMA for each input in order, and c added last.
  */
 AVX2 static void
-kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
-    const float *bias)
+kernel(int kc, const float *a, const float *b, float *c, int ldc,
+    const float *init, int add)
 {
 	__m256 s0[MR], s1[MR], x, b0, b1;
 
@@ -41,8 +42,8 @@ kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
 		_mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
 		_mm_prefetch((const char *)(c + r * ldc + NR - 1), _MM_HINT_T0);
 	}
-	b0 = first && bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
-	b1 = first && bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+	b0 = init ? _mm256_loadu_ps(init) : _mm256_setzero_ps();
+	b1 = init ? _mm256_loadu_ps(init + 8) : _mm256_setzero_ps();
 #pragma GCC unroll 6
 	for (int r = 0; r < MR; r++) {
 		s0[r] = b0;
@@ -64,7 +65,7 @@ kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
 #pragma GCC unroll 6
 	for (int r = 0; r < MR; r++) {
 		float *p = c + r * ldc;
-		if (!first) {
+		if (add) {
 			s0[r] = _mm256_add_ps(s0[r], _mm256_loadu_ps(p));
 			s1[r] = _mm256_add_ps(s1[r], _mm256_loadu_ps(p + 8));
 		}
@@ -72,6 +73,75 @@ kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
 		_mm256_storeu_ps(p + 8, s1[r]);
 	}
 }
+
+/*
+ * The same with AVX-512 on R rows (6: a0's tile; 12: a0's, then a1's)
+ * and P panels (b0's outputs, then b1's): c (R, 16 P).  Every output is
+ * the same chain of operations as in kernel() above, so the two give
+ * the same bits; this one does twice the work an instruction, and holds
+ * 24 sums in registers where the other holds 12.
+ */
+#define AVX512	__attribute__((target("avx512f,avx2,fma")))
+
+AVX512 static inline __attribute__((always_inline)) void
+kern512(int kc, const float *a0, const float *a1, const float *b0,
+    const float *b1, float *c, int ldc, const float *init, int add,
+    const int R, const int P)
+{
+	__m512 s[2 * MR][2], w0, w1 = _mm512_setzero_ps(), x;
+
+	w0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
+	if (P == 2)
+		w1 = init ? _mm512_loadu_ps(init + NR) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+	for (int r = 0; r < R; r++) {
+		s[r][0] = w0;
+		s[r][1] = w1;
+	}
+#pragma GCC unroll 2
+	for (int k = 0; k < kc; k++) {
+		w0 = _mm512_loadu_ps(b0);
+		if (P == 2)
+			w1 = _mm512_loadu_ps(b1);
+#pragma GCC unroll 12
+		for (int r = 0; r < R; r++) {
+			x = _mm512_set1_ps(r < MR ? a0[r] : a1[r - MR]);
+			s[r][0] = _mm512_fmadd_ps(x, w0, s[r][0]);
+			if (P == 2)
+				s[r][1] = _mm512_fmadd_ps(x, w1, s[r][1]);
+		}
+		a0 += MR;
+		a1 += MR;
+		b0 += NR;
+		b1 += NR;
+	}
+#pragma GCC unroll 12
+	for (int r = 0; r < R; r++) {
+		float *p = c + r * ldc;
+		if (add)
+			s[r][0] = _mm512_add_ps(s[r][0], _mm512_loadu_ps(p));
+		_mm512_storeu_ps(p, s[r][0]);
+		if (P == 1)
+			continue;
+		if (add)
+			s[r][1] = _mm512_add_ps(s[r][1],
+			    _mm512_loadu_ps(p + NR));
+		_mm512_storeu_ps(p + NR, s[r][1]);
+	}
+}
+
+#define K512(R, P)							\
+AVX512 static void							\
+k512_##R##x##P(int kc, const float *a0, const float *a1,		\
+    const float *b0, const float *b1, float *c, int ldc,		\
+    const float *init, int add)						\
+{									\
+	kern512(kc, a0, a1, b0, b1, c, ldc, init, add, R, P);		\
+}
+K512(12, 2)
+K512(12, 1)
+K512(6, 2)
+K512(6, 1)
 
 /* r[i] = element i of each of r[0..7]: an 8 x 8 transposition */
 AVX2 static inline void
@@ -159,21 +229,28 @@ cols16(float *p, const float *wt, size_t lw, int full, int in)
 	}
 }
 
-int
-gemm_ok(void)
+/*
+ * 0: no kernel (OpenBLAS); 1: AVX2; 2: AVX-512 where the CPU has it
+ * (HEADCOUNT_GEMM=avx2 keeps AVX2, for tests: the same bits)
+ */
+static int
+level(void)
 {
-	static int ok = -1;
+	static int lv = -1;
 	const char *g;
 
-	if (ok == -1) {
+	if (lv == -1) {
 		g = getenv("HEADCOUNT_GEMM");
 		__builtin_cpu_init();
-		ok = __builtin_cpu_supports("avx2") &&
+		lv = __builtin_cpu_supports("avx2") &&
 		    __builtin_cpu_supports("fma") &&
 		    getenv("HEADCOUNT_NOAVX2") == NULL &&
 		    (g == NULL || strcmp(g, "openblas") != 0);
+		if (lv && __builtin_cpu_supports("avx512f") &&
+		    (g == NULL || strcmp(g, "avx2") != 0))
+			lv = 2;
 	}
-	return ok;
+	return lv;
 }
 #else
 static void
@@ -195,18 +272,43 @@ panel8(float *p, const float *w, size_t lw, int in8, float s)
 }
 
 static void
-kernel(int kc, const float *a, const float *b, float *c, int ldc, int first,
-    const float *bias)
+kernel(int kc, const float *a, const float *b, float *c, int ldc,
+    const float *init, int add)
 {
 	abort();	/* gemm_ok() is 0: never called */
 }
 
-int
-gemm_ok(void)
+#define K512(R, P)							\
+static void								\
+k512_##R##x##P(int kc, const float *a0, const float *a1,		\
+    const float *b0, const float *b1, float *c, int ldc,		\
+    const float *init, int add)						\
+{									\
+	abort();	/* gemm_ok() is 0: never called */		\
+}
+K512(12, 2)
+K512(12, 1)
+K512(6, 2)
+K512(6, 1)
+
+static int
+level(void)
 {
 	return 0;
 }
 #endif
+
+int
+gemm_ok(void)
+{
+	return level() > 0;
+}
+
+const char *
+gemm_name(void)
+{
+	return level() == 2 ? "AVX-512" : level() == 1 ? "AVX2" : "none";
+}
 
 /*
  * One panel: p (in, nr) = s . w (nr, in)^T, w's rows lw floats apart.
@@ -273,23 +375,55 @@ gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in)
  */
 static void
 tile(float *y, int ly, const float *a, const float *b, int kc, int m,
-    int nc, int first, const float *bias)
+    int nc, const float *init, int add)
 {
 	float c[MR * NR];
 
 	if (m > MR)
 		m = MR;
 	if (m == MR && nc == NR) {
-		kernel(kc, a, b, y, ly, first, bias);
+		kernel(kc, a, b, y, ly, init, add);
 		return;
 	}
 	memset(c, 0, sizeof(c));
-	if (!first)
+	if (add)
 		for (int r = 0; r < m; r++)
 			memcpy(c + r * NR, y + (size_t)r * ly, nc * sizeof(float));
-	kernel(kc, a, b, c, NR, first, bias);
+	kernel(kc, a, b, c, NR, init, add);
 	for (int r = 0; r < m; r++)
 		memcpy(y + (size_t)r * ly, c + r * NR, nc * sizeof(float));
+}
+
+/*
+ * The same with AVX-512 for up to two tiles (a1 NULL: a0's alone) and two
+ * panels (b1 NULL: b0's alone), m rows and nc <= 32 outputs.
+ */
+static void
+tile2(float *y, int ly, const float *a0, const float *a1, const float *b0,
+    const float *b1, int kc, int m, int nc, const float *init, int add)
+{
+	float c[2 * MR * 2 * NR];
+	int R, P = b1 ? 2 : 1;
+	void (*k)(int, const float *, const float *, const float *,
+	    const float *, float *, int, const float *, int);
+
+	if (m > (a1 ? 2 * MR : MR))
+		m = a1 ? 2 * MR : MR;
+	R = m > MR ? 2 * MR : MR;
+	k = R == MR ? (P == 1 ? k512_6x1 : k512_6x2) :
+	    (P == 1 ? k512_12x1 : k512_12x2);
+	if (m == R && nc == P * NR) {
+		k(kc, a0, a1, b0, b1, y, ly, init, add);
+		return;
+	}
+	memset(c, 0, sizeof(c));
+	if (add)
+		for (int r = 0; r < m; r++)
+			memcpy(c + r * 2 * NR, y + (size_t)r * ly,
+			    nc * sizeof(float));
+	k(kc, a0, a1, b0, b1, c, 2 * NR, init, add);
+	for (int r = 0; r < m; r++)
+		memcpy(y + (size_t)r * ly, c + r * 2 * NR, nc * sizeof(float));
 }
 
 void
@@ -312,51 +446,108 @@ void
 gemm_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
     int lx, const float *w, const float *b, int n, int out, int in)
 {
+	struct gemm_x gx = { x, lx, 0 };
+	struct gemm_y gy = { y, ly, cb, cs, 0 };
+
+	gemm_run(&gy, &gx, w, b, n, out, in);
+}
+
+/*
+ * Rows i0.. of x, inputs k0..k0 + kc - 1, as (kc, MR) tiles, zeros past
+ * row n: from x's rows, 8 inputs at a time where a tile is whole, or
+ * from its transpose, MR floats in a row an input.
+ */
+static void
+pack_tiles(float *a, const struct gemm_x *x, int n, int k0, int kc)
+{
+	int tiles = (n + MR - 1) / MR;
+
+	for (int t = 0; t < tiles; t++) {
+		float *p = a + (size_t)t * MR * kc;
+		int m = n - t * MR < MR ? n - t * MR : MR, k = 0;
+
+		if (x->trans) {
+			const float *s = x->x + (size_t)k0 * x->lx + t * MR;
+			for (; k < kc; k++, p += MR, s += x->lx) {
+				int r = 0;
+				for (; r < m; r++)
+					p[r] = s[r];
+				for (; r < MR; r++)
+					p[r] = 0;
+			}
+			continue;
+		}
+		const float *s[MR];
+		for (int r = 0; r < MR; r++)
+			s[r] = r < m ? x->x + (size_t)(t * MR + r) * x->lx + k0 :
+			    NULL;
+		if (m == MR && level() > 0)
+			k = tile8(p, s[0], x->lx, kc);
+		for (p += k * MR; k < kc; k++, p += MR)
+#pragma GCC unroll 6
+			for (int r = 0; r < MR; r++)
+				p[r] = s[r] ? s[r][k] : 0;
+	}
+}
+
+void
+gemm_run(const struct gemm_y *y, const struct gemm_x *x, const float *w,
+    const float *b, int n, int out, int in)
+{
 	enum { TILES = (GEMM_ROWS + MR - 1) / MR };
 	float a[TILES * MR * KC + 2] __attribute__((aligned(64)));
 	float bp[KC * NR] __attribute__((aligned(64))), bb[NR];
 	int full = out / NR * NR, rem = out - full, tiles = (n + MR - 1) / MR;
+	int wide = level() == 2, cb = y->cb;
 
 	for (int k0 = 0; k0 < in; k0 += KC) {
 		int kc = in - k0 < KC ? in - k0 : KC, first = k0 == 0;
+		int add = !first || y->add;
+		const float *init;
 
 		/* x's rows k0.. as tiles of (kc, MR), zeros past row n */
-		for (int t = 0; t < tiles; t++) {
-			const float *s[MR];
-			float *p = a + (size_t)t * MR * kc;
-			int k = 0;
-			for (int r = 0; r < MR; r++)
-				s[r] = t * MR + r < n ?
-				    x + (size_t)(t * MR + r) * lx + k0 : NULL;
-			if (t * MR + MR <= n)
-				k = tile8(p, s[0], lx, kc);
-			for (p += k * MR; k < kc; k++, p += MR)
-#pragma GCC unroll 6
-				for (int r = 0; r < MR; r++)
-					p[r] = s[r] ? s[r][k] : 0;
-		}
-		for (int j0 = 0; j0 < full; j0 += NR) {
+		pack_tiles(a, x, n, k0, kc);
+		for (int j0 = 0, step; j0 < full; j0 += step) {
 			const float *pw = w + (size_t)j0 * in + (size_t)k0 * NR;
-			float *yj = y + (size_t)(j0 / cb) * cs + j0 % cb;
+			/* two panels at once where both go to one block of y */
+			const float *pw1 = wide && j0 + NR < full &&
+			    j0 % cb + 2 * NR <= cb ? pw + (size_t)NR * in : NULL;
+			step = pw1 ? 2 * NR : NR;
+			float *yj = y->y + (size_t)(j0 / cb) * y->cs + j0 % cb;
 			/*
-			 * The next panel into L2, a few lines a tile: it is
-			 * elsewhere in memory, where no prefetcher looks.
+			 * The next panels into L2, a few lines a tile: they
+			 * are elsewhere in memory, where no prefetcher looks.
 			 */
 			const float *nx = NULL;
 			int lines = 0;	/* of 16 floats: one a k */
-			if (j0 + NR < full)
-				nx = pw + (size_t)NR * in, lines = kc;
+			if (j0 + step < full)
+				nx = pw + (size_t)step * in, lines = kc;
 			else if (k0 + KC < in)
 				nx = w + (size_t)(k0 + KC) * NR,
 				lines = in - k0 - KC < KC ? in - k0 - KC : KC;
 			int per = (lines + tiles - 1) / tiles;
-			for (int t = 0; t < tiles; t++) {
-				for (int i = t * per; i < (t + 1) * per &&
-				    i < lines; i++)
+
+			init = first && b ? b + j0 : NULL;
+			for (int t = 0; t < tiles; t += wide ? 2 : 1) {
+				for (int i = t * per; i < (t + wide + 1) * per &&
+				    i < lines; i++) {
 					__builtin_prefetch(nx + i * 16, 0, 2);
-				tile(yj + (size_t)t * MR * ly, ly,
-				    a + (size_t)t * MR * kc, pw, kc, n - t * MR,
-				    NR, first, b ? b + j0 : NULL);
+					if (wide && nx + (size_t)NR * in <
+					    w + (size_t)full * in)
+						__builtin_prefetch(nx +
+						    (size_t)NR * in + i * 16,
+						    0, 2);
+				}
+				if (wide)
+					tile2(yj + (size_t)t * MR * y->ly, y->ly,
+					    a + (size_t)t * MR * kc, t + 1 <
+					    tiles ? a + (size_t)(t + 1) * MR *
+					    kc : NULL, pw, pw1, kc, n - t * MR,
+					    pw1 ? 2 * NR : NR, init, add);
+				else
+					tile(yj + (size_t)t * MR * y->ly, y->ly,
+					    a + (size_t)t * MR * kc, pw, kc,
+					    n - t * MR, NR, init, add);
 			}
 		}
 		if (rem == 0)
@@ -370,10 +561,17 @@ gemm_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
 			    rem * sizeof(float));
 		if (b)
 			memcpy(bb, b + full, rem * sizeof(float));
-		float *yj = y + (size_t)(full / cb) * cs + full % cb;
-		for (int t = 0; t < tiles; t++)
-			tile(yj + (size_t)t * MR * ly, ly,
-			    a + (size_t)t * MR * kc, bp, kc, n - t * MR, rem,
-			    first, bb);
+		init = first && b ? bb : NULL;
+		float *yj = y->y + (size_t)(full / cb) * y->cs + full % cb;
+		for (int t = 0; t < tiles; t += wide ? 2 : 1)
+			if (wide)
+				tile2(yj + (size_t)t * MR * y->ly, y->ly,
+				    a + (size_t)t * MR * kc, t + 1 < tiles ?
+				    a + (size_t)(t + 1) * MR * kc : NULL, bp,
+				    NULL, kc, n - t * MR, rem, init, add);
+			else
+				tile(yj + (size_t)t * MR * y->ly, y->ly,
+				    a + (size_t)t * MR * kc, bp, kc, n - t * MR,
+				    rem, init, add);
 	}
 }

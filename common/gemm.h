@@ -1,11 +1,14 @@
 /*
- * gemm.h -- the encoder's matrix products, y = x . W^T + b, with W packed
- * into panels of 16 outputs (a dense layer's weights once, attention's
- * keys and values a head at a time) and an AVX2 kernel of 6 rows x 16
- * outputs.  A row's result depends only on that row of x, on W and on b:
- * not on the other rows, on where the row sits in x, or on the thread, so
- * packing records together changes no bit.  For x86-64 CPUs with AVX2 and
- * FMA; elsewhere gemm_ok() is 0 and the caller uses OpenBLAS.
+ * gemm.h -- the encoder's and the trainer's matrix products, y = x . W^T
+ * + b, with W packed into panels of 16 outputs (a dense layer's weights
+ * once, attention's keys and values a head at a time) and a kernel of 6
+ * rows x 16 outputs in AVX2, or of 12 rows x 32 outputs in AVX-512 where
+ * the CPU has it (chosen at run time), which gives the same bits: every
+ * output is one chain of FMAs in the same order.  A row's result depends
+ * only on that row of x, on W and on b: not on the other rows, on where
+ * the row sits in x, or on the thread, so packing records together
+ * changes no bit.  For x86-64 CPUs with AVX2 and FMA; elsewhere gemm_ok()
+ * is 0 and the caller uses OpenBLAS.
  */
 #ifndef GEMM_H
 #define GEMM_H
@@ -22,8 +25,11 @@
 /*
  * 1 where the kernel runs: the CPU has AVX2 and FMA, and neither
  * HEADCOUNT_NOAVX2 nor HEADCOUNT_GEMM=openblas is set (for tests).
+ * gemm_name() says which: "AVX-512" (the CPU has AVX-512F, and
+ * HEADCOUNT_GEMM=avx2 is not set), "AVX2", or "none".
  */
 int	gemm_ok(void);
+const char *gemm_name(void);
 
 /*
  * w (out, in), row-major as nn.Linear's weight, rearranged in place for
@@ -61,5 +67,25 @@ void	gemm_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
 /* y (n, out) = x (n, in) . w^T, w packed, for any n: GEMM_ROWS at a time. */
 void	gemm_any(float *y, int ly, const float *x, int lx, const float *w,
 	    int n, int out, int in);
+
+/*
+ * The general form, for training's products.  x (n, in): row i's input k
+ * at x[i * lx + k], or with trans at x[k * lx + i] (x given as its
+ * transpose (in, n): dW = dY^T . X reads dY so).  y as gemm_rows_split's;
+ * with add, y += x . w^T + b instead of y =.  n <= GEMM_ROWS.
+ */
+struct gemm_x {
+	const float	*x;
+	int		 lx;
+	int		 trans;
+};
+struct gemm_y {
+	float	*y;
+	int	 ly, cb;
+	size_t	 cs;
+	int	 add;
+};
+void	gemm_run(const struct gemm_y *y, const struct gemm_x *x,
+	    const float *w, const float *b, int n, int out, int in);
 
 #endif

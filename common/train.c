@@ -62,19 +62,20 @@ train_key(uint64_t seed, long step, int layer, int kind)
 int
 train_keep(uint64_t key, size_t i, float p)
 {
-	uint64_t z = mix64(key + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL);
+	unsigned char m;
 
-	return (z >> 40) >= (uint64_t)(p * 16777216.0f + 0.5f);
+	train_mask(&m, key, i, 1, p);
+	return m;
 }
 
-/* y[i] = x[i] kept / (1 - p), or 0; i counts from i0 in the mask. */
-static void
-dropout(float *y, const float *x, size_t n, uint64_t key, size_t i0, float p)
+void
+train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n, float p)
 {
-	float scale = 1.0f / (1.0f - p);
+	uint64_t lim = (uint64_t)(p * 16777216.0f + 0.5f);
 
 	for (size_t i = 0; i < n; i++)
-		y[i] = train_keep(key, i0 + i, p) ? x[i] * scale : 0.0f;
+		m[i] = mix64(key + (uint64_t)(i0 + i + 1) *
+		    0x9e3779b97f4a7c15ULL) >> 40 >= lim;
 }
 
 /* ---- the parameter layout ---- */
@@ -261,148 +262,19 @@ train_release(struct train *t)
 	free(t->tt);
 	free(t->gate);
 	free(t->imp);
-	free(t->T);
-	free(t->off);
-	free(t->poff);
-	free(t->ids);
-	free(t->seg);
 	free(t->label);
 	free(t->logits);
 	free(t->probs);
-	free(t->act);
-	free(t->x);
-	free(t->scratch);
+	free(t->idp);
+	free(t->segp);
+	free(t->d);
+	if (t->run.m != NULL)
+		bert_run_release(&t->run);
+	bert_train_release(&t->bt);
 	memset(t, 0, sizeof(*t));
 }
 
-/* ---- activations ---- */
-
-/* Room for a batch of B examples, N rows, P probs, T tokens at most. */
-static void
-reserve(struct train *t, int B, size_t N, size_t P, int T)
-{
-	const struct bert_config *k = &t->m.cfg;
-	size_t C = k->C, F = k->F, L = k->L, n, per;
-	float *a;
-
-	if ((size_t)B <= t->capB && N <= t->capN && P <= t->capP &&
-	    T <= t->capT)
-		return;
-	if ((size_t)B > t->capB) {
-		t->capB = B;
-		t->T = xreallocarray(t->T, B, sizeof(int));
-		t->off = xreallocarray(t->off, B + 1, sizeof(int));
-		t->poff = xreallocarray(t->poff, B + 1, sizeof(size_t));
-		t->label = xreallocarray(t->label, B, sizeof(float));
-		t->logits = xreallocarray(t->logits, (size_t)B * k->nlabels,
-		    sizeof(float));
-		t->probs = xreallocarray(t->probs, (size_t)B * k->nlabels,
-		    sizeof(float));
-	}
-	if (N > t->capN) {
-		t->capN = N;
-		t->ids = xreallocarray(t->ids, N, sizeof(int));
-		t->seg = xreallocarray(t->seg, N, sizeof(int));
-	}
-	if (P > t->capP)
-		t->capP = P;
-	if (T > t->capT)
-		t->capT = T;
-	N = t->capN;
-	P = t->capP;
-	B = t->capB;
-	T = t->capT;
-
-	per = 3 * N * C + P + N * C + N * C + 2 * N + N * C + 2 * N * F +
-	    N * C + 2 * N;
-	n = N * C + 2 * N + (L + 1) * N * C + L * per + 3 * (size_t)B * C;
-	free(t->act);
-	free(t->x);
-	t->act = a = xmalloc(n * sizeof(float));
-	t->x = xmalloc((14 * L + 1) * sizeof(float *));
-	t->qkv = t->x + L + 1;
-	t->att = t->qkv + L;
-	t->ctx = t->att + L;
-	t->r1 = t->ctx + L;
-	t->m1 = t->r1 + L;
-	t->s1 = t->m1 + L;
-	t->x1 = t->s1 + L;
-	t->fc = t->x1 + L;
-	t->ge = t->fc + L;
-	t->r2 = t->ge + L;
-	t->m2 = t->r2 + L;
-	t->s2 = t->m2 + L;
-#define TAKE(f, m)	do { (f) = a; a += (m); } while (0)
-	TAKE(t->emb, N * C);
-	TAKE(t->emean, N);
-	TAKE(t->erstd, N);
-	for (size_t l = 0; l <= L; l++)
-		TAKE(t->x[l], N * C);
-	for (size_t l = 0; l < L; l++) {
-		TAKE(t->qkv[l], 3 * N * C);
-		TAKE(t->att[l], P);
-		TAKE(t->ctx[l], N * C);
-		TAKE(t->r1[l], N * C);
-		TAKE(t->m1[l], N);
-		TAKE(t->s1[l], N);
-		TAKE(t->x1[l], N * C);
-		TAKE(t->fc[l], N * F);
-		TAKE(t->ge[l], N * F);
-		TAKE(t->r2[l], N * C);
-		TAKE(t->m2[l], N);
-		TAKE(t->s2[l], N);
-	}
-	TAKE(t->cls, (size_t)B * C);
-	TAKE(t->pool, (size_t)B * C);
-	TAKE(t->poold, (size_t)B * C);
-#undef TAKE
-	/* Backward: three (N, C), one (N, F), one (N, 3C), two (T, T), two (B, C). */
-	free(t->scratch);
-	t->scratch = xmalloc((3 * N * C + N * F + 3 * N * C +
-	    2 * (size_t)T * T + 2 * (size_t)B * C) * sizeof(float));
-}
-
-/* ---- forward pieces ---- */
-
-/* y (N, M) = x (N, K) . w (M, K)^T + b (M); b may be NULL. */
-static void
-linear(float *y, const float *x, const float *w, const float *b, size_t N,
-    size_t K, size_t M)
-{
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0f,
-	    x, K, w, K, 0.0f, y, M);
-	if (b)
-		for (size_t i = 0; i < N; i++)
-			for (size_t j = 0; j < M; j++)
-				y[i * M + j] += b[j];
-}
-
-/*
- * y (N, C) = LayerNorm of x (N, C) with gain g and bias b; keeps each row's
- * mean and 1/sqrt(var + eps) (biased variance, as torch).
- */
-static void
-layernorm(float *y, float *mean, float *rstd, const float *x,
-    const float *g, const float *b, size_t N, size_t C, float eps)
-{
-	for (size_t i = 0; i < N; i++) {
-		const float *xi = x + i * C;
-		float *yi = y + i * C;
-		double m = 0, v = 0;
-
-		for (size_t c = 0; c < C; c++)	/* pass 1: mean */
-			m += xi[c];
-		m /= C;
-		for (size_t c = 0; c < C; c++)	/* pass 2: variance */
-			v += (xi[c] - m) * (xi[c] - m);
-		v /= C;
-		float s = (float)(1.0 / sqrt(v + eps)), mf = (float)m;
-		for (size_t c = 0; c < C; c++)	/* pass 3: normalise */
-			yi[c] = (xi[c] - mf) * s * g[c] + b[c];
-		mean[i] = mf;
-		rstd[i] = s;
-	}
-}
+/* ---- forward and backward ---- */
 
 /* Rows of p (n, T) in place: softmax, the row max subtracted first. */
 static void
@@ -425,128 +297,50 @@ float
 train_forward(struct train *t, const struct train_batch *bt, int train)
 {
 	const struct bert_config *k = &t->m.cfg;
-	const struct bert *m = &t->m;
-	size_t C = k->C, F = k->F, H = k->H, D = C / H, C3 = 3 * C;
-	size_t N = 0, P = 0, B = bt->B, nl = k->nlabels;
-	float p = train ? t->dropout : 0.0f, scale = 1.0f / sqrtf((float)D);
-	int maxT = 1;
+	struct bert_run *r = &t->run;
+	size_t B = bt->B, nl = k->nlabels, N = 0;
 	double loss = 0;
+	char err[256];
 
-	for (size_t b = 0; b < B; b++) {
-		N += bt->T[b];
-		P += H * (size_t)bt->T[b] * bt->T[b];
-		if (bt->T[b] > maxT)
-			maxT = bt->T[b];
+	/* the weights packed for the kernel, again after each step */
+	if (t->stale || r->m == NULL) {
+		bert_train_pack(&t->bt, &t->m);
+		if (r->m == NULL) {
+			bert_run_init(r, &t->bt.pm);
+			r->tr = &t->bt;
+		}
+		t->stale = 0;
 	}
-	reserve(t, B, N, P, maxT);
-	t->B = B;
-	t->N = N;
-	t->train = train;
-	t->off[0] = 0;
-	t->poff[0] = 0;
+	if (B > t->capB) {
+		t->label = xreallocarray(t->label, B, sizeof(float));
+		t->logits = xreallocarray(t->logits, B * nl, sizeof(float));
+		t->probs = xreallocarray(t->probs, B * nl, sizeof(float));
+		t->idp = xreallocarray(t->idp, B, sizeof(*t->idp));
+		t->segp = xreallocarray(t->segp, B, sizeof(*t->segp));
+		t->capB = B;
+	}
 	for (size_t b = 0; b < B; b++) {
-		t->T[b] = bt->T[b];
-		t->off[b + 1] = t->off[b] + bt->T[b];
-		t->poff[b + 1] = t->poff[b] + H * (size_t)bt->T[b] * bt->T[b];
+		t->idp[b] = bt->ids + N;
+		t->segp[b] = bt->seg + N;
 		t->label[b] = bt->label ? bt->label[b] : 0.0f;
+		N += bt->T[b];
 	}
-	memcpy(t->ids, bt->ids, N * sizeof(int));
-	memcpy(t->seg, bt->seg, N * sizeof(int));
+	t->B = B;
+	t->train = train;
+	t->bt.p = train ? t->dropout : 0.0f;
+	t->bt.seed = t->seed;
+	t->bt.step = t->step;
+	t->bt.gate = t->gate;
+	t->bt.imp = NULL;
 
-	/* Embeddings: word + position + token type, LayerNorm, dropout. */
-	for (size_t b = 0; b < B; b++)
-		for (int i = 0; i < t->T[b]; i++) {
-			size_t n = t->off[b] + i;
-			const float *we = m->wte + (size_t)t->ids[n] * C;
-			const float *pe = m->wpe + (size_t)i * C;
-			const float *te = m->tte + (size_t)t->seg[n] * C;
-
-			for (size_t c = 0; c < C; c++)
-				t->emb[n * C + c] = we[c] + pe[c] + te[c];
-		}
-	layernorm(t->x[0], t->emean, t->erstd, t->emb, m->elng, m->elnb, N, C,
-	    k->eps);
-	if (p > 0)
-		dropout(t->x[0], t->x[0], N * C,
-		    train_key(t->seed, t->step, 0, TRAIN_DROP_EMB), 0, p);
-
-	for (int l = 0; l < k->L; l++) {
-		const struct bert_layer *w = &m->layer[l];
-		float *x = t->x[l], *qkv = t->qkv[l], *att = t->att[l];
-		float *ctx = t->ctx[l], *r1 = t->r1[l], *x1 = t->x1[l];
-		float *fc = t->fc[l], *ge = t->ge[l], *r2 = t->r2[l];
-		float *pd = t->scratch;		/* (T, T) dropped probs */
-		uint64_t ka = train_key(t->seed, t->step, l, TRAIN_DROP_ATT);
-		uint64_t ko = train_key(t->seed, t->step, l, TRAIN_DROP_AO);
-		uint64_t kf = train_key(t->seed, t->step, l, TRAIN_DROP_FO);
-
-		/* qkv (N, 3C) = x . qkvw^T + qkvb */
-		linear(qkv, x, w->qkvw, w->qkvb, N, C, C3);
-
-		/*
-		 * Per example b and head h: s (T, T) = q k^T / sqrt(D),
-		 * row softmax (kept), dropout, ctx_h (T, D) = gate p v.
-		 */
-		for (size_t b = 0; b < B; b++) {
-			size_t T = t->T[b];
-			const float *qb = qkv + t->off[b] * C3;
-
-			for (size_t h = 0; h < H; h++) {
-				size_t po = t->poff[b] + h * T * T;
-				const float *q = qb + h * D, *kk = q + C;
-				const float *v = q + 2 * C;
-				float *s = att + po, *pp = s;
-
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-				    CblasTrans, T, T, D, scale, q, C3, kk, C3,
-				    0.0f, s, T);
-				softmax_rows(s, T, T);
-				if (p > 0) {
-					dropout(pd, s, T * T, ka, po, p);
-					pp = pd;
-				}
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-				    CblasNoTrans, T, D, T, t->gate[l * H + h],
-				    pp, T, v, C3, 0.0f,
-				    ctx + t->off[b] * C + h * D, C);
-			}
-		}
-
-		/* r1 = x + dropout(ctx . aow^T + aob); x1 = LN1(r1) */
-		linear(r1, ctx, w->aow, w->aob, N, C, C);
-		if (p > 0)
-			dropout(r1, r1, N * C, ko, 0, p);
-		for (size_t i = 0; i < N * C; i++)
-			r1[i] += x[i];
-		layernorm(x1, t->m1[l], t->s1[l], r1, w->ln1g, w->ln1b, N, C,
-		    k->eps);
-
-		/* ge = GELU(x1 . iw^T + ib); r2 = x1 + dropout(ge . ow^T + ob) */
-		linear(fc, x1, w->iw, w->ib, N, C, F);
-		memcpy(ge, fc, N * F * sizeof(float));
-		bert_gelu(ge, N * F);	/* encode's GELU, bit for bit */
-		linear(r2, ge, w->ow, w->ob, N, F, C);
-		if (p > 0)
-			dropout(r2, r2, N * C, kf, 0, p);
-		for (size_t i = 0; i < N * C; i++)
-			r2[i] += x1[i];
-		layernorm(t->x[l + 1], t->m2[l], t->s2[l], r2, w->ln2g,
-		    w->ln2b, N, C, k->eps);
+	/* bert.c's pass, every layer's activations kept */
+	if (bert_run_batch(r, B, t->idp, t->segp, bt->T, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "train_forward: %s\n", err);
+		abort();	/* the caller checks its batches */
 	}
-
-	/* Pooler: tanh(W x_[CLS] + b), dropout; classifier on top. */
-	for (size_t b = 0; b < B; b++)
-		memcpy(t->cls + b * C, t->x[k->L] + t->off[b] * C,
-		    C * sizeof(float));
-	linear(t->pool, t->cls, m->pw, m->pb, B, C, C);
-	for (size_t i = 0; i < B * C; i++)
-		t->pool[i] = tanhf(t->pool[i]);
-	if (p > 0)
-		dropout(t->poold, t->pool, B * C,
-		    train_key(t->seed, t->step, 0, TRAIN_DROP_POOL), 0, p);
-	else
-		memcpy(t->poold, t->pool, B * C * sizeof(float));
-	linear(t->logits, t->poold, m->cw, m->cb, B, C, nl);
+	bert_run_layers(r, 1, NULL, BERT_UNIFORM, 1);
+	bert_run_head(r, t->logits);
 
 	/* Loss: mean cross-entropy, or mean squared error when nl is 1. */
 	for (size_t b = 0; b < B; b++) {
@@ -569,85 +363,17 @@ train_forward(struct train *t, const struct train_batch *bt, int train)
 	return t->loss;
 }
 
-/* ---- backward pieces ---- */
-
-/* dw (M, K) += dy (N, M)^T . x (N, K); db (M) += column sums of dy. */
-static void
-linear_back_w(float *dw, float *db, const float *dy, const float *x,
-    size_t N, size_t K, size_t M)
-{
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0f,
-	    dy, M, x, K, 1.0f, dw, K);
-	for (size_t i = 0; i < N; i++)
-		for (size_t j = 0; j < M; j++)
-			db[j] += dy[i * M + j];
-}
-
-/* dx (N, K) = beta dx + dy (N, M) . w (M, K) */
-static void
-linear_back_x(float *dx, const float *dy, const float *w, size_t N,
-    size_t K, size_t M, float beta)
-{
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, K, M, 1.0f,
-	    dy, M, w, K, beta, dx, K);
-}
-
-/*
- * LayerNorm backward: dx (N, C) = gradient of the input x from dy of the
- * output; dg, db accumulate.  With xh = (x - mean) rstd and u = g dy,
- * dx = rstd (u - mean(u) - xh mean(u xh)).
- */
-static void
-layernorm_back(float *dx, float *dg, float *db, const float *dy,
-    const float *x, const float *mean, const float *rstd, const float *g,
-    size_t N, size_t C)
-{
-	for (size_t i = 0; i < N; i++) {
-		const float *dyi = dy + i * C, *xi = x + i * C;
-		float *dxi = dx + i * C, m = mean[i], s = rstd[i];
-		float mu = 0, muxh = 0;
-
-		for (size_t c = 0; c < C; c++) {	/* pass 1: the means */
-			float xh = (xi[c] - m) * s, u = g[c] * dyi[c];
-
-			mu += u;
-			muxh += u * xh;
-		}
-		mu /= C;
-		muxh /= C;
-		for (size_t c = 0; c < C; c++) {	/* pass 2: dx, dg, db */
-			float xh = (xi[c] - m) * s;
-
-			dxi[c] = s * (g[c] * dyi[c] - mu - xh * muxh);
-			dg[c] += dyi[c] * xh;
-			db[c] += dyi[c];
-		}
-	}
-}
-
 void
 train_backward(struct train *t)
 {
 	const struct bert_config *k = &t->m.cfg;
-	const struct bert *m = &t->m;
-	struct bert *g = &t->g;
-	size_t C = k->C, F = k->F, H = k->H, D = C / H, C3 = 3 * C;
-	size_t N = t->N, B = t->B, nl = k->nlabels;
-	size_t T2 = (size_t)t->capT * t->capT;
-	float p = t->train ? t->dropout : 0.0f, scale = 1.0f / sqrtf((float)D);
-	float *d0, *d1, *dt, *dh, *dq, *a1, *a2, *dpool, *dcls;
+	struct bert_run *r = &t->run;
+	size_t B = t->B, nl = k->nlabels, n = (size_t)r->Np * k->C;
 
-	d0 = t->scratch;		/* (N, C) the gradient of x[l + 1] */
-	d1 = d0 + N * C;		/* (N, C) */
-	dt = d1 + N * C;		/* (N, C) after dropout backward */
-	dh = dt + N * C;		/* (N, F) */
-	dq = dh + N * F;		/* (N, 3C) */
-	a1 = dq + N * C3;		/* (T, T) */
-	a2 = a1 + T2;			/* (T, T) */
-	dpool = a2 + T2;		/* (B, C) */
-	dcls = dpool + B * C;		/* (B, C) */
-	memset(t->grads, 0, t->m.nparams * sizeof(float));
-
+	if (n > t->capd) {
+		t->d = xreallocarray(t->d, n, sizeof(float));
+		t->capd = n;
+	}
 	/* dlogits (B, nl) into the probs: (softmax - onehot) / B, or 2 (z - y) / B. */
 	float *dz = t->probs;
 	for (size_t b = 0; b < B; b++) {
@@ -661,145 +387,19 @@ train_backward(struct train *t)
 		for (size_t j = 0; j < nl; j++)
 			d[j] /= B;
 	}
+	/*
+	 * Head importance: |dL/dgate| of each example's own loss, B times
+	 * its share of the batch's mean.
+	 */
+	t->bt.imp = t->want_imp ? t->imp : NULL;
+	t->bt.impscale = (double)B;
 
-	/* Classifier, pooler dropout, tanh, pooler. */
-	linear_back_w(g->cw, g->cb, dz, t->poold, B, C, nl);
-	linear_back_x(dpool, dz, m->cw, B, C, nl, 0.0f);
-	if (p > 0)
-		dropout(dpool, dpool, B * C,
-		    train_key(t->seed, t->step, 0, TRAIN_DROP_POOL), 0, p);
-	for (size_t i = 0; i < B * C; i++)
-		dpool[i] *= 1.0f - t->pool[i] * t->pool[i];
-	linear_back_w(g->pw, g->pb, dpool, t->cls, B, C, C);
-	linear_back_x(dcls, dpool, m->pw, B, C, C, 0.0f);
-	memset(d0, 0, N * C * sizeof(float));
-	for (size_t b = 0; b < B; b++)
-		memcpy(d0 + t->off[b] * C, dcls + b * C, C * sizeof(float));
-
-	for (int l = k->L - 1; l >= 0; l--) {
-		const struct bert_layer *w = &m->layer[l];
-		struct bert_layer *gw = &g->layer[l];
-		float *x = t->x[l], *qkv = t->qkv[l], *att = t->att[l];
-		float *ctx = t->ctx[l], *x1 = t->x1[l], *fc = t->fc[l];
-		float *ge = t->ge[l];
-		float *dfo = d1, *dao = d0;
-		uint64_t ka = train_key(t->seed, t->step, l, TRAIN_DROP_ATT);
-		uint64_t ko = train_key(t->seed, t->step, l, TRAIN_DROP_AO);
-		uint64_t kf = train_key(t->seed, t->step, l, TRAIN_DROP_FO);
-
-		/* LN2: d1 = d r2; it reaches x1 directly and through the FFN. */
-		layernorm_back(d1, gw->ln2g, gw->ln2b, d0, t->r2[l], t->m2[l],
-		    t->s2[l], w->ln2g, N, C);
-		if (p > 0) {
-			dropout(dt, d1, N * C, kf, 0, p);
-			dfo = dt;
-		}
-		/* FFN out: dow, dob; dh = dfo . ow; through GELU. */
-		linear_back_w(gw->ow, gw->ob, dfo, ge, N, F, C);
-		linear_back_x(dh, dfo, w->ow, N, F, C, 0.0f);
-		bert_gelu_grad(dh, fc, N * F);	/* Phi(x) + x phi(x) */
-		/* FFN in: diw, dib; d1 (= d x1) += dh . iw */
-		linear_back_w(gw->iw, gw->ib, dh, x1, N, C, F);
-		linear_back_x(d1, dh, w->iw, N, C, F, 1.0f);
-
-		/* LN1: d0 = d r1; it reaches x directly and through attention. */
-		layernorm_back(d0, gw->ln1g, gw->ln1b, d1, t->r1[l], t->m1[l],
-		    t->s1[l], w->ln1g, N, C);
-		if (p > 0) {
-			dropout(dt, d0, N * C, ko, 0, p);
-			dao = dt;
-		}
-		/* Attention output dense: daow, daob; d1 = d ctx. */
-		linear_back_w(gw->aow, gw->aob, dao, ctx, N, C, C);
-		linear_back_x(d1, dao, w->aow, N, C, C, 0.0f);
-
-		for (size_t b = 0; b < B; b++) {
-			size_t T = t->T[b];
-			const float *qb = qkv + t->off[b] * C3;
-			float *dqb = dq + t->off[b] * C3;
-
-			for (size_t h = 0; h < H; h++) {
-				size_t po = t->poff[b] + h * T * T;
-				const float *q = qb + h * D, *kk = q + C;
-				const float *v = q + 2 * C, *s = att + po;
-				const float *pp = s;
-				float *dc = d1 + t->off[b] * C + h * D;
-				float gt = t->gate[l * H + h];
-
-				/*
-				 * d gate = <p v, d ctx_h>; ctx_h holds
-				 * gate p v.  Times B: the loss of this
-				 * example alone, not the batch mean.
-				 */
-				if (t->want_imp && gt != 0.0f) {
-					const float *cc = ctx + t->off[b] * C +
-					    h * D;
-					double s2 = 0;
-
-					for (size_t i = 0; i < T; i++)
-						for (size_t j = 0; j < D; j++)
-							s2 += (double)cc[i * C + j] *
-							    dc[i * C + j];
-					t->imp[l * H + h] += fabs(s2 / gt * B);
-				}
-				if (p > 0) {
-					dropout(a2, s, T * T, ka, po, p);
-					pp = a2;
-				}
-				/* a1 (T, T) = d pdrop = gate dc v^T */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-				    CblasTrans, T, T, D, gt, dc, C, v, C3,
-				    0.0f, a1, T);
-				/* dv (T, D) = gate pdrop^T dc */
-				cblas_sgemm(CblasRowMajor, CblasTrans,
-				    CblasNoTrans, T, D, T, gt, pp, T, dc, C,
-				    0.0f, dqb + h * D + 2 * C, C3);
-				if (p > 0)
-					dropout(a1, a1, T * T, ka, po, p);
-				/* softmax: ds_ij = p_ij (dp_ij - sum_k p_ik dp_ik) */
-				for (size_t i = 0; i < T; i++) {
-					const float *pi = s + i * T;
-					float *di = a1 + i * T, dot = 0;
-
-					for (size_t j = 0; j < T; j++)
-						dot += pi[j] * di[j];
-					for (size_t j = 0; j < T; j++)
-						di[j] = pi[j] * (di[j] - dot);
-				}
-				/* dq = scale ds k; dk = scale ds^T q */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-				    CblasNoTrans, T, D, T, scale, a1, T, kk,
-				    C3, 0.0f, dqb + h * D, C3);
-				cblas_sgemm(CblasRowMajor, CblasTrans,
-				    CblasNoTrans, T, D, T, scale, a1, T, q,
-				    C3, 0.0f, dqb + h * D + C, C3);
-			}
-		}
-		/* qkv: dqkvw, dqkvb; d0 (= d x, residual already there) += dq . qkvw */
-		linear_back_w(gw->qkvw, gw->qkvb, dq, x, N, C, C3);
-		linear_back_x(d0, dq, w->qkvw, N, C, C3, 1.0f);
-	}
-
-	/* Embeddings: dropout, LayerNorm, then scatter into the three tables. */
-	if (p > 0)
-		dropout(d0, d0, N * C,
-		    train_key(t->seed, t->step, 0, TRAIN_DROP_EMB), 0, p);
-	layernorm_back(d1, g->elng, g->elnb, d0, t->emb, t->emean, t->erstd,
-	    m->elng, N, C);
-	for (size_t b = 0; b < B; b++)
-		for (int i = 0; i < t->T[b]; i++) {
-			size_t n = t->off[b] + i;
-			const float *de = d1 + n * C;
-			float *we = g->wte + (size_t)t->ids[n] * C;
-			float *pe = g->wpe + (size_t)i * C;
-			float *te = g->tte + (size_t)t->seg[n] * C;
-
-			for (size_t c = 0; c < C; c++) {
-				we[c] += de[c];
-				pe[c] += de[c];
-				te[c] += de[c];
-			}
-		}
+	/* bert.c's twins, in the reverse order of the forward pass */
+	bert_head_backward(r, &t->g, t->d, dz);
+	for (int l = k->L; l >= 1; l--)
+		bert_layer_backward(r, l, &t->g, t->d);
+	bert_embed_backward(r, &t->g, t->d);
+	t->bt.imp = NULL;
 	if (t->want_imp)
 		t->nimp += B;
 }
@@ -846,6 +446,7 @@ train_adamw(struct train *t, float lr, float wd)
 			    step * mm[i] / (sqrtf(vv[i]) * rbc2 + eps);
 		}
 	}
+	t->stale = 1;
 }
 
 float

@@ -1,16 +1,22 @@
 /*
  * train.h -- fine-tuning BERT for sequence classification or regression:
- * a training forward pass that keeps its activations, the backward pass
- * written out by hand (as llm.c does for GPT-2), AdamW, the learning-rate
- * schedule and the dropout masks.
+ * the loss, AdamW, the learning-rate schedule and the dropout masks around
+ * bert.c's forward pass, which keeps its activations when it trains, and
+ * its backward twins (the backward pass written out by hand, as llm.c
+ * does for GPT-2).  One forward pass for encode, ablate and finetune: with
+ * dropout off, finetune's logits are encode's, bit for bit.
  *
  * A batch is B examples of different lengths packed one after another
- * without padding: N = T[0] + ... + T[B-1] token rows.  Every dense layer
- * is one sgemm over the N rows; attention runs per example and head.
+ * (bert.h): every dense layer is one product over the batch's rows,
+ * attention runs per example and head, forward and backward, on gemm.c's
+ * kernel and bert.c's threads where the kernel runs (OpenBLAS
+ * elsewhere).
  *
  * The model being trained is a struct bert (model.h) in a layout of our
  * own, pooler and classifier included, with a second struct bert of the
- * same layout that points into the gradients.
+ * same layout that points into the gradients.  The forward pass reads the
+ * dense weights packed for the kernel (bert_train_pack), a copy made again
+ * after each optimizer step.
  *
  * Semantics are those of HF BertForSequenceClassification in train mode:
  * dropout on the embeddings, on the attention probabilities, on the
@@ -25,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bert.h"
 #include "model.h"
 
 struct train_batch {
@@ -59,33 +66,19 @@ struct train {
 	size_t		 nimp;		/* examples summed into imp */
 	int		 want_imp;	/* backward accumulates imp */
 
-	/* The last forward's batch and its activations. */
-	int		 B, N, train;
-	int		*T, *off;	/* (B), (B + 1) token offsets */
-	size_t		*poff;		/* (B + 1) offsets into the probs */
-	int		*ids, *seg;	/* (N) */
+	/* The last forward's batch, and the run that keeps its activations. */
+	int		 B, train;
 	float		*label;		/* (B) */
 	float		*logits;	/* (B, nlabels) */
 	float		*probs;		/* (B, nlabels) softmax, classification */
 	float		 loss;		/* mean over the batch */
-
-	size_t		 capN, capB, capP;	/* sizes allocated */
-	int		 capT;
-	float		*act;		/* one block for what follows */
-	float		*emb;		/* (N, C) embedding sum before LN */
-	float		*emean, *erstd;	/* (N) */
-	float		**x;		/* L + 1 of (N, C): layer inputs */
-	float		**qkv;		/* L of (N, 3C) */
-	float		**att;		/* L of (sum_b H T_b^2) probs */
-	float		**ctx;		/* L of (N, C) gated context */
-	float		**r1, **m1, **s1;	/* L of (N, C), (N), (N) */
-	float		**x1;		/* L of (N, C) after LN1 */
-	float		**fc, **ge;	/* L of (N, F): pre-GELU, GELU */
-	float		**r2, **m2, **s2;	/* L of (N, C), (N), (N) */
-	float		*cls;		/* (B, C) [CLS] rows of x[L] */
-	float		*pool;		/* (B, C) tanh output */
-	float		*poold;		/* (B, C) after dropout */
-	float		*scratch;	/* backward buffers, see train.c */
+	size_t		 capB;
+	const int	**idp, **segp;	/* (B) each example's ids and seg */
+	struct bert_run	 run;
+	struct bert_train bt;		/* the run's training part */
+	int		 stale;		/* the weights changed: pack again */
+	float		*d;		/* (Np, C) the backward's gradient */
+	size_t		 capd;
 };
 
 /*
@@ -104,7 +97,10 @@ void	train_release(struct train *t);
 /*
  * Forward over batch b; with train set, dropout is on, with masks drawn
  * from (seed, t->step).  Keeps the activations for train_backward(), sets
- * t->logits and returns the mean loss (0 when b->label is NULL).
+ * t->logits and returns the mean loss (0 when b->label is NULL).  The
+ * batch must be valid: ids in the vocabulary, seg in the token types,
+ * every T from 1 to max_position_embeddings.  Weights changed other than
+ * by train_adamw() need t->stale set before.
  */
 float	train_forward(struct train *t, const struct train_batch *b, int train);
 
@@ -146,6 +142,9 @@ enum {
 };
 uint64_t	train_key(uint64_t seed, long step, int layer, int kind);
 int		train_keep(uint64_t key, size_t i, float p);
+/* m[k] = train_keep(key, i0 + k, p) for k < n */
+void		train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n,
+		    float p);
 
 /* Pseudo-random numbers for initialisation and shuffling. */
 uint64_t	train_rand(uint64_t *s);		/* splitmix64 */

@@ -40,6 +40,57 @@ FT="--random-init --epochs 8 --batch 16 --lr 2e-3 --seed 7"
 	[[ ${lines[-1]} == worst*ok ]]
 }
 
+@test "finetune: gradients match finite differences (whole panels, split heads)" {
+	run "$TOP/test/gradcheck" -w
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ ${lines[-1]} == worst*ok ]]
+	run env HEADCOUNT_GEMM=openblas "$TOP/test/gradcheck" -w -r
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "finetune: gradients match on OpenBLAS, its rows aligned to its tiles" {
+	# OpenBLAS's Haswell kernels want sequences on 12-row tiles: rows of
+	# padding between them, which the backward pass must leave out
+	grep -qw avx2 /proc/cpuinfo || skip "no AVX2 here"
+	export HEADCOUNT_GEMM=openblas
+	export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+	for o in "" "-r -d 0" "-w"; do
+		run "$TOP/test/gradcheck" $o
+		echo "$o: ${lines[-1]}"
+		[ "$status" -eq 0 ]
+	done
+}
+
+# One forward pass: finetune's logits with dropout off are encode's.
+@test "finetune: dev logits are encode's, bit for bit" {
+	need_finetune
+	# a trained model (heads of 16: each in a block of its own), from
+	# memory and as written
+	finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/t" $FT --epochs 2 \
+	    --dev "$D/dev.mp" --dev-logits "$BATS_TEST_TMPDIR/ft.jsonl" \
+	    "$D/train.mp" 2>/dev/null
+	encode -m "$BATS_TEST_TMPDIR/t" "$D/dev.mp" | recs -k logits |
+	    cmp - "$BATS_TEST_TMPDIR/ft.jsonl"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/ft.jsonl")" -eq 200 ]
+	# a checkpoint as read (heads of 8), every kernel, 1 and 2 threads,
+	# batches packed otherwise than encode's
+	local M="$SAMPLES/tiny-cls" in="$SAMPLES/finetune-dev.mp"
+	[ -d "$M" ] || skip "samples/tiny-cls is absent"
+	for g in "" avx2 openblas; do
+		for n in 1 2; do
+			echo "HEADCOUNT_GEMM=$g OPENBLAS_NUM_THREADS=$n"
+			HEADCOUNT_GEMM=$g OPENBLAS_NUM_THREADS=$n finetune \
+			    -m "$M" --epochs 0 --batch 7 --dev "$in" \
+			    --dev-logits - >"$BATS_TEST_TMPDIR/a.jsonl"
+			HEADCOUNT_GEMM=$g OPENBLAS_NUM_THREADS=$n encode \
+			    -m "$M" "$in" | recs -k logits |
+			    cmp - "$BATS_TEST_TMPDIR/a.jsonl"
+		done
+	done
+}
+
 @test "finetune: learns the order task from random init" {
 	need_finetune
 	run --separate-stderr finetune -m "$D/m" -o "$D/ft" $FT -v \
@@ -153,6 +204,9 @@ FT="--random-init --epochs 8 --batch 16 --lr 2e-3 --seed 7"
 	run -2 --separate-stderr finetune -m "$D/m" --epochs 0 --prune 3 \
 	    "$D/train.mp"
 	[[ $stderr == *"--prune needs --dev"* ]]
+	run -2 --separate-stderr finetune -m "$D/m" --epochs 0 \
+	    --dev-logits - "$D/train.mp"
+	[[ $stderr == *"--dev-logits needs --dev"* ]]
 }
 
 # Sums of every file in directory $1, and the names beside it.

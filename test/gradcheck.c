@@ -7,8 +7,11 @@
  * too.  Prints one line per tensor: name, max |analytic - numeric| over
  * max |numeric|, and exits 1 when any is above the tolerance.
  *
- *	usage: gradcheck [-r] [-d dropout] [-t tol]
+ *	usage: gradcheck [-rw] [-d dropout] [-t tol]
  *	-r: regression (one label, MSE) instead of three classes.
+ *	-w: hidden 32 in 2 heads of 16, FFN 48 (else 8, 2 heads of 4, 12):
+ *	    whole panels of gemm.c's kernel, each head's queries, keys and
+ *	    values in a block of their own.
  */
 #include <err.h>
 #include <math.h>
@@ -190,11 +193,11 @@ main(int argc, char *argv[])
 	struct train_batch bt;
 	double tol = 1e-3, worst = 0, h = 1e-4;
 	float p = 0.1f;
-	int ch, regress = 0, N = 0, bad = 0;
+	int ch, regress = 0, wide = 0, N = 0, bad = 0;
 	uint64_t rng = 42;
 	long step = 3;
 
-	while ((ch = getopt(argc, argv, "d:rt:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:rt:w")) != -1) {
 		switch (ch) {
 		case 'd':
 			p = atof(optarg);
@@ -205,15 +208,19 @@ main(int argc, char *argv[])
 		case 't':
 			tol = atof(optarg);
 			break;
+		case 'w':
+			wide = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: gradcheck [-r] [-d dropout] "
+			fprintf(stderr, "usage: gradcheck [-rw] [-d dropout] "
 			    "[-t tol]\n");
 			return 2;
 		}
 	}
 	memset(&src, 0, sizeof(src));
-	src.cfg = (struct bert_config){ .L = 2, .H = 2, .C = 8, .F = 12,
-	    .V = 20, .P = 16, .S = 2, .nlabels = 0, .eps = 1e-12f };
+	src.cfg = (struct bert_config){ .L = 2, .H = 2, .C = wide ? 32 : 8,
+	    .F = wide ? 48 : 12, .V = 20, .P = 16, .S = 2, .nlabels = 0,
+	    .eps = 1e-12f };
 	train_init(&tr, &src, regress ? 1 : 3, 1, p, 7);
 	tr.step = step;
 	tr.want_imp = 1;

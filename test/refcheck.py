@@ -2,7 +2,8 @@
 """refcheck.py OUT.mp REF.jsonl: encode's output against reference outputs
 (Hugging Face's, or test/ref_bert.py's): the largest absolute differences of
 attention, logits, hidden and pooled, one line, and exit 1 when attention
-differs by more than ATOL (1e-5) or logits by more than LTOL (1e-4)."""
+differs by more than ATOL (1e-5), logits by more than LTOL (1e-4), or a
+contribution map (norm, norm_layer, alti, vz) by more than MTOL (1e-5)."""
 import json, os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mp
@@ -18,7 +19,8 @@ if len(out) != len(ref):
     sys.exit("refcheck: %d records, reference has %d" % (len(out), len(ref)))
 worst = {}
 for o, r in zip(out, ref):
-    for k in ("attn", "logits", "hidden", "pooled"):
+    for k in ("attn", "logits", "hidden", "pooled", "norm", "norm_layer",
+              "alti", "vz"):
         if k not in r or k not in o: continue
         a = mp.tensor(o[k]) if isinstance(o[k], dict) else list(flat(o[k]))
         b = list(flat(r[k]))
@@ -28,5 +30,7 @@ for o, r in zip(out, ref):
         worst[k] = max(worst.get(k, 0), d)
 print(" ".join("%s %.2e" % kv for kv in sorted(worst.items())))
 atol = float(os.environ.get("ATOL", "1e-5")); ltol = float(os.environ.get("LTOL", "1e-4"))
-if worst.get("attn", 0) > atol or worst.get("logits", 0) > ltol:
+mtol = float(os.environ.get("MTOL", "1e-5"))
+if worst.get("attn", 0) > atol or worst.get("logits", 0) > ltol or \
+        max(worst.get(k, 0) for k in ("norm", "norm_layer", "alti", "vz")) > mtol:
     sys.exit(1)

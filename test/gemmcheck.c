@@ -1,0 +1,128 @@
+/*
+ * gemmcheck -- common/gemm.c's kernel against a scalar reference, bit for
+ * bit: every output one chain, its start (the bias, or 0), an fmaf for
+ * each input of a block of 256 in order, and the block's sum added to y
+ * (after the first block, or with add).  Products of many shapes (rows,
+ * outputs and inputs around the tile, the panel and the block), with and
+ * without a bias, x read by rows or as its transpose, y written or added
+ * to, in one piece or split into blocks of columns.  The AVX-512 and
+ * AVX2 kernels must both pass (HEADCOUNT_GEMM=avx2 runs the second);
+ * exits 77 where no kernel runs.
+ *
+ *	gemmcheck [seed]
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "util.h"
+
+static unsigned long long rng = 88172645463325252ULL;
+
+/* a float of either sign, magnitude 2^-6 .. 2^2 */
+static float
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return ldexpf((float)(rng >> 40) / (1 << 24) + 0.5f,
+	    (int)(rng % 9) - 6) * (rng & 1 << 20 ? -1 : 1);
+}
+
+/*
+ * One product of n rows, out outputs, in inputs: x's rows (or columns,
+ * with trans) lx floats apart, y's column blocks of cb (out when not
+ * split) cs floats apart.
+ */
+static int
+check(int n, int out, int in, int trans, int bias, int add, int cb)
+{
+	int lx = (trans ? n : in) + 3, ly = cb + 1;
+	size_t cs = (size_t)n * ly + 7, ny = cs * ((out + cb - 1) / cb);
+	float *x = xcalloc((size_t)lx * (trans ? in : n), sizeof(float));
+	float *w = xcalloc((size_t)out * in, sizeof(float));
+	float *p = xcalloc((size_t)out * in, sizeof(float));
+	float *b = xcalloc(out, sizeof(float));
+	float *y = xcalloc(ny, sizeof(float));
+	float *r = xcalloc(ny, sizeof(float));
+	int bad = 0;
+
+	for (size_t i = 0; i < (size_t)lx * (trans ? in : n); i++)
+		x[i] = rnd();
+	for (size_t i = 0; i < (size_t)out * in; i++)
+		p[i] = w[i] = rnd();
+	for (int j = 0; j < out; j++)
+		b[j] = rnd();
+	for (size_t i = 0; i < ny; i++)
+		r[i] = y[i] = rnd();
+	gemm_pack(p, out, in);
+	gemm_run(&(struct gemm_y){ y, ly, cb, cs, add },
+	    &(struct gemm_x){ x, lx, trans }, p, bias ? b : NULL, n, out, in);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < out; j++) {
+			float *c = r + (size_t)(j / cb) * cs + (size_t)i * ly +
+			    j % cb;
+
+			for (int k0 = 0; k0 < in; k0 += 256) {
+				float s = k0 == 0 && bias ? b[j] : 0;
+
+				for (int k = k0; k < k0 + 256 && k < in; k++)
+					s = fmaf(trans ? x[(size_t)k * lx + i] :
+					    x[(size_t)i * lx + k],
+					    w[(size_t)j * in + k], s);
+				*c = k0 == 0 && !add ? s : s + *c;
+			}
+		}
+	for (size_t i = 0; i < ny && !bad; i++)
+		if (memcmp(&y[i], &r[i], sizeof(float)) != 0) {
+			printf("n %d out %d in %d trans %d bias %d add %d "
+			    "cb %d: y[%zu] %.9g, reference %.9g\n", n, out, in,
+			    trans, bias, add, cb, i, y[i], r[i]);
+			bad = 1;
+		}
+	free(x);
+	free(w);
+	free(p);
+	free(b);
+	free(y);
+	free(r);
+	return bad;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const int ns[] = { 1, 5, 6, 7, 12, 13, 100, 264 };
+	static const int outs[] = { 1, 15, 16, 17, 32, 48, 64, 100 };
+	static const int ins[] = { 1, 7, 8, 17, 64, 255, 256, 257, 600 };
+	int bad = 0, cases = 0;
+
+	if (!gemm_ok()) {
+		printf("no kernel here\n");
+		return 77;
+	}
+	if (argc > 1)
+		rng += strtoull(argv[1], NULL, 10);
+	for (size_t a = 0; a < sizeof(ns) / sizeof(*ns); a++)
+		for (size_t c = 0; c < sizeof(outs) / sizeof(*outs); c++)
+			for (size_t d = 0; d < sizeof(ins) / sizeof(*ins); d++) {
+				int n = ns[a], out = outs[c], in = ins[d];
+				int v = (int)(a + c + d);
+
+				bad += check(n, out, in, 0, 1, 0, out);
+				bad += check(n, out, in, 1, v & 1, v >> 1 & 1,
+				    out);
+				bad += check(n, out, in, v & 1, 0, 1, out);
+				cases += 3;
+				if (out % 16 == 0 && out > 16) {
+					bad += check(n, out, in, v & 1, 1,
+					    v >> 1 & 1, 16);
+					cases++;
+				}
+			}
+	printf("%s: %d products, %d differ\n", gemm_name(), cases, bad);
+	return bad != 0;
+}
