@@ -50,6 +50,14 @@ examples() {
 	[[ $(sed -n 2p ablate.out) == base* ]]
 }
 
+@test "manex: attribute.1: its examples run" {
+	examples attribute 2
+	[ "$(recs -c attr.mp)" -eq 24 ]
+	[ "$(head -n 1 importance.tsv)" = "$(printf 'layer\thead\timportance')" ]
+	[ "$(sed -n 1,4p attribute.out | wc -l)" -eq 4 ]
+	[ "$(sed -n 5,28p attribute.out | grep -c '"attr_label":')" -eq 24 ]
+}
+
 @test "manex: attend-compare.1: its examples run" {
 	examples attend-compare 3
 	[ -s cmp/cosine.png ] && [ -s cmp/compare.tsv ]
@@ -98,10 +106,11 @@ examples() {
 }
 
 @test "manex: encode.1: its examples run" {
-	examples encode 3
+	examples encode 4
 	[ "$(head -n 24 encode.out | grep -c '^{"id":"tiny/dev/[0-9]*","logits":')" -eq 24 ]
 	[ "$(recs -c attn.mp)" -eq 24 ]
 	[ "$(recs -k attn attn.mp | grep -c '"f16"')" -eq 24 ]
+	[ "$(recs -k norm,alti maps.mp | grep -c '"norm":{"dtype":"f32","shape":\[2,2,')" -eq 24 ]
 }
 
 @test "manex: hcmodel.1: its examples run" {
