@@ -49,6 +49,7 @@ static struct astat_class *uclass;	/* user classes, K_USER .. */
 static size_t		 nclass;
 
 static int		 wordlevel, zipspans, verbose;
+static int		 shares;	/* -n: each row divided by its sum */
 
 enum { O_CLSLAYER = 256, O_ZIP };
 
@@ -56,6 +57,7 @@ static const struct option longopts[] = {
 	{ "class",	required_argument,	NULL,	'c' },
 	{ "cls-layer",	required_argument,	NULL,	'l' },
 	{ "key",	required_argument,	NULL,	'k' },
+	{ "rows",	no_argument,		NULL,	'n' },
 	{ "verbose",	no_argument,		NULL,	'v' },
 	{ "word",	no_argument,		NULL,	'w' },
 	{ "zip",	no_argument,		NULL,	O_ZIP },
@@ -65,7 +67,7 @@ static const struct option longopts[] = {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: attend-stats [-vw] [-c name=file] [-k key] "
+	fprintf(stderr, "usage: attend-stats [-nvw] [-c name=file] [-k key] "
 	    "[-l layer] [-o dir] [--zip]\n"
 	    "                    [file ...]\n");
 	exit(2);
@@ -368,6 +370,14 @@ getmap(float *m, const struct tensor *t, size_t off, size_t T, int l, int h)
 
 	tensor_to_f32(m, (const char *)t->data + off * tensor_dtsize(t->dtype),
 	    t->dtype, T * T);
+	for (size_t i = 0; shares && i < T; i++) {
+		double s = 0;
+
+		for (size_t j = 0; j < T; j++)
+			s += m[i * T + j];
+		for (size_t j = 0; s > 0 && j < T; j++)
+			m[i * T + j] = (float)(m[i * T + j] / s);
+	}
 	if (astat_check(&chk, m, T, err, sizeof(err)) == -1)
 		rec_die("L%dH%d: %s", l + 1, h + 1, err);
 }
@@ -641,7 +651,7 @@ main(int argc, char *argv[])
 	kname[K_SEP] = xstrdup("sep");
 	kname[K_PUNCT] = xstrdup("punct");
 	nclass = K_USER;
-	while ((ch = getopt_long(argc, argv, "c:k:l:o:vw", longopts,
+	while ((ch = getopt_long(argc, argv, "c:k:l:no:vw", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -656,6 +666,9 @@ main(int argc, char *argv[])
 				    optarg);
 				usage();
 			}
+			break;
+		case 'n':
+			shares = 1;
 			break;
 		case 'o':
 			dir = optarg;

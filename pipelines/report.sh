@@ -83,6 +83,16 @@ $empty
 ![to CLS](tokens/to_cls.png) ![to SEP](tokens/to_sep.png)
 ![from CLS](tokens/fromcls.png)
 
+## By weight and by norm (Kobayashi et al. 2020)
+
+The same attention to [CLS], [SEP] and punctuation, each head's map read
+as its weights (\`attn\`) and as the norms of what they carry
+(\`encode --measures norm\`, each row as shares), the means per layer
+([norm.tsv](norm.tsv)); where the norm is well below the weight, the
+attention goes to vectors that change little.
+
+$(table "$out/norm.tsv")
+
 ## Relation heads (section 4.2, Figure 3)
 
 The largest attention over each annotated token pair, averaged per head, in

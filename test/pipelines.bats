@@ -24,18 +24,34 @@ recipe() {
 	recipe report.mk report
 	for f in tokens.mp attn.mp heads.mp patterns.tsv patterns.png \
 	    patterns.svg change.tsv tokens.tsv tokens-base.tsv \
-	    relations.tsv disable.tsv disable.png disable.svg report.md; do
+	    relations.tsv disable.tsv disable.png disable.svg norm.tsv \
+	    report.md; do
 		[ -s "out/$f" ] || { echo "missing $f"; false; }
 	done
 	[ "$(recs -c out/tokens.mp)" -eq 40 ]
 	grep -q '^# headcount report: RTE' out/report.md
 	grep -q '(patterns.png)' out/report.md
+	grep -q '^## By weight and by norm' out/report.md
 	# the same model on both sides: every head's cosine is 1
 	awk -F '\t' 'NR > 1 && ($3 < 0.99999 || $3 > 1.00001) { bad++ }
 	    END { exit bad > 0 }' out/change.tsv
 	# nothing to redo
 	run recipe report.mk report --question
 	[ "$status" -eq 0 ]
+}
+
+@test "pipelines: norm.mk puts attention by weight beside it by norm" {
+	# the known-answer model's attention output projection is 0: its
+	# heads attend, but what they carry has no norm
+	recipe norm.mk norm
+	head -n 1 out/norm.tsv | grep -qx "$(printf 'stat\tlayer\tweight\tnorm')"
+	[ "$(wc -l <out/norm.tsv)" -eq 10 ]	# 3 stats x 3 layers
+	awk -F '\t' 'NR > 1 && ($3 <= 0 || $4 != 0) { bad++ }
+	    END { exit bad > 0 }' out/norm.tsv
+	# a random model: norms and weights both shares, and not equal
+	recipe norm.mk norm MODEL="$SAMPLES/tiny-cls" OUT="$T/tiny"
+	awk -F '\t' 'NR > 1 { if ($4 <= 0 || $4 >= 1) bad++; if ($3 != $4) d++ }
+	    END { exit bad > 0 || d == 0 }' tiny/norm.tsv
 }
 
 @test "pipelines: GNU parallel (JOBS=2) gives the serial tables" {
