@@ -336,15 +336,24 @@ check(const char *text, size_t len, size_t *bad, int *blank)
 	return 0;
 }
 
+static void
+room(struct tokenizer *t)
+{
+	t->bufcap = t->bufcap ? t->bufcap * 2 : 1024;
+	t->buf = xreallocarray(t->buf, t->bufcap, 1);
+	t->org = xreallocarray(t->org, t->bufcap + 1, sizeof(uint32_t));
+}
+
 /* Append code point c, from the original text's byte o, to t->buf. */
 static void
 emit(struct tokenizer *t, int32_t c, uint32_t o)
 {
-	if (t->nbuf + 4 >= t->bufcap) {
-		t->bufcap = t->bufcap ? t->bufcap * 2 : 1024;
-		t->buf = xreallocarray(t->buf, t->bufcap, 1);
-		t->org = xreallocarray(t->org, t->bufcap + 1,
-		    sizeof(uint32_t));
+	if (t->nbuf + 4 >= t->bufcap)
+		room(t);
+	if (c < 0x80) {
+		t->buf[t->nbuf] = c;
+		t->org[t->nbuf++] = o;
+		return;
 	}
 	utf8proc_ssize_t k = utf8proc_encode_char(c,
 	    (utf8proc_uint8_t *)t->buf + t->nbuf);
@@ -397,6 +406,36 @@ albert_text(struct tokenizer *t, const char *text, size_t len)
 	t->nbuf = 0;
 	for (size_t i = 0; i < len;) {
 		int32_t c, d;
+		if (s[i] < 0x80) {
+			/* ASCII: no accents, its own lower case */
+			c = s[i];
+			if (c == ' ' || (c >= '\t' && c <= '\r') ||
+			    (c >= 0x1c && c <= 0x1f)) {
+				space = 1;
+				i++;
+				continue;
+			}
+			if (t->nbuf + 2 >= t->bufcap)
+				room(t);
+			if (space && t->nbuf > 0) {
+				t->buf[t->nbuf] = ' ';
+				t->org[t->nbuf++] = i - 1;
+			}
+			space = 0;
+			if ((c == '`' || c == '\'') && i + 1 < len &&
+			    s[i + 1] == c) {
+				c = '"';
+				t->buf[t->nbuf] = c;
+				t->org[t->nbuf++] = i;
+				i += 2;
+				continue;
+			}
+			if (t->lower && c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			t->buf[t->nbuf] = c;
+			t->org[t->nbuf++] = i++;
+			continue;
+		}
 		utf8proc_ssize_t k = utf8proc_iterate(s + i, len - i, &c);
 		if (tok_pyspace(c)) {
 			space = 1;
