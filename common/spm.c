@@ -22,23 +22,28 @@
  *		unknown (the lowest score less 10).  One pass left to right
  *		as the library's optimised encoder, with its arithmetic: a
  *		candidate's sum in double, the best in float, the first of
- *		equals kept.  (Its sums depend on all that came before, so
- *		words are not segmented apart: a cached word could differ by
- *		one rounding.)
+ *		equals kept.  Words are cached, but a word's path is taken
+ *		from the cache only where no rounding of those sums can
+ *		change it (unigram_word()).
  *	bpe	characters (user-defined pieces whole) merged pairwise, the
  *		pair that spells the piece of the highest score first, the
  *		leftmost of equals; an unused piece split again into the pair
- *		that made it.  When no piece holds _ past its first byte, no
- *		merge crosses the _ that starts a word, and a word's pieces
- *		are those it has alone: they are cached by word.
+ *		that made it.  A word's pieces are those it has alone, and
+ *		are cached.
+
  *	word	the text split before each _.
  *	char	one piece per character.
+ *	When no piece holds _ past its first byte, no piece (and no merge)
+ *	crosses the _ that starts a word, and a text's pieces are its
+ *	words' (word_cuts()); a model with such pieces (split_by_whitespace
+ *	false) is segmented a whole text at a time.
  *   3. Report: runs of unknown pieces as one, or as byte pieces <0xXX>
  *	with byte fallback; each piece's span in the input.
  */
 #include <err.h>
 #include <errno.h>
 #include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,14 +99,33 @@ struct pair {
 	uint32_t size;
 };
 
-/* BPE: the pieces of each word seen, while there are not too many. */
+/* The same in exact terms, for unigram_word(). */
+struct vbest {
+	double	 v, gap;
+	int32_t	 start;
+	int32_t	 id;
+};
+
+/*
+ * The pieces of each word seen (BPE, unigram), while there are not too
+ * many; for unigram with the gap and magnitude that say when they hold.
+ */
 #define CACHEN	(1 << 17)
+struct went {
+	uint64_t hash;
+	uint32_t kbeg, klen;	/* the word in kpool */
+	uint32_t rbeg, rn;	/* its segments in rpool */
+	double	 gap, vmax;
+};
+
 struct wcache {
-	uint32_t *slot;		/* entry + 1; 0 empty */
+	struct wslot {
+		uint32_t k;	/* entry + 1; 0 empty */
+		uint32_t tag;	/* the high half of its hash */
+	}	 *slot;
 	size_t	  mask;
-	uint64_t *hash;
-	uint32_t *kbeg, *klen, *rbeg, *rn;
-	size_t	  n, cap;
+	struct went *e;
+	size_t	  n;
 	char	 *kpool;
 	size_t	  nk, kcap;
 	struct seg *rpool;	/* beg relative to the word */
@@ -146,6 +170,7 @@ struct spm {
 	struct seg *res;
 	size_t	  nres, rescap;
 	struct best *best;
+	struct vbest *vbest;
 	size_t	  bestcap;
 	struct sym *sym;
 	size_t	  symcap;
@@ -813,11 +838,7 @@ static void
 wc_free(struct wcache *c)
 {
 	free(c->slot);
-	free(c->hash);
-	free(c->kbeg);
-	free(c->klen);
-	free(c->rbeg);
-	free(c->rn);
+	free(c->e);
 	free(c->kpool);
 	free(c->rpool);
 }
@@ -844,6 +865,7 @@ spm_free(struct spm *m)
 	}
 	free(m->res);
 	free(m->best);
+	free(m->vbest);
 	free(m->sym);
 	free(m->heap);
 	free(m->revgen);
@@ -881,11 +903,17 @@ spm_unk(const struct spm *m)
 	return m->unk;
 }
 
-int
-spm_word_cache(const struct spm *m)
+/*
+ * Can words be segmented apart: does no piece cross the _ that starts a
+ * word?  (So when no piece holds _ past its first byte; with white space
+ * as a suffix, words are not looked for.)  BPE also needs no unused
+ * pieces: the pair that splits one again is the last the text made.
+ */
+static int
+word_cuts(const struct spm *m)
 {
-	return m->model == M_BPE && m->nowsinside && !m->suffix &&
-	    m->nunused == 0;
+	return m->nowsinside && !m->suffix && (m->model != M_BPE ||
+	    m->nunused == 0);
 }
 
 /* ---- normalising ---- */
@@ -1130,34 +1158,155 @@ res_push(struct spm *m, size_t beg, size_t len, int id)
 	m->res[m->nres++].id = id;
 }
 
-/* Unigram: the best path through t[0..n), as the optimised encoder. */
+/* ---- the word cache ---- */
+
+/* A hash of w[0..n), eight bytes at a time. */
+static uint64_t
+whash(const char *w, size_t n)
+{
+	uint64_t h = n * 0x9e3779b97f4a7c15ULL, x;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, w + i, 8);
+		h = (h ^ x) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	if (i < n) {
+		x = 0;
+		memcpy(&x, w + i, n - i);
+		h = (h ^ x) * 0xc4ceb9fe1a85ec53ULL;
+	}
+	return h ^ (h >> 29);
+}
+
 static void
-unigram(struct spm *m, const char *t, size_t n)
+wc_reset(struct wcache *c)
+{
+	free(c->slot);
+	c->mask = 4095;
+	c->slot = xcalloc(c->mask + 1, sizeof(*c->slot));
+	if (c->e == NULL)
+		c->e = xcalloc(CACHEN, sizeof(*c->e));
+	c->n = c->nk = c->nr = 0;
+}
+
+/* Twice the slots, for at most half of them used. */
+static void
+wc_grow(struct wcache *c)
+{
+	size_t n = (c->mask + 1) * 2;
+
+	free(c->slot);
+	c->slot = xcalloc(n, sizeof(*c->slot));
+	c->mask = n - 1;
+	for (size_t k = 0; k < c->n; k++) {
+		size_t i = c->e[k].hash & c->mask;
+		while (c->slot[i].k)
+			i = (i + 1) & c->mask;
+		c->slot[i].k = k + 1;
+		c->slot[i].tag = c->e[k].hash >> 32;
+	}
+}
+
+/*
+ * The entry of word w[0..n), or -1 with *slot where wc_add() puts it (the
+ * cache starts again first when it is full).
+ */
+static int32_t
+wc_find(struct wcache *c, const char *w, size_t n, size_t *slot)
+{
+	uint64_t h = whash(w, n);
+	size_t i;
+
+	if (c->slot == NULL || c->n == CACHEN || c->nk > (1 << 24) ||
+	    c->nr > (1 << 24))
+		wc_reset(c);
+	else if (c->n * 2 >= c->mask)
+		wc_grow(c);
+	for (i = h & c->mask; c->slot[i].k; i = (i + 1) & c->mask) {
+		uint32_t k = c->slot[i].k - 1;
+		if (c->slot[i].tag == (uint32_t)(h >> 32) &&
+		    c->e[k].klen == n &&
+		    memcmp(c->kpool + c->e[k].kbeg, w, n) == 0)
+			return k;
+	}
+	*slot = i;
+	return -1;
+}
+
+/* Add word w[0..n) at slot, with its segments r[0..nr) (beg relative). */
+static int32_t
+wc_add(struct wcache *c, const char *w, size_t n, size_t slot,
+    const struct seg *r, size_t nr, double gap, double vmax)
+{
+	uint32_t k = c->n++;
+	struct went *e = &c->e[k];
+
+	if (c->nk + n > c->kcap) {
+		c->kcap = (c->nk + n) * 2;
+		c->kpool = xreallocarray(c->kpool, c->kcap, 1);
+	}
+	if (c->nr + nr > c->rcap) {
+		c->rcap = (c->nr + nr) * 2;
+		c->rpool = xreallocarray(c->rpool, c->rcap, sizeof(struct seg));
+	}
+	e->hash = whash(w, n);
+	e->kbeg = c->nk;
+	e->klen = n;
+	memcpy(c->kpool + c->nk, w, n);
+	c->nk += n;
+	e->rbeg = c->nr;
+	e->rn = nr;
+	memcpy(c->rpool + c->nr, r, nr * sizeof(*r));
+	c->nr += nr;
+	e->gap = gap;
+	e->vmax = vmax;
+	c->slot[slot].k = k + 1;
+	c->slot[slot].tag = e->hash >> 32;
+	return k;
+}
+
+static void
+best_room(struct spm *m, size_t n)
+{
+	if (n + 1 > m->bestcap) {
+		m->bestcap = (n + 1) * 2;
+		m->best = xreallocarray(m->best, m->bestcap,
+		    sizeof(struct best));
+		m->vbest = xreallocarray(m->vbest, m->bestcap,
+		    sizeof(struct vbest));
+	}
+}
+
+/*
+ * Unigram: the best path through t[p..q), the best path to p scoring b, as
+ * the library's optimised encoder finds it; the segments pushed, the score
+ * of the best path to q returned.  No piece crosses p or q (they are the
+ * ends of the text, or the starts of words that unigram_text() found).
+ */
+static float
+viterbi(struct spm *m, const char *t, size_t p, size_t q, float b0)
 {
 	const struct cell *da = m->da;
 	struct best *best;
 	size_t first = m->nres, e;
 
-	if (n + 1 > m->bestcap) {
-		m->bestcap = (n + 1) * 2;
-		m->best = xreallocarray(m->best, m->bestcap,
-		    sizeof(struct best));
-	}
+	best_room(m, q);
+	/* none yet (start -1) */
 	best = m->best;
-	for (size_t i = 0; i <= n; i++) {
-		best[i].score = 0;
-		best[i].start = -1;
-		best[i].id = -1;
-	}
-	for (size_t st = 0; st < n;) {
+	memset(best + p, 0xff, (q - p + 1) * sizeof(*best));
+	best[p].score = b0;
+	for (size_t st = p; st < q;) {
 		const float till = best[st].score;
+		const double tilld = till;
 		size_t mb = onechar(t[st]);
 		int single = 0;
 		int32_t s = 0;
 
-		if (mb > n - st)
-			mb = n - st;
-		for (size_t k = st; k < n;) {
+		if (mb > q - st)
+			mb = q - st;
+		for (size_t k = st; k < q;) {
 			int32_t x = da[s].base + (unsigned char)t[k];
 			int id;
 			if (da[x].check != s)
@@ -1179,7 +1328,7 @@ unigram(struct spm *m, const char *t, size_t n)
 				    m->maxsc) - 0.1;
 				id &= ID_MASK;
 			}
-			double cand = sc + (double)till;
+			double cand = sc + tilld;
 			struct best *b = &best[k];
 			if (b->start < 0 || cand > (double)b->score) {
 				b->score = (float)cand;
@@ -1201,13 +1350,195 @@ unigram(struct spm *m, const char *t, size_t n)
 		}
 		st += mb;
 	}
-	for (e = n; e > 0; e = best[e].start)
+	for (e = q; e > p; e = best[e].start)
 		res_push(m, best[e].start, e - best[e].start, best[e].id);
 	for (size_t i = first, j = m->nres - 1; i < j; i++, j--) {
 		struct seg x = m->res[i];
 		m->res[i] = m->res[j];
 		m->res[j] = x;
 	}
+	return best[q].score;
+}
+
+/*
+ * The same path for a word alone, in exact terms: each path's score a sum
+ * in double from 0 (the library's floats round it at each piece), with
+ * the least gap between the best and the second best candidate at any
+ * character (*gap, 0 for a tie) and the largest score a candidate has, in
+ * magnitude (*vmax).  The segments pushed, relative to p.
+ */
+static void
+viterbi_exact(struct spm *m, const char *t, size_t p, size_t q,
+    double *gap, double *vmax)
+{
+	const struct cell *da = m->da;
+	struct vbest *vb;
+	size_t first = m->nres, e, n = q - p;
+	double g = INFINITY, vm = 0;
+
+	best_room(m, n);
+	vb = m->vbest;
+	for (size_t i = 0; i <= n; i++) {
+		vb[i].start = -1;
+		vb[i].gap = INFINITY;
+	}
+	vb[0].v = 0;
+#define CAND(at, c, from, piece) do {					\
+	struct vbest *b_ = &vb[at];					\
+	double c_ = (c);						\
+	if (!isfinite(c_))						\
+		g = 0;		/* no bound: never from the cache */	\
+	if (fabs(c_) > vm)						\
+		vm = fabs(c_);						\
+	if (b_->start < 0) {						\
+		b_->v = c_;						\
+		b_->start = (from);					\
+		b_->id = (piece);					\
+	} else if (c_ > b_->v) {					\
+		b_->gap = fmin(b_->gap, c_ - b_->v);			\
+		b_->v = c_;						\
+		b_->start = (from);					\
+		b_->id = (piece);					\
+	} else								\
+		b_->gap = fmin(b_->gap, b_->v - c_);			\
+} while (0)
+	for (size_t st = 0; st < n;) {
+		const double till = vb[st].v;
+		size_t mb = onechar(t[p + st]);
+		int single = 0;
+		int32_t s = 0;
+
+		if (mb > n - st)
+			mb = n - st;
+		/* a decision at a character that a path goes through */
+		g = fmin(g, vb[st].gap);
+		for (size_t k = st; k < n;) {
+			int32_t x = da[s].base + (unsigned char)t[p + k];
+			int id;
+			if (da[x].check != s)
+				break;
+			s = x;
+			k++;
+			if ((id = da[x].id) < 0)
+				continue;
+			double sc = da[x].sc;
+			if (id > ID_MASK) {
+				if (id & ID_UNUSED)
+					continue;
+				sc = (double)((float)(int64_t)(k - st) *
+				    m->maxsc) - 0.1;
+				id &= ID_MASK;
+			}
+			CAND(k, sc + till, st, id);
+			if (k - st == mb)
+				single = 1;
+		}
+		if (!single)
+			CAND(st + mb, (double)m->unksc + till, st, m->unk);
+		st += mb;
+	}
+#undef CAND
+	g = fmin(g, vb[n].gap);
+	for (e = n; e > 0; e = vb[e].start)
+		res_push(m, vb[e].start, e - vb[e].start, vb[e].id);
+	for (size_t i = first, j = m->nres - 1; i < j; i++, j--) {
+		struct seg x = m->res[i];
+		m->res[i] = m->res[j];
+		m->res[j] = x;
+	}
+	*gap = g;
+	*vmax = vm;
+}
+
+/*
+ * Unigram over a word t[p..q), the best path to p scoring b0: from the
+ * cache when that is exact, else by viterbi().  Returns the score of the
+ * best path to q.
+ *
+ * The cache keeps a word's path of exact sums and its least gap G.  The
+ * library's scores are the same sums from b0 with a rounding to float at
+ * each piece: with P pieces at most and magnitudes at most
+ * A = |b0| + vmax, every float is within P A 2^-24 of its exact value,
+ * so that when G > (P + 3) A 2^-22 (twice that and more) every
+ * comparison the library makes in the word goes as the exact one, and its
+ * path is the cached one.  Its score at q is then recomputed piece by
+ * piece with the library's arithmetic.  A word where it is not so (a tie,
+ * a large b0 on a long text) goes through viterbi(), and so do words
+ * longer than 256 bytes.
+ */
+static float
+unigram_word(struct spm *m, const char *t, size_t p, size_t q, float b0)
+{
+	struct wcache *c = &m->wc;
+	size_t slot = 0, first, n = q - p;
+	int32_t k;
+	float v = b0;
+
+	if (n > 256)
+		return viterbi(m, t, p, q, b0);
+	if ((k = wc_find(c, t + p, n, &slot)) < 0) {
+		double gap, vmax;
+		first = m->nres;
+		viterbi_exact(m, t, p, q, &gap, &vmax);
+		k = wc_add(c, t + p, n, slot, m->res + first,
+		    m->nres - first, gap, vmax);
+		m->nres = first;
+	}
+	if (!(c->e[k].gap > (double)(n + 3) * ((double)fabsf(b0) +
+	    c->e[k].vmax) * 0x1p-22))
+		return viterbi(m, t, p, q, b0);
+	for (uint32_t j = 0; j < c->e[k].rn; j++) {
+		const struct seg *s = &c->rpool[c->e[k].rbeg + j];
+		int id = s->id;
+		if (id == m->unk)
+			v = m->unksc + v;	/* never a piece of the trie */
+		else if (m->type[id] == P_USER)
+			v = (float)((double)((float)(int64_t)s->len *
+			    m->maxsc) - 0.1 + (double)v);
+		else
+			v = (float)((double)m->score[id] + (double)v);
+		res_push(m, p + s->beg, s->len, id);
+	}
+	return v;
+}
+
+/*
+ * Unigram over t[0..n).  When no piece holds _ past its first byte, no
+ * piece crosses the _ that starts a word, and the path is the paths of
+ * the words one after the other, each from where the last one ended:
+ * words go through unigram_word().  Else the text at once.
+ */
+static void
+unigram(struct spm *m, const char *t, size_t n)
+{
+	float b = 0;
+	size_t p = 0;
+
+	if (!word_cuts(m)) {
+		viterbi(m, t, 0, n, 0);
+		return;
+	}
+	for (size_t st = 0; st < n;) {
+		size_t k;
+		uint64_t x;
+		if (st + 8 <= n) {
+			/* eight ASCII bytes: eight characters, no _ */
+			memcpy(&x, t + st, 8);
+			if ((x & 0x8080808080808080ULL) == 0) {
+				st += 8;
+				continue;
+			}
+		}
+		if ((k = onechar(t[st])) > n - st)
+			k = n - st;
+		if (st > p && k == 3 && memcmp(t + st, WS, 3) == 0) {
+			b = unigram_word(m, t, p, st, b);
+			p = st;
+		}
+		st += k;
+	}
+	if (n > p)
+		unigram_word(m, t, p, n, b);
 }
 
 /* The library's PieceToId of t[0..len). */
@@ -1359,67 +1690,26 @@ bpe(struct spm *m, const char *t, size_t b, size_t e)
 		bpe_out(m, t, m->sym[i].beg, m->sym[i].len);
 }
 
-static void
-wc_reset(struct wcache *c)
-{
-	if (c->slot == NULL) {
-		c->mask = 2 * CACHEN - 1;
-		c->slot = xcalloc(c->mask + 1, sizeof(uint32_t));
-		c->cap = CACHEN;
-		c->hash = xcalloc(c->cap, sizeof(uint64_t));
-		c->kbeg = xcalloc(c->cap, sizeof(uint32_t));
-		c->klen = xcalloc(c->cap, sizeof(uint32_t));
-		c->rbeg = xcalloc(c->cap, sizeof(uint32_t));
-		c->rn = xcalloc(c->cap, sizeof(uint32_t));
-	} else
-		memset(c->slot, 0, (c->mask + 1) * sizeof(uint32_t));
-	c->n = c->nk = c->nr = 0;
-}
-
 /* BPE over t[b..e), a word: from the cache, or segmented and kept. */
 static void
 bpe_word(struct spm *m, const char *t, size_t b, size_t e)
 {
 	struct wcache *c = &m->wc;
-	uint64_t h = hash(t + b, e - b);
-	size_t i, first;
+	size_t slot = 0, first = m->nres;
+	int32_t k;
 
-	if (c->slot == NULL || c->n == c->cap || c->nk > (1 << 24))
-		wc_reset(c);
-	for (i = h & c->mask; c->slot[i]; i = (i + 1) & c->mask) {
-		uint32_t k = c->slot[i] - 1;
-		if (c->hash[k] == h && c->klen[k] == e - b &&
-		    memcmp(c->kpool + c->kbeg[k], t + b, e - b) == 0) {
-			for (uint32_t j = 0; j < c->rn[k]; j++) {
-				const struct seg *s = &c->rpool[c->rbeg[k] + j];
-				res_push(m, b + s->beg, s->len, s->id);
-			}
-			return;
-		}
+	if ((k = wc_find(c, t + b, e - b, &slot)) < 0) {
+		bpe(m, t, b, e);
+		for (size_t j = first; j < m->nres; j++)
+			m->res[j].beg -= b;
+		k = wc_add(c, t + b, e - b, slot, m->res + first,
+		    m->nres - first, 0, 0);
+		m->nres = first;
 	}
-	first = m->nres;
-	bpe(m, t, b, e);
-	if (c->nk + (e - b) > c->kcap) {
-		c->kcap = (c->nk + (e - b)) * 2;
-		c->kpool = xreallocarray(c->kpool, c->kcap, 1);
+	for (uint32_t j = 0; j < c->e[k].rn; j++) {
+		const struct seg *s = &c->rpool[c->e[k].rbeg + j];
+		res_push(m, b + s->beg, s->len, s->id);
 	}
-	if (c->nr + (m->nres - first) > c->rcap) {
-		c->rcap = (c->nr + (m->nres - first)) * 2;
-		c->rpool = xreallocarray(c->rpool, c->rcap, sizeof(struct seg));
-	}
-	uint32_t k = c->n++;
-	c->hash[k] = h;
-	c->kbeg[k] = c->nk;
-	c->klen[k] = e - b;
-	memcpy(c->kpool + c->nk, t + b, e - b);
-	c->nk += e - b;
-	c->rbeg[k] = c->nr;
-	c->rn[k] = m->nres - first;
-	for (size_t j = first; j < m->nres; j++) {
-		c->rpool[c->nr] = m->res[j];
-		c->rpool[c->nr++].beg -= b;
-	}
-	c->slot[i] = k + 1;
 }
 
 /* BPE over t[0..n): word by word from the cache when that is exact. */
@@ -1428,15 +1718,22 @@ bpe_text(struct spm *m, const char *t, size_t n)
 {
 	size_t b = 0;
 
-	if (!spm_word_cache(m)) {
+	if (!word_cuts(m)) {
 		bpe(m, t, 0, n);
 		return;
 	}
-	for (size_t i = 1; i <= n; i++)
-		if (i == n || (i + 3 <= n && memcmp(t + i, WS, 3) == 0)) {
+	/* the symbols as bpe() would start them; a word at each _ */
+	for (size_t i = 0; i < n;) {
+		int user;
+		size_t k = prefix_match(m, t + i, n - i, &user);
+		if (i > b && k == 3 && memcmp(t + i, WS, 3) == 0) {
 			bpe_word(m, t, b, i);
 			b = i;
 		}
+		i += k;
+	}
+	if (n > b)
+		bpe_word(m, t, b, n);
 }
 
 /*

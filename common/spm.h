@@ -52,11 +52,4 @@ int	spm_unk(const struct spm *m);
 long	spm_encode(struct spm *m, int slot, const char *text, size_t len,
 	    const struct spm_piece **out);
 
-/*
- * Does the model's segmentation keep no state across the U+2581 that
- * starts a word, so that words can be segmented apart?  (For the tests:
- * 1 when BPE words are cached.)
- */
-int	spm_word_cache(const struct spm *m);
-
 #endif

@@ -322,6 +322,15 @@ check(const char *text, size_t len, size_t *bad, int *blank)
 	for (size_t i = 0; i < len;) {
 		int32_t c;
 		utf8proc_ssize_t k;
+		uint64_t w;
+		if (!*blank && i + 8 <= len) {
+			/* eight bytes of ASCII at a time */
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if (s[i] < 0x80) {
 			c = s[i];
 			k = 1;
