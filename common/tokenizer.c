@@ -416,33 +416,42 @@ albert_text(struct tokenizer *t, const char *text, size_t len)
 	for (size_t i = 0; i < len;) {
 		int32_t c, d;
 		if (s[i] < 0x80) {
-			/* ASCII: no accents, its own lower case */
-			c = s[i];
-			if (c == ' ' || (c >= '\t' && c <= '\r') ||
-			    (c >= 0x1c && c <= 0x1f)) {
-				space = 1;
-				i++;
-				continue;
-			}
-			if (t->nbuf + 2 >= t->bufcap)
+			/*
+			 * A run of ASCII: no accents, its own lower case,
+			 * at most a byte out for a byte in.
+			 */
+			size_t n;
+			char *buf;
+			uint32_t *org;
+			while (t->nbuf + (len - i) + 2 >= t->bufcap)
 				room(t);
-			if (space && t->nbuf > 0) {
-				t->buf[t->nbuf] = ' ';
-				t->org[t->nbuf++] = i - 1;
+			n = t->nbuf;
+			buf = t->buf;
+			org = t->org;
+			for (; i < len && s[i] < 0x80; i++) {
+				c = s[i];
+				if (c == ' ' || (c >= '\t' && c <= '\r') ||
+				    (c >= 0x1c && c <= 0x1f)) {
+					space = 1;
+					continue;
+				}
+				if (space && n > 0) {
+					buf[n] = ' ';
+					org[n++] = i - 1;
+				}
+				space = 0;
+				if ((c == '`' || c == '\'') && i + 1 < len &&
+				    s[i + 1] == c) {
+					buf[n] = '"';
+					org[n++] = i++;
+					continue;
+				}
+				if (t->lower && c >= 'A' && c <= 'Z')
+					c += 'a' - 'A';
+				buf[n] = c;
+				org[n++] = i;
 			}
-			space = 0;
-			if ((c == '`' || c == '\'') && i + 1 < len &&
-			    s[i + 1] == c) {
-				c = '"';
-				t->buf[t->nbuf] = c;
-				t->org[t->nbuf++] = i;
-				i += 2;
-				continue;
-			}
-			if (t->lower && c >= 'A' && c <= 'Z')
-				c += 'a' - 'A';
-			t->buf[t->nbuf] = c;
-			t->org[t->nbuf++] = i++;
+			t->nbuf = n;
 			continue;
 		}
 		utf8proc_ssize_t k = utf8proc_iterate(s + i, len - i, &c);
