@@ -496,8 +496,9 @@ da_node(struct spm *m, struct dabuild *b, int32_t s, int lo, int hi,
 		m->da[s].id = id | (m->type[id] == P_USER ? ID_USER :
 		    m->type[id] == P_UNUSED ? ID_UNUSED : 0);
 		m->da[s].sc = m->score[id];
-		if (lo < hi && m->plen[b->ids[lo]] == d)
-			b->dup = b->ids[lo];
+		/* the same again: the model is refused */
+		while (lo < hi && m->plen[b->ids[lo]] == d)
+			b->dup = b->ids[lo++];
 	}
 	if (lo == hi)
 		return;
