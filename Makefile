@@ -11,10 +11,7 @@ CFLAGS = -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
 LDFLAGS =
 MSGPACK_LIBS = -lmsgpackc
 LDLIBS = common/libcommon.a -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc \
-	-lcjson -lsentencepiece -lstdc++ -lz -lm
-# common/spm.cc, the C interface to libsentencepiece, is C++.
-CXX = c++
-CXXFLAGS = -std=c++17 $(OPT) -g -Wall -Wextra -Icommon
+	-lcjson -lz -lm
 
 # make check SAN=1: the whole suite under AddressSanitizer and UBSan.
 ifeq ($(SAN),1)
@@ -22,27 +19,22 @@ CC = clang
 OPT = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 LDFLAGS = -fsanitize=address,undefined
-CXX = clang++
-# C links it: no C++ runtime for UBSan's vptr check
-CXXFLAGS += -fno-sanitize=vptr
 endif
 
-# Debian packages that building, testing and the demo need.
+# Debian packages that building, testing and the demo need (sentencepiece
+# and python3-sentencepiece: the tests' reference for common/spm.c).
 DEBS = gcc make libopenblas-dev libmsgpack-dev zlib1g-dev libutf8proc-dev \
 	libcjson-dev libcairo2-dev fonts-dejavu-core bats mandoc parallel \
-	python3-numpy python3-msgpack chromium g++ libsentencepiece-dev \
-	sentencepiece python3-sentencepiece python3-regex
+	python3-numpy python3-msgpack chromium sentencepiece \
+	python3-sentencepiece python3-regex
 
 BIN = $(patsubst %.c,%,$(wildcard cmd/*.c))
-LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c)) common/spm.o
+LIBOBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
 HDR = $(wildcard common/*.h)
 
 all: common/libcommon.a $(BIN)
 
 $(LIBOBJ): $(HDR)
-
-common/spm.o: common/spm.cc common/spm.h
-	$(CXX) $(CXXFLAGS) -c -o $@ common/spm.cc
 
 common/libcommon.a: $(LIBOBJ)
 	rm -f $@
@@ -123,15 +115,9 @@ FUZZFLAGS = -std=c11 -g -O1 -D_GNU_SOURCE -I/usr/include/cairo -Icommon \
 FUZZ_DEBS = clang libclang-rt-dev
 
 test/fuzz/%: test/fuzz/%.c test/fuzz/memfile.h $(wildcard common/*.c) \
-    $(HDR) test/fuzz-spm.o
+    $(HDR)
 	$(FUZZCC) $(FUZZFLAGS) -o $@ $< $(wildcard common/*.c) \
-	    test/fuzz-spm.o -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc \
-	    -lcjson -lsentencepiece -lstdc++ -lz -lm
-
-test/fuzz-spm.o: common/spm.cc common/spm.h
-	clang++ -std=c++17 -g -O1 -Icommon -fsanitize=address,undefined \
-	    -fno-sanitize=vptr \
-	    -c -o $@ common/spm.cc
+	    -lopenblas $(MSGPACK_LIBS) -lcairo -lutf8proc -lcjson -lz -lm
 
 fuzz-build: $(FUZZ)
 
@@ -154,7 +140,7 @@ fuzz: deps
 
 clean: clean-fuzz
 clean-fuzz:
-	rm -f $(FUZZ) test/fuzz/*.log test/fuzz-spm.o
+	rm -f $(FUZZ) test/fuzz/*.log
 
 .PHONY: fuzz fuzz-build clean-fuzz
 
@@ -177,6 +163,14 @@ TESTBIN += test/rectest
 check: test/rectest
 
 test/rectest: test/rectest.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# ---- test-only programs: SentencePiece segmentation against the library's
+# (test/spmcheck.py) ----
+TESTBIN += test/spmtest
+check: test/spmtest
+
+test/spmtest: test/spmtest.c common/libcommon.a $(HDR)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 # ---- test-only programs: the vector erf and exp against libm (encode.bats) ----

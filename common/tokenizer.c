@@ -322,6 +322,15 @@ check(const char *text, size_t len, size_t *bad, int *blank)
 	for (size_t i = 0; i < len;) {
 		int32_t c;
 		utf8proc_ssize_t k;
+		uint64_t w;
+		if (!*blank && i + 8 <= len) {
+			/* eight bytes of ASCII at a time */
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if (s[i] < 0x80) {
 			c = s[i];
 			k = 1;
@@ -336,15 +345,24 @@ check(const char *text, size_t len, size_t *bad, int *blank)
 	return 0;
 }
 
+static void
+room(struct tokenizer *t)
+{
+	t->bufcap = t->bufcap ? t->bufcap * 2 : 1024;
+	t->buf = xreallocarray(t->buf, t->bufcap, 1);
+	t->org = xreallocarray(t->org, t->bufcap + 1, sizeof(uint32_t));
+}
+
 /* Append code point c, from the original text's byte o, to t->buf. */
 static void
 emit(struct tokenizer *t, int32_t c, uint32_t o)
 {
-	if (t->nbuf + 4 >= t->bufcap) {
-		t->bufcap = t->bufcap ? t->bufcap * 2 : 1024;
-		t->buf = xreallocarray(t->buf, t->bufcap, 1);
-		t->org = xreallocarray(t->org, t->bufcap + 1,
-		    sizeof(uint32_t));
+	if (t->nbuf + 4 >= t->bufcap)
+		room(t);
+	if (c < 0x80) {
+		t->buf[t->nbuf] = c;
+		t->org[t->nbuf++] = o;
+		return;
 	}
 	utf8proc_ssize_t k = utf8proc_encode_char(c,
 	    (utf8proc_uint8_t *)t->buf + t->nbuf);
@@ -397,6 +415,45 @@ albert_text(struct tokenizer *t, const char *text, size_t len)
 	t->nbuf = 0;
 	for (size_t i = 0; i < len;) {
 		int32_t c, d;
+		if (s[i] < 0x80) {
+			/*
+			 * A run of ASCII: no accents, its own lower case,
+			 * at most a byte out for a byte in.
+			 */
+			size_t n;
+			char *buf;
+			uint32_t *org;
+			while (t->nbuf + (len - i) + 2 >= t->bufcap)
+				room(t);
+			n = t->nbuf;
+			buf = t->buf;
+			org = t->org;
+			for (; i < len && s[i] < 0x80; i++) {
+				c = s[i];
+				if (c == ' ' || (c >= '\t' && c <= '\r') ||
+				    (c >= 0x1c && c <= 0x1f)) {
+					space = 1;
+					continue;
+				}
+				if (space && n > 0) {
+					buf[n] = ' ';
+					org[n++] = i - 1;
+				}
+				space = 0;
+				if ((c == '`' || c == '\'') && i + 1 < len &&
+				    s[i + 1] == c) {
+					buf[n] = '"';
+					org[n++] = i++;
+					continue;
+				}
+				if (t->lower && c >= 'A' && c <= 'Z')
+					c += 'a' - 'A';
+				buf[n] = c;
+				org[n++] = i;
+			}
+			t->nbuf = n;
+			continue;
+		}
 		utf8proc_ssize_t k = utf8proc_iterate(s + i, len - i, &c);
 		if (tok_pyspace(c)) {
 			space = 1;

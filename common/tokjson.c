@@ -12,7 +12,7 @@
  *
  * A Unigram model becomes a SentencePiece ModelProto, written here (the
  * pieces with their scores, the Precompiled normaliser's charsmap), that
- * libsentencepiece loads: the segmentation is then the library's, as for
+ * common/spm.c loads: the segmentation is then the same as for
  * spiece.model.  The special tokens and template come from the
  * post-processor (RobertaProcessing, BertProcessing, TemplateProcessing).
  */

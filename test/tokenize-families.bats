@@ -62,6 +62,20 @@ same_ref() {
 	done
 }
 
+@test "tokenize-families: spm.c segments as libsentencepiece, every kind of model" {
+	# unigram, BPE, word, char; nmt_nfkc, nmt_nfkc_cf, identity; with
+	# and without split_by_whitespace, the dummy prefix, extra white
+	# space, suffix white space, byte fallback, user-defined pieces;
+	# scores all equal or nearly (the unigram word cache's bound); unused
+	# pieces: the same ids and spans on random hard text (spmcheck.py)
+	need_spm
+	command -v spm_train >/dev/null || skip "spm_train is absent"
+	make -s -C "$TOP" test/spmtest >&2
+	run -0 $PY "$TOP/test/spmcheck.py" "$TOP/test/spmtest" "$T/m" 1500
+	echo "$output"
+	[ "$(grep -c ': 1500 texts, 0 differ$' <<<"$output")" -eq 20 ]
+}
+
 @test "tokenize-families: hard text's tokens do not change" {
 	for f in roberta albert xlmr; do
 		tokenize -m "$SAMPLES/tok-$f" "$HARD" | recs -k tokens,ids,seg
@@ -322,5 +336,35 @@ replay() {
 	[ "$output" = "$files inputs" ]
 }
 
+@test "tokenize-families: a model spm.c would not read as the library does is refused" {
+	# no unknown piece; a piece twice; a NUL inside a piece (the library
+	# would cut it short in its trie)
+	mkdir "$T/x"
+	cat >"$T/mk.py" <<-'PY'
+	import sys
+	sys.path.insert(0, sys.argv[1] + '/test')
+	from spmcheck import rewrite
+	how = sys.argv[3]
+	def f(s, score, ty):
+	    if how == 'nounk' and ty == 2:
+	        ty = 1
+	    if how == 'twice' and s == b'y':
+	        s = b'e'
+	    if how == 'nul' and s == b'y':
+	        s = b'y\0z'
+	    return s, score, ty
+	with open(sys.argv[2], 'rb') as fp:
+	    sys.stdout.buffer.write(rewrite(fp.read(), piece=f))
+	PY
+	for how in nounk twice nul; do
+		$PY "$T/mk.py" "$TOP" "$SAMPLES/tok-xlmr/sentencepiece.bpe.model" \
+		    $how >"$T/x/sentencepiece.bpe.model"
+		run -1 --separate-stderr tokenize -m "$T/x" /dev/null
+		echo "$how: $stderr"
+		[[ $stderr == *"$T/x/sentencepiece.bpe.model: not a SentencePiece model ("* ]]
+	done
+}
+
 @test "tokenize-families: the BPE files' fuzz corpus replays clean" { replay bpe; }
+@test "tokenize-families: the SentencePiece model fuzz corpus replays clean" { replay spm; }
 @test "tokenize-families: the tokenizer.json fuzz corpus replays clean" { replay tokjson; }
