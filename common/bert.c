@@ -225,6 +225,13 @@ pool_init(void)
 			pthread_detach(t);
 }
 
+void
+bert_parallel(int n, void (*fn)(void *, int), void *arg)
+{
+	pthread_once(&pool_once, pool_init);
+	parallel(n, fn, arg);
+}
+
 int
 bert_threads(void)
 {

@@ -205,6 +205,12 @@ int	bert_precision(int bf16, char *err, size_t errlen);
 int	bert_precision_name(const char *s);
 
 /*
+ * fn(arg, i) for i in 0..n - 1 on the threads of every run (bert_threads),
+ * the caller's included; returns when all are done.
+ */
+void	bert_parallel(int n, void (*fn)(void *, int), void *arg);
+
+/*
  * GELU in place on x (n): x Phi(x), with an erf within 1.5e-7 of the true
  * one (libm's erff: about 6e-8), vectorised; and d (n) *= GELU'(x (n)),
  * the derivative of that GELU, for training.  bert_erf and bert_exp (x <=

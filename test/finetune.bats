@@ -122,6 +122,26 @@ FT="--random-init --epochs 8 --batch 16 --lr 2e-3 --seed 7"
 	cmp "$D/a/config.json" "$D/b/config.json"
 	finetune -m "$D/m" -o "$D/c" $FT --seed 8 "$D/train.mp"
 	! cmp -s "$D/a/model.safetensors" "$D/c/model.safetensors"
+	# whatever the number of threads, also on OpenBLAS
+	OPENBLAS_NUM_THREADS=2 finetune -m "$D/m" -o "$D/b2" $FT "$D/train.mp"
+	cmp "$D/a/model.safetensors" "$D/b2/model.safetensors"
+	for n in 1 2; do
+		HEADCOUNT_GEMM=openblas OPENBLAS_NUM_THREADS=$n finetune \
+		    -m "$D/m" -o "$D/o$n" $FT "$D/train.mp"
+	done
+	cmp "$D/o1/model.safetensors" "$D/o2/model.safetensors"
+}
+
+@test "finetune: the optimizer and the masks in AVX-512 or not, the same model" {
+	need_finetune
+	# HEADCOUNT_NOAVX2: OpenBLAS's products (as HEADCOUNT_GEMM=openblas)
+	# and the scalar AdamW and dropout masks
+	HEADCOUNT_GEMM=openblas finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/a" \
+	    $FT --epochs 3 "$D/train.mp"
+	HEADCOUNT_NOAVX2=1 finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/b" \
+	    $FT --epochs 3 "$D/train.mp"
+	cmp "$BATS_TEST_TMPDIR/a/model.safetensors" \
+	    "$BATS_TEST_TMPDIR/b/model.safetensors"
 }
 
 @test "finetune: the output model loads again and keeps its classifier" {
