@@ -48,9 +48,10 @@ static int want_bf;			/* bert_precision()'s, for pool_init */
 static _Thread_local int tid;		/* 0 the caller, 1.. the workers */
 
 static void train_reserve(struct bert_run *r);
-static void droprows(struct bert_run *r, float *x, int C, uint64_t key);
-static void drop(float *y, const float *x, size_t n, uint64_t key,
-    size_t i0, float p);
+static void droprows(struct bert_run *r, float *x, int N, const int *urow,
+    int C, uint64_t key);
+static void sublayers_keep(struct bert_run *r, int l, float *y,
+    const float *ctx, const float *x, int N, const int *urow);
 
 /* Rows a batch rounds up to: see bert.h; its maximum. */
 #define MAXUNIT	64
@@ -1212,8 +1213,8 @@ bert_embed(struct bert_run *r, float *x)
 	add_layernorm_keep(x, NULL, tr->eln, e, NULL, m->elng, m->elnb, r->Np,
 	    C, m->cfg.eps);
 	if (tr->p > 0)
-		droprows(r, x, C, train_key(tr->seed, tr->step, 0,
-		    TRAIN_DROP_EMB));
+		droprows(r, x, r->Np, tr->urow, C, train_key(tr->seed,
+		    tr->step, 0, TRAIN_DROP_EMB));
 }
 
 int
@@ -1355,7 +1356,7 @@ attend_task(void *arg, int t)
 	}
 	/* training: dropout on the probabilities, to the values only */
 	if (tr && tr->p > 0) {
-		drop(scratch, p, (size_t)nq * T, train_key(tr->seed, tr->step,
+		train_drop(scratch, p, (size_t)nq * T, train_key(tr->seed, tr->step,
 		    a->l - 1, TRAIN_DROP_ATT), tr->poff[b] + (size_t)h * T * T,
 		    tr->p);
 		pv = scratch;
@@ -1390,7 +1391,7 @@ bert_qkv(struct bert_run *r, int l, const float *x)
 	split = qkv_layout(r, l, &a);
 	float *qkv = qkv_of(r, l);
 	if (a.cls) {
-		linear_split(r->m, r->qkv + c->H * a.hs, a.rs, split ? D :
+		linear_split(r->m, qkv + c->H * a.hs, a.rs, split ? D :
 		    2 * C, split ? a.hs : 0, x, w->qkvw + (size_t)C * C,
 		    w->qkvb + C, r->Np, C, 2 * C);
 		for (int b = 0; b < r->B; b++)
@@ -1451,9 +1452,9 @@ sublayers(struct bert_run *r, const struct bert_layer *w, float *y,
  * y's other rows are set to 0.
  */
 static void
-cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
-    float *ctx, const float *x)
+cls_rows(struct bert_run *r, int l, float *y, float *ctx, const float *x)
 {
+	const struct bert_layer *w = &r->m->layer[l - 1];
 	const struct bert_config *c = &r->m->cfg;
 	size_t C = c->C, u = pool.unit;
 	int B = r->B, Nc = B * pool.unit;
@@ -1468,7 +1469,10 @@ cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
 		memcpy(xc + b * u * C, x + (size_t)r->off[b] * C,
 		    C * sizeof(float));
 	}
-	sublayers(r, w, yc, ctx, xc, Nc);
+	if (r->tr)	/* training: kept, in these rows */
+		sublayers_keep(r, l, yc, ctx, xc, Nc, r->tr->curow);
+	else
+		sublayers(r, w, yc, ctx, xc, Nc);
 	memset(y, 0, (size_t)r->Np * C * sizeof(float));
 	for (int b = 0; b < B; b++)
 		memcpy(y + (size_t)r->off[b] * C, yc + b * u * C,
@@ -1476,32 +1480,34 @@ cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
 }
 
 /*
- * sublayers() for training: h1 = LayerNorm(dropout(ctx . Wo^T + bo) + x),
- * y = LayerNorm(dropout(gelu(h1 . Wi^T + bi) . Wo2^T + bo2) + h1), what
- * the backward pass needs kept in layer l's acts.  The same operations
- * as sublayers()'s on the same numbers: with no dropout, the same bits.
+ * sublayers() for training, on N rows (urow: each one's row in the
+ * batch without padding, for the dropout masks; -1 for none): h1 =
+ * LayerNorm(dropout(ctx . Wo^T + bo) + x), y = LayerNorm(dropout(gelu(h1 .
+ * Wi^T + bi) . Wo2^T + bo2) + h1), what the backward pass needs kept in
+ * layer l's acts, in the same rows.  The same operations as sublayers()'s
+ * on the same numbers: with no dropout, the same bits.
  */
 static void
 sublayers_keep(struct bert_run *r, int l, float *y, const float *ctx,
-    const float *x)
+    const float *x, int N, const int *urow)
 {
 	const struct bert_config *c = &r->m->cfg;
 	const struct bert_layer *w = &r->m->layer[l - 1];
 	struct bert_train *tr = r->tr;
 	struct bert_acts *A = &tr->a[l - 1];
-	int C = c->C, N = r->Np;
+	int C = c->C;
 
 	linear(r->m, A->r1, ctx, w->aow, w->aob, N, C, C);
 	if (tr->p > 0)
-		droprows(r, A->r1, C, train_key(tr->seed, tr->step, l - 1,
-		    TRAIN_DROP_AO));
+		droprows(r, A->r1, N, urow, C, train_key(tr->seed, tr->step,
+		    l - 1, TRAIN_DROP_AO));
 	add_layernorm_keep(A->x1, A->r1, A->ln, A->r1, x, w->ln1g, w->ln1b, N,
 	    C, c->eps);
 	linear(r->m, A->fc, A->x1, w->iw, w->ib, N, C, c->F);
 	gelu(A->ge, A->fc, N, c->F);
 	linear(r->m, y, A->ge, w->ow, w->ob, N, c->F, C);
 	if (tr->p > 0)
-		droprows(r, y, C, train_key(tr->seed, tr->step, l - 1,
+		droprows(r, y, N, urow, C, train_key(tr->seed, tr->step, l - 1,
 		    TRAIN_DROP_FO));
 	add_layernorm_keep(y, A->r2, A->ln + 2 * (size_t)N, y, A->x1, w->ln2g,
 	    w->ln2b, N, C, c->eps);
@@ -1512,10 +1518,10 @@ bert_out(struct bert_run *r, int l, float *y, float *ctx, const float *x)
 {
 	const struct bert_layer *w = &r->m->layer[l - 1];
 
-	if (r->tr)
-		sublayers_keep(r, l, y, ctx, x);
-	else if (l == r->m->cfg.L && r->cls_only)
-		cls_rows(r, w, y, ctx, x);
+	if (l == r->m->cfg.L && r->cls_only)
+		cls_rows(r, l, y, ctx, x);
+	else if (r->tr)
+		sublayers_keep(r, l, y, ctx, x, r->Np, r->tr->urow);
 	else
 		sublayers(r, w, y, ctx, x, r->Np);
 }
@@ -1571,7 +1577,7 @@ bert_head(struct bert_run *r, const float *x, float *pooled, float *logits)
 			memcpy(tr->pooled + (size_t)b * C, p, C * sizeof(float));
 			p = tr->poold + (size_t)b * C;
 			if (tr->p > 0)
-				drop(p, tr->pooled + (size_t)b * C, C,
+				train_drop(p, tr->pooled + (size_t)b * C, C,
 				    train_key(tr->seed, tr->step, 0,
 				    TRAIN_DROP_POOL), (size_t)b * C, tr->p);
 			else
@@ -1607,34 +1613,17 @@ bert_run_attn(const struct bert_run *r, int b)
 /* ---- training: dropout, the kept activations, the backward pass ---- */
 
 /*
- * y (n) = x kept by the mask of key from element i0 (train_mask), times
- * 1 / (1 - p), or 0; y may be x.
- */
-static void
-drop(float *y, const float *x, size_t n, uint64_t key, size_t i0, float p)
-{
-	unsigned char m[256];
-	float s = 1.0f / (1.0f - p);
-
-	for (size_t i = 0; i < n; i += sizeof(m)) {
-		size_t k = n - i < sizeof(m) ? n - i : sizeof(m);
-
-		train_mask(m, key, i0 + i, k, p);
-		for (size_t j = 0; j < k; j++)
-			y[i + j] = m[j] ? x[i + j] * s : 0.0f;
-	}
-}
-
-/*
- * Dropout on x (Np, C) in place, ROWS rows a task: row n's element j is
- * element urow[n] * C + j of the mask, the row counted without the
- * padding, so that the masks do not depend on it.  The padding's rows
- * stay as they are.
+ * Dropout on x (N, C) in place, ROWS rows a task: row n's element j is
+ * element urow[n] * C + j of the mask, the row counted in the batch
+ * without padding (tr->urow, or tr->curow for the last layer's [CLS]
+ * rows), so that the masks do not depend on the padding or on which rows
+ * are computed.  Rows of urow -1 stay as they are.
  */
 struct droprows {
 	struct bert_run	*r;
 	float		*x;
-	int		 C;
+	const int	*urow;
+	int		 N, C;
 	uint64_t	 key;
 };
 
@@ -1642,21 +1631,21 @@ static void
 droprows_task(void *arg, int t)
 {
 	const struct droprows *a = arg;
-	const struct bert_train *tr = a->r->tr;
-	int end = (t + 1) * ROWS < a->r->Np ? (t + 1) * ROWS : a->r->Np;
+	int end = (t + 1) * ROWS < a->N ? (t + 1) * ROWS : a->N;
 
 	for (int n = t * ROWS; n < end; n++)
-		if (tr->urow[n] >= 0)
-			drop(a->x + (size_t)n * a->C, a->x + (size_t)n * a->C,
-			    a->C, a->key, (size_t)tr->urow[n] * a->C, tr->p);
+		if (a->urow[n] >= 0)
+			train_drop(a->x + (size_t)n * a->C, a->x + (size_t)n * a->C,
+			    a->C, a->key, (size_t)a->urow[n] * a->C, a->r->tr->p);
 }
 
 static void
-droprows(struct bert_run *r, float *x, int C, uint64_t key)
+droprows(struct bert_run *r, float *x, int N, const int *urow, int C,
+    uint64_t key)
 {
-	struct droprows a = { r, x, C, key };
+	struct droprows a = { r, x, urow, N, C, key };
 
-	parallel((r->Np + ROWS - 1) / ROWS, droprows_task, &a);
+	parallel((N + ROWS - 1) / ROWS, droprows_task, &a);
 }
 
 /* Room in r->tr for the batch that bert_run_pack has just set. */
@@ -1708,6 +1697,9 @@ train_reserve(struct bert_run *r)
 		tr->capP = P;
 	}
 	if (B > tr->capB) {
+		tr->curow = xreallocarray(tr->curow, B * pool.unit, sizeof(int));
+		tr->cb = xreallocarray(tr->cb, 3 * B * pool.unit * C,
+		    sizeof(float));
 		tr->pooled = xreallocarray(tr->pooled, B * C, sizeof(float));
 		tr->poold = xreallocarray(tr->poold, B * C, sizeof(float));
 		tr->poff = xreallocarray(tr->poff, B + 1, sizeof(size_t));
@@ -1727,6 +1719,10 @@ train_reserve(struct bert_run *r)
 		tr->poff[b + 1] = tr->poff[b] + H * r->T[b] * r->T[b];
 		for (int i = 0; i < r->T[b]; i++)
 			tr->urow[r->off[b] + i] = (int)u++;
+		/* cls_rows's: [CLS] at row b * unit */
+		for (int i = 0; i < pool.unit; i++)
+			tr->curow[b * pool.unit + i] = i ? -1 :
+			    tr->urow[r->off[b]];
 	}
 }
 
@@ -1836,6 +1832,8 @@ bert_train_release(struct bert_train *tr)
 	free(tr->pooled);
 	free(tr->poold);
 	free(tr->urow);
+	free(tr->curow);
+	free(tr->cb);
 	free(tr->poff);
 	free(tr->pm.layer);
 	free(tr->fw);
@@ -1943,14 +1941,22 @@ lback_db_task(void *arg, int t)
 {
 	const struct lback *a = arg;
 	int j0 = t * COLS, nc = a->out - j0 < COLS ? a->out - j0 : COLS;
-	float s[COLS] = { 0 };
+	vf s[COLS / VL] = { 0 };
+	float buf[COLS] = { 0 };
 
 	for (int n = 0; n < a->N; n++) {
 		const float *d = a->dy + (size_t)n * a->out + j0;
-		for (int j = 0; j < nc; j++)
-			s[j] += d[j];
+		if (nc == COLS)
+			for (int j = 0; j < COLS / VL; j++)
+				s[j] += vload(d + j * VL);
+		else
+			for (int j = 0; j < nc; j++)
+				buf[j] += d[j];
 	}
-	memcpy(a->db + j0, s, nc * sizeof(float));
+	if (nc == COLS)
+		for (int j = 0; j < COLS / VL; j++)
+			vstore(buf + j * VL, s[j]);
+	memcpy(a->db + j0, buf, nc * sizeof(float));
 }
 
 static void
@@ -2006,11 +2012,11 @@ lnback_task(void *arg, int t)
 }
 
 static void
-ln_back(struct bert_run *r, float *dx, float *dg, float *db, const float *dy,
-    const float *x, const float *mr, const float *g)
+ln_back(struct bert_run *r, int N, float *dx, float *dg, float *db,
+    const float *dy, const float *x, const float *mr, const float *g)
 {
-	int C = r->m->cfg.C, nt = (r->Np + ROWS - 1) / ROWS;
-	struct lnback a = { dx, r->tr->part, dy, x, mr, g, r->Np, C };
+	int C = r->m->cfg.C, nt = (N + ROWS - 1) / ROWS;
+	struct lnback a = { dx, r->tr->part, dy, x, mr, g, N, C };
 
 	parallel(nt, lnback_task, &a);
 	for (int j = 0; j < C; j++) {
@@ -2035,16 +2041,36 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 	const struct bert_layer *w = &tr->src->layer[l - 1];
 	struct bert_layer *gw = &g->layer[l - 1];
 	float *const *wt = pool.gemm ? tr->wt + 4 * (l - 1) : NULL;
-	int C = c->C, F = c->F, N = r->Np;
-	float *dfo = tr->d1, *dao = d;
+	int C = c->C, F = c->F, N = r->Np, cls = l == c->L && r->cls_only;
+	size_t u = pool.unit;
+	const int *urow = tr->urow;
+	float *dy = d, *dr = d, *dc = dctx, *dfo = tr->d1, *dao;
 
+	/*
+	 * The last layer, when only [CLS] goes on (cls_rows): its sublayers
+	 * ran on sequence b's [CLS] row alone, at row b * unit: so does
+	 * their backward, and the two gradients go back to the batch's rows
+	 * at the end, zeros in every other row.
+	 */
+	if (cls) {
+		N = r->B * u;
+		urow = tr->curow;
+		dy = tr->cb;
+		dr = dy + (size_t)N * C;
+		dc = dr + (size_t)N * C;
+		memset(dy, 0, (size_t)N * C * sizeof(float));
+		for (int b = 0; b < r->B; b++)
+			memcpy(dy + b * u * C, d + (size_t)r->off[b] * C,
+			    C * sizeof(float));
+	}
+	dao = dr;
 	/* LayerNorm 2: d1 = d r2, the gradient of x1 + dropout(FFN out) */
-	ln_back(r, tr->d1, gw->ln2g, gw->ln2b, d, A->r2, A->ln + 2 * (size_t)N,
-	    w->ln2g);
+	ln_back(r, N, tr->d1, gw->ln2g, gw->ln2b, dy, A->r2,
+	    A->ln + 2 * (size_t)N, w->ln2g);
 	if (tr->p > 0) {
 		memcpy(tr->dt, tr->d1, (size_t)N * C * sizeof(float));
-		droprows(r, tr->dt, C, train_key(tr->seed, tr->step, l - 1,
-		    TRAIN_DROP_FO));
+		droprows(r, tr->dt, N, urow, C, train_key(tr->seed, tr->step,
+		    l - 1, TRAIN_DROP_FO));
 		dfo = tr->dt;
 	}
 	/* the FFN: out, GELU, in; d1 += its share: d x1 */
@@ -2054,16 +2080,26 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 	linear_back(r, tr->d1, 1, gw->iw, gw->ib, tr->dh, A->x1, w->iw,
 	    wt ? wt[2] : NULL, N, C, F);
 	/* LayerNorm 1: d = d r1, the gradient of x + dropout(attn out) */
-	ln_back(r, d, gw->ln1g, gw->ln1b, tr->d1, A->r1, A->ln, w->ln1g);
+	ln_back(r, N, dr, gw->ln1g, gw->ln1b, tr->d1, A->r1, A->ln, w->ln1g);
 	if (tr->p > 0) {
-		memcpy(tr->dt, d, (size_t)N * C * sizeof(float));
-		droprows(r, tr->dt, C, train_key(tr->seed, tr->step, l - 1,
-		    TRAIN_DROP_AO));
+		memcpy(tr->dt, dr, (size_t)N * C * sizeof(float));
+		droprows(r, tr->dt, N, urow, C, train_key(tr->seed, tr->step,
+		    l - 1, TRAIN_DROP_AO));
 		dao = tr->dt;
 	}
 	/* the attention's output projection: dctx */
-	linear_back(r, dctx, 0, gw->aow, gw->aob, dao, A->ctx, w->aow,
+	linear_back(r, dc, 0, gw->aow, gw->aob, dao, A->ctx, w->aow,
 	    wt ? wt[1] : NULL, N, C, C);
+	if (cls) {
+		memset(d, 0, (size_t)r->Np * C * sizeof(float));
+		memset(dctx, 0, (size_t)r->Np * C * sizeof(float));
+		for (int b = 0; b < r->B; b++) {
+			memcpy(d + (size_t)r->off[b] * C, dr + b * u * C,
+			    C * sizeof(float));
+			memcpy(dctx + (size_t)r->off[b] * C, dc + b * u * C,
+			    C * sizeof(float));
+		}
+	}
 }
 
 /*
@@ -2080,6 +2116,7 @@ struct attback {
 	float		*dqkv;
 	const float	*dctx;
 	size_t		 rs, hs;	/* the queries' layout: qkv_layout */
+	int		 cls;		/* [CLS]'s query alone, in r->cls */
 };
 
 static void
@@ -2093,6 +2130,10 @@ attback_task(void *arg, int t)
 	size_t rs = a->rs, hs = a->hs, TT = (size_t)T * T;
 	const float *q = qkv_of(r, a->l) + (size_t)r->off[b] * rs + h * hs;
 	const float *k = q + H * hs, *v = k + H * hs;
+	/* the queries, nq rows lq floats apart (bert_attend's) */
+	const float *qr = a->cls ? r->cls + ((size_t)r->B + b) * C + h * D : q;
+	size_t lq = a->cls ? (size_t)C : rs, nT;
+	int nq = a->cls ? 1 : T;
 	const float *p = tr->a[a->l - 1].att + tr->poff[b] + h * TT;
 	const float *dc = a->dctx + (size_t)r->off[b] * C + h * D;
 	float *dq = a->dqkv + (size_t)r->off[b] * 3 * C + h * D;
@@ -2104,52 +2145,57 @@ attback_task(void *arg, int t)
 	float scale = 1.0f / sqrtf((float)D), s = 1.0f / (1.0f - tr->p);
 	double dg = 0;
 
+	/* the nq rows of probabilities that attention computed */
+	nT = (size_t)nq * T;
 	if (tr->p > 0)
-		drop(pd, p, TT, train_key(tr->seed, tr->step, a->l - 1,
+		train_drop(pd, p, nT, train_key(tr->seed, tr->step, a->l - 1,
 		    TRAIN_DROP_ATT), tr->poff[b] + h * TT, tr->p);
 	else
-		memcpy(pd, p, TT * sizeof(float));
-	/* A (T, T) = dc (T, D) . v (T, D)^T */
+		memcpy(pd, p, nT * sizeof(float));
+	/* A (nq, T) = dc (nq, D) . v (T, D)^T */
 	if (pool.gemm) {
 		gemm_pack_rows(kv, v, rs, T, D, 1.0f);
-		prod(A, T, dc, C, 0, kv, T, T, D, 0);
+		prod(A, T, dc, C, 0, kv, nq, T, D, 0);
 	} else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, T, D,
 		    1.0f, dc, C, v, rs, 0.0f, A, T);
-	for (size_t i = 0; i < TT; i++)
+	for (size_t i = 0; i < nT; i++)
 		dg += (double)pd[i] * A[i];
 	tr->dgate[t] = dg;
 	/* dv (T, D) = g pd^T . dc */
 	if (pool.gemm) {
-		gemm_pack_cols(kv, dc, C, D, T);
-		prod(dv, 3 * C, pd, T, 1, kv, T, D, T, 0);
+		gemm_pack_cols(kv, dc, C, D, nq);
+		prod(dv, 3 * C, pd, T, 1, kv, T, D, nq, 0);
 		if (g != 1.0f)
 			for (int i = 0; i < T; i++)
 				for (int j = 0; j < D; j++)
 					dv[(size_t)i * 3 * C + j] *= g;
 	} else
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T,
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, nq,
 		    g, pd, T, dc, C, 0.0f, dv, 3 * C);
 	/*
 	 * dp = g A where the mask kept the element (pd is 0 where it did
 	 * not, or where p is 0, whose dsc is 0 either way), then softmax's
 	 * backward, in A
 	 */
-	for (size_t i = 0; i < TT; i++)
+	for (size_t i = 0; i < nT; i++)
 		A[i] = pd[i] != 0.0f ? g * A[i] * (tr->p > 0 ? s : 1.0f) : 0.0f;
-	vm.softback(A, p, T, T, scale);
-	/* dq (T, D) = dsc . k; dk (T, D) = dsc^T . q */
+	vm.softback(A, p, nq, T, scale);
+	/* dq (nq, D) = dsc . k; dk (T, D) = dsc^T . q */
 	if (pool.gemm) {
 		gemm_pack_cols(kv, k, rs, D, T);
-		prod(dq, 3 * C, A, T, 0, kv, T, D, T, 0);
-		gemm_pack_cols(kv, q, rs, D, T);
-		prod(dk, 3 * C, A, T, 1, kv, T, D, T, 0);
+		prod(dq, 3 * C, A, T, 0, kv, nq, D, T, 0);
+		gemm_pack_cols(kv, qr, lq, D, nq);
+		prod(dk, 3 * C, A, T, 1, kv, T, D, nq, 0);
 	} else {
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, T,
 		    1.0f, A, T, k, rs, 0.0f, dq, 3 * C);
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T,
-		    1.0f, A, T, q, rs, 0.0f, dk, 3 * C);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, nq,
+		    1.0f, A, T, qr, lq, 0.0f, dk, 3 * C);
 	}
+	/* the other queries had no gradient */
+	for (int i = nq; i < T; i++)
+		memset(dq + (size_t)i * 3 * C, 0, D * sizeof(float));
 }
 
 void
@@ -2162,7 +2208,7 @@ bert_attend_backward(struct bert_run *r, int l, float *dqkv,
 	struct attback a;
 
 	qkv_layout(r, l, &lay);
-	a = (struct attback){ r, l, dqkv, dctx, lay.rs, lay.hs };
+	a = (struct attback){ r, l, dqkv, dctx, lay.rs, lay.hs, lay.cls };
 	parallel(r->B * H, attback_task, &a);
 	pad_zero(r, dqkv, 3 * r->m->cfg.C);
 	if (tr->imp != NULL)
@@ -2221,7 +2267,7 @@ bert_head_backward(struct bert_run *r, struct bert *g, float *d,
 		const float *y = tr->pooled + (size_t)b * C;
 
 		if (tr->p > 0)
-			drop(x, x, C, train_key(tr->seed, tr->step, 0,
+			train_drop(x, x, C, train_key(tr->seed, tr->step, 0,
 			    TRAIN_DROP_POOL), (size_t)b * C, tr->p);
 		for (int j = 0; j < C; j++)
 			x[j] *= 1.0f - y[j] * y[j];
@@ -2287,9 +2333,9 @@ bert_embed_backward(struct bert_run *r, struct bert *g, float *d)
 	size_t C = c->C;
 
 	if (tr->p > 0)
-		droprows(r, d, C, train_key(tr->seed, tr->step, 0,
-		    TRAIN_DROP_EMB));
-	ln_back(r, tr->d1, g->elng, g->elnb, d, tr->emb, tr->eln,
+		droprows(r, d, r->Np, tr->urow, C, train_key(tr->seed, tr->step,
+		    0, TRAIN_DROP_EMB));
+	ln_back(r, r->Np, tr->d1, g->elng, g->elnb, d, tr->emb, tr->eln,
 	    r->m->elng);
 	memset(g->wte, 0, (size_t)c->V * C * sizeof(float));
 	memset(g->wpe, 0, (size_t)c->P * C * sizeof(float));

@@ -71,6 +71,22 @@ train_keep(uint64_t key, size_t i, float p)
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+/* the masks in AVX-512 (HEADCOUNT_NOAVX2: scalar, for tests) */
+static int
+wide512(void)
+{
+	static int ok = -1;
+
+	if (ok == -1) {
+		__builtin_cpu_init();
+		ok = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512dq") &&
+		    __builtin_cpu_supports("bmi2") &&
+		    getenv("HEADCOUNT_NOAVX2") == NULL;
+	}
+	return ok;
+}
+
 /* train_mask's first n / 8 * 8 elements, 8 at a time: the same numbers */
 __attribute__((target("avx512f,avx512dq,bmi2"))) static size_t
 mask_512(unsigned char *m, uint64_t key, size_t i0, size_t n, uint64_t lim)
@@ -103,6 +119,70 @@ mask_512(unsigned char *m, uint64_t key, size_t i0, size_t n, uint64_t lim)
 }
 #endif
 
+#if defined(__x86_64__)
+/*
+ * train_drop's first n / 16 * 16 elements, 16 at a time: the masks of
+ * mask_512, the same products
+ */
+__attribute__((target("avx512f,avx512dq"))) static size_t
+drop_512(float *y, const float *x, uint64_t key, size_t i0, size_t n,
+    uint64_t lim, float s)
+{
+	const __m512i g = _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL);
+	const __m512i m1 = _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL);
+	const __m512i m2 = _mm512_set1_epi64((long long)0x94d049bb133111ebULL);
+	const __m512i l = _mm512_set1_epi64((long long)lim);
+	const __m512 vs = _mm512_set1_ps(s);
+	__m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)key),
+	    _mm512_mullo_epi64(_mm512_add_epi64(_mm512_set1_epi64((long long)
+	    (i0 + 1)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)), g));
+	const __m512i step = _mm512_mullo_epi64(_mm512_set1_epi64(8), g);
+	size_t i;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		__mmask8 keep[2];
+
+		for (int h = 0; h < 2; h++) {
+			__m512i z = k;
+
+			z = _mm512_mullo_epi64(_mm512_xor_si512(z,
+			    _mm512_srli_epi64(z, 30)), m1);
+			z = _mm512_mullo_epi64(_mm512_xor_si512(z,
+			    _mm512_srli_epi64(z, 27)), m2);
+			z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+			keep[h] = _mm512_cmpge_epu64_mask(_mm512_srli_epi64(z,
+			    40), l);
+			k = _mm512_add_epi64(k, step);
+		}
+		_mm512_storeu_ps(y + i, _mm512_maskz_mul_ps((__mmask16)(keep[0] |
+		    keep[1] << 8), _mm512_loadu_ps(x + i), vs));
+	}
+	return i;
+}
+#endif
+
+void
+train_drop(float *y, const float *x, size_t n, uint64_t key, size_t i0,
+    float p)
+{
+	unsigned char m[256];
+	float s = 1.0f / (1.0f - p);
+	size_t i = 0;
+
+#if defined(__x86_64__)
+	if (wide512())
+		i = drop_512(y, x, key, i0, n,
+		    (uint64_t)(p * 16777216.0f + 0.5f), s);
+#endif
+	for (; i < n; i += sizeof(m)) {
+		size_t k = n - i < sizeof(m) ? n - i : sizeof(m);
+
+		train_mask(m, key, i0 + i, k, p);
+		for (size_t j = 0; j < k; j++)
+			y[i + j] = m[j] ? x[i + j] * s : 0.0f;
+	}
+}
+
 void
 train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n, float p)
 {
@@ -110,16 +190,7 @@ train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n, float p)
 	size_t i = 0;
 
 #if defined(__x86_64__)
-	static int wide = -1;
-
-	if (wide == -1) {
-		__builtin_cpu_init();
-		wide = __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512dq") &&
-		    __builtin_cpu_supports("bmi2") &&
-		    getenv("HEADCOUNT_NOAVX2") == NULL;
-	}
-	if (wide)
+	if (wide512())
 		i = mask_512(m, key, i0, n, lim);
 #endif
 	for (; i < n; i++)
@@ -446,6 +517,7 @@ train_forward(struct train *t, const struct train_batch *bt, int train)
 		fprintf(stderr, "train_forward: %s\n", err);
 		abort();	/* the caller checks its batches */
 	}
+	r->cls_only = 1;	/* the loss reads [CLS] alone */
 	bert_run_layers(r, 1, NULL, BERT_UNIFORM, 1);
 	bert_run_head(r, t->logits);
 

@@ -153,6 +153,9 @@ int		train_keep(uint64_t key, size_t i, float p);
 /* m[k] = train_keep(key, i0 + k, p) for k < n */
 void		train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n,
 		    float p);
+/* y (n) = x (n) where train_mask keeps it, times 1 / (1 - p), or 0 */
+void		train_drop(float *y, const float *x, size_t n, uint64_t key,
+		    size_t i0, float p);
 
 /* Pseudo-random numbers for initialisation and shuffling. */
 uint64_t	train_rand(uint64_t *s);		/* splitmix64 */

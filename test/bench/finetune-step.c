@@ -3,8 +3,7 @@
  * weights, forward, backward, clipping, AdamW) on the model of -m (else
  * a randomly initialised BERT of the shape given), batch B of sequences
  * of T tokens, and print examples/s, each part's seconds and the GFLOP/s
- * of the step's matrix products (3 times the forward pass's: dX and dW
- * for each of its).  Threads: OPENBLAS_NUM_THREADS, as finetune.  Built
+ * of the step's matrix products (those it computes: see below).  Threads: OPENBLAS_NUM_THREADS, as finetune.  Built
  * and run by test/bench/finetune.sh.
  *
  * The batch is torch_train.py's: token b, i = 1000 + (131 b + 197 i +
@@ -116,9 +115,23 @@ main(int argc, char *argv[])
 		}
 	}
 	double step = (tp + tf + tb + to) / n, N = (double)B * T;
-	/* the forward pass's products: dense layers, attention, the head */
-	double fl = L * (2 * N * C * (3.0 * C + C + 2.0 * F) +
-	    2 * 2 * (double)B * T * T * C) + 2.0 * B * C * (C + 2);
+	double dense = 2 * N * C * (3.0 * C + C + 2.0 * F);
+	double att = 2 * 2 * (double)B * T * T * C;
+	/*
+	 * The products the step computes.  Forward: every layer, the last
+	 * one's keys and values for every row, but its queries, attention
+	 * and sublayers for [CLS] alone (what the loss reads, as encode);
+	 * the pooler and the classifier.  Backward: dW and dX for each dense
+	 * product (the last layer's queries, keys and values over every
+	 * row), four products for each head's two.
+	 */
+	double fw = (L - 1) * (dense + att) + 2 * N * C * 2.0 * C +
+	    2.0 * B * C * C + 2 * 2 * (double)B * T * C +
+	    2.0 * B * C * (C + 2.0 * F) + 2.0 * B * C * (C + 2);
+	double bw = 2 * ((L - 1) * (dense + att) + 2.0 * B * C * (C + 2.0 * F) +
+	    2 * 2 * (double)B * T * C + 2.0 * B * C * (C + 2)) +
+	    4 * N * C * 3.0 * C;
+	double fl = fw + bw;
 
 	printf("shape\tL=%d C=%d H=%d F=%d V=%d, batch %d x T=%d, dropout "
 	    "%g, %d threads, %s\n", L, C, H, F, V, B, T, p, bert_threads(),
@@ -127,9 +140,9 @@ main(int argc, char *argv[])
 	    "clip+adamw %.3f), mean of %d\n", step, tp / n, tf / n, tb / n,
 	    to / n, n);
 	printf("examples/s\t%.2f\n", B / step);
-	printf("step GFLOP\t%.1f (matrix products: 3x the forward pass's)\n",
-	    3 * fl / 1e9);
-	printf("step GFLOP/s\t%.1f\n", 3 * fl / step / 1e9);
+	printf("step GFLOP\t%.1f (matrix products: forward %.1f, backward "
+	    "%.1f)\n", fl / 1e9, fw / 1e9, bw / 1e9);
+	printf("step GFLOP/s\t%.1f\n", fl / step / 1e9);
 	train_release(&t);
 	return 0;
 }
