@@ -1744,23 +1744,46 @@ dense_shape(const struct bert_config *c, int k, int *out, int *in)
 }
 
 /*
- * Task t of bert_train_pack: weight t / 2 of the layers packed for the
- * forward pass (t even: panels of W's rows, as gemm_pack) or the
- * backward (odd: panels of W's columns, for dX = dY . W).
+ * bert_train_pack's tasks: rows j0..j0 + PACKROWS - 1 of a dense weight
+ * W (out, in), packed in one pass for the forward pass (panels of W's
+ * rows, as gemm_pack) and the backward (panels of its columns, as
+ * gemm_pack_cols(W^T): dX = dY . W), a block of 16 rows at a time while
+ * it is in the cache.
  */
+#define PACKROWS	256
+
+struct trainpack {
+	struct bert_train	*tr;
+	int			*w;		/* (ntask) 4 l + k */
+	int			*j0;		/* (ntask) first row */
+};
+
 static void
 trainpack_task(void *arg, int t)
 {
-	struct bert_train *tr = arg;
-	const struct bert *m = tr->src;
-	int l = t / 8, k = t / 2 % 4, out, in;
-	const float *w = dense_of(m, l, k);
+	const struct trainpack *a = arg;
+	struct bert_train *tr = a->tr;
+	int l = a->w[t] / 4, k = a->w[t] % 4, out, in;
+	const float *w = dense_of(tr->src, l, k);
+	float *f = dense_of(&tr->pm, l, k), *bw = tr->wt[a->w[t]];
 
-	dense_shape(&m->cfg, k, &out, &in);
-	if (t % 2 == 0)
-		gemm_pack_rows(dense_of(&tr->pm, l, k), w, in, out, in, 1.0f);
-	else
-		gemm_pack_cols(tr->wt[4 * l + k], w, in, in, out);
+	dense_shape(&tr->src->cfg, k, &out, &in);
+	for (int j0 = a->j0[t]; j0 < a->j0[t] + PACKROWS && j0 < out;
+	    j0 += GEMM_PANEL) {
+		int nr = out - j0 < GEMM_PANEL ? out - j0 : GEMM_PANEL;
+
+		gemm_pack_rows(f + (size_t)j0 * in, w + (size_t)j0 * in, in,
+		    nr, in, 1.0f);
+		/* W^T's panel c0 holds W's row j at j * nc, nc its width */
+		for (int c0 = 0; c0 < in; c0 += GEMM_PANEL) {
+			int nc = in - c0 < GEMM_PANEL ? in - c0 : GEMM_PANEL;
+			float *q = bw + (size_t)c0 * out + (size_t)j0 * nc;
+
+			for (int j = 0; j < nr; j++)
+				memcpy(q + (size_t)j * nc, w + (size_t)(j0 + j) *
+				    in + c0, nc * sizeof(float));
+		}
+	}
 }
 
 void
@@ -1806,8 +1829,24 @@ bert_train_pack(struct bert_train *tr, const struct bert *m)
 			b += (size_t)out * in;
 		}
 	}
-	if (pool.gemm)
-		parallel(8 * c->L, trainpack_task, tr);
+	if (!pool.gemm)
+		return;
+	struct trainpack a = { tr, NULL, NULL };
+	int n = 0;
+	for (int i = 0; i < 4 * c->L; i++) {
+		int out, in;
+
+		dense_shape(c, i % 4, &out, &in);
+		for (int j0 = 0; j0 < out; j0 += PACKROWS) {
+			a.w = xreallocarray(a.w, n + 1, sizeof(int));
+			a.j0 = xreallocarray(a.j0, n + 1, sizeof(int));
+			a.w[n] = i;
+			a.j0[n++] = j0;
+		}
+	}
+	parallel(n, trainpack_task, &a);
+	free(a.w);
+	free(a.j0);
 }
 
 void

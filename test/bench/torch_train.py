@@ -23,7 +23,8 @@ type 0, labels b % 2.
 Prints "check loss L gradnorm G": with dropout off, the first batch's
 mean loss and the gradients' global L2 norm, before any step (the same
 numbers as finetune-step -m MODEL prints); then, after one warm-up step,
-the steps timed: "step S examples_per_s X" (the mean of n steps).
+the steps timed: "step S examples_per_s X cpu P" (the mean of n steps;
+P the processor time of a step, every thread's).
 --nocheck leaves the check out.
 torch.set_num_threads(THREADS); --foreach uses AdamW's multi-tensor
 implementation (PyTorch 1.13's default on the CPU is the loop over
@@ -146,8 +147,10 @@ def step():
 
 
 step()		# warm-up
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for _ in range(nsteps):
     step()
 dt = (time.perf_counter() - t0) / nsteps
-print("step %.3f examples_per_s %.3f" % (dt, B / dt), flush=True)
+cpu = (time.process_time() - c0) / nsteps
+print("step %.3f examples_per_s %.3f cpu %.3f" % (dt, B / dt, cpu),
+      flush=True)
