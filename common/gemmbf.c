@@ -30,18 +30,18 @@ bf(float f)
 #define BF16	__attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 /*
- * c (MR, NR) = (first ? bias, or 0 : 0) + a (kp, MR) . b (kp, NR, 2),
- * then (unless first) + c; c's rows ldc floats apart.
+ * c (MR, NR) = (init, or 0) + a (kp, MR) . b (kp, NR, 2), then (with
+ * add) + c; c's rows ldc floats apart.
  */
 BF16 static void
 kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
-    int first, const float *bias)
+    const float *init, int add)
 {
 	__m512 s0[MR], s1[MR], b0, b1;
 	__m512bh w0, w1, x;
 
-	b0 = first && bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-	b1 = first && bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+	b0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
+	b1 = init ? _mm512_loadu_ps(init + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 12
 	for (int r = 0; r < MR; r++) {
 		s0[r] = b0;
@@ -63,7 +63,7 @@ kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
 #pragma GCC unroll 12
 	for (int r = 0; r < MR; r++) {
 		float *p = c + r * ldc;
-		if (!first) {
+		if (add) {
 			s0[r] = _mm512_add_ps(s0[r], _mm512_loadu_ps(p));
 			s1[r] = _mm512_add_ps(s1[r], _mm512_loadu_ps(p + 16));
 		}
@@ -113,7 +113,7 @@ gemmbf_ok(void)
 #else
 static void
 kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
-    int first, const float *bias)
+    const float *init, int add)
 {
 	abort();	/* gemmbf_ok() is 0: never called */
 }
@@ -178,26 +178,26 @@ gemmbf_pack_cols(uint16_t *p, const float *wt, size_t lw, int out, int in)
 /* One tile of the first MR of m rows and nc <= NR outputs. */
 static void
 tile(float *y, int ly, const uint32_t *a, const uint16_t *b, int kp, int m,
-    int nc, int first, const float *bias)
+    int nc, const float *init, int add)
 {
 	float c[MR * NR], bb[NR];
 
 	if (m > MR)
 		m = MR;
 	if (m == MR && nc == NR) {
-		kernel(kp, a, b, y, ly, first, bias);
+		kernel(kp, a, b, y, ly, init, add);
 		return;
 	}
 	memset(c, 0, sizeof(c));
-	if (!first)
+	if (add)
 		for (int r = 0; r < m; r++)
 			memcpy(c + r * NR, y + (size_t)r * ly, nc * sizeof(float));
-	if (bias != NULL && nc < NR) {
+	if (init != NULL && nc < NR) {
 		memset(bb, 0, sizeof(bb));
-		memcpy(bb, bias, nc * sizeof(float));
-		bias = bb;
+		memcpy(bb, init, nc * sizeof(float));
+		init = bb;
 	}
-	kernel(kp, a, b, c, NR, first, bias);
+	kernel(kp, a, b, c, NR, init, add);
 	for (int r = 0; r < m; r++)
 		memcpy(y + (size_t)r * ly, c + r * NR, nc * sizeof(float));
 }
@@ -222,13 +222,31 @@ void
 gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
     int lx, const uint16_t *w, const float *b, int n, int out, int in)
 {
+	gemmbf_run(&(struct gemm_y){ y, ly, cb, cs, 0 },
+	    &(struct gemm_x){ x, lx, 0 }, w, b, n, out, in);
+}
+
+/* x's element (row i, input c): 0 past in */
+static inline uint32_t
+xin(const struct gemm_x *x, int i, int c, int in)
+{
+	if (c >= in)
+		return 0;
+	return bf(x->trans ? x->x[(size_t)c * x->lx + i] :
+	    x->x[(size_t)i * x->lx + c]);
+}
+
+void
+gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
+    const uint16_t *w, const float *b, int n, int out, int in)
+{
 	enum { TILES = (GEMMBF_ROWS + MR - 1) / MR };
 	uint32_t a[TILES * MR * (KC / 2)] __attribute__((aligned(64)));
-	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR;
+	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR, cb = y->cb;
 
 	for (int k0 = 0; k0 < in2; k0 += KC) {
 		int kc = in2 - k0 < KC ? in2 - k0 : KC, kp = kc / 2;
-		int first = k0 == 0;
+		int add = k0 > 0 || y->add;
 
 		/* x's inputs k0.. as tiles of (kp, MR) pairs, zeros past n */
 		for (int t = 0; t < tiles; t++) {
@@ -236,23 +254,21 @@ gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
 
 			for (int r = 0; r < MR; r++) {
 				int i = t * MR + r, k = 0;
-				const float *s = x + (size_t)i * lx + k0;
+				const float *s = x->x + (size_t)i * x->lx + k0;
 
 				if (i >= n) {
 					for (; k < kp; k++)
 						p[k * MR + r] = 0;
 					continue;
 				}
-				for (; k0 + 2 * k + 16 <= in && k + 8 <= kp;
-				    k += 8)
+				for (; !x->trans && k0 + 2 * k + 16 <= in &&
+				    k + 8 <= kp; k += 8)
 					pairs16(p + k * MR + r, s + 2 * k);
 				for (; k < kp; k++) {
 					int c = k0 + 2 * k;
-					uint32_t lo = c < in ? bf(s[2 * k]) : 0;
-					uint32_t hi = c + 1 < in ?
-					    bf(s[2 * k + 1]) : 0;
 
-					p[k * MR + r] = lo | hi << 16;
+					p[k * MR + r] = xin(x, i, c, in) |
+					    xin(x, i, c + 1, in) << 16;
 				}
 			}
 		}
@@ -260,13 +276,13 @@ gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
 			const uint16_t *pw = w + (size_t)j0 * in2 +
 			    (size_t)k0 * NR;
 			int nc = out - j0 < NR ? out - j0 : NR;
-
-			float *yj = y + (size_t)(j0 / cb) * cs + j0 % cb;
+			float *yj = y->y + (size_t)(j0 / cb) * y->cs + j0 % cb;
 
 			for (int t = 0; t < tiles; t++)
-				tile(yj + (size_t)t * MR * ly, ly,
+				tile(yj + (size_t)t * MR * y->ly, y->ly,
 				    a + (size_t)t * MR * kp, pw, kp,
-				    n - t * MR, nc, first, b ? b + j0 : NULL);
+				    n - t * MR, nc, k0 == 0 && b ? b + j0 : NULL,
+				    add);
 		}
 	}
 }
