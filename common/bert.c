@@ -1675,6 +1675,9 @@ train_reserve(struct bert_run *r)
 		tr->dh = xreallocarray(tr->dh, Np * F, sizeof(float));
 		tr->dq = xreallocarray(tr->dq, Np * 3 * C, sizeof(float));
 		tr->xp = xreallocarray(tr->xp, Np * big, sizeof(float));
+		if (pool.bf)
+			tr->xpb = xreallocarray(tr->xpb, gemmbf_size(big, Np),
+			    sizeof(uint16_t));
 		tr->part = xreallocarray(tr->part, nt * 2 * C, sizeof(float));
 		for (int l = 0; l < c->L; l++) {
 			struct bert_acts *A = &tr->a[l];
@@ -1786,6 +1789,57 @@ trainpack_task(void *arg, int t)
 	}
 }
 
+/*
+ * bert_train_pack in bf16: m's weights rounded and packed for gemmbf.c,
+ * W (pm's bfw, which bfof() finds from m's pointers) and W^T (tr->wtb),
+ * a weight a task
+ */
+static void
+bfpack_task(void *arg, int t)
+{
+	struct bert_train *tr = arg;
+	int i = t / 2, out, in;
+	const float *w = dense_of(tr->src, i / 4, i % 4);
+
+	dense_shape(&tr->src->cfg, i % 4, &out, &in);
+	if (t % 2 == 0)
+		gemmbf_pack(tr->pm.bfw[i], w, out, in);
+	else
+		gemmbf_pack_cols(tr->wtb[i], w, in, in, out);
+}
+
+static void
+bfpack(struct bert_train *tr, const struct bert *m)
+{
+	const struct bert_config *c = &m->cfg;
+	struct bert *pm = &tr->pm;
+	uint16_t **bfw = pm->bfw;
+	struct bert_layer *layer = pm->layer;
+
+	if (layer == NULL) {
+		layer = xcalloc(c->L, sizeof(*layer));
+		bfw = xcalloc(4 * (size_t)c->L, sizeof(*bfw));
+		tr->wtb = xcalloc(4 * (size_t)c->L, sizeof(*tr->wtb));
+		for (int i = 0; i < 4 * c->L; i++) {
+			int out, in;
+
+			dense_shape(c, i % 4, &out, &in);
+			bfw[i] = xreallocarray(NULL, gemmbf_size(out, in),
+			    sizeof(uint16_t));
+			tr->wtb[i] = xreallocarray(NULL, gemmbf_size(in, out),
+			    sizeof(uint16_t));
+		}
+	}
+	/* m's own weights, read through their bf16 copies */
+	*pm = *m;
+	pm->layer = layer;
+	pm->dir = NULL;
+	pm->bfw = bfw;
+	pm->packed = 0;
+	memcpy(pm->layer, m->layer, c->L * sizeof(*layer));
+	parallel(8 * c->L, bfpack_task, tr);
+}
+
 void
 bert_train_pack(struct bert_train *tr, const struct bert *m)
 {
@@ -1796,6 +1850,10 @@ bert_train_pack(struct bert_train *tr, const struct bert *m)
 	pthread_once(&pool_once, pool_init);
 	pthread_once(&vm_once, vm_init);
 	tr->src = m;
+	if (pool.bf) {
+		bfpack(tr, m);
+		return;
+	}
 	if (pm->layer == NULL) {
 		pm->layer = xcalloc(c->L, sizeof(*pm->layer));
 		if (pool.gemm) {
@@ -1874,6 +1932,14 @@ bert_train_release(struct bert_train *tr)
 	free(tr->curow);
 	free(tr->cb);
 	free(tr->poff);
+	if (tr->pm.bfw != NULL)
+		for (int i = 0; i < 4 * tr->pm.cfg.L; i++) {
+			free(tr->pm.bfw[i]);
+			free(tr->wtb[i]);
+		}
+	free(tr->pm.bfw);
+	free(tr->wtb);
+	free(tr->xpb);
 	free(tr->pm.layer);
 	free(tr->fw);
 	free(tr->bw);
@@ -1905,15 +1971,30 @@ prod(float *y, int ly, const float *x, int lx, int trans, const float *w,
 		    GEMM_ROWS, out, in);
 }
 
+/* The same on gemmbf.c, w packed for it */
+static void
+prodbf(float *y, int ly, const float *x, int lx, int trans,
+    const uint16_t *w, int n, int out, int in, int add)
+{
+	for (int i = 0; i < n; i += GEMMBF_ROWS)
+		gemmbf_run(&(struct gemm_y){ y + (size_t)i * ly, ly, out, 0,
+		    add }, &(struct gemm_x){ trans ? x + i : x + (size_t)i * lx,
+		    lx, trans }, w, NULL, n - i < GEMMBF_ROWS ? n - i :
+		    GEMMBF_ROWS, out, in);
+}
+
 /*
  * The backward of y (N, out) = x (N, in) . W^T + b, as tasks of the pool:
  * from dy, dW (out, in) = dy^T . x and db (out), dy's column sums,
  * written; dx (N, in) = dy . W, written or, with add, added to.  W is
- * w (out, in) as it is, wt its transpose packed for gemm.c.
+ * w (out, in) as it is (OpenBLAS), wt its transpose packed for gemm.c,
+ * wtb for gemmbf.c.
  */
 struct lback {
 	float		*dx, *dw, *db;
 	const float	*dy, *x, *w, *wt, *xp;
+	const uint16_t	*wtb;
+	uint16_t	*xpb;
 	int		 N, in, out, add;
 	int		*start;		/* gemm.c: task t's first row */
 };
@@ -1926,13 +2007,19 @@ lback_dx_task(void *arg, int t)
 	const struct lback *a = arg;
 	int i0, n;
 
-	if (pool.gemm) {
+	if (pool.bf || pool.gemm) {
+		struct gemm_y y;
+		struct gemm_x x;
+
 		i0 = a->start[t];
 		n = a->start[t + 1] - i0;
-		gemm_run(&(struct gemm_y){ a->dx + (size_t)i0 * a->in, a->in,
-		    a->in, 0, a->add }, &(struct gemm_x){ a->dy +
-		    (size_t)i0 * a->out, a->out, 0 }, a->wt, NULL, n, a->in,
-		    a->out);
+		y = (struct gemm_y){ a->dx + (size_t)i0 * a->in, a->in, a->in,
+		    0, a->add };
+		x = (struct gemm_x){ a->dy + (size_t)i0 * a->out, a->out, 0 };
+		if (pool.bf)
+			gemmbf_run(&y, &x, a->wtb, NULL, n, a->in, a->out);
+		else
+			gemm_run(&y, &x, a->wt, NULL, n, a->in, a->out);
 		return;
 	}
 	i0 = t * BLASROWS;
@@ -1949,8 +2036,12 @@ lback_pack_task(void *arg, int t)
 	const struct lback *a = arg;
 	int j0 = t * COLS, nc = a->in - j0 < COLS ? a->in - j0 : COLS;
 
-	gemm_pack_cols((float *)a->xp + (size_t)j0 * a->N, a->x + j0, a->in,
-	    nc, a->N);
+	if (pool.bf)	/* COLS is whole panels of 32 */
+		gemmbf_pack_cols(a->xpb + gemmbf_size(j0, a->N), a->x + j0,
+		    a->in, nc, a->N);
+	else
+		gemm_pack_cols((float *)a->xp + (size_t)j0 * a->N, a->x + j0,
+		    a->in, nc, a->N);
 }
 
 static void
@@ -1959,12 +2050,19 @@ lback_dw_task(void *arg, int t)
 	const struct lback *a = arg;
 	int o0, n;
 
-	if (pool.gemm) {
+	if (pool.bf || pool.gemm) {
+		struct gemm_y y;
+		struct gemm_x x;
+
 		o0 = a->start[t];
 		n = a->start[t + 1] - o0;
-		gemm_run(&(struct gemm_y){ a->dw + (size_t)o0 * a->in, a->in,
-		    a->in, 0, 0 }, &(struct gemm_x){ a->dy + o0, a->out, 1 },
-		    a->xp, NULL, n, a->in, a->N);
+		y = (struct gemm_y){ a->dw + (size_t)o0 * a->in, a->in, a->in,
+		    0, 0 };
+		x = (struct gemm_x){ a->dy + o0, a->out, 1 };
+		if (pool.bf)
+			gemmbf_run(&y, &x, a->xpb, NULL, n, a->in, a->N);
+		else
+			gemm_run(&y, &x, a->xp, NULL, n, a->in, a->N);
 		return;
 	}
 	o0 = t * COLS;
@@ -1998,17 +2096,19 @@ lback_db_task(void *arg, int t)
 	memcpy(a->db + j0, buf, nc * sizeof(float));
 }
 
+/* ... of dense weight i (4 (l - 1) + k, as dense_of) */
 static void
 linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
-    const float *dy, const float *x, const float *w, const float *wt,
-    int N, int in, int out)
+    const float *dy, const float *x, int i, int N, int in, int out)
 {
-	struct lback a = { dx, dw, db, dy, x, w, wt, r->tr->xp, N, in, out,
-	    add, NULL };
+	struct bert_train *tr = r->tr;
+	struct lback a = { dx, dw, db, dy, x, dense_of(tr->src, i / 4, i % 4),
+	    pool.gemm && !pool.bf ? tr->wt[i] : NULL, tr->xp,
+	    pool.bf ? tr->wtb[i] : NULL, tr->xpb, N, in, out, add, NULL };
 	int nt;
 
 	if (dx != NULL) {
-		if (pool.gemm) {
+		if (pool.bf || pool.gemm) {
 			a.start = gemm_tasks(N, &nt);
 			parallel(nt, lback_dx_task, &a);
 			free(a.start);
@@ -2016,7 +2116,7 @@ linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
 			parallel((N + BLASROWS - 1) / BLASROWS, lback_dx_task,
 			    &a);
 	}
-	if (pool.gemm) {
+	if (pool.bf || pool.gemm) {
 		parallel((in + COLS - 1) / COLS, lback_pack_task, &a);
 		a.start = gemm_tasks(out, &nt);
 		parallel(nt, lback_dw_task, &a);
@@ -2079,7 +2179,7 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 	const struct bert_acts *A = &tr->a[l - 1];
 	const struct bert_layer *w = &tr->src->layer[l - 1];
 	struct bert_layer *gw = &g->layer[l - 1];
-	float *const *wt = pool.gemm ? tr->wt + 4 * (l - 1) : NULL;
+	int wi = 4 * (l - 1);
 	int C = c->C, F = c->F, N = r->Np, cls = l == c->L && r->cls_only;
 	size_t u = pool.unit;
 	const int *urow = tr->urow;
@@ -2113,11 +2213,10 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 		dfo = tr->dt;
 	}
 	/* the FFN: out, GELU, in; d1 += its share: d x1 */
-	linear_back(r, tr->dh, 0, gw->ow, gw->ob, dfo, A->ge, w->ow,
-	    wt ? wt[3] : NULL, N, F, C);
+	linear_back(r, tr->dh, 0, gw->ow, gw->ob, dfo, A->ge, wi + 3, N, F, C);
 	gelu_back(tr->dh, A->fc, N, F);
-	linear_back(r, tr->d1, 1, gw->iw, gw->ib, tr->dh, A->x1, w->iw,
-	    wt ? wt[2] : NULL, N, C, F);
+	linear_back(r, tr->d1, 1, gw->iw, gw->ib, tr->dh, A->x1, wi + 2, N, C,
+	    F);
 	/* LayerNorm 1: d = d r1, the gradient of x + dropout(attn out) */
 	ln_back(r, N, dr, gw->ln1g, gw->ln1b, tr->d1, A->r1, A->ln, w->ln1g);
 	if (tr->p > 0) {
@@ -2127,8 +2226,7 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 		dao = tr->dt;
 	}
 	/* the attention's output projection: dctx */
-	linear_back(r, dc, 0, gw->aow, gw->aob, dao, A->ctx, w->aow,
-	    wt ? wt[1] : NULL, N, C, C);
+	linear_back(r, dc, 0, gw->aow, gw->aob, dao, A->ctx, wi + 1, N, C, C);
 	if (cls) {
 		memset(d, 0, (size_t)r->Np * C * sizeof(float));
 		memset(dctx, 0, (size_t)r->Np * C * sizeof(float));
@@ -2192,7 +2290,12 @@ attback_task(void *arg, int t)
 	else
 		memcpy(pd, p, nT * sizeof(float));
 	/* A (nq, T) = dc (nq, D) . v (T, D)^T */
-	if (pool.gemm) {
+	if (pool.bf) {
+		uint16_t *vb = bfbuf(gemmbf_size(T, D));
+
+		gemmbf_pack_rows(vb, v, rs, T, D, 1.0f);
+		prodbf(A, T, dc, C, 0, vb, nq, T, D, 0);
+	} else if (pool.gemm) {
 		gemm_pack_rows(kv, v, rs, T, D, 1.0f);
 		prod(A, T, dc, C, 0, kv, nq, T, D, 0);
 	} else
@@ -2202,9 +2305,16 @@ attback_task(void *arg, int t)
 		dg += (double)pd[i] * A[i];
 	tr->dgate[t] = dg;
 	/* dv (T, D) = g pd^T . dc */
-	if (pool.gemm) {
-		gemm_pack_cols(kv, dc, C, D, nq);
-		prod(dv, 3 * C, pd, T, 1, kv, T, D, nq, 0);
+	if (pool.bf || pool.gemm) {
+		if (pool.bf) {
+			uint16_t *vb = bfbuf(gemmbf_size(D, nq));
+
+			gemmbf_pack_cols(vb, dc, C, D, nq);
+			prodbf(dv, 3 * C, pd, T, 1, vb, T, D, nq, 0);
+		} else {
+			gemm_pack_cols(kv, dc, C, D, nq);
+			prod(dv, 3 * C, pd, T, 1, kv, T, D, nq, 0);
+		}
 		if (g != 1.0f)
 			for (int i = 0; i < T; i++)
 				for (int j = 0; j < D; j++)
@@ -2221,7 +2331,14 @@ attback_task(void *arg, int t)
 		A[i] = pd[i] != 0.0f ? g * A[i] * (tr->p > 0 ? s : 1.0f) : 0.0f;
 	vm.softback(A, p, nq, T, scale);
 	/* dq (nq, D) = dsc . k; dk (T, D) = dsc^T . q */
-	if (pool.gemm) {
+	if (pool.bf) {
+		uint16_t *vb = bfbuf(gemmbf_size(D, T));
+
+		gemmbf_pack_cols(vb, k, rs, D, T);
+		prodbf(dq, 3 * C, A, T, 0, vb, nq, D, T, 0);
+		gemmbf_pack_cols(vb, qr, lq, D, nq);
+		prodbf(dk, 3 * C, A, T, 1, vb, T, D, nq, 0);
+	} else if (pool.gemm) {
 		gemm_pack_cols(kv, k, rs, D, T);
 		prod(dq, 3 * C, A, T, 0, kv, nq, D, T, 0);
 		gemm_pack_cols(kv, qr, lq, D, nq);
@@ -2261,13 +2378,11 @@ void
 bert_qkv_backward(struct bert_run *r, int l, struct bert *g, float *d,
     const float *dqkv)
 {
-	struct bert_train *tr = r->tr;
-	const struct bert_layer *w = &tr->src->layer[l - 1];
 	struct bert_layer *gw = &g->layer[l - 1];
 	int C = r->m->cfg.C;
 
-	linear_back(r, d, 1, gw->qkvw, gw->qkvb, dqkv, r->xs[l - 1], w->qkvw,
-	    pool.gemm ? tr->wt[4 * (l - 1)] : NULL, r->Np, C, 3 * C);
+	linear_back(r, d, 1, gw->qkvw, gw->qkvb, dqkv, r->xs[l - 1],
+	    4 * (l - 1), r->Np, C, 3 * C);
 }
 
 void

@@ -289,6 +289,8 @@ struct bert_train {
 	struct bert	 pm;
 	float		*fw, *bw;	/* the packed weights, one block each */
 	float		**wt;		/* (4L) into bw: W^T packed */
+	uint16_t	**wtb;		/* (4L) W^T packed in bf16 */
+	uint16_t	*xpb;		/* X^T packed in bf16 */
 	float		*d1, *dt;	/* (Np, C) */
 	float		*dh;		/* (Np, F) */
 	float		*dq;		/* (Np, 3C) */
