@@ -96,6 +96,129 @@ pairs16(uint32_t *a, const float *x)
 		a[k * MR] = h[2 * k] | (uint32_t)h[2 * k + 1] << 16;
 }
 
+/* 16 floats of x times s, rounded as bf() rounds them: 16 bf16 */
+BF16 static inline __m256i
+round16(const float *x, float s)
+{
+	__m512 f = _mm512_loadu_ps(x);
+	__m512i u, r, one = _mm512_set1_epi32(1);
+	__mmask16 nan;
+
+	if (s != 1.0f)
+		f = _mm512_mul_ps(f, _mm512_set1_ps(s));
+	u = _mm512_castps_si512(f);
+	r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
+	    _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+	nan = _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
+	r = _mm512_srli_epi32(r, 16);
+	r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16),
+	    _mm512_set1_epi32(0x40));
+	return _mm512_cvtepi32_epi16(r);
+}
+
+/* r[i] = element i of each of r[0..7], 32-bit elements: a transposition */
+BF16 static inline void
+tr8(__m256i v[8])
+{
+	__m256 t[8], u[8], r[8];
+
+	for (int i = 0; i < 8; i++)
+		r[i] = _mm256_castsi256_ps(v[i]);
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+	}
+	for (int i = 0; i < 4; i++) {
+		v[i] = _mm256_castps_si256(_mm256_permute2f128_ps(u[i],
+		    u[i + 4], 0x20));
+		v[i + 4] = _mm256_castps_si256(_mm256_permute2f128_ps(u[i],
+		    u[i + 4], 0x31));
+	}
+}
+
+/*
+ * pack()'s whole panels, the inputs of w's rows 16 at a time (lk 1): each
+ * row's pairs of inputs are words, 8 rows of 8 words transposed into the
+ * panel's order.  Returns the inputs done in each panel (in / 16 * 16).
+ */
+BF16 static int
+fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
+{
+	int in2 = (in + 1) / 2 * 2, k16 = in / 16 * 16;
+	__m256i v[8];
+
+	for (int j0 = 0; j0 < full; j0 += NR) {
+		uint32_t *q = (uint32_t *)(p + (size_t)j0 * in2);
+
+		for (int k = 0; k < k16; k += 16)
+			for (int jj = 0; jj < NR; jj += 8) {
+				for (int r = 0; r < 8; r++)
+					v[r] = round16(w + (size_t)(j0 + jj + r) *
+					    lj + k, s);
+				tr8(v);
+				for (int i = 0; i < 8; i++)
+					_mm256_storeu_si256((__m256i *)(q +
+					    (size_t)(k / 2 + i) * NR + jj), v[i]);
+			}
+	}
+	return k16;
+}
+
+/*
+ * pack()'s whole panels where W's inputs are w's rows (lj 1): a pair of
+ * inputs is two rows of w, their bf16 interleaved.  Returns the inputs
+ * done (in / 2 * 2).
+ */
+BF16 static int
+fastcols(uint16_t *p, const float *w, size_t lk, int full, int in, float s)
+{
+	int in2 = (in + 1) / 2 * 2, kp2 = in / 2 * 2;
+
+	for (int j0 = 0; j0 < full; j0 += NR) {
+		uint16_t *q = p + (size_t)j0 * in2;
+
+		for (int k = 0; k < kp2; k += 2)
+			for (int j = 0; j < NR; j += 16) {
+				__m256i a = round16(w + (size_t)k * lk + j0 + j, s);
+				__m256i b = round16(w + (size_t)(k + 1) * lk + j0 +
+				    j, s);
+				__m256i lo = _mm256_unpacklo_epi16(a, b);
+				__m256i hi = _mm256_unpackhi_epi16(a, b);
+				uint16_t *d = q + ((size_t)(k / 2) * NR + j) * 2;
+
+				_mm256_storeu_si256((__m256i *)d,
+				    _mm256_permute2x128_si256(lo, hi, 0x20));
+				_mm256_storeu_si256((__m256i *)(d + 16),
+				    _mm256_permute2x128_si256(lo, hi, 0x31));
+			}
+	}
+	return kp2;
+}
+
+/*
+ * a[0..MR - 1] = the words of x's rows c and c + 1 (r1 NULL: zeros) of MR
+ * columns: bf(r0[i]) | bf(r1[i]) << 16, reading 16 columns of each
+ */
+BF16 static void
+words12(uint32_t *a, const float *r0, const float *r1)
+{
+	__m256i lo = round16(r0, 1.0f);
+	__m256i hi = r1 ? round16(r1, 1.0f) : _mm256_setzero_si256();
+	__m256i w0 = _mm256_unpacklo_epi16(lo, hi);
+	__m256i w1 = _mm256_unpackhi_epi16(lo, hi);
+	__m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(
+	    _mm256_permute2x128_si256(w0, w1, 0x20)),
+	    _mm256_permute2x128_si256(w0, w1, 0x31), 1);
+
+	_mm512_mask_storeu_epi32(a, (1 << MR) - 1, w);
+}
+
 int
 gemmbf_ok(void)
 {
@@ -124,6 +247,24 @@ pairs16(uint32_t *a, const float *x)
 	abort();	/* gemmbf_ok() is 0: never called */
 }
 
+static int
+fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
+{
+	return 0;
+}
+
+static void
+words12(uint32_t *a, const float *r0, const float *r1)
+{
+	abort();	/* gemmbf_ok() is 0: never called */
+}
+
+static int
+fastcols(uint16_t *p, const float *w, size_t lk, int full, int in, float s)
+{
+	return 0;
+}
+
 int
 gemmbf_ok(void)
 {
@@ -137,15 +278,22 @@ gemmbf_size(int out, int in)
 	return (size_t)(out + NR - 1) / NR * NR * (size_t)((in + 1) / 2 * 2);
 }
 
-/* p = W packed, W[j][k] = s . w[j * lj + k * lk], rounded to bf16 */
+/*
+ * p = W packed, W[j][k] = s . w[j * lj + k * lk], rounded to bf16: the
+ * whole panels' first inputs in vectors where w's rows are W's (lk 1) or
+ * W's inputs (lj 1), the rest one at a time.
+ */
 static void
 pack(uint16_t *p, const float *w, size_t lj, size_t lk, int out, int in,
     float s)
 {
-	int in2 = (in + 1) / 2 * 2;
+	int in2 = (in + 1) / 2 * 2, full = out / NR * NR, done = 0;
 
+	if (gemmbf_ok() && full > 0)
+		done = lk == 1 ? fastrows(p, w, lj, full, in, s) :
+		    lj == 1 ? fastcols(p, w, lk, full, in, s) : 0;
 	for (int j0 = 0; j0 < out; j0 += NR)
-		for (int k = 0; k < in2; k++)
+		for (int k = j0 < full ? done : 0; k < in2; k++)
 			for (int j = 0; j < NR; j++) {
 				size_t at = (size_t)j0 * in2 +
 				    ((size_t)(k / 2) * NR + j) * 2 + k % 2;
@@ -252,6 +400,19 @@ gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
 		for (int t = 0; t < tiles; t++) {
 			uint32_t *p = a + (size_t)t * MR * kp;
 
+			/* transposed: a pair of rows of x's, 16 columns read */
+			if (x->trans && t * MR + 16 <= n) {
+				for (int k = 0; k < kp; k++) {
+					int c = k0 + 2 * k;
+					const float *s = x->x + (size_t)c *
+					    x->lx + t * MR;
+
+					/* c < in: in2 - in is 0 or 1 */
+					words12(p + k * MR, s, c + 1 < in ?
+					    s + x->lx : NULL);
+				}
+				continue;
+			}
 			for (int r = 0; r < MR; r++) {
 				int i = t * MR + r, k = 0;
 				const float *s = x->x + (size_t)i * x->lx + k0;

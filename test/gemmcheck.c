@@ -167,6 +167,48 @@ checkbf(int n, int out, int in, int trans, int bias, int add, int cb)
 	return bad;
 }
 
+/*
+ * gemmbf_pack_rows (scaled, rows lw apart) and gemmbf_pack_cols (from the
+ * transpose) against gemmbf_pack of the same matrix: the same bits.
+ */
+static int
+checkpack(int out, int in)
+{
+	int lw = in + 5, lt = out + 3;
+	float *w = xcalloc((size_t)out * lw, sizeof(float));
+	float *ws = xcalloc((size_t)out * in, sizeof(float));
+	float *wt = xcalloc((size_t)in * lt, sizeof(float));
+	size_t n = gemmbf_size(out, in);
+	uint16_t *a = xcalloc(n, 2), *b = xcalloc(n, 2), *c = xcalloc(n, 2);
+	uint16_t *d = xcalloc(n, 2);
+	int bad;
+
+	for (int j = 0; j < out; j++)
+		for (int k = 0; k < in; k++) {
+			float v = rnd();
+
+			w[(size_t)j * lw + k] = wt[(size_t)k * lt + j] = v;
+			ws[(size_t)j * in + k] = 0.125f * v;
+		}
+	gemmbf_pack(a, ws, out, in);
+	gemmbf_pack_rows(b, w, lw, out, in, 0.125f);
+	for (int j = 0; j < out; j++)
+		memcpy(ws + (size_t)j * in, w + (size_t)j * lw, in * 4);
+	gemmbf_pack(c, ws, out, in);
+	gemmbf_pack_cols(d, wt, lt, out, in);
+	bad = memcmp(a, b, n * 2) != 0 || memcmp(c, d, n * 2) != 0;
+	if (bad)
+		printf("bf16 packing: out %d in %d differs\n", out, in);
+	free(w);
+	free(ws);
+	free(wt);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	return bad;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -214,6 +256,9 @@ main(int argc, char *argv[])
 					bbad += checkbf(n, out, in, 1, 0, 1, out);
 					bcases += 2;
 				}
+		for (size_t c = 0; c < sizeof(outs) / sizeof(*outs); c++)
+			for (size_t d = 0; d < sizeof(ins) / sizeof(*ins); d++)
+				bbad += checkpack(outs[c], ins[d]);
 		printf("AVX512-BF16: %d products, %d differ\n", bcases, bbad);
 		bad += bbad;
 	}

@@ -12,7 +12,7 @@
  *
  *	usage: finetune-step [-m model] [-B batch] [-T tokens] [-L layers]
  *	    [-C hidden] [-H heads] [-F ffn] [-V vocab] [-d dropout]
- *	    [-n steps]
+ *	    [-n steps] [-p f32 | bf16]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +36,11 @@ main(int argc, char *argv[])
 	double p = 0.1;
 	const char *mdir = NULL;
 	char err[512];
+	int bf = 0;
 
-	while ((ch = getopt(argc, argv, "B:C:F:H:L:T:V:d:m:n:")) != -1) {
+	while ((ch = getopt(argc, argv, "B:C:F:H:L:T:V:d:m:n:p:")) != -1) {
 		switch (ch) {
+		case 'p': bf = bert_precision_name(optarg); break;
 		case 'm': mdir = optarg; break;
 		case 'B': B = atoi(optarg); break;
 		case 'C': C = atoi(optarg); break;
@@ -53,9 +55,14 @@ main(int argc, char *argv[])
 			fprintf(stderr, "usage: finetune-step [-m model] "
 			    "[-B batch] [-T tokens] [-L layers] [-C hidden] "
 			    "[-H heads] [-F ffn] [-V vocab] [-d dropout] "
-			    "[-n steps]\n");
+			    "[-n steps] [-p f32 | bf16]\n");
 			return 2;
 		}
+	}
+	if (bf == -1 || bert_precision(bf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "finetune-step: -p: %s\n", bf == -1 ?
+		    "f32 or bf16" : err);
+		return bf == -1 ? 2 : 1;
 	}
 	if (n < 1)
 		n = 1;
