@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bert.h"
 #include "model.h"
 #include "rec.h"
 #include "stwrite.h"
@@ -30,7 +31,8 @@ struct set {
 
 enum {
 	O_BATCH = 256, O_DEV, O_DEVLOGITS, O_DROPOUT, O_EPOCHS, O_IMPORTANCE,
-	O_LABELS, O_LR, O_MAXNORM, O_PRUNE, O_RANDOM, O_SEED, O_WARMUP, O_WD
+	O_LABELS, O_LR, O_MAXNORM, O_PRECISION, O_PRUNE, O_RANDOM, O_SEED,
+	O_WARMUP, O_WD
 };
 
 static const struct option longopts[] = {
@@ -44,6 +46,7 @@ static const struct option longopts[] = {
 	{ "labels",		required_argument, NULL, O_LABELS },
 	{ "lr",			required_argument, NULL, O_LR },
 	{ "max-grad-norm",	required_argument, NULL, O_MAXNORM },
+	{ "precision",		required_argument, NULL, O_PRECISION },
 	{ "prune",		required_argument, NULL, O_PRUNE },
 	{ "random-init",	no_argument,	   NULL, O_RANDOM },
 	{ "seed",		required_argument, NULL, O_SEED },
@@ -63,7 +66,8 @@ usage(void)
 	    "[--max-grad-norm x]\n"
 	    "\t[--seed n] [--dev file] [--dev-logits file] [--random-init] "
 	    "[--labels n]\n"
-	    "\t[--importance file] [--prune steps] [file ...]\n");
+	    "\t[--importance file] [--precision f32 | bf16] [--prune steps] "
+	    "[file ...]\n");
 	exit(2);
 }
 
@@ -524,7 +528,7 @@ main(int argc, char *argv[])
 	const char *logf = NULL;
 	double dropout = 0.1, *imp = NULL;
 	long seed = 42, nl = 0, steps = 0;
-	int ch, rinit = 0, needdata, force = 0;
+	int ch, rinit = 0, needdata, force = 0, bf = 0;
 	char errbuf[512];
 
 	while ((ch = getopt_long(argc, argv, "fm:o:v", longopts, NULL)) !=
@@ -569,6 +573,13 @@ main(int argc, char *argv[])
 		case O_MAXNORM:
 			hp.maxnorm = optnum("max-grad-norm", optarg, 0, 1e30);
 			break;
+		case O_PRECISION:
+			if ((bf = bert_precision_name(optarg)) == -1) {
+				warnx("--precision: '%s' is not f32 or bf16",
+				    optarg);
+				usage();
+			}
+			break;
 		case O_PRUNE:
 			steps = optint("prune", optarg, 1, 1 << 20);
 			break;
@@ -610,6 +621,8 @@ main(int argc, char *argv[])
 		    "--dev-logits");
 		usage();
 	}
+	if (bert_precision(bf, errbuf, sizeof(errbuf)) == -1)
+		errx(1, "%s", errbuf);
 	/* Before the hours of training, not after them. */
 	if (odir) {
 		switch (stw_check(odir, mdir, force, errbuf, sizeof(errbuf))) {
@@ -650,8 +663,9 @@ main(int argc, char *argv[])
 	model_release(&m);
 	if (verbose)
 		fprintf(stderr, "finetune: %zu examples, %d labels, %zu "
-		    "parameters, %d layers x %d heads\n", trs.n, (int)nl,
-		    t.m.nparams, t.m.cfg.L, t.m.cfg.H);
+		    "parameters, %d layers x %d heads; products on %s, %d "
+		    "threads\n", trs.n, (int)nl, t.m.nparams, t.m.cfg.L,
+		    t.m.cfg.H, bert_dense(), bert_threads());
 
 	if (hp.epochs > 0)
 		train(&t, &trs, devf ? &devs : NULL, &hp);

@@ -48,9 +48,10 @@ static int want_bf;			/* bert_precision()'s, for pool_init */
 static _Thread_local int tid;		/* 0 the caller, 1.. the workers */
 
 static void train_reserve(struct bert_run *r);
-static void droprows(struct bert_run *r, float *x, int C, uint64_t key);
-static void drop(float *y, const float *x, size_t n, uint64_t key,
-    size_t i0, float p);
+static void droprows(struct bert_run *r, float *x, int N, const int *urow,
+    int C, uint64_t key);
+static void sublayers_keep(struct bert_run *r, int l, float *y,
+    const float *ctx, const float *x, int N, const int *urow);
 
 /* Rows a batch rounds up to: see bert.h; its maximum. */
 #define MAXUNIT	64
@@ -223,6 +224,13 @@ pool_init(void)
 			break;
 		} else
 			pthread_detach(t);
+}
+
+void
+bert_parallel(int n, void (*fn)(void *, int), void *arg)
+{
+	pthread_once(&pool_once, pool_init);
+	parallel(n, fn, arg);
 }
 
 int
@@ -1205,8 +1213,8 @@ bert_embed(struct bert_run *r, float *x)
 	add_layernorm_keep(x, NULL, tr->eln, e, NULL, m->elng, m->elnb, r->Np,
 	    C, m->cfg.eps);
 	if (tr->p > 0)
-		droprows(r, x, C, train_key(tr->seed, tr->step, 0,
-		    TRAIN_DROP_EMB));
+		droprows(r, x, r->Np, tr->urow, C, train_key(tr->seed,
+		    tr->step, 0, TRAIN_DROP_EMB));
 }
 
 int
@@ -1352,7 +1360,7 @@ attend_task(void *arg, int t)
 			p[i] *= tr->ascale[b];
 	/* training: dropout on the probabilities, to the values only */
 	if (tr && tr->p > 0) {
-		drop(scratch, p, (size_t)nq * T, train_key(tr->seed, tr->step,
+		train_drop(scratch, p, (size_t)nq * T, train_key(tr->seed, tr->step,
 		    a->l - 1, TRAIN_DROP_ATT), tr->poff[b] + (size_t)h * T * T,
 		    tr->p);
 		pv = scratch;
@@ -1387,7 +1395,7 @@ bert_qkv(struct bert_run *r, int l, const float *x)
 	split = qkv_layout(r, l, &a);
 	float *qkv = qkv_of(r, l);
 	if (a.cls) {
-		linear_split(r->m, r->qkv + c->H * a.hs, a.rs, split ? D :
+		linear_split(r->m, qkv + c->H * a.hs, a.rs, split ? D :
 		    2 * C, split ? a.hs : 0, x, w->qkvw + (size_t)C * C,
 		    w->qkvb + C, r->Np, C, 2 * C);
 		for (int b = 0; b < r->B; b++)
@@ -1448,9 +1456,9 @@ sublayers(struct bert_run *r, const struct bert_layer *w, float *y,
  * y's other rows are set to 0.
  */
 static void
-cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
-    float *ctx, const float *x)
+cls_rows(struct bert_run *r, int l, float *y, float *ctx, const float *x)
 {
+	const struct bert_layer *w = &r->m->layer[l - 1];
 	const struct bert_config *c = &r->m->cfg;
 	size_t C = c->C, u = pool.unit;
 	int B = r->B, Nc = B * pool.unit;
@@ -1465,7 +1473,10 @@ cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
 		memcpy(xc + b * u * C, x + (size_t)r->off[b] * C,
 		    C * sizeof(float));
 	}
-	sublayers(r, w, yc, ctx, xc, Nc);
+	if (r->tr)	/* training: kept, in these rows */
+		sublayers_keep(r, l, yc, ctx, xc, Nc, r->tr->curow);
+	else
+		sublayers(r, w, yc, ctx, xc, Nc);
 	memset(y, 0, (size_t)r->Np * C * sizeof(float));
 	for (int b = 0; b < B; b++)
 		memcpy(y + (size_t)r->off[b] * C, yc + b * u * C,
@@ -1473,32 +1484,34 @@ cls_rows(struct bert_run *r, const struct bert_layer *w, float *y,
 }
 
 /*
- * sublayers() for training: h1 = LayerNorm(dropout(ctx . Wo^T + bo) + x),
- * y = LayerNorm(dropout(gelu(h1 . Wi^T + bi) . Wo2^T + bo2) + h1), what
- * the backward pass needs kept in layer l's acts.  The same operations
- * as sublayers()'s on the same numbers: with no dropout, the same bits.
+ * sublayers() for training, on N rows (urow: each one's row in the
+ * batch without padding, for the dropout masks; -1 for none): h1 =
+ * LayerNorm(dropout(ctx . Wo^T + bo) + x), y = LayerNorm(dropout(gelu(h1 .
+ * Wi^T + bi) . Wo2^T + bo2) + h1), what the backward pass needs kept in
+ * layer l's acts, in the same rows.  The same operations as sublayers()'s
+ * on the same numbers: with no dropout, the same bits.
  */
 static void
 sublayers_keep(struct bert_run *r, int l, float *y, const float *ctx,
-    const float *x)
+    const float *x, int N, const int *urow)
 {
 	const struct bert_config *c = &r->m->cfg;
 	const struct bert_layer *w = &r->m->layer[l - 1];
 	struct bert_train *tr = r->tr;
 	struct bert_acts *A = &tr->a[l - 1];
-	int C = c->C, N = r->Np;
+	int C = c->C;
 
 	linear(r->m, A->r1, ctx, w->aow, w->aob, N, C, C);
 	if (tr->p > 0)
-		droprows(r, A->r1, C, train_key(tr->seed, tr->step, l - 1,
-		    TRAIN_DROP_AO));
+		droprows(r, A->r1, N, urow, C, train_key(tr->seed, tr->step,
+		    l - 1, TRAIN_DROP_AO));
 	add_layernorm_keep(A->x1, A->r1, A->ln, A->r1, x, w->ln1g, w->ln1b, N,
 	    C, c->eps);
 	linear(r->m, A->fc, A->x1, w->iw, w->ib, N, C, c->F);
 	gelu(A->ge, A->fc, N, c->F);
 	linear(r->m, y, A->ge, w->ow, w->ob, N, c->F, C);
 	if (tr->p > 0)
-		droprows(r, y, C, train_key(tr->seed, tr->step, l - 1,
+		droprows(r, y, N, urow, C, train_key(tr->seed, tr->step, l - 1,
 		    TRAIN_DROP_FO));
 	add_layernorm_keep(y, A->r2, A->ln + 2 * (size_t)N, y, A->x1, w->ln2g,
 	    w->ln2b, N, C, c->eps);
@@ -1509,10 +1522,10 @@ bert_out(struct bert_run *r, int l, float *y, float *ctx, const float *x)
 {
 	const struct bert_layer *w = &r->m->layer[l - 1];
 
-	if (r->tr)
-		sublayers_keep(r, l, y, ctx, x);
-	else if (l == r->m->cfg.L && r->cls_only)
-		cls_rows(r, w, y, ctx, x);
+	if (l == r->m->cfg.L && r->cls_only)
+		cls_rows(r, l, y, ctx, x);
+	else if (r->tr)
+		sublayers_keep(r, l, y, ctx, x, r->Np, r->tr->urow);
 	else
 		sublayers(r, w, y, ctx, x, r->Np);
 }
@@ -1568,7 +1581,7 @@ bert_head(struct bert_run *r, const float *x, float *pooled, float *logits)
 			memcpy(tr->pooled + (size_t)b * C, p, C * sizeof(float));
 			p = tr->poold + (size_t)b * C;
 			if (tr->p > 0)
-				drop(p, tr->pooled + (size_t)b * C, C,
+				train_drop(p, tr->pooled + (size_t)b * C, C,
 				    train_key(tr->seed, tr->step, 0,
 				    TRAIN_DROP_POOL), (size_t)b * C, tr->p);
 			else
@@ -1604,34 +1617,17 @@ bert_run_attn(const struct bert_run *r, int b)
 /* ---- training: dropout, the kept activations, the backward pass ---- */
 
 /*
- * y (n) = x kept by the mask of key from element i0 (train_mask), times
- * 1 / (1 - p), or 0; y may be x.
- */
-static void
-drop(float *y, const float *x, size_t n, uint64_t key, size_t i0, float p)
-{
-	unsigned char m[256];
-	float s = 1.0f / (1.0f - p);
-
-	for (size_t i = 0; i < n; i += sizeof(m)) {
-		size_t k = n - i < sizeof(m) ? n - i : sizeof(m);
-
-		train_mask(m, key, i0 + i, k, p);
-		for (size_t j = 0; j < k; j++)
-			y[i + j] = m[j] ? x[i + j] * s : 0.0f;
-	}
-}
-
-/*
- * Dropout on x (Np, C) in place, ROWS rows a task: row n's element j is
- * element urow[n] * C + j of the mask, the row counted without the
- * padding, so that the masks do not depend on it.  The padding's rows
- * stay as they are.
+ * Dropout on x (N, C) in place, ROWS rows a task: row n's element j is
+ * element urow[n] * C + j of the mask, the row counted in the batch
+ * without padding (tr->urow, or tr->curow for the last layer's [CLS]
+ * rows), so that the masks do not depend on the padding or on which rows
+ * are computed.  Rows of urow -1 stay as they are.
  */
 struct droprows {
 	struct bert_run	*r;
 	float		*x;
-	int		 C;
+	const int	*urow;
+	int		 N, C;
 	uint64_t	 key;
 };
 
@@ -1639,21 +1635,21 @@ static void
 droprows_task(void *arg, int t)
 {
 	const struct droprows *a = arg;
-	const struct bert_train *tr = a->r->tr;
-	int end = (t + 1) * ROWS < a->r->Np ? (t + 1) * ROWS : a->r->Np;
+	int end = (t + 1) * ROWS < a->N ? (t + 1) * ROWS : a->N;
 
 	for (int n = t * ROWS; n < end; n++)
-		if (tr->urow[n] >= 0)
-			drop(a->x + (size_t)n * a->C, a->x + (size_t)n * a->C,
-			    a->C, a->key, (size_t)tr->urow[n] * a->C, tr->p);
+		if (a->urow[n] >= 0)
+			train_drop(a->x + (size_t)n * a->C, a->x + (size_t)n * a->C,
+			    a->C, a->key, (size_t)a->urow[n] * a->C, a->r->tr->p);
 }
 
 static void
-droprows(struct bert_run *r, float *x, int C, uint64_t key)
+droprows(struct bert_run *r, float *x, int N, const int *urow, int C,
+    uint64_t key)
 {
-	struct droprows a = { r, x, C, key };
+	struct droprows a = { r, x, urow, N, C, key };
 
-	parallel((r->Np + ROWS - 1) / ROWS, droprows_task, &a);
+	parallel((N + ROWS - 1) / ROWS, droprows_task, &a);
 }
 
 /* Room in r->tr for the batch that bert_run_pack has just set. */
@@ -1683,6 +1679,9 @@ train_reserve(struct bert_run *r)
 		tr->dh = xreallocarray(tr->dh, Np * F, sizeof(float));
 		tr->dq = xreallocarray(tr->dq, Np * 3 * C, sizeof(float));
 		tr->xp = xreallocarray(tr->xp, Np * big, sizeof(float));
+		if (pool.bf)
+			tr->xpb = xreallocarray(tr->xpb, gemmbf_size(big, Np),
+			    sizeof(uint16_t));
 		tr->part = xreallocarray(tr->part, nt * 2 * C, sizeof(float));
 		for (int l = 0; l < c->L; l++) {
 			struct bert_acts *A = &tr->a[l];
@@ -1705,6 +1704,9 @@ train_reserve(struct bert_run *r)
 		tr->capP = P;
 	}
 	if (B > tr->capB) {
+		tr->curow = xreallocarray(tr->curow, B * pool.unit, sizeof(int));
+		tr->cb = xreallocarray(tr->cb, 3 * B * pool.unit * C,
+		    sizeof(float));
 		tr->pooled = xreallocarray(tr->pooled, B * C, sizeof(float));
 		tr->poold = xreallocarray(tr->poold, B * C, sizeof(float));
 		tr->poff = xreallocarray(tr->poff, B + 1, sizeof(size_t));
@@ -1724,6 +1726,10 @@ train_reserve(struct bert_run *r)
 		tr->poff[b + 1] = tr->poff[b] + H * r->T[b] * r->T[b];
 		for (int i = 0; i < r->T[b]; i++)
 			tr->urow[r->off[b] + i] = (int)u++;
+		/* cls_rows's: [CLS] at row b * unit */
+		for (int i = 0; i < pool.unit; i++)
+			tr->curow[b * pool.unit + i] = i ? -1 :
+			    tr->urow[r->off[b]];
 	}
 }
 
@@ -1745,23 +1751,97 @@ dense_shape(const struct bert_config *c, int k, int *out, int *in)
 }
 
 /*
- * Task t of bert_train_pack: weight t / 2 of the layers packed for the
- * forward pass (t even: panels of W's rows, as gemm_pack) or the
- * backward (odd: panels of W's columns, for dX = dY . W).
+ * bert_train_pack's tasks: rows j0..j0 + PACKROWS - 1 of a dense weight
+ * W (out, in), packed in one pass for the forward pass (panels of W's
+ * rows, as gemm_pack) and the backward (panels of its columns, as
+ * gemm_pack_cols(W^T): dX = dY . W), a block of 16 rows at a time while
+ * it is in the cache.
  */
+#define PACKROWS	256
+
+struct trainpack {
+	struct bert_train	*tr;
+	int			*w;		/* (ntask) 4 l + k */
+	int			*j0;		/* (ntask) first row */
+};
+
 static void
 trainpack_task(void *arg, int t)
 {
-	struct bert_train *tr = arg;
-	const struct bert *m = tr->src;
-	int l = t / 8, k = t / 2 % 4, out, in;
-	const float *w = dense_of(m, l, k);
+	const struct trainpack *a = arg;
+	struct bert_train *tr = a->tr;
+	int l = a->w[t] / 4, k = a->w[t] % 4, out, in;
+	const float *w = dense_of(tr->src, l, k);
+	float *f = dense_of(&tr->pm, l, k), *bw = tr->wt[a->w[t]];
 
-	dense_shape(&m->cfg, k, &out, &in);
+	dense_shape(&tr->src->cfg, k, &out, &in);
+	for (int j0 = a->j0[t]; j0 < a->j0[t] + PACKROWS && j0 < out;
+	    j0 += GEMM_PANEL) {
+		int nr = out - j0 < GEMM_PANEL ? out - j0 : GEMM_PANEL;
+
+		gemm_pack_rows(f + (size_t)j0 * in, w + (size_t)j0 * in, in,
+		    nr, in, 1.0f);
+		/* W^T's panel c0 holds W's row j at j * nc, nc its width */
+		for (int c0 = 0; c0 < in; c0 += GEMM_PANEL) {
+			int nc = in - c0 < GEMM_PANEL ? in - c0 : GEMM_PANEL;
+			float *q = bw + (size_t)c0 * out + (size_t)j0 * nc;
+
+			for (int j = 0; j < nr; j++)
+				memcpy(q + (size_t)j * nc, w + (size_t)(j0 + j) *
+				    in + c0, nc * sizeof(float));
+		}
+	}
+}
+
+/*
+ * bert_train_pack in bf16: m's weights rounded and packed for gemmbf.c,
+ * W (pm's bfw, which bfof() finds from m's pointers) and W^T (tr->wtb),
+ * a weight a task
+ */
+static void
+bfpack_task(void *arg, int t)
+{
+	struct bert_train *tr = arg;
+	int i = t / 2, out, in;
+	const float *w = dense_of(tr->src, i / 4, i % 4);
+
+	dense_shape(&tr->src->cfg, i % 4, &out, &in);
 	if (t % 2 == 0)
-		gemm_pack_rows(dense_of(&tr->pm, l, k), w, in, out, in, 1.0f);
+		gemmbf_pack(tr->pm.bfw[i], w, out, in);
 	else
-		gemm_pack_cols(tr->wt[4 * l + k], w, in, in, out);
+		gemmbf_pack_cols(tr->wtb[i], w, in, in, out);
+}
+
+static void
+bfpack(struct bert_train *tr, const struct bert *m)
+{
+	const struct bert_config *c = &m->cfg;
+	struct bert *pm = &tr->pm;
+	uint16_t **bfw = pm->bfw;
+	struct bert_layer *layer = pm->layer;
+
+	if (layer == NULL) {
+		layer = xcalloc(c->L, sizeof(*layer));
+		bfw = xcalloc(4 * (size_t)c->L, sizeof(*bfw));
+		tr->wtb = xcalloc(4 * (size_t)c->L, sizeof(*tr->wtb));
+		for (int i = 0; i < 4 * c->L; i++) {
+			int out, in;
+
+			dense_shape(c, i % 4, &out, &in);
+			bfw[i] = xreallocarray(NULL, gemmbf_size(out, in),
+			    sizeof(uint16_t));
+			tr->wtb[i] = xreallocarray(NULL, gemmbf_size(in, out),
+			    sizeof(uint16_t));
+		}
+	}
+	/* m's own weights, read through their bf16 copies */
+	*pm = *m;
+	pm->layer = layer;
+	pm->dir = NULL;
+	pm->bfw = bfw;
+	pm->packed = 0;
+	memcpy(pm->layer, m->layer, c->L * sizeof(*layer));
+	parallel(8 * c->L, bfpack_task, tr);
 }
 
 void
@@ -1774,6 +1854,10 @@ bert_train_pack(struct bert_train *tr, const struct bert *m)
 	pthread_once(&pool_once, pool_init);
 	pthread_once(&vm_once, vm_init);
 	tr->src = m;
+	if (pool.bf) {
+		bfpack(tr, m);
+		return;
+	}
 	if (pm->layer == NULL) {
 		pm->layer = xcalloc(c->L, sizeof(*pm->layer));
 		if (pool.gemm) {
@@ -1807,8 +1891,24 @@ bert_train_pack(struct bert_train *tr, const struct bert *m)
 			b += (size_t)out * in;
 		}
 	}
-	if (pool.gemm)
-		parallel(8 * c->L, trainpack_task, tr);
+	if (!pool.gemm)
+		return;
+	struct trainpack a = { tr, NULL, NULL };
+	int n = 0;
+	for (int i = 0; i < 4 * c->L; i++) {
+		int out, in;
+
+		dense_shape(c, i % 4, &out, &in);
+		for (int j0 = 0; j0 < out; j0 += PACKROWS) {
+			a.w = xreallocarray(a.w, n + 1, sizeof(int));
+			a.j0 = xreallocarray(a.j0, n + 1, sizeof(int));
+			a.w[n] = i;
+			a.j0[n++] = j0;
+		}
+	}
+	parallel(n, trainpack_task, &a);
+	free(a.w);
+	free(a.j0);
 }
 
 void
@@ -1833,7 +1933,17 @@ bert_train_release(struct bert_train *tr)
 	free(tr->pooled);
 	free(tr->poold);
 	free(tr->urow);
+	free(tr->curow);
+	free(tr->cb);
 	free(tr->poff);
+	if (tr->pm.bfw != NULL)
+		for (int i = 0; i < 4 * tr->pm.cfg.L; i++) {
+			free(tr->pm.bfw[i]);
+			free(tr->wtb[i]);
+		}
+	free(tr->pm.bfw);
+	free(tr->wtb);
+	free(tr->xpb);
 	free(tr->pm.layer);
 	free(tr->fw);
 	free(tr->bw);
@@ -1865,15 +1975,30 @@ prod(float *y, int ly, const float *x, int lx, int trans, const float *w,
 		    GEMM_ROWS, out, in);
 }
 
+/* The same on gemmbf.c, w packed for it */
+static void
+prodbf(float *y, int ly, const float *x, int lx, int trans,
+    const uint16_t *w, int n, int out, int in, int add)
+{
+	for (int i = 0; i < n; i += GEMMBF_ROWS)
+		gemmbf_run(&(struct gemm_y){ y + (size_t)i * ly, ly, out, 0,
+		    add }, &(struct gemm_x){ trans ? x + i : x + (size_t)i * lx,
+		    lx, trans }, w, NULL, n - i < GEMMBF_ROWS ? n - i :
+		    GEMMBF_ROWS, out, in);
+}
+
 /*
  * The backward of y (N, out) = x (N, in) . W^T + b, as tasks of the pool:
  * from dy, dW (out, in) = dy^T . x and db (out), dy's column sums,
  * written; dx (N, in) = dy . W, written or, with add, added to.  W is
- * w (out, in) as it is, wt its transpose packed for gemm.c.
+ * w (out, in) as it is (OpenBLAS), wt its transpose packed for gemm.c,
+ * wtb for gemmbf.c.
  */
 struct lback {
 	float		*dx, *dw, *db;
 	const float	*dy, *x, *w, *wt, *xp;
+	const uint16_t	*wtb;
+	uint16_t	*xpb;
 	int		 N, in, out, add;
 	int		*start;		/* gemm.c: task t's first row */
 };
@@ -1886,13 +2011,19 @@ lback_dx_task(void *arg, int t)
 	const struct lback *a = arg;
 	int i0, n;
 
-	if (pool.gemm) {
+	if (pool.bf || pool.gemm) {
+		struct gemm_y y;
+		struct gemm_x x;
+
 		i0 = a->start[t];
 		n = a->start[t + 1] - i0;
-		gemm_run(&(struct gemm_y){ a->dx + (size_t)i0 * a->in, a->in,
-		    a->in, 0, a->add }, &(struct gemm_x){ a->dy +
-		    (size_t)i0 * a->out, a->out, 0 }, a->wt, NULL, n, a->in,
-		    a->out);
+		y = (struct gemm_y){ a->dx + (size_t)i0 * a->in, a->in, a->in,
+		    0, a->add };
+		x = (struct gemm_x){ a->dy + (size_t)i0 * a->out, a->out, 0 };
+		if (pool.bf)
+			gemmbf_run(&y, &x, a->wtb, NULL, n, a->in, a->out);
+		else
+			gemm_run(&y, &x, a->wt, NULL, n, a->in, a->out);
 		return;
 	}
 	i0 = t * BLASROWS;
@@ -1909,8 +2040,12 @@ lback_pack_task(void *arg, int t)
 	const struct lback *a = arg;
 	int j0 = t * COLS, nc = a->in - j0 < COLS ? a->in - j0 : COLS;
 
-	gemm_pack_cols((float *)a->xp + (size_t)j0 * a->N, a->x + j0, a->in,
-	    nc, a->N);
+	if (pool.bf)	/* COLS is whole panels of 32 */
+		gemmbf_pack_cols(a->xpb + gemmbf_size(j0, a->N), a->x + j0,
+		    a->in, nc, a->N);
+	else
+		gemm_pack_cols((float *)a->xp + (size_t)j0 * a->N, a->x + j0,
+		    a->in, nc, a->N);
 }
 
 static void
@@ -1919,12 +2054,19 @@ lback_dw_task(void *arg, int t)
 	const struct lback *a = arg;
 	int o0, n;
 
-	if (pool.gemm) {
+	if (pool.bf || pool.gemm) {
+		struct gemm_y y;
+		struct gemm_x x;
+
 		o0 = a->start[t];
 		n = a->start[t + 1] - o0;
-		gemm_run(&(struct gemm_y){ a->dw + (size_t)o0 * a->in, a->in,
-		    a->in, 0, 0 }, &(struct gemm_x){ a->dy + o0, a->out, 1 },
-		    a->xp, NULL, n, a->in, a->N);
+		y = (struct gemm_y){ a->dw + (size_t)o0 * a->in, a->in, a->in,
+		    0, 0 };
+		x = (struct gemm_x){ a->dy + o0, a->out, 1 };
+		if (pool.bf)
+			gemmbf_run(&y, &x, a->xpb, NULL, n, a->in, a->N);
+		else
+			gemm_run(&y, &x, a->xp, NULL, n, a->in, a->N);
 		return;
 	}
 	o0 = t * COLS;
@@ -1940,27 +2082,37 @@ lback_db_task(void *arg, int t)
 {
 	const struct lback *a = arg;
 	int j0 = t * COLS, nc = a->out - j0 < COLS ? a->out - j0 : COLS;
-	float s[COLS] = { 0 };
+	vf s[COLS / VL] = { 0 };
+	float buf[COLS] = { 0 };
 
 	for (int n = 0; n < a->N; n++) {
 		const float *d = a->dy + (size_t)n * a->out + j0;
-		for (int j = 0; j < nc; j++)
-			s[j] += d[j];
+		if (nc == COLS)
+			for (int j = 0; j < COLS / VL; j++)
+				s[j] += vload(d + j * VL);
+		else
+			for (int j = 0; j < nc; j++)
+				buf[j] += d[j];
 	}
-	memcpy(a->db + j0, s, nc * sizeof(float));
+	if (nc == COLS)
+		for (int j = 0; j < COLS / VL; j++)
+			vstore(buf + j * VL, s[j]);
+	memcpy(a->db + j0, buf, nc * sizeof(float));
 }
 
+/* ... of dense weight i (4 (l - 1) + k, as dense_of) */
 static void
 linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
-    const float *dy, const float *x, const float *w, const float *wt,
-    int N, int in, int out)
+    const float *dy, const float *x, int i, int N, int in, int out)
 {
-	struct lback a = { dx, dw, db, dy, x, w, wt, r->tr->xp, N, in, out,
-	    add, NULL };
+	struct bert_train *tr = r->tr;
+	struct lback a = { dx, dw, db, dy, x, dense_of(tr->src, i / 4, i % 4),
+	    pool.gemm && !pool.bf ? tr->wt[i] : NULL, tr->xp,
+	    pool.bf ? tr->wtb[i] : NULL, tr->xpb, N, in, out, add, NULL };
 	int nt;
 
 	if (dx != NULL) {
-		if (pool.gemm) {
+		if (pool.bf || pool.gemm) {
 			a.start = gemm_tasks(N, &nt);
 			parallel(nt, lback_dx_task, &a);
 			free(a.start);
@@ -1968,7 +2120,7 @@ linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
 			parallel((N + BLASROWS - 1) / BLASROWS, lback_dx_task,
 			    &a);
 	}
-	if (pool.gemm) {
+	if (pool.bf || pool.gemm) {
 		parallel((in + COLS - 1) / COLS, lback_pack_task, &a);
 		a.start = gemm_tasks(out, &nt);
 		parallel(nt, lback_dw_task, &a);
@@ -2003,11 +2155,11 @@ lnback_task(void *arg, int t)
 }
 
 static void
-ln_back(struct bert_run *r, float *dx, float *dg, float *db, const float *dy,
-    const float *x, const float *mr, const float *g)
+ln_back(struct bert_run *r, int N, float *dx, float *dg, float *db,
+    const float *dy, const float *x, const float *mr, const float *g)
 {
-	int C = r->m->cfg.C, nt = (r->Np + ROWS - 1) / ROWS;
-	struct lnback a = { dx, r->tr->part, dy, x, mr, g, r->Np, C };
+	int C = r->m->cfg.C, nt = (N + ROWS - 1) / ROWS;
+	struct lnback a = { dx, r->tr->part, dy, x, mr, g, N, C };
 
 	parallel(nt, lnback_task, &a);
 	for (int j = 0; j < C; j++) {
@@ -2031,36 +2183,64 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 	const struct bert_acts *A = &tr->a[l - 1];
 	const struct bert_layer *w = &tr->src->layer[l - 1];
 	struct bert_layer *gw = &g->layer[l - 1];
-	float *const *wt = pool.gemm ? tr->wt + 4 * (l - 1) : NULL;
-	int C = c->C, F = c->F, N = r->Np;
-	float *dfo = tr->d1, *dao = d;
+	int wi = 4 * (l - 1);
+	int C = c->C, F = c->F, N = r->Np, cls = l == c->L && r->cls_only;
+	size_t u = pool.unit;
+	const int *urow = tr->urow;
+	float *dy = d, *dr = d, *dc = dctx, *dfo = tr->d1, *dao;
 
+	/*
+	 * The last layer, when only [CLS] goes on (cls_rows): its sublayers
+	 * ran on sequence b's [CLS] row alone, at row b * unit: so does
+	 * their backward, and the two gradients go back to the batch's rows
+	 * at the end, zeros in every other row.
+	 */
+	if (cls) {
+		N = r->B * u;
+		urow = tr->curow;
+		dy = tr->cb;
+		dr = dy + (size_t)N * C;
+		dc = dr + (size_t)N * C;
+		memset(dy, 0, (size_t)N * C * sizeof(float));
+		for (int b = 0; b < r->B; b++)
+			memcpy(dy + b * u * C, d + (size_t)r->off[b] * C,
+			    C * sizeof(float));
+	}
+	dao = dr;
 	/* LayerNorm 2: d1 = d r2, the gradient of x1 + dropout(FFN out) */
-	ln_back(r, tr->d1, gw->ln2g, gw->ln2b, d, A->r2, A->ln + 2 * (size_t)N,
-	    w->ln2g);
+	ln_back(r, N, tr->d1, gw->ln2g, gw->ln2b, dy, A->r2,
+	    A->ln + 2 * (size_t)N, w->ln2g);
 	if (tr->p > 0) {
 		memcpy(tr->dt, tr->d1, (size_t)N * C * sizeof(float));
-		droprows(r, tr->dt, C, train_key(tr->seed, tr->step, l - 1,
-		    TRAIN_DROP_FO));
+		droprows(r, tr->dt, N, urow, C, train_key(tr->seed, tr->step,
+		    l - 1, TRAIN_DROP_FO));
 		dfo = tr->dt;
 	}
 	/* the FFN: out, GELU, in; d1 += its share: d x1 */
-	linear_back(r, tr->dh, 0, gw->ow, gw->ob, dfo, A->ge, w->ow,
-	    wt ? wt[3] : NULL, N, F, C);
+	linear_back(r, tr->dh, 0, gw->ow, gw->ob, dfo, A->ge, wi + 3, N, F, C);
 	gelu_back(tr->dh, A->fc, N, F);
-	linear_back(r, tr->d1, 1, gw->iw, gw->ib, tr->dh, A->x1, w->iw,
-	    wt ? wt[2] : NULL, N, C, F);
+	linear_back(r, tr->d1, 1, gw->iw, gw->ib, tr->dh, A->x1, wi + 2, N, C,
+	    F);
 	/* LayerNorm 1: d = d r1, the gradient of x + dropout(attn out) */
-	ln_back(r, d, gw->ln1g, gw->ln1b, tr->d1, A->r1, A->ln, w->ln1g);
+	ln_back(r, N, dr, gw->ln1g, gw->ln1b, tr->d1, A->r1, A->ln, w->ln1g);
 	if (tr->p > 0) {
-		memcpy(tr->dt, d, (size_t)N * C * sizeof(float));
-		droprows(r, tr->dt, C, train_key(tr->seed, tr->step, l - 1,
-		    TRAIN_DROP_AO));
+		memcpy(tr->dt, dr, (size_t)N * C * sizeof(float));
+		droprows(r, tr->dt, N, urow, C, train_key(tr->seed, tr->step,
+		    l - 1, TRAIN_DROP_AO));
 		dao = tr->dt;
 	}
 	/* the attention's output projection: dctx */
-	linear_back(r, dctx, 0, gw->aow, gw->aob, dao, A->ctx, w->aow,
-	    wt ? wt[1] : NULL, N, C, C);
+	linear_back(r, dc, 0, gw->aow, gw->aob, dao, A->ctx, wi + 1, N, C, C);
+	if (cls) {
+		memset(d, 0, (size_t)r->Np * C * sizeof(float));
+		memset(dctx, 0, (size_t)r->Np * C * sizeof(float));
+		for (int b = 0; b < r->B; b++) {
+			memcpy(d + (size_t)r->off[b] * C, dr + b * u * C,
+			    C * sizeof(float));
+			memcpy(dctx + (size_t)r->off[b] * C, dc + b * u * C,
+			    C * sizeof(float));
+		}
+	}
 }
 
 /*
@@ -2077,6 +2257,7 @@ struct attback {
 	float		*dqkv;
 	const float	*dctx;
 	size_t		 rs, hs;	/* the queries' layout: qkv_layout */
+	int		 cls;		/* [CLS]'s query alone, in r->cls */
 };
 
 static void
@@ -2090,6 +2271,10 @@ attback_task(void *arg, int t)
 	size_t rs = a->rs, hs = a->hs, TT = (size_t)T * T;
 	const float *q = qkv_of(r, a->l) + (size_t)r->off[b] * rs + h * hs;
 	const float *k = q + H * hs, *v = k + H * hs;
+	/* the queries, nq rows lq floats apart (bert_attend's) */
+	const float *qr = a->cls ? r->cls + ((size_t)r->B + b) * C + h * D : q;
+	size_t lq = a->cls ? (size_t)C : rs, nT;
+	int nq = a->cls ? 1 : T;
 	const float *p = tr->a[a->l - 1].att + tr->poff[b] + h * TT;
 	const float *dc = a->dctx + (size_t)r->off[b] * C + h * D;
 	float *dq = a->dqkv + (size_t)r->off[b] * 3 * C + h * D;
@@ -2101,19 +2286,26 @@ attback_task(void *arg, int t)
 	float scale = 1.0f / sqrtf((float)D), s = 1.0f / (1.0f - tr->p);
 	double dg = 0;
 
+	/* the nq rows of probabilities that attention computed */
+	nT = (size_t)nq * T;
 	if (tr->p > 0)
-		drop(pd, p, TT, train_key(tr->seed, tr->step, a->l - 1,
+		train_drop(pd, p, nT, train_key(tr->seed, tr->step, a->l - 1,
 		    TRAIN_DROP_ATT), tr->poff[b] + h * TT, tr->p);
 	else
-		memcpy(pd, p, TT * sizeof(float));
-	/* A (T, T) = dc (T, D) . v (T, D)^T */
-	if (pool.gemm) {
+		memcpy(pd, p, nT * sizeof(float));
+	/* A (nq, T) = dc (nq, D) . v (T, D)^T */
+	if (pool.bf) {
+		uint16_t *vb = bfbuf(gemmbf_size(T, D));
+
+		gemmbf_pack_rows(vb, v, rs, T, D, 1.0f);
+		prodbf(A, T, dc, C, 0, vb, nq, T, D, 0);
+	} else if (pool.gemm) {
 		gemm_pack_rows(kv, v, rs, T, D, 1.0f);
-		prod(A, T, dc, C, 0, kv, T, T, D, 0);
+		prod(A, T, dc, C, 0, kv, nq, T, D, 0);
 	} else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, T, D,
 		    1.0f, dc, C, v, rs, 0.0f, A, T);
-	for (size_t i = 0; i < TT; i++)
+	for (size_t i = 0; i < nT; i++)
 		dg += (double)pd[i] * A[i];
 	tr->dgate[t] = dg;
 	/* attribution: the gradient by the probabilities as applied */
@@ -2121,36 +2313,53 @@ attback_task(void *arg, int t)
 		for (size_t i = 0; i < TT; i++)
 			tr->dprob[tr->poff[b] + h * TT + i] = g * A[i];
 	/* dv (T, D) = g pd^T . dc */
-	if (pool.gemm) {
-		gemm_pack_cols(kv, dc, C, D, T);
-		prod(dv, 3 * C, pd, T, 1, kv, T, D, T, 0);
+	if (pool.bf || pool.gemm) {
+		if (pool.bf) {
+			uint16_t *vb = bfbuf(gemmbf_size(D, nq));
+
+			gemmbf_pack_cols(vb, dc, C, D, nq);
+			prodbf(dv, 3 * C, pd, T, 1, vb, T, D, nq, 0);
+		} else {
+			gemm_pack_cols(kv, dc, C, D, nq);
+			prod(dv, 3 * C, pd, T, 1, kv, T, D, nq, 0);
+		}
 		if (g != 1.0f)
 			for (int i = 0; i < T; i++)
 				for (int j = 0; j < D; j++)
 					dv[(size_t)i * 3 * C + j] *= g;
 	} else
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T,
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, nq,
 		    g, pd, T, dc, C, 0.0f, dv, 3 * C);
 	/*
 	 * dp = g A where the mask kept the element (pd is 0 where it did
 	 * not, or where p is 0, whose dsc is 0 either way), then softmax's
 	 * backward, in A
 	 */
-	for (size_t i = 0; i < TT; i++)
+	for (size_t i = 0; i < nT; i++)
 		A[i] = pd[i] != 0.0f ? g * A[i] * (tr->p > 0 ? s : 1.0f) : 0.0f;
-	vm.softback(A, p, T, T, scale);
-	/* dq (T, D) = dsc . k; dk (T, D) = dsc^T . q */
-	if (pool.gemm) {
+	vm.softback(A, p, nq, T, scale);
+	/* dq (nq, D) = dsc . k; dk (T, D) = dsc^T . q */
+	if (pool.bf) {
+		uint16_t *vb = bfbuf(gemmbf_size(D, T));
+
+		gemmbf_pack_cols(vb, k, rs, D, T);
+		prodbf(dq, 3 * C, A, T, 0, vb, nq, D, T, 0);
+		gemmbf_pack_cols(vb, qr, lq, D, nq);
+		prodbf(dk, 3 * C, A, T, 1, vb, T, D, nq, 0);
+	} else if (pool.gemm) {
 		gemm_pack_cols(kv, k, rs, D, T);
-		prod(dq, 3 * C, A, T, 0, kv, T, D, T, 0);
-		gemm_pack_cols(kv, q, rs, D, T);
-		prod(dk, 3 * C, A, T, 1, kv, T, D, T, 0);
+		prod(dq, 3 * C, A, T, 0, kv, nq, D, T, 0);
+		gemm_pack_cols(kv, qr, lq, D, nq);
+		prod(dk, 3 * C, A, T, 1, kv, T, D, nq, 0);
 	} else {
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, D, T,
 		    1.0f, A, T, k, rs, 0.0f, dq, 3 * C);
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T,
-		    1.0f, A, T, q, rs, 0.0f, dk, 3 * C);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, nq,
+		    1.0f, A, T, qr, lq, 0.0f, dk, 3 * C);
 	}
+	/* the other queries had no gradient */
+	for (int i = nq; i < T; i++)
+		memset(dq + (size_t)i * 3 * C, 0, D * sizeof(float));
 }
 
 void
@@ -2163,7 +2372,7 @@ bert_attend_backward(struct bert_run *r, int l, float *dqkv,
 	struct attback a;
 
 	qkv_layout(r, l, &lay);
-	a = (struct attback){ r, l, dqkv, dctx, lay.rs, lay.hs };
+	a = (struct attback){ r, l, dqkv, dctx, lay.rs, lay.hs, lay.cls };
 	parallel(r->B * H, attback_task, &a);
 	pad_zero(r, dqkv, 3 * r->m->cfg.C);
 	if (tr->imp != NULL)
@@ -2177,13 +2386,11 @@ void
 bert_qkv_backward(struct bert_run *r, int l, struct bert *g, float *d,
     const float *dqkv)
 {
-	struct bert_train *tr = r->tr;
-	const struct bert_layer *w = &tr->src->layer[l - 1];
 	struct bert_layer *gw = &g->layer[l - 1];
 	int C = r->m->cfg.C;
 
-	linear_back(r, d, 1, gw->qkvw, gw->qkvb, dqkv, r->xs[l - 1], w->qkvw,
-	    pool.gemm ? tr->wt[4 * (l - 1)] : NULL, r->Np, C, 3 * C);
+	linear_back(r, d, 1, gw->qkvw, gw->qkvb, dqkv, r->xs[l - 1],
+	    4 * (l - 1), r->Np, C, 3 * C);
 }
 
 void
@@ -2222,7 +2429,7 @@ bert_head_backward(struct bert_run *r, struct bert *g, float *d,
 		const float *y = tr->pooled + (size_t)b * C;
 
 		if (tr->p > 0)
-			drop(x, x, C, train_key(tr->seed, tr->step, 0,
+			train_drop(x, x, C, train_key(tr->seed, tr->step, 0,
 			    TRAIN_DROP_POOL), (size_t)b * C, tr->p);
 		for (int j = 0; j < C; j++)
 			x[j] *= 1.0f - y[j] * y[j];
@@ -2288,9 +2495,9 @@ bert_embed_backward(struct bert_run *r, struct bert *g, float *d)
 	size_t C = c->C;
 
 	if (tr->p > 0)
-		droprows(r, d, C, train_key(tr->seed, tr->step, 0,
-		    TRAIN_DROP_EMB));
-	ln_back(r, tr->d1, g->elng, g->elnb, d, tr->emb, tr->eln,
+		droprows(r, d, r->Np, tr->urow, C, train_key(tr->seed, tr->step,
+		    0, TRAIN_DROP_EMB));
+	ln_back(r, r->Np, tr->d1, g->elng, g->elnb, d, tr->emb, tr->eln,
 	    r->m->elng);
 	memset(g->wte, 0, (size_t)c->V * C * sizeof(float));
 	memset(g->wpe, 0, (size_t)c->P * C * sizeof(float));

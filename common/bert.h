@@ -205,6 +205,12 @@ int	bert_precision(int bf16, char *err, size_t errlen);
 int	bert_precision_name(const char *s);
 
 /*
+ * fn(arg, i) for i in 0..n - 1 on the threads of every run (bert_threads),
+ * the caller's included; returns when all are done.
+ */
+void	bert_parallel(int n, void (*fn)(void *, int), void *arg);
+
+/*
  * GELU in place on x (n): x Phi(x), with an erf within 1.5e-7 of the true
  * one (libm's erff: about 6e-8), vectorised; and d (n) *= GELU'(x (n)),
  * the derivative of that GELU, for training.  bert_erf and bert_exp (x <=
@@ -228,8 +234,10 @@ const char *bert_simd(void);
  * outputs before each residual sum, the pooled output) and the head gate
  * (each head's context times gate[l][h], as HF's head_mask).  With p 0
  * and every gate 1, the logits are those of a run without tr, bit for
- * bit.  cls_only and want_attn must be 0, the whole batch kept
- * (bert_run_layers with keep): layer l's input is xs[l - 1].
+ * bit.  want_attn must be 0, and the whole batch kept (bert_run_layers with
+ * keep): layer l's input is xs[l - 1].  With cls_only, what the last
+ * layer does not compute for the other rows has no gradient: the loss
+ * reads [CLS]'s alone, and the backward pass leaves those rows out too.
  *
  * Each piece has its backward twin, which takes the gradient of the
  * piece's output and writes the gradients of its weights into g (a
@@ -273,6 +281,7 @@ struct bert_train {
 	float		*pooled;	/* (B, C) tanh output */
 	float		*poold;		/* (B, C) after dropout */
 	int		*urow;		/* (Np) row without the padding; -1 */
+	int		*curow;		/* (B unit) the same, cls_rows's rows */
 	size_t		*poff;		/* (B + 1) offsets in att */
 
 	/* bert_train_pack's model, and scratch */
@@ -280,11 +289,14 @@ struct bert_train {
 	struct bert	 pm;
 	float		*fw, *bw;	/* the packed weights, one block each */
 	float		**wt;		/* (4L) into bw: W^T packed */
+	uint16_t	**wtb;		/* (4L) W^T packed in bf16 */
+	uint16_t	*xpb;		/* X^T packed in bf16 */
 	float		*d1, *dt;	/* (Np, C) */
 	float		*dh;		/* (Np, F) */
 	float		*dq;		/* (Np, 3C) */
 	float		*xp;		/* (Np, max(C, F)) X^T packed */
 	float		*part;		/* LayerNorm's sums per task */
+	float		*cb;		/* (3, B unit, C) cls_rows's gradients */
 	float		*sc;		/* per thread, attention's backward */
 	unsigned char	*mask;		/* per thread, dropout masks */
 	double		*dgate;		/* (B, H) */

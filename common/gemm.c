@@ -460,23 +460,27 @@ gemm_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
 static void
 pack_tiles(float *a, const struct gemm_x *x, int n, int k0, int kc)
 {
-	int tiles = (n + MR - 1) / MR;
+	int tiles = (n + MR - 1) / MR, full = n / MR;
 
+	if (x->trans) {
+		/* input k is a row of x's transpose: MR floats to each tile */
+		for (int k = 0; k < kc; k++) {
+			const float *s = x->x + (size_t)(k0 + k) * x->lx;
+			float *p = a + (size_t)k * MR;
+			int t;
+
+			for (t = 0; t < full; t++, s += MR, p += (size_t)MR * kc)
+				memcpy(p, s, MR * sizeof(float));
+			if (t < tiles) {
+				memset(p, 0, MR * sizeof(float));
+				memcpy(p, s, (n - t * MR) * sizeof(float));
+			}
+		}
+		return;
+	}
 	for (int t = 0; t < tiles; t++) {
 		float *p = a + (size_t)t * MR * kc;
 		int m = n - t * MR < MR ? n - t * MR : MR, k = 0;
-
-		if (x->trans) {
-			const float *s = x->x + (size_t)k0 * x->lx + t * MR;
-			for (; k < kc; k++, p += MR, s += x->lx) {
-				int r = 0;
-				for (; r < m; r++)
-					p[r] = s[r];
-				for (; r < MR; r++)
-					p[r] = 0;
-			}
-			continue;
-		}
 		const float *s[MR];
 		for (int r = 0; r < MR; r++)
 			s[r] = r < m ? x->x + (size_t)(t * MR + r) * x->lx + k0 :

@@ -30,18 +30,18 @@ bf(float f)
 #define BF16	__attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 /*
- * c (MR, NR) = (first ? bias, or 0 : 0) + a (kp, MR) . b (kp, NR, 2),
- * then (unless first) + c; c's rows ldc floats apart.
+ * c (MR, NR) = (init, or 0) + a (kp, MR) . b (kp, NR, 2), then (with
+ * add) + c; c's rows ldc floats apart.
  */
 BF16 static void
 kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
-    int first, const float *bias)
+    const float *init, int add)
 {
 	__m512 s0[MR], s1[MR], b0, b1;
 	__m512bh w0, w1, x;
 
-	b0 = first && bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-	b1 = first && bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+	b0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
+	b1 = init ? _mm512_loadu_ps(init + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 12
 	for (int r = 0; r < MR; r++) {
 		s0[r] = b0;
@@ -63,7 +63,7 @@ kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
 #pragma GCC unroll 12
 	for (int r = 0; r < MR; r++) {
 		float *p = c + r * ldc;
-		if (!first) {
+		if (add) {
 			s0[r] = _mm512_add_ps(s0[r], _mm512_loadu_ps(p));
 			s1[r] = _mm512_add_ps(s1[r], _mm512_loadu_ps(p + 16));
 		}
@@ -96,6 +96,129 @@ pairs16(uint32_t *a, const float *x)
 		a[k * MR] = h[2 * k] | (uint32_t)h[2 * k + 1] << 16;
 }
 
+/* 16 floats of x times s, rounded as bf() rounds them: 16 bf16 */
+BF16 static inline __m256i
+round16(const float *x, float s)
+{
+	__m512 f = _mm512_loadu_ps(x);
+	__m512i u, r, one = _mm512_set1_epi32(1);
+	__mmask16 nan;
+
+	if (s != 1.0f)
+		f = _mm512_mul_ps(f, _mm512_set1_ps(s));
+	u = _mm512_castps_si512(f);
+	r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
+	    _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+	nan = _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
+	r = _mm512_srli_epi32(r, 16);
+	r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16),
+	    _mm512_set1_epi32(0x40));
+	return _mm512_cvtepi32_epi16(r);
+}
+
+/* r[i] = element i of each of r[0..7], 32-bit elements: a transposition */
+BF16 static inline void
+tr8(__m256i v[8])
+{
+	__m256 t[8], u[8], r[8];
+
+	for (int i = 0; i < 8; i++)
+		r[i] = _mm256_castsi256_ps(v[i]);
+	for (int i = 0; i < 8; i += 2) {
+		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 8; i += 4) {
+		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+	}
+	for (int i = 0; i < 4; i++) {
+		v[i] = _mm256_castps_si256(_mm256_permute2f128_ps(u[i],
+		    u[i + 4], 0x20));
+		v[i + 4] = _mm256_castps_si256(_mm256_permute2f128_ps(u[i],
+		    u[i + 4], 0x31));
+	}
+}
+
+/*
+ * pack()'s whole panels, the inputs of w's rows 16 at a time (lk 1): each
+ * row's pairs of inputs are words, 8 rows of 8 words transposed into the
+ * panel's order.  Returns the inputs done in each panel (in / 16 * 16).
+ */
+BF16 static int
+fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
+{
+	int in2 = (in + 1) / 2 * 2, k16 = in / 16 * 16;
+	__m256i v[8];
+
+	for (int j0 = 0; j0 < full; j0 += NR) {
+		uint32_t *q = (uint32_t *)(p + (size_t)j0 * in2);
+
+		for (int k = 0; k < k16; k += 16)
+			for (int jj = 0; jj < NR; jj += 8) {
+				for (int r = 0; r < 8; r++)
+					v[r] = round16(w + (size_t)(j0 + jj + r) *
+					    lj + k, s);
+				tr8(v);
+				for (int i = 0; i < 8; i++)
+					_mm256_storeu_si256((__m256i *)(q +
+					    (size_t)(k / 2 + i) * NR + jj), v[i]);
+			}
+	}
+	return k16;
+}
+
+/*
+ * pack()'s whole panels where W's inputs are w's rows (lj 1): a pair of
+ * inputs is two rows of w, their bf16 interleaved.  Returns the inputs
+ * done (in / 2 * 2).
+ */
+BF16 static int
+fastcols(uint16_t *p, const float *w, size_t lk, int full, int in, float s)
+{
+	int in2 = (in + 1) / 2 * 2, kp2 = in / 2 * 2;
+
+	for (int j0 = 0; j0 < full; j0 += NR) {
+		uint16_t *q = p + (size_t)j0 * in2;
+
+		for (int k = 0; k < kp2; k += 2)
+			for (int j = 0; j < NR; j += 16) {
+				__m256i a = round16(w + (size_t)k * lk + j0 + j, s);
+				__m256i b = round16(w + (size_t)(k + 1) * lk + j0 +
+				    j, s);
+				__m256i lo = _mm256_unpacklo_epi16(a, b);
+				__m256i hi = _mm256_unpackhi_epi16(a, b);
+				uint16_t *d = q + ((size_t)(k / 2) * NR + j) * 2;
+
+				_mm256_storeu_si256((__m256i *)d,
+				    _mm256_permute2x128_si256(lo, hi, 0x20));
+				_mm256_storeu_si256((__m256i *)(d + 16),
+				    _mm256_permute2x128_si256(lo, hi, 0x31));
+			}
+	}
+	return kp2;
+}
+
+/*
+ * a[0..MR - 1] = the words of x's rows c and c + 1 (r1 NULL: zeros) of MR
+ * columns: bf(r0[i]) | bf(r1[i]) << 16, reading 16 columns of each
+ */
+BF16 static void
+words12(uint32_t *a, const float *r0, const float *r1)
+{
+	__m256i lo = round16(r0, 1.0f);
+	__m256i hi = r1 ? round16(r1, 1.0f) : _mm256_setzero_si256();
+	__m256i w0 = _mm256_unpacklo_epi16(lo, hi);
+	__m256i w1 = _mm256_unpackhi_epi16(lo, hi);
+	__m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(
+	    _mm256_permute2x128_si256(w0, w1, 0x20)),
+	    _mm256_permute2x128_si256(w0, w1, 0x31), 1);
+
+	_mm512_mask_storeu_epi32(a, (1 << MR) - 1, w);
+}
+
 int
 gemmbf_ok(void)
 {
@@ -113,7 +236,7 @@ gemmbf_ok(void)
 #else
 static void
 kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
-    int first, const float *bias)
+    const float *init, int add)
 {
 	abort();	/* gemmbf_ok() is 0: never called */
 }
@@ -122,6 +245,24 @@ static void
 pairs16(uint32_t *a, const float *x)
 {
 	abort();	/* gemmbf_ok() is 0: never called */
+}
+
+static int
+fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
+{
+	return 0;
+}
+
+static void
+words12(uint32_t *a, const float *r0, const float *r1)
+{
+	abort();	/* gemmbf_ok() is 0: never called */
+}
+
+static int
+fastcols(uint16_t *p, const float *w, size_t lk, int full, int in, float s)
+{
+	return 0;
 }
 
 int
@@ -137,15 +278,22 @@ gemmbf_size(int out, int in)
 	return (size_t)(out + NR - 1) / NR * NR * (size_t)((in + 1) / 2 * 2);
 }
 
-/* p = W packed, W[j][k] = s . w[j * lj + k * lk], rounded to bf16 */
+/*
+ * p = W packed, W[j][k] = s . w[j * lj + k * lk], rounded to bf16: the
+ * whole panels' first inputs in vectors where w's rows are W's (lk 1) or
+ * W's inputs (lj 1), the rest one at a time.
+ */
 static void
 pack(uint16_t *p, const float *w, size_t lj, size_t lk, int out, int in,
     float s)
 {
-	int in2 = (in + 1) / 2 * 2;
+	int in2 = (in + 1) / 2 * 2, full = out / NR * NR, done = 0;
 
+	if (gemmbf_ok() && full > 0)
+		done = lk == 1 ? fastrows(p, w, lj, full, in, s) :
+		    lj == 1 ? fastcols(p, w, lk, full, in, s) : 0;
 	for (int j0 = 0; j0 < out; j0 += NR)
-		for (int k = 0; k < in2; k++)
+		for (int k = j0 < full ? done : 0; k < in2; k++)
 			for (int j = 0; j < NR; j++) {
 				size_t at = (size_t)j0 * in2 +
 				    ((size_t)(k / 2) * NR + j) * 2 + k % 2;
@@ -178,26 +326,26 @@ gemmbf_pack_cols(uint16_t *p, const float *wt, size_t lw, int out, int in)
 /* One tile of the first MR of m rows and nc <= NR outputs. */
 static void
 tile(float *y, int ly, const uint32_t *a, const uint16_t *b, int kp, int m,
-    int nc, int first, const float *bias)
+    int nc, const float *init, int add)
 {
 	float c[MR * NR], bb[NR];
 
 	if (m > MR)
 		m = MR;
 	if (m == MR && nc == NR) {
-		kernel(kp, a, b, y, ly, first, bias);
+		kernel(kp, a, b, y, ly, init, add);
 		return;
 	}
 	memset(c, 0, sizeof(c));
-	if (!first)
+	if (add)
 		for (int r = 0; r < m; r++)
 			memcpy(c + r * NR, y + (size_t)r * ly, nc * sizeof(float));
-	if (bias != NULL && nc < NR) {
+	if (init != NULL && nc < NR) {
 		memset(bb, 0, sizeof(bb));
-		memcpy(bb, bias, nc * sizeof(float));
-		bias = bb;
+		memcpy(bb, init, nc * sizeof(float));
+		init = bb;
 	}
-	kernel(kp, a, b, c, NR, first, bias);
+	kernel(kp, a, b, c, NR, init, add);
 	for (int r = 0; r < m; r++)
 		memcpy(y + (size_t)r * ly, c + r * NR, nc * sizeof(float));
 }
@@ -222,37 +370,66 @@ void
 gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
     int lx, const uint16_t *w, const float *b, int n, int out, int in)
 {
+	gemmbf_run(&(struct gemm_y){ y, ly, cb, cs, 0 },
+	    &(struct gemm_x){ x, lx, 0 }, w, b, n, out, in);
+}
+
+/* x's element (row i, input c): 0 past in */
+static inline uint32_t
+xin(const struct gemm_x *x, int i, int c, int in)
+{
+	if (c >= in)
+		return 0;
+	return bf(x->trans ? x->x[(size_t)c * x->lx + i] :
+	    x->x[(size_t)i * x->lx + c]);
+}
+
+void
+gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
+    const uint16_t *w, const float *b, int n, int out, int in)
+{
 	enum { TILES = (GEMMBF_ROWS + MR - 1) / MR };
 	uint32_t a[TILES * MR * (KC / 2)] __attribute__((aligned(64)));
-	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR;
+	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR, cb = y->cb;
 
 	for (int k0 = 0; k0 < in2; k0 += KC) {
 		int kc = in2 - k0 < KC ? in2 - k0 : KC, kp = kc / 2;
-		int first = k0 == 0;
+		int add = k0 > 0 || y->add;
 
 		/* x's inputs k0.. as tiles of (kp, MR) pairs, zeros past n */
 		for (int t = 0; t < tiles; t++) {
 			uint32_t *p = a + (size_t)t * MR * kp;
 
+			/* transposed: a pair of rows of x's, 16 columns read */
+			if (x->trans && t * MR + 16 <= n) {
+				for (int k = 0; k < kp; k++) {
+					int c = k0 + 2 * k;
+					const float *s = x->x + (size_t)c *
+					    x->lx + t * MR;
+
+					/* c < in: in2 - in is 0 or 1 */
+					words12(p + k * MR, s, c + 1 < in ?
+					    s + x->lx : NULL);
+				}
+				continue;
+			}
 			for (int r = 0; r < MR; r++) {
 				int i = t * MR + r, k = 0;
-				const float *s = x + (size_t)i * lx + k0;
+				const float *s = x->x + (size_t)i * x->lx + k0;
 
 				if (i >= n) {
 					for (; k < kp; k++)
 						p[k * MR + r] = 0;
 					continue;
 				}
-				for (; k0 + 2 * k + 16 <= in && k + 8 <= kp;
-				    k += 8)
+				for (; !x->trans && k0 + 2 * k + 16 <= in &&
+				    k + 8 <= kp; k += 8)
 					pairs16(p + k * MR + r, s + 2 * k);
 				for (; k < kp; k++) {
 					int c = k0 + 2 * k;
-					uint32_t lo = c < in ? bf(s[2 * k]) : 0;
-					uint32_t hi = c + 1 < in ?
-					    bf(s[2 * k + 1]) : 0;
 
-					p[k * MR + r] = lo | hi << 16;
+					p[k * MR + r] = xin(x, i, c, in) |
+					    xin(x, i, c + 1, in) << 16;
 				}
 			}
 		}
@@ -260,13 +437,13 @@ gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
 			const uint16_t *pw = w + (size_t)j0 * in2 +
 			    (size_t)k0 * NR;
 			int nc = out - j0 < NR ? out - j0 : NR;
-
-			float *yj = y + (size_t)(j0 / cb) * cs + j0 % cb;
+			float *yj = y->y + (size_t)(j0 / cb) * y->cs + j0 % cb;
 
 			for (int t = 0; t < tiles; t++)
-				tile(yj + (size_t)t * MR * ly, ly,
+				tile(yj + (size_t)t * MR * y->ly, y->ly,
 				    a + (size_t)t * MR * kp, pw, kp,
-				    n - t * MR, nc, first, b ? b + j0 : NULL);
+				    n - t * MR, nc, k0 == 0 && b ? b + j0 : NULL,
+				    add);
 		}
 	}
 }

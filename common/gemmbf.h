@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gemm.h"
+
 /* Rows of x a call takes at most. */
 #define GEMMBF_ROWS	264
 /* Rows and outputs of the kernel; inputs of a block. */
@@ -66,6 +68,13 @@ void	gemmbf_rows(float *y, int ly, const float *x, int lx,
  */
 void	gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
 	    int lx, const uint16_t *w, const float *b, int n, int out, int in);
+
+/*
+ * The general form, for training's products, as gemm_run(): x read by
+ * rows or as its transpose, y written or added to (gemm.h's structs).
+ */
+void	gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
+	    const uint16_t *w, const float *b, int n, int out, int in);
 
 /* y (n, out) = bf16(x) . w^T, w packed, for any n: GEMMBF_ROWS at a time. */
 void	gemmbf_any(float *y, int ly, const float *x, int lx,

@@ -68,12 +68,132 @@ train_keep(uint64_t key, size_t i, float p)
 	return m;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* the masks in AVX-512 (HEADCOUNT_NOAVX2: scalar, for tests) */
+static int
+wide512(void)
+{
+	static int ok = -1;
+
+	if (ok == -1) {
+		__builtin_cpu_init();
+		ok = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512dq") &&
+		    __builtin_cpu_supports("bmi2") &&
+		    getenv("HEADCOUNT_NOAVX2") == NULL;
+	}
+	return ok;
+}
+
+/* train_mask's first n / 8 * 8 elements, 8 at a time: the same numbers */
+__attribute__((target("avx512f,avx512dq,bmi2"))) static size_t
+mask_512(unsigned char *m, uint64_t key, size_t i0, size_t n, uint64_t lim)
+{
+	const __m512i g = _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL);
+	const __m512i m1 = _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL);
+	const __m512i m2 = _mm512_set1_epi64((long long)0x94d049bb133111ebULL);
+	const __m512i l = _mm512_set1_epi64((long long)lim);
+	__m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)key),
+	    _mm512_mullo_epi64(_mm512_add_epi64(_mm512_set1_epi64((long long)
+	    (i0 + 1)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)), g));
+	const __m512i step = _mm512_mullo_epi64(_mm512_set1_epi64(8), g);
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		__m512i z = k;
+
+		z = _mm512_mullo_epi64(_mm512_xor_si512(z,
+		    _mm512_srli_epi64(z, 30)), m1);
+		z = _mm512_mullo_epi64(_mm512_xor_si512(z,
+		    _mm512_srli_epi64(z, 27)), m2);
+		z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+		__mmask8 keep = _mm512_cmpge_epu64_mask(_mm512_srli_epi64(z,
+		    40), l);
+		uint64_t bytes = _pdep_u64(keep, 0x0101010101010101ULL);
+		memcpy(m + i, &bytes, 8);
+		k = _mm512_add_epi64(k, step);
+	}
+	return i;
+}
+#endif
+
+#if defined(__x86_64__)
+/*
+ * train_drop's first n / 16 * 16 elements, 16 at a time: the masks of
+ * mask_512, the same products
+ */
+__attribute__((target("avx512f,avx512dq"))) static size_t
+drop_512(float *y, const float *x, uint64_t key, size_t i0, size_t n,
+    uint64_t lim, float s)
+{
+	const __m512i g = _mm512_set1_epi64((long long)0x9e3779b97f4a7c15ULL);
+	const __m512i m1 = _mm512_set1_epi64((long long)0xbf58476d1ce4e5b9ULL);
+	const __m512i m2 = _mm512_set1_epi64((long long)0x94d049bb133111ebULL);
+	const __m512i l = _mm512_set1_epi64((long long)lim);
+	const __m512 vs = _mm512_set1_ps(s);
+	__m512i k = _mm512_add_epi64(_mm512_set1_epi64((long long)key),
+	    _mm512_mullo_epi64(_mm512_add_epi64(_mm512_set1_epi64((long long)
+	    (i0 + 1)), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)), g));
+	const __m512i step = _mm512_mullo_epi64(_mm512_set1_epi64(8), g);
+	size_t i;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		__mmask8 keep[2];
+
+		for (int h = 0; h < 2; h++) {
+			__m512i z = k;
+
+			z = _mm512_mullo_epi64(_mm512_xor_si512(z,
+			    _mm512_srli_epi64(z, 30)), m1);
+			z = _mm512_mullo_epi64(_mm512_xor_si512(z,
+			    _mm512_srli_epi64(z, 27)), m2);
+			z = _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
+			keep[h] = _mm512_cmpge_epu64_mask(_mm512_srli_epi64(z,
+			    40), l);
+			k = _mm512_add_epi64(k, step);
+		}
+		_mm512_storeu_ps(y + i, _mm512_maskz_mul_ps((__mmask16)(keep[0] |
+		    keep[1] << 8), _mm512_loadu_ps(x + i), vs));
+	}
+	return i;
+}
+#endif
+
+void
+train_drop(float *y, const float *x, size_t n, uint64_t key, size_t i0,
+    float p)
+{
+	unsigned char m[256];
+	float s = 1.0f / (1.0f - p);
+	size_t i = 0;
+
+#if defined(__x86_64__)
+	if (wide512())
+		i = drop_512(y, x, key, i0, n,
+		    (uint64_t)(p * 16777216.0f + 0.5f), s);
+#endif
+	for (; i < n; i += sizeof(m)) {
+		size_t k = n - i < sizeof(m) ? n - i : sizeof(m);
+
+		train_mask(m, key, i0 + i, k, p);
+		for (size_t j = 0; j < k; j++)
+			y[i + j] = m[j] ? x[i + j] * s : 0.0f;
+	}
+}
+
 void
 train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n, float p)
 {
 	uint64_t lim = (uint64_t)(p * 16777216.0f + 0.5f);
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
+#if defined(__x86_64__)
+	if (wide512())
+		i = mask_512(m, key, i0, n, lim);
+#endif
+	for (; i < n; i++)
 		m[i] = mix64(key + (uint64_t)(i0 + i + 1) *
 		    0x9e3779b97f4a7c15ULL) >> 40 >= lim;
 }
@@ -293,6 +413,21 @@ softmax_rows(float *p, size_t n, size_t T)
 	}
 }
 
+void
+train_pack(struct train *t)
+{
+	struct bert_run *r = &t->run;
+
+	if (!t->stale && r->m != NULL)
+		return;
+	bert_train_pack(&t->bt, &t->m);
+	if (r->m == NULL) {
+		bert_run_init(r, &t->bt.pm);
+		r->tr = &t->bt;
+	}
+	t->stale = 0;
+}
+
 float
 train_forward(struct train *t, const struct train_batch *bt, int train)
 {
@@ -302,15 +437,7 @@ train_forward(struct train *t, const struct train_batch *bt, int train)
 	double loss = 0;
 	char err[256];
 
-	/* the weights packed for the kernel, again after each step */
-	if (t->stale || r->m == NULL) {
-		bert_train_pack(&t->bt, &t->m);
-		if (r->m == NULL) {
-			bert_run_init(r, &t->bt.pm);
-			r->tr = &t->bt;
-		}
-		t->stale = 0;
-	}
+	train_pack(t);
 	if (B > t->capB) {
 		t->label = xreallocarray(t->label, B, sizeof(float));
 		t->logits = xreallocarray(t->logits, B * nl, sizeof(float));
@@ -339,6 +466,7 @@ train_forward(struct train *t, const struct train_batch *bt, int train)
 		fprintf(stderr, "train_forward: %s\n", err);
 		abort();	/* the caller checks its batches */
 	}
+	r->cls_only = 1;	/* the loss reads [CLS] alone */
 	bert_run_layers(r, 1, NULL, BERT_UNIFORM, 1);
 	bert_run_head(r, t->logits);
 
@@ -406,46 +534,197 @@ train_backward(struct train *t)
 
 /* ---- optimizer ---- */
 
+/*
+ * The optimizer's passes over every parameter, as tasks of bert.c's
+ * pool: chunks of CHUNK elements of one tensor, in the table's order.
+ * Each chunk's result depends only on the chunk, so the bits do not
+ * depend on the threads.
+ */
+#define CHUNK	(1 << 16)
+
+struct optpass {
+	struct train	*t;
+	int		*te;		/* (ntask) each task's tensor */
+	size_t		*at;		/* (ntask) and first element */
+	double		*ss;		/* (ntask) clip: its sum of squares */
+	float		 lr, wd, step, rbc2;
+};
+
+/* The tasks of every tensor's chunks into p; returns their number. */
+static int
+optpass_init(struct optpass *p, struct train *t)
+{
+	int n = 0;
+
+	for (int e = 0; e < t->ntt; e++)
+		n += (int)((t->tt[e].n + CHUNK - 1) / CHUNK);
+	p->t = t;
+	p->te = xreallocarray(NULL, n, sizeof(int));
+	p->at = xreallocarray(NULL, n, sizeof(size_t));
+	p->ss = xreallocarray(NULL, n, sizeof(double));
+	n = 0;
+	for (int e = 0; e < t->ntt; e++)
+		for (size_t i = 0; i < t->tt[e].n; i += CHUNK) {
+			p->te[n] = e;
+			p->at[n++] = i;
+		}
+	return n;
+}
+
+static void
+optpass_release(struct optpass *p)
+{
+	free(p->te);
+	free(p->at);
+	free(p->ss);
+}
+
+static void
+sumsq_task(void *arg, int k)
+{
+	struct optpass *p = arg;
+	const struct train_tensor *te = &p->t->tt[p->te[k]];
+	const float *g = p->t->grads + te->off + p->at[k];
+	size_t n = te->n - p->at[k] < CHUNK ? te->n - p->at[k] : CHUNK;
+	double s[8] = { 0 };
+	size_t i;
+
+	/* in 8 running sums, then added in their order */
+	for (i = 0; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			s[j] += (double)g[i + j] * g[i + j];
+	for (; i < n; i++)
+		s[0] += (double)g[i] * g[i];
+	p->ss[k] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) +
+	    (s[6] + s[7]));
+}
+
 double
 train_clip(struct train *t, double maxnorm)
 {
+	struct optpass p;
+	int n = optpass_init(&p, t);
 	double ss = 0, norm;
 
-	for (size_t i = 0; i < t->m.nparams; i++)
-		ss += (double)t->grads[i] * t->grads[i];
+	bert_parallel(n, sumsq_task, &p);
+	for (int k = 0; k < n; k++)
+		ss += p.ss[k];
+	optpass_release(&p);
 	norm = sqrt(ss);
-	if (maxnorm > 0 && norm > maxnorm) {
-		float c = (float)(maxnorm / (norm + 1e-6));
-
-		for (size_t i = 0; i < t->m.nparams; i++)
-			t->grads[i] *= c;
-	}
+	t->gscale = 1.0f;
+	if (maxnorm > 0 && norm > maxnorm)
+		t->gscale = (float)(maxnorm / (norm + 1e-6));
 	return norm;
+}
+
+/*
+ * AdamW on n elements from i: w, its gradient g (times gs when gs is not
+ * 1: the clipping) and the moments m, v.  The AVX-512 version does the
+ * same operations, each rounded alike, 16 elements at a time: the same
+ * bits.
+ */
+static size_t
+adamw_any(float *w, const float *g, float *m, float *v, size_t i, size_t n,
+    float gs, float decay, float step, float rbc2)
+{
+	const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+
+	for (; i < n; i++) {
+		float gi = gs != 1.0f ? g[i] * gs : g[i];
+
+		m[i] = b1 * m[i] + (1.0f - b1) * gi;
+		v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+		w[i] = w[i] * decay - step * m[i] / (sqrtf(v[i]) * rbc2 + eps);
+	}
+	return i;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+__attribute__((target("avx512f"))) static size_t
+adamw_512(float *w, const float *g, float *m, float *v, size_t n, float gs,
+    float decay, float step, float rbc2)
+{
+	const __m512 b1 = _mm512_set1_ps(0.9f), c1 = _mm512_set1_ps(1.0f - 0.9f);
+	const __m512 b2 = _mm512_set1_ps(0.999f);
+	const __m512 c2 = _mm512_set1_ps(1.0f - 0.999f);
+	const __m512 eps = _mm512_set1_ps(1e-8f), vs = _mm512_set1_ps(gs);
+	const __m512 vd = _mm512_set1_ps(decay), vst = _mm512_set1_ps(step);
+	const __m512 vr = _mm512_set1_ps(rbc2);
+	size_t i;
+
+	for (i = 0; i + 16 <= n; i += 16) {
+		__m512 gi = _mm512_loadu_ps(g + i), mi, vi, wi;
+
+		if (gs != 1.0f)
+			gi = _mm512_mul_ps(gi, vs);
+		mi = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + i)),
+		    _mm512_mul_ps(c1, gi));
+		vi = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + i)),
+		    _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
+		wi = _mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(w + i), vd),
+		    _mm512_div_ps(_mm512_mul_ps(vst, mi), _mm512_add_ps(
+		    _mm512_mul_ps(_mm512_sqrt_ps(vi), vr), eps)));
+		_mm512_storeu_ps(m + i, mi);
+		_mm512_storeu_ps(v + i, vi);
+		_mm512_storeu_ps(w + i, wi);
+	}
+	return i;
+}
+
+static int
+have512(void)
+{
+	static int ok = -1;
+
+	if (ok == -1) {
+		__builtin_cpu_init();
+		ok = __builtin_cpu_supports("avx512f") &&
+		    getenv("HEADCOUNT_NOAVX2") == NULL;
+	}
+	return ok;
+}
+#endif
+
+static void
+adamw_task(void *arg, int k)
+{
+	struct optpass *p = arg;
+	struct train *t = p->t;
+	const struct train_tensor *te = &t->tt[p->te[k]];
+	size_t o = te->off + p->at[k], i = 0;
+	size_t n = te->n - p->at[k] < CHUNK ? te->n - p->at[k] : CHUNK;
+	float *w = t->m.params + o, *g = t->grads + o;
+	float *m = t->am + o, *v = t->av + o;
+	float decay = te->decay ? 1.0f - p->lr * p->wd : 1.0f;
+
+#if defined(__x86_64__)
+	if (have512())
+		i = adamw_512(w, g, m, v, n, t->gscale, decay, p->step,
+		    p->rbc2);
+#endif
+	adamw_any(w, g, m, v, i, n, t->gscale, decay, p->step, p->rbc2);
 }
 
 void
 train_adamw(struct train *t, float lr, float wd)
 {
-	const float b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+	const float b1 = 0.9f, b2 = 0.999f;
 	long s = ++t->step;
 	float bc1 = 1.0f - powf(b1, s), bc2 = 1.0f - powf(b2, s);
-	float step = lr / bc1, rbc2 = 1.0f / sqrtf(bc2);
+	struct optpass p;
+	int n = optpass_init(&p, t);
 
-	for (int e = 0; e < t->ntt; e++) {
-		const struct train_tensor *te = &t->tt[e];
-		float *w = t->m.params + te->off, *gr = t->grads + te->off;
-		float *mm = t->am + te->off, *vv = t->av + te->off;
-		float decay = te->decay ? 1.0f - lr * wd : 1.0f;
-
-		for (size_t i = 0; i < te->n; i++) {
-			float gi = gr[i];
-
-			mm[i] = b1 * mm[i] + (1.0f - b1) * gi;
-			vv[i] = b2 * vv[i] + (1.0f - b2) * gi * gi;
-			w[i] = w[i] * decay -
-			    step * mm[i] / (sqrtf(vv[i]) * rbc2 + eps);
-		}
-	}
+	p.lr = lr;
+	p.wd = wd;
+	p.step = lr / bc1;
+	p.rbc2 = 1.0f / sqrtf(bc2);
+	if (t->gscale == 0.0f)		/* no train_clip() before */
+		t->gscale = 1.0f;
+	bert_parallel(n, adamw_task, &p);
+	optpass_release(&p);
+	t->gscale = 1.0f;
 	t->stale = 1;
 }
 

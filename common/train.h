@@ -65,6 +65,7 @@ struct train {
 	double		*imp;		/* (L, H) sum over examples of |dL/dgate| */
 	size_t		 nimp;		/* examples summed into imp */
 	int		 want_imp;	/* backward accumulates imp */
+	float		 gscale;	/* train_clip's factor, for train_adamw */
 
 	/* The last forward's batch, and the run that keeps its activations. */
 	int		 B, train;
@@ -105,6 +106,12 @@ void	train_release(struct train *t);
 float	train_forward(struct train *t, const struct train_batch *b, int train);
 
 /*
+ * Pack the weights for the kernel (bert_train_pack) when they changed
+ * since the last time (t->stale); train_forward() calls it.
+ */
+void	train_pack(struct train *t);
+
+/*
  * Gradients of the last forward's mean loss into t->grads (overwritten).
  * With t->want_imp, adds |dL_x/dgate| of each example x to t->imp.
  */
@@ -113,7 +120,8 @@ void	train_backward(struct train *t);
 /*
  * Scale the gradients so that their global L2 norm is at most maxnorm
  * (as torch clip_grad_norm_); maxnorm <= 0 only measures.  Returns the
- * norm before clipping.
+ * norm before clipping.  The scaling is train_adamw()'s, as it reads the
+ * gradients (t->gscale): one pass over them fewer.
  */
 double	train_clip(struct train *t, double maxnorm);
 
@@ -145,6 +153,9 @@ int		train_keep(uint64_t key, size_t i, float p);
 /* m[k] = train_keep(key, i0 + k, p) for k < n */
 void		train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n,
 		    float p);
+/* y (n) = x (n) where train_mask keeps it, times 1 / (1 - p), or 0 */
+void		train_drop(float *y, const float *x, size_t n, uint64_t key,
+		    size_t i0, float p);
 
 /* Pseudo-random numbers for initialisation and shuffling. */
 uint64_t	train_rand(uint64_t *s);		/* splitmix64 */

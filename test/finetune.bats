@@ -63,6 +63,49 @@ FT="--random-init --epochs 8 --batch 16 --lr 2e-3 --seed 7"
 	done
 }
 
+@test "finetune: bf16 gradients within bf16's rounding of finite differences" {
+	for o in "" "-w" "-r -d 0" "-w -r"; do
+		run "$TOP/test/gradcheck" -b -t 8e-2 $o
+		[ "$status" -ne 77 ] || skip "no AVX512-BF16 on this CPU"
+		echo "-b $o: ${lines[-1]}"
+		[ "$status" -eq 0 ]
+	done
+}
+
+@test "finetune: --precision bf16 trains within 1% of f32's losses" {
+	need_finetune
+	grep -qw avx512_bf16 /proc/cpuinfo || skip "no AVX512-BF16 on this CPU"
+	for p in f32 bf16; do
+		finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/$p" $FT --epochs 2 \
+		    --precision $p --dev "$D/dev.mp" "$D/train.mp" \
+		    2>"$BATS_TEST_TMPDIR/$p.log"
+		sed -n 's,.*epoch \([0-9]\)/2: loss \([0-9.]*\).*,\1 \2,p' \
+		    "$BATS_TEST_TMPDIR/$p.log" >"$BATS_TEST_TMPDIR/$p.loss"
+		cat "$BATS_TEST_TMPDIR/$p.loss"
+	done
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/bf16.loss")" -eq 2 ]
+	join "$BATS_TEST_TMPDIR/f32.loss" "$BATS_TEST_TMPDIR/bf16.loss" |
+	    awk '{ d = ($3 - $2) / $2; if (d < 0) d = -d; print "epoch", $1,
+	    "f32", $2, "bf16", $3, "relative", d; if (d > 0.01) bad = 1 }
+	    END { exit bad }'
+	# the bf16 model's logits, encode's in bf16 on the model written
+	finetune -m "$BATS_TEST_TMPDIR/bf16" --epochs 0 --precision bf16 \
+	    --dev "$D/dev.mp" --dev-logits - >"$BATS_TEST_TMPDIR/ft.jsonl"
+	encode -m "$BATS_TEST_TMPDIR/bf16" --precision bf16 "$D/dev.mp" |
+	    recs -k logits | cmp - "$BATS_TEST_TMPDIR/ft.jsonl"
+}
+
+@test "finetune: --precision bf16 is refused without AVX512-BF16; bad values are usage" {
+	need_finetune
+	run -1 --separate-stderr env HEADCOUNT_NOBF16=1 finetune -m "$D/m" \
+	    -o "$BATS_TEST_TMPDIR/x" --precision bf16 "$D/train.mp"
+	[ "$stderr" = "finetune: --precision bf16: this processor has no AVX512-BF16 (vdpbf16ps); use f32" ]
+	[ ! -e "$BATS_TEST_TMPDIR/x" ]
+	run -2 --separate-stderr finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/x" \
+	    --precision f16 "$D/train.mp"
+	[[ $stderr == *"--precision: 'f16' is not f32 or bf16"* ]]
+}
+
 # One forward pass: finetune's logits with dropout off are encode's.
 @test "finetune: dev logits are encode's, bit for bit" {
 	need_finetune
@@ -122,6 +165,26 @@ FT="--random-init --epochs 8 --batch 16 --lr 2e-3 --seed 7"
 	cmp "$D/a/config.json" "$D/b/config.json"
 	finetune -m "$D/m" -o "$D/c" $FT --seed 8 "$D/train.mp"
 	! cmp -s "$D/a/model.safetensors" "$D/c/model.safetensors"
+	# whatever the number of threads, also on OpenBLAS
+	OPENBLAS_NUM_THREADS=2 finetune -m "$D/m" -o "$D/b2" $FT "$D/train.mp"
+	cmp "$D/a/model.safetensors" "$D/b2/model.safetensors"
+	for n in 1 2; do
+		HEADCOUNT_GEMM=openblas OPENBLAS_NUM_THREADS=$n finetune \
+		    -m "$D/m" -o "$D/o$n" $FT "$D/train.mp"
+	done
+	cmp "$D/o1/model.safetensors" "$D/o2/model.safetensors"
+}
+
+@test "finetune: the optimizer and the masks in AVX-512 or not, the same model" {
+	need_finetune
+	# HEADCOUNT_NOAVX2: OpenBLAS's products (as HEADCOUNT_GEMM=openblas)
+	# and the scalar AdamW and dropout masks
+	HEADCOUNT_GEMM=openblas finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/a" \
+	    $FT --epochs 3 "$D/train.mp"
+	HEADCOUNT_NOAVX2=1 finetune -m "$D/m" -o "$BATS_TEST_TMPDIR/b" \
+	    $FT --epochs 3 "$D/train.mp"
+	cmp "$BATS_TEST_TMPDIR/a/model.safetensors" \
+	    "$BATS_TEST_TMPDIR/b/model.safetensors"
 }
 
 @test "finetune: the output model loads again and keeps its classifier" {

@@ -7,7 +7,9 @@
  * too.  Prints one line per tensor: name, max |analytic - numeric| over
  * max |numeric|, and exits 1 when any is above the tolerance.
  *
- *	usage: gradcheck [-rw] [-d dropout] [-t tol]
+ *	usage: gradcheck [-brw] [-d dropout] [-t tol]
+ *	-b: every product in bf16 (bert_precision), within a tolerance of
+ *	    bf16's rounding (-t 5e-2); exits 77 without AVX512-BF16.
  *	-r: regression (one label, MSE) instead of three classes.
  *	-w: hidden 32 in 2 heads of 16, FFN 48 (else 8, 2 heads of 4, 12):
  *	    whole panels of gemm.c's kernel, each head's queries, keys and
@@ -20,15 +22,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bert.h"
 #include "model.h"
 #include "train.h"
 #include "util.h"
 
 #define B	3
-#define FLOOR	1e-3
 static const int Ts[B] = { 5, 7, 4 };
 
 static struct train tr;
+static double FLOOR = 1e-3;	/* see main */
 static double *P;		/* (nparams) double copy of the weights */
 static double *gate;		/* (L, H) */
 static int ids[32], seg[32];
@@ -193,12 +196,16 @@ main(int argc, char *argv[])
 	struct train_batch bt;
 	double tol = 1e-3, worst = 0, h = 1e-4;
 	float p = 0.1f;
-	int ch, regress = 0, wide = 0, N = 0, bad = 0;
+	int ch, regress = 0, wide = 0, bf = 0, N = 0, bad = 0;
+	char err[256];
 	uint64_t rng = 42;
 	long step = 3;
 
-	while ((ch = getopt(argc, argv, "d:rt:w")) != -1) {
+	while ((ch = getopt(argc, argv, "bd:rt:w")) != -1) {
 		switch (ch) {
+		case 'b':
+			bf = 1;
+			break;
 		case 'd':
 			p = atof(optarg);
 			break;
@@ -212,11 +219,22 @@ main(int argc, char *argv[])
 			wide = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: gradcheck [-rw] [-d dropout] "
+			fprintf(stderr, "usage: gradcheck [-brw] [-d dropout] "
 			    "[-t tol]\n");
 			return 2;
 		}
 	}
+	if (bert_precision(bf, err, sizeof(err)) == -1) {
+		printf("%s\n", err);
+		return 77;
+	}
+	/*
+	 * bf16 rounds every product's inputs to 8 bits: a gradient that is 0
+	 * (the key bias's) comes out at a few 1e-3, that much of the
+	 * gradients' scale here, and is measured against that scale.
+	 */
+	if (bf)
+		FLOOR = 0.1;
 	memset(&src, 0, sizeof(src));
 	src.cfg = (struct bert_config){ .L = 2, .H = 2, .C = wide ? 32 : 8,
 	    .F = wide ? 48 : 12, .V = 20, .P = 16, .S = 2, .nlabels = 0,
