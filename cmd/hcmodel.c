@@ -26,7 +26,6 @@
 #include <zlib.h>
 
 #include "model.h"
-#include "ptbin.h"
 #include "stwrite.h"
 #include "tensor.h"
 #include "util.h"
@@ -158,85 +157,13 @@ cmd_ls(int argc, char *argv[])
 /* ---- check ---- */
 
 /*
- * The tensors model_load reads, by role (the name without the "bert."
- * prefix; model_find knows the others), and the shape config.json implies.
+ * The layers the file has: one more than the highest N of a name that
+ * starts with pfx, then layer (the family's "encoder.layer."), then N.
  */
-struct want {
-	char		*name;
-	int		 ndim;
-	size_t		 shape[2];
-	int		 optional;
-	const struct tfentry *e;	/* found */
-};
-
-static size_t
-addwant(struct want *w, size_t n, const char *name, size_t r, size_t c,
-    int optional)
-{
-	w[n].name = xstrdup(name);
-	w[n].ndim = c ? 2 : 1;
-	w[n].shape[0] = r;
-	w[n].shape[1] = c;
-	w[n].optional = optional;
-	w[n].e = NULL;
-	return n + 1;
-}
-
-static size_t
-wants(struct want **wp, const struct bert_config *c)
-{
-	static const char *att[] = { "query", "key", "value" };
-	struct want *w;
-	char b[128];
-	size_t n = 0, C = (size_t)c->C, F = (size_t)c->F;
-	int l, j;
-
-	w = xcalloc(7 + 16 * (size_t)c->L + 4, sizeof(*w));
-	n = addwant(w, n, "embeddings.word_embeddings.weight", (size_t)c->V,
-	    C, 0);
-	n = addwant(w, n, "embeddings.position_embeddings.weight",
-	    (size_t)c->P, C, 0);
-	n = addwant(w, n, "embeddings.token_type_embeddings.weight",
-	    (size_t)c->S, C, 0);
-	n = addwant(w, n, "embeddings.LayerNorm.weight", C, 0, 0);
-	n = addwant(w, n, "embeddings.LayerNorm.bias", C, 0, 0);
-	for (l = 0; l < c->L; l++) {
-#define P(s)	(snprintf(b, sizeof(b), "encoder.layer.%d.%s", l, (s)), b)
-		for (j = 0; j < 3; j++) {
-			char s[64];
-
-			snprintf(s, sizeof(s), "attention.self.%s.weight",
-			    att[j]);
-			n = addwant(w, n, P(s), C, C, 0);
-			snprintf(s, sizeof(s), "attention.self.%s.bias",
-			    att[j]);
-			n = addwant(w, n, P(s), C, 0, 0);
-		}
-		n = addwant(w, n, P("attention.output.dense.weight"), C, C, 0);
-		n = addwant(w, n, P("attention.output.dense.bias"), C, 0, 0);
-		n = addwant(w, n, P("attention.output.LayerNorm.weight"), C, 0,
-		    0);
-		n = addwant(w, n, P("attention.output.LayerNorm.bias"), C, 0,
-		    0);
-		n = addwant(w, n, P("intermediate.dense.weight"), F, C, 0);
-		n = addwant(w, n, P("intermediate.dense.bias"), F, 0, 0);
-		n = addwant(w, n, P("output.dense.weight"), C, F, 0);
-		n = addwant(w, n, P("output.dense.bias"), C, 0, 0);
-		n = addwant(w, n, P("output.LayerNorm.weight"), C, 0, 0);
-		n = addwant(w, n, P("output.LayerNorm.bias"), C, 0, 0);
-#undef P
-	}
-	n = addwant(w, n, "pooler.dense.weight", C, C, 1);
-	n = addwant(w, n, "pooler.dense.bias", C, 0, 1);
-	*wp = w;
-	return n;
-}
-
-/* The layers the file has: one more than the highest encoder.layer.N. */
 static int
-filelayers(const struct tfile *tf, const char *pfx)
+filelayers(const struct tfile *tf, const char *pfx, const char *layer)
 {
-	size_t i, pl = strlen(pfx);
+	size_t i, pl = strlen(pfx), ll = strlen(layer);
 	const char *s;
 	char *end;
 	long l, n = 0;
@@ -244,9 +171,9 @@ filelayers(const struct tfile *tf, const char *pfx)
 	for (i = 0; i < tf->n; i++) {
 		s = tf->e[i].name;
 		if (strncmp(s, pfx, pl) != 0 ||
-		    strncmp(s + pl, "encoder.layer.", 14) != 0)
+		    strncmp(s + pl, layer, ll) != 0)
 			continue;
-		s += pl + 14;
+		s += pl + ll;
 		if (*s < '0' || *s > '9')
 			continue;
 		l = strtol(s, &end, 10);
@@ -383,19 +310,22 @@ static int
 cmd_check(int argc, char *argv[])
 {
 	struct bert_config c, cl;
+	const struct model_family *f;
+	struct model_it it;
 	struct tfile tf;
 	struct bert m;
-	struct want *w;
 	const struct ptskip *sk = NULL;
-	const struct tfentry *cw = NULL, *cb = NULL;
+	const struct tfentry *fe;
 	const char *dir, *pfx, *wname, *why, *src;
-	char *cfgp, *binp, *vp, *wp, e[1024], b1[64], b2[64];
-	size_t nw, i, j, ns = 0, nfound = 0, nmiss = 0, nunused = 0;
-	size_t ndt[3] = { 0, 0, 0 };
+	char *cfgp, *binp, *vp, *wp, e[1024], b1[64], b2[64], nm[256];
+	char gmiss[2][256] = { "", "" };
+	size_t i, j, ns = 0, nfound = 0, nmiss = 0, nunused = 0;
+	size_t ndt[3] = { 0, 0, 0 }, ngot[2] = { 0, 0 }, nrows[2] = { 0, 0 };
 	uint64_t nparam = 0, nused = 0;
 	long nv, caps;
 	unsigned char *used;
-	int lower, nl;
+	unsigned groups;
+	int lower, nl, g, r;
 
 	if (getopt(argc, argv, "") != -1)
 		usage();
@@ -428,74 +358,78 @@ cmd_check(int argc, char *argv[])
 	    " (preferred to pytorch_model.bin, which is not read)" : "");
 	printf("format\t%s\n", tf.format);
 
-	/* "bert." prefix or none, as the word embeddings say. */
-	pfx = tfile_find(&tf, "bert.embeddings.word_embeddings.weight") ?
-	    "bert." : "";
+	/* The family's prefix or none, as its first tensor says. */
+	f = model_family(&c);
+	snprintf(nm, sizeof(nm), "%s%s", f->prefix, f->t[0].name);
+	pfx = tfile_find(&tf, nm) ? f->prefix : "";
 	/*
 	 * Tensors are looked for in the layers the file has and one more, so
 	 * that a config.json that claims a million layers is one line of
 	 * report, not sixteen million.
 	 */
 	cl = c;
-	if ((nl = filelayers(&tf, pfx)) < c.L) {
+	if ((nl = filelayers(&tf, pfx, f->layer)) < c.L) {
 		cl.L = nl + 1;
 		bad("%s: %d layers, config.json says num_hidden_layers %d",
 		    wp, nl, c.L);
 	}
-	nw = wants(&w, &cl);
 	used = xcalloc(tf.n ? tf.n : 1, 1);
 	ns = ptbin_skipped(&tf, &sk);
-	for (i = 0; i < nw; i++) {
+	/*
+	 * Every tensor of the family's table, the pooler and the classifier
+	 * among them: those two are there or not as model_load decides (by
+	 * their first tensor), the classifier's labels as it reads them.  A
+	 * tensor twice is reported once, below.
+	 */
+	model_filegroups(&tf, &cl, &groups, e, sizeof(e));
+	model_it_init(&it, &cl, MT_OPTIONAL);
+	while (model_it_next(&it)) {
+		const char *rp = it.t->flags & MT_HEAD ? "" : pfx;
+		g = it.t->flags & MT_HEAD ? 2 : it.t->flags & MT_POOLER ?
+		    1 : 0;
+
 		/* a role twice is not missing: it is one disagreement */
-		if (model_find(&tf, w[i].name, &w[i].e, e, sizeof(e)) == -1) {
+		if ((r = model_find(&tf, &it, &fe, e, sizeof(e))) == -1) {
 			bad("%s", e);
 			nfound++;
 			continue;
 		}
-		if (w[i].e == NULL) {
-			if (!w[i].optional) {
-				printf("missing\t%s%s%s\n", pfx, w[i].name,
-				    skipwhy(sk, ns, pfx, w[i].name));
+		if (g != 0) {
+			ngot[g - 1] += r;
+			nrows[g - 1]++;
+			if (r == 0 && gmiss[g - 1][0] == '\0')
+				snprintf(gmiss[g - 1], sizeof(gmiss[0]),
+				    "%s%s", rp, it.name);
+		}
+		if (r == 0) {
+			if (g == 0) {
+				printf("missing\t%s%s%s\n", rp, it.name,
+				    skipwhy(sk, ns, rp, it.name));
 				nmiss++;
 			}
 			continue;
 		}
-		used[w[i].e - tf.e] = 1;
+		used[fe - tf.e] = 1;
 		nfound++;
-		nused += w[i].e->n;
-		if (!shapeok(w[i].e, w[i].ndim, w[i].shape)) {
-			wshape(b1, sizeof(b1), w[i].ndim, w[i].shape);
-			eshape(b2, sizeof(b2), w[i].e);
+		nused += fe->n;
+		if (g != 0 && !(groups & it.t->flags))
+			continue;	/* part of a group that is not there */
+		if (!shapeok(fe, it.ndim, it.shape)) {
+			wshape(b1, sizeof(b1), it.ndim, it.shape);
+			eshape(b2, sizeof(b2), fe);
 			bad("%s: tensor '%s' has shape %s, config.json says "
-			    "%s", wp, w[i].e->name, b2, b1);
+			    "%s", wp, fe->name, b2, b1);
 		}
 	}
-	if ((w[nw - 2].e == NULL) != (w[nw - 1].e == NULL))
-		bad("%s: pooler has only one of weight and bias", wp);
-	/* A classifier: (nlabels, C) and (nlabels). */
-	if (model_find(&tf, "classifier.weight", &cw, e, sizeof(e)) == -1 ||
-	    model_find(&tf, "classifier.bias", &cb, e, sizeof(e)) == -1)
-		bad("%s", e);
-	else if (cw != NULL || cb != NULL) {
-		if (cw == NULL || cb == NULL)
-			bad("%s: classifier has only one of weight and bias",
-			    wp);
-		else {
-			size_t sh[2] = { cw->shape[0], (size_t)c.C };
-
-			used[cw - tf.e] = used[cb - tf.e] = 1;
-			nfound += 2;
-			nused += cw->n + cb->n;
-			if (!shapeok(cw, 2, sh) || !shapeok(cb, 1, sh))
-				bad("%s: classifier shapes disagree with "
-				    "hidden_size %d", wp, c.C);
-			else if (c.nlabels > 0 &&
-			    cw->shape[0] != (size_t)c.nlabels)
-				bad("%s: classifier has %zu labels, "
-				    "config.json says %d", wp, cw->shape[0],
-				    c.nlabels);
-			printf("classifier\t%zu labels\n", cw->shape[0]);
-		}
+	for (g = 0; g < 2; g++)
+		if (ngot[g] > 0 && ngot[g] < nrows[g])
+			bad("%s: the %s is incomplete: no '%s'", wp,
+			    g ? "classifier" : "pooler", gmiss[g]);
+	if (groups & MT_HEAD) {
+		if (c.nlabels > 0 && cl.nlabels != c.nlabels)
+			bad("%s: classifier has %d labels, config.json says "
+			    "%d", wp, cl.nlabels, c.nlabels);
+		printf("classifier\t%d labels\n", cl.nlabels);
 	}
 	for (i = 0; i < tf.n; i++) {
 		/* Tied weights share their data: count them once. */
@@ -527,9 +461,6 @@ cmd_check(int argc, char *argv[])
 	if (nmiss > 0)
 		bad("%s: missing tensors that config.json implies: %zu",
 		    wp, nmiss);
-	for (i = 0; i < nw; i++)
-		free(w[i].name);
-	free(w);
 	free(used);
 	tfile_release(&tf);
 
@@ -632,7 +563,7 @@ cmd_convert(int argc, char *argv[])
 	if (!same && stw_copymeta(dir, out, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
 	path = join(out, "model.safetensors");
-	if (stw_tfile(path, &tf, dtype, force, e, sizeof(e)) == -1)
+	if (tfile_write(path, tf.e, tf.n, dtype, force, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
 	free(path);
 	tfile_release(&tf);

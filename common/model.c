@@ -1,29 +1,25 @@
 /*
- * model.c -- BERT checkpoints in the Hugging Face layout: config.json,
- * model.safetensors (memory-mapped) or pytorch_model.bin, to struct bert.
- *
- * safetensors: an 8-byte little-endian header length, a JSON header
- * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
- * then the data; offsets are relative to the end of the header.
+ * model.c -- encoder checkpoints in the Hugging Face layout: config.json and
+ * the weights (tensorfile.c) to struct bert, through the family's table of
+ * tensors.
  */
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "model.h"
-#include "ptbin.h"
 #include "util.h"
 
 static int
@@ -38,43 +34,6 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* ---- JSON ---- */
-
-static int
-keycmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * A key that an object of j (j itself or, with deep, one nested in it)
- * holds twice, or NULL.  cJSON keeps both and its look-ups return the
- * first, where Python's json takes the last: a file with a key twice means
- * two things.  The keys of an object are sorted, so that a header of n
- * tensors costs n log n.
- */
-static const char *
-dupkey(const cJSON *j, int deep)
-{
-	const cJSON *x;
-	const char *d = NULL, **k;
-	int n = 0, i;
-
-	for (x = j->child; x != NULL; x = x->next, n++)
-		if (deep && (cJSON_IsObject(x) || cJSON_IsArray(x)) &&
-		    (d = dupkey(x, 1)) != NULL)
-			return d;
-	if (!cJSON_IsObject(j) || n < 2)
-		return NULL;
-	k = xcalloc(n, sizeof(*k));
-	for (x = j->child, i = 0; x != NULL; x = x->next)
-		k[i++] = x->string != NULL ? x->string : "";
-	qsort(k, n, sizeof(*k), keycmp);
-	for (i = 1; i < n && d == NULL; i++)
-		if (strcmp(k[i - 1], k[i]) == 0)
-			d = k[i];
-	free(k);
-	return d;
-}
 
 /*
  * The JSON object in the regular file at path, at most 16 MB, with no key
@@ -120,7 +79,7 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 		fail(err, errlen, "%s: not valid JSON", path);
 		return NULL;
 	}
-	if ((d = dupkey(j, 1)) != NULL) {
+	if ((d = tfile_dupkey(j, 1)) != NULL) {
 		fail(err, errlen, "%s: key '%s' is there twice", path, d);
 		cJSON_Delete(j);
 		return NULL;
@@ -128,503 +87,85 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 	return j;
 }
 
-/* ---- tensor files ---- */
+/* ---- the families' tables ---- */
+
+#define B(f)	offsetof(struct bert, f)
+#define Y(f)	offsetof(struct bert_layer, f)
 
 /*
- * The one way a tensor file is opened.  stat first: a FIFO would block
- * open(2) and a directory would fail at mmap with "No such device".  The
- * open is non-blocking too, in case the name changed in between.
+ * BERT (HF BertModel, BertForSequenceClassification): the embeddings, 16
+ * tensors a layer, the pooler and the classifier.
  */
-int
-tfile_map(struct tfile *tf, const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-	int fd;
-
-	memset(tf, 0, sizeof(*tf));
-	tf->path = xstrdup(path);
-	if (stat(path, &st) == -1)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, "%s: not a regular file", path);
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK)) == -1)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(err, errlen, "%s: not a regular file", path);
-	}
-	tf->maplen = st.st_size;
-	if (tf->maplen > 0) {
-		tf->map = mmap(NULL, tf->maplen, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (tf->map == MAP_FAILED) {
-			tf->map = NULL;
-			close(fd);
-			return fail(err, errlen, "%s: mmap: %s", path,
-			    strerror(errno));
-		}
-	}
-	close(fd);
-	return 0;
-}
-
-/*
- * The header's numbers are sizes and offsets: whole, not negative, written
- * as digits alone (the Rust reader's usize; 1e3 and 12.0 are not), and at
- * most 2^53, past which a double (cJSON's number) no longer holds every
- * integer.  s[0..n) is the header, already parsed as JSON; the entry
- * "__metadata__" is free text.  Returns 0, or -1 with err naming the tensor.
- */
-static int
-numbers(const char *s, size_t n, const char *path, char *err, size_t errlen)
-{
-	const char *key = "", *str = NULL;
-	size_t i = 0, k, keylen = 0, strlen_ = 0;
-	int depth = 0;
-
-	while (i < n) {
-		char c = s[i];
-
-		if (c == '"') {
-			str = s + ++i;
-			for (; i < n && s[i] != '"'; i++)
-				if (s[i] == '\\')
-					i++;
-			strlen_ = s + i - str;
-			i++;
-			continue;
-		}
-		if (c == ':' && depth == 1 && str != NULL) {
-			key = str;
-			keylen = strlen_;
-		} else if (c == '{' || c == '[')
-			depth++;
-		else if (c == '}' || c == ']')
-			depth--;
-		if (c != '-' && (c < '0' || c > '9')) {
-			i++;
-			continue;
-		}
-		for (k = i; k < n && strchr("0123456789+-.eE", s[k]) != NULL;
-		    k++)
-			;
-		if (!(keylen == 12 && memcmp(key, "__metadata__", 12) == 0)) {
-			int ok = k - i <= 16;
-			for (size_t m = i; m < k && ok; m++)
-				ok = s[m] >= '0' && s[m] <= '9';
-			if (ok && strtod(s + i, NULL) > 9007199254740992.0)
-				ok = 0;
-			if (!ok)
-				return fail(err, errlen, "%s: tensor '%.*s' "
-				    "has %.*s, not a whole number from 0 to "
-				    "2^53",
-				    path, (int)(keylen > 200 ? 200 : keylen),
-				    key, (int)(k - i > 40 ? 40 : k - i), s + i);
-		}
-		i = k;
-	}
-	return 0;
-}
-
-/* A data offset of the header, or UINT64_MAX when it is not one. */
-static uint64_t
-offset(const cJSON *x)
-{
-	return cJSON_IsNumber(x) && x->valuedouble >= 0 &&
-	    x->valuedouble <= 9007199254740992.0 &&
-	    x->valuedouble == floor(x->valuedouble) ?
-	    (uint64_t)x->valuedouble : UINT64_MAX;
-}
-
-/* A tensor's bytes in the file, for the overlap check. */
-struct range {
-	const unsigned char	*b, *e;
-	size_t			 i;
+static const struct model_tensor bert_tensors[] = {
+	{ "embeddings.word_embeddings.weight", NULL,
+	    B(wte), 0, "VC", MT_DECAY },
+	{ "embeddings.position_embeddings.weight", NULL,
+	    B(wpe), 0, "PC", MT_DECAY },
+	{ "embeddings.token_type_embeddings.weight", NULL,
+	    B(tte), 0, "SC", MT_DECAY },
+	{ "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma",
+	    B(elng), 0, "C", MT_GAIN },
+	{ "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta",
+	    B(elnb), 0, "C", 0 },
+	{ "attention.self.query.weight", NULL,
+	    Y(qkvw), 0, "CC", MT_LAYER | MT_DECAY },
+	{ "attention.self.query.bias", NULL,
+	    Y(qkvb), 0, "C", MT_LAYER },
+	{ "attention.self.key.weight", NULL,
+	    Y(qkvw), 1, "CC", MT_LAYER | MT_DECAY },
+	{ "attention.self.key.bias", NULL,
+	    Y(qkvb), 1, "C", MT_LAYER },
+	{ "attention.self.value.weight", NULL,
+	    Y(qkvw), 2, "CC", MT_LAYER | MT_DECAY },
+	{ "attention.self.value.bias", NULL,
+	    Y(qkvb), 2, "C", MT_LAYER },
+	{ "attention.output.dense.weight", NULL,
+	    Y(aow), 0, "CC", MT_LAYER | MT_DECAY },
+	{ "attention.output.dense.bias", NULL,
+	    Y(aob), 0, "C", MT_LAYER },
+	{ "attention.output.LayerNorm.weight",
+	    "attention.output.LayerNorm.gamma",
+	    Y(ln1g), 0, "C", MT_LAYER | MT_GAIN },
+	{ "attention.output.LayerNorm.bias",
+	    "attention.output.LayerNorm.beta",
+	    Y(ln1b), 0, "C", MT_LAYER },
+	{ "intermediate.dense.weight", NULL,
+	    Y(iw), 0, "FC", MT_LAYER | MT_DECAY },
+	{ "intermediate.dense.bias", NULL,
+	    Y(ib), 0, "F", MT_LAYER },
+	{ "output.dense.weight", NULL,
+	    Y(ow), 0, "CF", MT_LAYER | MT_DECAY },
+	{ "output.dense.bias", NULL,
+	    Y(ob), 0, "C", MT_LAYER },
+	{ "output.LayerNorm.weight", "output.LayerNorm.gamma",
+	    Y(ln2g), 0, "C", MT_LAYER | MT_GAIN },
+	{ "output.LayerNorm.bias", "output.LayerNorm.beta",
+	    Y(ln2b), 0, "C", MT_LAYER },
+	{ "pooler.dense.weight", NULL,
+	    B(pw), 0, "CC", MT_POOLER | MT_DECAY },
+	{ "pooler.dense.bias", NULL,
+	    B(pb), 0, "C", MT_POOLER },
+	{ "classifier.weight", NULL,
+	    B(cw), 0, "KC", MT_HEAD | MT_DECAY },
+	{ "classifier.bias", NULL,
+	    B(cb), 0, "K", MT_HEAD },
 };
 
-static int
-rangecmp(const void *a, const void *b)
+#undef B
+#undef Y
+
+#define NROWS(t)	(sizeof(t) / sizeof((t)[0]))
+
+/* The families, the first the default (config.json without model_type). */
+static const struct model_family families[] = {
+	{ "bert", "BertForSequenceClassification", "bert.", "encoder.layer.",
+	    1, bert_tensors, NROWS(bert_tensors) },
+};
+
+const struct model_family *
+model_family(const struct bert_config *c)
 {
-	const struct range *x = a, *y = b;
-
-	return x->b < y->b ? -1 : x->b > y->b;
-}
-
-int
-safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
-{
-	const unsigned char *p;
-	const char *end, *d;
-	uint64_t hlen = 0;
-	cJSON *j = NULL, *e;
-	struct range *r;
-	size_t k = 0, nr = 0, far = 0;
-
-	if (tfile_map(tf, path, err, errlen) == -1)
-		goto bad;
-	p = tf->map;
-	if (tf->maplen < 8) {
-		fail(err, errlen, "%s: %zu bytes, too short for a safetensors "
-		    "header", path, tf->maplen);
-		goto bad;
-	}
-	for (int i = 7; i >= 0; i--)
-		hlen = hlen << 8 | p[i];
-	if (hlen > tf->maplen - 8) {
-		fail(err, errlen, "%s: header length %llu is past the end of "
-		    "the file (%zu bytes)", path, (unsigned long long)hlen,
-		    tf->maplen);
-		goto bad;
-	}
-	j = cJSON_ParseWithLengthOpts((const char *)p + 8, hlen, &end, 0);
-	if (j == NULL || !cJSON_IsObject(j)) {
-		fail(err, errlen, "%s: the header is not a JSON object", path);
-		goto bad;
-	}
-	/* the writers pad the header with spaces; anything else is not ours */
-	for (const char *q = end; q < (const char *)p + 8 + hlen; q++)
-		if (*q != ' ') {
-			fail(err, errlen, "%s: %zu bytes after the header's "
-			    "JSON, at byte %zu, are not spaces", path,
-			    (size_t)((const char *)p + 8 + hlen - q),
-			    (size_t)(q - (const char *)p));
-			goto bad;
-		}
-	if (numbers((const char *)p + 8, end - (const char *)p - 8, path, err,
-	    errlen) == -1)
-		goto bad;
-	/* a tensor twice: cJSON keeps both, and which one is loaded? */
-	if ((d = dupkey(j, 0)) != NULL) {
-		fail(err, errlen, "%s: tensor '%s' is in the header twice", path,
-		    d);
-		goto bad;
-	}
-	tf->e = xcalloc(cJSON_GetArraySize(j) + 1, sizeof(*tf->e));
-	cJSON_ArrayForEach(e, j) {
-		struct tfentry *te = &tf->e[k];
-		cJSON *dt, *sh, *off, *x;
-		uint64_t b, en, n = 1, es;
-
-		if (strcmp(e->string, "__metadata__") == 0)
-			continue;
-		if ((d = dupkey(e, 1)) != NULL) {
-			fail(err, errlen, "%s: tensor '%s': key '%s' is there "
-			    "twice", path, e->string, d);
-			goto bad;
-		}
-		dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-		sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
-		off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-		if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) ||
-		    !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2) {
-			fail(err, errlen, "%s: tensor '%s': header entry lacks "
-			    "dtype, shape or data_offsets", path, e->string);
-			goto bad;
-		}
-		if (strcmp(dt->valuestring, "F32") == 0)
-			te->dtype = DT_F32;
-		else if (strcmp(dt->valuestring, "F16") == 0)
-			te->dtype = DT_F16;
-		else if (strcmp(dt->valuestring, "BF16") == 0)
-			te->dtype = DT_BF16;
-		else
-			te->dtype = -1;	/* another dtype: kept, never loaded */
-		es = te->dtype == -1 ? 0 : tensor_dtsize(te->dtype);
-		if (cJSON_GetArraySize(sh) > TENSOR_MAXDIM) {
-			fail(err, errlen, "%s: tensor '%s' has %d dimensions",
-			    path, e->string, cJSON_GetArraySize(sh));
-			goto bad;
-		}
-		te->ndim = 0;
-		cJSON_ArrayForEach(x, sh) {
-			if (!cJSON_IsNumber(x) || x->valuedouble < 0 ||
-			    x->valuedouble > 1e12 ||
-			    x->valuedouble != floor(x->valuedouble)) {
-				fail(err, errlen, "%s: tensor '%s' has a bad "
-				    "shape", path, e->string);
-				goto bad;
-			}
-			te->shape[te->ndim++] = (size_t)x->valuedouble;
-			/* before the product: [2^39, 2^25] wrapped to 0 */
-			if (x->valuedouble > 0 && n > ((uint64_t)1 << 40) /
-			    (uint64_t)x->valuedouble) {
-				fail(err, errlen, "%s: tensor '%s' is too "
-				    "large", path, e->string);
-				goto bad;
-			}
-			n *= (uint64_t)x->valuedouble;
-		}
-		b = offset(cJSON_GetArrayItem(off, 0));
-		en = offset(cJSON_GetArrayItem(off, 1));
-		if (b > en || en > tf->maplen - 8 - hlen) {
-			fail(err, errlen, "%s: tensor '%s' has data_offsets "
-			    "outside the data (%llu bytes)", path, e->string,
-			    (unsigned long long)(tf->maplen - 8 - hlen));
-			goto bad;
-		}
-		if (es != 0 && en - b != n * es) {
-			fail(err, errlen, "%s: tensor '%s': %llu bytes of "
-			    "data for %llu elements of %s", path, e->string,
-			    (unsigned long long)(en - b),
-			    (unsigned long long)n, dt->valuestring);
-			goto bad;
-		}
-		te->name = xstrdup(e->string);
-		te->n = n;
-		te->data = p + 8 + hlen + b;
-		k++;
-		tf->n = k;
-	}
-	/*
-	 * Tensors must not overlap: sorted by where they begin, each must
-	 * begin at or after the furthest end before it (n log n, every one).
-	 */
-	r = xcalloc(k + 1, sizeof(*r));
-	for (size_t a = 0; a < k; a++) {
-		const struct tfentry *te = &tf->e[a];
-		size_t len = te->dtype == -1 ? 0 : te->n *
-		    tensor_dtsize(te->dtype);
-		if (len == 0)
-			continue;
-		r[nr].b = te->data;
-		r[nr].e = r[nr].b + len;
-		r[nr++].i = a;
-	}
-	qsort(r, nr, sizeof(*r), rangecmp);
-	for (size_t a = 1; a < nr; a++) {
-		if (r[a].b < r[far].e) {
-			fail(err, errlen, "%s: tensors '%s' and '%s' overlap",
-			    path, tf->e[r[far].i].name, tf->e[r[a].i].name);
-			free(r);
-			goto bad;
-		}
-		if (r[a].e > r[far].e)
-			far = a;
-	}
-	free(r);
-	cJSON_Delete(j);
-	return 0;
-bad:
-	cJSON_Delete(j);
-	tfile_release(tf);
-	return -1;
-}
-
-void
-tfile_release(struct tfile *tf)
-{
-	for (size_t i = 0; i < tf->n; i++)
-		free(tf->e[i].name);
-	free(tf->e);
-	if (tf->map != NULL)
-		munmap(tf->map, tf->maplen);
-	for (size_t i = 0; i < tf->nsub; i++)
-		tfile_release(&tf->sub[i]);
-	free(tf->sub);
-	free(tf->buf);
-	free(tf->path);
-	free(tf->priv);
-	memset(tf, 0, sizeof(*tf));
-}
-
-const struct tfentry *
-tfile_find(const struct tfile *tf, const char *name)
-{
-	for (size_t i = 0; i < tf->n; i++)
-		if (strcmp(tf->e[i].name, name) == 0)
-			return &tf->e[i];
-	return NULL;
-}
-
-/* ---- choosing a tensor file, and sharded checkpoints ---- */
-
-static int
-endswith(const char *s, const char *suf)
-{
-	size_t n = strlen(s), m = strlen(suf);
-
-	return n >= m && strcmp(s + n - m, suf) == 0;
-}
-
-/* A file that is not an index: safetensors or pytorch_model.bin. */
-static int
-openone(struct tfile *tf, const char *path, char *err, size_t errlen)
-{
-	const unsigned char *m;
-	int pt;
-
-	if (endswith(path, ".bin"))
-		pt = 1;
-	else if (endswith(path, ".safetensors"))
-		pt = 0;
-	else {
-		/* by content: zip, tar or pickle is torch.save's */
-		if (tfile_map(tf, path, err, errlen) == -1) {
-			tfile_release(tf);
-			return -1;
-		}
-		m = tf->map;
-		pt = tf->maplen >= 4 && (memcmp(m, "PK\3\4", 4) == 0 ||
-		    m[0] == 0x80 || (tf->maplen >= 512 &&
-		    memcmp(m + 257, "ustar", 5) == 0));
-		tfile_release(tf);
-	}
-	if (pt)
-		return ptbin_open(tf, path, err, errlen);
-	if (safetensors_open(tf, path, err, errlen) == -1)
-		return -1;
-	tf->format = "safetensors";
-	return 0;
-}
-
-/* The text of a small file, NUL-terminated; NULL with err set. */
-static char *
-slurp(const char *path, size_t max, char *err, size_t errlen)
-{
-	struct tfile tf;
-	char *s;
-
-	if (tfile_map(&tf, path, err, errlen) == -1) {
-		tfile_release(&tf);
-		return NULL;
-	}
-	if (tf.maplen > max) {
-		fail(err, errlen, "%s: %zu bytes, too large for an index",
-		    path, tf.maplen);
-		tfile_release(&tf);
-		return NULL;
-	}
-	s = xmalloc(tf.maplen + 1);
-	if (tf.maplen > 0)
-		memcpy(s, tf.map, tf.maplen);
-	s[tf.maplen] = '\0';
-	tfile_release(&tf);
-	return s;
-}
-
-/*
- * A sharded checkpoint: {"weight_map": {tensor: shard file}} names the
- * shards, files beside the index.  Each is opened once; the entries, in
- * the order of the weight map, point into them.
- */
-static int
-openindex(struct tfile *tf, const char *path, char *err, size_t errlen)
-{
-	cJSON *j = NULL, *wm, *x;
-	char *text, *dir, *sp;
-	const char *slash;
-	size_t nmap, i, cap = 0;
-	int r = -1;
-
-	memset(tf, 0, sizeof(*tf));
-	tf->path = xstrdup(path);
-	if ((text = slurp(path, (size_t)1 << 26, err, errlen)) == NULL)
-		goto out;
-	j = cJSON_Parse(text);
-	free(text);
-	wm = cJSON_GetObjectItemCaseSensitive(j, "weight_map");
-	if (j == NULL || !cJSON_IsObject(j)) {
-		fail(err, errlen, "%s: not valid JSON", path);
-		goto out;
-	}
-	if (!cJSON_IsObject(wm)) {
-		fail(err, errlen, "%s: no weight_map object", path);
-		goto out;
-	}
-	slash = strrchr(path, '/');
-	dir = slash ? xstrndup(path, (size_t)(slash - path + 1)) : xstrdup("");
-	nmap = (size_t)cJSON_GetArraySize(wm);
-	tf->e = xcalloc(nmap + 1, sizeof(*tf->e));
-	cJSON_ArrayForEach(x, wm) {
-		const struct tfentry *e = NULL;
-		struct tfile *sh = NULL;
-
-		if (!cJSON_IsString(x) || x->valuestring[0] == '\0' ||
-		    strchr(x->valuestring, '/') != NULL ||
-		    strcmp(x->valuestring, "..") == 0 ||
-		    endswith(x->valuestring, ".json")) {
-			fail(err, errlen, "%s: tensor '%s' is mapped to %s, "
-			    "not a file name beside the index", path,
-			    x->string, cJSON_IsString(x) ? "a bad name" :
-			    "a non-string");
-			break;
-		}
-		for (i = 0; i < tf->nsub; i++)
-			if (strcmp(strrchr(tf->sub[i].path, '/') ?
-			    strrchr(tf->sub[i].path, '/') + 1 :
-			    tf->sub[i].path, x->valuestring) == 0)
-				sh = &tf->sub[i];
-		if (sh == NULL) {
-			if (tf->nsub == cap) {
-				cap = cap ? 2 * cap : 4;
-				tf->sub = xreallocarray(tf->sub, cap,
-				    sizeof(*tf->sub));
-			}
-			sp = xmalloc(strlen(dir) + strlen(x->valuestring) + 1);
-			sprintf(sp, "%s%s", dir, x->valuestring);
-			sh = &tf->sub[tf->nsub];
-			if (openone(sh, sp, err, errlen) == -1) {
-				free(sp);
-				break;
-			}
-			free(sp);
-			tf->nsub++;
-		}
-		if ((e = tfile_find(sh, x->string)) == NULL) {
-			fail(err, errlen, "%s: tensor '%s' is mapped to %s, "
-			    "which lacks it", path, x->string, sh->path);
-			break;
-		}
-		tf->e[tf->n] = *e;
-		tf->e[tf->n].name = xstrdup(e->name);
-		tf->n++;
-	}
-	free(dir);
-	if (tf->n < nmap)
-		goto out;
-	if (tf->nsub == 0) {
-		fail(err, errlen, "%s: the weight_map is empty", path);
-		goto out;
-	}
-	snprintf(tf->fmtbuf, sizeof(tf->fmtbuf), "%zu shard%s, %s", tf->nsub,
-	    tf->nsub == 1 ? "" : "s", tf->sub[0].format);
-	tf->format = tf->fmtbuf;
-	if (strncmp(tf->sub[0].format, "PyTorch", 7) == 0)
-		tf->priv = ptbin_joinskipped(tf->sub, tf->nsub);
-	r = 0;
-out:
-	cJSON_Delete(j);
-	if (r == -1)
-		tfile_release(tf);
-	return r;
-}
-
-int
-tfile_open(struct tfile *tf, const char *path, char *err, size_t errlen)
-{
-	if (endswith(path, ".index.json"))
-		return openindex(tf, path, err, errlen);
-	return openone(tf, path, err, errlen);
-}
-
-int
-tfile_opendir(struct tfile *tf, const char *dir, char *err, size_t errlen)
-{
-	static const char *const names[] = { "model.safetensors",
-	    "model.safetensors.index.json", "pytorch_model.bin",
-	    "pytorch_model.bin.index.json" };
-	struct stat st;
-	char path[4096];
-	size_t i;
-
-	memset(tf, 0, sizeof(*tf));
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		/* a FIFO or directory by that name is an error, not absent */
-		if (stat(path, &st) == 0)
-			return tfile_open(tf, path, err, errlen);
-	}
-	return fail(err, errlen, "%s: no model.safetensors or "
-	    "pytorch_model.bin", dir);
+	return c->fam != NULL ? c->fam : &families[0];
 }
 
 /* ---- config.json ---- */
@@ -650,6 +191,44 @@ cfgint(cJSON *j, const char *key, int def, int lo, int *v, const char *path,
 	return 0;
 }
 
+/*
+ * c->fam by model_type (absent: the first family); one without a table,
+ * or positions other than absolute ones, is an error naming it.
+ */
+static int
+family(struct bert_config *c, const cJSON *j, const char *path, char *err,
+    size_t errlen)
+{
+	const cJSON *x;
+	char known[256] = "";
+	size_t i, k = 0;
+
+	x = cJSON_GetObjectItemCaseSensitive(j, "model_type");
+	c->fam = &families[0];
+	if (x != NULL) {
+		c->fam = NULL;
+		for (i = 0; i < NROWS(families); i++) {
+			if (cJSON_IsString(x) &&
+			    strcmp(x->valuestring, families[i].type) == 0)
+				c->fam = &families[i];
+			k += snprintf(known + k, k < sizeof(known) ?
+			    sizeof(known) - k : 0, "%s%s", i ? ", " : "",
+			    families[i].type);
+		}
+		if (c->fam == NULL)
+			return fail(err, errlen, "%s: model_type '%s' is not a "
+			    "family headcount knows (%s)", path,
+			    cJSON_IsString(x) ? x->valuestring : "?", known);
+	}
+	x = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
+	if (x != NULL && (!cJSON_IsString(x) ||
+	    strcmp(x->valuestring, "absolute") != 0))
+		return fail(err, errlen, "%s: position_embedding_type '%s' is "
+		    "not supported (absolute is)", path, cJSON_IsString(x) ?
+		    x->valuestring : "?");
+	return 0;
+}
+
 int
 model_config(struct bert_config *c, const char *path, char *err,
     size_t errlen)
@@ -661,6 +240,9 @@ model_config(struct bert_config *c, const char *path, char *err,
 	c->lower = -1;
 	if ((j = readjson(path, NULL, err, errlen)) == NULL)
 		return -1;
+	/* the family first: another's keys would be misread as BERT's */
+	if (family(c, j, path, err, errlen) == -1)
+		goto out;
 	if (cfgint(j, "num_hidden_layers", -1, 1, &c->L, path, err, errlen) ||
 	    cfgint(j, "num_attention_heads", -1, 1, &c->H, path, err, errlen) ||
 	    cfgint(j, "hidden_size", -1, 1, &c->C, path, err, errlen) ||
@@ -713,69 +295,267 @@ out:
 	return r;
 }
 
-/* ---- the model ---- */
+/* ---- the table's tensors ---- */
 
 /*
- * The names a role has been written under: as is, with "bert.", and for
- * LayerNorm's weight and bias the older gamma and beta, with or without.
+ * Tensor t's name in layer l (alias: its older name; NULL when it has
+ * none), without the family's prefix, in b.
  */
-static int
-names(char nm[4][300], const char *role)
+static const char *
+rowname(char *b, size_t len, const struct model_family *f,
+    const struct model_tensor *t, int l, int alias)
 {
-	size_t n = strlen(role);
-	int k = 0;
+	const char *n = alias ? t->alias : t->name;
 
-	snprintf(nm[k++], 300, "%s", role);
-	snprintf(nm[k++], 300, "bert.%s", role);
-	if (strstr(role, "LayerNorm.") != NULL && n >= 7 && n < 280) {
-		const char *alt = NULL;
-		size_t cut = 0;
-		if (strcmp(role + n - 7, ".weight") == 0)
-			alt = ".gamma", cut = n - 7;
-		else if (strcmp(role + n - 5, ".bias") == 0)
-			alt = ".beta", cut = n - 5;
-		if (alt != NULL) {
-			snprintf(nm[k++], 300, "%.*s%s", (int)cut, role, alt);
-			snprintf(nm[k++], 300, "bert.%.*s%s", (int)cut, role,
-			    alt);
-		}
+	if (n == NULL)
+		return NULL;
+	if (t->flags & MT_LAYER)
+		snprintf(b, len, "%s%d.%s", f->layer, l, n);
+	else
+		snprintf(b, len, "%s", n);
+	return b;
+}
+
+/* A dimension in config letters, in c's numbers. */
+static size_t
+dim(const struct bert_config *c, char d)
+{
+	switch (d) {
+	case 'V': return (size_t)c->V;
+	case 'P': return (size_t)c->P;
+	case 'S': return (size_t)c->S;
+	case 'C': return (size_t)c->C;
+	case 'F': return (size_t)c->F;
+	case 'K': return (size_t)c->nlabels;
 	}
-	return k;
+	errx(1, "internal error: shape letter '%c'", d);
+}
+
+void
+model_it_init(struct model_it *it, const struct bert_config *c,
+    unsigned groups)
+{
+	memset(it, 0, sizeof(*it));
+	it->f = model_family(c);
+	it->c = c;
+	it->groups = groups;
+	it->layer = -1;
 }
 
 int
-model_find(const struct tfile *tf, const char *role,
+model_it_next(struct model_it *it)
+{
+	const struct model_family *f = it->f;
+	const struct model_tensor *t;
+
+	for (;;) {
+		/* past a layer's last row: the next layer, or on */
+		if (it->layer >= 0 && (it->i == f->nt ||
+		    !(f->t[it->i].flags & MT_LAYER))) {
+			if (it->layer + 1 < it->c->L) {
+				it->i = it->first;
+				it->layer++;
+			} else
+				it->layer = -1;
+		}
+		if (it->i == f->nt)
+			return 0;
+		t = &f->t[it->i];
+		if ((t->flags & MT_LAYER) && it->layer < 0) {
+			if (it->c->L < 1) {
+				while (it->i < f->nt &&
+				    (f->t[it->i].flags & MT_LAYER))
+					it->i++;
+				continue;
+			}
+			it->first = it->i;
+			it->layer = 0;
+		}
+		it->i++;
+		if (!(t->flags & MT_OPTIONAL) || (t->flags & it->groups))
+			break;
+	}
+	it->t = t;
+	rowname(it->name, sizeof(it->name), f, t, it->layer, 0);
+	it->ndim = (int)strlen(t->shape);
+	it->n = 1;
+	for (int d = 0; d < it->ndim; d++)
+		it->n *= it->shape[d] = dim(it->c, t->shape[d]);
+	return 1;
+}
+
+const char *
+model_prefix(const struct model_it *it)
+{
+	return it->t->flags & MT_HEAD ? "" : it->f->prefix;
+}
+
+/* The field of tensor it in m: a struct bert's, or a layer's. */
+static float **
+field(const struct bert *m, const struct model_it *it)
+{
+	const char *s = (const char *)m;
+
+	if (it->t->flags & MT_LAYER) {
+		if (m->layer == NULL)
+			return NULL;
+		s = (const char *)&m->layer[it->layer];
+	}
+	return (float **)(s + it->t->field);
+}
+
+float *
+model_ptr(const struct bert *m, const struct model_it *it)
+{
+	float **p = field(m, it);
+
+	return p != NULL && *p != NULL ? *p + (size_t)it->t->part * it->n :
+	    NULL;
+}
+
+/* The rows that share t's field: its blocks. */
+static size_t
+nparts(const struct model_family *f, const struct model_tensor *t)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->nt; i++)
+		k += f->t[i].field == t->field &&
+		    (f->t[i].flags & MT_LAYER) == (t->flags & MT_LAYER);
+	return k;
+}
+
+size_t
+model_layout(struct bert *m, float *base, unsigned groups)
+{
+	struct model_it it;
+	size_t off = 0;
+
+	model_it_init(&it, &m->cfg, groups);
+	while (model_it_next(&it)) {
+		if (it.t->part != 0)
+			continue;	/* a later block of a field placed */
+		off = (off + 15) / 16 * 16;
+		if (base != NULL)
+			*field(m, &it) = base + off;
+		off += nparts(it.f, it.t) * it.n;
+	}
+	return off;
+}
+
+unsigned
+model_groups(const struct bert *m)
+{
+	struct model_it it;
+	unsigned g = MT_OPTIONAL;
+
+	model_it_init(&it, &m->cfg, MT_OPTIONAL);
+	while (model_it_next(&it))
+		if ((it.t->flags & MT_OPTIONAL) && (it.n == 0 ||
+		    model_ptr(m, &it) == NULL))
+			g &= ~(it.t->flags & MT_OPTIONAL);
+	return g;
+}
+
+int
+model_find(const struct tfile *tf, const struct model_it *it,
     const struct tfentry **ep, char *err, size_t errlen)
 {
-	char nm[4][300];
-	int k = names(nm, role);
+	char alt[sizeof(it->name)];
+	const char *nm[2], *s, *pfx = it->f->prefix;
+	size_t pl = strlen(pfx);
 
+	nm[0] = it->name;
+	nm[1] = rowname(alt, sizeof(alt), it->f, it->t, it->layer, 1);
 	*ep = NULL;
 	for (size_t i = 0; i < tf->n; i++)
-		for (int j = 0; j < k; j++) {
-			if (strcmp(tf->e[i].name, nm[j]) != 0)
+		for (int j = 0; j < 2; j++) {
+			s = tf->e[i].name;
+			if (nm[j] == NULL || (strcmp(s, nm[j]) != 0 &&
+			    (strncmp(s, pfx, pl) != 0 ||
+			    strcmp(s + pl, nm[j]) != 0)))
 				continue;
 			if (*ep != NULL)
 				return fail(err, errlen, "%s: tensors '%s' and "
 				    "'%s' are both '%s': keep one", tf->path,
-				    (*ep)->name, tf->e[i].name, role);
+				    (*ep)->name, s, it->name);
 			*ep = &tf->e[i];
 		}
 	return *ep != NULL;
 }
 
-/* Tensor name, checked to have shape (d0, d1) (d1 0: a vector); or NULL. */
-static const struct tfentry *
-look(const struct tfile *tf, const char *name, size_t d0, size_t d1,
-    char *err, size_t errlen)
+/* Point it at row i of its family's table, in the first layer. */
+static void
+atrow(struct model_it *it, size_t i)
+{
+	it->t = &it->f->t[i];
+	it->layer = it->t->flags & MT_LAYER ? 0 : -1;
+	rowname(it->name, sizeof(it->name), it->f, it->t, it->layer, 0);
+}
+
+int
+model_filegroups(const struct tfile *tf, struct bert_config *c,
+    unsigned *groups, char *err, size_t errlen)
 {
 	const struct tfentry *e;
-	int nd = d1 ? 2 : 1;
+	struct model_it it;
+	unsigned seen = 0, o;
+	const char *k;
+	char scratch[512];
+	size_t i, K;
+	int r, rc = 0;
 
-	if (model_find(tf, name, &e, err, errlen) == -1)
+	*groups = 0;
+	c->nlabels = 0;
+	model_it_init(&it, c, 0);
+	/* a group's first row decides; err keeps the first error */
+	for (i = 0; i < it.f->nt; i++) {
+		if ((o = it.f->t[i].flags & MT_OPTIONAL) == 0 || (seen & o))
+			continue;
+		seen |= o;
+		atrow(&it, i);
+		r = rc == 0 ? model_find(tf, &it, &e, err, errlen) :
+		    model_find(tf, &it, &e, scratch, sizeof(scratch));
+		if (r == -1)
+			rc = -1;
+		else if (r == 1)
+			*groups |= o;
+	}
+	/* the first row of a group there with a dimension K, the labels */
+	for (i = 0; i < it.f->nt && c->nlabels == 0; i++) {
+		if (!(it.f->t[i].flags & *groups) ||
+		    (k = strchr(it.f->t[i].shape, 'K')) == NULL)
+			continue;
+		atrow(&it, i);
+		r = rc == 0 ? model_find(tf, &it, &e, err, errlen) :
+		    model_find(tf, &it, &e, scratch, sizeof(scratch));
+		if (r == -1)
+			rc = -1;
+		if (r != 1)
+			continue;
+		K = k - it.t->shape < e->ndim ? e->shape[k - it.t->shape] : 0;
+		/* past int's range it fails the shape check that follows */
+		c->nlabels = K > INT_MAX ? INT_MAX : (int)K;
+	}
+	return rc;
+}
+
+/* ---- loading ---- */
+
+/* Tensor it in tf, checked to have its shape in c's numbers; or NULL. */
+static const struct tfentry *
+look(const struct tfile *tf, const struct model_it *it, char *err,
+    size_t errlen)
+{
+	const struct tfentry *e;
+	char got[128] = "", want[128] = "";
+	size_t k = 0;
+	int same;
+
+	if (model_find(tf, it, &e, err, errlen) == -1)
 		return NULL;
 	if (e == NULL) {
-		fail(err, errlen, "%s: no tensor '%s'", tf->path, name);
+		fail(err, errlen, "%s: no tensor '%s'", tf->path, it->name);
 		return NULL;
 	}
 	if (e->dtype == -1) {
@@ -783,34 +563,30 @@ look(const struct tfile *tf, const char *name, size_t d0, size_t d1,
 		    "F16 or BF16", tf->path, e->name);
 		return NULL;
 	}
-	if (e->ndim != nd || e->shape[0] != d0 || (nd == 2 &&
-	    e->shape[1] != d1)) {
-		char got[128] = "";
-		size_t k = 0;
-		for (int i = 0; i < e->ndim && k < 100; i++)
-			k += snprintf(got + k, sizeof(got) - k, "%s%zu",
-			    i ? ", " : "", e->shape[i]);
-		if (nd == 2)
-			fail(err, errlen, "%s: tensor '%s' has shape [%s], "
-			    "config.json says [%zu, %zu]", tf->path, e->name,
-			    got, d0, d1);
-		else
-			fail(err, errlen, "%s: tensor '%s' has shape [%s], "
-			    "config.json says [%zu]", tf->path, e->name, got,
-			    d0);
-		return NULL;
-	}
-	return e;
+	same = e->ndim == it->ndim;
+	for (int i = 0; i < it->ndim && same; i++)
+		same = e->shape[i] == it->shape[i];
+	if (same)
+		return e;
+	for (int i = 0; i < e->ndim && k < 100; i++)
+		k += snprintf(got + k, sizeof(got) - k, "%s%zu", i ? ", " : "",
+		    e->shape[i]);
+	for (int i = 0, k = 0; i < it->ndim; i++)
+		k += snprintf(want + k, sizeof(want) - k, "%s%zu",
+		    i ? ", " : "", it->shape[i]);
+	fail(err, errlen, "%s: tensor '%s' has shape [%s], config.json says "
+	    "[%s]", tf->path, e->name, got, want);
+	return NULL;
 }
 
-/* Copy tensor name of shape (d0, d1) (d1 0: a vector) to dst as f32. */
+/* Copy tensor it of tf, checked by look(), to dst as f32. */
 static int
-take(float *dst, const struct tfile *tf, const char *name, size_t d0,
-    size_t d1, char *err, size_t errlen)
+take(float *dst, const struct tfile *tf, const struct model_it *it,
+    char *err, size_t errlen)
 {
 	const struct tfentry *e;
 
-	if ((e = look(tf, name, d0, d1, err, errlen)) == NULL)
+	if ((e = look(tf, it, err, errlen)) == NULL)
 		return -1;
 	tensor_to_f32(dst, e->data, e->dtype, e->n);
 	for (size_t i = 0; i < e->n; i++)
@@ -835,6 +611,81 @@ take(float *dst, const struct tfile *tf, const char *name, size_t d0,
 	}
 	return 0;
 }
+
+int
+model_load(struct bert *m, const char *dir, char *err, size_t errlen)
+{
+	struct bert_config *c = &m->cfg;
+	const struct model_family *f;
+	struct model_it it;
+	struct tfile tf;
+	char path[4096];
+	const char *src;
+	unsigned groups;
+	size_t n;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	if (model_config(c, path, err, errlen) == -1)
+		return -1;
+	if ((c->lower = model_casing(dir, NULL, &src, err, errlen)) == -1)
+		return -1;
+	if (tfile_opendir(&tf, dir, err, errlen) == -1)
+		return -1;
+	f = model_family(c);
+	/* the pooler and classifier the file has; the classifier, K */
+	if (model_filegroups(&tf, c, &groups, err, errlen) == -1)
+		goto bad;
+	/*
+	 * Every tensor against the file before the block is allocated: a
+	 * config.json that says more than the file holds is a missing or
+	 * misshapen tensor, not an allocation of terabytes.
+	 */
+	model_it_init(&it, c, groups);
+	while (model_it_next(&it))
+		if (look(&tf, &it, err, errlen) == NULL)
+			goto bad;
+	if (f->needpool && (groups & MT_HEAD) && !(groups & MT_POOLER)) {
+		model_it_init(&it, c, MT_POOLER);
+		while (model_it_next(&it) && !(it.t->flags & MT_POOLER))
+			;
+		fail(err, errlen, "%s: a classifier without '%s'", tf.path,
+		    it.name);
+		goto bad;
+	}
+	n = model_layout(m, NULL, groups);
+	if (n > SIZE_MAX / sizeof(float) ||
+	    posix_memalign((void **)&m->params, 64, n * sizeof(float)) != 0)
+		errx(1, "%s: out of memory for %zu weights", tf.path, n);
+	m->nparams = n;
+	m->layer = xcalloc(c->L, sizeof(*m->layer));
+	model_layout(m, m->params, groups);
+	model_it_init(&it, c, groups);
+	while (model_it_next(&it))
+		if (take(model_ptr(m, &it), &tf, &it, err, errlen) == -1)
+			goto bad;
+	m->dir = xstrdup(dir);
+	tfile_release(&tf);
+	return 0;
+bad:
+	tfile_release(&tf);
+	model_release(m);
+	return -1;
+}
+
+void
+model_release(struct bert *m)
+{
+	for (int i = 0; m->bfw != NULL && i < 4 * m->cfg.L; i++)
+		free(m->bfw[i]);
+	free(m->bfw);
+	free(m->params);
+	free(m->layer);
+	free(m->dir);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- casing and vocabulary ---- */
 
 /*
  * do_lower_case of the JSON file at path in *lower: 1, 0, or -1 when the
@@ -979,158 +830,4 @@ model_tokens(const struct wp_vocab *v, const msgpack_object *rec,
 		    shown(b2, sizeof(b2), v->word[id], v->len[id]), dir, dir);
 	}
 	return 0;
-}
-
-int
-model_load(struct bert *m, const char *dir, char *err, size_t errlen)
-{
-	struct bert_config *c = &m->cfg;
-	struct tfile tf;
-	char path[4096], nm[300];
-	size_t C, F, V, P, S, n, off = 0;
-	const struct tfentry *e;
-	const char *src;
-	int nl, r;
-
-	memset(m, 0, sizeof(*m));
-	snprintf(path, sizeof(path), "%s/config.json", dir);
-	if (model_config(c, path, err, errlen) == -1)
-		return -1;
-	if ((c->lower = model_casing(dir, NULL, &src, err, errlen)) == -1)
-		return -1;
-	if (tfile_opendir(&tf, dir, err, errlen) == -1)
-		return -1;
-	snprintf(path, sizeof(path), "%s", tf.path);
-
-	C = c->C; F = c->F; V = c->V; P = c->P; S = c->S;
-	/* the classifier decides the number of labels */
-	if (model_find(&tf, "classifier.weight", &e, err, errlen) == -1)
-		goto bad;
-	nl = e != NULL && e->ndim == 2 ? (int)e->shape[0] : 0;
-	if (e != NULL && (e->ndim != 2 || e->shape[1] != C)) {
-		fail(err, errlen, "%s: tensor 'classifier.weight' does not "
-		    "have %zu columns (hidden_size)", path, C);
-		goto bad;
-	}
-	c->nlabels = nl;
-	/*
-	 * The sizes the block is allocated by, against the file first: a
-	 * config.json that says more than the file holds is a missing or
-	 * misshapen tensor, not an allocation of terabytes.
-	 */
-	if (!look(&tf, "embeddings.word_embeddings.weight", V, C, err,
-	    errlen) || !look(&tf, "embeddings.position_embeddings.weight", P,
-	    C, err, errlen) || !look(&tf, "embeddings.token_type_embeddings."
-	    "weight", S, C, err, errlen) || (nl > 0 && !look(&tf,
-	    "classifier.weight", nl, C, err, errlen)))
-		goto bad;
-	for (int l = 0; l < c->L; l++) {
-		snprintf(nm, sizeof(nm), "encoder.layer.%d.attention.self."
-		    "query.weight", l);
-		if (!look(&tf, nm, C, C, err, errlen))
-			goto bad;
-		snprintf(nm, sizeof(nm), "encoder.layer.%d.intermediate.dense."
-		    "weight", l);
-		if (!look(&tf, nm, F, C, err, errlen))
-			goto bad;
-	}
-	n = V * C + P * C + S * C + 2 * C +
-	    c->L * (3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F +
-	    C * F + C + 2 * C) + C * C + C + (size_t)nl * C + nl;
-	/*
-	 * Every tensor starts on 64 bytes, a cache line: the dense kernel
-	 * (gemm.c) reads the weights a line at a time.
-	 */
-	n += 16 * (9 + 12 * (size_t)c->L);
-	if (n > SIZE_MAX / sizeof(float) ||
-	    posix_memalign((void **)&m->params, 64, n * sizeof(float)) != 0)
-		errx(1, "%s: out of memory for %zu weights", path, n);
-	m->nparams = n;
-	m->layer = xcalloc(c->L, sizeof(*m->layer));
-#define PTR(p, k)	\
-	((p) = m->params + (off = (off + 15) / 16 * 16), off += (k))
-#define TAKE(p, name, d0, d1) \
-	do { PTR(p, (d0) * ((d1) ? (d1) : 1)); \
-	    if (take(p, &tf, name, d0, d1, err, errlen) == -1) goto bad; \
-	} while (0)
-	TAKE(m->wte, "embeddings.word_embeddings.weight", V, C);
-	TAKE(m->wpe, "embeddings.position_embeddings.weight", P, C);
-	TAKE(m->tte, "embeddings.token_type_embeddings.weight", S, C);
-	TAKE(m->elng, "embeddings.LayerNorm.weight", C, 0);
-	TAKE(m->elnb, "embeddings.LayerNorm.bias", C, 0);
-	for (int l = 0; l < c->L; l++) {
-		struct bert_layer *ly = &m->layer[l];
-		static const char *const qkv[] = { "query", "key", "value" };
-		PTR(ly->qkvw, 3 * C * C);
-		PTR(ly->qkvb, 3 * C);
-		for (int i = 0; i < 3; i++) {
-			snprintf(nm, sizeof(nm), "encoder.layer.%d.attention."
-			    "self.%s.weight", l, qkv[i]);
-			if (take(ly->qkvw + i * C * C, &tf, nm, C, C, err,
-			    errlen) == -1)
-				goto bad;
-			snprintf(nm, sizeof(nm), "encoder.layer.%d.attention."
-			    "self.%s.bias", l, qkv[i]);
-			if (take(ly->qkvb + i * C, &tf, nm, C, 0, err,
-			    errlen) == -1)
-				goto bad;
-		}
-#define LT(p, what, d0, d1) \
-	do { snprintf(nm, sizeof(nm), "encoder.layer.%d.%s", l, what); \
-	    TAKE(p, nm, d0, d1); } while (0)
-		LT(ly->aow, "attention.output.dense.weight", C, C);
-		LT(ly->aob, "attention.output.dense.bias", C, 0);
-		LT(ly->ln1g, "attention.output.LayerNorm.weight", C, 0);
-		LT(ly->ln1b, "attention.output.LayerNorm.bias", C, 0);
-		LT(ly->iw, "intermediate.dense.weight", F, C);
-		LT(ly->ib, "intermediate.dense.bias", F, 0);
-		LT(ly->ow, "output.dense.weight", C, F);
-		LT(ly->ob, "output.dense.bias", C, 0);
-		LT(ly->ln2g, "output.LayerNorm.weight", C, 0);
-		LT(ly->ln2b, "output.LayerNorm.bias", C, 0);
-#undef LT
-	}
-	if ((r = model_find(&tf, "pooler.dense.weight", &e, err, errlen)) ==
-	    -1)
-		goto bad;
-	if (r == 1) {
-		TAKE(m->pw, "pooler.dense.weight", C, C);
-		TAKE(m->pb, "pooler.dense.bias", C, 0);
-	}
-	if (nl > 0) {
-		PTR(m->cw, (size_t)nl * C);
-		if (take(m->cw, &tf, "classifier.weight", nl, C, err,
-		    errlen) == -1)
-			goto bad;
-		PTR(m->cb, nl);
-		if (take(m->cb, &tf, "classifier.bias", nl, 0, err,
-		    errlen) == -1)
-			goto bad;
-		if (m->pw == NULL) {
-			fail(err, errlen, "%s: a classifier without "
-			    "'pooler.dense.weight'", path);
-			goto bad;
-		}
-	}
-#undef TAKE
-#undef PTR
-	m->dir = xstrdup(dir);
-	tfile_release(&tf);
-	return 0;
-bad:
-	tfile_release(&tf);
-	model_release(m);
-	return -1;
-}
-
-void
-model_release(struct bert *m)
-{
-	for (int i = 0; m->bfw != NULL && i < 4 * m->cfg.L; i++)
-		free(m->bfw[i]);
-	free(m->bfw);
-	free(m->params);
-	free(m->layer);
-	free(m->dir);
-	memset(m, 0, sizeof(*m));
 }

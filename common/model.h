@@ -1,12 +1,13 @@
 /*
- * model.h -- BERT checkpoints in the Hugging Face layout (DESIGN.md section
- * 3): a directory with config.json, model.safetensors (or pytorch_model.bin)
- * and vocab.txt.
+ * model.h -- encoder checkpoints in the Hugging Face layout (DESIGN.md
+ * section 3): a directory with config.json, model.safetensors (or
+ * pytorch_model.bin) and vocab.txt.
  *
- * Two layers: a tensor file (struct tfile), the named tensors of one
- * safetensors or pytorch_model.bin file as they are on disk; and a model
- * (struct bert), the weights of a BERT encoder converted to float32 in one
- * block, with pointers into it by role.
+ * Three layers: a tensor file (struct tfile, tensorfile.h), the named
+ * tensors of one safetensors or pytorch_model.bin file as they are on disk;
+ * a family's table (struct model_family), what those names mean; and a
+ * model (struct bert), the weights of an encoder converted to float32 in
+ * one block, with pointers into it by role.
  */
 #ifndef MODEL_H
 #define MODEL_H
@@ -16,86 +17,15 @@
 
 #include <msgpack.h>
 
-#include "tensor.h"
+#include "tensorfile.h"
 #include "wordpiece.h"
-
-/* ---- tensor files ---- */
-
-struct tfentry {
-	char		*name;
-	int		 dtype;			/* DT_F32, DT_F16, DT_BF16 */
-	int		 ndim;
-	size_t		 shape[TENSOR_MAXDIM];
-	size_t		 n;			/* elements */
-	const void	*data;			/* n elements, little-endian */
-};
-
-struct tfile {
-	char		*path;
-	const char	*format;		/* "safetensors", ... */
-	struct tfentry	*e;
-	size_t		 n;
-	void		*map;			/* the file, mmap'd */
-	size_t		 maplen;
-	void		*buf;			/* data not in the map */
-	struct tfile	*sub;			/* shards, read as one */
-	size_t		 nsub;
-	void		*priv;			/* the loader's own */
-	char		 fmtbuf[64];		/* format, when made up */
-};
-
-/*
- * Open a tensor file, every entry checked against the file's size before use.
- * Return 0, or -1 with a message that names the file and the tensor in err.
- * ptbin_open reads the three formats of torch.save: zip, legacy, legacy tar.
- * tfile_open chooses by name, then content, and reads a sharded
- * checkpoint's index (*.index.json: a weight_map from tensor name to shard
- * file, beside it) as one file whose entries point into the shards,
- * tf->sub.
- */
-int	safetensors_open(struct tfile *tf, const char *path, char *err,
-	    size_t errlen);
-int	ptbin_open(struct tfile *tf, const char *path, char *err,
-	    size_t errlen);
-int	tfile_open(struct tfile *tf, const char *path, char *err,
-	    size_t errlen);
-
-/*
- * The weights of model directory dir, the first of model.safetensors,
- * model.safetensors.index.json, pytorch_model.bin and
- * pytorch_model.bin.index.json that exists.  tf->path is the file read (the
- * index, for shards), tf->format what it holds ("safetensors", "PyTorch
- * zip", "PyTorch legacy", "PyTorch legacy tar"; "3 shards, ..." for shards).
- */
-int	tfile_opendir(struct tfile *tf, const char *dir, char *err,
-	    size_t errlen);
-
-/*
- * Map path read-only into tf (zeroed first; tf->path set): "PATH: not a
- * regular file" for a directory, FIFO or device, checked before it is
- * opened (never blocks).  An empty file maps as maplen 0, map NULL.
- */
-int	tfile_map(struct tfile *tf, const char *path, char *err,
-	    size_t errlen);
-void	tfile_release(struct tfile *tf);
-const struct tfentry *tfile_find(const struct tfile *tf, const char *name);
-
-/*
- * The tensor of a role, named as Hugging Face names it now without the
- * "bert." prefix ("encoder.layer.0.attention.output.LayerNorm.weight"),
- * under every name a checkpoint may give it: with or without "bert.", and
- * LayerNorm's weight and bias also as gamma and beta.  Returns 1 with *e
- * set, 0 when the file has none, or -1 when it has the role twice (two of
- * those names, or one name twice), with err naming both tensors: which
- * of them is the weight is not ours to guess.  model_load and hcmodel
- * check both look tensors up here, so that they check what is loaded.
- */
-int	model_find(const struct tfile *tf, const char *role,
-	    const struct tfentry **e, char *err, size_t errlen);
 
 /* ---- the model ---- */
 
+struct model_family;
+
 struct bert_config {
+	const struct model_family *fam;	/* model_type's; NULL: bert */
 	int	L;		/* num_hidden_layers */
 	int	H;		/* num_attention_heads */
 	int	C;		/* hidden_size */
@@ -103,7 +33,7 @@ struct bert_config {
 	int	V;		/* vocab_size */
 	int	P;		/* max_position_embeddings */
 	int	S;		/* type_vocab_size */
-	int	nlabels;	/* classifier rows; 0 without a classifier */
+	int	nlabels;	/* classifier rows, K; 0 without a classifier */
 	float	eps;		/* layer_norm_eps */
 	int	lower;		/* do_lower_case, when the directory says */
 };
@@ -136,11 +66,157 @@ struct bert {
 				/* qkv, attention output, FFN in, out; or NULL */
 };
 
+/* ---- a family's tensors: one table ---- */
+
+/*
+ * Every tensor of a family's checkpoints is a row of the family's table,
+ * as llm.c keeps one parameter table.  Loading (model_load), the one block
+ * the weights live in and its offsets (model_layout), fine-tuning's list of
+ * parameters (train.c), the safetensors that stw_write writes and hcmodel
+ * check's report are all derived from it: nothing else lists a tensor.
+ *
+ * name: the tensor as Hugging Face's state dict names it now, without the
+ * family's prefix and, in a per-layer row, without the layer's part
+ * ("attention.self.query.weight" of
+ * "bert.encoder.layer.3.attention.self.query.weight").  alias: an older
+ * name of the same tensor (LayerNorm's gamma and beta), or NULL.  A
+ * checkpoint may use either, with or without the prefix; stw_write writes
+ * name, with the prefix but for MT_HEAD rows, which sit outside the base
+ * model in HF's ...ForSequenceClassification.
+ *
+ * field: where the tensor goes, offsetof(struct bert, wte), or with
+ * MT_LAYER offsetof(struct bert_layer, qkvw).  Rows that share a field
+ * are its blocks in the order of part, all of one shape: query, key and
+ * value are parts 0, 1 and 2 of qkvw.
+ *
+ * shape: a config letter a dimension (at most two): V vocab_size, P
+ * max_position_embeddings, S type_vocab_size, C hidden_size, F
+ * intermediate_size, K the classifier's labels (the checkpoint's).
+ *
+ * A table lists its rows in the order of HF's state dict: those before
+ * the layers, the per-layer ones (repeated for every layer), the rest; an
+ * optional group's rows together, its first row deciding whether a
+ * checkpoint has the group.
+ *
+ * The families to come fit as a table each and a prefix: RoBERTa and XLM-R
+ * are BERT's rows under "roberta.", with the classification head's dense
+ * and out_proj as MT_HEAD rows in pw's and cw's places; DistilBERT has its
+ * own names ("transformer.layer.", "attention.q_lin.weight") and no
+ * token-type row; ELECTRA adds embeddings_project; ALBERT's shared layer
+ * wants one more flag, for per-layer rows stored once, every layer's
+ * field pointing at the same tensor.
+ */
+enum {
+	MT_LAYER	= 1 << 0,	/* one a layer, in struct bert_layer */
+	MT_DECAY	= 1 << 1,	/* AdamW's weight decay applies */
+	MT_GAIN		= 1 << 2,	/* a LayerNorm gain: starts at 1 */
+	MT_POOLER	= 1 << 3,	/* optional: the pooler */
+	MT_HEAD		= 1 << 4	/* optional: classifier, no prefix */
+};
+#define MT_OPTIONAL	(MT_POOLER | MT_HEAD)
+
+struct model_tensor {
+	const char	*name;
+	const char	*alias;
+	size_t		 field;
+	int		 part;
+	const char	*shape;
+	unsigned	 flags;
+};
+
+struct model_family {
+	const char	*type;		/* config.json's model_type: "bert" */
+	const char	*arch;		/* stw_write's architecture */
+	const char	*prefix;	/* the base model's, in arch: "bert." */
+	const char	*layer;		/* before a layer's number: */
+					/* "encoder.layer." */
+	int		 needpool;	/* the classifier reads the pooler */
+	const struct model_tensor *t;
+	size_t		 nt;
+};
+
+/* c's family: c->fam, or BERT's for a configuration made by hand. */
+const struct model_family *model_family(const struct bert_config *c);
+
+/*
+ * The tensors of a model of configuration c, one at a time in the order of
+ * its family's table, the per-layer rows once for each of c->L layers and
+ * an optional group's rows only when groups has its flag:
+ *
+ *	model_it_init(&it, &m->cfg, MT_OPTIONAL);
+ *	while (model_it_next(&it))
+ *		printf("%s%s\n", model_prefix(&it), it.name);
+ */
+struct model_it {
+	const struct model_family *f;
+	const struct bert_config *c;
+	unsigned	 groups;
+	const struct model_tensor *t;	/* the row */
+	int		 layer;		/* its layer, or -1 */
+	char		 name[128];	/* its name, without the prefix */
+	int		 ndim;
+	size_t		 shape[2], n;	/* in c's numbers; n elements */
+	size_t		 i, first;	/* the next row, the first layer row */
+};
+
+void	model_it_init(struct model_it *it, const struct bert_config *c,
+	    unsigned groups);
+int	model_it_next(struct model_it *it);
+
+/* The prefix of the tensor's name as stw_write writes it: "bert.", or "". */
+const char *model_prefix(const struct model_it *it);
+
+/*
+ * Where the tensor is in m (of m->cfg, laid out by model_layout), or NULL
+ * when m lacks its field.
+ */
+float	*model_ptr(const struct bert *m, const struct model_it *it);
+
+/*
+ * Lay the tensors of m->cfg, the optional groups in groups among them, out
+ * in one block: each field starts on 16 floats, a 64-byte cache line, as
+ * the dense kernel (gemm.c) reads the weights a line at a time.  Returns
+ * the number of floats the block takes; with base, points m's fields into
+ * it (m->layer holds m->cfg.L layers).  m->layer and base may be NULL
+ * for the count alone.
+ */
+size_t	model_layout(struct bert *m, float *base, unsigned groups);
+
+/*
+ * The optional groups that m has every tensor of (and a classifier only
+ * with m->cfg.nlabels > 0): the groups to write.
+ */
+unsigned model_groups(const struct bert *m);
+
+/*
+ * Look the tensor up in tf under every name a checkpoint may give it:
+ * name or alias, with or without the family's prefix.  Returns 1 with *e
+ * set, 0 when the file has none, or -1 when it has the tensor twice (two
+ * of those names, or one name twice), with err naming both: which of them
+ * is the weight is not ours to guess.  model_load and hcmodel check both
+ * look tensors up here, so that they check what is loaded.
+ */
+int	model_find(const struct tfile *tf, const struct model_it *it,
+	    const struct tfentry **e, char *err, size_t errlen);
+
+/*
+ * The optional groups tf has, each decided by its first row as model_load
+ * decides, in *groups; with a classifier, c->nlabels is its number of
+ * labels (K), else 0.  Returns 0, or -1 with err set when a row it looks
+ * at is in the file twice (model_find): the groups are decided all the
+ * same, as if that row were absent.
+ */
+int	model_filegroups(const struct tfile *tf, struct bert_config *c,
+	    unsigned *groups, char *err, size_t errlen);
+
+/* ---- loading ---- */
+
 /*
  * Load the model in directory dir: config.json, then the weights that
- * tfile_opendir chooses.  Names with or
- * without "bert.", LayerNorm weight/bias or gamma/beta; extra tensors are
- * ignored.  Returns 0, or -1 with a message naming the file and tensor.
+ * tfile_opendir chooses, every tensor of the family's table (model_find's
+ * names; extra tensors are ignored) checked against the file before the
+ * one block is allocated (model_layout).  Returns 0, or -1 with a message
+ * naming the file and tensor.
  */
 int	model_load(struct bert *m, const char *dir, char *err, size_t errlen);
 void	model_release(struct bert *m);
@@ -149,6 +225,9 @@ void	model_release(struct bert *m);
  * Read config.json alone.  Like every JSON file of a model (config.json,
  * tokenizer_config.json, the safetensors header), it must be a regular
  * file and hold no key twice: cJSON would take the first, Python the last.
+ * model_type chooses the family (absent: bert); one without a table here,
+ * or a position_embedding_type other than "absolute", is an error that
+ * names it.
  */
 int	model_config(struct bert_config *cfg, const char *path, char *err,
 	    size_t errlen);

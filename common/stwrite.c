@@ -62,249 +62,34 @@ masked(mode_t mode)
 	return mode & ~u;
 }
 
-/*
- * Open a new file beside path under a name no other process has
- * (path.tmp-XXXXXX), in the permissions fopen() would give; NULL with errno
- * set.  *tmp is the name (xmalloc'd).
- */
-static FILE *
-opentmp(const char *path, char **tmp)
-{
-	FILE *fp;
-	int fd;
-
-	*tmp = fmt("%s.tmp-XXXXXX", path);
-	if ((fd = mkstemp(*tmp)) == -1)
-		return NULL;
-	if (fchmod(fd, masked(0666)) == -1 ||
-	    (fp = fdopen(fd, "wb")) == NULL) {
-		int e = errno;
-
-		close(fd);
-		remove(*tmp);
-		errno = e;
-		return NULL;
-	}
-	return fp;
-}
-
-/* Flush fp to the disk and close it; -1 with errno set on failure. */
-static int
-syncclose(FILE *fp)
-{
-	int bad = ferror(fp), e = EIO;
-
-	if (fflush(fp) == EOF || fsync(fileno(fp)) == -1) {
-		bad = 1;
-		e = errno;
-	}
-	if (fclose(fp) == EOF && !bad) {
-		bad = 1;
-		e = errno;
-	}
-	if (bad)
-		errno = e;
-	return bad ? -1 : 0;
-}
-
-/* Close fp, check, and rename tmp to path. */
-static int
-commit(FILE *fp, const char *tmp, const char *path, char *err, size_t errlen)
-{
-	if (syncclose(fp) == -1) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
-		remove(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) == -1) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
-		remove(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- safetensors ---- */
-
-/*
- * Layout: an 8-byte little-endian header length, the JSON header (padded
- * with spaces to a multiple of 8), then the data, each tensor at the
- * [begin, end) byte offsets the header gives, relative to the data start.
- */
-/* What the header says of one tensor. */
-struct hent {
-	const char	*name;
-	int		 dtype;		/* DT_* */
-	int		 ndim;
-	const size_t	*shape;
-};
-
-static const char *const stdt[] = { "F32", "F16", "BF16" };
-
-/*
- * A new temporary file beside path (opentmp()) with the safetensors header
- * of the n tensors written, their data to follow in that order; NULL with
- * err set.  *tmp is the file's name (xmalloc'd).
- */
-static FILE *
-begin(const char *path, const struct hent *h, size_t n, char **tmp,
-    char *err, size_t errlen)
-{
-	cJSON *hdr, *meta, *e, *a;
-	char *js;
-	size_t off = 0, len, pad;
-	uint64_t hl;
-	unsigned char hb[8];
-	FILE *fp;
-
-	*tmp = NULL;
-	hdr = cJSON_CreateObject();
-	meta = cJSON_AddObjectToObject(hdr, "__metadata__");
-	cJSON_AddStringToObject(meta, "format", "pt");
-	for (size_t i = 0; i < n; i++) {
-		size_t cnt = 1;
-
-		e = cJSON_AddObjectToObject(hdr, h[i].name);
-		cJSON_AddStringToObject(e, "dtype", stdt[h[i].dtype]);
-		a = cJSON_AddArrayToObject(e, "shape");
-		for (int d = 0; d < h[i].ndim; d++) {
-			cJSON_AddItemToArray(a,
-			    cJSON_CreateNumber((double)h[i].shape[d]));
-			cnt *= h[i].shape[d];
-		}
-		a = cJSON_AddArrayToObject(e, "data_offsets");
-		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
-		off += cnt * tensor_dtsize(h[i].dtype);
-		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
-	}
-	js = cJSON_PrintUnformatted(hdr);
-	cJSON_Delete(hdr);
-	if (js == NULL) {
-		fail(err, errlen, "%s: out of memory", path);
-		return NULL;
-	}
-	len = strlen(js);
-	pad = (8 - (8 + len) % 8) % 8;
-	hl = len + pad;
-	for (int i = 0; i < 8; i++)
-		hb[i] = (unsigned char)(hl >> (8 * i));
-	if ((fp = opentmp(path, tmp)) == NULL) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
-		free(js);
-		free(*tmp);
-		*tmp = NULL;
-		return NULL;
-	}
-	fwrite(hb, 1, 8, fp);
-	fwrite(js, 1, len, fp);
-	for (size_t i = 0; i < pad; i++)
-		putc(' ', fp);
-	free(js);
-	return fp;
-}
-
-int
-stw_safetensors(const char *path, const struct stw_tensor *t, size_t n,
-    char *err, size_t errlen)
-{
-	struct hent *h = xcalloc(n, sizeof(*h));
-	char *tmp;
-	FILE *fp;
-	int r;
-
-	for (size_t i = 0; i < n; i++)
-		h[i] = (struct hent){ t[i].name, DT_F32, t[i].ndim,
-		    t[i].shape };
-	fp = begin(path, h, n, &tmp, err, errlen);
-	free(h);
-	if (fp == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		size_t cnt = 1;
-
-		for (int d = 0; d < t[i].ndim; d++)
-			cnt *= t[i].shape[d];
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		for (size_t j = 0; j < cnt; j++) {
-			uint32_t u;
-
-			memcpy(&u, t[i].data + j, 4);
-			u = __builtin_bswap32(u);
-			fwrite(&u, 4, 1, fp);
-		}
-#else
-		fwrite(t[i].data, 4, cnt, fp);
-#endif
-	}
-	r = commit(fp, tmp, path, err, errlen);
-	free(tmp);
-	return r;
-}
-
 /* ---- the model directory ---- */
 
-static void
-add(struct stw_tensor *v, size_t *n, const char *name, const float *data,
-    size_t r, size_t c)
-{
-	v[*n].name = xstrdup(name);
-	v[*n].data = data;
-	v[*n].ndim = c ? 2 : 1;
-	v[*n].shape[0] = r;
-	v[*n].shape[1] = c;
-	(*n)++;
-}
-
-/* The tensors of m by their BertForSequenceClassification names. */
-static struct stw_tensor *
+/*
+ * The tensors of m, as its family's table names them in HF's
+ * ...ForSequenceClassification ("bert.embeddings...", "classifier.weight"),
+ * F32; the pooler and classifier when m has them.  Names xmalloc'd.
+ */
+static struct tfentry *
 tensors(const struct bert *m, size_t *np)
 {
-	const struct bert_config *k = &m->cfg;
-	size_t C = k->C, F = k->F, n = 0;
-	struct stw_tensor *v;
-	static const char *qkv[] = { "query", "key", "value" };
-	char nm[128];
+	struct model_it it;
+	struct tfentry *v = NULL;
+	unsigned groups = model_groups(m);
+	size_t n = 0;
 
-	v = xcalloc(5 + 16 * (size_t)k->L + 4, sizeof(*v));
-	add(v, &n, "bert.embeddings.word_embeddings.weight", m->wte, k->V, C);
-	add(v, &n, "bert.embeddings.position_embeddings.weight", m->wpe,
-	    k->P, C);
-	add(v, &n, "bert.embeddings.token_type_embeddings.weight", m->tte,
-	    k->S, C);
-	add(v, &n, "bert.embeddings.LayerNorm.weight", m->elng, C, 0);
-	add(v, &n, "bert.embeddings.LayerNorm.bias", m->elnb, C, 0);
-	for (int l = 0; l < k->L; l++) {
-		const struct bert_layer *w = &m->layer[l];
-
-#define NAME(...) (snprintf(nm, sizeof(nm), "bert.encoder.layer.%d.", l), \
-	snprintf(nm + strlen(nm), sizeof(nm) - strlen(nm), __VA_ARGS__), nm)
-		for (int j = 0; j < 3; j++) {
-			add(v, &n, NAME("attention.self.%s.weight", qkv[j]),
-			    w->qkvw + j * C * C, C, C);
-			add(v, &n, NAME("attention.self.%s.bias", qkv[j]),
-			    w->qkvb + j * C, C, 0);
-		}
-		add(v, &n, NAME("attention.output.dense.weight"), w->aow, C, C);
-		add(v, &n, NAME("attention.output.dense.bias"), w->aob, C, 0);
-		add(v, &n, NAME("attention.output.LayerNorm.weight"), w->ln1g,
-		    C, 0);
-		add(v, &n, NAME("attention.output.LayerNorm.bias"), w->ln1b,
-		    C, 0);
-		add(v, &n, NAME("intermediate.dense.weight"), w->iw, F, C);
-		add(v, &n, NAME("intermediate.dense.bias"), w->ib, F, 0);
-		add(v, &n, NAME("output.dense.weight"), w->ow, C, F);
-		add(v, &n, NAME("output.dense.bias"), w->ob, C, 0);
-		add(v, &n, NAME("output.LayerNorm.weight"), w->ln2g, C, 0);
-		add(v, &n, NAME("output.LayerNorm.bias"), w->ln2b, C, 0);
-#undef NAME
-	}
-	if (m->pw && m->pb) {
-		add(v, &n, "bert.pooler.dense.weight", m->pw, C, C);
-		add(v, &n, "bert.pooler.dense.bias", m->pb, C, 0);
-	}
-	if (m->cw && m->cb && k->nlabels > 0) {
-		add(v, &n, "classifier.weight", m->cw, k->nlabels, C);
-		add(v, &n, "classifier.bias", m->cb, k->nlabels, 0);
+	model_it_init(&it, &m->cfg, groups);
+	while (model_it_next(&it))
+		n++;
+	v = xcalloc(n, sizeof(*v));
+	model_it_init(&it, &m->cfg, groups);
+	for (n = 0; model_it_next(&it); n++) {
+		v[n].name = fmt("%s%s", model_prefix(&it), it.name);
+		v[n].dtype = DT_F32;
+		v[n].ndim = it.ndim;
+		for (int d = 0; d < it.ndim; d++)
+			v[n].shape[d] = it.shape[d];
+		v[n].n = it.n;
+		v[n].data = model_ptr(m, &it);
 	}
 	*np = n;
 	return v;
@@ -344,16 +129,11 @@ writefile(const char *path, const char *data, size_t len, char *err,
 {
 	char *tmp;
 	FILE *fp;
-	int r;
 
-	if ((fp = opentmp(path, &tmp)) == NULL) {
-		free(tmp);
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	}
+	if ((fp = tfile_create(path, &tmp, err, errlen)) == NULL)
+		return -1;
 	fwrite(data, 1, len, fp);
-	r = commit(fp, tmp, path, err, errlen);
-	free(tmp);
-	return r;
+	return tfile_commit(fp, &tmp, path, 1, err, errlen);
 }
 
 static void
@@ -377,6 +157,7 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
     char *err, size_t errlen)
 {
 	const struct bert_config *k = &m->cfg;
+	const struct model_family *f = model_family(k);
 	char path[4096], buf[64], *src = NULL, *js;
 	cJSON *c = NULL, *id2, *l2i, *arch;
 	int nl = k->nlabels > 0 ? k->nlabels : 2, keep = 0, r;
@@ -394,10 +175,9 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 		c = cJSON_CreateObject();
 
 	arch = cJSON_CreateArray();
-	cJSON_AddItemToArray(arch,
-	    cJSON_CreateString("BertForSequenceClassification"));
+	cJSON_AddItemToArray(arch, cJSON_CreateString(f->arch));
 	set(c, "architectures", arch);
-	set(c, "model_type", cJSON_CreateString("bert"));
+	set(c, "model_type", cJSON_CreateString(f->type));
 	setnum(c, "hidden_size", k->C);
 	setnum(c, "num_hidden_layers", k->L);
 	setnum(c, "num_attention_heads", k->H);
@@ -762,7 +542,7 @@ stw_write(const struct bert *m, const char *srcdir, const char *dir,
 	static const char *const copy[] = { "vocab.txt",
 	    "tokenizer_config.json", "special_tokens_map.json",
 	    "tokenizer.json" };
-	struct stw_tensor *v;
+	struct tfentry *v;
 	sigset_t block, saved;
 	char *path, *t, *parent, *base, *tmp;
 	size_t n;
@@ -789,10 +569,10 @@ stw_write(const struct bert *m, const char *srcdir, const char *dir,
 		goto bad;
 	v = tensors(m, &n);
 	path = fmt("%s/model.safetensors", tmp);
-	r = stw_safetensors(path, v, n, err, errlen);
+	r = tfile_write(path, v, n, -1, 1, err, errlen);
 	free(path);
 	for (size_t i = 0; i < n; i++)
-		free((char *)v[i].name);
+		free(v[i].name);
 	free(v);
 	if (r == -1)
 		goto bad;
@@ -810,68 +590,6 @@ out:
 	free(t);
 	free(parent);
 	free(base);
-	return r;
-}
-
-/* ---- a tensor file, converted ---- */
-
-int
-stw_tfile(const char *path, const struct tfile *tf, int dtype, int force,
-    char *err, size_t errlen)
-{
-	struct hent *h = xcalloc(tf->n, sizeof(*h));
-	size_t nh = 0;
-	char *tmp;
-	float buf[4096];
-	unsigned char out[4096 * 4];
-	FILE *fp;
-	int r;
-
-	for (size_t i = 0; i < tf->n; i++) {
-		const struct tfentry *t = &tf->e[i];
-
-		if (t->dtype >= 0 && t->dtype <= DT_BF16)
-			h[nh++] = (struct hent){ t->name, dtype == -1 ?
-			    t->dtype : dtype, t->ndim, t->shape };
-	}
-	fp = begin(path, h, nh, &tmp, err, errlen);
-	free(h);
-	if (fp == NULL)
-		return -1;
-	/* The values as stored, or through f32 to the dtype asked. */
-	for (size_t i = 0; i < tf->n; i++) {
-		const struct tfentry *t = &tf->e[i];
-		size_t es = t->dtype >= 0 && t->dtype <= DT_BF16 ?
-		    tensor_dtsize(t->dtype) : 0;
-
-		if (es == 0)
-			continue;
-		if (dtype == -1 || dtype == t->dtype) {
-			fwrite(t->data, es, t->n, fp);
-			continue;
-		}
-		for (size_t j = 0, k; j < t->n; j += k) {
-			k = t->n - j < 4096 ? t->n - j : 4096;
-			tensor_to_f32(buf, (const unsigned char *)t->data +
-			    j * es, t->dtype, k);
-			tensor_from_f32(out, buf, dtype, k);
-			fwrite(out, tensor_dtsize(dtype), k, fp);
-		}
-	}
-	if (syncclose(fp) == -1) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
-		remove(tmp);
-		free(tmp);
-		return -1;
-	}
-	/* link(2) refuses to replace: no check-then-write race */
-	r = force ? rename(tmp, path) : link(tmp, path);
-	if (r == -1)
-		fail(err, errlen, "%s: %s", path, errno == EEXIST ?
-		    "exists (-f replaces it)" : strerror(errno));
-	if (r == -1 || !force)
-		remove(tmp);
-	free(tmp);
 	return r;
 }
 

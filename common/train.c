@@ -130,126 +130,75 @@ train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n, float p)
 /* ---- the parameter layout ---- */
 
 static void
-addt(struct train *t, const char *name, float *p, const float *base,
-    size_t r, size_t c, int decay)
+addt(struct train *t, const struct model_it *it, const float *p,
+    const float *base)
 {
 	struct train_tensor *e = &t->tt[t->ntt++];
+	size_t len = strlen(it->name);
 
-	snprintf(e->name, sizeof(e->name), "%s", name);
+	if (len >= sizeof(e->name)) {
+		/* a table's name that struct train_tensor cannot hold */
+		fprintf(stderr, "internal error: tensor name '%s' is too "
+		    "long\n", it->name);
+		abort();
+	}
+	memcpy(e->name, it->name, len + 1);
 	e->off = p - base;
-	e->n = r * (c ? c : 1);
-	e->ndim = c ? 2 : 1;
-	e->shape[0] = r;
-	e->shape[1] = c;
-	e->decay = decay;
+	e->n = it->n;
+	e->ndim = it->ndim;
+	e->shape[0] = it->shape[0];
+	e->shape[1] = it->ndim > 1 ? it->shape[1] : 0;
+	e->decay = (it->t->flags & MT_DECAY) != 0;
 }
 
 static size_t
 nparams(const struct bert_config *k)
 {
-	size_t C = k->C, F = k->F, per;
+	struct bert m = { .cfg = *k };
 
-	per = 3 * C * C + 3 * C + C * C + C + 2 * C + F * C + F + C * F + C +
-	    2 * C;
-	return (size_t)k->V * C + (size_t)k->P * C + (size_t)k->S * C + 2 * C +
-	    k->L * per + C * C + C + (size_t)k->nlabels * C + k->nlabels;
+	return model_layout(&m, NULL, MT_OPTIONAL);
 }
 
 /*
- * Point the fields of m into base in our order; with t, also list the
- * tensors by their HF names (query, key and value are row blocks of qkv).
+ * Point the fields of m into base as the table lays them out, pooler and
+ * classifier included; with t, also list the tensors by their HF names
+ * (query, key and value are row blocks of qkv), t->tt sized by the table.
  */
 static void
 point(struct bert *m, float *base, struct train *t)
 {
-	const struct bert_config *k = &m->cfg;
-	size_t C = k->C, F = k->F;
-	float *p = base;
-	char nm[80];
+	struct model_it it;
+	size_t n = 0;
 
-#define TAKE(f, n)	do { (f) = p; p += (n); } while (0)
-	TAKE(m->wte, (size_t)k->V * C);
-	TAKE(m->wpe, (size_t)k->P * C);
-	TAKE(m->tte, (size_t)k->S * C);
-	TAKE(m->elng, C);
-	TAKE(m->elnb, C);
-	if (t) {
-		addt(t, "embeddings.word_embeddings.weight", m->wte, base,
-		    k->V, C, 1);
-		addt(t, "embeddings.position_embeddings.weight", m->wpe, base,
-		    k->P, C, 1);
-		addt(t, "embeddings.token_type_embeddings.weight", m->tte,
-		    base, k->S, C, 1);
-		addt(t, "embeddings.LayerNorm.weight", m->elng, base, C, 0, 0);
-		addt(t, "embeddings.LayerNorm.bias", m->elnb, base, C, 0, 0);
-	}
-	for (int l = 0; l < k->L; l++) {
-		struct bert_layer *w = &m->layer[l];
-		static const char *qkv[] = { "query", "key", "value" };
-
-		TAKE(w->qkvw, 3 * C * C);
-		TAKE(w->qkvb, 3 * C);
-		TAKE(w->aow, C * C);
-		TAKE(w->aob, C);
-		TAKE(w->ln1g, C);
-		TAKE(w->ln1b, C);
-		TAKE(w->iw, F * C);
-		TAKE(w->ib, F);
-		TAKE(w->ow, C * F);
-		TAKE(w->ob, C);
-		TAKE(w->ln2g, C);
-		TAKE(w->ln2b, C);
-		if (t == NULL)
-			continue;
-#define NAME(s)	(snprintf(nm, sizeof(nm), "encoder.layer.%d.%s", l, s), nm)
-		for (int j = 0; j < 3; j++) {
-			char s[40];
-
-			snprintf(s, sizeof(s), "attention.self.%s.weight",
-			    qkv[j]);
-			addt(t, NAME(s), w->qkvw + j * C * C, base, C, C, 1);
-			snprintf(s, sizeof(s), "attention.self.%s.bias", qkv[j]);
-			addt(t, NAME(s), w->qkvb + j * C, base, C, 0, 0);
-		}
-		addt(t, NAME("attention.output.dense.weight"), w->aow, base,
-		    C, C, 1);
-		addt(t, NAME("attention.output.dense.bias"), w->aob, base,
-		    C, 0, 0);
-		addt(t, NAME("attention.output.LayerNorm.weight"), w->ln1g,
-		    base, C, 0, 0);
-		addt(t, NAME("attention.output.LayerNorm.bias"), w->ln1b,
-		    base, C, 0, 0);
-		addt(t, NAME("intermediate.dense.weight"), w->iw, base,
-		    F, C, 1);
-		addt(t, NAME("intermediate.dense.bias"), w->ib, base, F, 0, 0);
-		addt(t, NAME("output.dense.weight"), w->ow, base, C, F, 1);
-		addt(t, NAME("output.dense.bias"), w->ob, base, C, 0, 0);
-		addt(t, NAME("output.LayerNorm.weight"), w->ln2g, base,
-		    C, 0, 0);
-		addt(t, NAME("output.LayerNorm.bias"), w->ln2b, base, C, 0, 0);
-#undef NAME
-	}
-	TAKE(m->pw, C * C);
-	TAKE(m->pb, C);
-	TAKE(m->cw, (size_t)k->nlabels * C);
-	TAKE(m->cb, k->nlabels);
-#undef TAKE
-	if (t) {
-		addt(t, "pooler.dense.weight", m->pw, base, C, C, 1);
-		addt(t, "pooler.dense.bias", m->pb, base, C, 0, 0);
-		addt(t, "classifier.weight", m->cw, base, k->nlabels, C, 1);
-		addt(t, "classifier.bias", m->cb, base, k->nlabels, 0, 0);
-	}
+	model_layout(m, base, MT_OPTIONAL);
+	if (t == NULL)
+		return;
+	model_it_init(&it, &m->cfg, MT_OPTIONAL);
+	while (model_it_next(&it))
+		n++;
+	t->tt = xreallocarray(t->tt, n, sizeof(*t->tt));
+	t->ntt = 0;
+	model_it_init(&it, &m->cfg, MT_OPTIONAL);
+	while (model_it_next(&it))
+		addt(t, &it, model_ptr(m, &it), base);
 }
 
-/* HF _init_weights for one tensor of the table. */
+/*
+ * HF _init_weights for one tensor of the list: LayerNorm gains 1, other
+ * vectors 0, matrices and embeddings N(0, 0.02).
+ */
 static void
 init_tensor(struct train *t, const struct train_tensor *e, uint64_t *rng)
 {
 	float *p = t->m.params + e->off;
-	size_t len = strlen(e->name);
+	struct model_it it;
+	unsigned flags = 0;
 
-	if (len > 16 && strcmp(e->name + len - 16, "LayerNorm.weight") == 0) {
+	model_it_init(&it, &t->m.cfg, MT_OPTIONAL);
+	while (model_it_next(&it))
+		if (strcmp(it.name, e->name) == 0)
+			flags = it.t->flags;
+	if (flags & MT_GAIN) {
 		for (size_t i = 0; i < e->n; i++)
 			p[i] = 1.0f;
 	} else if (e->ndim == 1) {

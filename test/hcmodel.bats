@@ -416,3 +416,69 @@ EOF
 	[[ $output == *"fetch: textattack/bert-base-uncased-QQP: no model.safetensors, pytorch_model.bin or index on the hub"* ]]
 	[ ! -e "$f/bert-QQP/weights.fetched" ]
 }
+
+# ---- issue 23: one table of a family's tensors ----
+
+# Set config.json's keys of directory $1 from Python code $2 acting on c.
+config() {
+	$PY - "$1/config.json" "$2" <<'EOF2'
+import json, sys
+c = json.load(open(sys.argv[1]))
+exec(sys.argv[2])
+open(sys.argv[1], "w").write(json.dumps(c))
+EOF2
+}
+
+# Config.json of $T/m changed by $1 makes hcmodel check and encode fail
+# with message $2 about it, and encode write nothing.
+refused() {
+	config "$T/m" "$1"
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/config.json: $2" ]
+	run -1 --separate-stderr encode -m "$T/m" "$T/tok.mp"
+	[ "$stderr" = "encode: $T/m/config.json: $2" ]
+	[ -z "$output" ]
+}
+
+@test "hcmodel, encode: model_type and positions that have no table are named" {
+	$MKBIN model "$T/m"
+	$MKBIN tokens "$T/tok.mp"
+	refused 'c["model_type"] = "gpt2"' \
+	    "model_type 'gpt2' is not a family headcount knows (bert)"
+	refused 'c["model_type"] = 7' \
+	    "model_type '?' is not a family headcount knows (bert)"
+	refused 'c["model_type"] = "bert"; c["position_embedding_type"] = "relative_key"' \
+	    "position_embedding_type 'relative_key' is not supported (absolute is)"
+	# "bert", or no model_type at all, is BERT; absolute positions too
+	config "$T/m" 'c["position_embedding_type"] = "absolute"'
+	encode -m "$T/m" "$T/tok.mp" >"$T/bert.mp"
+	run -0 hcmodel check "$T/m"
+	config "$T/m" 'del c["model_type"]; del c["position_embedding_type"]'
+	encode -m "$T/m" "$T/tok.mp" >"$T/none.mp"
+	cmp "$T/bert.mp" "$T/none.mp"
+	run -0 hcmodel check "$T/m"
+}
+
+@test "hcmodel: a pooler or classifier in part, and the classifier's labels" {
+	$MKBIN model "$T/m"
+	cp -r "$T/m" "$T/p"
+	edit "$T/p" 't = [x for x in t if x[0] != "pooler.dense.bias"]'
+	run -1 --separate-stderr hcmodel check "$T/p"
+	[ "$stderr" = "hcmodel: $T/p/model.safetensors: the pooler is incomplete: no 'pooler.dense.bias'" ]
+	# the classifier decides the labels; config.json's are checked
+	edit "$T/m" '
+t += [("classifier.weight", (3, 8), [0.0] * 24),
+      ("classifier.bias", (3,), [0.0] * 3)]'
+	config "$T/m" 'c["num_labels"] = 2'
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *"classifier	3 labels"* ]]
+	[ "$stderr" = "hcmodel: $T/m/model.safetensors: classifier has 3 labels, config.json says 2" ]
+	config "$T/m" 'c["num_labels"] = 3'
+	edit "$T/m" 't = [(n, (4,) if n == "classifier.bias" else s,
+	    [0.0] * 4 if n == "classifier.bias" else v) for n, s, v in t]'
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/model.safetensors: tensor 'classifier.bias' has shape [4], config.json says [3]" ]
+	edit "$T/m" 't = [x for x in t if x[0] != "classifier.weight"]'
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/model.safetensors: the classifier is incomplete: no 'classifier.weight'" ]
+}

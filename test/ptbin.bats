@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# pytorch_model.bin (common/ptbin.c), seen through hcmodel ls and check.
+# pytorch_model.bin (common/tensorfile.c), seen through hcmodel ls and check.
 # The golden .bin files were written by torch.save (PyTorch 1.13) with
 # test/mkbin.py from the weights that "mkbin.py model" writes as safetensors.
 

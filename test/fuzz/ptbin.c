@@ -6,8 +6,7 @@
 #include <stdio.h>
 
 #include "memfile.h"
-#include "model.h"
-#include "ptbin.h"
+#include "tensorfile.h"
 #include "tensor.h"
 
 int

@@ -1,6 +1,14 @@
 /*
- * ptbin.c -- pytorch_model.bin, in the three formats torch.save has
- * written, as a tensor file (model.h).
+ * tensorfile.c -- the files of a checkpoint's tensors (tensorfile.h): the
+ * safetensors reader and writer, pytorch_model.bin's three formats, and
+ * sharded checkpoints.
+ *
+ * safetensors: an 8-byte little-endian header length, a JSON header
+ * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
+ * then the data; offsets are relative to the end of the header.  The file
+ * is memory-mapped and its tensors point into the map.
+ *
+ * pytorch_model.bin, in the three formats torch.save has written:
  *
  * zip (PyTorch 1.6 and later): <name>/data.pkl, a pickle of the state dict,
  * and one stored (uncompressed) entry <name>/data/<key> per storage.
@@ -39,6 +47,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,9 +56,363 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "model.h"
-#include "ptbin.h"
+#include <cjson/cJSON.h>
+
+#include "tensorfile.h"
 #include "util.h"
+
+static int
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- JSON ---- */
+
+static int
+keycmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The keys of an object are sorted: a header of n tensors costs n log n. */
+const char *
+tfile_dupkey(const cJSON *j, int deep)
+{
+	const cJSON *x;
+	const char *d = NULL, **k;
+	int n = 0, i;
+
+	for (x = j->child; x != NULL; x = x->next, n++)
+		if (deep && (cJSON_IsObject(x) || cJSON_IsArray(x)) &&
+		    (d = tfile_dupkey(x, 1)) != NULL)
+			return d;
+	if (!cJSON_IsObject(j) || n < 2)
+		return NULL;
+	k = xcalloc(n, sizeof(*k));
+	for (x = j->child, i = 0; x != NULL; x = x->next)
+		k[i++] = x->string != NULL ? x->string : "";
+	qsort(k, n, sizeof(*k), keycmp);
+	for (i = 1; i < n && d == NULL; i++)
+		if (strcmp(k[i - 1], k[i]) == 0)
+			d = k[i];
+	free(k);
+	return d;
+}
+
+/* ---- safetensors ---- */
+
+/*
+ * The one way a tensor file is opened.  stat first: a FIFO would block
+ * open(2) and a directory would fail at mmap with "No such device".  The
+ * open is non-blocking too, in case the name changed in between.
+ */
+int
+tfile_map(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	memset(tf, 0, sizeof(*tf));
+	tf->path = xstrdup(path);
+	if (stat(path, &st) == -1)
+		return seterr(err, errlen, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return seterr(err, errlen, "%s: not a regular file", path);
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK)) == -1)
+		return seterr(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return seterr(err, errlen, "%s: not a regular file", path);
+	}
+	tf->maplen = st.st_size;
+	if (tf->maplen > 0) {
+		tf->map = mmap(NULL, tf->maplen, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (tf->map == MAP_FAILED) {
+			tf->map = NULL;
+			close(fd);
+			return seterr(err, errlen, "%s: mmap: %s", path,
+			    strerror(errno));
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * The header's numbers are sizes and offsets: whole, not negative, written
+ * as digits alone (the Rust reader's usize; 1e3 and 12.0 are not), and at
+ * most 2^53, past which a double (cJSON's number) no longer holds every
+ * integer.  s[0..n) is the header, already parsed as JSON; the entry
+ * "__metadata__" is free text.  Returns 0, or -1 with err naming the tensor.
+ */
+static int
+numbers(const char *s, size_t n, const char *path, char *err, size_t errlen)
+{
+	const char *key = "", *str = NULL;
+	size_t i = 0, k, keylen = 0, strlen_ = 0;
+	int depth = 0;
+
+	while (i < n) {
+		char c = s[i];
+
+		if (c == '"') {
+			str = s + ++i;
+			for (; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			strlen_ = s + i - str;
+			i++;
+			continue;
+		}
+		if (c == ':' && depth == 1 && str != NULL) {
+			key = str;
+			keylen = strlen_;
+		} else if (c == '{' || c == '[')
+			depth++;
+		else if (c == '}' || c == ']')
+			depth--;
+		if (c != '-' && (c < '0' || c > '9')) {
+			i++;
+			continue;
+		}
+		for (k = i; k < n && strchr("0123456789+-.eE", s[k]) != NULL;
+		    k++)
+			;
+		if (!(keylen == 12 && memcmp(key, "__metadata__", 12) == 0)) {
+			int ok = k - i <= 16;
+			for (size_t m = i; m < k && ok; m++)
+				ok = s[m] >= '0' && s[m] <= '9';
+			if (ok && strtod(s + i, NULL) > 9007199254740992.0)
+				ok = 0;
+			if (!ok)
+				return seterr(err, errlen, "%s: tensor '%.*s' "
+				    "has %.*s, not a whole number from 0 to "
+				    "2^53",
+				    path, (int)(keylen > 200 ? 200 : keylen),
+				    key, (int)(k - i > 40 ? 40 : k - i), s + i);
+		}
+		i = k;
+	}
+	return 0;
+}
+
+/* A data offset of the header, or UINT64_MAX when it is not one. */
+static uint64_t
+offset(const cJSON *x)
+{
+	return cJSON_IsNumber(x) && x->valuedouble >= 0 &&
+	    x->valuedouble <= 9007199254740992.0 &&
+	    x->valuedouble == floor(x->valuedouble) ?
+	    (uint64_t)x->valuedouble : UINT64_MAX;
+}
+
+/* A tensor's bytes in the file, for the overlap check. */
+struct range {
+	const unsigned char	*b, *e;
+	size_t			 i;
+};
+
+static int
+rangecmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->b < y->b ? -1 : x->b > y->b;
+}
+
+int
+safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	const unsigned char *p;
+	const char *end, *d;
+	uint64_t hlen = 0;
+	cJSON *j = NULL, *e;
+	struct range *r;
+	size_t k = 0, nr = 0, far = 0;
+
+	if (tfile_map(tf, path, err, errlen) == -1)
+		goto bad;
+	p = tf->map;
+	if (tf->maplen < 8) {
+		seterr(err, errlen, "%s: %zu bytes, too short for a "
+		    "safetensors header", path, tf->maplen);
+		goto bad;
+	}
+	for (int i = 7; i >= 0; i--)
+		hlen = hlen << 8 | p[i];
+	if (hlen > tf->maplen - 8) {
+		seterr(err, errlen, "%s: header length %llu is past the end of "
+		    "the file (%zu bytes)", path, (unsigned long long)hlen,
+		    tf->maplen);
+		goto bad;
+	}
+	j = cJSON_ParseWithLengthOpts((const char *)p + 8, hlen, &end, 0);
+	if (j == NULL || !cJSON_IsObject(j)) {
+		seterr(err, errlen, "%s: the header is not a JSON object",
+		    path);
+		goto bad;
+	}
+	/* the writers pad the header with spaces; anything else is not ours */
+	for (const char *q = end; q < (const char *)p + 8 + hlen; q++)
+		if (*q != ' ') {
+			seterr(err, errlen, "%s: %zu bytes after the header's "
+			    "JSON, at byte %zu, are not spaces", path,
+			    (size_t)((const char *)p + 8 + hlen - q),
+			    (size_t)(q - (const char *)p));
+			goto bad;
+		}
+	if (numbers((const char *)p + 8, end - (const char *)p - 8, path, err,
+	    errlen) == -1)
+		goto bad;
+	/* a tensor twice: cJSON keeps both, and which one is loaded? */
+	if ((d = tfile_dupkey(j, 0)) != NULL) {
+		seterr(err, errlen, "%s: tensor '%s' is in the header twice",
+		    path, d);
+		goto bad;
+	}
+	tf->e = xcalloc(cJSON_GetArraySize(j) + 1, sizeof(*tf->e));
+	cJSON_ArrayForEach(e, j) {
+		struct tfentry *te = &tf->e[k];
+		cJSON *dt, *sh, *off, *x;
+		uint64_t b, en, n = 1, es;
+
+		if (strcmp(e->string, "__metadata__") == 0)
+			continue;
+		if ((d = tfile_dupkey(e, 1)) != NULL) {
+			seterr(err, errlen, "%s: tensor '%s': key '%s' is "
+			    "there twice", path, e->string, d);
+			goto bad;
+		}
+		dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
+		sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
+		off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
+		if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) ||
+		    !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2) {
+			seterr(err, errlen, "%s: tensor '%s': header entry "
+			    "lacks dtype, shape or data_offsets", path,
+			    e->string);
+			goto bad;
+		}
+		if (strcmp(dt->valuestring, "F32") == 0)
+			te->dtype = DT_F32;
+		else if (strcmp(dt->valuestring, "F16") == 0)
+			te->dtype = DT_F16;
+		else if (strcmp(dt->valuestring, "BF16") == 0)
+			te->dtype = DT_BF16;
+		else
+			te->dtype = -1;	/* another dtype: kept, never loaded */
+		es = te->dtype == -1 ? 0 : tensor_dtsize(te->dtype);
+		if (cJSON_GetArraySize(sh) > TENSOR_MAXDIM) {
+			seterr(err, errlen, "%s: tensor '%s' has %d dimensions",
+			    path, e->string, cJSON_GetArraySize(sh));
+			goto bad;
+		}
+		te->ndim = 0;
+		cJSON_ArrayForEach(x, sh) {
+			if (!cJSON_IsNumber(x) || x->valuedouble < 0 ||
+			    x->valuedouble > 1e12 ||
+			    x->valuedouble != floor(x->valuedouble)) {
+				seterr(err, errlen, "%s: tensor '%s' has a bad "
+				    "shape", path, e->string);
+				goto bad;
+			}
+			te->shape[te->ndim++] = (size_t)x->valuedouble;
+			/* before the product: [2^39, 2^25] wrapped to 0 */
+			if (x->valuedouble > 0 && n > ((uint64_t)1 << 40) /
+			    (uint64_t)x->valuedouble) {
+				seterr(err, errlen, "%s: tensor '%s' is too "
+				    "large", path, e->string);
+				goto bad;
+			}
+			n *= (uint64_t)x->valuedouble;
+		}
+		b = offset(cJSON_GetArrayItem(off, 0));
+		en = offset(cJSON_GetArrayItem(off, 1));
+		if (b > en || en > tf->maplen - 8 - hlen) {
+			seterr(err, errlen, "%s: tensor '%s' has data_offsets "
+			    "outside the data (%llu bytes)", path, e->string,
+			    (unsigned long long)(tf->maplen - 8 - hlen));
+			goto bad;
+		}
+		if (es != 0 && en - b != n * es) {
+			seterr(err, errlen, "%s: tensor '%s': %llu bytes of "
+			    "data for %llu elements of %s", path, e->string,
+			    (unsigned long long)(en - b),
+			    (unsigned long long)n, dt->valuestring);
+			goto bad;
+		}
+		te->name = xstrdup(e->string);
+		te->n = n;
+		te->data = p + 8 + hlen + b;
+		k++;
+		tf->n = k;
+	}
+	/*
+	 * Tensors must not overlap: sorted by where they begin, each must
+	 * begin at or after the furthest end before it (n log n, every one).
+	 */
+	r = xcalloc(k + 1, sizeof(*r));
+	for (size_t a = 0; a < k; a++) {
+		const struct tfentry *te = &tf->e[a];
+		size_t len = te->dtype == -1 ? 0 : te->n *
+		    tensor_dtsize(te->dtype);
+		if (len == 0)
+			continue;
+		r[nr].b = te->data;
+		r[nr].e = r[nr].b + len;
+		r[nr++].i = a;
+	}
+	qsort(r, nr, sizeof(*r), rangecmp);
+	for (size_t a = 1; a < nr; a++) {
+		if (r[a].b < r[far].e) {
+			seterr(err, errlen, "%s: tensors '%s' and '%s' overlap",
+			    path, tf->e[r[far].i].name, tf->e[r[a].i].name);
+			free(r);
+			goto bad;
+		}
+		if (r[a].e > r[far].e)
+			far = a;
+	}
+	free(r);
+	cJSON_Delete(j);
+	return 0;
+bad:
+	cJSON_Delete(j);
+	tfile_release(tf);
+	return -1;
+}
+
+void
+tfile_release(struct tfile *tf)
+{
+	for (size_t i = 0; i < tf->n; i++)
+		free(tf->e[i].name);
+	free(tf->e);
+	if (tf->map != NULL)
+		munmap(tf->map, tf->maplen);
+	for (size_t i = 0; i < tf->nsub; i++)
+		tfile_release(&tf->sub[i]);
+	free(tf->sub);
+	free(tf->buf);
+	free(tf->path);
+	free(tf->priv);
+	memset(tf, 0, sizeof(*tf));
+}
+
+const struct tfentry *
+tfile_find(const struct tfile *tf, const char *name)
+{
+	for (size_t i = 0; i < tf->n; i++)
+		if (strcmp(tf->e[i].name, name) == 0)
+			return &tf->e[i];
+	return NULL;
+}
 
 /* ---- the zip container ---- */
 
@@ -87,16 +450,6 @@ static uint64_t
 rd64(const unsigned char *p)
 {
 	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 /* Byte strings in order: by their bytes, then the shorter first. */
@@ -1275,7 +1628,7 @@ pk_init(struct pk *k, const char *path, size_t filelen, char *err,
 	k->errlen = errlen;
 }
 
-/* Point the interpreter at the next pickle: bytes p[0..len), at offset base. */
+/* Point the interpreter at the next pickle: p[0..len), at offset base. */
 static void
 pk_at(struct pk *k, const unsigned char *p, size_t len, size_t base,
     const char *where)
@@ -2117,7 +2470,7 @@ load_tar(struct tfile *tf, struct pk *k, const char *path, char *err,
 	return collect(tf, v, &sc, err, errlen);
 }
 
-/* ---- opening ---- */
+/* ---- opening a pytorch_model.bin ---- */
 
 int
 ptbin_open(struct tfile *tf, const char *path, char *err, size_t errlen)
@@ -2170,8 +2523,12 @@ ptbin_skipped(const struct tfile *tf, const struct ptskip **skip)
 	return pv->nskip;
 }
 
-void *
-ptbin_joinskipped(const struct tfile *sub, size_t nsub)
+/*
+ * The skipped values of the nsub files of a sharded checkpoint, as one
+ * block for its tf->priv; free(3) releases it.
+ */
+static void *
+joinskipped(const struct tfile *sub, size_t nsub)
 {
 	struct skiplist sl = { NULL, 0, 0 };
 	const struct ptskip *sk;
@@ -2184,4 +2541,352 @@ ptbin_joinskipped(const struct tfile *sub, size_t nsub)
 			    sk[j].why);
 	}
 	return packskip(&sl);
+}
+
+/* ---- choosing a tensor file, and sharded checkpoints ---- */
+
+static int
+endswith(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* A file that is not an index: safetensors or pytorch_model.bin. */
+static int
+openone(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	const unsigned char *m;
+	int pt;
+
+	if (endswith(path, ".bin"))
+		pt = 1;
+	else if (endswith(path, ".safetensors"))
+		pt = 0;
+	else {
+		/* by content: zip, tar or pickle is torch.save's */
+		if (tfile_map(tf, path, err, errlen) == -1) {
+			tfile_release(tf);
+			return -1;
+		}
+		m = tf->map;
+		pt = tf->maplen >= 4 && (memcmp(m, "PK\3\4", 4) == 0 ||
+		    m[0] == 0x80 || (tf->maplen >= 512 &&
+		    memcmp(m + 257, "ustar", 5) == 0));
+		tfile_release(tf);
+	}
+	if (pt)
+		return ptbin_open(tf, path, err, errlen);
+	if (safetensors_open(tf, path, err, errlen) == -1)
+		return -1;
+	tf->format = "safetensors";
+	return 0;
+}
+
+/* The text of a small file, NUL-terminated; NULL with err set. */
+static char *
+slurp(const char *path, size_t max, char *err, size_t errlen)
+{
+	struct tfile tf;
+	char *s;
+
+	if (tfile_map(&tf, path, err, errlen) == -1) {
+		tfile_release(&tf);
+		return NULL;
+	}
+	if (tf.maplen > max) {
+		seterr(err, errlen, "%s: %zu bytes, too large for an index",
+		    path, tf.maplen);
+		tfile_release(&tf);
+		return NULL;
+	}
+	s = xmalloc(tf.maplen + 1);
+	if (tf.maplen > 0)
+		memcpy(s, tf.map, tf.maplen);
+	s[tf.maplen] = '\0';
+	tfile_release(&tf);
+	return s;
+}
+
+/*
+ * A sharded checkpoint: {"weight_map": {tensor: shard file}} names the
+ * shards, files beside the index.  Each is opened once; the entries, in
+ * the order of the weight map, point into them.
+ */
+static int
+openindex(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	cJSON *j = NULL, *wm, *x;
+	char *text, *dir, *sp;
+	const char *slash;
+	size_t nmap, i, cap = 0;
+	int r = -1;
+
+	memset(tf, 0, sizeof(*tf));
+	tf->path = xstrdup(path);
+	if ((text = slurp(path, (size_t)1 << 26, err, errlen)) == NULL)
+		goto out;
+	j = cJSON_Parse(text);
+	free(text);
+	wm = cJSON_GetObjectItemCaseSensitive(j, "weight_map");
+	if (j == NULL || !cJSON_IsObject(j)) {
+		seterr(err, errlen, "%s: not valid JSON", path);
+		goto out;
+	}
+	if (!cJSON_IsObject(wm)) {
+		seterr(err, errlen, "%s: no weight_map object", path);
+		goto out;
+	}
+	slash = strrchr(path, '/');
+	dir = slash ? xstrndup(path, (size_t)(slash - path + 1)) : xstrdup("");
+	nmap = (size_t)cJSON_GetArraySize(wm);
+	tf->e = xcalloc(nmap + 1, sizeof(*tf->e));
+	cJSON_ArrayForEach(x, wm) {
+		const struct tfentry *e = NULL;
+		struct tfile *sh = NULL;
+
+		if (!cJSON_IsString(x) || x->valuestring[0] == '\0' ||
+		    strchr(x->valuestring, '/') != NULL ||
+		    strcmp(x->valuestring, "..") == 0 ||
+		    endswith(x->valuestring, ".json")) {
+			seterr(err, errlen, "%s: tensor '%s' is mapped to %s, "
+			    "not a file name beside the index", path,
+			    x->string, cJSON_IsString(x) ? "a bad name" :
+			    "a non-string");
+			break;
+		}
+		for (i = 0; i < tf->nsub; i++)
+			if (strcmp(strrchr(tf->sub[i].path, '/') ?
+			    strrchr(tf->sub[i].path, '/') + 1 :
+			    tf->sub[i].path, x->valuestring) == 0)
+				sh = &tf->sub[i];
+		if (sh == NULL) {
+			if (tf->nsub == cap) {
+				cap = cap ? 2 * cap : 4;
+				tf->sub = xreallocarray(tf->sub, cap,
+				    sizeof(*tf->sub));
+			}
+			sp = xmalloc(strlen(dir) + strlen(x->valuestring) + 1);
+			sprintf(sp, "%s%s", dir, x->valuestring);
+			sh = &tf->sub[tf->nsub];
+			if (openone(sh, sp, err, errlen) == -1) {
+				free(sp);
+				break;
+			}
+			free(sp);
+			tf->nsub++;
+		}
+		if ((e = tfile_find(sh, x->string)) == NULL) {
+			seterr(err, errlen, "%s: tensor '%s' is mapped to %s, "
+			    "which lacks it", path, x->string, sh->path);
+			break;
+		}
+		tf->e[tf->n] = *e;
+		tf->e[tf->n].name = xstrdup(e->name);
+		tf->n++;
+	}
+	free(dir);
+	if (tf->n < nmap)
+		goto out;
+	if (tf->nsub == 0) {
+		seterr(err, errlen, "%s: the weight_map is empty", path);
+		goto out;
+	}
+	snprintf(tf->fmtbuf, sizeof(tf->fmtbuf), "%zu shard%s, %s", tf->nsub,
+	    tf->nsub == 1 ? "" : "s", tf->sub[0].format);
+	tf->format = tf->fmtbuf;
+	if (strncmp(tf->sub[0].format, "PyTorch", 7) == 0)
+		tf->priv = joinskipped(tf->sub, tf->nsub);
+	r = 0;
+out:
+	cJSON_Delete(j);
+	if (r == -1)
+		tfile_release(tf);
+	return r;
+}
+
+int
+tfile_open(struct tfile *tf, const char *path, char *err, size_t errlen)
+{
+	if (endswith(path, ".index.json"))
+		return openindex(tf, path, err, errlen);
+	return openone(tf, path, err, errlen);
+}
+
+int
+tfile_opendir(struct tfile *tf, const char *dir, char *err, size_t errlen)
+{
+	static const char *const names[] = { "model.safetensors",
+	    "model.safetensors.index.json", "pytorch_model.bin",
+	    "pytorch_model.bin.index.json" };
+	struct stat st;
+	char path[4096];
+	size_t i;
+
+	memset(tf, 0, sizeof(*tf));
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		/* a FIFO or directory by that name is an error, not absent */
+		if (stat(path, &st) == 0)
+			return tfile_open(tf, path, err, errlen);
+	}
+	return seterr(err, errlen, "%s: no model.safetensors or "
+	    "pytorch_model.bin", dir);
+}
+
+/* ---- writing ---- */
+
+FILE *
+tfile_create(const char *path, char **tmp, char *err, size_t errlen)
+{
+	mode_t u;
+	FILE *fp;
+	int fd, e;
+
+	*tmp = xmalloc(strlen(path) + sizeof(".tmp-XXXXXX"));
+	sprintf(*tmp, "%s.tmp-XXXXXX", path);
+	if ((fd = mkstemp(*tmp)) == -1) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+		return NULL;
+	}
+	umask(u = umask(022));
+	if (fchmod(fd, 0666 & ~u) == -1 || (fp = fdopen(fd, "wb")) == NULL) {
+		e = errno;
+		close(fd);
+		remove(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+		seterr(err, errlen, "%s: %s", path, strerror(e));
+		return NULL;
+	}
+	return fp;
+}
+
+int
+tfile_commit(FILE *fp, char **tmp, const char *path, int replace, char *err,
+    size_t errlen)
+{
+	int bad = ferror(fp), e = EIO, r = 0;
+
+	if (fflush(fp) == EOF || fsync(fileno(fp)) == -1) {
+		bad = 1;
+		e = errno;
+	}
+	if (fclose(fp) == EOF && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad)
+		r = seterr(err, errlen, "%s: %s", path, strerror(e));
+	/* link(2) refuses to replace: no check-then-write race */
+	else if ((replace ? rename(*tmp, path) : link(*tmp, path)) == -1)
+		r = seterr(err, errlen, "%s: %s", path, errno == EEXIST ?
+		    "exists (-f replaces it)" : strerror(errno));
+	if (r == -1 || !replace)
+		remove(*tmp);
+	free(*tmp);
+	*tmp = NULL;
+	return r;
+}
+
+static const char *const stdt[] = { "F32", "F16", "BF16" };
+
+/* Whether the writer takes entry e: F32, F16 or BF16. */
+static int
+floats(const struct tfentry *e)
+{
+	return e->dtype >= DT_F32 && e->dtype <= DT_BF16;
+}
+
+/*
+ * The safetensors header of the entries of e that the writer takes, each
+ * in dtype (-1: its own): an 8-byte little-endian header length, the JSON
+ * (padded with spaces to a multiple of 8), then the data, each tensor at
+ * the [begin, end) byte offsets the header gives, relative to the data
+ * start.  NULL when out of memory; *len is its length.
+ */
+static char *
+header(const struct tfentry *e, size_t n, int dtype, size_t *len)
+{
+	cJSON *hdr, *meta, *h, *a;
+	char *js, *b;
+	size_t off = 0, jl, pad;
+
+	hdr = cJSON_CreateObject();
+	meta = cJSON_AddObjectToObject(hdr, "__metadata__");
+	cJSON_AddStringToObject(meta, "format", "pt");
+	for (size_t i = 0; i < n; i++) {
+		int dt = dtype == -1 ? e[i].dtype : dtype;
+
+		if (!floats(&e[i]))
+			continue;
+		h = cJSON_AddObjectToObject(hdr, e[i].name);
+		cJSON_AddStringToObject(h, "dtype", stdt[dt]);
+		a = cJSON_AddArrayToObject(h, "shape");
+		for (int d = 0; d < e[i].ndim; d++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateNumber((double)e[i].shape[d]));
+		a = cJSON_AddArrayToObject(h, "data_offsets");
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
+		off += e[i].n * tensor_dtsize(dt);
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)off));
+	}
+	js = cJSON_PrintUnformatted(hdr);
+	cJSON_Delete(hdr);
+	if (js == NULL)
+		return NULL;
+	jl = strlen(js);
+	pad = (8 - (8 + jl) % 8) % 8;
+	*len = 8 + jl + pad;
+	b = xmalloc(*len);
+	for (int i = 0; i < 8; i++)
+		b[i] = (char)((uint64_t)(jl + pad) >> (8 * i));
+	memcpy(b + 8, js, jl);
+	memset(b + 8 + jl, ' ', pad);
+	free(js);
+	return b;
+}
+
+int
+tfile_write(const char *path, const struct tfentry *e, size_t n, int dtype,
+    int replace, char *err, size_t errlen)
+{
+	float buf[4096];
+	unsigned char out[4096 * 4];
+	char *h, *tmp;
+	size_t hl;
+	FILE *fp;
+
+	if ((h = header(e, n, dtype, &hl)) == NULL)
+		return seterr(err, errlen, "%s: out of memory", path);
+	if ((fp = tfile_create(path, &tmp, err, errlen)) == NULL) {
+		free(h);
+		return -1;
+	}
+	fwrite(h, 1, hl, fp);
+	free(h);
+	/* The values as stored, or through f32 to the dtype asked. */
+	for (size_t i = 0; i < n; i++) {
+		const struct tfentry *t = &e[i];
+		size_t es;
+
+		if (!floats(t))
+			continue;
+		es = tensor_dtsize(t->dtype);
+		if (dtype == -1 || dtype == t->dtype) {
+			fwrite(t->data, es, t->n, fp);
+			continue;
+		}
+		for (size_t j = 0, k; j < t->n; j += k) {
+			k = t->n - j < 4096 ? t->n - j : 4096;
+			tensor_to_f32(buf, (const unsigned char *)t->data +
+			    j * es, t->dtype, k);
+			tensor_from_f32(out, buf, dtype, k);
+			fwrite(out, tensor_dtsize(dtype), k, fp);
+		}
+	}
+	return tfile_commit(fp, &tmp, path, replace, err, errlen);
 }
