@@ -172,6 +172,14 @@ clean-testbin:
 
 .PHONY: clean-testbin
 
+# ---- test-only programs: pre-training's heads, against HF and by finite
+# differences (test/pretrain.bats) ----
+TESTBIN += test/ptcheck
+check: test/ptcheck
+
+test/ptcheck: test/ptcheck.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
 # ---- test-only programs: the record layer's driver (test/rec.bats) ----
 TESTBIN += test/rectest
 check: test/rectest
