@@ -538,6 +538,17 @@ model_filegroups(const struct tfile *tf, struct bert_config *c,
 		else if (r == 1)
 			*groups |= o;
 	}
+	/*
+	 * The pre-training heads are no part of an encoder's work: a
+	 * checkpoint whose heads are incomplete is read without them.
+	 */
+	for (i = 0; i < it.f->nt; i++) {
+		if (!(it.f->t[i].flags & *groups & MT_PRETRAIN))
+			continue;
+		atrow(&it, i);
+		if (model_find(tf, &it, &e, scratch, sizeof(scratch)) != 1)
+			*groups &= ~(it.t->flags & MT_PRETRAIN);
+	}
 	/* the first row of a group there with a dimension K, the labels */
 	for (i = 0; i < it.f->nt && c->nlabels == 0; i++) {
 		if (!(it.f->t[i].flags & *groups) ||

@@ -102,7 +102,8 @@ struct bert {
  * BertForPreTraining's heads are the groups MT_MLM and MT_NSP, outside
  * MT_OPTIONAL so that fine-tuning neither trains nor writes them; the
  * loader reads them when a checkpoint has them and stw_write writes them
- * when the model has them.  The masked-LM decoder is tied to the word
+ * when the model has them; a checkpoint whose heads are incomplete is
+ * read without them.  The masked-LM decoder is tied to the word
  * embeddings and has no row: a checkpoint's cls.predictions.decoder.*
  * copy is ignored.
  *
