@@ -42,12 +42,13 @@ struct corpus {
 };
 
 enum {
-	O_DROPOUT = 256, O_EVERY, O_LR, O_MAXNORM, O_NSP, O_RESUME, O_SEED,
+	O_DROPOUT = 256, O_EVAL, O_EVERY, O_LR, O_MAXNORM, O_NSP, O_RESUME, O_SEED,
 	O_STEPS, O_VERBOSE, O_WARMUP, O_WD, O_WWM
 };
 
 static const struct option longopts[] = {
 	{ "dropout",		required_argument, NULL, O_DROPOUT },
+	{ "eval",		no_argument,	   NULL, O_EVAL },
 	{ "lr",			required_argument, NULL, O_LR },
 	{ "max-grad-norm",	required_argument, NULL, O_MAXNORM },
 	{ "nsp",		no_argument,	   NULL, O_NSP },
@@ -72,6 +73,8 @@ usage(void)
 	    "\t[--weight-decay w] [--dropout p] [--max-grad-norm x] "
 	    "[--seed n]\n"
 	    "\t[--save-every n] [--wwm] [--nsp] [--resume dir] [--verbose] "
+	    "[file ...]\n"
+	    "       pretrain --eval --resume dir [-B batch] [--seed n] "
 	    "[file ...]\n");
 	exit(2);
 }
@@ -565,6 +568,66 @@ prog_line(struct prog *g, long step, long steps, long step0, int done)
 	g->nloss = g->hit = g->nmask = 0;
 }
 
+/* ---- evaluation ---- */
+
+/*
+ * Masked-token loss and accuracy of the model in p on every line of c,
+ * each one sequence ([CLS] line [SEP], cut to T tokens), masked as in
+ * training from (seed, line), without dropout: one line on stdout, the
+ * checkpoint, its step, the tokens predicted, the mean loss, accuracy.
+ */
+static void
+evaluate(struct pretrain *p, const struct corpus *c, const struct hyper *hp,
+    const struct wp_vocab *v, int mk, const char *dir)
+{
+	struct batch bb;
+	double loss = 0;
+	long hit = 0, nm = 0;
+	int T = p->t.m.cfg.P;
+
+	bb.T = xcalloc(hp->B, sizeof(int));
+	bb.ids = xcalloc(hp->B * (size_t)T, sizeof(int));
+	bb.seg = xcalloc(hp->B * (size_t)T, sizeof(int));
+	bb.label = xcalloc(hp->B * (size_t)T, sizeof(int));
+	bb.pos = xcalloc(T, sizeof(int));
+	bb.wstart = xcalloc(T, sizeof(int));
+	for (size_t i = 0; i < c->n; i += hp->B) {
+		int B = c->n - i < (size_t)hp->B ? (int)(c->n - i) :
+		    (int)hp->B;
+		size_t N = 0;
+
+		for (int b = 0; b < B; b++) {
+			size_t a = c->off[i + b], z = c->off[i + b + 1];
+			uint64_t s = train_key((uint64_t)hp->seed,
+			    (long)(i + b), 1, 98);
+			int *ids = bb.ids + N, n = 0;
+
+			ids[n++] = v->cls;
+			for (size_t k = a; k < z && n < T - 1; k++)
+				ids[n++] = c->ids[k];
+			ids[n++] = v->sep;
+			memset(bb.seg + N, 0, n * sizeof(int));
+			mask(ids, bb.label + N, n, v, mk, hp->wwm, &s, &bb);
+			bb.T[b] = n;
+			N += n;
+		}
+		bb.pb = (struct pt_batch){ B, bb.T, bb.ids, bb.seg, bb.label,
+		    NULL };
+		pt_forward(p, &bb.pb, 0);
+		loss += (double)p->mlm_loss * p->M;
+		hit += p->correct;
+		nm += p->M;
+	}
+	printf("%s\t%ld\t%ld\t%.4f\t%.4f\n", dir, p->t.step, nm,
+	    nm ? loss / nm : 0.0, nm ? (double)hit / nm : 0.0);
+	free(bb.T);
+	free(bb.ids);
+	free(bb.seg);
+	free(bb.label);
+	free(bb.pos);
+	free(bb.wstart);
+}
+
 /* ---- main ---- */
 
 int
@@ -580,7 +643,7 @@ main(int argc, char *argv[])
 	struct prog g = { 0 };
 	const char *out = NULL, *vocab = NULL, *resume = NULL;
 	char e[512], stage[2048], vpath[2048], hash[32], mine[32];
-	int ch, verbose = 0, keepsteps = 0, mk;
+	int ch, verbose = 0, keepsteps = 0, mk, eval = 0;
 	long step0 = 0;
 
 	outinit();
@@ -613,6 +676,9 @@ main(int argc, char *argv[])
 			break;
 		case O_DROPOUT:
 			hp.dropout = optnum("--dropout", optarg, 0, 0.99);
+			break;
+		case O_EVAL:
+			eval = 1;
 			break;
 		case O_EVERY:
 			hp.every = optint("--save-every", optarg, 1, 1L << 30);
@@ -655,7 +721,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (out == NULL || (vocab == NULL && resume == NULL))
+	if (eval ? resume == NULL : out == NULL || (vocab == NULL &&
+	    resume == NULL))
 		usage();
 	if (hp.C % hp.H != 0) {
 		warnx("-C %ld is not a multiple of -H %ld", hp.C, hp.H);
@@ -664,7 +731,11 @@ main(int argc, char *argv[])
 	if (hp.F == 0)
 		hp.F = 4 * hp.C;
 	if (resume != NULL) {
+		struct hyper keep = hp;
+
 		readstate(resume, &hp, &step0, hash, sizeof(hash), keepsteps);
+		if (eval)
+			hp.B = keep.B, hp.seed = keep.seed;
 		if (vocab == NULL) {
 			snprintf(vpath, sizeof(vpath), "%s/vocab.txt", resume);
 			vocab = vpath;
@@ -674,7 +745,7 @@ main(int argc, char *argv[])
 		hp.warmup = hp.steps / 10;
 	if (hp.every == 0)
 		hp.every = hp.steps;
-	if (mkdir(out, 0777) == -1 && errno != EEXIST)
+	if (!eval && mkdir(out, 0777) == -1 && errno != EEXIST)
 		err(1, "%s", out);
 
 	if (wp_load(&v, vocab, e, sizeof(e)) == -1)
@@ -693,7 +764,7 @@ main(int argc, char *argv[])
 
 		snprintf(mine, sizeof(mine), "%016llx",
 		    (unsigned long long)c.hash);
-		if (strcmp(mine, hash) != 0)
+		if (!eval && strcmp(mine, hash) != 0)
 			errx(1, "%s/trainer_state.json: trained on other "
 			    "records (data_hash %s, these are %s)", resume,
 			    hash, mine);
@@ -717,6 +788,12 @@ main(int argc, char *argv[])
 		k.eps = 1e-12f;
 		k.lower = -1;
 		pt_init(&p, &k, NULL, (float)hp.dropout, (uint64_t)hp.seed);
+	}
+	if (eval) {
+		evaluate(&p, &c, &hp, &v, mk, resume);
+		closeout(stdout, "stdout");
+		pt_release(&p);
+		return 0;
 	}
 	snprintf(stage, sizeof(stage), "%s/.pretrain", out);
 	stage_init(stage, vocab, &hp);
