@@ -44,6 +44,12 @@ PT="-L 2 -C 32 -H 2 -T 48 -B 8 --seed 3"
 	[[ $output == *"cls.seq_relationship.bias"* ]]
 }
 
+@test "pretrain: finite differences of the masked-LM loss alone" {
+	run "$TOP/test/ptcheck" -n "$D/m"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
 @test "pretrain: finite differences with whole kernel panels, no dropout" {
 	run "$TOP/test/ptcheck" -d 0 "$D/w"
 	echo "$output"

@@ -2,7 +2,7 @@
  * ptcheck -- check pre-training's heads and loss (common/pretrain.c).
  *
  *	usage: ptcheck -r refdir
- *	       ptcheck [-d dropout] [-t tol] model
+ *	       ptcheck [-n] [-d dropout] [-t tol] model
  *
  * With -r, against Hugging Face: refdir holds a BertForPreTraining, one
  * masked batch (batch.json) with HF's losses, and every parameter's
@@ -13,7 +13,8 @@
  * pre-training heads, test/mkmodel.py --extra): for a few elements of
  * every parameter tensor, the analytic gradient against a central finite
  * difference of the loss in float32, both masked-LM and next-sentence
- * losses on, dropout on (its masks are fixed by the step).  The float
+ * losses on (-n: masked-LM alone, the pooler's and next-sentence
+ * head's gradients then 0), dropout on (its masks are fixed by the step).  The float
  * loss limits the difference's precision: tol (default 2e-2) is relative
  * to the largest gradient of the tensor.
  *
@@ -168,7 +169,7 @@ loss_at(struct pretrain *p, const struct pt_batch *pb)
 }
 
 static int
-fdcheck(const char *dir, float drop, double tol)
+fdcheck(const char *dir, float drop, double tol, int nonsp)
 {
 	struct pretrain p;
 	struct bert src;
@@ -192,7 +193,7 @@ fdcheck(const char *dir, float drop, double tol)
 	nsp[0] = 0, nsp[1] = 1, nsp[2] = 1;
 	pt_init(&p, &src.cfg, &src, drop, 3);
 	p.t.step = 5;
-	pb = (struct pt_batch){ B, Ts, ids, seg, label, nsp };
+	pb = (struct pt_batch){ B, Ts, ids, seg, label, nonsp ? NULL : nsp };
 	pt_forward(&p, &pb, 1);
 	pt_backward(&p);
 	float *g = xmalloc(p.t.m.nparams * sizeof(float));
@@ -245,12 +246,15 @@ main(int argc, char *argv[])
 	const char *ref = NULL;
 	float drop = 0.1f;
 	double tol = 2e-2;
-	int ch;
+	int ch, nonsp = 0;
 
-	while ((ch = getopt(argc, argv, "d:r:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "d:nr:t:")) != -1) {
 		switch (ch) {
 		case 'd':
 			drop = strtof(optarg, NULL);
+			break;
+		case 'n':
+			nonsp = 1;
 			break;
 		case 'r':
 			ref = optarg;
@@ -267,9 +271,9 @@ main(int argc, char *argv[])
 	if (ref != NULL && argc == 0)
 		return reference(ref);
 	if (ref == NULL && argc == 1)
-		return fdcheck(argv[0], drop, tol);
+		return fdcheck(argv[0], drop, tol, nonsp);
 usage:
 	fprintf(stderr, "usage: ptcheck -r refdir\n"
-	    "       ptcheck [-d dropout] [-t tol] model\n");
+	    "       ptcheck [-n] [-d dropout] [-t tol] model\n");
 	return 2;
 }
