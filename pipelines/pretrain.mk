@@ -25,6 +25,11 @@ FFN ?= 512
 MAXLEN ?= 64
 BATCH ?= 32
 STEPS ?= 2000
+# then go on from ckpt-STEPS to this step (--resume --steps): a second
+# schedule, warm from step STEPS's moments, the rate back at
+# (MORE - STEPS) / (MORE - warm-up) of its peak, decaying to 0 at MORE;
+# MORE = STEPS for one schedule alone
+MORE ?= 4000
 SAVE ?= 250
 LR ?= 1e-3
 SEED ?= 1
@@ -34,7 +39,7 @@ DEV ?= 402
 PTFLAGS ?= --wwm --nsp
 
 .DEFAULT_GOAL := pretrain
-pretrain: $(OUT)/done $(OUT)/accuracy.tsv
+pretrain: $(OUT)/more $(OUT)/accuracy.tsv
 
 # Every verse, one a line, without its reference ("Ge1:1 ").
 $(OUT)/kjv.txt:
@@ -59,10 +64,29 @@ $(OUT)/done: $(OUT)/train.tok $(OUT)/vocab.txt
 	    --verbose $< 2>$(OUT)/train.log
 	touch $@
 
+$(OUT)/more: $(OUT)/done
+	if [ $(MORE) -gt $(STEPS) ]; then \
+	    pretrain -o $(OUT) --resume $(OUT)/ckpt-$(STEPS) --steps $(MORE) \
+	        --save-every $(SAVE) --verbose $(OUT)/train.tok \
+	        2>>$(OUT)/train.log; \
+	fi
+	touch $@
+
 # masked-token loss and accuracy of every checkpoint on the held-out text
-$(OUT)/accuracy.tsv: $(OUT)/done $(OUT)/dev.tok
-	for d in $$(ls -d $(OUT)/ckpt-* | sort -t- -k2 -n); do \
-	    pretrain --eval --resume $$d -o $(OUT) $(OUT)/dev.tok; \
+$(OUT)/accuracy.tsv: $(OUT)/more $(OUT)/dev.tok
+	for s in $$(ls -d $(OUT)/ckpt-* | sed 's,.*/ckpt-,,' | sort -n); do \
+	    pretrain --eval --resume $(OUT)/ckpt-$$s $(OUT)/dev.tok; \
 	done >$@
 
 .PHONY: pretrain
+
+# Checkpoints in half precision for samples/ (hcmodel convert -t f16:
+# the weights, config.json and vocab.txt, not the trainer's state).
+SAMPLE_STEPS ?= 500 1000 4000
+SAMPLES ?= $(TOP)/samples
+samples: $(foreach s,$(SAMPLE_STEPS),$(SAMPLES)/pretrain-kjv-$(s)/model.safetensors)
+$(SAMPLES)/pretrain-kjv-%/model.safetensors: $(OUT)/ckpt-%/model.safetensors
+	rm -rf $(SAMPLES)/pretrain-kjv-$*
+	hcmodel convert -t f16 $(OUT)/ckpt-$* $(SAMPLES)/pretrain-kjv-$*
+
+.PHONY: samples
