@@ -81,6 +81,17 @@ bench: deps
 	$(MAKE) all
 	test/bench/run
 
+# Pre-training from scratch (pipelines/pretrain.mk, emergence.mk): the
+# corpus is the King James Bible of bible-kjv-text (public domain),
+# printed by bible-kjv's `bible`.
+PRETRAIN_DEBS = bible-kjv bible-kjv-text
+
+pretrain: DEBS += $(PRETRAIN_DEBS)
+pretrain: deps
+	$(MAKE) all
+	$(MAKE) -f pipelines/pretrain.mk
+	$(MAKE) -f pipelines/emergence.mk
+
 # the filters' pages, and headcount(7): the records they pass
 lint:
 	mandoc -Tlint -W warning man/*.1 man/*.7
@@ -100,7 +111,7 @@ uninstall:
 clean:
 	rm -f $(BIN) common/*.o common/libcommon.a cmd/view.inc
 
-.PHONY: all deps check demo bench lint install uninstall clean
+.PHONY: all deps check demo bench pretrain lint install uninstall clean
 
 # ---- fuzzing (libFuzzer, clang): make fuzz FUZZTIME=600 ----
 # Each test/fuzz/NAME.c runs for FUZZTIME seconds on its corpus,
@@ -157,6 +168,14 @@ clean-testbin:
 	rm -f $(TESTBIN)
 
 .PHONY: clean-testbin
+
+# ---- test-only programs: pre-training's heads, against HF and by finite
+# differences (test/pretrain.bats) ----
+TESTBIN += test/ptcheck
+check: test/ptcheck
+
+test/ptcheck: test/ptcheck.c common/libcommon.a $(HDR)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 # ---- test-only programs: the record layer's driver (test/rec.bats) ----
 TESTBIN += test/rectest

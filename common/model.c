@@ -149,6 +149,22 @@ static const struct model_tensor bert_tensors[] = {
 	    B(cw), 0, "KC", MT_HEAD | MT_DECAY },
 	{ "classifier.bias", NULL,
 	    B(cb), 0, "K", MT_HEAD },
+	{ "cls.predictions.bias", NULL,
+	    B(mlmb), 0, "V", MT_MLM },
+	{ "cls.predictions.transform.dense.weight", NULL,
+	    B(mtw), 0, "CC", MT_MLM | MT_DECAY },
+	{ "cls.predictions.transform.dense.bias", NULL,
+	    B(mtb), 0, "C", MT_MLM },
+	{ "cls.predictions.transform.LayerNorm.weight",
+	    "cls.predictions.transform.LayerNorm.gamma",
+	    B(mlng), 0, "C", MT_MLM | MT_GAIN },
+	{ "cls.predictions.transform.LayerNorm.bias",
+	    "cls.predictions.transform.LayerNorm.beta",
+	    B(mlnb), 0, "C", MT_MLM },
+	{ "cls.seq_relationship.weight", NULL,
+	    B(nspw), 0, "2C", MT_NSP | MT_DECAY },
+	{ "cls.seq_relationship.bias", NULL,
+	    B(nspb), 0, "2", MT_NSP },
 };
 
 #undef B
@@ -327,6 +343,7 @@ dim(const struct bert_config *c, char d)
 	case 'C': return (size_t)c->C;
 	case 'F': return (size_t)c->F;
 	case 'K': return (size_t)c->nlabels;
+	case '2': return 2;
 	}
 	errx(1, "internal error: shape letter '%c'", d);
 }
@@ -372,7 +389,7 @@ model_it_next(struct model_it *it)
 			it->layer = 0;
 		}
 		it->i++;
-		if (!(t->flags & MT_OPTIONAL) || (t->flags & it->groups))
+		if (!(t->flags & MT_GROUPS) || (t->flags & it->groups))
 			break;
 	}
 	it->t = t;
@@ -387,7 +404,7 @@ model_it_next(struct model_it *it)
 const char *
 model_prefix(const struct model_it *it)
 {
-	return it->t->flags & MT_HEAD ? "" : it->f->prefix;
+	return it->t->flags & (MT_HEAD | MT_PRETRAIN) ? "" : it->f->prefix;
 }
 
 /* The field of tensor it in m: a struct bert's, or a layer's. */
@@ -447,13 +464,13 @@ unsigned
 model_groups(const struct bert *m)
 {
 	struct model_it it;
-	unsigned g = MT_OPTIONAL;
+	unsigned g = MT_GROUPS;
 
-	model_it_init(&it, &m->cfg, MT_OPTIONAL);
+	model_it_init(&it, &m->cfg, MT_GROUPS);
 	while (model_it_next(&it))
-		if ((it.t->flags & MT_OPTIONAL) && (it.n == 0 ||
+		if ((it.t->flags & MT_GROUPS) && (it.n == 0 ||
 		    model_ptr(m, &it) == NULL))
-			g &= ~(it.t->flags & MT_OPTIONAL);
+			g &= ~(it.t->flags & MT_GROUPS);
 	return g;
 }
 
@@ -510,7 +527,7 @@ model_filegroups(const struct tfile *tf, struct bert_config *c,
 	model_it_init(&it, c, 0);
 	/* a group's first row decides; err keeps the first error */
 	for (i = 0; i < it.f->nt; i++) {
-		if ((o = it.f->t[i].flags & MT_OPTIONAL) == 0 || (seen & o))
+		if ((o = it.f->t[i].flags & MT_GROUPS) == 0 || (seen & o))
 			continue;
 		seen |= o;
 		atrow(&it, i);
@@ -520,6 +537,17 @@ model_filegroups(const struct tfile *tf, struct bert_config *c,
 			rc = -1;
 		else if (r == 1)
 			*groups |= o;
+	}
+	/*
+	 * The pre-training heads are no part of an encoder's work: a
+	 * checkpoint whose heads are incomplete is read without them.
+	 */
+	for (i = 0; i < it.f->nt; i++) {
+		if (!(it.f->t[i].flags & *groups & MT_PRETRAIN))
+			continue;
+		atrow(&it, i);
+		if (model_find(tf, &it, &e, scratch, sizeof(scratch)) != 1)
+			*groups &= ~(it.t->flags & MT_PRETRAIN);
 	}
 	/* the first row of a group there with a dimension K, the labels */
 	for (i = 0; i < it.f->nt && c->nlabels == 0; i++) {

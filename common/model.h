@@ -61,6 +61,11 @@ struct bert {
 	struct bert_layer	*layer;		/* L of them */
 	float	*pw, *pb;	/* pooler.dense (C, C), (C); NULL if absent */
 	float	*cw, *cb;	/* classifier (nlabels, C), (nlabels); or NULL */
+	/* BertForPreTraining's heads (MT_MLM, MT_NSP); NULL if absent */
+	float	*mtw, *mtb;	/* cls.predictions.transform.dense (C, C), (C) */
+	float	*mlng, *mlnb;	/* its LayerNorm (C), (C) */
+	float	*mlmb;		/* cls.predictions.bias (V); decoder: wte */
+	float	*nspw, *nspb;	/* cls.seq_relationship (2, C), (2) */
 	int	 packed;	/* the layers' dense weights are gemm_pack()ed */
 	uint16_t **bfw;		/* (4L) the same in bf16, gemmbf_pack()ed: */
 				/* qkv, attention output, FFN in, out; or NULL */
@@ -91,7 +96,16 @@ struct bert {
  *
  * shape: a config letter a dimension (at most two): V vocab_size, P
  * max_position_embeddings, S type_vocab_size, C hidden_size, F
- * intermediate_size, K the classifier's labels (the checkpoint's).
+ * intermediate_size, K the classifier's labels (the checkpoint's), 2
+ * the two classes of next-sentence prediction.
+ *
+ * BertForPreTraining's heads are the groups MT_MLM and MT_NSP, outside
+ * MT_OPTIONAL so that fine-tuning neither trains nor writes them; the
+ * loader reads them when a checkpoint has them and stw_write writes them
+ * when the model has them; a checkpoint whose heads are incomplete is
+ * read without them.  The masked-LM decoder is tied to the word
+ * embeddings and has no row: a checkpoint's cls.predictions.decoder.*
+ * copy is ignored.
  *
  * A table lists its rows in the order of HF's state dict: those before
  * the layers, the per-layer ones (repeated for every layer), the rest; an
@@ -111,9 +125,14 @@ enum {
 	MT_DECAY	= 1 << 1,	/* AdamW's weight decay applies */
 	MT_GAIN		= 1 << 2,	/* a LayerNorm gain: starts at 1 */
 	MT_POOLER	= 1 << 3,	/* optional: the pooler */
-	MT_HEAD		= 1 << 4	/* optional: classifier, no prefix */
+	MT_HEAD		= 1 << 4,	/* optional: classifier, no prefix */
+	MT_MLM		= 1 << 5,	/* optional: masked-LM head, no prefix */
+	MT_NSP		= 1 << 6	/* optional: next-sentence head, same */
 };
+/* The groups fine-tuning trains; MT_GROUPS: every optional group. */
 #define MT_OPTIONAL	(MT_POOLER | MT_HEAD)
+#define MT_PRETRAIN	(MT_MLM | MT_NSP)
+#define MT_GROUPS	(MT_OPTIONAL | MT_PRETRAIN)
 
 struct model_tensor {
 	const char	*name;

@@ -174,8 +174,11 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 	if (c == NULL)
 		c = cJSON_CreateObject();
 
+	/* BERT with the pre-training heads and no classifier: HF's class */
 	arch = cJSON_CreateArray();
-	cJSON_AddItemToArray(arch, cJSON_CreateString(f->arch));
+	cJSON_AddItemToArray(arch, cJSON_CreateString(strcmp(f->type,
+	    "bert") == 0 && (model_groups(m) & (MT_MLM | MT_HEAD)) == MT_MLM ?
+	    "BertForPreTraining" : f->arch));
 	set(c, "architectures", arch);
 	set(c, "model_type", cJSON_CreateString(f->type));
 	setnum(c, "hidden_size", k->C);
@@ -539,9 +542,10 @@ int
 stw_write(const struct bert *m, const char *srcdir, const char *dir,
     char *err, size_t errlen)
 {
+	/* a trainer's state too (pretrain), so that it is part of the whole */
 	static const char *const copy[] = { "vocab.txt",
 	    "tokenizer_config.json", "special_tokens_map.json",
-	    "tokenizer.json" };
+	    "tokenizer.json", "trainer_state.json", "optimizer.safetensors" };
 	struct tfentry *v;
 	sigset_t block, saved;
 	char *path, *t, *parent, *base, *tmp;

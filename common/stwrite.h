@@ -29,8 +29,10 @@ int	stw_check(const char *dir, const char *srcdir, int force, char *err,
  * ..., "bert.pooler...", "classifier.weight"); config.json, that of srcdir
  * when it has one, with the family's architecture and model_type, m's
  * sizes, num_labels, id2label and label2id (kept from srcdir when it
- * has as many labels), problem_type "regression" for one label; vocab.txt
- * and the tokenizer files of srcdir copied when present.  srcdir may be
+ * has as many labels), problem_type "regression" for one label; vocab.txt,
+ * the tokenizer files and a trainer's state (trainer_state.json,
+ * optimizer.safetensors) of srcdir copied when present.  A model with
+ * the masked-LM head and no classifier is a BertForPreTraining.  srcdir may be
  * NULL, and may be dir.
  *
  * The directory is written whole under a new unique name beside dir

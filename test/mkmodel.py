@@ -8,7 +8,8 @@ Face layout (config.json, model.safetensors, vocab.txt) for the tests.
   --prefix       names with "bert." (as BertForSequenceClassification)
   --gamma        LayerNorm gamma/beta, as old checkpoints
   --no-pooler    no pooler (a BertModel without one)
-  --extra        extra tensors (a pre-training head), to be ignored
+  --extra        BertForPreTraining's heads (cls.*, the decoder a tied
+                 copy of the word embeddings) and an int64 buffer
   --seed S
   --vocab FILE   take the vocabulary from FILE (V = its lines)
 
@@ -92,6 +93,14 @@ if a.labels > 0:
 if a.extra:
     t["cls.predictions.bias"] = n(V, sd=0.1)
     t["cls.predictions.transform.dense.weight"] = n(C, C)
+    t["cls.predictions.transform.dense.bias"] = n(C, sd=0.1)
+    t["cls.predictions.transform.LayerNorm.weight"] = 1 + n(C, sd=0.1)
+    t["cls.predictions.transform.LayerNorm.bias"] = n(C, sd=0.1)
+    wte = [v for k, v in t.items() if k.endswith("word_embeddings.weight")]
+    t["cls.predictions.decoder.weight"] = wte[0]
+    t["cls.predictions.decoder.bias"] = t["cls.predictions.bias"]
+    t["cls.seq_relationship.weight"] = n(2, C)
+    t["cls.seq_relationship.bias"] = n(2, sd=0.1)
     t["bert.embeddings.position_ids" if a.prefix else
       "embeddings.position_ids"] = None        # an int64 buffer
 
