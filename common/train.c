@@ -19,19 +19,10 @@
 
 /* ---- random numbers and dropout masks ---- */
 
-/* The splitmix64 finaliser: a good 64-bit mix of z. */
-static inline uint64_t
-mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 uint64_t
 train_rand(uint64_t *s)
 {
-	return mix64(*s += 0x9e3779b97f4a7c15ULL);
+	return splitmix64(s);
 }
 
 /* Box-Muller; one of the pair is thrown away, for a simple state. */
@@ -50,9 +41,9 @@ train_key(uint64_t seed, long step, int layer, int kind)
 {
 	uint64_t k;
 
-	k = mix64(seed + 0x9e3779b97f4a7c15ULL);
-	k = mix64(k ^ ((uint64_t)step * 0xd1342543de82ef95ULL));
-	return mix64(k ^ ((uint64_t)layer << 8 | (uint64_t)kind));
+	k = splitmix64_mix(seed + 0x9e3779b97f4a7c15ULL);
+	k = splitmix64_mix(k ^ ((uint64_t)step * 0xd1342543de82ef95ULL));
+	return splitmix64_mix(k ^ ((uint64_t)layer << 8 | (uint64_t)kind));
 }
 
 /*
@@ -194,7 +185,7 @@ train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n, float p)
 		i = mask_512(m, key, i0, n, lim);
 #endif
 	for (; i < n; i++)
-		m[i] = mix64(key + (uint64_t)(i0 + i + 1) *
+		m[i] = splitmix64_mix(key + (uint64_t)(i0 + i + 1) *
 		    0x9e3779b97f4a7c15ULL) >> 40 >= lim;
 }
 

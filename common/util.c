@@ -232,14 +232,6 @@ fnv1a_str(const char *s)
 }
 
 uint64_t
-splitmix64_mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-uint64_t
 splitmix64(uint64_t *state)
 {
 	return splitmix64_mix(*state += 0x9e3779b97f4a7c15ULL);

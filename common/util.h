@@ -71,7 +71,14 @@ double	now(void);
 uint64_t	fnv1a(uint64_t h, const void *p, size_t n);
 uint64_t	fnv1a_str(const char *s);
 uint64_t	splitmix64(uint64_t *state);
-uint64_t	splitmix64_mix(uint64_t z);
+
+static inline uint64_t
+splitmix64_mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
 
 /* The index of the largest of v[0..n-1], the first of equals; 0 when n is 0. */
 size_t	argmax(const float *v, size_t n);
