@@ -287,7 +287,7 @@ sums() {
 	echo "$stderr"
 	[[ $stderr == *"-o $D/self/: names the model read (-m $D/self)"* ]]
 	[[ $stderr == *"-f to replace it"* ]]
-	[[ $stderr != *step* && $stderr != *examples* ]]
+	[[ $stderr != *"finetune: step"* && $stderr != *" examples, "* ]]
 	[ "$(sums "$D/self")" = "$before" ]
 	# the same directory by another name
 	ln -s self "$D/self-link"
@@ -314,7 +314,7 @@ sums() {
 		    --random-init --epochs 200 "$D/train.mp"
 		echo "$stderr"
 		[[ $stderr == "finetune: $o: "* ]]
-		[[ $stderr != *step* && $stderr != *examples* ]]
+		[[ $stderr != *"finetune: step"* && $stderr != *" examples, "* ]]
 	done
 	[[ $stderr == *"cannot write in /proc"* ]]
 	[ -f "$D/work/notes.txt" ]
