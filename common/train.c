@@ -457,7 +457,8 @@ train_forward(struct train *t, const struct train_batch *bt, int train)
 		fprintf(stderr, "train_forward: %s\n", err);
 		abort();	/* the caller checks its batches */
 	}
-	r->cls_only = 1;	/* the loss reads [CLS] alone */
+	/* the loss reads [CLS] alone; attribution every row's attention */
+	r->cls_only = t->bt.ascale == NULL;
 	bert_run_layers(r, 1, NULL, BERT_UNIFORM, 1);
 	bert_run_head(r, t->logits);
 
