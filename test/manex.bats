@@ -5,7 +5,8 @@ load helper
 # takes the commands out of man/NAME.1, and they run one after another
 # (set -e, pipefail) in a directory of their own where samples/ is the
 # tree's.  Each test then looks at what its page's examples made.
-# finetune's examples train models; test/finetune.bats runs them.
+# finetune's and pretrain's examples train models; test/finetune.bats and
+# test/pretrain.bats run them.
 
 setup() {
 	W=$BATS_TEST_TMPDIR
@@ -28,7 +29,7 @@ examples() {
 	for f in "$TOP"/man/*.1; do
 		n=${f##*/}
 		n=${n%.1}
-		[ "$n" = finetune ] ||
+		[ "$n" = finetune ] || [ "$n" = pretrain ] ||
 		    grep -q "^@test \"manex: $n.1: " "$BATS_TEST_FILENAME" ||
 		    { echo "no test runs $n.1's examples"; return 1; }
 	done
