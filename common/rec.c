@@ -893,6 +893,8 @@ wcb(void *data, const char *p, size_t n)
 {
 	struct rec_writer *w = data;
 
+	if (n == 0)
+		return 0;
 	if (w->inmap) {		/* a record's body, until its end */
 		if (w->blen + n > w->bcap) {
 			while (w->blen + n > w->bcap)
