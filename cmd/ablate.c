@@ -613,7 +613,7 @@ main(int argc, char *argv[])
 		if (rec_get(&rec, "seg") != NULL &&
 		    (Ts = rec_ints(&rec, "seg", &seg)) != T)
 			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
-		if (T > (size_t)m.cfg.P)
+		if (T > (size_t)m.cfg.P)	/* bert_run_pack: RoBERTa's */
 			rec_die("%zu tokens, over the model's "
 			    "max_position_embeddings %d", T, m.cfg.P);
 		t = (int)T;

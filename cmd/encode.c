@@ -344,16 +344,18 @@ main(int argc, char *argv[])
 			rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
 		if (T == 0)
 			rec_die("'ids' is empty");
-		if (T > (size_t)m.cfg.P)
+		if (T > (size_t)model_maxlen(&m.cfg))
 			rec_die("%s%zu tokens, longer than the %d positions "
-			    "of %s (max_position_embeddings); tokenize -m %s "
-			    "truncates to fit", idtext(&rec), T, m.cfg.P,
-			    mdir, mdir);
+			    "of %s (max_position_embeddings%s); tokenize -m "
+			    "%s truncates to fit", idtext(&rec), T,
+			    model_maxlen(&m.cfg), mdir, m.cfg.pos0 ?
+			    " less pad_token_id + 1" : "", mdir);
 		for (size_t i = 0; i < T; i++) {
 			if (ids[i] < 0 || ids[i] >= m.cfg.V)
 				rec_die("'ids'[%zu] is %d, outside the "
 				    "vocabulary of %d", i, ids[i], m.cfg.V);
-			if (seg && (seg[i] < 0 || seg[i] >= m.cfg.S))
+			if (seg && m.cfg.S > 0 && (seg[i] < 0 ||
+			    seg[i] >= m.cfg.S))
 				rec_die("'seg'[%zu] is %d, outside the %d "
 				    "token types", i, seg[i], m.cfg.S);
 		}

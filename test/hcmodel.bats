@@ -444,9 +444,9 @@ refused() {
 	$MKBIN model "$T/m"
 	$MKBIN tokens "$T/tok.mp"
 	refused 'c["model_type"] = "gpt2"' \
-	    "model_type 'gpt2' is not a family headcount knows (bert)"
+	    "model_type 'gpt2' is not a family headcount knows (bert, roberta, xlm-roberta, distilbert, electra, albert)"
 	refused 'c["model_type"] = 7' \
-	    "model_type '?' is not a family headcount knows (bert)"
+	    "model_type '?' is not a family headcount knows (bert, roberta, xlm-roberta, distilbert, electra, albert)"
 	refused 'c["model_type"] = "bert"; c["position_embedding_type"] = "relative_key"' \
 	    "position_embedding_type 'relative_key' is not supported (absolute is)"
 	# "bert", or no model_type at all, is BERT; absolute positions too
