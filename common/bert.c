@@ -1960,6 +1960,8 @@ trainpack_task(void *arg, int t)
 	int l = t / 8, k = t / 2 % 4, out, in;
 	const float *w = dense_of(m, l, k);
 
+	if (l > 0 && m->layer[l].qkvw == m->layer[l - 1].qkvw)
+		return;		/* ALBERT: packed for the group's first */
 	dense_shape(&m->cfg, k, &out, &in);
 	if (t % 2 == 0)
 		gemm_pack_rows(dense_of(&tr->pm, l, k), w, in, out, in, 1.0f);
@@ -1996,6 +1998,13 @@ bert_train_pack(struct bert_train *tr, const struct bert *m)
 		pm->layer[l] = m->layer[l];
 		if (!pool.gemm)
 			continue;
+		if (l > 0 && m->layer[l].qkvw == m->layer[l - 1].qkvw) {
+			/* ALBERT: the group's packed weights, once */
+			pm->layer[l] = pm->layer[l - 1];
+			for (int k = 0; k < 4; k++)
+				tr->wt[4 * l + k] = tr->wt[4 * (l - 1) + k];
+			continue;
+		}
 		float *f = tr->fw + per * l, *b = tr->bw + per * l;
 		for (int k = 0; k < 4; k++) {
 			int out, in;
@@ -2083,6 +2092,7 @@ struct lback {
 	const float	*dy, *x, *w, *wt, *xp;
 	int		 N, in, out, add;
 	int		*start;		/* gemm.c: task t's first row */
+	int		 acc;		/* dW, db added to (tr->acc) */
 };
 
 #define COLS	64	/* columns of a task of column sums or packing */
@@ -2130,14 +2140,14 @@ lback_dw_task(void *arg, int t)
 		o0 = a->start[t];
 		n = a->start[t + 1] - o0;
 		gemm_run(&(struct gemm_y){ a->dw + (size_t)o0 * a->in, a->in,
-		    a->in, 0, 0 }, &(struct gemm_x){ a->dy + o0, a->out, 1 },
-		    a->xp, NULL, n, a->in, a->N);
+		    a->in, 0, a->acc }, &(struct gemm_x){ a->dy + o0, a->out,
+		    1 }, a->xp, NULL, n, a->in, a->N);
 		return;
 	}
 	o0 = t * COLS;
 	n = a->out - o0 < COLS ? a->out - o0 : COLS;
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, a->in, a->N,
-	    1.0f, a->dy + o0, a->out, a->x, a->in, 0.0f,
+	    1.0f, a->dy + o0, a->out, a->x, a->in, a->acc ? 1.0f : 0.0f,
 	    a->dw + (size_t)o0 * a->in, a->in);
 }
 
@@ -2154,6 +2164,8 @@ lback_db_task(void *arg, int t)
 		for (int j = 0; j < nc; j++)
 			s[j] += d[j];
 	}
+	for (int j = 0; a->acc && j < nc; j++)
+		s[j] += a->db[j0 + j];
 	memcpy(a->db + j0, s, nc * sizeof(float));
 }
 
@@ -2163,7 +2175,7 @@ linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
     int N, int in, int out)
 {
 	struct lback a = { dx, dw, db, dy, x, w, wt, r->tr->xp, N, in, out,
-	    add, NULL };
+	    add, NULL, r->tr->acc };
 	int nt;
 
 	if (dx != NULL) {
@@ -2210,10 +2222,10 @@ lnback_task(void *arg, int t)
 }
 
 static void
-ln_back(struct bert_run *r, float *dx, float *dg, float *db, const float *dy,
-    const float *x, const float *mr, const float *g)
+ln_back_w(struct bert_run *r, float *dx, float *dg, float *db,
+    const float *dy, const float *x, const float *mr, const float *g, int C)
 {
-	int C = r->m->cfg.C, nt = (r->Np + ROWS - 1) / ROWS;
+	int nt = (r->Np + ROWS - 1) / ROWS;
 	struct lnback a = { dx, r->tr->part, dy, x, mr, g, r->Np, C };
 
 	parallel(nt, lnback_task, &a);
@@ -2224,9 +2236,28 @@ ln_back(struct bert_run *r, float *dx, float *dg, float *db, const float *dy,
 			sg += a.part[(size_t)t * 2 * C + j];
 			sb += a.part[(size_t)t * 2 * C + C + j];
 		}
-		dg[j] = sg;
-		db[j] = sb;
+		/* ALBERT: added to a later application's (tr->acc) */
+		dg[j] = r->tr->acc ? dg[j] + sg : sg;
+		db[j] = r->tr->acc ? db[j] + sb : sb;
 	}
+}
+
+/* The same over rows of C, the hidden size. */
+static void
+ln_back(struct bert_run *r, float *dx, float *dg, float *db, const float *dy,
+    const float *x, const float *mr, const float *g)
+{
+	ln_back_w(r, dx, dg, db, dy, x, mr, g, r->m->cfg.C);
+}
+
+/*
+ * Whether layer l's weights are a later layer's too (ALBERT's groups):
+ * that layer's backward, which runs first, has written their gradients.
+ */
+static int
+shared_later(const struct bert *m, int l)
+{
+	return l < m->cfg.L && m->layer[l].qkvw == m->layer[l - 1].qkvw;
 }
 
 void
@@ -2242,6 +2273,7 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 	int C = c->C, F = c->F, N = r->Np;
 	float *dfo = tr->d1, *dao = d;
 
+	tr->acc = shared_later(tr->src, l);
 	/* LayerNorm 2: d1 = d r2, the gradient of x1 + dropout(FFN out) */
 	ln_back(r, tr->d1, gw->ln2g, gw->ln2b, d, A->r2, A->ln + 2 * (size_t)N,
 	    w->ln2g);
@@ -2268,6 +2300,7 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 	/* the attention's output projection: dctx */
 	linear_back(r, dctx, 0, gw->aow, gw->aob, dao, A->ctx, w->aow,
 	    wt ? wt[1] : NULL, N, C, C);
+	tr->acc = 0;
 }
 
 /*
@@ -2385,8 +2418,10 @@ bert_qkv_backward(struct bert_run *r, int l, struct bert *g, float *d,
 	struct bert_layer *gw = &g->layer[l - 1];
 	int C = r->m->cfg.C;
 
+	tr->acc = shared_later(tr->src, l);
 	linear_back(r, d, 1, gw->qkvw, gw->qkvb, dqkv, r->xs[l - 1], w->qkvw,
 	    pool.gemm ? tr->wt[4 * (l - 1)] : NULL, r->Np, C, 3 * C);
+	tr->acc = 0;
 }
 
 void
@@ -2404,6 +2439,7 @@ bert_head_backward(struct bert_run *r, struct bert *g, float *d,
     const float *dz)
 {
 	const struct bert *m = r->m;
+	const struct model_family *f = model_family(&m->cfg);
 	struct bert_train *tr = r->tr;
 	int B = r->B, C = m->cfg.C, nl = m->cfg.nlabels;
 	float *dp = tr->dt, *cls = tr->dt + (size_t)B * C;
@@ -2427,10 +2463,15 @@ bert_head_backward(struct bert_run *r, struct bert *g, float *d,
 		if (tr->p > 0)
 			drop(x, x, C, train_key(tr->seed, tr->step, 0,
 			    TRAIN_DROP_POOL), (size_t)b * C, tr->p);
-		for (int j = 0; j < C; j++)
-			x[j] *= 1.0f - y[j] * y[j];
-		memcpy(cls + (size_t)b * C, r->xs[m->cfg.L] +
-		    (size_t)r->off[b] * C, C * sizeof(float));
+		if (f->headact == ACT_TANH)
+			for (int j = 0; j < C; j++)
+				x[j] *= 1.0f - y[j] * y[j];
+		else	/* GELU', ReLU' at the dense layer's output */
+			act_row(f->headact, NULL, x, tr->hpre + (size_t)b * C,
+			    C);
+		memcpy(cls + (size_t)b * C, f->flags & MF_CLSDROP ? tr->clsd +
+		    (size_t)b * C : r->xs[m->cfg.L] + (size_t)r->off[b] * C,
+		    C * sizeof(float));
 	}
 	/* the pooler: dWp = dp^T . [CLS]; d[CLS] = dp . Wp */
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, B, 1.0f,
@@ -2442,9 +2483,16 @@ bert_head_backward(struct bert_run *r, struct bert *g, float *d,
 		g->pb[j] = s;
 	}
 	memset(d, 0, (size_t)r->Np * C * sizeof(float));
-	for (int b = 0; b < B; b++)
+	for (int b = 0; b < B; b++) {
+		float *dc = d + (size_t)r->off[b] * C;
+
 		cblas_sgemv(CblasRowMajor, CblasTrans, C, C, 1.0f, m->pw, C,
-		    dp + (size_t)b * C, 1, 0.0f, d + (size_t)r->off[b] * C, 1);
+		    dp + (size_t)b * C, 1, 0.0f, dc, 1);
+		/* RoBERTa's head: through the dropout on [CLS] */
+		if ((f->flags & MF_CLSDROP) && tr->p > 0)
+			drop(dc, dc, C, train_key(tr->seed, tr->step, 0,
+			    TRAIN_DROP_CLS), (size_t)b * C, tr->p);
+	}
 }
 
 /*
@@ -2463,7 +2511,7 @@ scatter_task(void *arg, int t)
 {
 	const struct scatter *a = arg;
 	const struct bert_run *r = a->r;
-	int C = r->m->cfg.C, j0 = t * COLS;
+	int C = model_emb(&r->m->cfg), j0 = t * COLS;	/* E */
 	int nc = C - j0 < COLS ? C - j0 : COLS;
 
 	for (int b = 0; b < r->B; b++)
@@ -2471,13 +2519,14 @@ scatter_task(void *arg, int t)
 			int n = r->off[b] + i;
 			const float *e = a->de + (size_t)n * C + j0;
 			float *we = a->g->wte + (size_t)r->ids[n] * C + j0;
-			float *pe = a->g->wpe + (size_t)i * C + j0;
+			float *pe = a->g->wpe + (size_t)r->pos[n] * C + j0;
 			float *te = a->g->tte + (size_t)r->seg[n] * C + j0;
 
 			for (int j = 0; j < nc; j++) {
 				we[j] += e[j];
 				pe[j] += e[j];
-				te[j] += e[j];
+				if (a->g->tte != NULL)	/* not DistilBERT's */
+					te[j] += e[j];
 			}
 		}
 }
@@ -2488,15 +2537,39 @@ bert_embed_backward(struct bert_run *r, struct bert *g, float *d)
 	const struct bert_config *c = &r->m->cfg;
 	struct bert_train *tr = r->tr;
 	struct scatter a = { r, g, tr->d1 };
-	size_t C = c->C;
+	size_t C = model_emb(c);	/* E: C but in ELECTRA and ALBERT */
+	float *dl = tr->de + (size_t)r->Np * C;
 
+	if (r->m->epw != NULL) {
+		/*
+		 * The projection x = o . epw^T + epb: dW (C, E) = d^T . o,
+		 * db = d's column sums, do = d . epw (Np, E), over the rows
+		 * with the padding's zeroed (so are o's)
+		 */
+		int N = r->Np, H = c->C;
+
+		pad_zero(r, d, H);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, C, N,
+		    1.0f, d, H, tr->eo, C, 0.0f, g->epw, C);
+		for (int j = 0; j < H; j++) {
+			float sb = 0;
+			for (int n = 0; n < N; n++)
+				sb += d[(size_t)n * H + j];
+			g->epb[j] = sb;
+		}
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, H,
+		    1.0f, d, H, r->m->epw, C, 0.0f, tr->de, C);
+		d = tr->de;
+		a.de = dl;
+	}
 	if (tr->p > 0)
 		droprows(r, d, C, train_key(tr->seed, tr->step, 0,
 		    TRAIN_DROP_EMB));
-	ln_back(r, tr->d1, g->elng, g->elnb, d, tr->emb, tr->eln,
-	    r->m->elng);
+	ln_back_w(r, (float *)a.de, g->elng, g->elnb, d, tr->emb, tr->eln,
+	    r->m->elng, C);
 	memset(g->wte, 0, (size_t)c->V * C * sizeof(float));
 	memset(g->wpe, 0, (size_t)c->P * C * sizeof(float));
-	memset(g->tte, 0, (size_t)c->S * C * sizeof(float));
+	if (g->tte != NULL)
+		memset(g->tte, 0, (size_t)c->S * C * sizeof(float));
 	parallel((C + COLS - 1) / COLS, scatter_task, &a);
 }
