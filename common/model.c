@@ -591,7 +591,7 @@ out:
 }
 
 int
-model_config_maxlen(const char *path)
+model_config_maxlen(const char *path, int *pos0)
 {
 	struct bert_config c;
 	char err[512];
@@ -608,6 +608,8 @@ model_config_maxlen(const char *path)
 	    1 : 0, 0, &c.pad, path, err, sizeof(err)) == 0) {
 		c.pos0 = model_family(&c)->flags & MF_PADPOS ? c.pad + 1 : 0;
 		r = model_maxlen(&c) > 0 ? model_maxlen(&c) : 0;
+		if (pos0 != NULL)
+			*pos0 = c.pos0;
 	}
 	cJSON_Delete(j);
 	return r;

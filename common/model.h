@@ -328,9 +328,10 @@ int	model_config(struct bert_config *cfg, const char *path, char *err,
  * (model_maxlen), from model_type, max_position_embeddings (512 when
  * absent) and pad_token_id alone, for a tokenizer's directory whose
  * config.json says no more: 0 when the file cannot be read or names no
- * family.
+ * family.  *pos0 (when not NULL) is set to the first position, RoBERTa's
+ * pad_token_id + 1, else 0.
  */
-int	model_config_maxlen(const char *path);
+int	model_config_maxlen(const char *path, int *pos0);
 
 /*
  * Whether the model in dir lower-cases its text (1, uncased) or not (0),
