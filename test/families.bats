@@ -324,3 +324,10 @@ ours() {
 	run -1 --separate-stderr encode -m "$T/m" "$T/in.mp"
 	[ "$stderr" = "encode: $T/m/config.json: activation 'swish' is not supported (gelu, gelu_new, gelu_pytorch_tanh and relu are)" ]
 }
+
+@test "families: encode(1)'s RoBERTa example runs as written" {
+	cd "$TOP"
+	run -0 bash -o pipefail -c "$(sed -n '/^The same on a RoBERTa/,/^\.Ed/p' \
+	    man/encode.1 | sed '1,2d;$d')"
+	[ "$output" = '{"tokens":["<s>","t","he","Ġc","at","Ġs","at","Ġon","Ġthe","Ġm","at","</s>"],"pred":0}' ]
+}

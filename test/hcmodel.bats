@@ -482,3 +482,24 @@ t += [("classifier.weight", (3, 8), [0.0] * 24),
 	run -1 --separate-stderr hcmodel check "$T/m"
 	[ "$stderr" = "hcmodel: $T/m/model.safetensors: the classifier is incomplete: no 'classifier.weight'" ]
 }
+
+@test "hcmodel: the EXAMPLES of its manual run as written" {
+	local d="$BATS_TEST_TMPDIR/ex" cmd
+	mkdir "$d"
+	ln -s "$TOP/samples" "$d/samples"
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE/p' "$TOP/man/hcmodel.1" |
+	    sed -n '/^\.Bd/,/^\.Ed/p' >"$d/blocks"
+	grep '^\$ ' "$d/blocks" | sed 's/^\$ //' >"$d/cmds"
+	[ "$(wc -l <"$d/cmds")" -eq 5 ]
+	while read -r cmd; do
+		(cd "$d" && eval "$cmd") >"$d/out" || {
+			echo "failed: $cmd"
+			return 1
+		}
+	done <"$d/cmds"
+	[ -s "$d/bin-model-f32/model.safetensors" ]
+	# a non-BERT model's report is the one the page shows
+	sed -n '/^\$ hcmodel check samples\/tiny-roberta/,/^\.Ed/p' \
+	    "$d/blocks" | sed '1d;$d' >"$d/want"
+	(cd "$d" && hcmodel check samples/tiny-roberta) | diff "$d/want" -
+}
