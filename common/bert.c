@@ -976,16 +976,10 @@ act_row(int act, float *y, float *d, const float *x, size_t n)
 {
 	switch (act) {
 	case ACT_GELU:
-		if (d)
-			vm.gelu_grad(d, x, n);
-		else
-			vm.gelu(y, x, n);
+		d ? vm.gelu_grad(d, x, n) : vm.gelu(y, x, n);
 		break;
 	case ACT_GELU_TANH:
-		if (d)
-			vm.gelu_tanh_grad(d, x, n);
-		else
-			vm.gelu_tanh(y, x, n);
+		d ? vm.gelu_tanh_grad(d, x, n) : vm.gelu_tanh(y, x, n);
 		break;
 	case ACT_RELU:
 		for (size_t j = 0; j < n; j++)

@@ -93,11 +93,23 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 #define Y(f)	offsetof(struct bert_layer, f)
 
 /*
- * The rows the families share, each list once: the embeddings (word,
- * position, token type, LayerNorm: every family's names, DistilBERT
- * without token types), BERT's 16 tensors a layer (RoBERTa's, XLM-R's and
- * ELECTRA's too), BERT's pooler and classifier, the classification head
- * of RoBERTa, XLM-R and ELECTRA.
+ * A dense layer's two rows (weight, then bias: decayed, not decayed) and
+ * a LayerNorm's (weight and bias, or gamma and beta), in fields w and b.
+ */
+#define DENSE(n, w, b, part, sw, sb, fl) \
+	{ n ".weight", NULL, w, part, sw, (fl) | MT_DECAY }, \
+	{ n ".bias", NULL, b, part, sb, (fl) }
+#define NORM(n, g, b, s, fl) \
+	{ n ".weight", n ".gamma", g, 0, s, (fl) | MT_GAIN }, \
+	{ n ".bias", n ".beta", b, 0, s, (fl) }
+
+/*
+ * The rows the families share: the embeddings (word, position, token
+ * type, LayerNorm: every family's names, DistilBERT without token types);
+ * a layer's sixteen tensors, by the names of query, key, value, the
+ * attention's output, its LayerNorm, the FFN's two dense layers and the
+ * last LayerNorm; BERT's classifier, and the classification head of
+ * RoBERTa, XLM-R and ELECTRA.
  */
 #define EMB_WORDPOS \
 	{ "embeddings.word_embeddings.weight", NULL, \
@@ -107,61 +119,27 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 #define EMB_TYPES \
 	{ "embeddings.token_type_embeddings.weight", NULL, \
 	    B(tte), 0, "SE", MT_DECAY }
-#define EMB_LN \
-	{ "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma", \
-	    B(elng), 0, "E", MT_GAIN }, \
-	{ "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta", \
-	    B(elnb), 0, "E", 0 }
+#define EMB_LN	NORM("embeddings.LayerNorm", B(elng), B(elnb), "E", 0)
+#define LAYER(q, k, v, o, ln1, fi, fo, ln2) \
+	DENSE(q, Y(qkvw), Y(qkvb), 0, "CC", "C", MT_LAYER), \
+	DENSE(k, Y(qkvw), Y(qkvb), 1, "CC", "C", MT_LAYER), \
+	DENSE(v, Y(qkvw), Y(qkvb), 2, "CC", "C", MT_LAYER), \
+	DENSE(o, Y(aow), Y(aob), 0, "CC", "C", MT_LAYER), \
+	NORM(ln1, Y(ln1g), Y(ln1b), "C", MT_LAYER), \
+	DENSE(fi, Y(iw), Y(ib), 0, "FC", "F", MT_LAYER), \
+	DENSE(fo, Y(ow), Y(ob), 0, "CF", "C", MT_LAYER), \
+	NORM(ln2, Y(ln2g), Y(ln2b), "C", MT_LAYER)
 #define BERT_LAYER \
-	{ "attention.self.query.weight", NULL, \
-	    Y(qkvw), 0, "CC", MT_LAYER | MT_DECAY }, \
-	{ "attention.self.query.bias", NULL, \
-	    Y(qkvb), 0, "C", MT_LAYER }, \
-	{ "attention.self.key.weight", NULL, \
-	    Y(qkvw), 1, "CC", MT_LAYER | MT_DECAY }, \
-	{ "attention.self.key.bias", NULL, \
-	    Y(qkvb), 1, "C", MT_LAYER }, \
-	{ "attention.self.value.weight", NULL, \
-	    Y(qkvw), 2, "CC", MT_LAYER | MT_DECAY }, \
-	{ "attention.self.value.bias", NULL, \
-	    Y(qkvb), 2, "C", MT_LAYER }, \
-	{ "attention.output.dense.weight", NULL, \
-	    Y(aow), 0, "CC", MT_LAYER | MT_DECAY }, \
-	{ "attention.output.dense.bias", NULL, \
-	    Y(aob), 0, "C", MT_LAYER }, \
-	{ "attention.output.LayerNorm.weight", \
-	    "attention.output.LayerNorm.gamma", \
-	    Y(ln1g), 0, "C", MT_LAYER | MT_GAIN }, \
-	{ "attention.output.LayerNorm.bias", \
-	    "attention.output.LayerNorm.beta", \
-	    Y(ln1b), 0, "C", MT_LAYER }, \
-	{ "intermediate.dense.weight", NULL, \
-	    Y(iw), 0, "FC", MT_LAYER | MT_DECAY }, \
-	{ "intermediate.dense.bias", NULL, \
-	    Y(ib), 0, "F", MT_LAYER }, \
-	{ "output.dense.weight", NULL, \
-	    Y(ow), 0, "CF", MT_LAYER | MT_DECAY }, \
-	{ "output.dense.bias", NULL, \
-	    Y(ob), 0, "C", MT_LAYER }, \
-	{ "output.LayerNorm.weight", "output.LayerNorm.gamma", \
-	    Y(ln2g), 0, "C", MT_LAYER | MT_GAIN }, \
-	{ "output.LayerNorm.bias", "output.LayerNorm.beta", \
-	    Y(ln2b), 0, "C", MT_LAYER }
+	LAYER("attention.self.query", "attention.self.key", \
+	    "attention.self.value", "attention.output.dense", \
+	    "attention.output.LayerNorm", "intermediate.dense", \
+	    "output.dense", "output.LayerNorm")
 #define CLASSIFIER \
-	{ "classifier.weight", NULL, \
-	    B(cw), 0, "KC", MT_HEAD | MT_DECAY }, \
-	{ "classifier.bias", NULL, \
-	    B(cb), 0, "K", MT_HEAD }
+	DENSE("classifier", B(cw), B(cb), 0, "KC", "K", MT_HEAD)
 /* RobertaClassificationHead, ElectraClassificationHead */
 #define CLS_HEAD \
-	{ "classifier.dense.weight", NULL, \
-	    B(pw), 0, "CC", MT_HEAD | MT_DECAY }, \
-	{ "classifier.dense.bias", NULL, \
-	    B(pb), 0, "C", MT_HEAD }, \
-	{ "classifier.out_proj.weight", NULL, \
-	    B(cw), 0, "KC", MT_HEAD | MT_DECAY }, \
-	{ "classifier.out_proj.bias", NULL, \
-	    B(cb), 0, "K", MT_HEAD }
+	DENSE("classifier.dense", B(pw), B(pb), 0, "CC", "C", MT_HEAD), \
+	DENSE("classifier.out_proj", B(cw), B(cb), 0, "KC", "K", MT_HEAD)
 
 /*
  * BERT (HF BertModel, BertForSequenceClassification): the embeddings, 16
@@ -170,10 +148,7 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 static const struct model_tensor bert_tensors[] = {
 	EMB_WORDPOS, EMB_TYPES, EMB_LN,
 	BERT_LAYER,
-	{ "pooler.dense.weight", NULL,
-	    B(pw), 0, "CC", MT_POOLER | MT_DECAY },
-	{ "pooler.dense.bias", NULL,
-	    B(pb), 0, "C", MT_POOLER },
+	DENSE("pooler.dense", B(pw), B(pb), 0, "CC", "C", MT_POOLER),
 	CLASSIFIER
 };
 
@@ -190,102 +165,36 @@ static const struct model_tensor roberta_tensors[] = {
  */
 static const struct model_tensor distilbert_tensors[] = {
 	EMB_WORDPOS, EMB_LN,
-	{ "attention.q_lin.weight", NULL,
-	    Y(qkvw), 0, "CC", MT_LAYER | MT_DECAY },
-	{ "attention.q_lin.bias", NULL,
-	    Y(qkvb), 0, "C", MT_LAYER },
-	{ "attention.k_lin.weight", NULL,
-	    Y(qkvw), 1, "CC", MT_LAYER | MT_DECAY },
-	{ "attention.k_lin.bias", NULL,
-	    Y(qkvb), 1, "C", MT_LAYER },
-	{ "attention.v_lin.weight", NULL,
-	    Y(qkvw), 2, "CC", MT_LAYER | MT_DECAY },
-	{ "attention.v_lin.bias", NULL,
-	    Y(qkvb), 2, "C", MT_LAYER },
-	{ "attention.out_lin.weight", NULL,
-	    Y(aow), 0, "CC", MT_LAYER | MT_DECAY },
-	{ "attention.out_lin.bias", NULL,
-	    Y(aob), 0, "C", MT_LAYER },
-	{ "sa_layer_norm.weight", NULL,
-	    Y(ln1g), 0, "C", MT_LAYER | MT_GAIN },
-	{ "sa_layer_norm.bias", NULL,
-	    Y(ln1b), 0, "C", MT_LAYER },
-	{ "ffn.lin1.weight", NULL,
-	    Y(iw), 0, "FC", MT_LAYER | MT_DECAY },
-	{ "ffn.lin1.bias", NULL,
-	    Y(ib), 0, "F", MT_LAYER },
-	{ "ffn.lin2.weight", NULL,
-	    Y(ow), 0, "CF", MT_LAYER | MT_DECAY },
-	{ "ffn.lin2.bias", NULL,
-	    Y(ob), 0, "C", MT_LAYER },
-	{ "output_layer_norm.weight", NULL,
-	    Y(ln2g), 0, "C", MT_LAYER | MT_GAIN },
-	{ "output_layer_norm.bias", NULL,
-	    Y(ln2b), 0, "C", MT_LAYER },
-	{ "pre_classifier.weight", NULL,
-	    B(pw), 0, "CC", MT_HEAD | MT_DECAY },
-	{ "pre_classifier.bias", NULL,
-	    B(pb), 0, "C", MT_HEAD },
+	LAYER("attention.q_lin", "attention.k_lin", "attention.v_lin",
+	    "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2",
+	    "output_layer_norm"),
+	DENSE("pre_classifier", B(pw), B(pb), 0, "CC", "C", MT_HEAD),
 	CLASSIFIER
 };
 
 /* ELECTRA: BERT's encoder, embeddings of E projected to C, its head. */
 static const struct model_tensor electra_tensors[] = {
 	EMB_WORDPOS, EMB_TYPES, EMB_LN,
-	{ "embeddings_project.weight", NULL,
-	    B(epw), 0, "CE", MT_PROJ | MT_DECAY },
-	{ "embeddings_project.bias", NULL,
-	    B(epb), 0, "C", MT_PROJ },
+	DENSE("embeddings_project", B(epw), B(epb), 0, "CE", "C", MT_PROJ),
 	BERT_LAYER,
 	CLS_HEAD
 };
 
 /*
  * ALBERT: embeddings of E mapped to C, a layer a group (inner_group_num
- * 1), as AlbertLayer lists its tensors; the pooler and classifier.
+ * 1), the pooler and the classifier.
  */
 static const struct model_tensor albert_tensors[] = {
 	EMB_WORDPOS, EMB_TYPES, EMB_LN,
-	{ "encoder.embedding_hidden_mapping_in.weight", NULL,
-	    B(epw), 0, "CE", MT_PROJ | MT_DECAY },
-	{ "encoder.embedding_hidden_mapping_in.bias", NULL,
-	    B(epb), 0, "C", MT_PROJ },
-	{ "albert_layers.0.full_layer_layer_norm.weight", NULL,
-	    Y(ln2g), 0, "C", MT_LAYER | MT_GAIN },
-	{ "albert_layers.0.full_layer_layer_norm.bias", NULL,
-	    Y(ln2b), 0, "C", MT_LAYER },
-	{ "albert_layers.0.attention.query.weight", NULL,
-	    Y(qkvw), 0, "CC", MT_LAYER | MT_DECAY },
-	{ "albert_layers.0.attention.query.bias", NULL,
-	    Y(qkvb), 0, "C", MT_LAYER },
-	{ "albert_layers.0.attention.key.weight", NULL,
-	    Y(qkvw), 1, "CC", MT_LAYER | MT_DECAY },
-	{ "albert_layers.0.attention.key.bias", NULL,
-	    Y(qkvb), 1, "C", MT_LAYER },
-	{ "albert_layers.0.attention.value.weight", NULL,
-	    Y(qkvw), 2, "CC", MT_LAYER | MT_DECAY },
-	{ "albert_layers.0.attention.value.bias", NULL,
-	    Y(qkvb), 2, "C", MT_LAYER },
-	{ "albert_layers.0.attention.dense.weight", NULL,
-	    Y(aow), 0, "CC", MT_LAYER | MT_DECAY },
-	{ "albert_layers.0.attention.dense.bias", NULL,
-	    Y(aob), 0, "C", MT_LAYER },
-	{ "albert_layers.0.attention.LayerNorm.weight", NULL,
-	    Y(ln1g), 0, "C", MT_LAYER | MT_GAIN },
-	{ "albert_layers.0.attention.LayerNorm.bias", NULL,
-	    Y(ln1b), 0, "C", MT_LAYER },
-	{ "albert_layers.0.ffn.weight", NULL,
-	    Y(iw), 0, "FC", MT_LAYER | MT_DECAY },
-	{ "albert_layers.0.ffn.bias", NULL,
-	    Y(ib), 0, "F", MT_LAYER },
-	{ "albert_layers.0.ffn_output.weight", NULL,
-	    Y(ow), 0, "CF", MT_LAYER | MT_DECAY },
-	{ "albert_layers.0.ffn_output.bias", NULL,
-	    Y(ob), 0, "C", MT_LAYER },
-	{ "pooler.weight", NULL,
-	    B(pw), 0, "CC", MT_POOLER | MT_DECAY },
-	{ "pooler.bias", NULL,
-	    B(pb), 0, "C", MT_POOLER },
+	DENSE("encoder.embedding_hidden_mapping_in", B(epw), B(epb), 0, "CE",
+	    "C", MT_PROJ),
+	LAYER("albert_layers.0.attention.query",
+	    "albert_layers.0.attention.key", "albert_layers.0.attention.value",
+	    "albert_layers.0.attention.dense",
+	    "albert_layers.0.attention.LayerNorm", "albert_layers.0.ffn",
+	    "albert_layers.0.ffn_output",
+	    "albert_layers.0.full_layer_layer_norm"),
+	DENSE("pooler", B(pw), B(pb), 0, "CC", "C", MT_POOLER),
 	CLASSIFIER
 };
 

@@ -159,13 +159,7 @@ ours() {
 		$PY "$TOP/test/score-mp.py" <"$T/in.jsonl" >"$T/in.mp"
 		encode -m "$T/m" -a --hidden-all --pooled -b 1 "$T/in.mp" \
 		    >"$T/one.mp"
-		for b in 7 100000; do
-			for n in 1 2; do
-				OPENBLAS_NUM_THREADS=$n encode -m "$T/m" -a \
-				    --hidden-all --pooled -b $b "$T/in.mp" |
-				    cmp - "$T/one.mp"
-			done
-		done
+		same_bits "$T/m" "$T/in.mp" "$T/one.mp" 7 100000
 		# the first token's rows alone give the same logits
 		encode -m "$T/m" --pooled "$T/in.mp" |
 		    recs -t -k id,logits,pooled >"$T/cls.txt"
