@@ -128,9 +128,10 @@ readset(struct set *s, int argc, char *argv[], const struct bert_config *k,
 		T = rec_ints(&rec, "ids", &ids);
 		if (T == 0)
 			rec_die("'ids' is empty");
-		if (T > (size_t)k->P)
+		if (T > (size_t)model_maxlen(k))
 			rec_die("%zu tokens, over the model's "
-			    "max_position_embeddings %d", T, k->P);
+			    "max_position_embeddings %d%s", T, k->P, k->pos0 ?
+			    " less pad_token_id + 1" : "");
 		if (rec_get(&rec, "seg") != NULL &&
 		    (ns = rec_ints(&rec, "seg", &seg)) != T)
 			rec_die("'seg' has %zu values, 'ids' %zu", ns, T);
@@ -138,7 +139,7 @@ readset(struct set *s, int argc, char *argv[], const struct bert_config *k,
 			if (ids[i] < 0 || ids[i] >= k->V)
 				rec_die("'ids' item %zu: %d is outside the "
 				    "vocabulary (0..%d)", i, ids[i], k->V - 1);
-			if (seg && (seg[i] < 0 || seg[i] >= k->S))
+			if (seg && k->S > 0 && (seg[i] < 0 || seg[i] >= k->S))
 				rec_die("'seg' item %zu: %d is outside "
 				    "0..%d", i, seg[i], k->S - 1);
 		}

@@ -28,6 +28,7 @@
 #include "model.h"
 #include "stwrite.h"
 #include "tensor.h"
+#include "tokenizer.h"
 #include "util.h"
 #include "wordpiece.h"
 
@@ -341,10 +342,22 @@ cmd_check(int argc, char *argv[])
 	if (model_config(&c, cfgp, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
 	arch(cfgp, b1, sizeof(b1));
+	f = model_family(&c);
 	printf("directory\t%s\n", dir);
 	printf("architecture\t%s\n", b1);
-	printf("config\tL=%d H=%d C=%d F=%d V=%d P=%d S=%d eps=%g labels=%d\n",
+	printf("family\t%s (%s)\n", f->name, f->type);
+	printf("config\tL=%d H=%d C=%d F=%d V=%d P=%d S=%d eps=%g labels=%d",
 	    c.L, c.H, c.C, c.F, c.V, c.P, c.S, (double)c.eps, c.nlabels);
+	/* what the families add: BERT's line is as it was */
+	if (f->defE > 0)
+		printf(" E=%d", model_emb(&c));
+	if (f->flags & MF_SHARED)
+		printf(" G=%d", model_nstored(&c));
+	if (c.pos0 > 0)
+		printf(" positions=%d..%d", c.pos0, c.P - 1);
+	if (c.act != ACT_GELU)
+		printf(" act=%s", c.actname);
+	putchar('\n');
 	if (c.H <= 0 || c.C % c.H != 0)
 		bad("%s: hidden_size %d is not a multiple of "
 		    "num_attention_heads %d", cfgp, c.C, c.H);
@@ -359,7 +372,6 @@ cmd_check(int argc, char *argv[])
 	printf("format\t%s\n", tf.format);
 
 	/* The family's prefix or none, as its first tensor says. */
-	f = model_family(&c);
 	snprintf(nm, sizeof(nm), "%s%s", f->prefix, f->t[0].name);
 	pfx = tfile_find(&tf, nm) ? f->prefix : "";
 	/*
@@ -368,10 +380,18 @@ cmd_check(int argc, char *argv[])
 	 * report, not sixteen million.
 	 */
 	cl = c;
-	if ((nl = filelayers(&tf, pfx, f->layer)) < c.L) {
-		cl.L = nl + 1;
-		bad("%s: %d layers, config.json says num_hidden_layers %d",
-		    wp, nl, c.L);
+	if ((nl = filelayers(&tf, pfx, f->layer)) < model_nstored(&c)) {
+		if (f->flags & MF_SHARED) {
+			/* ALBERT: the file's layers are its groups */
+			cl.G = nl + 1;
+			cl.L = cl.G;
+			bad("%s: %d layer groups, config.json says "
+			    "num_hidden_groups %d", wp, nl, c.G);
+		} else {
+			cl.L = nl + 1;
+			bad("%s: %d layers, config.json says "
+			    "num_hidden_layers %d", wp, nl, c.L);
+		}
 	}
 	used = xcalloc(tf.n ? tf.n : 1, 1);
 	ns = ptbin_skipped(&tf, &sk);
@@ -464,8 +484,27 @@ cmd_check(int argc, char *argv[])
 	free(used);
 	tfile_release(&tf);
 
-	/* Vocabulary: its size against config.json, its casing. */
-	if ((nv = vocab(vp, &caps, &why)) == -1)
+	/*
+	 * Vocabulary: its size against config.json, its casing.  Another
+	 * family's tokenizer (vocab.json and merges.txt, a SentencePiece
+	 * model, tokenizer.json) is opened as tokenize opens it: its ids
+	 * must be the model's.
+	 */
+	if (tok_dir_family(dir) != TOK_BERT) {
+		struct tokenizer tk;
+
+		if (tok_open_dir(&tk, dir, -1, e, sizeof(e)) == -1)
+			bad("%s", e);
+		else {
+			printf("vocab\t%d tokens (%s)\n", tk.n,
+			    strrchr(tk.path, '/') ? strrchr(tk.path, '/') + 1 :
+			    tk.path);
+			if (tk.n > c.V)
+				bad("%s: %d tokens, config.json says "
+				    "vocab_size %d", tk.path, tk.n, c.V);
+			tok_close(&tk);
+		}
+	} else if ((nv = vocab(vp, &caps, &why)) == -1)
 		bad("%s: %s", vp, why);
 	else if ((lower = model_casing(dir, NULL, &src, e, sizeof(e))) == -1)
 		bad("%s", e);

@@ -628,15 +628,17 @@ dofile(struct rec_writer *w, const char *file, struct progress *pg)
 	free(line);
 }
 
-/* The model's max_position_embeddings, or 0 when unknown. */
+/*
+ * The tokens the model takes (model_maxlen: RoBERTa's 514 positions take
+ * 512), or 0 when unknown; *pos0 as model_config_maxlen sets it.
+ */
 static int
-model_maxpos(const char *dir)
+model_maxpos(const char *dir, int *pos0)
 {
-	struct bert_config c;
-	char path[4096], err[512];
+	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/config.json", dir);
-	return model_config(&c, path, err, sizeof(err)) == 0 ? c.P : 0;
+	return model_config_maxlen(path, pos0);
 }
 
 /*
@@ -684,7 +686,7 @@ main(int argc, char *argv[])
 	char path[4096], err[512];
 	struct rec_writer *w;
 	struct progress pg;
-	int ch, force = -1, maxpos, maxlen_given = 0;
+	int ch, force = -1, maxpos, maxlen_given = 0, pos0 = 0;
 	long v;
 
 	while ((ch = getopt_long(argc, argv, "m:t:v:z", lopts, NULL)) != -1) {
@@ -759,14 +761,12 @@ main(int argc, char *argv[])
 	if (mdir != NULL) {
 		snprintf(path, sizeof(path), "%s/vocab.txt", mdir);
 		vpath = path;
-		maxpos = model_maxpos(mdir);
-		if (family && tk.sep2 >= 0 && maxpos > 2)
-			maxpos -= 2;	/* RoBERTa's positions start at 2 */
+		maxpos = model_maxpos(mdir, &pos0);
 		/* the model cannot take more positions than it has */
 		if (maxpos > 0 && maxlen_given && opt.maxlen > maxpos)
 			errx(2, "--max-len %d: %s has %d positions "
-			    "(max_position_embeddings)", opt.maxlen, mdir,
-			    maxpos);
+			    "(max_position_embeddings%s)", opt.maxlen, mdir,
+			    maxpos, pos0 ? " less pad_token_id + 1" : "");
 		if (maxpos > 0 && opt.maxlen > maxpos)
 			opt.maxlen = maxpos;
 	}

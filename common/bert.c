@@ -568,6 +568,61 @@ gelu_body(float *y, const float *x, size_t n)
 	}
 }
 
+/*
+ * tanh(u) = sign(u) (1 - e) / (1 + e), e = exp(-2 |u|) (vexp's range);
+ * within about 1e-7 of tanhf
+ */
+INLINE vf
+vtanh(vf u)
+{
+	vi sign = (vi)u & (int32_t)0x80000000;
+	vf e = vexp(-2.0f * (vf)((vi)u & 0x7fffffff));
+
+	return (vf)((vi)((1.0f - e) / (1.0f + e)) | sign);
+}
+
+/* u = sqrt(2 / pi) (x + 0.044715 x^3), inside gelu_new */
+#define GELU_TANH_U(v)	(0.7978845608f * ((v) + 0.044715f * (v) * (v) * (v)))
+
+/*
+ * y (n) = x (n) 0.5 (1 + tanh(u)), HF's "gelu_new", the tanh
+ * approximation of GELU that ALBERT's checkpoints use; y may be x
+ */
+INLINE void
+gelu_tanh_body(float *y, const float *x, size_t n)
+{
+	float buf[VL] = { 0 };
+
+	for (size_t i = 0; i < n; i += VL) {
+		size_t m = n - i < VL ? n - i : VL;
+		memcpy(buf, x + i, m * sizeof(float));
+		vf v = vload(buf);
+		vstore(buf, 0.5f * v * (1.0f + vtanh(GELU_TANH_U(v))));
+		memcpy(y + i, buf, m * sizeof(float));
+	}
+}
+
+/*
+ * d (n) *= the derivative of gelu_new at x (n): with t = tanh(u),
+ * 0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2 / pi) (1 + 3 0.044715 x^2)
+ */
+INLINE void
+gelu_tanh_grad_body(float *d, const float *x, size_t n)
+{
+	float bx[VL] = { 0 }, bd[VL] = { 0 };
+
+	for (size_t i = 0; i < n; i += VL) {
+		size_t m = n - i < VL ? n - i : VL;
+		memcpy(bx, x + i, m * sizeof(float));
+		memcpy(bd, d + i, m * sizeof(float));
+		vf v = vload(bx), t = vtanh(GELU_TANH_U(v));
+		vf g = 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) *
+		    (0.7978845608f * (1.0f + 0.134145f * v * v));
+		vstore(bd, vload(bd) * g);
+		memcpy(d + i, bd, m * sizeof(float));
+	}
+}
+
 /* y (n) = erf(x (n)), or exp(x (n)) for x <= 0 when isexp: for tests */
 INLINE void
 map_body(float *y, const float *x, size_t n, int isexp)
@@ -794,6 +849,10 @@ static void gelu_any(float *y, const float *x, size_t n)
     { gelu_body(y, x, n); }
 static void gelu_grad_any(float *d, const float *x, size_t n)
     { gelu_grad_body(d, x, n); }
+static void gelu_tanh_any(float *y, const float *x, size_t n)
+    { gelu_tanh_body(y, x, n); }
+static void gelu_tanh_grad_any(float *d, const float *x, size_t n)
+    { gelu_tanh_grad_body(d, x, n); }
 static void softmax_any(float *p, int n, int T) { softmax_body(p, n, T); }
 static void lnorm_any(float *y, float *pre, const float *x, const float *r,
     const float *g, const float *b, int C, float eps, float *mr)
@@ -810,6 +869,10 @@ AVX2 static void gelu_avx2(float *y, const float *x, size_t n)
     { gelu_body(y, x, n); }
 AVX2 static void gelu_grad_avx2(float *d, const float *x, size_t n)
     { gelu_grad_body(d, x, n); }
+AVX2 static void gelu_tanh_avx2(float *y, const float *x, size_t n)
+    { gelu_tanh_body(y, x, n); }
+AVX2 static void gelu_tanh_grad_avx2(float *d, const float *x, size_t n)
+    { gelu_tanh_grad_body(d, x, n); }
 AVX2 static void softmax_avx2(float *p, int n, int T)
     { softmax_body(p, n, T); }
 AVX2 static void lnorm_avx2(float *y, float *pre, const float *x,
@@ -840,8 +903,11 @@ static struct {
 	void	(*erf)(float *, const float *, size_t);
 	void	(*exp)(float *, const float *, size_t);
 	const char *name;
+	void	(*gelu_tanh)(float *, const float *, size_t);
+	void	(*gelu_tanh_grad)(float *, const float *, size_t);
 } vm = { gelu_any, gelu_grad_any, softmax_any, lnorm_any, lnback_any,
-    softback_any, erf_any, exp_any, "x86-64" };
+    softback_any, erf_any, exp_any, "x86-64", gelu_tanh_any,
+    gelu_tanh_grad_any };
 static pthread_once_t vm_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -860,6 +926,8 @@ vm_init(void)
 		vm.erf = erf_avx2;
 		vm.exp = exp_avx2;
 		vm.name = "AVX2";
+		vm.gelu_tanh = gelu_tanh_avx2;
+		vm.gelu_tanh_grad = gelu_tanh_grad_avx2;
 	}
 #endif
 }
@@ -901,13 +969,42 @@ bert_simd(void)
 
 /*
  * y (N, F) = GELU(x (N, F)), ROWS rows a task; y may be x.  With d, the
- * backward instead: d (N, F) *= GELU'(x).
+ * backward instead: d (N, F) *= GELU'(x).  GELU is the activation act
+ * (ACT_*): the FFN's.
  */
 struct gelu {
 	float		*y, *d;
 	const float	*x;
-	int		 N, F;
+	int		 N, F, act;
 };
+
+/* y (n) = act(x (n)); y may be x.  With d: d (n) *= act'(x (n)). */
+static void
+act_row(int act, float *y, float *d, const float *x, size_t n)
+{
+	switch (act) {
+	case ACT_GELU:
+		d ? vm.gelu_grad(d, x, n) : vm.gelu(y, x, n);
+		break;
+	case ACT_GELU_TANH:
+		d ? vm.gelu_tanh_grad(d, x, n) : vm.gelu_tanh(y, x, n);
+		break;
+	case ACT_RELU:
+		for (size_t j = 0; j < n; j++)
+			if (d)
+				d[j] = x[j] > 0 ? d[j] : 0.0f;
+			else
+				y[j] = x[j] > 0 ? x[j] : 0.0f;
+		break;
+	case ACT_TANH:
+		for (size_t j = 0; j < n; j++)
+			if (d)
+				d[j] *= 1.0f - tanhf(x[j]) * tanhf(x[j]);
+			else
+				y[j] = tanhf(x[j]);
+		break;
+	}
+}
 
 static void
 gelu_task(void *arg, int t)
@@ -917,7 +1014,11 @@ gelu_task(void *arg, int t)
 
 	/* row by row, so that a row's elements take the same lanes */
 	for (int i = t * ROWS; i < end; i++)
-		if (a->d)
+		if (a->act != ACT_GELU)
+			act_row(a->act, a->y ? a->y + (size_t)i * a->F : NULL,
+			    a->d ? a->d + (size_t)i * a->F : NULL, a->x +
+			    (size_t)i * a->F, a->F);
+		else if (a->d)
 			vm.gelu_grad(a->d + (size_t)i * a->F, a->x +
 			    (size_t)i * a->F, a->F);
 		else
@@ -926,17 +1027,17 @@ gelu_task(void *arg, int t)
 }
 
 static void
-gelu(float *y, const float *x, int N, int F)
+gelu(int act, float *y, const float *x, int N, int F)
 {
-	struct gelu a = { y, NULL, x, N, F };
+	struct gelu a = { y, NULL, x, N, F, act };
 
 	parallel((N + ROWS - 1) / ROWS, gelu_task, &a);
 }
 
 static void
-gelu_back(float *d, const float *x, int N, int F)
+gelu_back(int act, float *d, const float *x, int N, int F)
 {
-	struct gelu a = { NULL, d, x, N, F };
+	struct gelu a = { NULL, d, x, N, F, act };
 
 	parallel((N + ROWS - 1) / ROWS, gelu_task, &a);
 }
@@ -989,6 +1090,9 @@ pack_task(void *arg, int t)
 	struct bert_layer *w = &m->layer[t / 4];
 	int C = m->cfg.C, F = m->cfg.F;
 
+	/* ALBERT: a group's weights are packed once, by its first layer */
+	if (t / 4 > 0 && w->qkvw == w[-1].qkvw)
+		return;
 	if (pool.bf) {
 		const float *src[4] = { w->qkvw, w->aow, w->iw, w->ow };
 		int out[4] = { 3 * C, C, F, C }, in[4] = { C, C, C, F };
@@ -1038,6 +1142,8 @@ bert_run_release(struct bert_run *r)
 	free(r->aoff);
 	free(r->ids);
 	free(r->seg);
+	free(r->pos);
+	free(r->emb);
 	free(r->offs);
 	free(r->qkv);
 	free(r->ctx);
@@ -1072,6 +1178,7 @@ reserve(struct bert_run *r, int B, int Np, int maxT)
 		r->ff = xreallocarray(r->ff, (size_t)Np * c->F, sizeof(float));
 		r->ids = xreallocarray(r->ids, Np, sizeof(int));
 		r->seg = xreallocarray(r->seg, Np, sizeof(int));
+		r->pos = xreallocarray(r->pos, Np, sizeof(int));
 		r->capN = Np;
 	}
 	if ((size_t)B > r->capB) {
@@ -1132,9 +1239,15 @@ bert_run_pack(struct bert_run *r, int B, const int *const *ids,
 			snprintf(err, errlen, "no tokens");
 			return -1;
 		}
-		if (T[b] > c->P) {
+		if (T[b] > model_maxlen(c) && c->pos0 == 0) {
 			snprintf(err, errlen, "%d tokens, over the model's "
 			    "max_position_embeddings %d", T[b], c->P);
+			return -1;
+		}
+		if (T[b] > model_maxlen(c)) {
+			snprintf(err, errlen, "%d tokens, over the model's %d "
+			    "(max_position_embeddings %d less pad_token_id "
+			    "+ 1)", T[b], model_maxlen(c), c->P);
 			return -1;
 		}
 		for (int i = 0; i < T[b]; i++) {
@@ -1143,7 +1256,7 @@ bert_run_pack(struct bert_run *r, int B, const int *const *ids,
 				    "the vocabulary of %d", i, ids[b][i], c->V);
 				return -1;
 			}
-			if (seg && seg[b] && (seg[b][i] < 0 ||
+			if (c->S > 0 && seg && seg[b] && (seg[b][i] < 0 ||
 			    seg[b][i] >= c->S)) {
 				snprintf(err, errlen, "'seg'[%d] is %d, outside "
 				    "the %d token types", i, seg[b][i], c->S);
@@ -1171,12 +1284,25 @@ bert_run_pack(struct bert_run *r, int B, const int *const *ids,
 		    pool.unit * pool.unit;
 		r->aoff[b + 1] = r->aoff[b] +
 		    (size_t)c->L * c->H * T[b] * T[b];
-		for (int i = 0; i < T[b]; i++) {
+		for (int i = 0, k = 0; i < T[b]; i++) {
 			r->ids[r->off[b] + i] = ids[b][i];
-			r->seg[r->off[b] + i] = seg && seg[b] ? seg[b][i] : 0;
+			r->seg[r->off[b] + i] = c->S > 0 && seg && seg[b] ?
+			    seg[b][i] : 0;
+			/*
+			 * RoBERTa: pad + 1 + i, counting the tokens that are
+			 * not padding; padding at pad
+			 */
+			k += ids[b][i] != c->pad;
+			r->pos[r->off[b] + i] = c->pos0 == 0 ? i :
+			    ids[b][i] != c->pad ? c->pad + k : c->pad;
 		}
 	}
 	r->Np = r->off[B];
+	if (r->m->epw != NULL && (size_t)r->Np > r->capE) {
+		r->emb = xreallocarray(r->emb, (size_t)r->Np,
+		    model_emb(c) * sizeof(float));
+		r->capE = r->Np;
+	}
 	if (r->want_attn && r->aoff[B] > r->capA) {
 		r->attn = xreallocarray(r->attn, r->aoff[B], sizeof(float));
 		r->capA = r->aoff[B];
@@ -1186,35 +1312,85 @@ bert_run_pack(struct bert_run *r, int B, const int *const *ids,
 	return 0;
 }
 
+/*
+ * x (Np, C) = o (Np, E) . epw^T + epb, the embeddings' projection, a row a
+ * product (sgemv): a row's bits do not depend on its neighbours.  ROWS
+ * rows a task; the padding's rows of x are zeroed.
+ */
+struct proj {
+	struct bert_run	*r;
+	float		*x;
+	const float	*o;
+};
+
+static void
+proj_task(void *arg, int t)
+{
+	const struct proj *a = arg;
+	const struct bert *m = a->r->m;
+	int C = m->cfg.C, E = model_emb(&m->cfg);
+	int end = (t + 1) * ROWS < a->r->Np ? (t + 1) * ROWS : a->r->Np;
+
+	for (int n = t * ROWS; n < end; n++) {
+		float *y = a->x + (size_t)n * C;
+
+		memcpy(y, m->epb, C * sizeof(float));
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, C, E, 1.0f, m->epw, E,
+		    a->o + (size_t)n * E, 1, 1.0f, y, 1);
+	}
+}
+
+static void
+project(struct bert_run *r, float *x, const float *o)
+{
+	struct proj a = { r, x, o };
+
+	parallel((r->Np + ROWS - 1) / ROWS, proj_task, &a);
+	pad_zero(r, x, r->m->cfg.C);
+}
+
 void
 bert_embed(struct bert_run *r, float *x)
 {
 	const struct bert *m = r->m;
 	struct bert_train *tr = r->tr;
-	int C = m->cfg.C;
-	float *e = tr ? tr->emb : x;	/* training keeps the sum */
+	int C = model_emb(&m->cfg);	/* E: C but in ELECTRA and ALBERT */
+	/* with a projection, rows of E of their own, then mapped to x */
+	float *o = m->epw == NULL ? x : tr ? tr->eo : r->emb;
+	float *e = tr ? tr->emb : o;	/* training keeps the sum */
 
 	/* word + position + token type, then LayerNorm */
 	for (int b = 0; b < r->B; b++)
 		for (int i = 0; i < r->T[b]; i++) {
 			int n = r->off[b] + i;
 			const float *w = m->wte + (size_t)r->ids[n] * C;
-			const float *p = m->wpe + (size_t)i * C;
+			const float *p = m->wpe + (size_t)r->pos[n] * C;
 			const float *t = m->tte + (size_t)r->seg[n] * C;
+			if (m->tte == NULL) {	/* DistilBERT */
+				for (int j = 0; j < C; j++)
+					e[(size_t)n * C + j] = w[j] + p[j];
+				continue;
+			}
 			for (int j = 0; j < C; j++)
 				e[(size_t)n * C + j] = w[j] + p[j] + t[j];
 		}
 	pad_zero(r, e, C);
 	if (tr == NULL) {
-		add_layernorm(x, x, NULL, m->elng, m->elnb, r->Np, C,
+		add_layernorm(o, o, NULL, m->elng, m->elnb, r->Np, C,
 		    m->cfg.eps);
+		if (m->epw != NULL)
+			project(r, x, o);
 		return;
 	}
-	add_layernorm_keep(x, NULL, tr->eln, e, NULL, m->elng, m->elnb, r->Np,
+	add_layernorm_keep(o, NULL, tr->eln, e, NULL, m->elng, m->elnb, r->Np,
 	    C, m->cfg.eps);
 	if (tr->p > 0)
-		droprows(r, x, r->Np, tr->urow, C, train_key(tr->seed,
+		droprows(r, o, r->Np, tr->urow, C, train_key(tr->seed,
 		    tr->step, 0, TRAIN_DROP_EMB));
+	if (m->epw != NULL) {
+		pad_zero(r, o, C);	/* no share of the projection's dW */
+		project(r, x, o);
+	}
 }
 
 int
@@ -1231,7 +1407,7 @@ int
 bert_run_input(struct bert_run *r, const int *ids, const int *seg, size_t T,
     char *err, size_t errlen)
 {
-	if (T > (size_t)r->m->cfg.P) {
+	if (T > (size_t)r->m->cfg.P) {	/* bert_run_pack says the rest */
 		snprintf(err, errlen, "%zu tokens, over the model's "
 		    "max_position_embeddings %d", T, r->m->cfg.P);
 		return -1;
@@ -1442,7 +1618,7 @@ sublayers(struct bert_run *r, const struct bert_layer *w, float *y,
 	linear(r->m, r->h1, ctx, w->aow, w->aob, N, C, C);
 	add_layernorm(r->h1, r->h1, x, w->ln1g, w->ln1b, N, C, c->eps);
 	linear(r->m, r->ff, r->h1, w->iw, w->ib, N, C, c->F);
-	gelu(r->ff, r->ff, N, c->F);
+	gelu(c->act, r->ff, r->ff, N, c->F);
 	linear(r->m, y, r->ff, w->ow, w->ob, N, c->F, C);
 	add_layernorm(y, y, r->h1, w->ln2g, w->ln2b, N, C, c->eps);
 }
@@ -1508,7 +1684,7 @@ sublayers_keep(struct bert_run *r, int l, float *y, const float *ctx,
 	add_layernorm_keep(A->x1, A->r1, A->ln, A->r1, x, w->ln1g, w->ln1b, N,
 	    C, c->eps);
 	linear(r->m, A->fc, A->x1, w->iw, w->ib, N, C, c->F);
-	gelu(A->ge, A->fc, N, c->F);
+	gelu(c->act, A->ge, A->fc, N, c->F);
 	linear(r->m, y, A->ge, w->ow, w->ob, N, c->F, C);
 	if (tr->p > 0)
 		droprows(r, y, N, urow, C, train_key(tr->seed, tr->step, l - 1,
@@ -1561,6 +1737,7 @@ void
 bert_head(struct bert_run *r, const float *x, float *pooled, float *logits)
 {
 	const struct bert *m = r->m;
+	const struct model_family *f = model_family(&m->cfg);
 	int C = m->cfg.C, nl = m->cfg.nlabels;
 
 	if (m->pw == NULL)
@@ -1570,11 +1747,29 @@ bert_head(struct bert_run *r, const float *x, float *pooled, float *logits)
 		/* pooled (C) = tanh([CLS] . Wp^T + bp), [CLS] the first token */
 		float *p = pooled + (size_t)b * C;
 		const float *cls = x + (size_t)r->off[b] * C;
+		if (r->tr && (f->flags & MF_CLSDROP)) {
+			/* training, RoBERTa's head: dropout on [CLS] first */
+			struct bert_train *tr = r->tr;
+			float *cd = tr->clsd + (size_t)b * C;
+			if (tr->p > 0)
+				train_drop(cd, cls, C, train_key(tr->seed,
+				    tr->step, 0, TRAIN_DROP_CLS), (size_t)b * C,
+				    tr->p);
+			else
+				memcpy(cd, cls, C * sizeof(float));
+			cls = cd;
+		}
 		memcpy(p, m->pb, C * sizeof(float));
 		cblas_sgemv(CblasRowMajor, CblasNoTrans, C, C, 1.0f, m->pw, C,
 		    cls, 1, 1.0f, p, 1);
-		for (int j = 0; j < C; j++)
-			p[j] = tanhf(p[j]);
+		if (r->tr)
+			memcpy(r->tr->hpre + (size_t)b * C, p,
+			    C * sizeof(float));
+		if (f->headact == ACT_TANH)
+			for (int j = 0; j < C; j++)
+				p[j] = tanhf(p[j]);
+		else	/* ELECTRA's GELU, DistilBERT's ReLU */
+			act_row(f->headact, p, NULL, p, C);
 		if (r->tr) {
 			/* training: kept, and dropout before the classifier */
 			struct bert_train *tr = r->tr;
@@ -1659,7 +1854,7 @@ train_reserve(struct bert_run *r)
 	const struct bert_config *c = &r->m->cfg;
 	struct bert_train *tr = r->tr;
 	size_t C = c->C, F = c->F, H = c->H, Np = r->Np, B = r->B, P = 0;
-	size_t maxT = 0, u = 0;
+	size_t maxT = 0, u = 0, E = model_emb(c), CE = C > E ? C : E;
 
 	for (int b = 0; b < r->B; b++) {
 		P += H * r->T[b] * r->T[b];
@@ -1671,7 +1866,12 @@ train_reserve(struct bert_run *r)
 	if (Np > tr->capN) {
 		size_t big = C > F ? C : F, nt = (Np + ROWS - 1) / ROWS;
 
-		tr->emb = xreallocarray(tr->emb, Np * C, sizeof(float));
+		tr->emb = xreallocarray(tr->emb, Np * E, sizeof(float));
+		if (r->m->epw != NULL) {
+			tr->eo = xreallocarray(tr->eo, Np * E, sizeof(float));
+			tr->de = xreallocarray(tr->de, 2 * Np * E,
+			    sizeof(float));
+		}
 		tr->eln = xreallocarray(tr->eln, 2 * Np, sizeof(float));
 		tr->urow = xreallocarray(tr->urow, Np, sizeof(int));
 		tr->d1 = xreallocarray(tr->d1, Np * C, sizeof(float));
@@ -1682,7 +1882,7 @@ train_reserve(struct bert_run *r)
 		if (pool.bf)
 			tr->xpb = xreallocarray(tr->xpb, gemmbf_size(big, Np),
 			    sizeof(uint16_t));
-		tr->part = xreallocarray(tr->part, nt * 2 * C, sizeof(float));
+		tr->part = xreallocarray(tr->part, nt * 2 * CE, sizeof(float));
 		for (int l = 0; l < c->L; l++) {
 			struct bert_acts *A = &tr->a[l];
 			A->qkv = xreallocarray(A->qkv, Np * 3 * C,
@@ -1709,6 +1909,8 @@ train_reserve(struct bert_run *r)
 		    sizeof(float));
 		tr->pooled = xreallocarray(tr->pooled, B * C, sizeof(float));
 		tr->poold = xreallocarray(tr->poold, B * C, sizeof(float));
+		tr->hpre = xreallocarray(tr->hpre, B * C, sizeof(float));
+		tr->clsd = xreallocarray(tr->clsd, B * C, sizeof(float));
 		tr->poff = xreallocarray(tr->poff, B + 1, sizeof(size_t));
 		tr->dgate = xreallocarray(tr->dgate, B * H, sizeof(double));
 		tr->capB = B;
@@ -1877,6 +2079,13 @@ bert_train_pack(struct bert_train *tr, const struct bert *m)
 		pm->layer[l] = m->layer[l];
 		if (!pool.gemm)
 			continue;
+		if (l > 0 && m->layer[l].qkvw == m->layer[l - 1].qkvw) {
+			/* ALBERT: the group's packed weights, once */
+			pm->layer[l] = pm->layer[l - 1];
+			for (int k = 0; k < 4; k++)
+				tr->wt[4 * l + k] = tr->wt[4 * (l - 1) + k];
+			continue;
+		}
 		float *f = tr->fw + per * l, *b = tr->bw + per * l;
 		for (int k = 0; k < 4; k++) {
 			int out, in;
@@ -1896,8 +2105,10 @@ bert_train_pack(struct bert_train *tr, const struct bert *m)
 	struct trainpack a = { tr, NULL, NULL };
 	int n = 0;
 	for (int i = 0; i < 4 * c->L; i++) {
-		int out, in;
+		int out, in, l = i / 4;
 
+		if (l > 0 && m->layer[l].qkvw == m->layer[l - 1].qkvw)
+			continue;	/* ALBERT: packed for the group's first */
 		dense_shape(c, i % 4, &out, &in);
 		for (int j0 = 0; j0 < out; j0 += PACKROWS) {
 			a.w = xreallocarray(a.w, n + 1, sizeof(int));
@@ -1932,6 +2143,10 @@ bert_train_release(struct bert_train *tr)
 	free(tr->eln);
 	free(tr->pooled);
 	free(tr->poold);
+	free(tr->hpre);
+	free(tr->clsd);
+	free(tr->eo);
+	free(tr->de);
 	free(tr->urow);
 	free(tr->curow);
 	free(tr->cb);
@@ -2001,6 +2216,7 @@ struct lback {
 	uint16_t	*xpb;
 	int		 N, in, out, add;
 	int		*start;		/* gemm.c: task t's first row */
+	int		 acc;		/* dW, db added to (tr->acc) */
 };
 
 #define COLS	64	/* columns of a task of column sums or packing */
@@ -2061,7 +2277,7 @@ lback_dw_task(void *arg, int t)
 		o0 = a->start[t];
 		n = a->start[t + 1] - o0;
 		y = (struct gemm_y){ a->dw + (size_t)o0 * a->in, a->in, a->in,
-		    0, 0 };
+		    0, a->acc };
 		x = (struct gemm_x){ a->dy + o0, a->out, 1 };
 		if (pool.bf)
 			gemmbf_run(&y, &x, a->xpb, NULL, n, a->in, a->N);
@@ -2072,7 +2288,7 @@ lback_dw_task(void *arg, int t)
 	o0 = t * COLS;
 	n = a->out - o0 < COLS ? a->out - o0 : COLS;
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, a->in, a->N,
-	    1.0f, a->dy + o0, a->out, a->x, a->in, 0.0f,
+	    1.0f, a->dy + o0, a->out, a->x, a->in, a->acc ? 1.0f : 0.0f,
 	    a->dw + (size_t)o0 * a->in, a->in);
 }
 
@@ -2097,6 +2313,8 @@ lback_db_task(void *arg, int t)
 	if (nc == COLS)
 		for (int j = 0; j < COLS / VL; j++)
 			vstore(buf + j * VL, s[j]);
+	for (int j = 0; a->acc && j < nc; j++)
+		buf[j] += a->db[j0 + j];
 	memcpy(a->db + j0, buf, nc * sizeof(float));
 }
 
@@ -2108,7 +2326,8 @@ linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
 	struct bert_train *tr = r->tr;
 	struct lback a = { dx, dw, db, dy, x, dense_of(tr->src, i / 4, i % 4),
 	    pool.gemm && !pool.bf ? tr->wt[i] : NULL, tr->xp,
-	    pool.bf ? tr->wtb[i] : NULL, tr->xpb, N, in, out, add, NULL };
+	    pool.bf ? tr->wtb[i] : NULL, tr->xpb, N, in, out, add, NULL,
+	    tr->acc };
 	int nt;
 
 	if (dx != NULL) {
@@ -2155,10 +2374,10 @@ lnback_task(void *arg, int t)
 }
 
 static void
-ln_back(struct bert_run *r, int N, float *dx, float *dg, float *db,
+ln_back_w(struct bert_run *r, int N, int C, float *dx, float *dg, float *db,
     const float *dy, const float *x, const float *mr, const float *g)
 {
-	int C = r->m->cfg.C, nt = (N + ROWS - 1) / ROWS;
+	int nt = (N + ROWS - 1) / ROWS;
 	struct lnback a = { dx, r->tr->part, dy, x, mr, g, N, C };
 
 	parallel(nt, lnback_task, &a);
@@ -2169,9 +2388,28 @@ ln_back(struct bert_run *r, int N, float *dx, float *dg, float *db,
 			sg += a.part[(size_t)t * 2 * C + j];
 			sb += a.part[(size_t)t * 2 * C + C + j];
 		}
-		dg[j] = sg;
-		db[j] = sb;
+		/* ALBERT: added to a later application's (tr->acc) */
+		dg[j] = r->tr->acc ? dg[j] + sg : sg;
+		db[j] = r->tr->acc ? db[j] + sb : sb;
 	}
+}
+
+/* The same over rows of C, the hidden size. */
+static void
+ln_back(struct bert_run *r, int N, float *dx, float *dg, float *db,
+    const float *dy, const float *x, const float *mr, const float *g)
+{
+	ln_back_w(r, N, r->m->cfg.C, dx, dg, db, dy, x, mr, g);
+}
+
+/*
+ * Whether layer l's weights are a later layer's too (ALBERT's groups):
+ * that layer's backward, which runs first, has written their gradients.
+ */
+static int
+shared_later(const struct bert *m, int l)
+{
+	return l < m->cfg.L && m->layer[l].qkvw == m->layer[l - 1].qkvw;
 }
 
 void
@@ -2207,6 +2445,7 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 			    C * sizeof(float));
 	}
 	dao = dr;
+	tr->acc = shared_later(tr->src, l);
 	/* LayerNorm 2: d1 = d r2, the gradient of x1 + dropout(FFN out) */
 	ln_back(r, N, tr->d1, gw->ln2g, gw->ln2b, dy, A->r2,
 	    A->ln + 2 * (size_t)N, w->ln2g);
@@ -2218,7 +2457,7 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 	}
 	/* the FFN: out, GELU, in; d1 += its share: d x1 */
 	linear_back(r, tr->dh, 0, gw->ow, gw->ob, dfo, A->ge, wi + 3, N, F, C);
-	gelu_back(tr->dh, A->fc, N, F);
+	gelu_back(c->act, tr->dh, A->fc, N, F);
 	linear_back(r, tr->d1, 1, gw->iw, gw->ib, tr->dh, A->x1, wi + 2, N, C,
 	    F);
 	/* LayerNorm 1: d = d r1, the gradient of x + dropout(attn out) */
@@ -2241,6 +2480,7 @@ bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
 			    C * sizeof(float));
 		}
 	}
+	tr->acc = 0;
 }
 
 /*
@@ -2386,11 +2626,14 @@ void
 bert_qkv_backward(struct bert_run *r, int l, struct bert *g, float *d,
     const float *dqkv)
 {
+	struct bert_train *tr = r->tr;
 	struct bert_layer *gw = &g->layer[l - 1];
 	int C = r->m->cfg.C;
 
+	tr->acc = shared_later(tr->src, l);
 	linear_back(r, d, 1, gw->qkvw, gw->qkvb, dqkv, r->xs[l - 1],
 	    4 * (l - 1), r->Np, C, 3 * C);
+	tr->acc = 0;
 }
 
 void
@@ -2408,6 +2651,7 @@ bert_head_backward(struct bert_run *r, struct bert *g, float *d,
     const float *dz)
 {
 	const struct bert *m = r->m;
+	const struct model_family *f = model_family(&m->cfg);
 	struct bert_train *tr = r->tr;
 	int B = r->B, C = m->cfg.C, nl = m->cfg.nlabels;
 	float *dp = tr->dt, *cls = tr->dt + (size_t)B * C;
@@ -2431,10 +2675,15 @@ bert_head_backward(struct bert_run *r, struct bert *g, float *d,
 		if (tr->p > 0)
 			train_drop(x, x, C, train_key(tr->seed, tr->step, 0,
 			    TRAIN_DROP_POOL), (size_t)b * C, tr->p);
-		for (int j = 0; j < C; j++)
-			x[j] *= 1.0f - y[j] * y[j];
-		memcpy(cls + (size_t)b * C, r->xs[m->cfg.L] +
-		    (size_t)r->off[b] * C, C * sizeof(float));
+		if (f->headact == ACT_TANH)
+			for (int j = 0; j < C; j++)
+				x[j] *= 1.0f - y[j] * y[j];
+		else	/* GELU', ReLU' at the dense layer's output */
+			act_row(f->headact, NULL, x, tr->hpre + (size_t)b * C,
+			    C);
+		memcpy(cls + (size_t)b * C, f->flags & MF_CLSDROP ? tr->clsd +
+		    (size_t)b * C : r->xs[m->cfg.L] + (size_t)r->off[b] * C,
+		    C * sizeof(float));
 	}
 	/* the pooler: dWp = dp^T . [CLS]; d[CLS] = dp . Wp */
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, B, 1.0f,
@@ -2446,9 +2695,16 @@ bert_head_backward(struct bert_run *r, struct bert *g, float *d,
 		g->pb[j] = s;
 	}
 	memset(d, 0, (size_t)r->Np * C * sizeof(float));
-	for (int b = 0; b < B; b++)
+	for (int b = 0; b < B; b++) {
+		float *dc = d + (size_t)r->off[b] * C;
+
 		cblas_sgemv(CblasRowMajor, CblasTrans, C, C, 1.0f, m->pw, C,
-		    dp + (size_t)b * C, 1, 0.0f, d + (size_t)r->off[b] * C, 1);
+		    dp + (size_t)b * C, 1, 0.0f, dc, 1);
+		/* RoBERTa's head: through the dropout on [CLS] */
+		if ((f->flags & MF_CLSDROP) && tr->p > 0)
+			train_drop(dc, dc, C, train_key(tr->seed, tr->step, 0,
+			    TRAIN_DROP_CLS), (size_t)b * C, tr->p);
+	}
 }
 
 /*
@@ -2467,7 +2723,7 @@ scatter_task(void *arg, int t)
 {
 	const struct scatter *a = arg;
 	const struct bert_run *r = a->r;
-	int C = r->m->cfg.C, j0 = t * COLS;
+	int C = model_emb(&r->m->cfg), j0 = t * COLS;	/* E */
 	int nc = C - j0 < COLS ? C - j0 : COLS;
 
 	for (int b = 0; b < r->B; b++)
@@ -2475,13 +2731,14 @@ scatter_task(void *arg, int t)
 			int n = r->off[b] + i;
 			const float *e = a->de + (size_t)n * C + j0;
 			float *we = a->g->wte + (size_t)r->ids[n] * C + j0;
-			float *pe = a->g->wpe + (size_t)i * C + j0;
+			float *pe = a->g->wpe + (size_t)r->pos[n] * C + j0;
 			float *te = a->g->tte + (size_t)r->seg[n] * C + j0;
 
 			for (int j = 0; j < nc; j++) {
 				we[j] += e[j];
 				pe[j] += e[j];
-				te[j] += e[j];
+				if (a->g->tte != NULL)	/* not DistilBERT's */
+					te[j] += e[j];
 			}
 		}
 }
@@ -2492,15 +2749,39 @@ bert_embed_backward(struct bert_run *r, struct bert *g, float *d)
 	const struct bert_config *c = &r->m->cfg;
 	struct bert_train *tr = r->tr;
 	struct scatter a = { r, g, tr->d1 };
-	size_t C = c->C;
+	size_t C = model_emb(c);	/* E: C but in ELECTRA and ALBERT */
+	float *dl = tr->de + (size_t)r->Np * C;
 
+	if (r->m->epw != NULL) {
+		/*
+		 * The projection x = o . epw^T + epb: dW (C, E) = d^T . o,
+		 * db = d's column sums, do = d . epw (Np, E), over the rows
+		 * with the padding's zeroed (so are o's)
+		 */
+		int N = r->Np, H = c->C;
+
+		pad_zero(r, d, H);
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, C, N,
+		    1.0f, d, H, tr->eo, C, 0.0f, g->epw, C);
+		for (int j = 0; j < H; j++) {
+			float sb = 0;
+			for (int n = 0; n < N; n++)
+				sb += d[(size_t)n * H + j];
+			g->epb[j] = sb;
+		}
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, H,
+		    1.0f, d, H, r->m->epw, C, 0.0f, tr->de, C);
+		d = tr->de;
+		a.de = dl;
+	}
 	if (tr->p > 0)
 		droprows(r, d, r->Np, tr->urow, C, train_key(tr->seed, tr->step,
 		    0, TRAIN_DROP_EMB));
-	ln_back(r, r->Np, tr->d1, g->elng, g->elnb, d, tr->emb, tr->eln,
-	    r->m->elng);
+	ln_back_w(r, r->Np, C, (float *)a.de, g->elng, g->elnb, d, tr->emb,
+	    tr->eln, r->m->elng);
 	memset(g->wte, 0, (size_t)c->V * C * sizeof(float));
 	memset(g->wpe, 0, (size_t)c->P * C * sizeof(float));
-	memset(g->tte, 0, (size_t)c->S * C * sizeof(float));
+	if (g->tte != NULL)
+		memset(g->tte, 0, (size_t)c->S * C * sizeof(float));
 	parallel((C + COLS - 1) / COLS, scatter_task, &a);
 }

@@ -80,6 +80,7 @@ struct bert_run {
 	int	*off;		/* (B + 1) row offsets, multiples of the unit */
 	size_t	*aoff;		/* (B + 1) offsets of each sequence's attn */
 	int	*ids, *seg;	/* (N) */
+	int	*pos;		/* (N) each token's position */
 	int	 want_attn;	/* keep every layer's probabilities in attn */
 	int	 cls_only;	/* of the last layer, only [CLS] is wanted */
 	float	**xs;		/* L + 1 of (Np, C): each layer's input */
@@ -96,7 +97,8 @@ struct bert_run {
 	float	*attn;		/* sum_b (L, H, T_b, T_b); with want_attn */
 	float	*pooled;	/* (B, C) */
 	float	*logits;	/* (B, nlabels) */
-	size_t	 capN, capB, capA, capT;
+	float	*emb;		/* (Np, E) embeddings to be projected */
+	size_t	 capN, capB, capA, capT, capE;
 	struct bert_train *tr;	/* training: see below; NULL for inference */
 };
 
@@ -110,15 +112,22 @@ void	bert_run_release(struct bert_run *r);
 
 /*
  * Set the batch to B sequences (ids[b], seg[b] of length T[b]; seg or
- * seg[b] NULL means all 0) and make room for it: r->off, r->Np.  Returns
- * 0, or -1 with a message in err for an id outside the vocabulary, a
- * token type outside type_vocab_size, T of 0 or over
- * max_position_embeddings.
+ * seg[b] NULL means all 0; a model without token types, DistilBERT,
+ * ignores seg) and make room for it: r->off, r->Np, and each token's
+ * position (RoBERTa's and XLM-R's count from pad_token_id + 1 over the
+ * tokens that are not padding, as HF's create_position_ids_from_input_ids).
+ * Returns 0, or -1 with a message in err for an id outside the
+ * vocabulary, a token type outside type_vocab_size, T of 0 or over
+ * model_maxlen().
  */
 int	bert_run_pack(struct bert_run *r, int B, const int *const *ids,
 	    const int *const *seg, const int *T, char *err, size_t errlen);
 
-/* x (Np, C): the embeddings of the batch, LayerNorm applied. */
+/*
+ * x (Np, C): the embeddings of the batch, LayerNorm applied; in ELECTRA
+ * and ALBERT, rows of E then mapped to C (a product a row, in float32
+ * whatever the precision).
+ */
 void	bert_embed(struct bert_run *r, float *x);
 
 /*
@@ -141,7 +150,9 @@ void	bert_out(struct bert_run *r, int l, float *y, float *ctx,
 
 /*
  * Pooler and classifier on the last hidden state x (Np, C): pooled (B, C)
- * and logits (B, nlabels).  Without a pooler nothing is done.
+ * and logits (B, nlabels).  Without a pooler nothing is done.  The pooler
+ * is the family's: the first token's row through pw, pb and the head's
+ * activation (tanh; ELECTRA's GELU, DistilBERT's ReLU).
  */
 void	bert_head(struct bert_run *r, const float *x, float *pooled,
 	    float *logits);
@@ -213,8 +224,11 @@ void	bert_parallel(int n, void (*fn)(void *, int), void *arg);
 /*
  * GELU in place on x (n): x Phi(x), with an erf within 1.5e-7 of the true
  * one (libm's erff: about 6e-8), vectorised; and d (n) *= GELU'(x (n)),
- * the derivative of that GELU, for training.  bert_erf and bert_exp (x <=
- * 0) are the functions inside them and inside softmax, for tests.
+ * the derivative of that GELU, for training.  The FFN's other activations
+ * (ACT_GELU_TANH, HF's gelu_new: 0.5 x (1 + tanh(sqrt(2 / pi) (x +
+ * 0.044715 x^3))), the tanh from the exp below; ACT_RELU) go the same
+ * way.  bert_erf and bert_exp (x <= 0) are the functions inside them and
+ * inside softmax, for tests.
  * bert_simd() names the code in use: "AVX2", or "x86-64" (any x86-64, and
  * under HEADCOUNT_NOAVX2), which gives the same bits.
  */
@@ -232,7 +246,9 @@ const char *bert_simd(void);
  * what the backward pass needs, and apply dropout (HF's five sites: the
  * embeddings' output, the attention probabilities, the attention and FFN
  * outputs before each residual sum, the pooled output) and the head gate
- * (each head's context times gate[l][h], as HF's head_mask).  With p 0
+ * (each head's context times gate[l][h], as HF's head_mask), and in
+ * RoBERTa's and ELECTRA's heads a sixth, on the first token's row before
+ * the head's dense layer.  With p 0
  * and every gate 1, the logits are those of a run without tr, bit for
  * bit.  want_attn must be 0, and the whole batch kept (bert_run_layers with
  * keep): layer l's input is xs[l - 1].  With cls_only, what the last
@@ -275,11 +291,16 @@ struct bert_train {
 	double		 impscale;
 
 	/* what the forward pass keeps */
-	float		*emb;		/* (Np, C) the embeddings' sum */
+	float		*emb;		/* (Np, E) the embeddings' sum */
 	float		*eln;		/* (2, Np) its LayerNorm's mean, rstd */
+	float		*eo;		/* (Np, E) its output after dropout, */
+					/* with a projection (epw) */
 	struct bert_acts *a;		/* (L) */
 	float		*pooled;	/* (B, C) tanh output */
 	float		*poold;		/* (B, C) after dropout */
+	float		*hpre;		/* (B, C) before the head's activation */
+	float		*clsd;		/* (B, C) the first token's row after */
+					/* dropout, MF_CLSDROP */
 	int		*urow;		/* (Np) row without the padding; -1 */
 	int		*curow;		/* (B unit) the same, cls_rows's rows */
 	size_t		*poff;		/* (B + 1) offsets in att */
@@ -295,6 +316,8 @@ struct bert_train {
 	float		*dh;		/* (Np, F) */
 	float		*dq;		/* (Np, 3C) */
 	float		*xp;		/* (Np, max(C, F)) X^T packed */
+	float		*de;		/* (2, Np, E) with a projection */
+	int		 acc;		/* add to g's weights: see below */
 	float		*part;		/* LayerNorm's sums per task */
 	float		*cb;		/* (3, B unit, C) cls_rows's gradients */
 	float		*sc;		/* per thread, attention's backward */
@@ -328,7 +351,11 @@ void	bert_train_release(struct bert_train *tr);
  * The backward twins.  d (Np, C) holds the gradient of the piece's output
  * and becomes that of its input; g receives the gradients of the piece's
  * weights, written (not added), except bert_embed_backward's three
- * tables, which are zeroed, then added to row by row.
+ * tables, which are zeroed, then added to row by row, and the weights of
+ * an ALBERT layer whose group a later layer shares: the later one's
+ * backward has written them, and this one's adds to them (tr->acc, set
+ * by bert_out_backward and bert_qkv_backward), so that a shared tensor
+ * gets the sum of every application's gradient.
  * bert_head_backward starts from dlogits (B, nlabels), the gradient of
  * the loss by the logits of bert_head, and writes d, zero but in the
  * [CLS] rows.  With tr->imp set, bert_attend_backward adds to imp[l][h]

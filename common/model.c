@@ -93,95 +93,210 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 #define Y(f)	offsetof(struct bert_layer, f)
 
 /*
+ * A dense layer's two rows (weight, then bias: decayed, not decayed) and
+ * a LayerNorm's (weight and bias, or gamma and beta), in fields w and b.
+ */
+#define DENSE(n, w, b, part, sw, sb, fl) \
+	{ n ".weight", NULL, w, part, sw, (fl) | MT_DECAY }, \
+	{ n ".bias", NULL, b, part, sb, (fl) }
+#define NORM(n, g, b, s, fl) \
+	{ n ".weight", n ".gamma", g, 0, s, (fl) | MT_GAIN }, \
+	{ n ".bias", n ".beta", b, 0, s, (fl) }
+
+/*
+ * The rows the families share: the embeddings (word, position, token
+ * type, LayerNorm: every family's names, DistilBERT without token types);
+ * a layer's sixteen tensors, by the names of query, key, value, the
+ * attention's output, its LayerNorm, the FFN's two dense layers and the
+ * last LayerNorm; BERT's classifier, and the classification head of
+ * RoBERTa, XLM-R and ELECTRA.
+ */
+#define EMB_WORDPOS \
+	{ "embeddings.word_embeddings.weight", NULL, \
+	    B(wte), 0, "VE", MT_DECAY }, \
+	{ "embeddings.position_embeddings.weight", NULL, \
+	    B(wpe), 0, "PE", MT_DECAY }
+#define EMB_TYPES \
+	{ "embeddings.token_type_embeddings.weight", NULL, \
+	    B(tte), 0, "SE", MT_DECAY }
+#define EMB_LN	NORM("embeddings.LayerNorm", B(elng), B(elnb), "E", 0)
+#define LAYER(q, k, v, o, ln1, fi, fo, ln2) \
+	DENSE(q, Y(qkvw), Y(qkvb), 0, "CC", "C", MT_LAYER), \
+	DENSE(k, Y(qkvw), Y(qkvb), 1, "CC", "C", MT_LAYER), \
+	DENSE(v, Y(qkvw), Y(qkvb), 2, "CC", "C", MT_LAYER), \
+	DENSE(o, Y(aow), Y(aob), 0, "CC", "C", MT_LAYER), \
+	NORM(ln1, Y(ln1g), Y(ln1b), "C", MT_LAYER), \
+	DENSE(fi, Y(iw), Y(ib), 0, "FC", "F", MT_LAYER), \
+	DENSE(fo, Y(ow), Y(ob), 0, "CF", "C", MT_LAYER), \
+	NORM(ln2, Y(ln2g), Y(ln2b), "C", MT_LAYER)
+#define BERT_LAYER \
+	LAYER("attention.self.query", "attention.self.key", \
+	    "attention.self.value", "attention.output.dense", \
+	    "attention.output.LayerNorm", "intermediate.dense", \
+	    "output.dense", "output.LayerNorm")
+#define CLASSIFIER \
+	DENSE("classifier", B(cw), B(cb), 0, "KC", "K", MT_HEAD)
+/* RobertaClassificationHead, ElectraClassificationHead */
+#define CLS_HEAD \
+	DENSE("classifier.dense", B(pw), B(pb), 0, "CC", "C", MT_HEAD), \
+	DENSE("classifier.out_proj", B(cw), B(cb), 0, "KC", "K", MT_HEAD)
+
+/*
  * BERT (HF BertModel, BertForSequenceClassification): the embeddings, 16
  * tensors a layer, the pooler and the classifier.
  */
 static const struct model_tensor bert_tensors[] = {
-	{ "embeddings.word_embeddings.weight", NULL,
-	    B(wte), 0, "VC", MT_DECAY },
-	{ "embeddings.position_embeddings.weight", NULL,
-	    B(wpe), 0, "PC", MT_DECAY },
-	{ "embeddings.token_type_embeddings.weight", NULL,
-	    B(tte), 0, "SC", MT_DECAY },
-	{ "embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma",
-	    B(elng), 0, "C", MT_GAIN },
-	{ "embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta",
-	    B(elnb), 0, "C", 0 },
-	{ "attention.self.query.weight", NULL,
-	    Y(qkvw), 0, "CC", MT_LAYER | MT_DECAY },
-	{ "attention.self.query.bias", NULL,
-	    Y(qkvb), 0, "C", MT_LAYER },
-	{ "attention.self.key.weight", NULL,
-	    Y(qkvw), 1, "CC", MT_LAYER | MT_DECAY },
-	{ "attention.self.key.bias", NULL,
-	    Y(qkvb), 1, "C", MT_LAYER },
-	{ "attention.self.value.weight", NULL,
-	    Y(qkvw), 2, "CC", MT_LAYER | MT_DECAY },
-	{ "attention.self.value.bias", NULL,
-	    Y(qkvb), 2, "C", MT_LAYER },
-	{ "attention.output.dense.weight", NULL,
-	    Y(aow), 0, "CC", MT_LAYER | MT_DECAY },
-	{ "attention.output.dense.bias", NULL,
-	    Y(aob), 0, "C", MT_LAYER },
-	{ "attention.output.LayerNorm.weight",
-	    "attention.output.LayerNorm.gamma",
-	    Y(ln1g), 0, "C", MT_LAYER | MT_GAIN },
-	{ "attention.output.LayerNorm.bias",
-	    "attention.output.LayerNorm.beta",
-	    Y(ln1b), 0, "C", MT_LAYER },
-	{ "intermediate.dense.weight", NULL,
-	    Y(iw), 0, "FC", MT_LAYER | MT_DECAY },
-	{ "intermediate.dense.bias", NULL,
-	    Y(ib), 0, "F", MT_LAYER },
-	{ "output.dense.weight", NULL,
-	    Y(ow), 0, "CF", MT_LAYER | MT_DECAY },
-	{ "output.dense.bias", NULL,
-	    Y(ob), 0, "C", MT_LAYER },
-	{ "output.LayerNorm.weight", "output.LayerNorm.gamma",
-	    Y(ln2g), 0, "C", MT_LAYER | MT_GAIN },
-	{ "output.LayerNorm.bias", "output.LayerNorm.beta",
-	    Y(ln2b), 0, "C", MT_LAYER },
-	{ "pooler.dense.weight", NULL,
-	    B(pw), 0, "CC", MT_POOLER | MT_DECAY },
-	{ "pooler.dense.bias", NULL,
-	    B(pb), 0, "C", MT_POOLER },
-	{ "classifier.weight", NULL,
-	    B(cw), 0, "KC", MT_HEAD | MT_DECAY },
-	{ "classifier.bias", NULL,
-	    B(cb), 0, "K", MT_HEAD },
-	{ "cls.predictions.bias", NULL,
-	    B(mlmb), 0, "V", MT_MLM },
-	{ "cls.predictions.transform.dense.weight", NULL,
-	    B(mtw), 0, "CC", MT_MLM | MT_DECAY },
-	{ "cls.predictions.transform.dense.bias", NULL,
-	    B(mtb), 0, "C", MT_MLM },
-	{ "cls.predictions.transform.LayerNorm.weight",
-	    "cls.predictions.transform.LayerNorm.gamma",
-	    B(mlng), 0, "C", MT_MLM | MT_GAIN },
-	{ "cls.predictions.transform.LayerNorm.bias",
-	    "cls.predictions.transform.LayerNorm.beta",
-	    B(mlnb), 0, "C", MT_MLM },
-	{ "cls.seq_relationship.weight", NULL,
-	    B(nspw), 0, "2C", MT_NSP | MT_DECAY },
-	{ "cls.seq_relationship.bias", NULL,
-	    B(nspb), 0, "2", MT_NSP },
+	EMB_WORDPOS, EMB_TYPES, EMB_LN,
+	BERT_LAYER,
+	DENSE("pooler.dense", B(pw), B(pb), 0, "CC", "C", MT_POOLER),
+	CLASSIFIER,
+	/* BertForPreTraining's heads; the decoder is wte */
+	{ "cls.predictions.bias", NULL, B(mlmb), 0, "V", MT_MLM },
+	DENSE("cls.predictions.transform.dense", B(mtw), B(mtb), 0, "CC", "C",
+	    MT_MLM),
+	NORM("cls.predictions.transform.LayerNorm", B(mlng), B(mlnb), "C",
+	    MT_MLM),
+	DENSE("cls.seq_relationship", B(nspw), B(nspb), 0, "2C", "2", MT_NSP)
+};
+
+/* RoBERTa, XLM-R: BERT's encoder under "roberta.", their head. */
+static const struct model_tensor roberta_tensors[] = {
+	EMB_WORDPOS, EMB_TYPES, EMB_LN,
+	BERT_LAYER,
+	CLS_HEAD
+};
+
+/*
+ * DistilBERT: no token types, layers of its own names, the head
+ * pre_classifier, ReLU, classifier.
+ */
+static const struct model_tensor distilbert_tensors[] = {
+	EMB_WORDPOS, EMB_LN,
+	LAYER("attention.q_lin", "attention.k_lin", "attention.v_lin",
+	    "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2",
+	    "output_layer_norm"),
+	DENSE("pre_classifier", B(pw), B(pb), 0, "CC", "C", MT_HEAD),
+	CLASSIFIER
+};
+
+/* ELECTRA: BERT's encoder, embeddings of E projected to C, its head. */
+static const struct model_tensor electra_tensors[] = {
+	EMB_WORDPOS, EMB_TYPES, EMB_LN,
+	DENSE("embeddings_project", B(epw), B(epb), 0, "CE", "C", MT_PROJ),
+	BERT_LAYER,
+	CLS_HEAD
+};
+
+/*
+ * ALBERT: embeddings of E mapped to C, a layer a group (inner_group_num
+ * 1), the pooler and the classifier.
+ */
+static const struct model_tensor albert_tensors[] = {
+	EMB_WORDPOS, EMB_TYPES, EMB_LN,
+	DENSE("encoder.embedding_hidden_mapping_in", B(epw), B(epb), 0, "CE",
+	    "C", MT_PROJ),
+	LAYER("albert_layers.0.attention.query",
+	    "albert_layers.0.attention.key", "albert_layers.0.attention.value",
+	    "albert_layers.0.attention.dense",
+	    "albert_layers.0.attention.LayerNorm", "albert_layers.0.ffn",
+	    "albert_layers.0.ffn_output",
+	    "albert_layers.0.full_layer_layer_norm"),
+	DENSE("pooler", B(pw), B(pb), 0, "CC", "C", MT_POOLER),
+	CLASSIFIER
 };
 
 #undef B
 #undef Y
 
 #define NROWS(t)	(sizeof(t) / sizeof((t)[0]))
+#define TABLE(t)	t, NROWS(t)
+#define BERT_KEYS	{ "num_hidden_layers", "num_attention_heads", \
+	"hidden_size", "intermediate_size", "hidden_act" }
 
-/* The families, the first the default (config.json without model_type). */
+/*
+ * The families, the first the default (config.json without model_type):
+ * type, name, architecture, prefix, layer, needpool, table, keys, default
+ * activation, default embedding size, the head's activation, flags.
+ */
 static const struct model_family families[] = {
-	{ "bert", "BertForSequenceClassification", "bert.", "encoder.layer.",
-	    1, bert_tensors, NROWS(bert_tensors) },
+	{ "bert", "BERT", "BertForSequenceClassification", "bert.",
+	    "encoder.layer.", 1, TABLE(bert_tensors), BERT_KEYS, "gelu", 0,
+	    ACT_TANH, 0 },
+	{ "roberta", "RoBERTa", "RobertaForSequenceClassification",
+	    "roberta.", "encoder.layer.", 0, TABLE(roberta_tensors),
+	    BERT_KEYS, "gelu", 0, ACT_TANH, MF_PADPOS | MF_CLSDROP },
+	{ "xlm-roberta", "XLM-R", "XLMRobertaForSequenceClassification",
+	    "roberta.", "encoder.layer.", 0, TABLE(roberta_tensors),
+	    BERT_KEYS, "gelu", 0, ACT_TANH, MF_PADPOS | MF_CLSDROP },
+	{ "distilbert", "DistilBERT", "DistilBertForSequenceClassification",
+	    "distilbert.", "transformer.layer.", 0, TABLE(distilbert_tensors),
+	    { "n_layers", "n_heads", "dim", "hidden_dim", "activation" },
+	    "gelu", 0, ACT_RELU, MF_FIXEPS },
+	{ "electra", "ELECTRA", "ElectraForSequenceClassification",
+	    "electra.", "encoder.layer.", 0, TABLE(electra_tensors),
+	    BERT_KEYS, "gelu", 128, ACT_GELU, MF_CLSDROP },
+	{ "albert", "ALBERT", "AlbertForSequenceClassification", "albert.",
+	    "encoder.albert_layer_groups.", 1, TABLE(albert_tensors),
+	    BERT_KEYS, "gelu_new", 128, ACT_TANH, MF_PROJ | MF_SHARED },
 };
 
 const struct model_family *
 model_family(const struct bert_config *c)
 {
 	return c->fam != NULL ? c->fam : &families[0];
+}
+
+const struct model_family *
+model_family_named(const char *type)
+{
+	for (size_t i = 0; i < NROWS(families); i++)
+		if (strcmp(type, families[i].type) == 0)
+			return &families[i];
+	return NULL;
+}
+
+int
+model_emb(const struct bert_config *c)
+{
+	return c->E > 0 ? c->E : c->C;
+}
+
+int
+model_proj(const struct bert_config *c)
+{
+	return (model_family(c)->flags & MF_PROJ) || model_emb(c) != c->C;
+}
+
+int
+model_nstored(const struct bert_config *c)
+{
+	return model_family(c)->flags & MF_SHARED ? (c->G > 0 ? c->G : 1) :
+	    c->L;
+}
+
+int
+model_group(const struct bert_config *c, int l)
+{
+	/* as AlbertTransformer: int(i / (num_hidden_layers / groups)) */
+	if (!(model_family(c)->flags & MF_SHARED))
+		return l;
+	return (int)((double)l / ((double)c->L / c->G));
+}
+
+int
+model_first(const struct bert_config *c, int g)
+{
+	int l = 0;
+
+	while (l + 1 < c->L && model_group(c, l) < g)
+		l++;
+	return l;
+}
+
+int
+model_maxlen(const struct bert_config *c)
+{
+	return c->P - c->pos0;
 }
 
 /* ---- config.json ---- */
@@ -245,12 +360,56 @@ family(struct bert_config *c, const cJSON *j, const char *path, char *err,
 	return 0;
 }
 
+/* The activations config.json may name, and what each is. */
+static const struct {
+	const char	*name;
+	int		 act;
+} acts[] = {
+	{ "gelu", ACT_GELU }, { "gelu_python", ACT_GELU },
+	{ "gelu_new", ACT_GELU_TANH }, { "gelu_pytorch_tanh", ACT_GELU_TANH },
+	{ "relu", ACT_RELU }
+};
+
+/* c->act and c->actname from the family's key, or its default. */
+static int
+activation(struct bert_config *c, const cJSON *j, const char *path,
+    char *err, size_t errlen)
+{
+	const struct model_family *f = model_family(c);
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, f->key[4]);
+	const char *name = f->defact;
+
+	if (x != NULL)
+		name = cJSON_IsString(x) ? x->valuestring : "?";
+	for (size_t i = 0; i < NROWS(acts); i++)
+		if (strcmp(name, acts[i].name) == 0) {
+			c->act = acts[i].act;
+			snprintf(c->actname, sizeof(c->actname), "%s", name);
+			return 0;
+		}
+	return fail(err, errlen, "%s: %s '%s' is not supported (gelu, "
+	    "gelu_new, gelu_pytorch_tanh and relu are)", path, f->key[4],
+	    name);
+}
+
+/* Whether family f's table has token types. */
+static int
+hastypes(const struct model_family *f)
+{
+	for (size_t i = 0; i < f->nt; i++)
+		if (strchr(f->t[i].shape, 'S') != NULL)
+			return 1;
+	return 0;
+}
+
 int
 model_config(struct bert_config *c, const char *path, char *err,
     size_t errlen)
 {
+	const struct model_family *f;
+	const char *const *k;
 	cJSON *j, *x;
-	int r = -1;
+	int r = -1, inner;
 
 	memset(c, 0, sizeof(*c));
 	c->lower = -1;
@@ -259,22 +418,65 @@ model_config(struct bert_config *c, const char *path, char *err,
 	/* the family first: another's keys would be misread as BERT's */
 	if (family(c, j, path, err, errlen) == -1)
 		goto out;
-	if (cfgint(j, "num_hidden_layers", -1, 1, &c->L, path, err, errlen) ||
-	    cfgint(j, "num_attention_heads", -1, 1, &c->H, path, err, errlen) ||
-	    cfgint(j, "hidden_size", -1, 1, &c->C, path, err, errlen) ||
-	    cfgint(j, "intermediate_size", -1, 1, &c->F, path, err, errlen) ||
+	f = model_family(c);
+	k = f->key;
+	if (cfgint(j, k[0], -1, 1, &c->L, path, err, errlen) ||
+	    cfgint(j, k[1], -1, 1, &c->H, path, err, errlen) ||
+	    cfgint(j, k[2], -1, 1, &c->C, path, err, errlen) ||
+	    cfgint(j, k[3], -1, 1, &c->F, path, err, errlen) ||
 	    cfgint(j, "vocab_size", -1, 1, &c->V, path, err, errlen) ||
 	    cfgint(j, "max_position_embeddings", 512, 1, &c->P, path, err,
-	    errlen) ||
-	    cfgint(j, "type_vocab_size", 2, 1, &c->S, path, err, errlen))
+	    errlen))
+		goto out;
+	/* where positions count from it, it must be right; else a hint */
+	x = cJSON_GetObjectItemCaseSensitive(j, "pad_token_id");
+	if (f->flags & MF_PADPOS) {
+		if (cfgint(j, "pad_token_id", 1, 0, &c->pad, path, err,
+		    errlen))
+			goto out;
+	} else if (cJSON_IsNumber(x) && x->valuedouble >= 0 &&
+	    x->valuedouble < c->V)
+		c->pad = (int)x->valuedouble;
+	if (hastypes(f) && cfgint(j, "type_vocab_size", 2, 1, &c->S, path,
+	    err, errlen))
+		goto out;
+	if (f->defE > 0 && cfgint(j, "embedding_size", f->defE, 1, &c->E,
+	    path, err, errlen))
 		goto out;
 	if (c->C % c->H != 0) {
-		fail(err, errlen, "%s: hidden_size %d is not a multiple of "
-		    "num_attention_heads %d", path, c->C, c->H);
+		fail(err, errlen, "%s: %s %d is not a multiple of %s %d", path,
+		    k[2], c->C, k[1], c->H);
 		goto out;
 	}
+	if (f->flags & MF_PADPOS) {
+		/* positions pad + 1 .. P - 1 */
+		c->pos0 = c->pad + 1;
+		if (c->pos0 >= c->P) {
+			fail(err, errlen, "%s: pad_token_id %d leaves no "
+			    "position of max_position_embeddings %d", path,
+			    c->pad, c->P);
+			goto out;
+		}
+	}
+	if (f->flags & MF_SHARED) {
+		if (cfgint(j, "num_hidden_groups", 1, 1, &c->G, path, err,
+		    errlen) || cfgint(j, "inner_group_num", 1, 1, &inner,
+		    path, err, errlen))
+			goto out;
+		if (inner != 1) {
+			fail(err, errlen, "%s: inner_group_num %d is not "
+			    "supported (1, a layer a group, is)", path, inner);
+			goto out;
+		}
+		if (c->G > c->L) {
+			fail(err, errlen, "%s: num_hidden_groups %d is more "
+			    "than num_hidden_layers %d", path, c->G, c->L);
+			goto out;
+		}
+	}
 	c->eps = 1e-12f;
-	if ((x = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps")) != NULL) {
+	x = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps");
+	if (x != NULL && !(f->flags & MF_FIXEPS)) {
 		/* a float holds it: 1e-300 would be 0, 1e300 undefined */
 		if (!cJSON_IsNumber(x) || !(x->valuedouble >= FLT_MIN) ||
 		    x->valuedouble > FLT_MAX) {
@@ -285,15 +487,8 @@ model_config(struct bert_config *c, const char *path, char *err,
 		}
 		c->eps = (float)x->valuedouble;
 	}
-	x = cJSON_GetObjectItemCaseSensitive(j, "hidden_act");
-	if (x != NULL && (!cJSON_IsString(x) ||
-	    (strcmp(x->valuestring, "gelu") != 0 &&
-	    strcmp(x->valuestring, "gelu_python") != 0))) {
-		fail(err, errlen, "%s: hidden_act '%s' is not supported "
-		    "(gelu, with erf, is)", path, cJSON_IsString(x) ?
-		    x->valuestring : "?");
+	if (activation(c, j, path, err, errlen) == -1)
 		goto out;
-	}
 	x = cJSON_GetObjectItemCaseSensitive(j, "num_labels");
 	if (x != NULL) {
 		if (cfgint(j, "num_labels", 0, 0, &c->nlabels, path, err,
@@ -307,6 +502,31 @@ model_config(struct bert_config *c, const char *path, char *err,
 		c->lower = cJSON_IsTrue(x);
 	r = 0;
 out:
+	cJSON_Delete(j);
+	return r;
+}
+
+int
+model_config_maxlen(const char *path, int *pos0)
+{
+	struct bert_config c;
+	char err[512];
+	cJSON *j;
+	int r = 0;
+
+	memset(&c, 0, sizeof(c));
+	if ((j = readjson(path, NULL, err, sizeof(err))) == NULL)
+		return 0;
+	if (family(&c, j, path, err, sizeof(err)) == 0 &&
+	    cfgint(j, "max_position_embeddings", 512, 1, &c.P, path, err,
+	    sizeof(err)) == 0 &&
+	    cfgint(j, "pad_token_id", model_family(&c)->flags & MF_PADPOS ?
+	    1 : 0, 0, &c.pad, path, err, sizeof(err)) == 0) {
+		c.pos0 = model_family(&c)->flags & MF_PADPOS ? c.pad + 1 : 0;
+		r = model_maxlen(&c) > 0 ? model_maxlen(&c) : 0;
+		if (pos0 != NULL)
+			*pos0 = c.pos0;
+	}
 	cJSON_Delete(j);
 	return r;
 }
@@ -342,6 +562,7 @@ dim(const struct bert_config *c, char d)
 	case 'S': return (size_t)c->S;
 	case 'C': return (size_t)c->C;
 	case 'F': return (size_t)c->F;
+	case 'E': return (size_t)model_emb(c);
 	case 'K': return (size_t)c->nlabels;
 	case '2': return 2;
 	}
@@ -364,12 +585,13 @@ model_it_next(struct model_it *it)
 {
 	const struct model_family *f = it->f;
 	const struct model_tensor *t;
+	int nl = model_nstored(it->c);
 
 	for (;;) {
 		/* past a layer's last row: the next layer, or on */
 		if (it->layer >= 0 && (it->i == f->nt ||
 		    !(f->t[it->i].flags & MT_LAYER))) {
-			if (it->layer + 1 < it->c->L) {
+			if (it->layer + 1 < nl) {
 				it->i = it->first;
 				it->layer++;
 			} else
@@ -378,8 +600,12 @@ model_it_next(struct model_it *it)
 		if (it->i == f->nt)
 			return 0;
 		t = &f->t[it->i];
+		if ((t->flags & MT_PROJ) && !model_proj(it->c)) {
+			it->i++;
+			continue;
+		}
 		if ((t->flags & MT_LAYER) && it->layer < 0) {
-			if (it->c->L < 1) {
+			if (nl < 1) {
 				while (it->i < f->nt &&
 				    (f->t[it->i].flags & MT_LAYER))
 					it->i++;
@@ -416,7 +642,8 @@ field(const struct bert *m, const struct model_it *it)
 	if (it->t->flags & MT_LAYER) {
 		if (m->layer == NULL)
 			return NULL;
-		s = (const char *)&m->layer[it->layer];
+		/* a group's tensors: its first layer's fields */
+		s = (const char *)&m->layer[model_first(it->c, it->layer)];
 	}
 	return (float **)(s + it->t->field);
 }
@@ -457,6 +684,10 @@ model_layout(struct bert *m, float *base, unsigned groups)
 			*field(m, &it) = base + off;
 		off += nparts(it.f, it.t) * it.n;
 	}
+	/* ALBERT: every layer of a group points at the group's tensors */
+	for (int l = 0; base != NULL && m->layer != NULL && l < m->cfg.L; l++)
+		m->layer[l] = m->layer[model_first(&m->cfg,
+		    model_group(&m->cfg, l))];
 	return off;
 }
 

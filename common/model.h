@@ -24,21 +24,47 @@
 
 struct model_family;
 
+/*
+ * Activations: of the FFN (hidden_act, DistilBERT's activation) and of
+ * the head's dense layer (the family's).  0, erf GELU, is BERT's.
+ */
+enum {
+	ACT_GELU,		/* x Phi(x), with erf: "gelu", "gelu_python" */
+	ACT_GELU_TANH,		/* the tanh approximation: "gelu_new", */
+				/* "gelu_pytorch_tanh", "gelu_fast" */
+	ACT_RELU,		/* "relu" */
+	ACT_TANH		/* the pooler's */
+};
+
+/*
+ * A configuration made by hand (the tests') may leave the fields after
+ * S zero: BERT's, with E = C.
+ */
 struct bert_config {
 	const struct model_family *fam;	/* model_type's; NULL: bert */
-	int	L;		/* num_hidden_layers */
+	int	L;		/* num_hidden_layers: layers applied */
 	int	H;		/* num_attention_heads */
 	int	C;		/* hidden_size */
 	int	F;		/* intermediate_size */
 	int	V;		/* vocab_size */
 	int	P;		/* max_position_embeddings */
-	int	S;		/* type_vocab_size */
+	int	S;		/* type_vocab_size; 0: none (DistilBERT) */
 	int	nlabels;	/* classifier rows, K; 0 without a classifier */
 	float	eps;		/* layer_norm_eps */
 	int	lower;		/* do_lower_case, when the directory says */
+	int	E;		/* embedding_size (ELECTRA, ALBERT); 0: C */
+	int	G;		/* ALBERT's num_hidden_groups: layers stored */
+	int	act;		/* the FFN's activation, ACT_* */
+	char	actname[24];	/* as config.json names it; "": "gelu" */
+	int	pad;		/* pad_token_id */
+	int	pos0;		/* the first token's position: RoBERTa's */
+				/* and XLM-R's pad + 1, else 0 */
 };
 
-/* Per layer, as in HF: y = x W^T + b, W (out, in). */
+/*
+ * Per layer, as in HF: y = x W^T + b, W (out, in).  DistilBERT's and
+ * ALBERT's have other names (model.c's tables), the same roles.
+ */
 struct bert_layer {
 	float	*qkvw;		/* (3C, C): query, key, value rows stacked */
 	float	*qkvb;		/* (3C) */
@@ -57,9 +83,14 @@ struct bert {
 	float	*wte;		/* word_embeddings (V, C) */
 	float	*wpe;		/* position_embeddings (P, C) */
 	float	*tte;		/* token_type_embeddings (S, C) */
-	float	*elng, *elnb;	/* embeddings.LayerNorm (C), (C) */
-	struct bert_layer	*layer;		/* L of them */
+	float	*elng, *elnb;	/* embeddings.LayerNorm (E), (E) */
+	float	*epw, *epb;	/* the embeddings' projection to C (ELECTRA, */
+				/* ALBERT): (C, E), (C); or NULL */
+	struct bert_layer	*layer;		/* L of them; ALBERT's layers */
+						/* of a group point alike */
 	float	*pw, *pb;	/* pooler.dense (C, C), (C); NULL if absent */
+				/* (the head's dense layer in RoBERTa's, */
+				/* ELECTRA's, DistilBERT's pre_classifier) */
 	float	*cw, *cb;	/* classifier (nlabels, C), (nlabels); or NULL */
 	/* BertForPreTraining's heads (MT_MLM, MT_NSP); NULL if absent */
 	float	*mtw, *mtb;	/* cls.predictions.transform.dense (C, C), (C) */
@@ -96,8 +127,8 @@ struct bert {
  *
  * shape: a config letter a dimension (at most two): V vocab_size, P
  * max_position_embeddings, S type_vocab_size, C hidden_size, F
- * intermediate_size, K the classifier's labels (the checkpoint's), 2
- * the two classes of next-sentence prediction.
+ * intermediate_size, E embedding_size, K the classifier's labels (the
+ * checkpoint's), 2 the two classes of next-sentence prediction.
  *
  * BertForPreTraining's heads are the groups MT_MLM and MT_NSP, outside
  * MT_OPTIONAL so that fine-tuning neither trains nor writes them; the
@@ -112,13 +143,15 @@ struct bert {
  * optional group's rows together, its first row deciding whether a
  * checkpoint has the group.
  *
- * The families to come fit as a table each and a prefix: RoBERTa and XLM-R
- * are BERT's rows under "roberta.", with the classification head's dense
- * and out_proj as MT_HEAD rows in pw's and cw's places; DistilBERT has its
- * own names ("transformer.layer.", "attention.q_lin.weight") and no
- * token-type row; ELECTRA adds embeddings_project; ALBERT's shared layer
- * wants one more flag, for per-layer rows stored once, every layer's
- * field pointing at the same tensor.
+ * Every family is such a table and a prefix: RoBERTa and XLM-R are
+ * BERT's rows under "roberta.", with the classification head's dense and
+ * out_proj as MT_HEAD rows in pw's and cw's places; DistilBERT has its own
+ * names ("transformer.layer.", "attention.q_lin.weight") and no
+ * token-type row; ELECTRA adds embeddings_project (MT_PROJ: only where
+ * embedding_size is not hidden_size); ALBERT maps its embeddings to C
+ * always, and its per-layer rows are stored once a group (MF_SHARED):
+ * the rows repeat for its G groups, named by the group, and every layer
+ * of a group points at the group's tensors.
  */
 enum {
 	MT_LAYER	= 1 << 0,	/* one a layer, in struct bert_layer */
@@ -127,7 +160,8 @@ enum {
 	MT_POOLER	= 1 << 3,	/* optional: the pooler */
 	MT_HEAD		= 1 << 4,	/* optional: classifier, no prefix */
 	MT_MLM		= 1 << 5,	/* optional: masked-LM head, no prefix */
-	MT_NSP		= 1 << 6	/* optional: next-sentence head, same */
+	MT_NSP		= 1 << 6,	/* optional: next-sentence head, same */
+	MT_PROJ		= 1 << 7	/* there when model_proj() says */
 };
 /* The groups fine-tuning trains; MT_GROUPS: every optional group. */
 #define MT_OPTIONAL	(MT_POOLER | MT_HEAD)
@@ -143,8 +177,26 @@ struct model_tensor {
 	unsigned	 flags;
 };
 
+/*
+ * The few lines of forward pass that differ between the families, as
+ * flags: MF_PADPOS, positions counted from pad_token_id + 1 over the
+ * tokens that are not padding (HF's create_position_ids_from_input_ids);
+ * MF_PROJ, the embeddings mapped to C even where E = C; MF_SHARED,
+ * ALBERT's groups; MF_CLSDROP, dropout on the first token's vector before
+ * the head's dense layer in training (RoBERTa's and ELECTRA's heads);
+ * MF_FIXEPS, LayerNorm's eps 1e-12 whatever config.json says.
+ */
+enum {
+	MF_PADPOS	= 1 << 0,
+	MF_PROJ		= 1 << 1,
+	MF_SHARED	= 1 << 2,
+	MF_CLSDROP	= 1 << 3,
+	MF_FIXEPS	= 1 << 4
+};
+
 struct model_family {
 	const char	*type;		/* config.json's model_type: "bert" */
+	const char	*name;		/* for people: "BERT" */
 	const char	*arch;		/* stw_write's architecture */
 	const char	*prefix;	/* the base model's, in arch: "bert." */
 	const char	*layer;		/* before a layer's number: */
@@ -152,15 +204,49 @@ struct model_family {
 	int		 needpool;	/* the classifier reads the pooler */
 	const struct model_tensor *t;
 	size_t		 nt;
+	/*
+	 * config.json's keys for L, H, C, F and the activation
+	 * ("num_hidden_layers", ...; DistilBERT's "n_layers", ...)
+	 */
+	const char	*key[5];
+	const char	*defact;	/* the activation without the key */
+	int		 defE;		/* embedding_size without the key; 0: C */
+	int		 headact;	/* after the head's dense layer, ACT_* */
+	unsigned	 flags;		/* MF_* */
 };
 
 /* c's family: c->fam, or BERT's for a configuration made by hand. */
 const struct model_family *model_family(const struct bert_config *c);
 
+/* The family of model_type type, or NULL. */
+const struct model_family *model_family_named(const char *type);
+
+/* c->E, or C where it is 0. */
+int	model_emb(const struct bert_config *c);
+
+/* Whether c's embeddings are projected to C (epw, epb). */
+int	model_proj(const struct bert_config *c);
+
+/*
+ * The layers whose weights c stores: c->G groups for ALBERT, else c->L;
+ * the group (or layer) whose weights layer l uses, from 0 as HF counts
+ * (ALBERT's int(l / (L / G))); and the first layer of group g.
+ */
+int	model_nstored(const struct bert_config *c);
+int	model_group(const struct bert_config *c, int l);
+int	model_first(const struct bert_config *c, int g);
+
+/*
+ * The tokens a record may have: max_position_embeddings, less pos0 (512
+ * for roberta-base's 514 positions, as HF's model_max_length).
+ */
+int	model_maxlen(const struct bert_config *c);
+
 /*
  * The tensors of a model of configuration c, one at a time in the order of
- * its family's table, the per-layer rows once for each of c->L layers and
- * an optional group's rows only when groups has its flag:
+ * its family's table, the per-layer rows once for each of the
+ * model_nstored(c) layers stored (layer is that index: the group's, for
+ * ALBERT) and an optional group's rows only when groups has its flag:
  *
  *	model_it_init(&it, &m->cfg, MT_OPTIONAL);
  *	while (model_it_next(&it))
@@ -171,7 +257,7 @@ struct model_it {
 	const struct bert_config *c;
 	unsigned	 groups;
 	const struct model_tensor *t;	/* the row */
-	int		 layer;		/* its layer, or -1 */
+	int		 layer;		/* its layer (group), or -1 */
 	char		 name[128];	/* its name, without the prefix */
 	int		 ndim;
 	size_t		 shape[2], n;	/* in c's numbers; n elements */
@@ -244,12 +330,26 @@ void	model_release(struct bert *m);
  * Read config.json alone.  Like every JSON file of a model (config.json,
  * tokenizer_config.json, the safetensors header), it must be a regular
  * file and hold no key twice: cJSON would take the first, Python the last.
- * model_type chooses the family (absent: bert); one without a table here,
- * or a position_embedding_type other than "absolute", is an error that
- * names it.
+ * model_type chooses the family (absent: bert): bert, roberta,
+ * xlm-roberta, distilbert, electra, albert; another, a
+ * position_embedding_type other than "absolute", an activation other than
+ * the ACT_* ones, or an ALBERT with inner_group_num other than 1, is an
+ * error that names it.  The sizes are read under the family's keys, with
+ * HF's defaults for the family (ALBERT's hidden_act gelu_new, ELECTRA's
+ * and ALBERT's embedding_size 128).
  */
 int	model_config(struct bert_config *cfg, const char *path, char *err,
 	    size_t errlen);
+
+/*
+ * The tokens a record of the model whose config.json is at path may have
+ * (model_maxlen), from model_type, max_position_embeddings (512 when
+ * absent) and pad_token_id alone, for a tokenizer's directory whose
+ * config.json says no more: 0 when the file cannot be read or names no
+ * family.  *pos0 (when not NULL) is set to the first position, RoBERTa's
+ * pad_token_id + 1, else 0.
+ */
+int	model_config_maxlen(const char *path, int *pos0);
 
 /*
  * Whether the model in dir lower-cases its text (1, uncased) or not (0),

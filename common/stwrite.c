@@ -181,19 +181,31 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 	    "BertForPreTraining" : f->arch));
 	set(c, "architectures", arch);
 	set(c, "model_type", cJSON_CreateString(f->type));
-	setnum(c, "hidden_size", k->C);
-	setnum(c, "num_hidden_layers", k->L);
-	setnum(c, "num_attention_heads", k->H);
-	setnum(c, "intermediate_size", k->F);
+	/* under the family's keys: DistilBERT's dim, n_layers, ... */
+	setnum(c, f->key[2], k->C);
+	setnum(c, f->key[0], k->L);
+	setnum(c, f->key[1], k->H);
+	setnum(c, f->key[3], k->F);
 	setnum(c, "vocab_size", k->V);
 	setnum(c, "max_position_embeddings", k->P);
-	setnum(c, "type_vocab_size", k->S);
-	if (!cJSON_HasObjectItem(c, "layer_norm_eps")) {
+	if (k->S > 0)
+		setnum(c, "type_vocab_size", k->S);
+	if (f->defE > 0)
+		setnum(c, "embedding_size", model_emb(k));
+	if (f->flags & MF_SHARED) {
+		setnum(c, "num_hidden_groups", model_nstored(k));
+		setnum(c, "inner_group_num", 1);
+	}
+	if ((f->flags & MF_PADPOS) && !cJSON_HasObjectItem(c, "pad_token_id"))
+		setnum(c, "pad_token_id", k->pad);
+	if (!(f->flags & MF_FIXEPS) &&
+	    !cJSON_HasObjectItem(c, "layer_norm_eps")) {
 		snprintf(buf, sizeof(buf), "%.7g", (double)k->eps);
 		set(c, "layer_norm_eps", cJSON_CreateRaw(buf));
 	}
-	if (!cJSON_HasObjectItem(c, "hidden_act"))
-		set(c, "hidden_act", cJSON_CreateString("gelu"));
+	/* the activation computed, which may be the family's default */
+	set(c, f->key[4], cJSON_CreateString(k->actname[0] ? k->actname :
+	    f->defact));
 	if (!cJSON_HasObjectItem(c, "initializer_range"))
 		setnum(c, "initializer_range", 0.02);
 

@@ -1,6 +1,7 @@
 /*
  * stwrite.h -- write a model directory in the Hugging Face layout that
- * model_load() and HF BertForSequenceClassification.from_pretrained() read:
+ * model_load() and HF's ...ForSequenceClassification.from_pretrained() of
+ * the model's family (model.h) read:
  * config.json, model.safetensors (F32, by tfile_write), vocab.txt.
  */
 #ifndef STWRITE_H
@@ -28,11 +29,14 @@ int	stw_check(const char *dir, const char *srcdir, int force, char *err,
  * ("bert.embeddings...", "bert.encoder.layer.0.attention.self.query.weight",
  * ..., "bert.pooler...", "classifier.weight"); config.json, that of srcdir
  * when it has one, with the family's architecture and model_type, m's
- * sizes, num_labels, id2label and label2id (kept from srcdir when it
- * has as many labels), problem_type "regression" for one label; vocab.txt,
- * the tokenizer files and a trainer's state (trainer_state.json,
- * optimizer.safetensors) of srcdir copied when present.  A model with
- * the masked-LM head and no classifier is a BertForPreTraining.  srcdir may be
+ * sizes under the family's keys (DistilBERT's dim, n_layers, n_heads,
+ * hidden_dim, activation; ELECTRA's and ALBERT's embedding_size,
+ * ALBERT's num_hidden_groups), its activation, num_labels, id2label and
+ * label2id (kept from srcdir when it has as many labels), problem_type
+ * "regression" for one label; vocab.txt, the tokenizer files and a
+ * trainer's state (trainer_state.json, optimizer.safetensors) of srcdir
+ * copied when present.  A model with the masked-LM head and no classifier
+ * is a BertForPreTraining.  srcdir may be
  * NULL, and may be dir.
  *
  * The directory is written whole under a new unique name beside dir

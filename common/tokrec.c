@@ -58,15 +58,16 @@ tokrec_check(const msgpack_object *rec, const struct bert_config *c,
 		rec_die("'seg' has %zu values, 'ids' %zu", Ts, T);
 	if (T == 0)
 		rec_die("'ids' is empty");
-	if (T > (size_t)c->P)
+	if (T > (size_t)model_maxlen(c))
 		rec_die("%s%zu tokens, longer than the %d positions of %s "
-		    "(max_position_embeddings); tokenize -m %s truncates to "
-		    "fit", idtext(rec), T, c->P, mdir, mdir);
+		    "(max_position_embeddings%s); tokenize -m %s truncates "
+		    "to fit", idtext(rec), T, model_maxlen(c), mdir,
+		    c->pos0 ? " less pad_token_id + 1" : "", mdir);
 	for (size_t i = 0; i < T; i++) {
 		if (ids[i] < 0 || ids[i] >= c->V)
 			rec_die("'ids'[%zu] is %d, outside the vocabulary of "
 			    "%d", i, ids[i], c->V);
-		if (seg && (seg[i] < 0 || seg[i] >= c->S))
+		if (seg && c->S > 0 && (seg[i] < 0 || seg[i] >= c->S))
 			rec_die("'seg'[%zu] is %d, outside the %d token types",
 			    i, seg[i], c->S);
 	}

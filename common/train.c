@@ -271,28 +271,21 @@ init_tensor(struct train *t, const struct train_tensor *e, uint64_t *rng)
 	}
 }
 
-static void
-copyw(float *dst, const float *src, size_t n)
-{
-	if (src)
-		memcpy(dst, src, n * sizeof(*dst));
-}
-
 void
 train_init(struct train *t, const struct bert *src, int nlabels,
     int random_init, float dropout, uint64_t seed)
 {
 	const struct bert_config *k;
-	size_t C, F, np;
+	struct model_it it;
+	size_t E, np;
 	uint64_t rng = seed ^ 0x5eed5eed5eed5eedULL;
-	int keepcls;
+	int keepcls, e;
 
 	memset(t, 0, sizeof(*t));
 	t->m.cfg = src->cfg;
 	t->m.cfg.nlabels = nlabels;
 	k = &t->m.cfg;
-	C = k->C;
-	F = k->F;
+	E = model_emb(k);
 	np = nparams(k);
 	t->m.nparams = t->g.nparams = np;
 	t->m.params = xcalloc(np, sizeof(float));
@@ -317,46 +310,28 @@ train_init(struct train *t, const struct bert *src, int nlabels,
 	if (random_init) {
 		for (int i = 0; i < t->ntt; i++)
 			init_tensor(t, &t->tt[i], &rng);
-		memset(t->m.wte, 0, C * sizeof(float));	/* [PAD], row 0 */
+		/* the padding's rows, as HF's nn.Embedding(padding_idx) */
+		memset(t->m.wte + (size_t)k->pad * E, 0, E * sizeof(float));
+		if (k->pos0 > 0)	/* RoBERTa's positions have one too */
+			memset(t->m.wpe + (size_t)k->pad * E, 0,
+			    E * sizeof(float));
 		return;
 	}
-	copyw(t->m.wte, src->wte, (size_t)k->V * C);
-	copyw(t->m.wpe, src->wpe, (size_t)k->P * C);
-	copyw(t->m.tte, src->tte, (size_t)k->S * C);
-	copyw(t->m.elng, src->elng, C);
-	copyw(t->m.elnb, src->elnb, C);
-	for (int l = 0; l < k->L; l++) {
-		struct bert_layer *d = &t->m.layer[l];
-		const struct bert_layer *s = &src->layer[l];
-
-		copyw(d->qkvw, s->qkvw, 3 * C * C);
-		copyw(d->qkvb, s->qkvb, 3 * C);
-		copyw(d->aow, s->aow, C * C);
-		copyw(d->aob, s->aob, C);
-		copyw(d->ln1g, s->ln1g, C);
-		copyw(d->ln1b, s->ln1b, C);
-		copyw(d->iw, s->iw, F * C);
-		copyw(d->ib, s->ib, F);
-		copyw(d->ow, s->ow, C * F);
-		copyw(d->ob, s->ob, C);
-		copyw(d->ln2g, s->ln2g, C);
-		copyw(d->ln2b, s->ln2b, C);
-	}
-	/* The last four tensors: pooler weight and bias, classifier's. */
-	if (src->pw && src->pb) {
-		copyw(t->m.pw, src->pw, C * C);
-		copyw(t->m.pb, src->pb, C);
-	} else {
-		init_tensor(t, &t->tt[t->ntt - 4], &rng);
-		init_tensor(t, &t->tt[t->ntt - 3], &rng);
-	}
+	/*
+	 * Every tensor of src, in the table's order (t->tt's); a pooler (or
+	 * head's dense layer) that src lacks is drawn, and so is the
+	 * classifier unless src has one of nlabels rows.
+	 */
 	keepcls = src->cw && src->cb && src->cfg.nlabels == nlabels;
-	if (keepcls) {
-		copyw(t->m.cw, src->cw, (size_t)nlabels * C);
-		copyw(t->m.cb, src->cb, nlabels);
-	} else {
-		init_tensor(t, &t->tt[t->ntt - 2], &rng);
-		init_tensor(t, &t->tt[t->ntt - 1], &rng);
+	model_it_init(&it, k, MT_OPTIONAL);
+	for (e = 0; model_it_next(&it); e++) {
+		const float *from = model_ptr(src, &it);
+
+		if (from == NULL || (strchr(it.t->shape, 'K') && !keepcls))
+			init_tensor(t, &t->tt[e], &rng);
+		else
+			memcpy(t->m.params + t->tt[e].off, from,
+			    it.n * sizeof(float));
 	}
 }
 

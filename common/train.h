@@ -146,7 +146,7 @@ float	train_lr(float lr, long step, long warm, long total);
  */
 enum {
 	TRAIN_DROP_EMB, TRAIN_DROP_ATT, TRAIN_DROP_AO, TRAIN_DROP_FO,
-	TRAIN_DROP_POOL
+	TRAIN_DROP_POOL, TRAIN_DROP_CLS
 };
 uint64_t	train_key(uint64_t seed, long step, int layer, int kind);
 int		train_keep(uint64_t key, size_t i, float p);

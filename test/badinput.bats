@@ -452,7 +452,7 @@ models() {
 	    'c["num_labels"] = 1e300' "config.json: 'num_labels' is not an integer in 0..16777216" \
 	    'c["num_attention_heads"] = 3' "config.json: hidden_size 16 is not a multiple of num_attention_heads 3" \
 	    'c["layer_norm_eps"] = -1' "config.json: 'layer_norm_eps' is not a positive number" \
-	    'c["hidden_act"] = "relu"' "config.json: hidden_act 'relu' is not supported"
+	    'c["hidden_act"] = "silu"' "config.json: hidden_act 'silu' is not supported"
 	rm -rf bad
 	mkdir bad
 	cp "$M/config.json" bad

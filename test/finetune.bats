@@ -106,6 +106,32 @@ FT="--random-init --epochs 8 --batch 16 --lr 2e-3 --seed 7"
 	[[ $stderr == *"--precision: 'f16' is not f32 or bf16"* ]]
 }
 
+@test "finetune: gradients match finite differences in every family" {
+	# roberta: positions after the padding index (a pad id among the
+	# inputs), dropout on [CLS] in its head; distilbert: no token types,
+	# ReLU in the FFN and the head; electra: the embeddings' projection,
+	# the head's GELU; albert: the projection, gelu_new, two layers of
+	# three sharing a group's weights, whose gradients add up
+	local o
+	for o in "-f roberta" "-f roberta -w" "-f distilbert -a relu -r" \
+	    "-f electra" "-f electra -w" "-f albert -a gelu_new" \
+	    "-f albert -r -d 0"; do
+		for g in "" openblas; do
+			run env HEADCOUNT_GEMM=$g "$TOP/test/gradcheck" $o
+			echo "$o $g: ${lines[-1]}"
+			[ "$status" -eq 0 ]
+			[[ ${lines[-1]} == worst*ok ]]
+		done
+	done
+	# ALBERT: a group's tensors once, every layer's gate
+	run "$TOP/test/gradcheck" -f albert
+	[ "$(grep -c 'albert_layer_groups.0.albert_layers.0.ffn.weight' \
+	    <<<"$output")" -eq 1 ]
+	[ "$(grep -c 'albert_layer_groups.1.' <<<"$output")" -eq 16 ]
+	[ "$(grep -c '^gate' <<<"$output")" -eq 3 ]
+	[ "$(grep -c 'embedding_hidden_mapping_in' <<<"$output")" -eq 2 ]
+}
+
 # One forward pass: finetune's logits with dropout off are encode's.
 @test "finetune: dev logits are encode's, bit for bit" {
 	need_finetune

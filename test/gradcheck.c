@@ -7,13 +7,20 @@
  * too.  Prints one line per tensor: name, max |analytic - numeric| over
  * max |numeric|, and exits 1 when any is above the tolerance.
  *
- *	usage: gradcheck [-brw] [-d dropout] [-t tol]
+ *	usage: gradcheck [-brw] [-a act] [-d dropout] [-f family] [-t tol]
  *	-b: every product in bf16 (bert_precision), within a tolerance of
  *	    bf16's rounding (-t 5e-2); exits 77 without AVX512-BF16.
  *	-r: regression (one label, MSE) instead of three classes.
  *	-w: hidden 32 in 2 heads of 16, FFN 48 (else 8, 2 heads of 4, 12):
  *	    whole panels of gemm.c's kernel, each head's queries, keys and
  *	    values in a block of their own.
+ *	-a: the FFN's activation, gelu (erf), gelu_new or relu.
+ *	-f: a family of model.c's (roberta: positions after the padding
+ *	    index, one token type, a pad id among the inputs, dropout on
+ *	    [CLS] before the head; distilbert: no token types, the head's
+ *	    ReLU; electra: embeddings of 6 projected to C, the head's GELU;
+ *	    albert: the same projection, 3 layers in 2 groups, the first
+ *	    group's weights shared by two layers, whose gradients add up).
  */
 #include <err.h>
 #include <math.h>
@@ -34,6 +41,7 @@ static struct train tr;
 static double FLOOR = 1e-3;	/* see main */
 static double *P;		/* (nparams) double copy of the weights */
 static double *gate;		/* (L, H) */
+static const struct model_family *fam;
 static int ids[32], seg[32];
 static float labels[B];
 
@@ -78,6 +86,22 @@ drop(double v, uint64_t key, size_t i, float p)
 	return train_keep(key, i, p) ? v / (1.0 - p) : 0.0;
 }
 
+/* act (ACT_*) of x */
+static double
+act(int a, double x)
+{
+	switch (a) {
+	case ACT_GELU_TANH:
+		return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 *
+		    x * x * x)));
+	case ACT_RELU:
+		return x > 0 ? x : 0;
+	case ACT_TANH:
+		return tanh(x);
+	}
+	return 0.5 * x * (1 + erf(x / sqrt(2)));
+}
+
 /* The loss of example b alone: the reference forward pass. */
 static double
 ref_loss(int b, float p, long step)
@@ -85,10 +109,10 @@ ref_loss(int b, float p, long step)
 	const struct bert_config *k = &tr.m.cfg;
 	const struct bert *m = &tr.m;
 	int C = k->C, F = k->F, H = k->H, D = C / H, T = Ts[b], nl = k->nlabels;
-	int off = 0;
+	int E = model_emb(k), off = 0, npad = 0;
 	size_t poff = 0;
 	double x[16][32], y[16][32], qkv[16][96], ctx[16][32], f[64];
-	double s[16], pool[32], z[8] = { 0 }, loss;
+	double s[16], pool[32], z[8] = { 0 }, cls[32], loss;
 	uint64_t seed = tr.seed;
 
 	for (int i = 0; i < b; i++) {
@@ -96,16 +120,27 @@ ref_loss(int b, float p, long step)
 		poff += (size_t)H * Ts[i] * Ts[i];
 	}
 	for (int i = 0; i < T; i++) {
-		int n = off + i;
-		double e[32];
+		int n = off + i, pos = i;
+		double e[32], o[32];
 
-		for (int c = 0; c < C; c++)
-			e[c] = W(m->wte)[ids[n] * C + c] +
-			    W(m->wpe)[i * C + c] + W(m->tte)[seg[n] * C + c];
-		ln(x[i], e, W(m->elng), W(m->elnb), C, k->eps);
-		for (int c = 0; c < C; c++)
-			x[i][c] = drop(x[i][c], train_key(seed, step, 0,
-			    TRAIN_DROP_EMB), (size_t)n * C + c, p);
+		/* RoBERTa: pad + 1 + the tokens so far that are not padding */
+		if (k->pos0 > 0 && ids[n] == k->pad) {
+			pos = k->pad;
+			npad++;
+		} else if (k->pos0 > 0)
+			pos = k->pad + 1 + i - npad;
+		for (int c = 0; c < E; c++)
+			e[c] = W(m->wte)[ids[n] * E + c] +
+			    W(m->wpe)[pos * E + c] + (m->tte ?
+			    W(m->tte)[seg[n] * E + c] : 0);
+		ln(o, e, W(m->elng), W(m->elnb), E, k->eps);
+		for (int c = 0; c < E; c++)
+			o[c] = drop(o[c], train_key(seed, step, 0,
+			    TRAIN_DROP_EMB), (size_t)n * E + c, p);
+		if (m->epw)
+			lin(x[i], W(m->epw), W(m->epb), o, C, E);
+		else
+			memcpy(x[i], o, sizeof(x[i]));
 	}
 	for (int l = 0; l < k->L; l++) {
 		const struct bert_layer *w = &m->layer[l];
@@ -154,7 +189,7 @@ ref_loss(int b, float p, long step)
 			ln(y[i], r, W(w->ln1g), W(w->ln1b), C, k->eps);
 			lin(f, W(w->iw), W(w->ib), y[i], F, C);
 			for (int j = 0; j < F; j++)
-				f[j] = 0.5 * f[j] * (1 + erf(f[j] / sqrt(2)));
+				f[j] = act(k->act, f[j]);
 			lin(o, W(w->ow), W(w->ob), f, C, F);
 			for (int c = 0; c < C; c++)
 				r[c] = y[i][c] + drop(o[c], kf,
@@ -162,10 +197,13 @@ ref_loss(int b, float p, long step)
 			ln(x[i], r, W(w->ln2g), W(w->ln2b), C, k->eps);
 		}
 	}
-	lin(pool, W(m->pw), W(m->pb), x[0], C, C);
 	for (int c = 0; c < C; c++)
-		pool[c] = drop(tanh(pool[c]), train_key(seed, step, 0,
-		    TRAIN_DROP_POOL), (size_t)b * C + c, p);
+		cls[c] = fam->flags & MF_CLSDROP ? drop(x[0][c], train_key(seed,
+		    step, 0, TRAIN_DROP_CLS), (size_t)b * C + c, p) : x[0][c];
+	lin(pool, W(m->pw), W(m->pb), cls, C, C);
+	for (int c = 0; c < C; c++)
+		pool[c] = drop(act(fam->headact, pool[c]), train_key(seed,
+		    step, 0, TRAIN_DROP_POOL), (size_t)b * C + c, p);
 	lin(z, W(m->cw), W(m->cb), pool, nl, C);
 	if (nl == 1)
 		return (z[0] - labels[b]) * (z[0] - labels[b]);
@@ -196,15 +234,25 @@ main(int argc, char *argv[])
 	struct train_batch bt;
 	double tol = 1e-3, worst = 0, h = 1e-4;
 	float p = 0.1f;
-	int ch, regress = 0, wide = 0, bf = 0, N = 0, bad = 0;
+	int ch, regress = 0, wide = 0, bf = 0, N = 0, bad = 0, L, H;
+	int a = ACT_GELU;
 	char err[256];
 	uint64_t rng = 42;
 	long step = 3;
 
-	while ((ch = getopt(argc, argv, "bd:rt:w")) != -1) {
+	fam = model_family_named("bert");
+	while ((ch = getopt(argc, argv, "a:bd:f:rt:w")) != -1) {
 		switch (ch) {
+		case 'a':
+			a = strcmp(optarg, "gelu_new") == 0 ? ACT_GELU_TANH :
+			    strcmp(optarg, "relu") == 0 ? ACT_RELU : ACT_GELU;
+			break;
 		case 'b':
 			bf = 1;
+			break;
+		case 'f':
+			if ((fam = model_family_named(optarg)) == NULL)
+				errx(2, "-f %s: no such family", optarg);
 			break;
 		case 'd':
 			p = atof(optarg);
@@ -219,8 +267,8 @@ main(int argc, char *argv[])
 			wide = 1;
 			break;
 		default:
-			fprintf(stderr, "usage: gradcheck [-brw] [-d dropout] "
-			    "[-t tol]\n");
+			fprintf(stderr, "usage: gradcheck [-brw] [-a act] "
+			    "[-d dropout] [-f family] [-t tol]\n");
 			return 2;
 		}
 	}
@@ -238,7 +286,22 @@ main(int argc, char *argv[])
 	memset(&src, 0, sizeof(src));
 	src.cfg = (struct bert_config){ .L = 2, .H = 2, .C = wide ? 32 : 8,
 	    .F = wide ? 48 : 12, .V = 20, .P = 16, .S = 2, .nlabels = 0,
-	    .eps = 1e-12f };
+	    .eps = 1e-12f, .fam = fam, .act = a };
+	if (fam->flags & MF_PADPOS) {
+		src.cfg.S = 1;
+		src.cfg.pad = 1;
+		src.cfg.pos0 = 2;
+	}
+	if (strcmp(fam->type, "distilbert") == 0)
+		src.cfg.S = 0;
+	if (fam->defE > 0)
+		src.cfg.E = 6;
+	if (fam->flags & MF_SHARED) {
+		src.cfg.L = 3;
+		src.cfg.G = 2;
+	}
+	L = src.cfg.L;
+	H = src.cfg.H;
 	train_init(&tr, &src, regress ? 1 : 3, 1, p, 7);
 	tr.step = step;
 	tr.want_imp = 1;
@@ -256,13 +319,13 @@ main(int argc, char *argv[])
 	P = xmalloc(tr.m.nparams * sizeof(*P));
 	for (size_t i = 0; i < tr.m.nparams; i++)
 		P[i] = tr.m.params[i];
-	gate = xmalloc(4 * sizeof(*gate));
-	for (int i = 0; i < 4; i++)
-		gate[i] = tr.gate[i] = 0.5f + 0.25f * i;
+	gate = xmalloc(L * H * sizeof(*gate));
+	for (int i = 0; i < L * H; i++)
+		gate[i] = tr.gate[i] = 0.5f + 0.25f * (i % 4);
 	for (int b = 0; b < B; b++) {
 		for (int i = 0; i < Ts[b]; i++, N++) {
 			ids[N] = train_rand(&rng) % 20;
-			seg[N] = i > Ts[b] / 2;
+			seg[N] = src.cfg.S > 1 && i > Ts[b] / 2;
 		}
 		labels[b] = regress ? (float)train_normal(&rng) :
 		    (float)(train_rand(&rng) % 3);
@@ -306,11 +369,11 @@ main(int argc, char *argv[])
 	}
 
 	/* Head gates: sum over examples of |d loss_b / d gate|. */
-	for (int l = 0; l < 2; l++) {
+	for (int l = 0; l < L; l++) {
 		double maxd = 0, maxn = 0, rel;
 
-		for (int hh = 0; hh < 2; hh++) {
-			double *gg = gate + l * 2 + hh, g0 = *gg, num = 0;
+		for (int hh = 0; hh < H; hh++) {
+			double *gg = gate + l * H + hh, g0 = *gg, num = 0;
 
 			for (int b = 0; b < B; b++) {
 				double lp, lm;
@@ -324,8 +387,8 @@ main(int argc, char *argv[])
 			}
 			if (num > maxn)
 				maxn = num;
-			if (fabs(num - tr.imp[l * 2 + hh]) > maxd)
-				maxd = fabs(num - tr.imp[l * 2 + hh]);
+			if (fabs(num - tr.imp[l * H + hh]) > maxd)
+				maxd = fabs(num - tr.imp[l * H + hh]);
 		}
 		rel = maxd / (maxn > FLOOR ? maxn : FLOOR);
 		if (rel > worst)

@@ -429,9 +429,9 @@ refused() {
 	$MKBIN model "$T/m"
 	$MKBIN tokens "$T/tok.mp"
 	refused 'c["model_type"] = "gpt2"' \
-	    "model_type 'gpt2' is not a family headcount knows (bert)"
+	    "model_type 'gpt2' is not a family headcount knows (bert, roberta, xlm-roberta, distilbert, electra, albert)"
 	refused 'c["model_type"] = 7' \
-	    "model_type '?' is not a family headcount knows (bert)"
+	    "model_type '?' is not a family headcount knows (bert, roberta, xlm-roberta, distilbert, electra, albert)"
 	refused 'c["model_type"] = "bert"; c["position_embedding_type"] = "relative_key"' \
 	    "position_embedding_type 'relative_key' is not supported (absolute is)"
 	# "bert", or no model_type at all, is BERT; absolute positions too
@@ -466,4 +466,25 @@ t += [("classifier.weight", (3, 8), [0.0] * 24),
 	edit "$T/m" 't = [x for x in t if x[0] != "classifier.weight"]'
 	run -1 --separate-stderr hcmodel check "$T/m"
 	[ "$stderr" = "hcmodel: $T/m/model.safetensors: the classifier is incomplete: no 'classifier.weight'" ]
+}
+
+@test "hcmodel: the EXAMPLES of its manual run as written" {
+	local d="$BATS_TEST_TMPDIR/ex" cmd
+	mkdir "$d"
+	ln -s "$TOP/samples" "$d/samples"
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE/p' "$TOP/man/hcmodel.1" |
+	    sed -n '/^\.Bd/,/^\.Ed/p' >"$d/blocks"
+	grep '^\$ ' "$d/blocks" | sed 's/^\$ //' >"$d/cmds"
+	[ "$(wc -l <"$d/cmds")" -eq 5 ]
+	while read -r cmd; do
+		(cd "$d" && eval "$cmd") >"$d/out" || {
+			echo "failed: $cmd"
+			return 1
+		}
+	done <"$d/cmds"
+	[ -s "$d/bin-model-f32/model.safetensors" ]
+	# a non-BERT model's report is the one the page shows
+	sed -n '/^\$ hcmodel check samples\/tiny-roberta/,/^\.Ed/p' \
+	    "$d/blocks" | sed '1d;$d' >"$d/want"
+	(cd "$d" && hcmodel check samples/tiny-roberta) | diff "$d/want" -
 }

@@ -42,3 +42,17 @@ need_shared() {
 need_numpy() {
 	$PY -c 'import numpy' 2>/dev/null || skip "numpy is absent"
 }
+
+# same_bits MODEL IN.mp ONE.mp B...: encode -a --hidden-all --pooled of
+# IN.mp in batches of B tokens, for each B, at 1 and 2 threads, gives
+# ONE.mp's bytes (packing and threads change no bit).
+same_bits() {
+	local m=$1 in=$2 one=$3 b n
+	shift 3
+	for b; do
+		for n in 1 2; do
+			OPENBLAS_NUM_THREADS=$n encode -m "$m" -a --hidden-all \
+			    --pooled -b "$b" "$in" | cmp - "$one" || return 1
+		done
+	done
+}

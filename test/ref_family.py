@@ -235,11 +235,15 @@ for line in sys.stdin:
     if a.measures:
         out.update(ms)
     cls = x[0]
-    if fam in ("roberta", "xlmroberta"):
+    if "classifier.bias" not in W and "classifier.out_proj.bias" not in W:
+        pass                                     # a base model: no head
+    elif fam in ("roberta", "xlmroberta"):
         out["logits"] = lin(np.tanh(lin(cls, "classifier.dense")),
                             "classifier.out_proj").tolist()
     elif fam == "electra":
-        out["logits"] = lin(actf(lin(cls, "classifier.dense"), act),
+        # ElectraClassificationHead calls get_activation("gelu"), erf
+        # GELU, whatever hidden_act says
+        out["logits"] = lin(actf(lin(cls, "classifier.dense"), "gelu"),
                             "classifier.out_proj").tolist()
     elif fam == "distilbert":
         out["logits"] = lin(np.maximum(lin(cls, "pre_classifier"), 0),
