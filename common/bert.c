@@ -2171,6 +2171,7 @@ bert_train_release(struct bert_train *tr)
 	free(tr->part);
 	free(tr->sc);
 	free(tr->dgate);
+	free(tr->zids);
 	memset(tr, 0, sizeof(*tr));
 }
 
@@ -2779,9 +2780,28 @@ bert_embed_backward(struct bert_run *r, struct bert *g, float *d)
 		    0, TRAIN_DROP_EMB));
 	ln_back_w(r, r->Np, C, (float *)a.de, g->elng, g->elnb, d, tr->emb,
 	    tr->eln, r->m->elng);
-	memset(g->wte, 0, (size_t)c->V * C * sizeof(float));
+	/*
+	 * The word embeddings' gradient (V, C) is 0 but in the rows of the
+	 * last batch's words: those rows zeroed, when this g had them, rather
+	 * than the whole table (94 MB for BERT-base).
+	 */
+	if (tr->zg == g)
+		for (int i = 0; i < tr->nz; i++)
+			memset(g->wte + (size_t)tr->zids[i] * C, 0,
+			    C * sizeof(float));
+	else
+		memset(g->wte, 0, (size_t)c->V * C * sizeof(float));
 	memset(g->wpe, 0, (size_t)c->P * C * sizeof(float));
 	if (g->tte != NULL)
 		memset(g->tte, 0, (size_t)c->S * C * sizeof(float));
 	parallel((C + COLS - 1) / COLS, scatter_task, &a);
+	if ((size_t)r->N > tr->capz) {
+		tr->zids = xreallocarray(tr->zids, r->N, sizeof(int));
+		tr->capz = r->N;
+	}
+	tr->nz = 0;
+	for (int b = 0; b < r->B; b++)
+		for (int i = 0; i < r->T[b]; i++)
+			tr->zids[tr->nz++] = r->ids[r->off[b] + i];
+	tr->zg = g;
 }

@@ -335,6 +335,10 @@ struct bert_train {
 	int		 al;
 	const float	*ascale;	/* (B) */
 	float		*dprob;
+	const struct bert *zg;		/* the gradients last written, */
+	int		*zids;		/* and the words of their rows */
+	int		 nz;
+	size_t		 capz;
 	size_t		 capN, capB, capP, capT;
 };
 
@@ -351,11 +355,13 @@ void	bert_train_release(struct bert_train *tr);
  * The backward twins.  d (Np, C) holds the gradient of the piece's output
  * and becomes that of its input; g receives the gradients of the piece's
  * weights, written (not added), except bert_embed_backward's three
- * tables, which are zeroed, then added to row by row, and the weights of
- * an ALBERT layer whose group a later layer shares: the later one's
- * backward has written them, and this one's adds to them (tr->acc, set
- * by bert_out_backward and bert_qkv_backward), so that a shared tensor
- * gets the sum of every application's gradient.
+ * tables, which are zeroed, then added to row by row (of the words'
+ * table, the rows of the last batch's words, when g was the last call's:
+ * a caller that writes there between the calls sets tr->zg to NULL), and
+ * the weights of an ALBERT layer whose group a later layer shares: the
+ * later one's backward has written them, and this one's adds to them
+ * (tr->acc, set by bert_out_backward and bert_qkv_backward), so that a
+ * shared tensor gets the sum of every application's gradient.
  * bert_head_backward starts from dlogits (B, nlabels), the gradient of
  * the loss by the logits of bert_head, and writes d, zero but in the
  * [CLS] rows.  With tr->imp set, bert_attend_backward adds to imp[l][h]

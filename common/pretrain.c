@@ -465,4 +465,5 @@ pt_backward(struct pretrain *p)
 
 	/* the decoder's share of the tied word embeddings: += dlogits^T . hn */
 	prod(p, g->wte, C, p->lg, V, 1, p->hn, 1, NULL, V, C, M, 1);
+	r->tr->zg = NULL;	/* every row written: zeroed whole next time */
 }

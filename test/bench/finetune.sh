@@ -15,7 +15,9 @@
 #    (OpenBLAS's own choice for this CPU), AdamW's loop and foreach, 1
 #    and 2 threads; PyTorch's best is the best of them all;
 # 3. both sides' "check" line: the loss and the gradients' norm of the
-#    first batch, dropout off, before any step: the same computation.
+#    first batch, dropout off, before any step: the same computation;
+# 4. where the CPU has AVX512-BF16, finetune-step -p bf16 (every product
+#    in bf16, float32 sums), 1 and 2 threads, for information.
 # The machine is shared: R rounds (BENCH_ROUNDS, 3), each of our
 # configurations once a round, PyTorch's best configuration for each
 # thread count R times in all; each figure is the best of its rounds.
@@ -163,6 +165,26 @@ dg=$(awk -v a="$gc" -v b="$gt" 'BEGIN { d = (a - b) / b; printf "%.1e", d < 0 ? 
 echo "  loss: finetune $lc, PyTorch $lt (relative difference $dl)"
 echo "  gradient norm: finetune $gc, PyTorch $gt (relative difference $dg)"
 
+# 4. bf16
+b1=- b2=-
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+	echo
+	echo "4. finetune-step -p bf16 (every product in bf16), best of $R rounds"
+	b1=0 b2=0
+	i=0
+	while [ $i -lt "$R" ]; do
+		i=$((i + 1))
+		for n in 1 2; do
+			OPENBLAS_NUM_THREADS=$n "$out/finetune-step" -m "$M" \
+			    -n 3 -p bf16 >"$out/ft-bf16.txt"
+			e=$(field examples/s "$out/ft-bf16.txt")
+			eval "b$n=\$(max \$b$n $e)"
+		done
+	done
+	sed -n 's/^check/  check (bf16)/p' "$out/ft-bf16.txt"
+	echo "  threads 1: $b1 examples/s; threads 2: $b2"
+fi
+
 ebest=$(max "$e1" "$e2")
 echo
 echo "summary (at the end: $(uptime | sed 's/.*load/load/'))"
@@ -179,3 +201,5 @@ r=$(calc "e / t" -v e="$ebest" -v t="$tbest")
 echo "  best / best: $ebest / $tbest = $r (target >= 1.5) $(ok "$r" 1.5)"
 echo "  check: loss $dl, gradient norm $dg apart (target <= 1e-3)" \
     "$(awk -v a="$dl" -v b="$dg" 'BEGIN { print (a <= 1e-3 && b <= 1e-3 ? "ok" : "ABOVE") }')"
+[ "$b1" = - ] || echo "  bf16: $b1 examples/s on 1 thread, $b2 on 2" \
+    "(f32: $e1, $e2)"
