@@ -434,7 +434,7 @@ struct lnorm {
 	const float	*x, *r, *g, *b;
 	int		 N, C;
 	float		 eps;
-	float		*pre, *mr;	/* training: the sums, (mean, rstd) */
+	float		*pre, *mr;	/* kept: sums, (mean, rstd) */
 };
 
 #define ROWS	32	/* rows of a LayerNorm or GELU task */
@@ -1536,9 +1536,9 @@ attend_task(void *arg, int t)
 			p[i] *= tr->ascale[b];
 	/* training: dropout on the probabilities, to the values only */
 	if (tr && tr->p > 0) {
-		train_drop(scratch, p, (size_t)nq * T, train_key(tr->seed, tr->step,
-		    a->l - 1, TRAIN_DROP_ATT), tr->poff[b] + (size_t)h * T * T,
-		    tr->p);
+		train_drop(scratch, p, (size_t)nq * T, train_key(tr->seed,
+		    tr->step, a->l - 1, TRAIN_DROP_ATT), tr->poff[b] +
+		    (size_t)h * T * T, tr->p);
 		pv = scratch;
 	}
 	/* ctx_h (nq, D) = p (nq, T) . v_h (T, D) */
@@ -1773,7 +1773,8 @@ bert_head(struct bert_run *r, const float *x, float *pooled, float *logits)
 		if (r->tr) {
 			/* training: kept, and dropout before the classifier */
 			struct bert_train *tr = r->tr;
-			memcpy(tr->pooled + (size_t)b * C, p, C * sizeof(float));
+			memcpy(tr->pooled + (size_t)b * C, p,
+			    C * sizeof(float));
 			p = tr->poold + (size_t)b * C;
 			if (tr->p > 0)
 				train_drop(p, tr->pooled + (size_t)b * C, C,
@@ -1834,8 +1835,9 @@ droprows_task(void *arg, int t)
 
 	for (int n = t * ROWS; n < end; n++)
 		if (a->urow[n] >= 0)
-			train_drop(a->x + (size_t)n * a->C, a->x + (size_t)n * a->C,
-			    a->C, a->key, (size_t)a->urow[n] * a->C, a->r->tr->p);
+			train_drop(a->x + (size_t)n * a->C, a->x +
+			    (size_t)n * a->C, a->C, a->key,
+			    (size_t)a->urow[n] * a->C, a->r->tr->p);
 }
 
 static void
@@ -1904,7 +1906,8 @@ train_reserve(struct bert_run *r)
 		tr->capP = P;
 	}
 	if (B > tr->capB) {
-		tr->curow = xreallocarray(tr->curow, B * pool.unit, sizeof(int));
+		tr->curow = xreallocarray(tr->curow, B * pool.unit,
+		    sizeof(int));
 		tr->cb = xreallocarray(tr->cb, 3 * B * pool.unit * C,
 		    sizeof(float));
 		tr->pooled = xreallocarray(tr->pooled, B * C, sizeof(float));
@@ -1989,8 +1992,9 @@ trainpack_task(void *arg, int t)
 			float *q = bw + (size_t)c0 * out + (size_t)j0 * nc;
 
 			for (int j = 0; j < nr; j++)
-				memcpy(q + (size_t)j * nc, w + (size_t)(j0 + j) *
-				    in + c0, nc * sizeof(float));
+				memcpy(q + (size_t)j * nc, w +
+				    (size_t)(j0 + j) * in + c0,
+				    nc * sizeof(float));
 		}
 	}
 }
@@ -2497,8 +2501,8 @@ struct attback {
 	int		 l;
 	float		*dqkv;
 	const float	*dctx;
-	size_t		 rs, hs;	/* the queries' layout: qkv_layout */
-	int		 cls;		/* [CLS]'s query alone, in r->cls */
+	size_t		 rs, hs;	/* qkv_layout's */
+	int		 cls;		/* [CLS]'s query: r->cls */
 };
 
 static void

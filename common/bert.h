@@ -250,10 +250,11 @@ const char *bert_simd(void);
  * RoBERTa's and ELECTRA's heads a sixth, on the first token's row before
  * the head's dense layer.  With p 0
  * and every gate 1, the logits are those of a run without tr, bit for
- * bit.  want_attn must be 0, and the whole batch kept (bert_run_layers with
- * keep): layer l's input is xs[l - 1].  With cls_only, what the last
- * layer does not compute for the other rows has no gradient: the loss
- * reads [CLS]'s alone, and the backward pass leaves those rows out too.
+ * bit.  want_attn must be 0, and the whole batch kept (bert_run_layers
+ * with keep): layer l's input is xs[l - 1].  With cls_only, what the
+ * last layer does not compute for the other rows has no gradient: the
+ * loss reads [CLS]'s alone, and the backward pass leaves those rows out
+ * too.
  *
  * Each piece has its backward twin, which takes the gradient of the
  * piece's output and writes the gradients of its weights into g (a
@@ -261,33 +262,36 @@ const char *bert_simd(void);
  * gradients) and that of its input; they run in the reverse order of the
  * pieces, after the whole forward pass.  Their products run on gemm.c
  * where it runs (dX = dY . W and dW = dY^T . X for each dense layer, the
- * four products of each head's attention), on OpenBLAS elsewhere, split
- * between the pool's threads where nothing depends on the split: the
- * gradients have the same bits whatever the number of threads.
+ * four products of each head's attention), on gemmbf.c in bf16
+ * (bert_precision), on OpenBLAS elsewhere, split between the pool's
+ * threads where nothing depends on the split: the gradients have the
+ * same bits whatever the number of threads.
  *
  * The model of a training run is tr's own copy of the dense weights
- * packed for gemm.c (and for the backward pass, their transposes), with
- * every other tensor shared with the model trained: bert_train_pack()
- * makes it, and must run again whenever the weights change (after each
- * optimizer step).
+ * packed for the kernel (and for the backward pass, their transposes),
+ * with every other tensor shared with the model trained:
+ * bert_train_pack() makes it, and must run again whenever the weights
+ * change (after each optimizer step).
  */
-struct bert_acts {		/* one layer's, (Np, ...) in the run's rows */
-	float	*qkv;		/* (Np, 3C) in bert_qkv's layout */
-	float	*att;		/* sum_b (H, T_b, T_b) probabilities */
-	float	*ctx;		/* (Np, C) the heads' context, gated */
-	float	*r1, *x1;	/* (Np, C) LayerNorm 1's input, output */
-	float	*fc, *ge;	/* (Np, F) the FFN before, after GELU */
-	float	*r2;		/* (Np, C) LayerNorm 2's input */
-	float	*ln;		/* (4, Np) LN 1's mean, rstd; LN 2's */
+struct bert_acts {	/* one layer's, (Np, ...) in the run's rows */
+	float	*qkv;	/* (Np, 3C) in bert_qkv's layout */
+	float	*att;	/* sum_b (H, T_b, T_b) probabilities */
+	float	*ctx;	/* (Np, C) the heads' context, gated */
+	float	*r1;	/* (Np, C) LayerNorm 1's input */
+	float	*x1;	/* (Np, C) its output */
+	float	*fc;	/* (Np, F) the FFN before GELU */
+	float	*ge;	/* (Np, F) after */
+	float	*r2;	/* (Np, C) LayerNorm 2's input */
+	float	*ln;	/* (4, Np) LN 1's mean, rstd; LN 2's */
 };
 
 struct bert_train {
 	/* set by the caller before a forward pass */
-	float		 p;		/* dropout probability; 0: none */
-	uint64_t	 seed;		/* masks: train_key(seed, step, ...) */
+	float		 p;	/* dropout probability; 0: none */
+	uint64_t	 seed;	/* masks: train_key(seed, step, ...) */
 	long		 step;
-	const float	*gate;		/* (L, H) head gate; NULL: every 1 */
-	double		*imp;		/* (L, H) or NULL: see backward */
+	const float	*gate;	/* (L, H) head gate; NULL: every 1 */
+	double		*imp;	/* (L, H) or NULL: see backward */
 	double		 impscale;
 
 	/* what the forward pass keeps */
@@ -306,7 +310,7 @@ struct bert_train {
 	size_t		*poff;		/* (B + 1) offsets in att */
 
 	/* bert_train_pack's model, and scratch */
-	const struct bert *src;		/* the model trained */
+	const struct bert *src;	/* the model trained */
 	struct bert	 pm;
 	float		*fw, *bw;	/* the packed weights, one block each */
 	float		**wt;		/* (4L) into bw: W^T packed */
@@ -321,7 +325,6 @@ struct bert_train {
 	float		*part;		/* LayerNorm's sums per task */
 	float		*cb;		/* (3, B unit, C) cls_rows's gradients */
 	float		*sc;		/* per thread, attention's backward */
-	unsigned char	*mask;		/* per thread, dropout masks */
 	double		*dgate;		/* (B, H) */
 
 	/*
@@ -383,11 +386,11 @@ void	bert_embed_backward(struct bert_run *r, struct bert *g, float *d);
  * and values, rows of 3C whatever bert_qkv's layout, from dctx.
  * bert_qkv_backward: adds dqkv's share to d.
  */
-void	bert_out_backward(struct bert_run *r, int l, struct bert *g, float *d,
-	    float *dctx);
+void	bert_out_backward(struct bert_run *r, int l, struct bert *g,
+	    float *d, float *dctx);
 void	bert_attend_backward(struct bert_run *r, int l, float *dqkv,
 	    const float *dctx);
-void	bert_qkv_backward(struct bert_run *r, int l, struct bert *g, float *d,
-	    const float *dqkv);
+void	bert_qkv_backward(struct bert_run *r, int l, struct bert *g,
+	    float *d, const float *dqkv);
 
 #endif

@@ -469,8 +469,11 @@ pack_tiles(float *a, const struct gemm_x *x, int n, int k0, int kc)
 			float *p = a + (size_t)k * MR;
 			int t;
 
-			for (t = 0; t < full; t++, s += MR, p += (size_t)MR * kc)
+			for (t = 0; t < full; t++) {
 				memcpy(p, s, MR * sizeof(float));
+				s += MR;
+				p += (size_t)MR * kc;
+			}
 			if (t < tiles) {
 				memset(p, 0, MR * sizeof(float));
 				memcpy(p, s, (n - t * MR) * sizeof(float));
@@ -483,8 +486,8 @@ pack_tiles(float *a, const struct gemm_x *x, int n, int k0, int kc)
 		int m = n - t * MR < MR ? n - t * MR : MR, k = 0;
 		const float *s[MR];
 		for (int r = 0; r < MR; r++)
-			s[r] = r < m ? x->x + (size_t)(t * MR + r) * x->lx + k0 :
-			    NULL;
+			s[r] = r < m ? x->x + (size_t)(t * MR + r) * x->lx +
+			    k0 : NULL;
 		if (m == MR && level() > 0)
 			k = tile8(p, s[0], x->lx, kc);
 		for (p += k * MR; k < kc; k++, p += MR)
@@ -515,7 +518,8 @@ gemm_run(const struct gemm_y *y, const struct gemm_x *x, const float *w,
 			const float *pw = w + (size_t)j0 * in + (size_t)k0 * NR;
 			/* two panels at once where both go to one block of y */
 			const float *pw1 = wide && j0 + NR < full &&
-			    j0 % cb + 2 * NR <= cb ? pw + (size_t)NR * in : NULL;
+			    j0 % cb + 2 * NR <= cb ? pw + (size_t)NR * in :
+			    NULL;
 			step = pw1 ? 2 * NR : NR;
 			float *yj = y->y + (size_t)(j0 / cb) * y->cs + j0 % cb;
 			/*
@@ -533,8 +537,10 @@ gemm_run(const struct gemm_y *y, const struct gemm_x *x, const float *w,
 
 			init = first && b ? b + j0 : NULL;
 			for (int t = 0; t < tiles; t += wide ? 2 : 1) {
-				for (int i = t * per; i < (t + wide + 1) * per &&
-				    i < lines; i++) {
+				int end = (t + wide + 1) * per;
+
+				for (int i = t * per; i < end && i < lines;
+				    i++) {
 					__builtin_prefetch(nx + i * 16, 0, 2);
 					if (wide && nx + (size_t)NR * in <
 					    w + (size_t)full * in)
@@ -542,16 +548,17 @@ gemm_run(const struct gemm_y *y, const struct gemm_x *x, const float *w,
 						    (size_t)NR * in + i * 16,
 						    0, 2);
 				}
+				float *yt = yj + (size_t)t * MR * y->ly;
+				const float *at = a + (size_t)t * MR * kc;
+
 				if (wide)
-					tile2(yj + (size_t)t * MR * y->ly, y->ly,
-					    a + (size_t)t * MR * kc, t + 1 <
-					    tiles ? a + (size_t)(t + 1) * MR *
-					    kc : NULL, pw, pw1, kc, n - t * MR,
-					    pw1 ? 2 * NR : NR, init, add);
+					tile2(yt, y->ly, at, t + 1 < tiles ?
+					    at + (size_t)MR * kc : NULL, pw,
+					    pw1, kc, n - t * MR, pw1 ? 2 * NR :
+					    NR, init, add);
 				else
-					tile(yj + (size_t)t * MR * y->ly, y->ly,
-					    a + (size_t)t * MR * kc, pw, kc,
-					    n - t * MR, NR, init, add);
+					tile(yt, y->ly, at, pw, kc, n - t * MR,
+					    NR, init, add);
 			}
 		}
 		if (rem == 0)

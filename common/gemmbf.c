@@ -158,13 +158,15 @@ fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
 
 		for (int k = 0; k < k16; k += 16)
 			for (int jj = 0; jj < NR; jj += 8) {
+				const float *src = w + (size_t)(j0 + jj) * lj;
+				uint32_t *dst = q + (size_t)(k / 2) * NR + jj;
+
 				for (int r = 0; r < 8; r++)
-					v[r] = round16(w + (size_t)(j0 + jj + r) *
-					    lj + k, s);
+					v[r] = round16(src + r * lj + k, s);
 				tr8(v);
 				for (int i = 0; i < 8; i++)
-					_mm256_storeu_si256((__m256i *)(q +
-					    (size_t)(k / 2 + i) * NR + jj), v[i]);
+					_mm256_storeu_si256((__m256i *)(dst +
+					    (size_t)i * NR), v[i]);
 			}
 	}
 	return k16;
@@ -185,12 +187,13 @@ fastcols(uint16_t *p, const float *w, size_t lk, int full, int in, float s)
 
 		for (int k = 0; k < kp2; k += 2)
 			for (int j = 0; j < NR; j += 16) {
-				__m256i a = round16(w + (size_t)k * lk + j0 + j, s);
-				__m256i b = round16(w + (size_t)(k + 1) * lk + j0 +
-				    j, s);
+				const float *r0 = w + (size_t)k * lk + j0 + j;
+				__m256i a = round16(r0, s);
+				__m256i b = round16(r0 + lk, s);
 				__m256i lo = _mm256_unpacklo_epi16(a, b);
 				__m256i hi = _mm256_unpackhi_epi16(a, b);
-				uint16_t *d = q + ((size_t)(k / 2) * NR + j) * 2;
+				uint16_t *d = q + ((size_t)(k / 2) * NR + j) *
+				    2;
 
 				_mm256_storeu_si256((__m256i *)d,
 				    _mm256_permute2x128_si256(lo, hi, 0x20));
@@ -442,8 +445,8 @@ gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
 			for (int t = 0; t < tiles; t++)
 				tile(yj + (size_t)t * MR * y->ly, y->ly,
 				    a + (size_t)t * MR * kp, pw, kp,
-				    n - t * MR, nc, k0 == 0 && b ? b + j0 : NULL,
-				    add);
+				    n - t * MR, nc, k0 == 0 && b ? b + j0 :
+				    NULL, add);
 		}
 	}
 }

@@ -145,8 +145,10 @@ drop_512(float *y, const float *x, uint64_t key, size_t i0, size_t n,
 			    40), l);
 			k = _mm512_add_epi64(k, step);
 		}
-		_mm512_storeu_ps(y + i, _mm512_maskz_mul_ps((__mmask16)(keep[0] |
-		    keep[1] << 8), _mm512_loadu_ps(x + i), vs));
+		__mmask16 kk = (__mmask16)(keep[0] | keep[1] << 8);
+
+		_mm512_storeu_ps(y + i, _mm512_maskz_mul_ps(kk,
+		    _mm512_loadu_ps(x + i), vs));
 	}
 	return i;
 }
@@ -512,8 +514,8 @@ train_backward(struct train *t)
 struct optpass {
 	struct train	*t;
 	int		*te;		/* (ntask) each task's tensor */
-	size_t		*at;		/* (ntask) and first element */
-	double		*ss;		/* (ntask) clip: its sum of squares */
+	size_t		*at;		/* (ntask) first element */
+	double		*ss;		/* (ntask) sum of squares */
 	float		 lr, wd, step, rbc2;
 };
 
@@ -613,7 +615,8 @@ __attribute__((target("avx512f"))) static size_t
 adamw_512(float *w, const float *g, float *m, float *v, size_t n, float gs,
     float decay, float step, float rbc2)
 {
-	const __m512 b1 = _mm512_set1_ps(0.9f), c1 = _mm512_set1_ps(1.0f - 0.9f);
+	const __m512 b1 = _mm512_set1_ps(0.9f);
+	const __m512 c1 = _mm512_set1_ps(1.0f - 0.9f);
 	const __m512 b2 = _mm512_set1_ps(0.999f);
 	const __m512 c2 = _mm512_set1_ps(1.0f - 0.999f);
 	const __m512 eps = _mm512_set1_ps(1e-8f), vs = _mm512_set1_ps(gs);

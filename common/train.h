@@ -65,7 +65,7 @@ struct train {
 	double		*imp;		/* (L, H) sum over examples of |dL/dgate| */
 	size_t		 nimp;		/* examples summed into imp */
 	int		 want_imp;	/* backward accumulates imp */
-	float		 gscale;	/* train_clip's factor, for train_adamw */
+	float		 gscale;	/* train_clip's, for train_adamw */
 
 	/* The last forward's batch, and the run that keeps its activations. */
 	int		 B, train;
@@ -74,11 +74,11 @@ struct train {
 	float		*probs;		/* (B, nlabels) softmax, classification */
 	float		 loss;		/* mean over the batch */
 	size_t		 capB;
-	const int	**idp, **segp;	/* (B) each example's ids and seg */
+	const int	**idp, **segp;	/* (B) each example's */
 	struct bert_run	 run;
 	struct bert_train bt;		/* the run's training part */
-	int		 stale;		/* the weights changed: pack again */
-	float		*d;		/* (Np, C) the backward's gradient */
+	int		 stale;		/* weights changed: pack */
+	float		*d;		/* (Np, C) backward's */
 	size_t		 capd;
 };
 
@@ -151,8 +151,8 @@ enum {
 uint64_t	train_key(uint64_t seed, long step, int layer, int kind);
 int		train_keep(uint64_t key, size_t i, float p);
 /* m[k] = train_keep(key, i0 + k, p) for k < n */
-void		train_mask(unsigned char *m, uint64_t key, size_t i0, size_t n,
-		    float p);
+void		train_mask(unsigned char *m, uint64_t key, size_t i0,
+		    size_t n, float p);
 /* y (n) = x (n) where train_mask keeps it, times 1 / (1 - p), or 0 */
 void		train_drop(float *y, const float *x, size_t n, uint64_t key,
 		    size_t i0, float p);

@@ -3,8 +3,9 @@
  * weights, forward, backward, clipping, AdamW) on the model of -m (else
  * a randomly initialised BERT of the shape given), batch B of sequences
  * of T tokens, and print examples/s, each part's seconds and the GFLOP/s
- * of the step's matrix products (those it computes: see below).  Threads: OPENBLAS_NUM_THREADS, as finetune.  Built
- * and run by test/bench/finetune.sh.
+ * of the step's matrix products (those it computes: see below).
+ * Threads: OPENBLAS_NUM_THREADS, as finetune.  Built and run by
+ * test/bench/finetune.sh.
  *
  * The batch is torch_train.py's: token b, i = 1000 + (131 b + 197 i +
  * (b i) % 89) % (V - 1000), token type 0, labels b % 2.  With -m, first
@@ -90,8 +91,8 @@ main(int argc, char *argv[])
 	}
 	for (int b = 0; b < B; b++)
 		for (int i = 0; i < T; i++)
-			ids[b * T + i] = 1000 + (131 * b + 197 * i + b * i % 89) %
-			    (V - 1000);
+			ids[b * T + i] = 1000 + (131 * b + 197 * i +
+			    b * i % 89) % (V - 1000);
 	bt = (struct train_batch){ B, Ts, ids, seg, lab };
 	if (mdir != NULL) {
 		float loss = train_forward(&t, &bt, 0);
