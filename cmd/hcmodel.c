@@ -307,169 +307,226 @@ vocab(const char *path, long *caps, const char **why)
 	return n;
 }
 
-static int
-cmd_check(int argc, char *argv[])
-{
+/*
+ * check's state: the directory, its config (c, and cl with the layers the
+ * file has), its weights file, and what the report has counted.
+ */
+struct check {
+	const char	*dir;
+	char		*cfgp, *wp;
+	const char	*wname, *pfx;
 	struct bert_config c, cl;
 	const struct model_family *f;
-	struct model_it it;
-	struct tfile tf;
-	struct bert m;
-	const struct ptskip *sk = NULL;
-	const struct tfentry *fe;
-	const char *dir, *pfx, *wname, *why, *src;
-	char *cfgp, *binp, *vp, *wp, e[1024], b1[64], b2[64], nm[256];
-	char gmiss[2][256] = { "", "" };
-	size_t i, j, ns = 0, nfound = 0, nmiss = 0, nunused = 0;
-	size_t ndt[3] = { 0, 0, 0 }, ngot[2] = { 0, 0 }, nrows[2] = { 0, 0 };
-	uint64_t nparam = 0, nused = 0;
-	long nv, caps;
-	unsigned char *used;
-	unsigned groups;
-	int lower, nl, g, r;
+	struct tfile	 tf;
+	unsigned char	*used;		/* (tf.n) a tensor the table reads */
+	size_t		 nfound, nmiss;
+	uint64_t	 nused;
+};
 
-	if (getopt(argc, argv, "") != -1)
-		usage();
-	argc -= optind;
-	argv += optind;
-	if (argc != 1)
-		usage();
-	dir = argv[0];
-	cfgp = join(dir, "config.json");
-	binp = join(dir, "pytorch_model.bin");
-	vp = join(dir, "vocab.txt");
+/* config.json: the report's first lines. */
+static void
+check_config(struct check *k)
+{
+	const struct bert_config *c = &k->c;
+	char e[1024], a[64];
 
-	if (model_config(&c, cfgp, e, sizeof(e)) == -1)
+	if (model_config(&k->c, k->cfgp, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
-	arch(cfgp, b1, sizeof(b1));
-	f = model_family(&c);
-	printf("directory\t%s\n", dir);
-	printf("architecture\t%s\n", b1);
-	printf("family\t%s (%s)\n", f->name, f->type);
+	arch(k->cfgp, a, sizeof(a));
+	k->f = model_family(c);
+	printf("directory\t%s\n", k->dir);
+	printf("architecture\t%s\n", a);
+	printf("family\t%s (%s)\n", k->f->name, k->f->type);
 	printf("config\tL=%d H=%d C=%d F=%d V=%d P=%d S=%d eps=%g labels=%d",
-	    c.L, c.H, c.C, c.F, c.V, c.P, c.S, (double)c.eps, c.nlabels);
+	    c->L, c->H, c->C, c->F, c->V, c->P, c->S, (double)c->eps,
+	    c->nlabels);
 	/* what the families add: BERT's line is as it was */
-	if (f->defE > 0)
-		printf(" E=%d", model_emb(&c));
-	if (f->flags & MF_SHARED)
-		printf(" G=%d", model_nstored(&c));
-	if (c.pos0 > 0)
-		printf(" positions=%d..%d", c.pos0, c.P - 1);
-	if (c.act != ACT_GELU)
-		printf(" act=%s", c.actname);
+	if (k->f->defE > 0)
+		printf(" E=%d", model_emb(c));
+	if (k->f->flags & MF_SHARED)
+		printf(" G=%d", model_nstored(c));
+	if (c->pos0 > 0)
+		printf(" positions=%d..%d", c->pos0, c->P - 1);
+	if (c->act != ACT_GELU)
+		printf(" act=%s", c->actname);
 	putchar('\n');
-	if (c.H <= 0 || c.C % c.H != 0)
+	if (c->H <= 0 || c->C % c->H != 0)
 		bad("%s: hidden_size %d is not a multiple of "
-		    "num_attention_heads %d", cfgp, c.C, c.H);
+		    "num_attention_heads %d", k->cfgp, c->C, c->H);
+}
 
-	if (tfile_opendir(&tf, dir, e, sizeof(e)) == -1)
+/*
+ * The weights file: its name and format, the family's prefix if its
+ * names have it, and cl, the config with the layers the file has (and
+ * one more, so that a config.json that claims a million layers is one
+ * line of report, not sixteen million).
+ */
+static void
+check_weights(struct check *k)
+{
+	char e[1024], nm[256], *binp = join(k->dir, "pytorch_model.bin");
+	int nl;
+
+	if (tfile_opendir(&k->tf, k->dir, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
-	wp = xstrdup(tf.path);
-	wname = strrchr(wp, '/') ? strrchr(wp, '/') + 1 : wp;
-	printf("weights\t%s%s\n", wname, strcmp(wname, "model.safetensors") ==
-	    0 && isfile(binp) ?
+	k->wp = xstrdup(k->tf.path);
+	k->wname = strrchr(k->wp, '/') ? strrchr(k->wp, '/') + 1 : k->wp;
+	printf("weights\t%s%s\n", k->wname,
+	    strcmp(k->wname, "model.safetensors") == 0 && isfile(binp) ?
 	    " (preferred to pytorch_model.bin, which is not read)" : "");
-	printf("format\t%s\n", tf.format);
+	printf("format\t%s\n", k->tf.format);
+	free(binp);
 
 	/* The family's prefix or none, as its first tensor says. */
-	snprintf(nm, sizeof(nm), "%s%s", f->prefix, f->t[0].name);
-	pfx = tfile_find(&tf, nm) ? f->prefix : "";
-	/*
-	 * Tensors are looked for in the layers the file has and one more, so
-	 * that a config.json that claims a million layers is one line of
-	 * report, not sixteen million.
-	 */
-	cl = c;
-	if ((nl = filelayers(&tf, pfx, f->layer)) < model_nstored(&c)) {
-		if (f->flags & MF_SHARED) {
-			/* ALBERT: the file's layers are its groups */
-			cl.G = nl + 1;
-			cl.L = cl.G;
-			bad("%s: %d layer groups, config.json says "
-			    "num_hidden_groups %d", wp, nl, c.G);
-		} else {
-			cl.L = nl + 1;
-			bad("%s: %d layers, config.json says "
-			    "num_hidden_layers %d", wp, nl, c.L);
-		}
+	snprintf(nm, sizeof(nm), "%s%s", k->f->prefix, k->f->t[0].name);
+	k->pfx = tfile_find(&k->tf, nm) ? k->f->prefix : "";
+	k->cl = k->c;
+	nl = filelayers(&k->tf, k->pfx, k->f->layer);
+	if (nl >= model_nstored(&k->c))
+		return;
+	if (k->f->flags & MF_SHARED) {
+		/* ALBERT: the file's layers are its groups */
+		k->cl.G = nl + 1;
+		k->cl.L = k->cl.G;
+		bad("%s: %d layer groups, config.json says num_hidden_groups "
+		    "%d", k->wp, nl, k->c.G);
+	} else {
+		k->cl.L = nl + 1;
+		bad("%s: %d layers, config.json says num_hidden_layers %d",
+		    k->wp, nl, k->c.L);
 	}
-	used = xcalloc(tf.n ? tf.n : 1, 1);
-	ns = ptbin_skipped(&tf, &sk);
-	/*
-	 * Every tensor of the family's table, the pooler and the classifier
-	 * among them: those two are there or not as model_load decides (by
-	 * their first tensor), the classifier's labels as it reads them.  A
-	 * tensor twice is reported once, below.
-	 */
-	model_filegroups(&tf, &cl, &groups, e, sizeof(e));
-	model_it_init(&it, &cl, MT_OPTIONAL);
-	while (model_it_next(&it)) {
-		const char *rp = it.t->flags & MT_HEAD ? "" : pfx;
-		g = it.t->flags & MT_HEAD ? 2 : it.t->flags & MT_POOLER ?
-		    1 : 0;
+}
 
+/* The optional groups, for what check_tensors says of them. */
+static const struct {
+	unsigned	 flag;
+	const char	*what;
+} groupnames[] = {
+	{ MT_POOLER, "pooler" },
+	{ MT_HEAD, "classifier" },
+	{ MT_MLM, "masked-LM head" },
+	{ MT_NSP, "next-sentence head" },
+};
+#define NGROUPS	(sizeof(groupnames) / sizeof(groupnames[0]))
+
+/*
+ * Every tensor of the family's table, the optional groups among them
+ * (pooler, classifier, BertForPreTraining's heads): those are there or
+ * not as model_load decides (by their first tensor; a pre-training head
+ * in part is not read, and its tensors are unused), the classifier's
+ * labels as it reads them.  A tensor twice is reported once.
+ */
+static void
+check_tensors(struct check *k)
+{
+	struct model_it it;
+	const struct tfentry *fe;
+	const struct ptskip *sk;
+	size_t ns = ptbin_skipped(&k->tf, &sk), gi;
+	size_t ngot[NGROUPS] = { 0 }, nrows[NGROUPS] = { 0 };
+	char gmiss[NGROUPS][256] = { "" }, e[1024], b1[64], b2[64];
+	unsigned groups;
+	int r;
+
+	model_filegroups(&k->tf, &k->cl, &groups, e, sizeof(e));
+	model_it_init(&it, &k->cl, MT_GROUPS);
+	while (model_it_next(&it)) {
+		const char *rp = it.t->flags & MT_GROUPS &&
+		    !(it.t->flags & MT_POOLER) ? "" : k->pfx;
+
+		for (gi = 0; gi < NGROUPS; gi++)
+			if (it.t->flags & groupnames[gi].flag)
+				break;
 		/* a role twice is not missing: it is one disagreement */
-		if ((r = model_find(&tf, &it, &fe, e, sizeof(e))) == -1) {
+		if ((r = model_find(&k->tf, &it, &fe, e, sizeof(e))) == -1) {
 			bad("%s", e);
-			nfound++;
+			k->nfound++;
 			continue;
 		}
-		if (g != 0) {
-			ngot[g - 1] += r;
-			nrows[g - 1]++;
-			if (r == 0 && gmiss[g - 1][0] == '\0')
-				snprintf(gmiss[g - 1], sizeof(gmiss[0]),
-				    "%s%s", rp, it.name);
+		if (gi < NGROUPS) {
+			ngot[gi] += r;
+			nrows[gi]++;
+			if (r == 0 && gmiss[gi][0] == '\0')
+				snprintf(gmiss[gi], sizeof(gmiss[0]), "%s%s",
+				    rp, it.name);
 		}
 		if (r == 0) {
-			if (g == 0) {
+			if (gi == NGROUPS) {
 				printf("missing\t%s%s%s\n", rp, it.name,
 				    skipwhy(sk, ns, rp, it.name));
-				nmiss++;
+				k->nmiss++;
 			}
 			continue;
 		}
-		used[fe - tf.e] = 1;
-		nfound++;
-		nused += fe->n;
-		if (g != 0 && !(groups & it.t->flags))
+		/* a pre-training head in part is read without: unused */
+		if ((it.t->flags & MT_PRETRAIN) && !(groups & it.t->flags))
+			continue;
+		k->used[fe - k->tf.e] = 1;
+		k->nfound++;
+		k->nused += fe->n;
+		if (gi < NGROUPS && !(groups & it.t->flags))
 			continue;	/* part of a group that is not there */
 		if (!shapeok(fe, it.ndim, it.shape)) {
 			wshape(b1, sizeof(b1), it.ndim, it.shape);
 			eshape(b2, sizeof(b2), fe);
 			bad("%s: tensor '%s' has shape %s, config.json says "
-			    "%s", wp, fe->name, b2, b1);
+			    "%s", k->wp, fe->name, b2, b1);
 		}
 	}
-	for (g = 0; g < 2; g++)
-		if (ngot[g] > 0 && ngot[g] < nrows[g])
-			bad("%s: the %s is incomplete: no '%s'", wp,
-			    g ? "classifier" : "pooler", gmiss[g]);
+	for (gi = 0; gi < NGROUPS; gi++)
+		if (ngot[gi] > 0 && ngot[gi] < nrows[gi] &&
+		    !(groupnames[gi].flag & MT_PRETRAIN))
+			bad("%s: the %s is incomplete: no '%s'", k->wp,
+			    groupnames[gi].what, gmiss[gi]);
 	if (groups & MT_HEAD) {
-		if (c.nlabels > 0 && cl.nlabels != c.nlabels)
+		if (k->c.nlabels > 0 && k->cl.nlabels != k->c.nlabels)
 			bad("%s: classifier has %d labels, config.json says "
-			    "%d", wp, cl.nlabels, c.nlabels);
-		printf("classifier\t%d labels\n", cl.nlabels);
+			    "%d", k->wp, k->cl.nlabels, k->c.nlabels);
+		printf("classifier\t%d labels\n", k->cl.nlabels);
 	}
-	for (i = 0; i < tf.n; i++) {
+	if (groups & MT_PRETRAIN)
+		printf("heads\t%s%s%s\n", groups & MT_MLM ? "masked-LM" : "",
+		    (groups & MT_PRETRAIN) == MT_PRETRAIN ? ", " : "",
+		    groups & MT_NSP ? "next-sentence" : "");
+}
+
+/*
+ * The file's other tensors: the masked-LM decoder's copies of the word
+ * embeddings and of cls.predictions.bias are tied (read from those),
+ * anything else unused; then the counts.
+ */
+static void
+check_inventory(struct check *k)
+{
+	const struct ptskip *sk;
+	size_t i, j, ns = ptbin_skipped(&k->tf, &sk), nunused = 0;
+	size_t ndt[3] = { 0, 0, 0 };
+	uint64_t nparam = 0;
+
+	for (i = 0; i < k->tf.n; i++) {
+		const struct tfentry *te = &k->tf.e[i];
+
 		/* Tied weights share their data: count them once. */
 		for (j = 0; j < i; j++)
-			if (tf.e[j].data == tf.e[i].data &&
-			    tf.e[j].n == tf.e[i].n)
+			if (k->tf.e[j].data == te->data && k->tf.e[j].n == te->n)
 				break;
 		if (j == i)
-			nparam += tf.e[i].n;
-		if (tf.e[i].dtype >= 0 && tf.e[i].dtype < 3)
-			ndt[tf.e[i].dtype]++;
-		if (!used[i]) {
-			printf("unused\t%s\n", tf.e[i].name);
+			nparam += te->n;
+		if (te->dtype >= 0 && te->dtype < 3)
+			ndt[te->dtype]++;
+		if (k->used[i])
+			continue;
+		if (strncmp(te->name, "cls.predictions.decoder.", 24) == 0)
+			printf("tied\t%s\n", te->name);
+		else {
+			printf("unused\t%s\n", te->name);
 			nunused++;
 		}
 	}
 	for (j = 0; j < ns; j++)
 		printf("skipped\t%s (%s)\n", sk[j].name, sk[j].why);
 	printf("tensors\t%zu found, %zu missing, %zu unused, %zu skipped\n",
-	    nfound, nmiss, nunused, ns);
+	    k->nfound, k->nmiss, nunused, ns);
 	printf("dtypes");
 	for (i = 0, j = 0; i < 3; i++)
 		if (ndt[i])
@@ -477,76 +534,111 @@ cmd_check(int argc, char *argv[])
 			    tensor_dtypename((int)i), ndt[i]);
 	printf("%s\n", j ? "" : "\tnone");
 	printf("parameters\t%llu in the file, %llu used\n",
-	    (unsigned long long)nparam, (unsigned long long)nused);
-	if (nmiss > 0)
+	    (unsigned long long)nparam, (unsigned long long)k->nused);
+	if (k->nmiss > 0)
 		bad("%s: missing tensors that config.json implies: %zu",
-		    wp, nmiss);
-	free(used);
-	tfile_release(&tf);
+		    k->wp, k->nmiss);
+}
 
-	/*
-	 * Vocabulary: its size against config.json, its casing.  Another
-	 * family's tokenizer (vocab.json and merges.txt, a SentencePiece
-	 * model, tokenizer.json) is opened as tokenize opens it: its ids
-	 * must be the model's.
-	 */
-	if (tok_dir_family(dir) != TOK_BERT) {
-		struct tokenizer tk;
+/*
+ * Vocabulary: its size against config.json, its casing.  Another
+ * family's tokenizer (vocab.json and merges.txt, a SentencePiece model,
+ * tokenizer.json) is opened as tokenize opens it: its ids must be the
+ * model's.
+ */
+static void
+check_vocab(const struct check *k)
+{
+	struct tokenizer tk;
+	struct wp_vocab wv;
+	const char *why, *src;
+	char *vp, e[1024];
+	long nv, caps;
+	int lower, byvocab;
 
-		if (tok_open_dir(&tk, dir, -1, e, sizeof(e)) == -1)
+	if (tok_dir_family(k->dir) != TOK_BERT) {
+		if (tok_open_dir(&tk, k->dir, -1, e, sizeof(e)) == -1) {
 			bad("%s", e);
-		else {
-			printf("vocab\t%d tokens (%s)\n", tk.n,
-			    strrchr(tk.path, '/') ? strrchr(tk.path, '/') + 1 :
-			    tk.path);
-			if (tk.n > c.V)
-				bad("%s: %d tokens, config.json says "
-				    "vocab_size %d", tk.path, tk.n, c.V);
-			tok_close(&tk);
+			return;
 		}
-	} else if ((nv = vocab(vp, &caps, &why)) == -1)
-		bad("%s: %s", vp, why);
-	else if ((lower = model_casing(dir, NULL, &src, e, sizeof(e))) == -1)
-		bad("%s", e);
-	else {
-		int byvocab = strcmp(src, "vocab.txt") == 0;
-		struct wp_vocab wv;
-		char werr[512];
-
-		/* the casing every filter takes, and what decided it */
-		printf("vocab\t%ld tokens, %s (%s%s)\n", nv, lower ? "uncased" :
-		    "cased", byvocab ? (lower ? "no capitals in " :
-		    "capitals in ") : (lower ? "do_lower_case in " :
-		    "do_lower_case false in "), src);
-		if (byvocab)
-			lower = -1;	/* nothing to check it against */
-		if (nv != c.V)
-			bad("%s: %ld tokens, config.json says vocab_size %d",
-			    vp, nv, c.V);
-		if (lower == 1 && caps * 100 > nv)
-			bad("%s: %ld tokens with capitals, but %s says "
-			    "do_lower_case", vp, caps, src);
-		if (lower == 0 && caps == 0)
-			bad("%s: no tokens with capitals, but %s says "
-			    "the model is cased", vp, src);
-		if (wp_load(&wv, vp, werr, sizeof(werr)) == -1)
-			bad("%s", werr);	/* no [CLS], [SEP] or [UNK] */
-		else
-			wp_release(&wv);
+		printf("vocab\t%d tokens (%s)\n", tk.n,
+		    strrchr(tk.path, '/') ? strrchr(tk.path, '/') + 1 :
+		    tk.path);
+		if (tk.n > k->c.V)
+			bad("%s: %d tokens, config.json says vocab_size %d",
+			    tk.path, tk.n, k->c.V);
+		tok_close(&tk);
+		return;
 	}
+	vp = join(k->dir, "vocab.txt");
+	if ((nv = vocab(vp, &caps, &why)) == -1) {
+		bad("%s: %s", vp, why);
+		free(vp);
+		return;
+	}
+	if ((lower = model_casing(k->dir, NULL, &src, e, sizeof(e))) == -1) {
+		bad("%s", e);
+		free(vp);
+		return;
+	}
+	/* the casing every filter takes, and what decided it */
+	byvocab = strcmp(src, "vocab.txt") == 0;
+	printf("vocab\t%ld tokens, %s (%s%s)\n", nv, lower ? "uncased" :
+	    "cased", byvocab ? (lower ? "no capitals in " : "capitals in ") :
+	    (lower ? "do_lower_case in " : "do_lower_case false in "), src);
+	if (byvocab)
+		lower = -1;	/* nothing to check it against */
+	if (nv != k->c.V)
+		bad("%s: %ld tokens, config.json says vocab_size %d", vp, nv,
+		    k->c.V);
+	if (lower == 1 && caps * 100 > nv)
+		bad("%s: %ld tokens with capitals, but %s says do_lower_case",
+		    vp, caps, src);
+	if (lower == 0 && caps == 0)
+		bad("%s: no tokens with capitals, but %s says the model is "
+		    "cased", vp, src);
+	if (wp_load(&wv, vp, e, sizeof(e)) == -1)
+		bad("%s", e);	/* no [CLS], [SEP] or [UNK] */
+	else
+		wp_release(&wv);
+	free(vp);
+}
+
+static int
+cmd_check(int argc, char *argv[])
+{
+	struct check k;
+	struct bert m;
+	char e[1024];
+
+	if (getopt(argc, argv, "") != -1)
+		usage();
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage();
+	memset(&k, 0, sizeof(k));
+	k.dir = argv[0];
+	k.cfgp = join(k.dir, "config.json");
+	check_config(&k);
+	check_weights(&k);
+	k.used = xcalloc(k.tf.n ? k.tf.n : 1, 1);
+	check_tensors(&k);
+	check_inventory(&k);
+	free(k.used);
+	tfile_release(&k.tf);
+	check_vocab(&k);
 
 	/* What encode and the other filters will do with it. */
 	if (nbad == 0) {
-		if (model_load(&m, dir, e, sizeof(e)) == -1)
+		if (model_load(&m, k.dir, e, sizeof(e)) == -1)
 			bad("%s", e);
 		else
 			model_release(&m);
 	}
 	printf("status\t%s\n", nbad ? "disagree" : "ok");
-	free(cfgp);
-	free(wp);
-	free(binp);
-	free(vp);
+	free(k.cfgp);
+	free(k.wp);
 	return nbad ? 1 : 0;
 }
 

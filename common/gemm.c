@@ -111,9 +111,11 @@ kern512(int kc, const float *a0, const float *a1, const float *b0,
 				s[r][1] = _mm512_fmadd_ps(x, w1, s[r][1]);
 		}
 		a0 += MR;
-		a1 += MR;
 		b0 += NR;
-		b1 += NR;
+		if (R > MR)	/* a1 and b1 may be NULL when not used */
+			a1 += MR;
+		if (P == 2)
+			b1 += NR;
 	}
 #pragma GCC unroll 12
 	for (int r = 0; r < R; r++) {

@@ -468,6 +468,34 @@ t += [("classifier.weight", (3, 8), [0.0] * 24),
 	[ "$stderr" = "hcmodel: $T/m/model.safetensors: the classifier is incomplete: no 'classifier.weight'" ]
 }
 
+@test "hcmodel: BertForPreTraining's heads checked, the decoder tied" {
+	cp -r "$SAMPLES/pretrain-kjv-500" "$T/m"
+	run -0 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *$'\nheads\tmasked-LM, next-sentence\n'* ]]
+	[[ $output != *unused$'\t'* ]]
+	# the decoder's copies, as Hugging Face's pytorch_model.bin has them
+	edit "$T/m" '
+w = [x for x in t if x[0] == "bert.embeddings.word_embeddings.weight"][0]
+b = [x for x in t if x[0] == "cls.predictions.bias"][0]
+t += [("cls.predictions.decoder.weight",) + w[1:],
+      ("cls.predictions.decoder.bias",) + b[1:]]'
+	run -0 --separate-stderr hcmodel check "$T/m"
+	[[ $output == *$'\ntied\tcls.predictions.decoder.weight\ntied\tcls.predictions.decoder.bias\n'* ]]
+	[[ $output == *$'\ntensors\t78 found, 0 missing, 0 unused, 0 skipped\n'* ]]
+	# a head in part is not read (as model_load): its tensors unused
+	cp -r "$T/m" "$T/p"
+	edit "$T/p" 't = [x for x in t if x[0] != "cls.predictions.transform.dense.bias"]'
+	run -0 --separate-stderr hcmodel check "$T/p"
+	[[ $output == *$'\nheads\tnext-sentence\n'* ]]
+	[[ $output == *$'\nunused\tcls.predictions.transform.dense.weight\n'* ]]
+	[[ $output == *$'\ntensors\t73 found, 0 missing, 4 unused, 0 skipped\n'* ]]
+	# a head of the wrong shape is a disagreement
+	edit "$T/m" 't = [(n, (3, 128) if n == "cls.seq_relationship.weight" else s,
+	    [0.0] * 384 if n == "cls.seq_relationship.weight" else v) for n, s, v in t]'
+	run -1 --separate-stderr hcmodel check "$T/m"
+	[ "$stderr" = "hcmodel: $T/m/model.safetensors: tensor 'cls.seq_relationship.weight' has shape [3,128], config.json says [2,128]" ]
+}
+
 @test "hcmodel: the EXAMPLES of its manual run as written" {
 	local d="$BATS_TEST_TMPDIR/ex" cmd
 	mkdir "$d"

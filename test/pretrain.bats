@@ -86,7 +86,10 @@ PT="-L 2 -C 32 -H 2 -T 48 -B 8 --seed 3"
 	assert not missing, missing
 	assert "classifier.weight" not in h
 	EOF
-	hcmodel check "$D/r/ckpt-60" | grep -q '^status.ok'
+	run -0 hcmodel check "$D/r/ckpt-60"
+	[[ $output == *$'\nheads\tmasked-LM, next-sentence\n'* ]]
+	[[ $output == *$'\ntensors\t'*$' 0 missing, 0 unused, 0 skipped\n'* ]]
+	[[ $output == *$'\nstatus\tok' ]]
 	encode -m "$D/r/ckpt-60" -a "$D/s.tok" | attend-dump >"$D/maps.mp"
 	[ -s "$D/maps.mp" ]
 	[[ $(tail -1 "$D/r.log") == "pretrain: step 60/60, loss "*", masked acc "*" tokens/s, "*" left" ]]
