@@ -71,31 +71,8 @@ usage(void)
 	exit(2);
 }
 
-static double
-optnum(const char *name, const char *s, double lo, double hi)
-{
-	double v;
-
-	if (parse_double(s, &v) == -1 || v < lo || v > hi) {
-		warnx("--%s: '%s' is not a number in [%g, %g]", name, s, lo,
-		    hi);
-		usage();
-	}
-	return v;
-}
-
-static long
-optint(const char *name, const char *s, long lo, long hi)
-{
-	long v;
-
-	if (parse_long(s, lo, hi, &v) == -1) {
-		warnx("--%s: '%s' is not an integer in [%ld, %ld]", name, s,
-		    lo, hi);
-		usage();
-	}
-	return v;
-}
+#define optnum(name, s, lo, hi)	opt_double(name, s, lo, hi, usage)
+#define optint(name, s, lo, hi)	opt_long(name, s, lo, hi, usage)
 
 /* ---- reading ---- */
 
@@ -548,7 +525,7 @@ main(int argc, char *argv[])
 			verbose = 1;
 			break;
 		case O_BATCH:
-			hp.batch = optint("batch", optarg, 1, 1 << 20);
+			hp.batch = optint("--batch", optarg, 1, 1 << 20);
 			break;
 		case O_DEV:
 			devf = optarg;
@@ -557,22 +534,22 @@ main(int argc, char *argv[])
 			logf = optarg;
 			break;
 		case O_DROPOUT:
-			dropout = optnum("dropout", optarg, 0, 0.99);
+			dropout = optnum("--dropout", optarg, 0, 0.99);
 			break;
 		case O_EPOCHS:
-			hp.epochs = optint("epochs", optarg, 0, 1 << 20);
+			hp.epochs = optint("--epochs", optarg, 0, 1 << 20);
 			break;
 		case O_IMPORTANCE:
 			impf = optarg;
 			break;
 		case O_LABELS:
-			nl = optint("labels", optarg, 1, 1 << 16);
+			nl = optint("--labels", optarg, 1, 1 << 16);
 			break;
 		case O_LR:
-			hp.lr = optnum("lr", optarg, 0, 10);
+			hp.lr = optnum("--lr", optarg, 0, 10);
 			break;
 		case O_MAXNORM:
-			hp.maxnorm = optnum("max-grad-norm", optarg, 0, 1e30);
+			hp.maxnorm = optnum("--max-grad-norm", optarg, 0, 1e30);
 			break;
 		case O_PRECISION:
 			if ((bf = bert_precision_name(optarg)) == -1) {
@@ -582,19 +559,19 @@ main(int argc, char *argv[])
 			}
 			break;
 		case O_PRUNE:
-			steps = optint("prune", optarg, 1, 1 << 20);
+			steps = optint("--prune", optarg, 1, 1 << 20);
 			break;
 		case O_RANDOM:
 			rinit = 1;
 			break;
 		case O_SEED:
-			seed = optint("seed", optarg, 0, 0x7fffffffL);
+			seed = optint("--seed", optarg, 0, 0x7fffffffL);
 			break;
 		case O_WARMUP:
-			hp.warmup = optnum("warmup", optarg, 0, 1);
+			hp.warmup = optnum("--warmup", optarg, 0, 1);
 			break;
 		case O_WD:
-			hp.wd = optnum("weight-decay", optarg, 0, 10);
+			hp.wd = optnum("--weight-decay", optarg, 0, 10);
 			break;
 		default:
 			usage();

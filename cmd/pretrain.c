@@ -79,31 +79,8 @@ usage(void)
 	exit(2);
 }
 
-static double
-optnum(const char *name, const char *s, double lo, double hi)
-{
-	double v;
-
-	if (parse_double(s, &v) == -1 || v < lo || v > hi) {
-		warnx("%s: '%s' is not a number in [%g, %g]", name, s, lo,
-		    hi);
-		usage();
-	}
-	return v;
-}
-
-static long
-optint(const char *name, const char *s, long lo, long hi)
-{
-	long v;
-
-	if (parse_long(s, lo, hi, &v) == -1) {
-		warnx("%s: '%s' is not an integer in [%ld, %ld]", name, s,
-		    lo, hi);
-		usage();
-	}
-	return v;
-}
+#define optnum(name, s, lo, hi)	opt_double(name, s, lo, hi, usage)
+#define optint(name, s, lo, hi)	opt_long(name, s, lo, hi, usage)
 
 /* ---- reading ---- */
 

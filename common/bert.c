@@ -1403,19 +1403,6 @@ bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 	return 0;
 }
 
-int
-bert_run_input(struct bert_run *r, const int *ids, const int *seg, size_t T,
-    char *err, size_t errlen)
-{
-	if (T > (size_t)r->m->cfg.P) {	/* bert_run_pack says the rest */
-		snprintf(err, errlen, "%zu tokens, over the model's "
-		    "max_position_embeddings %d", T, r->m->cfg.P);
-		return -1;
-	}
-	int t = (int)T;
-	return bert_run_batch(r, 1, &ids, &seg, &t, err, errlen);
-}
-
 /*
  * Attention of one sequence and head, a task of the pool.  Head h's
  * queries of the batch's row i are at qkv + i * rs + h * hs, its keys

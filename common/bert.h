@@ -159,11 +159,8 @@ void	bert_head(struct bert_run *r, const float *x, float *pooled,
 
 /*
  * The whole pass on the run's own activations.  bert_run_batch packs the
- * batch and computes the embeddings into xs[0]; bert_run_input does so
- * for one sequence.
+ * batch and computes the embeddings into xs[0].
  */
-int	bert_run_input(struct bert_run *r, const int *ids, const int *seg,
-	    size_t T, char *err, size_t errlen);
 int	bert_run_batch(struct bert_run *r, int B, const int *const *ids,
 	    const int *const *seg, const int *T, char *err, size_t errlen);
 

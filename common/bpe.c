@@ -38,14 +38,12 @@ struct strtab {
 	size_t	  mask;
 };
 
+/* FNV-1a (util.h), its high bits folded into the low ones */
 static uint64_t
 hash(const void *p, size_t n)
 {
-	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = fnv1a(FNV1A_BASIS, p, n);
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ULL;
 	return h ^ (h >> 29);
 }
 

@@ -22,17 +22,6 @@
 #include "model.h"
 #include "util.h"
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* ---- JSON ---- */
 
 /*
@@ -54,20 +43,20 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 	if ((fp = fopen_reg(path, &why)) == NULL) {
 		if (absent != NULL && errno == ENOENT)
 			*absent = 1;
-		fail(err, errlen, "%s: %s", path, why);
+		errf(err, errlen, "%s: %s", path, why);
 		return NULL;
 	}
 	if (fseek(fp, 0, SEEK_END) == -1 || (n = ftell(fp)) < 0 ||
 	    n > 1 << 24 || fseek(fp, 0, SEEK_SET) == -1) {
 		fclose(fp);
-		fail(err, errlen, "%s: not a config file", path);
+		errf(err, errlen, "%s: not a config file", path);
 		return NULL;
 	}
 	text = xmalloc(n + 1);
 	if (fread(text, 1, n, fp) != (size_t)n) {
 		fclose(fp);
 		free(text);
-		fail(err, errlen, "%s: read error", path);
+		errf(err, errlen, "%s: read error", path);
 		return NULL;
 	}
 	fclose(fp);
@@ -76,11 +65,11 @@ readjson(const char *path, int *absent, char *err, size_t errlen)
 	free(text);
 	if (j == NULL || !cJSON_IsObject(j)) {
 		cJSON_Delete(j);
-		fail(err, errlen, "%s: not valid JSON", path);
+		errf(err, errlen, "%s: not valid JSON", path);
 		return NULL;
 	}
 	if ((d = tfile_dupkey(j, 1)) != NULL) {
-		fail(err, errlen, "%s: key '%s' is there twice", path, d);
+		errf(err, errlen, "%s: key '%s' is there twice", path, d);
 		cJSON_Delete(j);
 		return NULL;
 	}
@@ -309,14 +298,14 @@ cfgint(cJSON *j, const char *key, int def, int lo, int *v, const char *path,
 
 	if (x == NULL) {
 		if (def < 0)
-			return fail(err, errlen, "%s: no '%s'", path, key);
+			return errf(err, errlen, "%s: no '%s'", path, key);
 		*v = def;
 		return 0;
 	}
 	/* the range first: a cast of a double outside int's is undefined */
 	if (!cJSON_IsNumber(x) || x->valuedouble < lo ||
 	    x->valuedouble > 1 << 24 || x->valuedouble != (int)x->valuedouble)
-		return fail(err, errlen, "%s: '%s' is not an integer in %d..%d",
+		return errf(err, errlen, "%s: '%s' is not an integer in %d..%d",
 		    path, key, lo, 1 << 24);
 	*v = (int)x->valuedouble;
 	return 0;
@@ -347,14 +336,14 @@ family(struct bert_config *c, const cJSON *j, const char *path, char *err,
 			    families[i].type);
 		}
 		if (c->fam == NULL)
-			return fail(err, errlen, "%s: model_type '%s' is not a "
+			return errf(err, errlen, "%s: model_type '%s' is not a "
 			    "family headcount knows (%s)", path,
 			    cJSON_IsString(x) ? x->valuestring : "?", known);
 	}
 	x = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
 	if (x != NULL && (!cJSON_IsString(x) ||
 	    strcmp(x->valuestring, "absolute") != 0))
-		return fail(err, errlen, "%s: position_embedding_type '%s' is "
+		return errf(err, errlen, "%s: position_embedding_type '%s' is "
 		    "not supported (absolute is)", path, cJSON_IsString(x) ?
 		    x->valuestring : "?");
 	return 0;
@@ -387,7 +376,7 @@ activation(struct bert_config *c, const cJSON *j, const char *path,
 			snprintf(c->actname, sizeof(c->actname), "%s", name);
 			return 0;
 		}
-	return fail(err, errlen, "%s: %s '%s' is not supported (gelu, "
+	return errf(err, errlen, "%s: %s '%s' is not supported (gelu, "
 	    "gelu_new, gelu_pytorch_tanh and relu are)", path, f->key[4],
 	    name);
 }
@@ -444,7 +433,7 @@ model_config(struct bert_config *c, const char *path, char *err,
 	    path, err, errlen))
 		goto out;
 	if (c->C % c->H != 0) {
-		fail(err, errlen, "%s: %s %d is not a multiple of %s %d", path,
+		errf(err, errlen, "%s: %s %d is not a multiple of %s %d", path,
 		    k[2], c->C, k[1], c->H);
 		goto out;
 	}
@@ -452,7 +441,7 @@ model_config(struct bert_config *c, const char *path, char *err,
 		/* positions pad + 1 .. P - 1 */
 		c->pos0 = c->pad + 1;
 		if (c->pos0 >= c->P) {
-			fail(err, errlen, "%s: pad_token_id %d leaves no "
+			errf(err, errlen, "%s: pad_token_id %d leaves no "
 			    "position of max_position_embeddings %d", path,
 			    c->pad, c->P);
 			goto out;
@@ -464,12 +453,12 @@ model_config(struct bert_config *c, const char *path, char *err,
 		    path, err, errlen))
 			goto out;
 		if (inner != 1) {
-			fail(err, errlen, "%s: inner_group_num %d is not "
+			errf(err, errlen, "%s: inner_group_num %d is not "
 			    "supported (1, a layer a group, is)", path, inner);
 			goto out;
 		}
 		if (c->G > c->L) {
-			fail(err, errlen, "%s: num_hidden_groups %d is more "
+			errf(err, errlen, "%s: num_hidden_groups %d is more "
 			    "than num_hidden_layers %d", path, c->G, c->L);
 			goto out;
 		}
@@ -480,7 +469,7 @@ model_config(struct bert_config *c, const char *path, char *err,
 		/* a float holds it: 1e-300 would be 0, 1e300 undefined */
 		if (!cJSON_IsNumber(x) || !(x->valuedouble >= FLT_MIN) ||
 		    x->valuedouble > FLT_MAX) {
-			fail(err, errlen, "%s: 'layer_norm_eps' is not a "
+			errf(err, errlen, "%s: 'layer_norm_eps' is not a "
 			    "positive number in float's range (%g..%g)", path,
 			    FLT_MIN, FLT_MAX);
 			goto out;
@@ -724,7 +713,7 @@ model_find(const struct tfile *tf, const struct model_it *it,
 			    strcmp(s + pl, nm[j]) != 0)))
 				continue;
 			if (*ep != NULL)
-				return fail(err, errlen, "%s: tensors '%s' and "
+				return errf(err, errlen, "%s: tensors '%s' and "
 				    "'%s' are both '%s': keep one", tf->path,
 				    (*ep)->name, s, it->name);
 			*ep = &tf->e[i];
@@ -814,11 +803,11 @@ look(const struct tfile *tf, const struct model_it *it, char *err,
 	if (model_find(tf, it, &e, err, errlen) == -1)
 		return NULL;
 	if (e == NULL) {
-		fail(err, errlen, "%s: no tensor '%s'", tf->path, it->name);
+		errf(err, errlen, "%s: no tensor '%s'", tf->path, it->name);
 		return NULL;
 	}
 	if (e->dtype == -1) {
-		fail(err, errlen, "%s: tensor '%s' has a dtype other than F32, "
+		errf(err, errlen, "%s: tensor '%s' has a dtype other than F32, "
 		    "F16 or BF16", tf->path, e->name);
 		return NULL;
 	}
@@ -833,7 +822,7 @@ look(const struct tfile *tf, const struct model_it *it, char *err,
 	for (int i = 0, k = 0; i < it->ndim; i++)
 		k += snprintf(want + k, sizeof(want) - k, "%s%zu",
 		    i ? ", " : "", it->shape[i]);
-	fail(err, errlen, "%s: tensor '%s' has shape [%s], config.json says "
+	errf(err, errlen, "%s: tensor '%s' has shape [%s], config.json says "
 	    "[%s]", tf->path, e->name, got, want);
 	return NULL;
 }
@@ -850,7 +839,7 @@ take(float *dst, const struct tfile *tf, const struct model_it *it,
 	tensor_to_f32(dst, e->data, e->dtype, e->n);
 	for (size_t i = 0; i < e->n; i++)
 		if (!isfinite(dst[i]))
-			return fail(err, errlen, "%s: tensor '%s' element "
+			return errf(err, errlen, "%s: tensor '%s' element "
 			    "%zu is %g, not a finite number", tf->path,
 			    e->name, i, dst[i]);
 	/*
@@ -908,7 +897,7 @@ model_load(struct bert *m, const char *dir, char *err, size_t errlen)
 		model_it_init(&it, c, MT_POOLER);
 		while (model_it_next(&it) && !(it.t->flags & MT_POOLER))
 			;
-		fail(err, errlen, "%s: a classifier without '%s'", tf.path,
+		errf(err, errlen, "%s: a classifier without '%s'", tf.path,
 		    it.name);
 		goto bad;
 	}
@@ -962,7 +951,7 @@ jsonlower(const char *path, int *lower, char *err, size_t errlen)
 	x = cJSON_GetObjectItemCaseSensitive(j, "do_lower_case");
 	if (x != NULL && !cJSON_IsBool(x)) {
 		cJSON_Delete(j);
-		return fail(err, errlen, "%s: 'do_lower_case' is not true or "
+		return errf(err, errlen, "%s: 'do_lower_case' is not true or "
 		    "false", path);
 	}
 	if (x != NULL)
@@ -1004,7 +993,7 @@ model_casing(const char *dir, const struct wp_vocab *v, const char **src,
 	if ((fp = fopen_reg(path, &why)) == NULL) {
 		if (errno == ENOENT)
 			return 1;
-		return fail(err, errlen, "%s: %s", path, why);
+		return errf(err, errlen, "%s: %s", path, why);
 	}
 	lower = 1;
 	while (lower && (len = getline(&line, &cap, fp)) != -1)
@@ -1012,7 +1001,7 @@ model_casing(const char *dir, const struct wp_vocab *v, const char **src,
 	free(line);
 	if (ferror(fp)) {
 		fclose(fp);
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	fclose(fp);
 	return lower;
@@ -1062,28 +1051,28 @@ model_tokens(const struct wp_vocab *v, const msgpack_object *rec,
 	if (t == NULL)
 		return 0;
 	if (t->type != MSGPACK_OBJECT_ARRAY)
-		return fail(err, errlen, "'tokens' is not an array");
+		return errf(err, errlen, "'tokens' is not an array");
 	if (t->via.array.size != T)
-		return fail(err, errlen, "'tokens' has %u values, 'ids' %zu",
+		return errf(err, errlen, "'tokens' has %u values, 'ids' %zu",
 		    t->via.array.size, T);
 	for (size_t i = 0; i < T; i++) {
 		const msgpack_object *o = &t->via.array.ptr[i];
 		int id = ids[i];
 
 		if (o->type != MSGPACK_OBJECT_STR)
-			return fail(err, errlen, "'tokens'[%zu] is not a "
+			return errf(err, errlen, "'tokens'[%zu] is not a "
 			    "string", i);
 		if (id >= 0 && id < v->n && v->len[id] == o->via.str.size &&
 		    memcmp(v->word[id], o->via.str.ptr, v->len[id]) == 0)
 			continue;
 		shown(b1, sizeof(b1), o->via.str.ptr, o->via.str.size);
 		if (id < 0 || id >= v->n)
-			return fail(err, errlen, "'tokens'[%zu] '%s' has id "
+			return errf(err, errlen, "'tokens'[%zu] '%s' has id "
 			    "%d, which %s/vocab.txt (%d tokens) does not "
 			    "have: the record was made with another "
 			    "vocabulary (tokenize -m %s)", i, b1, id, dir,
 			    v->n, dir);
-		return fail(err, errlen, "'tokens'[%zu] is '%s', but id %d "
+		return errf(err, errlen, "'tokens'[%zu] is '%s', but id %d "
 		    "is '%s' in %s/vocab.txt: the record was made with "
 		    "another vocabulary (tokenize -m %s)", i, b1, id,
 		    shown(b2, sizeof(b2), v->word[id], v->len[id]), dir, dir);

@@ -340,14 +340,12 @@ parse_normalizer(struct spm *m, const unsigned char *d, size_t len,
 
 /* ---- hash of the control, unknown and byte pieces ---- */
 
+/* FNV-1a (util.h), its high bits folded into the low ones */
 static uint64_t
 hash(const void *p, size_t n)
 {
-	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = fnv1a(FNV1A_BASIS, p, n);
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ULL;
 	return h ^ (h >> 31);
 }
 

@@ -23,17 +23,6 @@
 #include "tensor.h"
 #include "util.h"
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* An xmalloc'd string made like printf's. */
 static char *
 fmt(const char *f, ...)
@@ -243,7 +232,7 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 
 	if ((js = cJSON_Print(c)) == NULL) {
 		cJSON_Delete(c);
-		return fail(err, errlen, "%s/config.json: out of memory", dir);
+		return errf(err, errlen, "%s/config.json: out of memory", dir);
 	}
 	cJSON_Delete(c);
 	snprintf(path, sizeof(path), "%s/config.json", dir);
@@ -328,7 +317,7 @@ replaceable(const char *t, char *err, size_t errlen)
 	int cfg = 0, any = 0;
 
 	if ((d = opendir(t)) == NULL)
-		return fail(err, errlen, "%s: %s", t, strerror(errno));
+		return errf(err, errlen, "%s: %s", t, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -345,11 +334,11 @@ replaceable(const char *t, char *err, size_t errlen)
 	closedir(d);
 	if (any && (!cfg || other)) {
 		if (other)
-			fail(err, errlen, "%s: holds '%s', which is not a "
+			errf(err, errlen, "%s: holds '%s', which is not a "
 			    "model's file; choose a new or empty directory",
 			    t, other);
 		else
-			fail(err, errlen, "%s: not a model directory (no "
+			errf(err, errlen, "%s: not a model directory (no "
 			    "config.json); choose a new or empty directory",
 			    t);
 		free(other);
@@ -368,19 +357,19 @@ removedir(const char *d, char *err, size_t errlen)
 	int r = 0;
 
 	if ((dp = opendir(d)) == NULL)
-		return fail(err, errlen, "%s: %s", d, strerror(errno));
+		return errf(err, errlen, "%s: %s", d, strerror(errno));
 	while ((de = readdir(dp)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		p = fmt("%s/%s", d, de->d_name);
 		if (unlink(p) == -1 && r == 0)
-			r = fail(err, errlen, "%s: %s", p, strerror(errno));
+			r = errf(err, errlen, "%s: %s", p, strerror(errno));
 		free(p);
 	}
 	closedir(dp);
 	if (r == 0 && rmdir(d) == -1)
-		r = fail(err, errlen, "%s: %s", d, strerror(errno));
+		r = errf(err, errlen, "%s: %s", d, strerror(errno));
 	return r;
 }
 
@@ -418,32 +407,32 @@ stw_check(const char *dir, const char *srcdir, int force, char *err,
 	int r = 0;
 
 	if (*dir == '\0')
-		return fail(err, errlen, "empty output directory name");
+		return errf(err, errlen, "empty output directory name");
 	t = target(dir, &parent, &base);
 	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 ||
 	    strcmp(t, "/") == 0) {
-		r = fail(err, errlen, "%s: cannot be replaced; name a new "
+		r = errf(err, errlen, "%s: cannot be replaced; name a new "
 		    "directory", dir);
 		goto out;
 	}
 	if (stat(parent, &st) == -1) {
-		r = fail(err, errlen, "%s: %s: %s", dir, parent,
+		r = errf(err, errlen, "%s: %s: %s", dir, parent,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		r = fail(err, errlen, "%s: %s: not a directory", dir, parent);
+		r = errf(err, errlen, "%s: %s: not a directory", dir, parent);
 		goto out;
 	}
 	if (stat(t, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
-			r = fail(err, errlen, "%s: exists and is not a "
+			r = errf(err, errlen, "%s: exists and is not a "
 			    "directory", dir);
 			goto out;
 		}
 		if (srcdir && !force && stat(srcdir, &sst) == 0 &&
 		    st.st_dev == sst.st_dev && st.st_ino == sst.st_ino) {
-			fail(err, errlen, "%s: is the model read (%s)", dir,
+			errf(err, errlen, "%s: is the model read (%s)", dir,
 			    srcdir);
 			r = -2;
 			goto out;
@@ -451,16 +440,16 @@ stw_check(const char *dir, const char *srcdir, int force, char *err,
 		if ((r = replaceable(t, err, errlen)) == -1)
 			goto out;
 		if (access(t, W_OK | X_OK) == -1) {
-			r = fail(err, errlen, "%s: %s", dir, strerror(errno));
+			r = errf(err, errlen, "%s: %s", dir, strerror(errno));
 			goto out;
 		}
 	} else if (errno != ENOENT) {
-		r = fail(err, errlen, "%s: %s", dir, strerror(errno));
+		r = errf(err, errlen, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	/* The one sure test that the parent takes new entries. */
 	if ((probe = besidedir(parent, base, "new")) == NULL) {
-		r = fail(err, errlen, "%s: cannot write in %s: %s", dir,
+		r = errf(err, errlen, "%s: cannot write in %s: %s", dir,
 		    parent, strerror(errno));
 		goto out;
 	}
@@ -490,7 +479,7 @@ install(const char *tmp, const char *t, const char *parent, const char *base,
 			break;
 		}
 		if (errno != EEXIST && errno != ENOTEMPTY) {
-			fail(err, errlen, "%s: %s", t, strerror(errno));
+			errf(err, errlen, "%s: %s", t, strerror(errno));
 			break;
 		}
 		if (replaceable(t, err, errlen) == -1)
@@ -506,13 +495,13 @@ install(const char *tmp, const char *t, const char *parent, const char *base,
 		if (errno == ENOENT)
 			continue;
 		if (errno != EINVAL && errno != ENOSYS) {
-			fail(err, errlen, "%s: %s", t, strerror(errno));
+			errf(err, errlen, "%s: %s", t, strerror(errno));
 			break;
 		}
 #endif
 		/* Else two: the old model away, the new one in. */
 		if ((old = besidedir(parent, base, "old")) == NULL) {
-			fail(err, errlen, "%s: %s", parent, strerror(errno));
+			errf(err, errlen, "%s: %s", parent, strerror(errno));
 			break;
 		}
 		if (rename(t, old) == -1) {
@@ -523,7 +512,7 @@ install(const char *tmp, const char *t, const char *parent, const char *base,
 			old = NULL;
 			if (e == ENOENT)
 				continue;
-			fail(err, errlen, "%s: %s", t, strerror(e));
+			errf(err, errlen, "%s: %s", t, strerror(e));
 			break;
 		}
 		if (rename(tmp, t) == 0) {
@@ -576,7 +565,7 @@ stw_write(const struct bert *m, const char *srcdir, const char *dir,
 	sigaddset(&block, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &block, &saved);
 	if ((tmp = besidedir(parent, base, "new")) == NULL) {
-		r = fail(err, errlen, "%s: cannot write in %s: %s", dir,
+		r = errf(err, errlen, "%s: cannot write in %s: %s", dir,
 		    parent, strerror(errno));
 		goto out;
 	}
@@ -619,7 +608,7 @@ stw_copymeta(const char *srcdir, const char *dir, char *err, size_t errlen)
 
 	if (mkdir(dir, 0777) == -1 && !(errno == EEXIST &&
 	    stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
-		return fail(err, errlen, "%s: %s", dir,
+		return errf(err, errlen, "%s: %s", dir,
 		    errno == EEXIST ? "not a directory" : strerror(errno));
 	return copyfiles(srcdir, dir, meta, sizeof(meta) / sizeof(meta[0]),
 	    err, errlen);

@@ -61,17 +61,6 @@
 #include "tensorfile.h"
 #include "util.h"
 
-static int
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* ---- JSON ---- */
 
 static int
@@ -121,14 +110,14 @@ tfile_map(struct tfile *tf, const char *path, char *err, size_t errlen)
 	memset(tf, 0, sizeof(*tf));
 	tf->path = xstrdup(path);
 	if (stat(path, &st) == -1)
-		return seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return seterr(err, errlen, "%s: not a regular file", path);
+		return errf(err, errlen, "%s: not a regular file", path);
 	if ((fd = open(path, O_RDONLY | O_NONBLOCK)) == -1)
-		return seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return errf(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return seterr(err, errlen, "%s: not a regular file", path);
+		return errf(err, errlen, "%s: not a regular file", path);
 	}
 	tf->maplen = st.st_size;
 	if (tf->maplen > 0) {
@@ -136,7 +125,7 @@ tfile_map(struct tfile *tf, const char *path, char *err, size_t errlen)
 		if (tf->map == MAP_FAILED) {
 			tf->map = NULL;
 			close(fd);
-			return seterr(err, errlen, "%s: mmap: %s", path,
+			return errf(err, errlen, "%s: mmap: %s", path,
 			    strerror(errno));
 		}
 	}
@@ -191,7 +180,7 @@ numbers(const char *s, size_t n, const char *path, char *err, size_t errlen)
 			if (ok && strtod(s + i, NULL) > 9007199254740992.0)
 				ok = 0;
 			if (!ok)
-				return seterr(err, errlen, "%s: tensor '%.*s' "
+				return errf(err, errlen, "%s: tensor '%.*s' "
 				    "has %.*s, not a whole number from 0 to "
 				    "2^53",
 				    path, (int)(keylen > 200 ? 200 : keylen),
@@ -240,28 +229,28 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		goto bad;
 	p = tf->map;
 	if (tf->maplen < 8) {
-		seterr(err, errlen, "%s: %zu bytes, too short for a "
+		errf(err, errlen, "%s: %zu bytes, too short for a "
 		    "safetensors header", path, tf->maplen);
 		goto bad;
 	}
 	for (int i = 7; i >= 0; i--)
 		hlen = hlen << 8 | p[i];
 	if (hlen > tf->maplen - 8) {
-		seterr(err, errlen, "%s: header length %llu is past the end of "
+		errf(err, errlen, "%s: header length %llu is past the end of "
 		    "the file (%zu bytes)", path, (unsigned long long)hlen,
 		    tf->maplen);
 		goto bad;
 	}
 	j = cJSON_ParseWithLengthOpts((const char *)p + 8, hlen, &end, 0);
 	if (j == NULL || !cJSON_IsObject(j)) {
-		seterr(err, errlen, "%s: the header is not a JSON object",
+		errf(err, errlen, "%s: the header is not a JSON object",
 		    path);
 		goto bad;
 	}
 	/* the writers pad the header with spaces; anything else is not ours */
 	for (const char *q = end; q < (const char *)p + 8 + hlen; q++)
 		if (*q != ' ') {
-			seterr(err, errlen, "%s: %zu bytes after the header's "
+			errf(err, errlen, "%s: %zu bytes after the header's "
 			    "JSON, at byte %zu, are not spaces", path,
 			    (size_t)((const char *)p + 8 + hlen - q),
 			    (size_t)(q - (const char *)p));
@@ -272,7 +261,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		goto bad;
 	/* a tensor twice: cJSON keeps both, and which one is loaded? */
 	if ((d = tfile_dupkey(j, 0)) != NULL) {
-		seterr(err, errlen, "%s: tensor '%s' is in the header twice",
+		errf(err, errlen, "%s: tensor '%s' is in the header twice",
 		    path, d);
 		goto bad;
 	}
@@ -285,7 +274,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		if (strcmp(e->string, "__metadata__") == 0)
 			continue;
 		if ((d = tfile_dupkey(e, 1)) != NULL) {
-			seterr(err, errlen, "%s: tensor '%s': key '%s' is "
+			errf(err, errlen, "%s: tensor '%s': key '%s' is "
 			    "there twice", path, e->string, d);
 			goto bad;
 		}
@@ -294,7 +283,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		off = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
 		if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) ||
 		    !cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2) {
-			seterr(err, errlen, "%s: tensor '%s': header entry "
+			errf(err, errlen, "%s: tensor '%s': header entry "
 			    "lacks dtype, shape or data_offsets", path,
 			    e->string);
 			goto bad;
@@ -309,7 +298,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 			te->dtype = -1;	/* another dtype: kept, never loaded */
 		es = te->dtype == -1 ? 0 : tensor_dtsize(te->dtype);
 		if (cJSON_GetArraySize(sh) > TENSOR_MAXDIM) {
-			seterr(err, errlen, "%s: tensor '%s' has %d dimensions",
+			errf(err, errlen, "%s: tensor '%s' has %d dimensions",
 			    path, e->string, cJSON_GetArraySize(sh));
 			goto bad;
 		}
@@ -318,7 +307,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 			if (!cJSON_IsNumber(x) || x->valuedouble < 0 ||
 			    x->valuedouble > 1e12 ||
 			    x->valuedouble != floor(x->valuedouble)) {
-				seterr(err, errlen, "%s: tensor '%s' has a bad "
+				errf(err, errlen, "%s: tensor '%s' has a bad "
 				    "shape", path, e->string);
 				goto bad;
 			}
@@ -326,7 +315,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 			/* before the product: [2^39, 2^25] wrapped to 0 */
 			if (x->valuedouble > 0 && n > ((uint64_t)1 << 40) /
 			    (uint64_t)x->valuedouble) {
-				seterr(err, errlen, "%s: tensor '%s' is too "
+				errf(err, errlen, "%s: tensor '%s' is too "
 				    "large", path, e->string);
 				goto bad;
 			}
@@ -335,13 +324,13 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 		b = offset(cJSON_GetArrayItem(off, 0));
 		en = offset(cJSON_GetArrayItem(off, 1));
 		if (b > en || en > tf->maplen - 8 - hlen) {
-			seterr(err, errlen, "%s: tensor '%s' has data_offsets "
+			errf(err, errlen, "%s: tensor '%s' has data_offsets "
 			    "outside the data (%llu bytes)", path, e->string,
 			    (unsigned long long)(tf->maplen - 8 - hlen));
 			goto bad;
 		}
 		if (es != 0 && en - b != n * es) {
-			seterr(err, errlen, "%s: tensor '%s': %llu bytes of "
+			errf(err, errlen, "%s: tensor '%s': %llu bytes of "
 			    "data for %llu elements of %s", path, e->string,
 			    (unsigned long long)(en - b),
 			    (unsigned long long)n, dt->valuestring);
@@ -371,7 +360,7 @@ safetensors_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 	qsort(r, nr, sizeof(*r), rangecmp);
 	for (size_t a = 1; a < nr; a++) {
 		if (r[a].b < r[far].e) {
-			seterr(err, errlen, "%s: tensors '%s' and '%s' overlap",
+			errf(err, errlen, "%s: tensors '%s' and '%s' overlap",
 			    path, tf->e[r[far].i].name, tf->e[r[a].i].name);
 			free(r);
 			goto bad;
@@ -481,7 +470,7 @@ zip_read(struct zip *z, const char *path, char *err, size_t errlen)
 	size_t len = z->len, i, lo;
 
 	if (len < 22) {
-		seterr(err, errlen, "%s: not a zip archive (%zu bytes)", path,
+		errf(err, errlen, "%s: not a zip archive (%zu bytes)", path,
 		    len);
 		return -1;
 	}
@@ -493,7 +482,7 @@ zip_read(struct zip *z, const char *path, char *err, size_t errlen)
 			break;
 		}
 	if (eocd == NULL) {
-		seterr(err, errlen, "%s: truncated or not a zip archive "
+		errf(err, errlen, "%s: truncated or not a zip archive "
 		    "(no end of central directory)", path);
 		return -1;
 	}
@@ -505,7 +494,7 @@ zip_read(struct zip *z, const char *path, char *err, size_t errlen)
 		uint64_t z64;
 
 		if (eocd - m < 20 || rd32(eocd - 20) != 0x07064b50) {
-			seterr(err, errlen, "%s: zip64 end of central "
+			errf(err, errlen, "%s: zip64 end of central "
 			    "directory locator is missing", path);
 			return -1;
 		}
@@ -513,7 +502,7 @@ zip_read(struct zip *z, const char *path, char *err, size_t errlen)
 		z64 = rd64(loc + 8);
 		if (z64 > len || len - z64 < 56 ||
 		    rd32(m + z64) != 0x06064b50) {
-			seterr(err, errlen, "%s: zip64 end of central "
+			errf(err, errlen, "%s: zip64 end of central "
 			    "directory is outside the file or corrupt", path);
 			return -1;
 		}
@@ -522,14 +511,14 @@ zip_read(struct zip *z, const char *path, char *err, size_t errlen)
 		cdoff = rd64(m + z64 + 48);
 	}
 	if (cdoff > len || cdsize > len - cdoff) {
-		seterr(err, errlen, "%s: central directory (offset %llu, "
+		errf(err, errlen, "%s: central directory (offset %llu, "
 		    "%llu bytes) is outside the file (%zu bytes): truncated?",
 		    path, (unsigned long long)cdoff,
 		    (unsigned long long)cdsize, len);
 		return -1;
 	}
 	if (nent > cdsize / 46) {
-		seterr(err, errlen, "%s: central directory is too small for "
+		errf(err, errlen, "%s: central directory is too small for "
 		    "%llu entries", path, (unsigned long long)nent);
 		return -1;
 	}
@@ -542,7 +531,7 @@ zip_read(struct zip *z, const char *path, char *err, size_t errlen)
 		size_t nl, xl, cl;
 
 		if (end - p < 46 || rd32(p) != 0x02014b50) {
-			seterr(err, errlen, "%s: central directory entry %zu "
+			errf(err, errlen, "%s: central directory entry %zu "
 			    "is corrupt", path, i);
 			return -1;
 		}
@@ -550,7 +539,7 @@ zip_read(struct zip *z, const char *path, char *err, size_t errlen)
 		xl = rd16(p + 30);
 		cl = rd16(p + 32);
 		if ((size_t)(end - p) - 46 < nl + xl + cl) {
-			seterr(err, errlen, "%s: central directory entry %zu "
+			errf(err, errlen, "%s: central directory entry %zu "
 			    "runs past the directory", path, i);
 			return -1;
 		}
@@ -613,24 +602,24 @@ zip_data(const struct zip *z, const struct zent *e, const unsigned char **dp,
 	uint64_t off;
 
 	if (e->method != 0) {
-		seterr(err, errlen, "%s: entry '%.*s' is compressed (method "
+		errf(err, errlen, "%s: entry '%.*s' is compressed (method "
 		    "%d); torch.save stores entries uncompressed", path,
 		    (int)e->namelen, e->name, e->method);
 		return -1;
 	}
 	if (e->flags & 1) {
-		seterr(err, errlen, "%s: entry '%.*s' is encrypted", path,
+		errf(err, errlen, "%s: entry '%.*s' is encrypted", path,
 		    (int)e->namelen, e->name);
 		return -1;
 	}
 	if (e->csize != e->size) {
-		seterr(err, errlen, "%s: entry '%.*s' is stored but its sizes "
+		errf(err, errlen, "%s: entry '%.*s' is stored but its sizes "
 		    "differ", path, (int)e->namelen, e->name);
 		return -1;
 	}
 	if (e->lho > z->len || z->len - e->lho < 30 ||
 	    rd32(z->map + e->lho) != 0x04034b50) {
-		seterr(err, errlen, "%s: entry '%.*s': local header is "
+		errf(err, errlen, "%s: entry '%.*s': local header is "
 		    "outside the file or corrupt: truncated?", path,
 		    (int)e->namelen, e->name);
 		return -1;
@@ -638,7 +627,7 @@ zip_data(const struct zip *z, const struct zent *e, const unsigned char **dp,
 	h = z->map + e->lho;
 	off = e->lho + 30 + (uint64_t)rd16(h + 26) + rd16(h + 28);
 	if (off > z->len || e->size > z->len - off) {
-		seterr(err, errlen, "%s: entry '%.*s' (%llu bytes at offset "
+		errf(err, errlen, "%s: entry '%.*s' (%llu bytes at offset "
 		    "%llu) runs past the end of the file (%zu bytes): "
 		    "truncated?", path, (int)e->namelen, e->name,
 		    (unsigned long long)e->size, (unsigned long long)off,
@@ -738,14 +727,14 @@ tar_read(const unsigned char *m, size_t len, struct tmem *mem,
 		size = tarnum(h + 124, 12);
 		sum = tarnum(h + 148, 8);
 		if (sum != (int64_t)s || size < 0) {
-			seterr(err, errlen, "%s: tar header at offset %zu is "
+			errf(err, errlen, "%s: tar header at offset %zu is "
 			    "corrupt", path, pos);
 			return -1;
 		}
 		if (psize >= 0)
 			size = psize;
 		if ((uint64_t)size > len - pos - 512) {
-			seterr(err, errlen, "%s: tar member at offset %zu "
+			errf(err, errlen, "%s: tar member at offset %zu "
 			    "(%lld bytes) runs past the end of the file: "
 			    "truncated?", path, pos, (long long)size);
 			return -1;
@@ -777,7 +766,7 @@ tar_read(const unsigned char *m, size_t len, struct tmem *mem,
 	}
 	for (i = 1; i < NMEMBER; i++)
 		if (mem[i].data == NULL) {
-			seterr(err, errlen, "%s: tar archive without a '%s' "
+			errf(err, errlen, "%s: tar archive without a '%s' "
 			    "member: not written by torch.save", path,
 			    mnames[i]);
 			return -1;
@@ -907,7 +896,7 @@ pkerr(struct pk *k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	seterr(k->err, k->errlen, "%s: %s %zu: %s", k->path, k->where,
+	errf(k->err, k->errlen, "%s: %s %zu: %s", k->path, k->where,
 	    k->base + k->at, buf);
 	return -1;
 }
@@ -1709,7 +1698,7 @@ zipbind(struct stor *s, const struct src *sc, const char *tname, char *err,
 	ze = zip_find(sc->z, zname);
 	free(zname);
 	if (ze == NULL) {
-		seterr(err, errlen, "%s: tensor '%s': storage '%.*s' is not "
+		errf(err, errlen, "%s: tensor '%s': storage '%.*s' is not "
 		    "in the archive", sc->path, tname,
 		    (int)(s->keylen > 64 ? 64 : s->keylen), s->key);
 		return -1;
@@ -1717,7 +1706,7 @@ zipbind(struct stor *s, const struct src *sc, const char *tname, char *err,
 	if (zip_data(sc->z, ze, &d, sc->path, err, errlen) == -1)
 		return -1;
 	if (s->numel > ze->size / s->st->size) {
-		seterr(err, errlen, "%s: tensor '%s': storage '%.*s' has %llu "
+		errf(err, errlen, "%s: tensor '%s': storage '%.*s' has %llu "
 		    "bytes, less than its %llu elements of %s", sc->path,
 		    tname, (int)s->keylen, s->key,
 		    (unsigned long long)ze->size,
@@ -1745,7 +1734,7 @@ place(struct tfentry *e, const struct tens *t, const struct src *sc,
 	for (i = 0; i < t->ndim; i++) {
 		if (__builtin_mul_overflow(n, (size_t)t->shape[i], &n) ||
 		    n > ((size_t)1 << 40)) {
-			seterr(err, errlen, "%s: tensor '%s': shape overflows",
+			errf(err, errlen, "%s: tensor '%s': shape overflows",
 			    sc->path, e->name);
 			return -1;
 		}
@@ -1759,7 +1748,7 @@ place(struct tfentry *e, const struct tens *t, const struct src *sc,
 	    zipbind(s, sc, e->name, err, errlen) == -1)
 		return -1;
 	if (s->data == NULL) {
-		seterr(err, errlen, "%s: tensor '%s': storage '%.*s' has no "
+		errf(err, errlen, "%s: tensor '%s': storage '%.*s' has no "
 		    "data in the file", sc->path, e->name,
 		    (int)(s->keylen > 64 ? 64 : s->keylen), s->key);
 		return -1;
@@ -1785,7 +1774,7 @@ place(struct tfentry *e, const struct tens *t, const struct src *sc,
 		contig = 1;
 	if (contig ? t->off > numel || n > numel - t->off :
 	    t->off >= numel || last >= numel - t->off) {
-		seterr(err, errlen, "%s: tensor '%s': %zu elements at offset "
+		errf(err, errlen, "%s: tensor '%s': %zu elements at offset "
 		    "%llu do not fit in storage '%.*s' of %llu elements",
 		    sc->path, e->name, n, (unsigned long long)t->off,
 		    (int)(s->keylen > 64 ? 64 : s->keylen), s->key,
@@ -1798,7 +1787,7 @@ place(struct tfentry *e, const struct tens *t, const struct src *sc,
 	}
 	/* A strided view: at most as many elements as its storage holds. */
 	if (n > numel) {
-		seterr(err, errlen, "%s: tensor '%s': a strided view of %zu "
+		errf(err, errlen, "%s: tensor '%s': a strided view of %zu "
 		    "elements on a storage of %llu", sc->path, e->name, n,
 		    (unsigned long long)numel);
 		return -1;
@@ -1877,7 +1866,7 @@ collect(struct tfile *tf, const struct val *d, const struct src *sc,
 	 * entries and their names are bounded by the file too.
 	 */
 	if ((d->n / 2 + 1) * (sizeof(*tf->e) + sizeof(*views)) > sc->budget) {
-		seterr(err, errlen, "%s: a state dict of %zu values, more than "
+		errf(err, errlen, "%s: a state dict of %zu values, more than "
 		    "a file of its size holds", sc->path, d->n / 2);
 		return -1;
 	}
@@ -1888,19 +1877,19 @@ collect(struct tfile *tf, const struct val *d, const struct src *sc,
 		struct tfentry *e;
 
 		if (k->type != V_STR) {
-			seterr(err, errlen, "%s: a key of the state dict is "
+			errf(err, errlen, "%s: a key of the state dict is "
 			    "not a string", sc->path);
 			rc = -1;
 			break;
 		}
 		if (memchr(k->s, '\0', k->len) != NULL) {
-			seterr(err, errlen, "%s: a tensor name contains a "
+			errf(err, errlen, "%s: a tensor name contains a "
 			    "NUL byte", sc->path);
 			rc = -1;
 			break;
 		}
 		if ((names += k->len + 1) > sc->budget) {
-			seterr(err, errlen, "%s: the tensor names take more "
+			errf(err, errlen, "%s: the tensor names take more "
 			    "than %zu bytes", sc->path, sc->budget);
 			rc = -1;
 			break;
@@ -1925,7 +1914,7 @@ collect(struct tfile *tf, const struct val *d, const struct src *sc,
 			views[tf->n - 1] = t->t;
 			total += copy;
 			if (total > sc->budget) {
-				seterr(err, errlen, "%s: tensor '%s': the "
+				errf(err, errlen, "%s: tensor '%s': the "
 				    "strided views take more than %zu bytes",
 				    sc->path, e->name, sc->budget);
 				rc = -1;
@@ -1955,7 +1944,7 @@ collect(struct tfile *tf, const struct val *d, const struct src *sc,
 	qsort(sorted, tf->n, sizeof(*sorted), namecmp);
 	for (i = 1; i < tf->n; i++)
 		if (strcmp(sorted[i - 1]->name, sorted[i]->name) == 0) {
-			seterr(err, errlen, "%s: tensor '%s' appears twice",
+			errf(err, errlen, "%s: tensor '%s' appears twice",
 			    sc->path, sorted[i]->name);
 			rc = -1;
 			break;
@@ -2005,7 +1994,7 @@ load_zip(struct tfile *tf, struct pk *k, const char *path, char *err,
 	if (zip_read(&z, path, err, errlen) == -1)
 		goto out;
 	if ((pe = find_pickle(&z, &pfx)) == NULL) {
-		seterr(err, errlen, "%s: no data.pkl in the archive: not "
+		errf(err, errlen, "%s: no data.pkl in the archive: not "
 		    "written by torch.save", path);
 		goto out;
 	}
@@ -2013,7 +2002,7 @@ load_zip(struct tfile *tf, struct pk *k, const char *path, char *err,
 		goto out;
 	if (pe->size <= UINT32_MAX &&
 	    crc32(crc32(0, NULL, 0), d, (uInt)pe->size) != pe->crc) {
-		seterr(err, errlen, "%s: data.pkl fails its CRC check", path);
+		errf(err, errlen, "%s: data.pkl fails its CRC check", path);
 		goto out;
 	}
 	boname = xmalloc(strlen(pfx) + sizeof("byteorder"));
@@ -2026,7 +2015,7 @@ load_zip(struct tfile *tf, struct pk *k, const char *path, char *err,
 		if (zip_data(&z, bo, &b, path, err, errlen) == -1)
 			goto out;
 		if (bo->size != 6 || memcmp(b, "little", 6) != 0) {
-			seterr(err, errlen, "%s: storages are not "
+			errf(err, errlen, "%s: storages are not "
 			    "little-endian (byteorder '%.*s')", path,
 			    (int)(bo->size > 16 ? 16 : bo->size), b);
 			goto out;
@@ -2036,7 +2025,7 @@ load_zip(struct tfile *tf, struct pk *k, const char *path, char *err,
 	if (unpickle(k, &res) == -1)
 		goto out;
 	if (res->type != V_DICT) {
-		seterr(err, errlen, "%s: data.pkl holds no dict of tensors (a "
+		errf(err, errlen, "%s: data.pkl holds no dict of tensors (a "
 		    "state dict)", path);
 		goto out;
 	}
@@ -2064,13 +2053,13 @@ sysinfo(const struct val *d, const char *path, char *err, size_t errlen)
 	size_t i;
 
 	if (d->type != V_DICT) {
-		seterr(err, errlen, "%s: the system info is not a dict", path);
+		errf(err, errlen, "%s: the system info is not a dict", path);
 		return -1;
 	}
 	for (i = 0; i + 1 < d->n; i += 2)
 		if (streq(d->a[i], "little_endian") &&
 		    (d->a[i + 1]->type != V_BOOL || d->a[i + 1]->i != 1)) {
-			seterr(err, errlen, "%s: storages are big-endian "
+			errf(err, errlen, "%s: storages are big-endian "
 			    "(the system info says little_endian False): "
 			    "written on a big-endian machine", path);
 			return -1;
@@ -2118,7 +2107,7 @@ legacy_bind(struct pk *k, const struct val *keys, size_t pos,
 		struct stor *kp = &key;
 
 		if (kv->type != V_STR) {
-			seterr(err, errlen, "%s: storage key %zu is not a "
+			errf(err, errlen, "%s: storage key %zu is not a "
 			    "string", path, i);
 			goto out;
 		}
@@ -2133,20 +2122,20 @@ legacy_bind(struct pk *k, const struct val *keys, size_t pos,
 				hi = mid;
 		}
 		if (lo == ns || storcmp(&all[lo], &kp) != 0) {
-			seterr(err, errlen, "%s: storage '%.*s' is listed but "
+			errf(err, errlen, "%s: storage '%.*s' is listed but "
 			    "no tensor uses it", path,
 			    (int)(kv->len > 64 ? 64 : kv->len), kv->s);
 			goto out;
 		}
 		st = all[lo]->st;
 		if (all[lo]->data != NULL) {
-			seterr(err, errlen, "%s: storage '%.*s' is listed "
+			errf(err, errlen, "%s: storage '%.*s' is listed "
 			    "twice", path, (int)(kv->len > 64 ? 64 : kv->len),
 			    kv->s);
 			goto out;
 		}
 		if (k->len - pos < 8) {
-			seterr(err, errlen, "%s: storage '%.*s' at offset %zu: "
+			errf(err, errlen, "%s: storage '%.*s' at offset %zu: "
 			    "truncated file", path,
 			    (int)(kv->len > 64 ? 64 : kv->len), kv->s, pos);
 			goto out;
@@ -2154,7 +2143,7 @@ legacy_bind(struct pk *k, const struct val *keys, size_t pos,
 		cnt = rd64(m + pos);
 		pos += 8;
 		if (cnt > (k->len - pos) / st->size) {
-			seterr(err, errlen, "%s: storage '%.*s' at offset %zu: "
+			errf(err, errlen, "%s: storage '%.*s' at offset %zu: "
 			    "%llu elements of %s run past the end of the "
 			    "file: truncated?", path,
 			    (int)(kv->len > 64 ? 64 : kv->len), kv->s,
@@ -2165,7 +2154,7 @@ legacy_bind(struct pk *k, const struct val *keys, size_t pos,
 			struct stor *s = all[j];
 
 			if (s->st != st || s->numel != cnt) {
-				seterr(err, errlen, "%s: storage '%.*s' has "
+				errf(err, errlen, "%s: storage '%.*s' has "
 				    "%llu elements of %s in the file, the "
 				    "pickle says %llu of %s", path,
 				    (int)(kv->len > 64 ? 64 : kv->len), kv->s,
@@ -2176,7 +2165,7 @@ legacy_bind(struct pk *k, const struct val *keys, size_t pos,
 			}
 			if (s->isview && (s->voff > cnt ||
 			    s->vlen > cnt - s->voff)) {
-				seterr(err, errlen, "%s: a view of storage "
+				errf(err, errlen, "%s: a view of storage "
 				    "'%.*s' is outside it", path,
 				    (int)(kv->len > 64 ? 64 : kv->len), kv->s);
 				goto out;
@@ -2206,14 +2195,14 @@ load_legacy(struct tfile *tf, struct pk *k, const char *path, char *err,
 		return -1;
 	if (v->type != V_BIG || v->len != sizeof(magic) ||
 	    memcmp(v->s, magic, sizeof(magic)) != 0) {
-		seterr(err, errlen, "%s: a pickle without torch.save's magic "
+		errf(err, errlen, "%s: a pickle without torch.save's magic "
 		    "number: not a pytorch_model.bin", path);
 		return -1;
 	}
 	if (unpickle(k, &v) == -1)
 		return -1;
 	if (getint(v, &ver) == -1 || ver != 1001) {
-		seterr(err, errlen, "%s: legacy format version is not 1001",
+		errf(err, errlen, "%s: legacy format version is not 1001",
 		    path);
 		return -1;
 	}
@@ -2222,14 +2211,14 @@ load_legacy(struct tfile *tf, struct pk *k, const char *path, char *err,
 	if (unpickle(k, &dict) == -1)
 		return -1;
 	if (dict->type != V_DICT) {
-		seterr(err, errlen, "%s: the pickle holds no dict of tensors "
+		errf(err, errlen, "%s: the pickle holds no dict of tensors "
 		    "(a state dict)", path);
 		return -1;
 	}
 	if (unpickle(k, &keys) == -1)
 		return -1;
 	if (keys->type != V_LIST && keys->type != V_TUPLE) {
-		seterr(err, errlen, "%s: the storage keys are not a list",
+		errf(err, errlen, "%s: the storage keys are not a list",
 		    path);
 		return -1;
 	}
@@ -2274,7 +2263,7 @@ kvsort(struct kv *t, size_t n, const char *what, const char *path, char *err,
 	qsort(t, n, sizeof(*t), kvcmp);
 	for (i = 1; i < n; i++)
 		if (t[i].key == t[i - 1].key) {
-			seterr(err, errlen, "%s: %s key %lld appears twice",
+			errf(err, errlen, "%s: %s key %lld appears twice",
 			    path, what, (long long)t[i].key);
 			return -1;
 		}
@@ -2291,7 +2280,7 @@ count(struct pk *k, int64_t *n, const char *path, const char *what,
 	if (unpickle(k, &v) == -1)
 		return -1;
 	if (getint(v, n) == -1 || *n < 0) {
-		seterr(err, errlen, "%s: tar member '%s' does not start with "
+		errf(err, errlen, "%s: tar member '%s' does not start with "
 		    "a count", path, what);
 		return -1;
 	}
@@ -2459,7 +2448,7 @@ load_tar(struct tfile *tf, struct pk *k, const char *path, char *err,
 	if (unpickle(k, &v) == -1)
 		return -1;
 	if (v->type != V_DICT) {
-		seterr(err, errlen, "%s: the pickle holds no dict of tensors "
+		errf(err, errlen, "%s: the pickle holds no dict of tensors "
 		    "(a state dict)", path);
 		return -1;
 	}
@@ -2485,7 +2474,7 @@ ptbin_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 	}
 	m = tf->map;
 	if (tf->maplen == 0) {
-		seterr(err, errlen, "%s: empty file", path);
+		errf(err, errlen, "%s: empty file", path);
 		tfile_release(tf);
 		return -1;
 	}
@@ -2497,7 +2486,7 @@ ptbin_open(struct tfile *tf, const char *path, char *err, size_t errlen)
 	else if (m[0] == 0x80)
 		rc = load_legacy(tf, &k, path, err, errlen);
 	else {
-		seterr(err, errlen, "%s: not a zip archive, tar archive or "
+		errf(err, errlen, "%s: not a zip archive, tar archive or "
 		    "pickle, so not a pytorch_model.bin written by "
 		    "torch.save", path);
 		rc = -1;
@@ -2596,7 +2585,7 @@ slurp(const char *path, size_t max, char *err, size_t errlen)
 		return NULL;
 	}
 	if (tf.maplen > max) {
-		seterr(err, errlen, "%s: %zu bytes, too large for an index",
+		errf(err, errlen, "%s: %zu bytes, too large for an index",
 		    path, tf.maplen);
 		tfile_release(&tf);
 		return NULL;
@@ -2631,11 +2620,11 @@ openindex(struct tfile *tf, const char *path, char *err, size_t errlen)
 	free(text);
 	wm = cJSON_GetObjectItemCaseSensitive(j, "weight_map");
 	if (j == NULL || !cJSON_IsObject(j)) {
-		seterr(err, errlen, "%s: not valid JSON", path);
+		errf(err, errlen, "%s: not valid JSON", path);
 		goto out;
 	}
 	if (!cJSON_IsObject(wm)) {
-		seterr(err, errlen, "%s: no weight_map object", path);
+		errf(err, errlen, "%s: no weight_map object", path);
 		goto out;
 	}
 	slash = strrchr(path, '/');
@@ -2650,7 +2639,7 @@ openindex(struct tfile *tf, const char *path, char *err, size_t errlen)
 		    strchr(x->valuestring, '/') != NULL ||
 		    strcmp(x->valuestring, "..") == 0 ||
 		    endswith(x->valuestring, ".json")) {
-			seterr(err, errlen, "%s: tensor '%s' is mapped to %s, "
+			errf(err, errlen, "%s: tensor '%s' is mapped to %s, "
 			    "not a file name beside the index", path,
 			    x->string, cJSON_IsString(x) ? "a bad name" :
 			    "a non-string");
@@ -2678,7 +2667,7 @@ openindex(struct tfile *tf, const char *path, char *err, size_t errlen)
 			tf->nsub++;
 		}
 		if ((e = tfile_find(sh, x->string)) == NULL) {
-			seterr(err, errlen, "%s: tensor '%s' is mapped to %s, "
+			errf(err, errlen, "%s: tensor '%s' is mapped to %s, "
 			    "which lacks it", path, x->string, sh->path);
 			break;
 		}
@@ -2690,7 +2679,7 @@ openindex(struct tfile *tf, const char *path, char *err, size_t errlen)
 	if (tf->n < nmap)
 		goto out;
 	if (tf->nsub == 0) {
-		seterr(err, errlen, "%s: the weight_map is empty", path);
+		errf(err, errlen, "%s: the weight_map is empty", path);
 		goto out;
 	}
 	snprintf(tf->fmtbuf, sizeof(tf->fmtbuf), "%zu shard%s, %s", tf->nsub,
@@ -2731,7 +2720,7 @@ tfile_opendir(struct tfile *tf, const char *dir, char *err, size_t errlen)
 		if (stat(path, &st) == 0)
 			return tfile_open(tf, path, err, errlen);
 	}
-	return seterr(err, errlen, "%s: no model.safetensors or "
+	return errf(err, errlen, "%s: no model.safetensors or "
 	    "pytorch_model.bin", dir);
 }
 
@@ -2747,7 +2736,7 @@ tfile_create(const char *path, char **tmp, char *err, size_t errlen)
 	*tmp = xmalloc(strlen(path) + sizeof(".tmp-XXXXXX"));
 	sprintf(*tmp, "%s.tmp-XXXXXX", path);
 	if ((fd = mkstemp(*tmp)) == -1) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		errf(err, errlen, "%s: %s", path, strerror(errno));
 		free(*tmp);
 		*tmp = NULL;
 		return NULL;
@@ -2759,7 +2748,7 @@ tfile_create(const char *path, char **tmp, char *err, size_t errlen)
 		remove(*tmp);
 		free(*tmp);
 		*tmp = NULL;
-		seterr(err, errlen, "%s: %s", path, strerror(e));
+		errf(err, errlen, "%s: %s", path, strerror(e));
 		return NULL;
 	}
 	return fp;
@@ -2780,10 +2769,10 @@ tfile_commit(FILE *fp, char **tmp, const char *path, int replace, char *err,
 		e = errno;
 	}
 	if (bad)
-		r = seterr(err, errlen, "%s: %s", path, strerror(e));
+		r = errf(err, errlen, "%s: %s", path, strerror(e));
 	/* link(2) refuses to replace: no check-then-write race */
 	else if ((replace ? rename(*tmp, path) : link(*tmp, path)) == -1)
-		r = seterr(err, errlen, "%s: %s", path, errno == EEXIST ?
+		r = errf(err, errlen, "%s: %s", path, errno == EEXIST ?
 		    "exists (-f replaces it)" : strerror(errno));
 	if (r == -1 || !replace)
 		remove(*tmp);
@@ -2861,7 +2850,7 @@ tfile_write(const char *path, const struct tfentry *e, size_t n, int dtype,
 	FILE *fp;
 
 	if ((h = header(e, n, dtype, &hl)) == NULL)
-		return seterr(err, errlen, "%s: out of memory", path);
+		return errf(err, errlen, "%s: out of memory", path);
 	if ((fp = tfile_create(path, &tmp, err, errlen)) == NULL) {
 		free(h);
 		return -1;

@@ -37,16 +37,6 @@ tok_list_push(struct tok_list *t, int id, size_t beg, size_t end,
 	t->word[t->n++] = word;
 }
 
-void
-tok_list_release(struct tok_list *t)
-{
-	free(t->id);
-	free(t->beg);
-	free(t->end);
-	free(t->word);
-	memset(t, 0, sizeof(*t));
-}
-
 int
 tok_pyspace(int32_t c)
 {

@@ -23,7 +23,6 @@ struct tok_list {
 
 void	tok_list_push(struct tok_list *t, int id, size_t beg, size_t end,
 	    size_t word);
-void	tok_list_release(struct tok_list *t);
 
 enum tok_family { TOK_BERT, TOK_ROBERTA, TOK_ALBERT, TOK_XLMR, TOK_JSON };
 /* (TOK_JSON only from tok_dir_family(): an open tokenizer is of the

@@ -213,17 +213,34 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* ---- hashing, random numbers, argmax ---- */
-
-uint64_t
-fnv1a(uint64_t h, const void *p, size_t n)
+double
+opt_double(const char *name, const char *s, double lo, double hi,
+    void (*usage)(void))
 {
-	const unsigned char *s = p;
+	double v;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * FNV1A_PRIME;
-	return h;
+	if (parse_double(s, &v) == -1 || v < lo || v > hi) {
+		warnx("%s: '%s' is not a number in [%g, %g]", name, s, lo, hi);
+		usage();
+	}
+	return v;
 }
+
+long
+opt_long(const char *name, const char *s, long lo, long hi,
+    void (*usage)(void))
+{
+	long v;
+
+	if (parse_long(s, lo, hi, &v) == -1) {
+		warnx("%s: '%s' is not an integer in [%ld, %ld]", name, s, lo,
+		    hi);
+		usage();
+	}
+	return v;
+}
+
+/* ---- hashing, random numbers, argmax ---- */
 
 uint64_t
 fnv1a_str(const char *s)

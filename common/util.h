@@ -55,6 +55,16 @@ FILE	*fopen_reg(const char *path, const char **why);
 int	parse_long(const char *s, long lo, long hi, long *v);
 int	parse_double(const char *s, double *v);
 
+/*
+ * An option's value: s, the argument of option name ("--lr", "-B"), as a
+ * number in [lo, hi]; else a warning that names the option and the range,
+ * and usage(), which does not return.
+ */
+double	opt_double(const char *name, const char *s, double lo, double hi,
+	    void (*usage)(void));
+long	opt_long(const char *name, const char *s, long lo, long hi,
+	    void (*usage)(void));
+
 /* Seconds since an arbitrary fixed point (CLOCK_MONOTONIC). */
 double	now(void);
 
@@ -67,8 +77,18 @@ double	now(void);
  */
 #define FNV1A_BASIS	0xcbf29ce484222325ULL
 #define FNV1A_PRIME	1099511628211ULL
+#define FNV1A_STEP(h, c)	(((h) ^ (unsigned char)(c)) * FNV1A_PRIME)
 
-uint64_t	fnv1a(uint64_t h, const void *p, size_t n);
+static inline uint64_t
+fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = FNV1A_STEP(h, s[i]);
+	return h;
+}
+
 uint64_t	fnv1a_str(const char *s);
 uint64_t	splitmix64(uint64_t *state);
 

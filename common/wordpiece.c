@@ -31,18 +31,10 @@
 
 #define MAXCHARS	100	/* max_input_chars_per_word */
 
-/* FNV-1a, one byte at a time, so that every prefix has its hash on the way */
-#define FNV_BASIS	1469598103934665603ULL
-#define FNV_PRIME	1099511628211ULL
-#define FNV_STEP(h, c)	(((h) ^ (unsigned char)(c)) * FNV_PRIME)
-
-static uint64_t
-hash(uint64_t h, const char *s, size_t n)
-{
-	while (n-- > 0)
-		h = FNV_STEP(h, *s++);
-	return h;
-}
+/*
+ * Words are hashed with FNV-1a (util.h), one byte at a time, so that every
+ * prefix has its hash on the way.
+ */
 
 /*
  * The slot of the entry "##" s[0..n) (prefix set) or s[0..n), whose hash
@@ -95,14 +87,14 @@ lookup(const struct wp_vocab *v, uint64_t h, const char *s, size_t n,
 int
 wp_find(const struct wp_vocab *v, const char *s, size_t len)
 {
-	return lookup(v, hash(FNV_BASIS, s, len), s, len, 0);
+	return lookup(v, fnv1a(FNV1A_BASIS, s, len), s, len, 0);
 }
 
 /* Put the entry at in the table; a word there already takes the later. */
 static void
 insert(struct wp_vocab *v, int id, uint32_t at)
 {
-	uint64_t h = hash(FNV_BASIS, v->word[id], v->len[id]);
+	uint64_t h = fnv1a(FNV1A_BASIS, v->word[id], v->len[id]);
 	size_t i = probe(v, h, v->word[id], v->len[id], 0);
 
 	v->tab[i].tag = h >> 32;
@@ -240,15 +232,6 @@ void
 wp_toks_push(struct wp_toks *t, int id)
 {
 	push(t, id);
-}
-
-void
-wp_toks_release(struct wp_toks *t)
-{
-	free(t->id);
-	free(t->run);
-	free(t->cp);
-	memset(t, 0, sizeof(*t));
 }
 
 /* ---- the basic tokenizer ---- */
@@ -439,7 +422,7 @@ static void
 wordpiece(const struct wp_vocab *v, struct word *w, struct wp_toks *out)
 {
 	static const uint64_t hashhash =
-	    FNV_STEP(FNV_STEP(FNV_BASIS, '#'), '#');
+	    FNV1A_STEP(FNV1A_STEP(FNV1A_BASIS, '#'), '#');
 	uint64_t hs[sizeof(w->buf) + 1];
 	const char *b = w->buf;
 	size_t start = 0, first = out->n, n = w->len;
@@ -455,7 +438,7 @@ wordpiece(const struct wp_vocab *v, struct word *w, struct wp_toks *out)
 	w->nchars = 0;
 	while (start < n) {
 		size_t end, lim = n - start, max = v->maxlen;
-		uint64_t h = FNV_BASIS;
+		uint64_t h = FNV1A_BASIS;
 		int id = -1;
 		if (start > 0) {
 			h = hashhash;
@@ -464,7 +447,7 @@ wordpiece(const struct wp_vocab *v, struct word *w, struct wp_toks *out)
 		if (lim > max)
 			lim = max;
 		for (end = 0; end < lim; end++)
-			hs[end + 1] = h = FNV_STEP(h, b[start + end]);
+			hs[end + 1] = h = FNV1A_STEP(h, b[start + end]);
 		for (end = lim; end > 0; end--) {
 			/* only whole characters */
 			if (start + end < n &&

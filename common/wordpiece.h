@@ -69,6 +69,5 @@ struct wp_toks {
 int	wp_tokenize(const struct wp_vocab *v, const char *text, size_t len,
 	    int lower, struct wp_toks *out, size_t *bad);
 void	wp_toks_push(struct wp_toks *t, int id);
-void	wp_toks_release(struct wp_toks *t);
 
 #endif
