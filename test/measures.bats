@@ -71,6 +71,34 @@ inputs() {
 	done
 }
 
+@test "encode --measures: every family, heads disabled too" {
+	# RoBERTa's positions, DistilBERT's names and ReLU-free attention,
+	# ELECTRA's and ALBERT's projected embeddings, ALBERT's shared layer
+	inputs 4 24 40 | sed 's/, "seg": \[[0-9, ]*\]//' >"$T/in.jsonl"
+	for f in roberta distilbert electra albert; do
+		rm -rf "$T/m"
+		$PY "$TOP/test/mkfamily.py" "$T/m" $f -L 3 -H 2 -C 16 -F 32 \
+		    $(case $f in electra) printf '%s ' -E 8 ;;
+		    albert) printf '%s ' -E 8 --act gelu_new ;; esac)
+		run check "$T/m" "$T/in.jsonl"
+		echo "$f: $output"
+		[ "$status" -eq 0 ]
+		run check "$T/m" "$T/in.jsonl" --disable L1H2,L3H1 --mode zero
+		echo "$f zero: $output"
+		[ "$status" -eq 0 ]
+	done
+}
+
+@test "encode --measures: Hugging Face's checkpoints of every family" {
+	need_shared reference/families
+	local F="$SHARED/reference/families"
+	for d in roberta xlm-roberta-f16 distilbert electra albert-bf16; do
+		run check "$F/$d" "$F/$d/inputs.jsonl"
+		echo "$d: $output"
+		[ "$status" -eq 0 ]
+	done
+}
+
 @test "encode --measures: keys, shapes and rows that sum to 1" {
 	$PY "$TOP/test/mkmodel.py" "$T/m" -L 2 -H 2
 	inputs 3 12 40 >"$T/in.jsonl"
