@@ -595,8 +595,13 @@ evaluate(struct pretrain *p, const struct corpus *c, const struct hyper *hp,
 		hit += p->correct;
 		nm += p->M;
 	}
-	printf("%s\t%ld\t%ld\t%.4f\t%.4f\n", dir, p->t.step, nm,
-	    nm ? loss / nm : 0.0, nm ? (double)hit / nm : 0.0);
+	printf("%s\t", dir);
+	if (p->t.step >= 0)
+		printf("%ld", p->t.step);
+	else
+		putchar('-');	/* no trainer_state.json */
+	printf("\t%ld\t%.4f\t%.4f\n", nm, nm ? loss / nm : 0.0,
+	    nm ? (double)hit / nm : 0.0);
 	free(bb.T);
 	free(bb.ids);
 	free(bb.seg);
@@ -620,6 +625,8 @@ main(int argc, char *argv[])
 	struct prog g = { 0 };
 	const char *out = NULL, *vocab = NULL, *resume = NULL;
 	char e[512], stage[2048], vpath[2048], hash[32], mine[32];
+	char spath[4096];
+	int nostate = 0;
 	int ch, verbose = 0, keepsteps = 0, mk, eval = 0;
 	long step0 = 0;
 
@@ -707,12 +714,20 @@ main(int argc, char *argv[])
 	}
 	if (hp.F == 0)
 		hp.F = 4 * hp.C;
-	if (resume != NULL) {
+	snprintf(spath, sizeof(spath), "%s/trainer_state.json",
+	    resume ? resume : ".");
+	if (eval && access(spath, F_OK) == -1 && errno == ENOENT)
+		nostate = 1;	/* a model alone: the flags, no step */
+	if (resume != NULL && nostate)
+		step0 = -1;
+	else if (resume != NULL) {
 		struct hyper keep = hp;
 
 		readstate(resume, &hp, &step0, hash, sizeof(hash), keepsteps);
 		if (eval)
 			hp.B = keep.B, hp.seed = keep.seed;
+	}
+	if (resume != NULL) {
 		if (vocab == NULL) {
 			snprintf(vpath, sizeof(vpath), "%s/vocab.txt", resume);
 			vocab = vpath;
@@ -754,9 +769,10 @@ main(int argc, char *argv[])
 		k.nlabels = 0;
 		pt_init(&p, &k, &src, (float)hp.dropout, (uint64_t)hp.seed);
 		model_release(&src);
-		readmoments(&p, resume);
+		if (!eval)
+			readmoments(&p, resume);
 		p.t.step = step0;
-		if (hp.T > k.P)
+		if (!nostate && hp.T > k.P)
 			errx(1, "%s: max_length %ld over the model's %d "
 			    "positions", resume, hp.T, k.P);
 	} else {

@@ -7,6 +7,7 @@
 # averaged over the heads):
 #
 #	make -f pipelines/emergence.mk [CKPT=out/pretrain] [OUT=out/emergence]
+#	    [PAIRSFILE=pairs.txt] [PAIRS=100]
 #
 # writes $(OUT)/emergence.tsv, emergence.png and emergence.svg, and
 # special.tsv (step, mean to_cls, mean to_sep, heads most on [SEP]).
@@ -32,9 +33,11 @@ STEPS := $(shell printf '%s\n' $(STEPS) | sort -n)
 emergence: $(OUT)/emergence.tsv $(OUT)/emergence.png \
     $(OUT)/emergence.svg $(OUT)/special.tsv
 
-$(OUT)/pairs.txt: $(CKPT)/dev.txt
+# or, with PAIRSFILE, pairs of that file (A TAB B a line)
+PAIRSFILE ?=
+$(OUT)/pairs.txt: $(if $(PAIRSFILE),$(PAIRSFILE),$(CKPT)/dev.txt)
 	@mkdir -p $(OUT)
-	paste - - <$< | head -n $(PAIRS) >$@
+	$(if $(PAIRSFILE),cat,paste - -) <$< | head -n $(PAIRS) >$@
 
 # tokenized once, cut to the checkpoints' positions; each checkpoint's
 # copy carries its step, which every record after encode keeps

@@ -44,6 +44,31 @@ view=
 [ -f "$out/view.html" ] && view="Every head of the first examples, to explore
 in a web browser, with its pattern: [view.html](view.html)."
 
+# Pre-training, where the recipe pre-trained or shipped checkpoints (make
+# demo does): their masked-LM accuracy, and the emergence of the patterns.
+pre=
+if [ -f "$out/pretrain.tsv" ] && [ -f "$out/emergence/emergence.tsv" ]; then
+	pre="## Pre-training: when the patterns appear
+
+The base model was pre-trained from random weights (pretrain(1)).  The
+masked-token accuracy of its checkpoints on held-out text
+([pretrain.tsv](pretrain.tsv)):
+
+$(table "$out/pretrain.tsv")
+
+The share of each pattern over every head of the held-out pairs, per
+checkpoint ([emergence.tsv](emergence/emergence.tsv) has them per layer and
+head too), and the attention to [CLS] and [SEP], the mean over the heads
+([special.tsv](emergence/special.tsv)):
+
+![emergence](emergence/emergence.png)
+
+$(table <(awk -F '\t' 'NR == 1 || $1 == "step"' "$out/emergence/emergence.tsv"))
+
+$(table "$out/emergence/special.tsv")
+"
+fi
+
 cat <<EOF
 # headcount report: $task
 
@@ -63,6 +88,7 @@ $(table "$out/.patterns" 12)
 
 $view
 
+$pre
 ## Change after fine-tuning (Figure 5)
 
 Per head, the cosine similarity of the base and the fine-tuned model's maps

@@ -6,7 +6,8 @@ the known-answer model's vocabulary (samples/ka-model/vocab.txt): the second
 sentence is entailed when it speaks of the subject of the first.  Also
 samples/demo/relations.jsonl: single sentences with the token-index pairs
 that link each subject to its verb (the paper's relation heads, section 4.2),
-as JSON lines for `recs -r`.  Deterministic: run it again, get the same files.
+as JSON lines for `recs -r`, and the same sentences in the WordPiece of the
+pre-trained sample (relations-kjv.jsonl, spans over the words' pieces).  Deterministic: run it again, get the same files.
 """
 import json, os, random
 
@@ -56,7 +57,48 @@ def relations(path, n, seed):
                    "spans": [[[head], [head + 1]]]}
             f.write(json.dumps(rec) + "\n")
 
+def wordpiece(word, ids):
+    """BERT's greedy longest-match-first WordPiece of one lower-case word."""
+    out, start = [], 0
+    while start < len(word):
+        end = len(word)
+        while end > start:
+            piece = ("##" if start else "") + word[start:end]
+            if piece in ids:
+                break
+            end -= 1
+        if end == start:
+            return ["[UNK]"]
+        out.append(piece)
+        start = end
+    return out
+
+def relations_wp(path, n, seed, vocab_path):
+    """The same sentences in another vocabulary: pieces and their spans."""
+    wv = [w.rstrip("\n") for w in open(vocab_path)]
+    wids = {w: i for i, w in enumerate(wv)}
+    rng = random.Random(seed)
+    with open(path, "w") as f:
+        for i in range(n):
+            subj, verb = rng.choice(subjects), rng.choice(verbs)
+            words = subj.split() + [verb] + rng.choice(places).split() + ["."]
+            toks, first = ["[CLS]"], []
+            for w in words:
+                first.append(len(toks))
+                toks += wordpiece(w, wids)
+            toks.append("[SEP]")
+            first.append(len(toks) - 1)
+            head = len(subj.split()) - 1        # the subject's noun
+            noun = list(range(first[head], first[head + 1]))
+            vb = list(range(first[head + 1], first[head + 2]))
+            rec = {"id": "demo/relations/%d" % i, "tokens": toks,
+                   "ids": [wids[w] for w in toks], "seg": [0] * len(toks),
+                   "spans": [[noun, vb]]}
+            f.write(json.dumps(rec) + "\n")
+
 os.makedirs(os.path.join(top, "demo"), exist_ok=True)
 write(os.path.join(top, "demo", "train.tsv"), 600, 1)
 write(os.path.join(top, "demo", "dev.tsv"), 200, 2)
 relations(os.path.join(top, "demo", "relations.jsonl"), 40, 3)
+relations_wp(os.path.join(top, "demo", "relations-kjv.jsonl"), 40, 3,
+             os.path.join(top, "pretrain-kjv-4000", "vocab.txt"))

@@ -124,10 +124,16 @@ recipe() {
 	echo "$output" | tail -n 5
 	[ "$status" -eq 0 ]
 	[[ $output == *"demo: the report is $T/demo/report.md"* ]]
-	[ -s demo/ka-ft/model.safetensors ]
+	[ -s demo/ft/model.safetensors ]
 	[ -s demo/report.md ]
 	# the known-answer heads are recovered
 	grep -q . demo/known-answer.tsv
+	# the learned model: fine-tuned well above chance, and its
+	# checkpoints' accuracy and patterns in the report
+	grep -q '^## Pre-training: when the patterns appear' demo/report.md
+	[ "$(wc -l <demo/pretrain.tsv)" -eq 4 ]
+	[ -s demo/emergence/emergence.png ]
+	grep -q '(emergence/emergence.png)' demo/report.md
 	# the page of every head, linked from the report
 	[ -s demo/view.html ] && grep -q '(view.html)' demo/report.md
 }

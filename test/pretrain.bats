@@ -105,6 +105,26 @@ PT="-L 2 -C 32 -H 2 -T 48 -B 8 --seed 3"
 	done
 }
 
+@test "pretrain: --eval of a model without its trainer state" {
+	[ -d "$D/r/ckpt-60" ] || skip "needs the run above"
+	mkdir "$D/alone"
+	cp "$D/r/ckpt-60/model.safetensors" "$D/r/ckpt-60/config.json" \
+	    "$D/r/ckpt-60/vocab.txt" "$D/alone/"
+	a=$(pretrain --eval --resume "$D/r/ckpt-60" "$D/s.tok" | cut -f3-)
+	run -0 --separate-stderr pretrain --eval --resume "$D/alone" "$D/s.tok"
+	[ "$output" = "$D/alone	-	$a" ]
+	# the shipped samples: accuracy rises with the step
+	tr '\t' '\n' <"$TOP/samples/pretrain-kjv-pairs.txt" | head -n 60 |
+	    tokenize -m "$TOP/samples/pretrain-kjv-500" >"$D/kjv.tok"
+	pretrain --eval --resume "$TOP/samples/pretrain-kjv-500" "$D/kjv.tok" \
+	    >"$D/acc"
+	pretrain --eval --resume "$TOP/samples/pretrain-kjv-4000" "$D/kjv.tok" \
+	    >>"$D/acc"
+	cat "$D/acc"
+	awk -F'\t' 'NR == 1 { a = $5 } NR == 2 { b = $5 }
+	    END { exit !(NR == 2 && b > a + 0.05) }' "$D/acc"
+}
+
 @test "pretrain: --resume refuses a corrupt or mismatched state" {
 	[ -d "$D/r/ckpt-20" ] || skip "needs the run above"
 	cp -r "$D/r/ckpt-20" "$D/bad"
