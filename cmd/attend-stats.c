@@ -627,8 +627,11 @@ addclass(const char *arg)
 	uclass = xreallocarray(uclass, nclass - K_USER + 1, sizeof(*uclass));
 	c = &uclass[nclass - K_USER];
 	if (astat_class_load(c, name, eq + 1, errbuf, sizeof(errbuf)) == -1) {
-		if (errno)
-			err(1, "%s", eq + 1);
+		int e = errno;
+
+		free(name);
+		if (e)
+			errx(1, "%s: %s", eq + 1, strerror(e));
 		errx(1, "%s: %s", eq + 1, errbuf);
 	}
 	kname = xreallocarray(kname, nclass + 1, sizeof(*kname));
