@@ -526,7 +526,19 @@ recfeat(const msgpack_object *o, struct feat *f)
 
 struct counts {
 	size_t	n[NCLASS];
+	double	special;	/* the maps' 'special' summed, when they */
+	size_t	nspecial;	/* have it (classify-pattern's own) */
 };
+
+static void
+count(struct counts *c, int k, double special)
+{
+	c->n[k]++;
+	if (isfinite(special)) {
+		c->special += special;
+		c->nspecial++;
+	}
+}
 
 static void
 row(const char *scope, const char *l, const char *h, const struct counts *c)
@@ -544,7 +556,7 @@ row(const char *scope, const char *l, const char *h, const struct counts *c)
 static void
 summary(struct rec_reader *rr, const char *plotfile, const char *by)
 {
-	struct counts all = { { 0 } }, *lay = NULL, *hd = NULL, *grp = NULL;
+	struct counts all = { .n = { 0 } }, *lay = NULL, *hd = NULL, *grp = NULL;
 	char **gname = NULL, buf[64], buf2[64], err[512];
 	int L = 0, H = 0, ng = 0;
 	msgpack_object o;
@@ -552,6 +564,7 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 	while (rec_next(rr, &o)) {
 		char *p = rec_str(&o, "pattern");
 		long long l, h;
+		double sp;
 		int c = classidx(p);
 
 		if (c == -1)
@@ -583,9 +596,11 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 			L = nl;
 			H = nh;
 		}
-		all.n[c]++;
-		lay[l - 1].n[c]++;
-		hd[(l - 1) * H + h - 1].n[c]++;
+		sp = rec_get(&o, "special") != NULL ? rec_num(&o, "special") :
+		    NAN;
+		count(&all, c, sp);
+		count(&lay[l - 1], c, sp);
+		count(&hd[(l - 1) * H + h - 1], c, sp);
 		if (by != NULL) {
 			const msgpack_object *v = rec_get(&o, by);
 			char *g;
@@ -614,7 +629,7 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 				gname[ng++] = g;
 			} else
 				free(g);
-			grp[i].n[c]++;
+			count(&grp[i], c, sp);
 		}
 	}
 	printf("scope\tlayer\thead\tn");
@@ -638,7 +653,9 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 		/* one bar per group (--by) or per layer, then "all" */
 		int nb = (ng > 0 ? ng : L) + 1;
 		float *v = xcalloc((size_t)nb * NCLASS, sizeof(float));
+		float *line = xcalloc(nb, sizeof(float));
 		char **lab = xcalloc(nb, sizeof(char *));
+		int haveline = 0;
 		struct plot_bars b = { 0 };
 
 		for (int i = 0; i < nb; i++) {
@@ -650,6 +667,10 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 				n += c->n[k];
 			for (int k = 0; k < NCLASS; k++)
 				v[i * NCLASS + k] = n ? (float)c->n[k] / n : 0;
+			/* the trend over the groups; "all" is no point of it */
+			line[i] = c->nspecial && i < nb - 1 ? (float)(c->special /
+			    c->nspecial) : NAN;
+			haveline |= c->nspecial > 0;
 			if (i == nb - 1)
 				lab[i] = xstrdup("all");
 			else if (ng > 0)
@@ -669,11 +690,16 @@ summary(struct rec_reader *rr, const char *plotfile, const char *by)
 		b.ylab = "share of maps";
 		b.ymax = 1;
 		b.percent = 1;
+		if (haveline) {
+			b.line = line;
+			b.linelab = "mass on [CLS], [SEP]";
+		}
 		if (plot_bars(plotfile, &b, 0, 0, err, sizeof(err)) == -1)
 			errx(1, "%s", err);
 		for (int i = 0; i < nb; i++)
 			free(lab[i]);
 		free(lab);
+		free(line);
 		free(v);
 	}
 	for (int i = 0; i < ng; i++)

@@ -791,6 +791,9 @@ plot_bars(const char *path, const struct plot_bars *b, double w, double hgt,
 		if (t > legw)
 			legw = t;
 	}
+	if (b->line != NULL && b->linelab != NULL &&
+	    plot_textw(p, fs, b->linelab) > legw)
+		legw = plot_textw(p, fs, b->linelab);
 	legw += 30;
 	for (int i = 0; i < b->nbars; i++) {
 		double t;
@@ -858,6 +861,23 @@ plot_bars(const char *path, const struct plot_bars *b, double w, double hgt,
 			plot_text(p, x + bw / 2, top + ploth + 5 + fs, fs,
 			    PLOT_CENTER, b->blab ? b->blab[i] : buf);
 	}
+	/* the line over the bars: a dot on each bar's middle, joined */
+	for (int i = 0; b->line != NULL && i < b->nbars; i++) {
+		double x = left + slot * (i + 0.5), v = b->line[i], y;
+
+		if (!isfinite(v))
+			continue;
+		y = top + ploth - ploth * (v > ymax ? ymax : v < 0 ? 0 : v) /
+		    ymax;
+		plot_rect(p, (struct plot_box){ x - 3, y - 3, 6, 6 }, black);
+		if (i + 1 < b->nbars && isfinite(b->line[i + 1])) {
+			double v1 = b->line[i + 1];
+
+			v1 = v1 > ymax ? ymax : v1 < 0 ? 0 : v1;
+			plot_line(p, x, y, x + slot, top + ploth - ploth * v1 /
+			    ymax, 1.5, black);
+		}
+	}
 	plot_line(p, left, top + ploth, left + plotw, top + ploth, 1, black);
 	plot_line(p, left, top, left, top + ploth, 1, black);
 	if (b->ylab)
@@ -874,6 +894,14 @@ plot_bars(const char *path, const struct plot_bars *b, double w, double hgt,
 		plot_rect(p, (struct plot_box){ x, y, 12, 12 }, c);
 		plot_text(p, x + 17, y + 10, fs, PLOT_LEFT,
 		    b->slab ? b->slab[j] : "");
+	}
+	if (b->line != NULL) {
+		double x = left + plotw + 14, y = top + b->nseries * (fs * 1.9);
+
+		plot_line(p, x, y + 6, x + 12, y + 6, 1.5, black);
+		plot_rect(p, (struct plot_box){ x + 3, y + 3, 6, 6 }, black);
+		plot_text(p, x + 17, y + 10, fs, PLOT_LEFT,
+		    b->linelab ? b->linelab : "");
 	}
 	return plot_close(p, err, errlen);
 }

@@ -110,6 +110,8 @@ struct plot_bars {
 	const char	*title, *xlab, *ylab;
 	double		 ymax;		/* <= 0: the largest stack */
 	int		 percent;	/* y ticks as percent (shares) */
+	const float	*line;		/* (nbars) a value a bar on the same */
+	const char	*linelab;	/* axis, joined by a line; or NULL */
 };
 
 int	plot_bars(const char *path, const struct plot_bars *b, double w,

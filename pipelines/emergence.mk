@@ -2,9 +2,10 @@
 # pre-training?  The patterns experiment (patterns.mk's chain: encode -a |
 # attend-dump | classify-pattern) on every checkpoint that pretrain.mk
 # kept, on the same held-out sentence pairs, then the share of each
-# pattern against the step (stacked bars, one a checkpoint) and the
-# attention that [CLS] and [SEP] receive (attend-stats' to_cls, to_sep,
-# averaged over the heads):
+# pattern against the step (stacked bars, one a checkpoint, with a line
+# for the attention mass on [CLS] and [SEP] columns) and the attention
+# that [CLS] and [SEP] receive (attend-stats' to_cls, to_sep, averaged
+# over the heads):
 #
 #	make -f pipelines/emergence.mk [CKPT=out/pretrain] [OUT=out/emergence]
 #	    [PAIRSFILE=pairs.txt] [PAIRS=100]

@@ -107,6 +107,31 @@ assert E.parse('$W/bars.svg').getroot().tag.endswith('svg')
 "
 }
 
+@test "classify-pattern: --plot draws the mass on [CLS] and [SEP] as a line" {
+	classify-pattern "$SAMPLES/ka-heads.mp" >"$W/c.mp"
+	classify-pattern -s -p "$W/line.png" "$W/c.mp" >/dev/null
+	# without the feature (the records stripped of it): no line
+	py "
+import mkmaps, sys
+out = bytearray()
+for r in mkmaps.records('$W/c.mp'):
+    del r['special']
+    mkmaps.pack(r, out)
+sys.stdout.buffer.write(out)
+" | classify-pattern -s -p "$W/none.png" >/dev/null
+	py "
+import mkmaps
+def blacks(f):
+    w, h, px = mkmaps.png_read(f)
+    return sum(1 for row in px for p in row if p[:3] == (0, 0, 0))
+a, b = blacks('$W/line.png'), blacks('$W/none.png')
+print(a, b)
+# the axes are black in both; the dots (6 x 6 a bar) and the line only
+# in the first, and its legend
+assert a > b + 3 * 36, (a, b)
+"
+}
+
 @test "classify-pattern: rows that do not sum to 1 are counted in a warning" {
 	py "
 import mkmaps, numpy as np, sys
