@@ -1364,13 +1364,13 @@ bert_embed(struct bert_run *r, float *x)
 		for (int i = 0; i < r->T[b]; i++) {
 			int n = r->off[b] + i;
 			const float *w = m->wte + (size_t)r->ids[n] * C;
-			const float *p = m->wpe + (size_t)r->pos[n] * C;
-			const float *t = m->tte + (size_t)r->seg[n] * C;
+			const float *p = m->wpe + (size_t)r->pos[n] * C, *t;
 			if (m->tte == NULL) {	/* DistilBERT */
 				for (int j = 0; j < C; j++)
 					e[(size_t)n * C + j] = w[j] + p[j];
 				continue;
 			}
+			t = m->tte + (size_t)r->seg[n] * C;
 			for (int j = 0; j < C; j++)
 				e[(size_t)n * C + j] = w[j] + p[j] + t[j];
 		}
@@ -2723,15 +2723,17 @@ scatter_task(void *arg, int t)
 			int n = r->off[b] + i;
 			const float *e = a->de + (size_t)n * C + j0;
 			float *we = a->g->wte + (size_t)r->ids[n] * C + j0;
-			float *pe = a->g->wpe + (size_t)r->pos[n] * C + j0;
-			float *te = a->g->tte + (size_t)r->seg[n] * C + j0;
+			float *pe = a->g->wpe + (size_t)r->pos[n] * C + j0, *te;
 
 			for (int j = 0; j < nc; j++) {
 				we[j] += e[j];
 				pe[j] += e[j];
-				if (a->g->tte != NULL)	/* not DistilBERT's */
-					te[j] += e[j];
 			}
+			if (a->g->tte == NULL)	/* DistilBERT's */
+				continue;
+			te = a->g->tte + (size_t)r->seg[n] * C + j0;
+			for (int j = 0; j < nc; j++)
+				te[j] += e[j];
 		}
 }
 
@@ -2742,8 +2744,6 @@ bert_embed_backward(struct bert_run *r, struct bert *g, float *d)
 	struct bert_train *tr = r->tr;
 	struct scatter a = { r, g, tr->d1 };
 	size_t C = model_emb(c);	/* E: C but in ELECTRA and ALBERT */
-	float *dl = tr->de + (size_t)r->Np * C;
-
 	if (r->m->epw != NULL) {
 		/*
 		 * The projection x = o . epw^T + epb: dW (C, E) = d^T . o,
@@ -2764,7 +2764,7 @@ bert_embed_backward(struct bert_run *r, struct bert *g, float *d)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, H,
 		    1.0f, d, H, r->m->epw, C, 0.0f, tr->de, C);
 		d = tr->de;
-		a.de = dl;
+		a.de = tr->de + (size_t)r->Np * C;
 	}
 	if (tr->p > 0)
 		droprows(r, d, r->Np, tr->urow, C, train_key(tr->seed, tr->step,

@@ -32,8 +32,7 @@ make -s common/libcommon.a
 cc -O2 -mavx2 -mfma -o "$out/fma" test/bench/fma.c
 ${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -I/usr/include/cairo -Icommon \
     -o "$out/finetune-step" test/bench/finetune-step.c common/libcommon.a \
-    -lopenblas -lmsgpackc -lcairo -lutf8proc -lcjson -lsentencepiece \
-    -lstdc++ -lz -lm
+    -lopenblas -lmsgpackc -lcairo -lutf8proc -lcjson -lz -lm
 if [ ! -f "$M/model.safetensors" ]; then
 	echo "\$ $PY test/mkmodel.py $M -L 12 -H 12 -C 768 -F 3072 -V 30522" \
 	    "-P 512 --labels 2"
