@@ -704,7 +704,7 @@ cmd_convert(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-	int rc;
+	int rc = 2;
 
 	outinit();
 	if (argc < 2)

@@ -785,7 +785,11 @@ main(int argc, char *argv[])
 	if (eval) {
 		evaluate(&p, &c, &hp, &v, mk, resume);
 		closeout(stdout, "stdout");
+		free(c.off);
+		free(c.ids);
+		free(vdir);
 		pt_release(&p);
+		wp_release(&v);
 		return 0;
 	}
 	snprintf(stage, sizeof(stage), "%s/.pretrain", out);

@@ -107,16 +107,19 @@ examples() {
 }
 
 @test "manex: encode.1: its examples run" {
-	examples encode 4
+	examples encode 5
 	[ "$(head -n 24 encode.out | grep -c '^{"id":"tiny/dev/[0-9]*","logits":')" -eq 24 ]
+	# the RoBERTa sample's tokens and prediction
+	grep -aq '{"tokens":\["<s>",.*"</s>"\],"pred":[0-9]*}$' encode.out
 	[ "$(recs -c attn.mp)" -eq 24 ]
 	[ "$(recs -k attn attn.mp | grep -c '"f16"')" -eq 24 ]
 	[ "$(recs -k norm,alti maps.mp | grep -c '"norm":{"dtype":"f32","shape":\[2,2,')" -eq 24 ]
 }
 
 @test "manex: hcmodel.1: its examples run" {
-	examples hcmodel 4
-	[ "$(grep -c '^status	ok$' hcmodel.out)" -eq 2 ]
+	examples hcmodel 5
+	[ "$(grep -c '^status	ok$' hcmodel.out)" -eq 3 ]
+	grep -q '^family	RoBERTa (roberta)$' hcmodel.out
 	[ -s bin-model-f32/model.safetensors ]
 	run -0 hcmodel check bin-model-f32
 	[[ $output == *"dtypes	f32 "* ]]
