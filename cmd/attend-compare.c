@@ -424,24 +424,13 @@ table(FILE *fp)
 		}
 }
 
-static char **
-numlabels(int n)
-{
-	char **v = xmalloc((size_t)n * sizeof(*v));
-
-	for (int i = 0; i < n; i++) {
-		v[i] = xmalloc(16);
-		snprintf(v[i], 16, "%d", i + 1);
-	}
-	return v;
-}
-
 static void
 heat(const char *dir, const char *name, const double *sum, const char *title,
     const char *barlab)
 {
 	static const char *const sfx[] = { ".png", ".svg" };
-	char **ll = numlabels(Lseen), **hl = numlabels(Hseen), errbuf[512];
+	char **ll = plot_numlabels(Lseen), **hl = plot_numlabels(Hseen);
+	char errbuf[512];
 	float *v = xmalloc((size_t)Lseen * Hseen * sizeof(*v));
 	struct plot_heat ph;
 
@@ -473,12 +462,8 @@ heat(const char *dir, const char *name, const double *sum, const char *title,
 			errx(1, "%s", errbuf);
 		free(p);
 	}
-	for (int i = 0; i < Lseen; i++)
-		free(ll[i]);
-	for (int i = 0; i < Hseen; i++)
-		free(hl[i]);
-	free(ll);
-	free(hl);
+	plot_freelabels(ll, Lseen);
+	plot_freelabels(hl, Hseen);
 	free(v);
 }
 

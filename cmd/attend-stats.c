@@ -490,33 +490,13 @@ rows(FILE *fp, size_t s, int l0, int l1, int wide)
 		}
 }
 
-static char **
-numlabels(int n)
-{
-	char **v = xmalloc((size_t)n * sizeof(*v));
-
-	for (int i = 0; i < n; i++) {
-		v[i] = xmalloc(16);
-		snprintf(v[i], 16, "%d", i + 1);
-	}
-	return v;
-}
-
-static void
-freelabels(char **v, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* A heat map of v (rows, Hseen) to dir/name.png and .svg. */
 static void
 heat(const char *dir, const char *name, const float *v, int rows,
     char *const *rlab, const char *title, const char *ylab)
 {
 	static const char *const sfx[] = { ".png", ".svg" };
-	char **hl = numlabels(Hseen), errbuf[512];
+	char **hl = plot_numlabels(Hseen), errbuf[512];
 	struct plot_heat ph;
 
 	memset(&ph, 0, sizeof(ph));
@@ -538,14 +518,14 @@ heat(const char *dir, const char *name, const float *v, int rows,
 			errx(1, "%s", errbuf);
 		free(p);
 	}
-	freelabels(hl, Hseen);
+	plot_freelabels(hl, Hseen);
 }
 
 static void
 output(const char *dir, int clslayer)
 {
 	size_t nper = S_TO + nclass;	/* statistics over every layer */
-	char **ll = numlabels(Lseen), **fl, title[64];
+	char **ll = plot_numlabels(Lseen), **fl, title[64];
 	float *v, *fv;
 
 	/* the combined table on stdout */
@@ -556,7 +536,7 @@ output(const char *dir, int clslayer)
 		else
 			rows(stdout, s, clslayer - 1, clslayer, 1);
 	if (dir == NULL) {
-		freelabels(ll, Lseen);
+		plot_freelabels(ll, Lseen);
 		return;
 	}
 
@@ -593,7 +573,7 @@ output(const char *dir, int clslayer)
 	free(fl);
 	free(fv);
 	free(v);
-	freelabels(ll, Lseen);
+	plot_freelabels(ll, Lseen);
 }
 
 /* ---- options ---- */

@@ -66,15 +66,6 @@ isfile(const char *path)
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-static char *
-join(const char *dir, const char *name)
-{
-	char *p = xmalloc(strlen(dir) + strlen(name) + 2);
-
-	sprintf(p, "%s/%s", dir, name);
-	return p;
-}
-
 static int
 tfopen(struct tfile *tf, const char *path)
 {
@@ -364,7 +355,7 @@ check_config(struct check *k)
 static void
 check_weights(struct check *k)
 {
-	char e[1024], nm[256], *binp = join(k->dir, "pytorch_model.bin");
+	char e[1024], nm[256], *binp = pathjoin(k->dir, "pytorch_model.bin");
 	int nl;
 
 	if (tfile_opendir(&k->tf, k->dir, e, sizeof(e)) == -1)
@@ -570,7 +561,7 @@ check_vocab(const struct check *k)
 		tok_close(&tk);
 		return;
 	}
-	vp = join(k->dir, "vocab.txt");
+	vp = pathjoin(k->dir, "vocab.txt");
 	if ((nv = vocab(vp, &caps, &why)) == -1) {
 		bad("%s: %s", vp, why);
 		free(vp);
@@ -619,7 +610,7 @@ cmd_check(int argc, char *argv[])
 		usage();
 	memset(&k, 0, sizeof(k));
 	k.dir = argv[0];
-	k.cfgp = join(k.dir, "config.json");
+	k.cfgp = pathjoin(k.dir, "config.json");
 	check_config(&k);
 	check_weights(&k);
 	k.used = xcalloc(k.tf.n ? k.tf.n : 1, 1);
@@ -693,7 +684,7 @@ cmd_convert(int argc, char *argv[])
 	free(ro);
 	if (!same && stw_copymeta(dir, out, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
-	path = join(out, "model.safetensors");
+	path = pathjoin(out, "model.safetensors");
 	if (tfile_write(path, tf.e, tf.n, dtype, force, e, sizeof(e)) == -1)
 		errx(1, "%s", e);
 	free(path);

@@ -520,27 +520,29 @@ readmoments(struct pretrain *p, const char *dir)
 
 /* ---- progress ---- */
 
+/* util.h's progress, and the loss and accuracy since the last line */
 struct prog {
-	int	 on, tty;
-	double	 start, last, loss;
-	long	 nloss, hit, nmask, tok;
+	struct progress	 pg;		/* done, total: steps of this run */
+	double		 loss;
+	long		 nloss, hit, nmask, tok;
 };
 
 static void
-prog_line(struct prog *g, long step, long steps, long step0, int done)
+prog_line(struct prog *g, long step, long steps, long step0)
 {
-	double t = now(), el = t - g->start;
-	double left = step > step0 ? el / (step - step0) * (steps - step) : 0;
+	struct progress *pg = &g->pg;
+	double el = now() - pg->start;
+	char left[32];
 
-	if (!g->on || (!done && t - g->last < 0.5))
+	pg->done = (size_t)(step - step0);
+	if (!pg->on || (step < steps && !progress_due(pg)))
 		return;
-	g->last = t;
-	fprintf(stderr, "%spretrain: step %ld/%ld, loss %.4f, masked acc "
-	    "%.4f, %.0f tokens/s, %ld:%02ld left%s", g->tty ? "\r" : "",
-	    step, steps, g->nloss ? g->loss / g->nloss : 0.0,
-	    g->nmask ? (double)g->hit / g->nmask : 0.0,
-	    el > 0 ? g->tok / el : 0.0, (long)left / 60, (long)left % 60,
-	    g->tty && !done ? "\033[K" : "\n");
+	progress_say(pg, "step %ld/%ld, loss %.4f, masked acc %.4f, %.0f "
+	    "tokens/s, %s left", step, steps, g->nloss ? g->loss / g->nloss :
+	    0.0, g->nmask ? (double)g->hit / g->nmask : 0.0,
+	    el > 0 ? g->tok / el : 0.0, progress_left(pg, left, sizeof(left)));
+	if (step == steps && pg->tty)
+		fputc('\n', stderr);	/* the last line stays */
 	g->loss = 0;
 	g->nloss = g->hit = g->nmask = 0;
 }
@@ -803,9 +805,7 @@ main(int argc, char *argv[])
 	bb.pos = xcalloc(hp.T, sizeof(int));
 	bb.wstart = xcalloc(hp.T, sizeof(int));
 
-	g.on = isatty(2) || verbose;
-	g.tty = isatty(2);
-	g.start = g.last = now();
+	progress_init(&g.pg, "steps", (size_t)(hp.steps - step0), verbose);
 	for (long s = step0; s < hp.steps; s++) {
 		mkbatch(&bb, &c, &hp, &v, mk, s);
 		pt_forward(&p, &bb.pb, 1);
@@ -824,7 +824,7 @@ main(int argc, char *argv[])
 			    "help", s + 1, p.loss);
 		if ((s + 1) % hp.every == 0 || s + 1 == hp.steps)
 			checkpoint(&p, &hp, &c, out, stage);
-		prog_line(&g, s + 1, hp.steps, step0, s + 1 == hp.steps);
+		prog_line(&g, s + 1, hp.steps, step0);
 	}
 	free(bb.T);
 	free(bb.nsp);

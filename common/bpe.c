@@ -38,15 +38,6 @@ struct strtab {
 	size_t	  mask;
 };
 
-/* FNV-1a (util.h), its high bits folded into the low ones */
-static uint64_t
-hash(const void *p, size_t n)
-{
-	uint64_t h = fnv1a(FNV1A_BASIS, p, n);
-
-	return h ^ (h >> 29);
-}
-
 static int
 st_find(const struct strtab *t, const char *s, size_t n)
 {
@@ -54,7 +45,7 @@ st_find(const struct strtab *t, const char *s, size_t n)
 
 	if (t->slot == NULL)
 		return -1;
-	h = hash(s, n);
+	h = fnv1a_fold(s, n);
 	for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
 		int k = t->slot[i].k - 1;
 		if (k < 0)
@@ -74,7 +65,7 @@ st_grow(struct strtab *t)
 	t->slot = xcalloc(size, sizeof(*t->slot));
 	t->mask = size - 1;
 	for (int k = 0; k < t->n; k++) {
-		uint64_t h = hash(t->s[k], t->len[k]);
+		uint64_t h = fnv1a_fold(t->s[k], t->len[k]);
 		size_t i = h & t->mask;
 		while (t->slot[i].k != 0)
 			i = (i + 1) & t->mask;
@@ -102,7 +93,7 @@ st_add(struct strtab *t, const char *s, size_t n)
 	k = t->n++;
 	t->s[k] = xstrndup(s, n);
 	t->len[k] = n;
-	uint64_t h = hash(s, n);
+	uint64_t h = fnv1a_fold(s, n);
 	for (i = h & t->mask; t->slot[i].k != 0; i = (i + 1) & t->mask)
 		;
 	t->slot[i].k = k + 1;
@@ -190,7 +181,7 @@ mfind(const struct bpe *b, int x, int y, int *res)
 
 	if (b->mkey == NULL)
 		return -1;
-	for (size_t i = hash(&k, 8) & b->mmask;; i = (i + 1) & b->mmask) {
+	for (size_t i = fnv1a_fold(&k, 8) & b->mmask;; i = (i + 1) & b->mmask) {
 		if (b->mkey[i] == 0)
 			return -1;
 		if (b->mkey[i] == k) {
@@ -218,8 +209,8 @@ madd(struct bpe *b, int x, int y, int rank, int res)
 		for (size_t j = 0; j < osize; j++) {
 			if (ok[j] == 0)
 				continue;
-			for (i = hash(&ok[j], 8) & b->mmask; b->mkey[i] != 0;
-			    i = (i + 1) & b->mmask)
+			for (i = fnv1a_fold(&ok[j], 8) & b->mmask;
+			    b->mkey[i] != 0; i = (i + 1) & b->mmask)
 				;
 			b->mkey[i] = ok[j];
 			b->mrank[i] = orank[j];
@@ -229,8 +220,8 @@ madd(struct bpe *b, int x, int y, int rank, int res)
 		free(orank);
 		free(ores);
 	}
-	for (i = hash(&k, 8) & b->mmask; b->mkey[i] != 0 && b->mkey[i] != k;
-	    i = (i + 1) & b->mmask)
+	for (i = fnv1a_fold(&k, 8) & b->mmask;
+	    b->mkey[i] != 0 && b->mkey[i] != k; i = (i + 1) & b->mmask)
 		;
 	if (b->mkey[i] == 0)
 		b->nmerge++;

@@ -906,6 +906,24 @@ plot_bars(const char *path, const struct plot_bars *b, double w, double hgt,
 	return plot_close(p, err, errlen);
 }
 
+char **
+plot_numlabels(int n)
+{
+	char **v = xmalloc((size_t)n * sizeof(*v));
+
+	for (int i = 0; i < n; i++)
+		v[i] = xasprintf("%d", i + 1);
+	return v;
+}
+
+void
+plot_freelabels(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 /*
  * Under LeakSanitizer (make SAN=1): fontconfig, which cairo loads fonts
  * through, keeps its caches until the process ends; not our leaks.

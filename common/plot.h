@@ -98,6 +98,10 @@ int	plot_sheet(const char *path, const struct plot_heat *panel, int n,
 	    int ncols, double px, const char *title, char *err,
 	    size_t errlen);
 
+/* Labels "1" to "n" (layers, heads), xmalloc'd; and their release. */
+char	**plot_numlabels(int n);
+void	plot_freelabels(char **v, int n);
+
 /*
  * Stacked bars: bar i (one per layer, per task, ...) stacks v[i * nseries
  * + j] for series j (one per pattern) in plot_qual(j), with a legend.

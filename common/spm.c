@@ -340,21 +340,13 @@ parse_normalizer(struct spm *m, const unsigned char *d, size_t len,
 
 /* ---- hash of the control, unknown and byte pieces ---- */
 
-/* FNV-1a (util.h), its high bits folded into the low ones */
-static uint64_t
-hash(const void *p, size_t n)
-{
-	uint64_t h = fnv1a(FNV1A_BASIS, p, n);
-
-	return h ^ (h >> 31);
-}
-
 static int
 rfind(const struct spm *m, const char *s, size_t len)
 {
 	if (m->rslot == NULL)
 		return -1;
-	for (size_t i = hash(s, len) & m->rmask;; i = (i + 1) & m->rmask) {
+	for (size_t i = fnv1a_fold(s, len) & m->rmask;;
+	    i = (i + 1) & m->rmask) {
 		int k = m->rslot[i] - 1;
 		if (k < 0)
 			return -1;
@@ -371,7 +363,7 @@ radd(struct spm *m, int id)
 
 	if (rfind(m, m->piece[id], m->plen[id]) >= 0)
 		return -1;
-	for (i = hash(m->piece[id], m->plen[id]) & m->rmask; m->rslot[i];
+	for (i = fnv1a_fold(m->piece[id], m->plen[id]) & m->rmask; m->rslot[i];
 	    i = (i + 1) & m->rmask)
 		;
 	m->rslot[i] = id + 1;

@@ -89,6 +89,15 @@ fnv1a(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* FNV-1a of n bytes, its high half folded into the low: for hash tables */
+static inline uint64_t
+fnv1a_fold(const void *p, size_t n)
+{
+	uint64_t h = fnv1a(FNV1A_BASIS, p, n);
+
+	return h ^ (h >> 32);
+}
+
 uint64_t	fnv1a_str(const char *s);
 uint64_t	splitmix64(uint64_t *state);
 
