@@ -739,7 +739,7 @@ main(int argc, char *argv[])
 		hp.warmup = hp.steps / 10;
 	if (hp.every == 0)
 		hp.every = hp.steps;
-	if (!eval && mkdir(out, 0777) == -1 && errno != EEXIST)
+	if (!eval && mkdirp(out) == -1)
 		err(1, "%s", out);
 
 	if (wp_load(&v, vocab, e, sizeof(e)) == -1)
