@@ -352,37 +352,6 @@ split2(const char *s, size_t n, const char **t, size_t *tl)
 	return k;
 }
 
-static char *
-slurp(const char *path, size_t *len, char *err, size_t errlen)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0, k;
-
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	do {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 65536 * 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		k = fread(buf + n, 1, cap - n - 1, fp);
-		n += k;
-	} while (k > 0);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 struct bpe *
 bpe_load(const char *vocab, const char *merges, char *err, size_t errlen)
 {

@@ -796,30 +796,12 @@ spm_load_proto(const void *buf, size_t len, const char *what, char *err,
 struct spm *
 spm_load(const char *path, char *err, size_t errlen)
 {
-	const char *why;
-	FILE *fp = fopen_reg(path, &why);
-	unsigned char *buf = NULL;
-	size_t n = 0, cap = 0, k;
+	size_t n;
+	char *buf = slurp(path, &n, err, errlen);
 	struct spm *m;
 
-	if (fp == NULL) {
-		snprintf(err, errlen, "%s: %s", path, why);
+	if (buf == NULL)
 		return NULL;
-	}
-	do {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 1 << 20;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n += k = fread(buf + n, 1, cap - n, fp);
-	} while (k > 0);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
 	m = spm_load_proto(buf, n, path, err, errlen);
 	free(buf);
 	return m;

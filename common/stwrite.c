@@ -23,24 +23,6 @@
 #include "tensor.h"
 #include "util.h"
 
-/* An xmalloc'd string made like printf's. */
-static char *
-fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(NULL, 0, f, ap);
-	va_end(ap);
-	s = xmalloc((size_t)n + 1);
-	va_start(ap, f);
-	vsnprintf(s, (size_t)n + 1, f, ap);
-	va_end(ap);
-	return s;
-}
-
 /* The permissions the umask leaves of mode. */
 static mode_t
 masked(mode_t mode)
@@ -72,7 +54,7 @@ tensors(const struct bert *m, size_t *np)
 	v = xcalloc(n, sizeof(*v));
 	model_it_init(&it, &m->cfg, groups);
 	for (n = 0; model_it_next(&it); n++) {
-		v[n].name = fmt("%s%s", model_prefix(&it), it.name);
+		v[n].name = xasprintf("%s%s", model_prefix(&it), it.name);
 		v[n].dtype = DT_F32;
 		v[n].ndim = it.ndim;
 		for (int d = 0; d < it.ndim; d++)
@@ -82,34 +64,6 @@ tensors(const struct bert *m, size_t *np)
 	}
 	*np = n;
 	return v;
-}
-
-/* Read a whole small file; NULL when it cannot be read. */
-static char *
-slurp(const char *path, size_t *lenp)
-{
-	FILE *fp;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, r;
-
-	if ((fp = fopen(path, "rb")) == NULL)
-		return NULL;
-	do {
-		if (len + 4096 > cap)
-			buf = xreallocarray(buf, cap = 2 * cap + 8192, 1);
-		r = fread(buf + len, 1, cap - len - 1, fp);
-		len += r;
-	} while (r > 0);
-	if (ferror(fp)) {
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
-	buf[len] = '\0';
-	if (lenp)
-		*lenp = len;
-	return buf;
 }
 
 static int
@@ -153,7 +107,7 @@ write_config(const struct bert *m, const char *srcdir, const char *dir,
 
 	if (srcdir) {
 		snprintf(path, sizeof(path), "%s/config.json", srcdir);
-		src = slurp(path, NULL);
+		src = slurp(path, NULL, NULL, 0);
 	}
 	if (src && (c = cJSON_Parse(src)) != NULL && !cJSON_IsObject(c)) {
 		cJSON_Delete(c);
@@ -254,12 +208,12 @@ copyfiles(const char *srcdir, const char *dir, const char *const *names,
 		size_t len;
 		int r;
 
-		path = fmt("%s/%s", srcdir, names[i]);
-		data = slurp(path, &len);
+		path = xasprintf("%s/%s", srcdir, names[i]);
+		data = slurp(path, &len, NULL, 0);
 		free(path);
 		if (data == NULL)
 			continue;
-		path = fmt("%s/%s", dir, names[i]);
+		path = xasprintf("%s/%s", dir, names[i]);
 		r = writefile(path, data, len, err, errlen);
 		free(path);
 		free(data);
@@ -325,7 +279,7 @@ replaceable(const char *t, char *err, size_t errlen)
 		any = 1;
 		if (strcmp(de->d_name, "config.json") == 0)
 			cfg = 1;
-		p = fmt("%s/%s", t, de->d_name);
+		p = xasprintf("%s/%s", t, de->d_name);
 		if (other == NULL && (lstat(p, &st) == -1 ||
 		    !S_ISREG(st.st_mode)))
 			other = xstrdup(de->d_name);
@@ -362,7 +316,7 @@ removedir(const char *d, char *err, size_t errlen)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		p = fmt("%s/%s", d, de->d_name);
+		p = xasprintf("%s/%s", d, de->d_name);
 		if (unlink(p) == -1 && r == 0)
 			r = errf(err, errlen, "%s: %s", p, strerror(errno));
 		free(p);
@@ -389,7 +343,7 @@ syncdir(const char *d)
 static char *
 besidedir(const char *parent, const char *base, const char *what)
 {
-	char *p = fmt("%s/.%.200s.%s-XXXXXX", parent, base, what);
+	char *p = xasprintf("%s/.%.200s.%s-XXXXXX", parent, base, what);
 
 	if (mkdtemp(p) == NULL) {
 		free(p);
@@ -573,7 +527,7 @@ stw_write(const struct bert *m, const char *srcdir, const char *dir,
 	if ((r = write_config(m, srcdir, tmp, err, errlen)) == -1)
 		goto bad;
 	v = tensors(m, &n);
-	path = fmt("%s/model.safetensors", tmp);
+	path = xasprintf("%s/model.safetensors", tmp);
 	r = tfile_write(path, v, n, -1, 1, err, errlen);
 	free(path);
 	for (size_t i = 0; i < n; i++)

@@ -2575,7 +2575,7 @@ openone(struct tfile *tf, const char *path, char *err, size_t errlen)
 
 /* The text of a small file, NUL-terminated; NULL with err set. */
 static char *
-slurp(const char *path, size_t max, char *err, size_t errlen)
+indextext(const char *path, size_t max, char *err, size_t errlen)
 {
 	struct tfile tf;
 	char *s;
@@ -2614,7 +2614,7 @@ openindex(struct tfile *tf, const char *path, char *err, size_t errlen)
 
 	memset(tf, 0, sizeof(*tf));
 	tf->path = xstrdup(path);
-	if ((text = slurp(path, (size_t)1 << 26, err, errlen)) == NULL)
+	if ((text = indextext(path, (size_t)1 << 26, err, errlen)) == NULL)
 		goto out;
 	j = cJSON_Parse(text);
 	free(text);

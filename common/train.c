@@ -62,7 +62,7 @@ train_keep(uint64_t key, size_t i, float p)
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* the masks in AVX-512 (HEADCOUNT_NOAVX2: scalar, for tests) */
+/* the masks and AdamW in AVX-512 (HEADCOUNT_NOAVX2: scalar, for tests) */
 static int
 wide512(void)
 {
@@ -643,18 +643,6 @@ adamw_512(float *w, const float *g, float *m, float *v, size_t n, float gs,
 	return i;
 }
 
-static int
-have512(void)
-{
-	static int ok = -1;
-
-	if (ok == -1) {
-		__builtin_cpu_init();
-		ok = __builtin_cpu_supports("avx512f") &&
-		    getenv("HEADCOUNT_NOAVX2") == NULL;
-	}
-	return ok;
-}
 #endif
 
 static void
@@ -670,7 +658,7 @@ adamw_task(void *arg, int k)
 	float decay = te->decay ? 1.0f - p->lr * p->wd : 1.0f;
 
 #if defined(__x86_64__)
-	if (have512())
+	if (wide512())
 		i = adamw_512(w, g, m, v, n, t->gscale, decay, p->step,
 		    p->rbc2);
 #endif

@@ -176,6 +176,38 @@ fopen_reg(const char *path, const char **why)
 	return fp;
 }
 
+char *
+slurp(const char *path, size_t *len, char *err, size_t errlen)
+{
+	const char *why;
+	FILE *fp = fopen_reg(path, &why);
+	char *buf = NULL;
+	size_t n = 0, cap = 0, k;
+
+	if (fp == NULL) {
+		errf(err, errlen, "%s: %s", path, why);
+		return NULL;
+	}
+	do {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 1 << 17;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n += k = fread(buf + n, 1, cap - n - 1, fp);
+	} while (k > 0);
+	if (ferror(fp)) {
+		errf(err, errlen, "%s: %s", path, strerror(errno));
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
 int
 parse_long(const char *s, long lo, long hi, long *v)
 {

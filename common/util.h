@@ -49,6 +49,13 @@ int	mkdirp(const char *dir);
 FILE	*fopen_reg(const char *path, const char **why);
 
 /*
+ * The whole regular file at path (fopen_reg: a FIFO or a directory is
+ * refused, never waited on), xmalloc'd and NUL-terminated, its length in
+ * *len when len is not NULL; or NULL with "path: why" in err.
+ */
+char	*slurp(const char *path, size_t *len, char *err, size_t errlen);
+
+/*
  * Parse a whole decimal number into *v; return 0, or -1 when s is empty,
  * has trailing junk or is outside [lo, hi].
  */

@@ -125,6 +125,11 @@ PT="-L 2 -C 32 -H 2 -T 48 -B 8 --seed 3"
 	    END { exit !(NR == 2 && b > a + 0.05) }' "$D/acc"
 }
 
+@test "pretrain: -o makes the directory and its parents" {
+	pretrain -o "$D/deep/a/b" -v "$V" $PT --steps 2 "$D/s.tok"
+	[ -s "$D/deep/a/b/ckpt-2/model.safetensors" ]
+}
+
 @test "pretrain: --resume refuses a corrupt or mismatched state" {
 	[ -d "$D/r/ckpt-20" ] || skip "needs the run above"
 	cp -r "$D/r/ckpt-20" "$D/bad"
