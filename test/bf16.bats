@@ -109,3 +109,12 @@ need_bf16() {
 	HEADCOUNT_NOBF16=1 encode -m "$SAMPLES/tiny-cls" --precision f32 \
 	    "$SAMPLES/tiny-cls/dev.mp" | cmp - "$W/d"
 }
+
+@test "bf16: bf16err.sh gives encode.1's figures for tiny-cls" {
+	need_bf16
+	need_numpy
+	run -0 sh "$TOP/test/bf16err.sh" "$SAMPLES/tiny-cls" \
+	    "$SAMPLES/tiny-cls/dev.mp"
+	[ "$output" = "records 24  attention 0.015  logits 0.0089  predictions changed 0  patterns changed 0 of 96" ]
+	run -2 sh "$TOP/test/bf16err.sh" "$SAMPLES/tiny-cls"
+}
