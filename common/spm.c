@@ -111,26 +111,32 @@ struct vbest {
  * many; for unigram with the gap and magnitude that say when they hold.
  */
 #define CACHEN	(1 << 17)
+#define CACHEB	(1 << 26)	/* bytes of entries */
 struct went {
-	uint64_t hash;
-	uint32_t kbeg, klen;	/* the word in kpool */
-	uint32_t rbeg, rn;	/* its segments in rpool */
 	double	 gap, vmax;
+	uint32_t klen;		/* the word, after the entry */
+	uint32_t rn;		/* its segments, after the word */
 };
 
+/*
+ * An entry is a went, the word padded to 8 bytes, then its segments, all
+ * in one pool: a word found costs its slot and its entry, two lines of
+ * memory where four arrays cost four.
+ */
 struct wcache {
 	struct wslot {
-		uint32_t k;	/* entry + 1; 0 empty */
+		uint32_t off;	/* the entry's offset / 8 + 1; 0 empty */
 		uint32_t tag;	/* the high half of its hash */
 	}	 *slot;
 	size_t	  mask;
-	struct went *e;
-	size_t	  n;
-	char	 *kpool;
-	size_t	  nk, kcap;
-	struct seg *rpool;	/* beg relative to the word */
-	size_t	  nr, rcap;
+	size_t	  n;		/* entries */
+	uint64_t *pool;		/* 8-byte units */
+	size_t	  np, pcap;
 };
+
+#define WKEY(e)		((const char *)((e) + 1))
+#define WSEGS(e)	((const struct seg *)((const char *)((e) + 1) + \
+			    (((e)->klen + 7) & ~7u)))
 
 struct spm {
 	/* the pieces by id */
@@ -811,9 +817,7 @@ static void
 wc_free(struct wcache *c)
 {
 	free(c->slot);
-	free(c->e);
-	free(c->kpool);
-	free(c->rpool);
+	free(c->pool);
 }
 
 void
@@ -1159,9 +1163,13 @@ wc_reset(struct wcache *c)
 	free(c->slot);
 	c->mask = 4095;
 	c->slot = xcalloc(c->mask + 1, sizeof(*c->slot));
-	if (c->e == NULL)
-		c->e = xcalloc(CACHEN, sizeof(*c->e));
-	c->n = c->nk = c->nr = 0;
+	c->n = c->np = 0;
+}
+
+static struct went *
+wc_entry(const struct wcache *c, uint32_t off)
+{
+	return (struct went *)(c->pool + off - 1);
 }
 
 /* Twice the slots, for at most half of them used. */
@@ -1173,71 +1181,91 @@ wc_grow(struct wcache *c)
 	free(c->slot);
 	c->slot = xcalloc(n, sizeof(*c->slot));
 	c->mask = n - 1;
-	for (size_t k = 0; k < c->n; k++) {
-		size_t i = c->e[k].hash & c->mask;
-		while (c->slot[i].k)
+	for (size_t o = 0; o < c->np;) {
+		const struct went *e = (const struct went *)(c->pool + o);
+		uint64_t h = whash(WKEY(e), e->klen);
+		size_t i = h & c->mask;
+		while (c->slot[i].off)
 			i = (i + 1) & c->mask;
-		c->slot[i].k = k + 1;
-		c->slot[i].tag = c->e[k].hash >> 32;
+		c->slot[i].off = o + 1;
+		c->slot[i].tag = h >> 32;
+		o += sizeof(*e) / 8 + (e->klen + 7) / 8 +
+		    (e->rn * sizeof(struct seg) + 7) / 8;
 	}
 }
 
+/* Do w and v, n bytes each, hold the same bytes? */
+static int
+sameword(const char *w, const char *v, size_t n)
+{
+	uint64_t x, y;
+
+	for (; n >= 8; n -= 8, w += 8, v += 8) {
+		memcpy(&x, w, 8);
+		memcpy(&y, v, 8);
+		if (x != y)
+			return 0;
+	}
+	for (; n > 0; n--)
+		if (*w++ != *v++)
+			return 0;
+	return 1;
+}
+
 /*
- * The entry of word w[0..n), or -1 with *slot where wc_add() puts it (the
- * cache starts again first when it is full).
+ * The entry of word w[0..n), or NULL with *slot and *hash for wc_add()
+ * (the cache starts again first when it is full).
  */
-static int32_t
-wc_find(struct wcache *c, const char *w, size_t n, size_t *slot)
+static const struct went *
+wc_find(struct wcache *c, const char *w, size_t n, size_t *slot,
+    uint64_t *hash)
 {
 	uint64_t h = whash(w, n);
 	size_t i;
 
-	if (c->slot == NULL || c->n == CACHEN || c->nk > (1 << 24) ||
-	    c->nr > (1 << 24))
+	if (c->slot == NULL || c->n == CACHEN || c->np > CACHEB / 8)
 		wc_reset(c);
 	else if (c->n * 2 >= c->mask)
 		wc_grow(c);
-	for (i = h & c->mask; c->slot[i].k; i = (i + 1) & c->mask) {
-		uint32_t k = c->slot[i].k - 1;
-		if (c->slot[i].tag == (uint32_t)(h >> 32) &&
-		    c->e[k].klen == n &&
-		    memcmp(c->kpool + c->e[k].kbeg, w, n) == 0)
-			return k;
+	for (i = h & c->mask; c->slot[i].off; i = (i + 1) & c->mask) {
+		const struct went *e;
+		if (c->slot[i].tag != (uint32_t)(h >> 32))
+			continue;
+		e = wc_entry(c, c->slot[i].off);
+		if (e->klen == n && sameword(WKEY(e), w, n))
+			return e;
 	}
 	*slot = i;
-	return -1;
+	*hash = h;
+	return NULL;
 }
 
 /* Add word w[0..n) at slot, with its segments r[0..nr) (beg relative). */
-static int32_t
-wc_add(struct wcache *c, const char *w, size_t n, size_t slot,
+static const struct went *
+wc_add(struct wcache *c, const char *w, size_t n, size_t slot, uint64_t h,
     const struct seg *r, size_t nr, double gap, double vmax)
 {
-	uint32_t k = c->n++;
-	struct went *e = &c->e[k];
+	size_t units = sizeof(struct went) / 8 + (n + 7) / 8 +
+	    (nr * sizeof(*r) + 7) / 8;
+	struct went *e;
 
-	if (c->nk + n > c->kcap) {
-		c->kcap = (c->nk + n) * 2;
-		c->kpool = xreallocarray(c->kpool, c->kcap, 1);
+	if (c->np + units > c->pcap) {
+		c->pcap = (c->np + units) * 2;
+		c->pool = xreallocarray(c->pool, c->pcap, 8);
 	}
-	if (c->nr + nr > c->rcap) {
-		c->rcap = (c->nr + nr) * 2;
-		c->rpool = xreallocarray(c->rpool, c->rcap, sizeof(struct seg));
-	}
-	e->hash = whash(w, n);
-	e->kbeg = c->nk;
-	e->klen = n;
-	memcpy(c->kpool + c->nk, w, n);
-	c->nk += n;
-	e->rbeg = c->nr;
-	e->rn = nr;
-	memcpy(c->rpool + c->nr, r, nr * sizeof(*r));
-	c->nr += nr;
+	e = (struct went *)(c->pool + c->np);
+	memset(e, 0, units * 8);
 	e->gap = gap;
 	e->vmax = vmax;
-	c->slot[slot].k = k + 1;
-	c->slot[slot].tag = e->hash >> 32;
-	return k;
+	e->klen = n;
+	e->rn = nr;
+	memcpy((char *)(e + 1), w, n);
+	memcpy((void *)WSEGS(e), r, nr * sizeof(*r));
+	c->slot[slot].off = c->np + 1;
+	c->slot[slot].tag = h >> 32;
+	c->np += units;
+	c->n++;
+	return e;
 }
 
 static void
@@ -1444,33 +1472,35 @@ unigram_word(struct spm *m, const char *t, size_t p, size_t q, float b0)
 {
 	struct wcache *c = &m->wc;
 	size_t slot = 0, first, n = q - p;
-	int32_t k;
+	uint64_t h = 0;
+	const struct went *e;
+	const struct seg *s;
 	float v = b0;
 
 	if (n > 256)
 		return viterbi(m, t, p, q, b0);
-	if ((k = wc_find(c, t + p, n, &slot)) < 0) {
+	if ((e = wc_find(c, t + p, n, &slot, &h)) == NULL) {
 		double gap, vmax;
 		first = m->nres;
 		viterbi_exact(m, t, p, q, &gap, &vmax);
-		k = wc_add(c, t + p, n, slot, m->res + first,
+		e = wc_add(c, t + p, n, slot, h, m->res + first,
 		    m->nres - first, gap, vmax);
 		m->nres = first;
 	}
-	if (!(c->e[k].gap > (double)(n + 3) * ((double)fabsf(b0) +
-	    c->e[k].vmax) * 0x1p-22))
+	if (!(e->gap > (double)(n + 3) * ((double)fabsf(b0) + e->vmax) *
+	    0x1p-22))
 		return viterbi(m, t, p, q, b0);
-	for (uint32_t j = 0; j < c->e[k].rn; j++) {
-		const struct seg *s = &c->rpool[c->e[k].rbeg + j];
-		int id = s->id;
+	s = WSEGS(e);
+	for (uint32_t j = 0; j < e->rn; j++) {
+		int id = s[j].id;
 		if (id == m->unk)
 			v = m->unksc + v;	/* never a piece of the trie */
 		else if (m->type[id] == P_USER)
-			v = (float)((double)((float)(int64_t)s->len *
+			v = (float)((double)((float)(int64_t)s[j].len *
 			    m->maxsc) - 0.1 + (double)v);
 		else
 			v = (float)((double)m->score[id] + (double)v);
-		res_push(m, p + s->beg, s->len, id);
+		res_push(m, p + s[j].beg, s[j].len, id);
 	}
 	return v;
 }
@@ -1669,20 +1699,21 @@ bpe_word(struct spm *m, const char *t, size_t b, size_t e)
 {
 	struct wcache *c = &m->wc;
 	size_t slot = 0, first = m->nres;
-	int32_t k;
+	uint64_t h = 0;
+	const struct went *w;
+	const struct seg *s;
 
-	if ((k = wc_find(c, t + b, e - b, &slot)) < 0) {
+	if ((w = wc_find(c, t + b, e - b, &slot, &h)) == NULL) {
 		bpe(m, t, b, e);
 		for (size_t j = first; j < m->nres; j++)
 			m->res[j].beg -= b;
-		k = wc_add(c, t + b, e - b, slot, m->res + first,
+		w = wc_add(c, t + b, e - b, slot, h, m->res + first,
 		    m->nres - first, 0, 0);
 		m->nres = first;
 	}
-	for (uint32_t j = 0; j < c->e[k].rn; j++) {
-		const struct seg *s = &c->rpool[c->e[k].rbeg + j];
-		res_push(m, b + s->beg, s->len, s->id);
-	}
+	s = WSEGS(w);
+	for (uint32_t j = 0; j < w->rn; j++)
+		res_push(m, b + s[j].beg, s[j].len, s[j].id);
 }
 
 /* BPE over t[0..n): word by word from the cache when that is exact. */
