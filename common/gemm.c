@@ -90,6 +90,14 @@ kern512(int kc, const float *a0, const float *a1, const float *b0,
 {
 	__m512 s[2 * MR][2], w0, w1 = _mm512_setzero_ps(), x;
 
+	/* c's lines, read at the end, on their way meanwhile */
+#pragma GCC unroll 12
+	for (int r = 0; r < R; r++) {
+		_mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+		if (P == 2)
+			_mm_prefetch((const char *)(c + r * ldc + NR),
+			    _MM_HINT_T0);
+	}
 	w0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
 	if (P == 2)
 		w1 = init ? _mm512_loadu_ps(init + NR) : _mm512_setzero_ps();

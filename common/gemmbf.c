@@ -40,6 +40,12 @@ kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
 	__m512 s0[MR], s1[MR], b0, b1;
 	__m512bh w0, w1, x;
 
+	/* c's lines, read at the end, on their way meanwhile */
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++) {
+		_mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + r * ldc + 16), _MM_HINT_T0);
+	}
 	b0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
 	b1 = init ? _mm512_loadu_ps(init + 16) : _mm512_setzero_ps();
 #pragma GCC unroll 12
