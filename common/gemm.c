@@ -199,15 +199,21 @@ panel8(float *p, const float *w, size_t lw, int in8, float s)
  * a (kc, MR) = the first kc inputs of MR rows of x, lx floats apart, 8
  * inputs at a time by an 8 x 8 transposition (two rows of zeros); each
  * store of 8 floats writes 2 past its input, which the next store (or
- * the next tile, or the slack after the last) takes.
+ * the next tile, or the slack after the last) takes.  The next tile's
+ * rows (nx, NULL for none) are fetched meanwhile: rows lx apart are
+ * streams no prefetcher has met yet.
  */
 AVX2 static int
-tile8(float *a, const float *x, size_t lx, int kc)
+tile8(float *a, const float *x, size_t lx, int kc, const float *nx)
 {
 	__m256 r[8];
 	int k;
 
 	for (k = 0; k + 8 <= kc; k += 8) {
+		if (nx != NULL && k % 16 == 0)
+			for (int i = 0; i < MR; i++)
+				_mm_prefetch((const char *)(nx + i * lx + k),
+				    _MM_HINT_T0);
 		for (int i = 0; i < MR; i++)
 			r[i] = _mm256_loadu_ps(x + i * lx + k);
 		r[6] = r[7] = _mm256_setzero_ps();
@@ -270,7 +276,7 @@ cols16(float *p, const float *wt, size_t lw, int full, int in)
 }
 
 static int
-tile8(float *a, const float *x, size_t lx, int kc)
+tile8(float *a, const float *x, size_t lx, int kc, const float *nx)
 {
 	abort();	/* gemm_ok() is 0: never called */
 }
@@ -499,7 +505,8 @@ pack_tiles(float *a, const struct gemm_x *x, int n, int k0, int kc)
 			s[r] = r < m ? x->x + (size_t)(t * MR + r) * x->lx +
 			    k0 : NULL;
 		if (m == MR && level() > 0)
-			k = tile8(p, s[0], x->lx, kc);
+			k = tile8(p, s[0], x->lx, kc, t + 1 < full ?
+			    s[0] + (size_t)MR * x->lx : NULL);
 		for (p += k * MR; k < kc; k++, p += MR)
 #pragma GCC unroll 6
 			for (int r = 0; r < MR; r++)
