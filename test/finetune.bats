@@ -306,27 +306,30 @@ sums() {
 
 @test "finetune: -o naming -m is refused before training, unless -f" {
 	need_finetune
-	cp -r "$D/m" "$D/self"
-	before=$(sums "$D/self")
-	run -2 --separate-stderr finetune -v -m "$D/self" -o "$D/self/" \
+	# in a directory of its own: other tests write beside $D/m meanwhile
+	W="$BATS_TEST_TMPDIR/w"
+	mkdir "$W"
+	cp -r "$D/m" "$W/self"
+	before=$(sums "$W/self")
+	run -2 --separate-stderr finetune -v -m "$W/self" -o "$W/self/" \
 	    --random-init --epochs 200 "$D/train.mp"
 	echo "$stderr"
-	[[ $stderr == *"-o $D/self/: names the model read (-m $D/self)"* ]]
+	[[ $stderr == *"-o $W/self/: names the model read (-m $W/self)"* ]]
 	[[ $stderr == *"-f to replace it"* ]]
 	[[ $stderr != *"finetune: step"* && $stderr != *" examples, "* ]]
-	[ "$(sums "$D/self")" = "$before" ]
+	[ "$(sums "$W/self")" = "$before" ]
 	# the same directory by another name
-	ln -s self "$D/self-link"
-	run -2 --separate-stderr finetune -m "$D/self" -o "$D/self-link" \
+	ln -s self "$W/self-link"
+	run -2 --separate-stderr finetune -m "$W/self" -o "$W/self-link" \
 	    --epochs 0
 	# -f: the model is replaced by the one trained from it
-	run finetune -f -m "$D/self" -o "$D/self" $FT "$D/train.mp"
+	run finetune -f -m "$W/self" -o "$W/self" $FT "$D/train.mp"
 	[ "$status" -eq 0 ]
-	finetune -m "$D/m" -o "$D/ref" $FT "$D/train.mp"
-	cmp "$D/ref/model.safetensors" "$D/self/model.safetensors"
-	cmp "$D/ref/vocab.txt" "$D/self/vocab.txt"
-	[ "$(ls -A "$D/self")" = "$(ls -A "$D/ref")" ]
-	[ -z "$(ls -A "$D" | grep '^\.')" ]
+	finetune -m "$D/m" -o "$W/ref" $FT "$D/train.mp"
+	cmp "$W/ref/model.safetensors" "$W/self/model.safetensors"
+	cmp "$W/ref/vocab.txt" "$W/self/vocab.txt"
+	[ "$(ls -A "$W/self")" = "$(ls -A "$W/ref")" ]
+	[ -z "$(ls -A "$W" | grep '^\.')" ]
 }
 
 @test "finetune: an -o that cannot be written fails before training" {
