@@ -228,6 +228,35 @@ words12(uint32_t *a, const float *r0, const float *r1)
 	_mm512_mask_storeu_epi32(a, (1 << MR) - 1, w);
 }
 
+/*
+ * A whole tile's 8 pairs from 16 floats of each of x's MR rows (lx
+ * apart): a[k * MR + r] = the words of row r, as pairs16() makes them,
+ * by a transposition of rows 0-7 and one of rows 8-11 and four of zeros
+ * (where pairs16() stores word by word); the next tile's rows (nx, NULL
+ * for none) fetched meanwhile.
+ */
+BF16 static void
+tile16(uint32_t *a, const float *x, size_t lx, const float *nx)
+{
+	__m256i v[8], u[8];
+
+	for (int r = 0; r < 8; r++) {
+		v[r] = round16(x + r * lx, 1.0f);
+		u[r] = r < MR - 8 ? round16(x + (8 + r) * lx, 1.0f) :
+		    _mm256_setzero_si256();
+	}
+	if (nx != NULL)
+		for (int r = 0; r < MR; r++)
+			_mm_prefetch((const char *)(nx + r * lx), _MM_HINT_T0);
+	tr8(v);
+	tr8(u);
+	for (int k = 0; k < 8; k++) {
+		_mm256_storeu_si256((__m256i *)(a + k * MR), v[k]);
+		_mm_storeu_si128((__m128i *)(a + k * MR + 8),
+		    _mm256_castsi256_si128(u[k]));
+	}
+}
+
 int
 gemmbf_ok(void)
 {
@@ -264,6 +293,12 @@ fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
 
 static void
 words12(uint32_t *a, const float *r0, const float *r1)
+{
+	abort();	/* gemmbf_ok() is 0: never called */
+}
+
+static void
+tile16(uint32_t *a, const float *x, size_t lx, const float *nx)
 {
 	abort();	/* gemmbf_ok() is 0: never called */
 }
@@ -422,8 +457,18 @@ gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
 				}
 				continue;
 			}
+			/* a whole tile: its rows' pairs 8 at a time */
+			int k1 = 0;
+			if (!x->trans && t * MR + MR <= n)
+				for (; k0 + 2 * k1 + 16 <= in && k1 + 8 <= kp;
+				    k1 += 8)
+					tile16(p + k1 * MR, x->x + (size_t)t *
+					    MR * x->lx + k0 + 2 * k1, x->lx,
+					    t * MR + 2 * MR <= n ? x->x +
+					    (size_t)(t + 1) * MR * x->lx + k0 +
+					    2 * k1 : NULL);
 			for (int r = 0; r < MR; r++) {
-				int i = t * MR + r, k = 0;
+				int i = t * MR + r, k = k1;
 				const float *s = x->x + (size_t)i * x->lx + k0;
 
 				if (i >= n) {
