@@ -6,7 +6,7 @@ MANPREFIX = $(PREFIX)/share/man
 
 CC = cc
 OPT = -O2
-CFLAGS = -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter \
+CFLAGS = -std=c11 $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wno-psabi \
 	-D_GNU_SOURCE -I/usr/include/cairo -Icommon
 LDFLAGS =
 MSGPACK_LIBS = -lmsgpackc

@@ -226,8 +226,9 @@ void	bert_parallel(int n, void (*fn)(void *, int), void *arg);
  * 0.044715 x^3))), the tanh from the exp below; ACT_RELU) go the same
  * way.  bert_erf and bert_exp (x <= 0) are the functions inside them and
  * inside softmax, for tests.
- * bert_simd() names the code in use: "AVX2", or "x86-64" (any x86-64, and
- * under HEADCOUNT_NOAVX2), which gives the same bits.
+ * bert_simd() names the code in use: "AVX-512" (the element-wise functions
+ * on 16 lanes, the rest as AVX2), "AVX2", or "x86-64" (any x86-64, and
+ * under HEADCOUNT_NOAVX2), which give the same bits.
  */
 void	bert_gelu(float *x, size_t n);
 void	bert_gelu_grad(float *d, const float *x, size_t n);
