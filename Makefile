@@ -122,7 +122,8 @@ clean:
 FUZZTIME = 60
 FUZZ = $(patsubst %.c,%,$(wildcard test/fuzz/*.c))
 FUZZCC = clang
-FUZZFLAGS = -std=c11 -g -O1 -ffp-contract=off -D_GNU_SOURCE -I/usr/include/cairo -Icommon \
+FUZZFLAGS = -std=c11 -g -O1 -ffp-contract=off -D_GNU_SOURCE \
+	-I/usr/include/cairo -Icommon \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 # Debian packages that `make fuzz` needs besides (clang's libFuzzer).
 FUZZ_DEBS = clang libclang-rt-dev

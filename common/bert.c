@@ -630,14 +630,7 @@ softmax_body(float *p, int n, int T)
 #define AVX2		__attribute__((target("avx2")))
 #endif
 
-static void gelu_any(float *y, const float *x, size_t n)
-    { gelu_body(y, x, n); }
-static void gelu_grad_any(float *d, const float *x, size_t n)
-    { gelu_grad_body(d, x, n); }
-static void gelu_tanh_any(float *y, const float *x, size_t n)
-    { gelu_tanh_body(y, x, n); }
-static void gelu_tanh_grad_any(float *d, const float *x, size_t n)
-    { gelu_tanh_grad_body(d, x, n); }
+VMATH_FUNCS(any, static)
 static void softmax_any(float *p, int n, int T) { softmax_body(p, n, T); }
 static void lnorm_any(float *y, float *pre, const float *x, const float *r,
     const float *g, const float *b, int C, float eps, float *mr)
@@ -647,17 +640,8 @@ static void lnback_any(float *dx, float *dg, float *db, const float *dy,
     { lnback_body(dx, dg, db, dy, x, m, s, g, C); }
 static void softback_any(float *d, const float *p, int n, int T, float sc)
     { softback_body(d, p, n, T, sc); }
-static void erf_any(float *y, const float *x, size_t n) { map_body(y, x, n, 0); }
-static void exp_any(float *y, const float *x, size_t n) { map_body(y, x, n, 1); }
 #ifdef HAVE_AVX2
-AVX2 static void gelu_avx2(float *y, const float *x, size_t n)
-    { gelu_body(y, x, n); }
-AVX2 static void gelu_grad_avx2(float *d, const float *x, size_t n)
-    { gelu_grad_body(d, x, n); }
-AVX2 static void gelu_tanh_avx2(float *y, const float *x, size_t n)
-    { gelu_tanh_body(y, x, n); }
-AVX2 static void gelu_tanh_grad_avx2(float *d, const float *x, size_t n)
-    { gelu_tanh_grad_body(d, x, n); }
+VMATH_FUNCS(avx2, AVX2 static)
 AVX2 static void softmax_avx2(float *p, int n, int T)
     { softmax_body(p, n, T); }
 AVX2 static void lnorm_avx2(float *y, float *pre, const float *x,
@@ -670,10 +654,6 @@ AVX2 static void lnback_avx2(float *dx, float *dg, float *db, const float *dy,
 AVX2 static void softback_avx2(float *d, const float *p, int n, int T,
     float sc)
     { softback_body(d, p, n, T, sc); }
-AVX2 static void erf_avx2(float *y, const float *x, size_t n)
-    { map_body(y, x, n, 0); }
-AVX2 static void exp_avx2(float *y, const float *x, size_t n)
-    { map_body(y, x, n, 1); }
 #endif
 
 static struct {
@@ -705,18 +685,17 @@ vm_init(void)
 		/* with AVX-512, the element-wise ones on 16 lanes */
 		int w = __builtin_cpu_supports("avx512f");
 
-		vm.gelu = w ? vm512_gelu : gelu_avx2;
-		vm.gelu_grad = w ? vm512_gelu_grad : gelu_grad_avx2;
+		vm.gelu = w ? gelu_512 : gelu_avx2;
+		vm.gelu_grad = w ? gelu_grad_512 : gelu_grad_avx2;
 		vm.softmax = softmax_avx2;
 		vm.lnorm = lnorm_avx2;
 		vm.lnback = lnback_avx2;
 		vm.softback = softback_avx2;
-		vm.erf = w ? vm512_erf : erf_avx2;
-		vm.exp = w ? vm512_exp : exp_avx2;
+		vm.erf = w ? erf_512 : erf_avx2;
+		vm.exp = w ? exp_512 : exp_avx2;
 		vm.name = w ? "AVX-512" : "AVX2";
-		vm.gelu_tanh = w ? vm512_gelu_tanh : gelu_tanh_avx2;
-		vm.gelu_tanh_grad = w ? vm512_gelu_tanh_grad :
-		    gelu_tanh_grad_avx2;
+		vm.gelu_tanh = w ? gelu_tanh_512 : gelu_tanh_avx2;
+		vm.gelu_tanh_grad = w ? gelu_tanh_grad_512 : gelu_tanh_grad_avx2;
 	}
 #endif
 }

@@ -459,14 +459,17 @@ gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
 			}
 			/* a whole tile: its rows' pairs 8 at a time */
 			int k1 = 0;
-			if (!x->trans && t * MR + MR <= n)
+			if (!x->trans && t * MR + MR <= n) {
+				const float *xt = x->x + (size_t)t * MR *
+				    x->lx + k0;
+				const float *nt = t * MR + 2 * MR <= n ?
+				    xt + (size_t)MR * x->lx : NULL;
+
 				for (; k0 + 2 * k1 + 16 <= in && k1 + 8 <= kp;
 				    k1 += 8)
-					tile16(p + k1 * MR, x->x + (size_t)t *
-					    MR * x->lx + k0 + 2 * k1, x->lx,
-					    t * MR + 2 * MR <= n ? x->x +
-					    (size_t)(t + 1) * MR * x->lx + k0 +
-					    2 * k1 : NULL);
+					tile16(p + k1 * MR, xt + 2 * k1, x->lx,
+					    nt ? nt + 2 * k1 : NULL);
+			}
 			for (int r = 0; r < MR; r++) {
 				int i = t * MR + r, k = k1;
 				const float *s = x->x + (size_t)i * x->lx + k0;

@@ -1172,6 +1172,14 @@ wc_entry(const struct wcache *c, uint32_t off)
 	return (struct went *)(c->pool + off - 1);
 }
 
+/* The 8-byte units of an entry of a word of n bytes and nr segments. */
+static size_t
+wc_units(size_t n, size_t nr)
+{
+	return sizeof(struct went) / 8 + (n + 7) / 8 +
+	    (nr * sizeof(struct seg) + 7) / 8;
+}
+
 /* Twice the slots, for at most half of them used. */
 static void
 wc_grow(struct wcache *c)
@@ -1189,8 +1197,7 @@ wc_grow(struct wcache *c)
 			i = (i + 1) & c->mask;
 		c->slot[i].off = o + 1;
 		c->slot[i].tag = h >> 32;
-		o += sizeof(*e) / 8 + (e->klen + 7) / 8 +
-		    (e->rn * sizeof(struct seg) + 7) / 8;
+		o += wc_units(e->klen, e->rn);
 	}
 }
 
@@ -1245,8 +1252,7 @@ static const struct went *
 wc_add(struct wcache *c, const char *w, size_t n, size_t slot, uint64_t h,
     const struct seg *r, size_t nr, double gap, double vmax)
 {
-	size_t units = sizeof(struct went) / 8 + (n + 7) / 8 +
-	    (nr * sizeof(*r) + 7) / 8;
+	size_t units = wc_units(n, nr);
 	struct went *e;
 
 	if (c->np + units > c->pcap) {

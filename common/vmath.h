@@ -236,12 +236,31 @@ gelu_grad_body(float *d, const float *x, size_t n)
 	}
 }
 
+/*
+ * The element-wise bodies as functions named with suffix S (gelu_S,
+ * gelu_grad_S, gelu_tanh_S, gelu_tanh_grad_S, erf_S, exp_S), each
+ * declared with what follows S (storage class, target) before its type.
+ */
+#define VMATH_FUNCS(S, ...)						\
+__VA_ARGS__ void gelu_##S(float *y, const float *x, size_t n)		\
+    { gelu_body(y, x, n); }						\
+__VA_ARGS__ void gelu_grad_##S(float *d, const float *x, size_t n)	\
+    { gelu_grad_body(d, x, n); }					\
+__VA_ARGS__ void gelu_tanh_##S(float *y, const float *x, size_t n)	\
+    { gelu_tanh_body(y, x, n); }					\
+__VA_ARGS__ void gelu_tanh_grad_##S(float *d, const float *x, size_t n) \
+    { gelu_tanh_grad_body(d, x, n); }					\
+__VA_ARGS__ void erf_##S(float *y, const float *x, size_t n)		\
+    { map_body(y, x, n, 0); }						\
+__VA_ARGS__ void exp_##S(float *y, const float *x, size_t n)		\
+    { map_body(y, x, n, 1); }
+
 /* vmath512.c's: the element-wise ones on 16 lanes, AVX-512 */
-void	vm512_gelu(float *, const float *, size_t);
-void	vm512_gelu_grad(float *, const float *, size_t);
-void	vm512_gelu_tanh(float *, const float *, size_t);
-void	vm512_gelu_tanh_grad(float *, const float *, size_t);
-void	vm512_erf(float *, const float *, size_t);
-void	vm512_exp(float *, const float *, size_t);
+void	gelu_512(float *, const float *, size_t);
+void	gelu_grad_512(float *, const float *, size_t);
+void	gelu_tanh_512(float *, const float *, size_t);
+void	gelu_tanh_grad_512(float *, const float *, size_t);
+void	erf_512(float *, const float *, size_t);
+void	exp_512(float *, const float *, size_t);
 
 #endif

@@ -8,18 +8,5 @@
 #include "vmath.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#define AVX512	__attribute__((target("avx512f")))
-
-AVX512 void vm512_gelu(float *y, const float *x, size_t n)
-    { gelu_body(y, x, n); }
-AVX512 void vm512_gelu_grad(float *d, const float *x, size_t n)
-    { gelu_grad_body(d, x, n); }
-AVX512 void vm512_gelu_tanh(float *y, const float *x, size_t n)
-    { gelu_tanh_body(y, x, n); }
-AVX512 void vm512_gelu_tanh_grad(float *d, const float *x, size_t n)
-    { gelu_tanh_grad_body(d, x, n); }
-AVX512 void vm512_erf(float *y, const float *x, size_t n)
-    { map_body(y, x, n, 0); }
-AVX512 void vm512_exp(float *y, const float *x, size_t n)
-    { map_body(y, x, n, 1); }
+VMATH_FUNCS(512, __attribute__((target("avx512f"))))
 #endif
