@@ -428,79 +428,119 @@ xin(const struct gemm_x *x, int i, int c, int in)
 	    x->x[(size_t)i * x->lx + c]);
 }
 
+/*
+ * a = x's inputs k0 .. k0 + 2 kp as tiles of (kp, MR) pairs, zeros past
+ * n and past in.
+ */
+static void
+pack_x(uint32_t *a, const struct gemm_x *x, int n, int in, int k0, int kp)
+{
+	int tiles = (n + MR - 1) / MR;
+
+	for (int t = 0; t < tiles; t++) {
+		uint32_t *p = a + (size_t)t * MR * kp;
+
+		/* transposed: a pair of rows of x's, 16 columns read */
+		if (x->trans && t * MR + 16 <= n) {
+			for (int k = 0; k < kp; k++) {
+				int c = k0 + 2 * k;
+				const float *s = x->x + (size_t)c * x->lx +
+				    t * MR;
+
+				/* c < in: in2 - in is 0 or 1 */
+				words12(p + k * MR, s, c + 1 < in ? s + x->lx :
+				    NULL);
+			}
+			continue;
+		}
+		/* a whole tile: its rows' pairs 8 at a time */
+		int k1 = 0;
+		if (!x->trans && t * MR + MR <= n) {
+			const float *xt = x->x + (size_t)t * MR * x->lx + k0;
+			const float *nt = t * MR + 2 * MR <= n ?
+			    xt + (size_t)MR * x->lx : NULL;
+
+			for (; k0 + 2 * k1 + 16 <= in && k1 + 8 <= kp; k1 += 8)
+				tile16(p + k1 * MR, xt + 2 * k1, x->lx,
+				    nt ? nt + 2 * k1 : NULL);
+		}
+		for (int r = 0; r < MR; r++) {
+			int i = t * MR + r, k = k1;
+			const float *s = x->x + (size_t)i * x->lx + k0;
+
+			if (i >= n) {
+				for (; k < kp; k++)
+					p[k * MR + r] = 0;
+				continue;
+			}
+			for (; !x->trans && k0 + 2 * k + 16 <= in &&
+			    k + 8 <= kp; k += 8)
+				pairs16(p + k * MR + r, s + 2 * k);
+			for (; k < kp; k++) {
+				int c = k0 + 2 * k;
+
+				p[k * MR + r] = xin(x, i, c, in) |
+				    xin(x, i, c + 1, in) << 16;
+			}
+		}
+	}
+}
+
+/*
+ * x packed whole, its blocks one after another, where it takes this many
+ * bytes or fewer: then each panel of W meets every block of x while the
+ * panel's columns of y stay in L1 and L2, and y goes to L3 once, not
+ * once a block.  A larger x goes a block at a time.
+ */
+#define WHOLE	(512 << 10)
+
 void
 gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
     const uint16_t *w, const float *b, int n, int out, int in)
 {
 	enum { TILES = (GEMMBF_ROWS + MR - 1) / MR };
-	uint32_t a[TILES * MR * (KC / 2)] __attribute__((aligned(64)));
+	static __thread uint32_t *whole;
+	uint32_t blk[TILES * MR * (KC / 2)] __attribute__((aligned(64)));
 	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR, cb = y->cb;
+	size_t words = (size_t)tiles * MR * in2 / 2;
+	uint32_t *a = blk;
 
-	for (int k0 = 0; k0 < in2; k0 += KC) {
-		int kc = in2 - k0 < KC ? in2 - k0 : KC, kp = kc / 2;
-		int add = k0 > 0 || y->add;
+	if (words > TILES * MR * (KC / 2) && words * 4 <= WHOLE &&
+	    whole == NULL)
+		whole = aligned_alloc(64, WHOLE);
+	if (words > TILES * MR * (KC / 2) && (words * 4 > WHOLE ||
+	    whole == NULL))
+		words = 0;	/* a block at a time */
+	else if (words > TILES * MR * (KC / 2))
+		a = whole;
+	if (words > 0)
+		for (int k0 = 0; k0 < in2; k0 += KC)
+			pack_x(a + (size_t)tiles * MR * k0 / 2, x, n, in, k0,
+			    (in2 - k0 < KC ? in2 - k0 : KC) / 2);
+	for (int j0 = 0; j0 < out; j0 += words > 0 ? NR : out) {
+		for (int k0 = 0; k0 < in2; k0 += KC) {
+			int kc = in2 - k0 < KC ? in2 - k0 : KC, kp = kc / 2;
+			int add = k0 > 0 || y->add;
+			const uint32_t *ak = a + (size_t)tiles * MR * k0 / 2;
 
-		/* x's inputs k0.. as tiles of (kp, MR) pairs, zeros past n */
-		for (int t = 0; t < tiles; t++) {
-			uint32_t *p = a + (size_t)t * MR * kp;
-
-			/* transposed: a pair of rows of x's, 16 columns read */
-			if (x->trans && t * MR + 16 <= n) {
-				for (int k = 0; k < kp; k++) {
-					int c = k0 + 2 * k;
-					const float *s = x->x + (size_t)c *
-					    x->lx + t * MR;
-
-					/* c < in: in2 - in is 0 or 1 */
-					words12(p + k * MR, s, c + 1 < in ?
-					    s + x->lx : NULL);
-				}
-				continue;
+			if (words == 0) {
+				pack_x(blk, x, n, in, k0, kp);
+				ak = blk;
 			}
-			/* a whole tile: its rows' pairs 8 at a time */
-			int k1 = 0;
-			if (!x->trans && t * MR + MR <= n) {
-				const float *xt = x->x + (size_t)t * MR *
-				    x->lx + k0;
-				const float *nt = t * MR + 2 * MR <= n ?
-				    xt + (size_t)MR * x->lx : NULL;
+			for (int j = j0; j < out && (words == 0 || j == j0);
+			    j += NR) {
+				const uint16_t *pw = w + (size_t)j * in2 +
+				    (size_t)k0 * NR;
+				int nc = out - j < NR ? out - j : NR;
+				float *yj = y->y + (size_t)(j / cb) * y->cs +
+				    j % cb;
 
-				for (; k0 + 2 * k1 + 16 <= in && k1 + 8 <= kp;
-				    k1 += 8)
-					tile16(p + k1 * MR, xt + 2 * k1, x->lx,
-					    nt ? nt + 2 * k1 : NULL);
+				for (int t = 0; t < tiles; t++)
+					tile(yj + (size_t)t * MR * y->ly, y->ly,
+					    ak + (size_t)t * MR * kp, pw, kp,
+					    n - t * MR, nc, k0 == 0 && b ?
+					    b + j : NULL, add);
 			}
-			for (int r = 0; r < MR; r++) {
-				int i = t * MR + r, k = k1;
-				const float *s = x->x + (size_t)i * x->lx + k0;
-
-				if (i >= n) {
-					for (; k < kp; k++)
-						p[k * MR + r] = 0;
-					continue;
-				}
-				for (; !x->trans && k0 + 2 * k + 16 <= in &&
-				    k + 8 <= kp; k += 8)
-					pairs16(p + k * MR + r, s + 2 * k);
-				for (; k < kp; k++) {
-					int c = k0 + 2 * k;
-
-					p[k * MR + r] = xin(x, i, c, in) |
-					    xin(x, i, c + 1, in) << 16;
-				}
-			}
-		}
-		for (int j0 = 0; j0 < out; j0 += NR) {
-			const uint16_t *pw = w + (size_t)j0 * in2 +
-			    (size_t)k0 * NR;
-			int nc = out - j0 < NR ? out - j0 : NR;
-			float *yj = y->y + (size_t)(j0 / cb) * y->cs + j0 % cb;
-
-			for (int t = 0; t < tiles; t++)
-				tile(yj + (size_t)t * MR * y->ly, y->ly,
-				    a + (size_t)t * MR * kp, pw, kp,
-				    n - t * MR, nc, k0 == 0 && b ? b + j0 :
-				    NULL, add);
 		}
 	}
 }

@@ -78,7 +78,8 @@ main(int argc, char *argv[])
 {
 	static const int ns[] = { 1, 5, 12, 13, 100, 264 };
 	static const int outs[] = { 1, 31, 32, 33, 64, 100 };
-	static const int ins[] = { 1, 2, 15, 16, 17, 64, 255, 256, 257, 768 };
+	static const int ins[] = { 1, 2, 15, 16, 17, 64, 255, 256, 257, 768,
+	    1001 };
 	int bad = 0, cases = 0;
 
 	if (!gemmbf_ok()) {
