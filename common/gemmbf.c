@@ -502,47 +502,62 @@ gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
 	static __thread uint32_t *whole;
 	uint32_t blk[TILES * MR * (KC / 2)] __attribute__((aligned(64)));
 	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR, cb = y->cb;
-	size_t words = (size_t)tiles * MR * in2 / 2;
+	size_t bytes = (size_t)tiles * MR * in2 * 2;
 	uint32_t *a = blk;
+	int all = bytes <= sizeof(blk);	/* x packed whole */
 
-	if (words > TILES * MR * (KC / 2) && words * 4 <= WHOLE &&
-	    whole == NULL)
-		whole = aligned_alloc(64, WHOLE);
-	if (words > TILES * MR * (KC / 2) && (words * 4 > WHOLE ||
-	    whole == NULL))
-		words = 0;	/* a block at a time */
-	else if (words > TILES * MR * (KC / 2))
+	if (!all && bytes <= WHOLE && (whole != NULL ||
+	    (whole = aligned_alloc(64, WHOLE)) != NULL)) {
 		a = whole;
-	if (words > 0)
-		for (int k0 = 0; k0 < in2; k0 += KC)
-			pack_x(a + (size_t)tiles * MR * k0 / 2, x, n, in, k0,
-			    (in2 - k0 < KC ? in2 - k0 : KC) / 2);
-	for (int j0 = 0; j0 < out; j0 += words > 0 ? NR : out) {
+		all = 1;
+	}
+	for (int k0 = 0; all && k0 < in2; k0 += KC)
+		pack_x(a + (size_t)tiles * MR * k0 / 2, x, n, in, k0,
+		    (in2 - k0 < KC ? in2 - k0 : KC) / 2);
+	/* whole: for each panel, each block; else the other way round */
+	for (int j0 = 0; j0 < out; j0 += all ? NR : out)
 		for (int k0 = 0; k0 < in2; k0 += KC) {
 			int kc = in2 - k0 < KC ? in2 - k0 : KC, kp = kc / 2;
 			int add = k0 > 0 || y->add;
-			const uint32_t *ak = a + (size_t)tiles * MR * k0 / 2;
+			const uint32_t *ak = all ? a + (size_t)tiles * MR *
+			    k0 / 2 : a;
 
-			if (words == 0) {
-				pack_x(blk, x, n, in, k0, kp);
-				ak = blk;
-			}
-			for (int j = j0; j < out && (words == 0 || j == j0);
-			    j += NR) {
+			if (!all)
+				pack_x(a, x, n, in, k0, kp);
+			for (int j = j0; j < (all ? j0 + 1 : out); j += NR) {
 				const uint16_t *pw = w + (size_t)j * in2 +
-				    (size_t)k0 * NR;
+				    (size_t)k0 * NR, *nx = NULL;
 				int nc = out - j < NR ? out - j : NR;
 				float *yj = y->y + (size_t)(j / cb) * y->cs +
 				    j % cb;
 
-				for (int t = 0; t < tiles; t++)
+				/*
+				 * The next panel into L2, a few lines a tile:
+				 * where x goes a block at a time, it is
+				 * elsewhere in memory, where no prefetcher
+				 * looks.
+				 */
+				if (all && (j + NR < out || k0 + KC < in2))
+					nx = pw + kc * NR;
+				else if (!all && j + NR < out)
+					nx = pw + (size_t)NR * in2;
+				else if (!all && k0 + KC < in2)
+					nx = w + (size_t)(k0 + KC) * NR;
+				int lines = nx ? kc : 0;	/* 64 bytes */
+				int per = (lines + tiles - 1) / tiles;
+
+				for (int t = 0; t < tiles; t++) {
+					for (int i = t * per; i < (t + 1) * per &&
+					    i < lines; i++)
+						__builtin_prefetch(nx + i * 32, 0,
+						    2);
 					tile(yj + (size_t)t * MR * y->ly, y->ly,
 					    ak + (size_t)t * MR * kp, pw, kp,
 					    n - t * MR, nc, k0 == 0 && b ?
 					    b + j : NULL, add);
+				}
 			}
 		}
-	}
 }
 
 /* the instruction's arithmetic: denormals in and out are zeros */
