@@ -18,10 +18,20 @@
 #define NR	GEMMBF_PANEL
 #define KC	GEMMBF_KC
 
-/* bf16 of f, to nearest, ties to even (NaN stays a NaN) */
+/*
+ * bf16 of f as vcvtneps2bf16 makes it: to nearest, ties to even, a NaN a
+ * quiet NaN of its sign, and a denormal a zero of its sign (the dot
+ * product would take it as a zero anyway, but for the few that round up
+ * to the least normal bf16).
+ */
 static inline uint16_t
 bf(float f)
 {
+	uint32_t u;
+
+	memcpy(&u, &f, sizeof(u));
+	if ((u & 0x7f800000) == 0)
+		return u >> 16 & 0x8000;
 	return f32_to_bf16(f);
 }
 
@@ -78,48 +88,27 @@ kernel(int kp, const uint32_t *a, const uint16_t *b, float *c, int ldc,
 	}
 }
 
-/*
- * a[k * MR] = the bf16 pairs k of 16 floats of x as 8 words, rounded to
- * nearest even as bf() does: u + 0x7fff + (bit 16 of u), shifted down.
- */
-BF16 static void
-pairs16(uint32_t *a, const float *x)
-{
-	__m512i u = _mm512_loadu_si512(x), one = _mm512_set1_epi32(1);
-	__m512i r = _mm512_add_epi32(u, _mm512_add_epi32(
-	    _mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u,
-	    16), one)));
-	__mmask16 nan = _mm512_cmp_ps_mask(_mm512_castsi512_ps(u),
-	    _mm512_castsi512_ps(u), _CMP_UNORD_Q);
-	uint16_t h[16];
-
-	r = _mm512_srli_epi32(r, 16);
-	/* a NaN keeps its sign and becomes a quiet NaN, as bf() makes it */
-	r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16),
-	    _mm512_set1_epi32(0x40));
-	_mm256_storeu_si256((__m256i *)h, _mm512_cvtepi32_epi16(r));
-	for (int k = 0; k < 8; k++)
-		a[k * MR] = h[2 * k] | (uint32_t)h[2 * k + 1] << 16;
-}
 
 /* 16 floats of x times s, rounded as bf() rounds them: 16 bf16 */
 BF16 static inline __m256i
 round16(const float *x, float s)
 {
 	__m512 f = _mm512_loadu_ps(x);
-	__m512i u, r, one = _mm512_set1_epi32(1);
-	__mmask16 nan;
 
 	if (s != 1.0f)
 		f = _mm512_mul_ps(f, _mm512_set1_ps(s));
-	u = _mm512_castps_si512(f);
-	r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
-	    _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
-	nan = _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q);
-	r = _mm512_srli_epi32(r, 16);
-	r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16),
-	    _mm512_set1_epi32(0x40));
-	return _mm512_cvtepi32_epi16(r);
+	return (__m256i)_mm512_cvtneps_pbh(f);
+}
+
+/* a[k * MR], k < 8 = the 8 pairs of 16 floats of x, as words */
+BF16 static void
+pairs16(uint32_t *a, const float *x)
+{
+	uint32_t h[8];
+
+	_mm256_storeu_si256((__m256i *)h, round16(x, 1.0f));
+	for (int k = 0; k < 8; k++)
+		a[k * MR] = h[k];
 }
 
 /* r[i] = element i of each of r[0..7], 32-bit elements: a transposition */

@@ -35,8 +35,10 @@ int	gemmbf_ok(void);	/* HEADCOUNT_NOBF16 set: 0, for tests */
 size_t	gemmbf_size(int out, int in);
 
 /*
- * p = w (out, in), row-major as nn.Linear's weight, rounded to bf16 (to
- * nearest, ties to even) and rearranged for the kernel: panels of 32
+ * p = w (out, in), row-major as nn.Linear's weight, rounded to bf16 as
+ * the processor's conversion rounds (to nearest, ties to even; denormals,
+ * which the dot product takes as zeros, to zeros) and rearranged for the
+ * kernel: panels of 32
  * outputs, each (in / 2, 32, 2), outputs past out and the input past an
  * odd in as zeros.
  */
@@ -55,7 +57,8 @@ void	gemmbf_pack_cols(uint16_t *p, const float *wt, size_t lw, int out,
 
 /*
  * y (n, out) = bf16(x) (n, in) . w^T + b (out), w packed, b NULL for
- * none, n <= GEMMBF_ROWS; rows of x and y lx and ly floats apart.  Only
+ * none, n <= GEMMBF_ROWS; rows of x and y lx and ly floats apart; x
+ * rounded as gemmbf_pack() rounds W.  Only
  * where gemmbf_ok().
  */
 void	gemmbf_rows(float *y, int ly, const float *x, int lx,
