@@ -442,9 +442,9 @@ struct lnorm {
 /* ---- vector math: GELU (erf), softmax (exp), LayerNorm ---- */
 
 /*
- * vmath.h: erf, exp, tanh and the element-wise GELUs on VL (8) lanes;
- * vmath512.c has the element-wise ones on 16 lanes, the same bits.
- * Below, the bodies whose sums run in VL lanes, which only 8 keeps.
+ * vmath.h: erf, exp, tanh, the element-wise GELUs and softmax on VL (8)
+ * lanes; vmath512.c has them on 16 lanes, the same bits.  Below, the
+ * bodies whose sums run in VL lanes, which only 8 keeps.
  */
 #include "vmath.h"
 
@@ -575,52 +575,6 @@ softback_body(float *d, const float *p, int n, int T, float scale)
 	}
 }
 
-/* Row-wise softmax of p (n, T), the row max subtracted first. */
-INLINE void
-softmax_body(float *p, int n, int T)
-{
-	float buf[VL];
-
-	for (int i = 0; i < n; i++) {
-		float *row = p + (size_t)i * T, max = row[0], sum = 0;
-		vf vs = { 0 };
-		int j;
-
-		/* pass 1: the max (its order does not matter) */
-		vf vm = (vf){ 0 } + max;
-		for (j = 0; j + VL <= T; j += VL) {
-			vf v = vload(row + j);
-			vm = vsel(v > vm, v, vm);
-		}
-		for (int k = 0; k < VL; k++)
-			max = vm[k] > max ? vm[k] : max;
-		for (; j < T; j++)
-			max = row[j] > max ? row[j] : max;
-		/* pass 2: exp and the sum, in VL running sums */
-		for (j = 0; j + VL <= T; j += VL) {
-			vf e = vexp(vload(row + j) - max);
-			vstore(row + j, e);
-			vs += e;
-		}
-		if (j < T) {
-			for (int k = 0; k < VL; k++)
-				buf[k] = j + k < T ? row[j + k] - max : -1e30f;
-			vf e = vexp(vload(buf));
-			vstore(buf, e);
-			memcpy(row + j, buf, (T - j) * sizeof(float));
-			vs += e;	/* exp(-1e30) is 0 */
-		}
-		for (int k = 0; k < VL; k++)
-			sum += vs[k];
-		/* pass 3: normalise */
-		vf vsum = vs - vs + sum;
-		for (j = 0; j + VL <= T; j += VL)
-			vstore(row + j, vload(row + j) / vsum);
-		for (; j < T; j++)
-			row[j] /= sum;
-	}
-}
-
 /*
  * One copy of each for any x86-64 and one for AVX2, chosen once at run
  * time (HEADCOUNT_NOAVX2 set: the first, for tests); elsewhere the first.
@@ -631,7 +585,6 @@ softmax_body(float *p, int n, int T)
 #endif
 
 VMATH_FUNCS(any, static)
-static void softmax_any(float *p, int n, int T) { softmax_body(p, n, T); }
 static void lnorm_any(float *y, float *pre, const float *x, const float *r,
     const float *g, const float *b, int C, float eps, float *mr)
     { lnorm_body(y, pre, x, r, g, b, C, eps, mr); }
@@ -642,8 +595,6 @@ static void softback_any(float *d, const float *p, int n, int T, float sc)
     { softback_body(d, p, n, T, sc); }
 #ifdef HAVE_AVX2
 VMATH_FUNCS(avx2, AVX2 static)
-AVX2 static void softmax_avx2(float *p, int n, int T)
-    { softmax_body(p, n, T); }
 AVX2 static void lnorm_avx2(float *y, float *pre, const float *x,
     const float *r, const float *g, const float *b, int C, float eps,
     float *mr)
@@ -687,7 +638,7 @@ vm_init(void)
 
 		vm.gelu = w ? gelu_512 : gelu_avx2;
 		vm.gelu_grad = w ? gelu_grad_512 : gelu_grad_avx2;
-		vm.softmax = softmax_avx2;
+		vm.softmax = w ? softmax_512 : softmax_avx2;
 		vm.lnorm = lnorm_avx2;
 		vm.lnback = lnback_avx2;
 		vm.softback = softback_avx2;
@@ -726,6 +677,13 @@ bert_exp(float *y, const float *x, size_t n)
 {
 	pthread_once(&vm_once, vm_init);
 	vm.exp(y, x, n);
+}
+
+void
+bert_softmax(float *p, int n, int T)
+{
+	pthread_once(&vm_once, vm_init);
+	vm.softmax(p, n, T);
 }
 
 const char *

@@ -236,9 +236,75 @@ gelu_grad_body(float *d, const float *x, size_t n)
 	}
 }
 
+/* the 8 lanes of v from lane h: a sum of softmax's */
+typedef float	vf8 __attribute__((vector_size(32)));
+
+INLINE vf8
+lanes8(vf v, int h)
+{
+	vf8 r;
+
+	memcpy(&r, (const float *)&v + h, sizeof(r));
+	return r;
+}
+
 /*
- * The element-wise bodies as functions named with suffix S (gelu_S,
- * gelu_grad_S, gelu_tanh_S, gelu_tanh_grad_S, erf_S, exp_S), each
+ * Row-wise softmax of p (n, T), the row max subtracted first.  The
+ * exponentials on VL lanes; the sum in 8 running sums whatever VL is
+ * (VL a multiple of 8), element j into sum j % 8 in order, so that every
+ * VL gives the same bits.
+ */
+INLINE void
+softmax_body(float *p, int n, int T)
+{
+	float buf[VL];
+
+	for (int i = 0; i < n; i++) {
+		float *row = p + (size_t)i * T, max = row[0], sum = 0;
+		vf8 vs = { 0 };
+		int j;
+
+		/* pass 1: the max (its order does not matter) */
+		vf vm = (vf){ 0 } + max;
+		for (j = 0; j + VL <= T; j += VL) {
+			vf v = vload(row + j);
+			vm = vsel(v > vm, v, vm);
+		}
+		for (int k = 0; k < VL; k++)
+			max = vm[k] > max ? vm[k] : max;
+		for (; j < T; j++)
+			max = row[j] > max ? row[j] : max;
+		/* pass 2: exp and the sums */
+		for (j = 0; j + VL <= T; j += VL) {
+			vf e = vexp(vload(row + j) - max);
+			vstore(row + j, e);
+			for (int h = 0; h < VL; h += 8)
+				vs += lanes8(e, h);
+		}
+		if (j < T) {
+			for (int k = 0; k < VL; k++)
+				buf[k] = j + k < T ? row[j + k] - max : -1e30f;
+			vf e = vexp(vload(buf));
+			vstore(buf, e);
+			memcpy(row + j, buf, (T - j) * sizeof(float));
+			for (int h = 0; h < T - j; h += 8)
+				vs += lanes8(e, h);	/* exp(-1e30) is 0 */
+		}
+		for (int k = 0; k < 8; k++)
+			sum += vs[k];
+		/* pass 3: normalise */
+		vf vsum = (vf){ 0 } + sum;
+		for (j = 0; j + VL <= T; j += VL)
+			vstore(row + j, vload(row + j) / vsum);
+		for (; j < T; j++)
+			row[j] /= sum;
+	}
+}
+
+/*
+ * The element-wise bodies and softmax as functions named with suffix S
+ * (gelu_S, gelu_grad_S, gelu_tanh_S, gelu_tanh_grad_S, erf_S, exp_S,
+ * softmax_S), each
  * declared with what follows S (storage class, target) before its type.
  */
 #define VMATH_FUNCS(S, ...)						\
@@ -253,14 +319,17 @@ __VA_ARGS__ void gelu_tanh_grad_##S(float *d, const float *x, size_t n) \
 __VA_ARGS__ void erf_##S(float *y, const float *x, size_t n)		\
     { map_body(y, x, n, 0); }						\
 __VA_ARGS__ void exp_##S(float *y, const float *x, size_t n)		\
-    { map_body(y, x, n, 1); }
+    { map_body(y, x, n, 1); }						\
+__VA_ARGS__ void softmax_##S(float *p, int n, int T)			\
+    { softmax_body(p, n, T); }
 
-/* vmath512.c's: the element-wise ones on 16 lanes, AVX-512 */
+/* vmath512.c's: the element-wise ones and softmax on 16 lanes, AVX-512 */
 void	gelu_512(float *, const float *, size_t);
 void	gelu_grad_512(float *, const float *, size_t);
 void	gelu_tanh_512(float *, const float *, size_t);
 void	gelu_tanh_grad_512(float *, const float *, size_t);
 void	erf_512(float *, const float *, size_t);
 void	exp_512(float *, const float *, size_t);
+void	softmax_512(float *, int, int);
 
 #endif

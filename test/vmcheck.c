@@ -3,6 +3,7 @@
  * double: erf on a dense sweep of [-6, 6] and on floats from 0 to 2^-10,
  * exp on [-100, 0].  Prints the largest errors, and a checksum of every
  * value, so that two builds or code paths can be compared bit for bit.
+ * The checksum takes in softmax on rows of every length from 1 to 70.
  * Exits 1 when erf is off by more than 2e-7, exp by more than 2 units in
  * the last place (relative 1.2e-7), or GELU's derivative by more than 1e-6
  * of a central difference of GELU in double.
@@ -33,7 +34,7 @@ main(void)
 {
 	float *x = malloc(N * sizeof(float)), *y = malloc(N * sizeof(float));
 	float *d = malloc(N * sizeof(float));
-	double eerf = 0, eexp = 0, egrad = 0, w;
+	double eerf = 0, eexp = 0, egrad = 0, esoft = 0, w;
 	uint32_t h = 2166136261u;
 	size_t n;
 
@@ -86,11 +87,30 @@ main(void)
 	memcpy(y, x, n * sizeof(float));
 	bert_gelu(y, n);
 	h = sum(h, y, n);
+	/* softmax: 3 rows of each T, of floats in -8..8, a sum to 1 */
+	uint32_t r = 1;
+	for (int T = 1; T <= 70; T++) {
+		for (int i = 0; i < 3 * T; i++) {
+			r = r * 1664525u + 1013904223u;
+			y[i] = (float)(r >> 8) / (1 << 24) * 16 - 8;
+		}
+		bert_softmax(y, 3, T);
+		for (int i = 0; i < 3; i++) {
+			double t = 0;
+			for (int j = 0; j < T; j++)
+				t += y[i * T + j];
+			if (fabs(t - 1) > 1e-5)
+				esoft = fabs(t - 1);
+		}
+		h = sum(h, y, 3 * T);
+	}
 	printf("%s: erf max abs error %.3g, exp max rel error %.3g, "
 	    "GELU' max abs error %.3g, checksum %08x\n", bert_simd(), eerf,
 	    eexp, egrad, (unsigned)h);
 	free(x);
 	free(y);
 	free(d);
-	return eerf > 2e-7 || eexp > 1.2e-7 || egrad > 1e-6;
+	if (esoft > 0)
+		printf("softmax: a row sums to 1 + %.3g\n", esoft);
+	return eerf > 2e-7 || eexp > 1.2e-7 || egrad > 1e-6 || esoft > 0;
 }
