@@ -442,65 +442,12 @@ struct lnorm {
 /* ---- vector math: GELU (erf), softmax (exp), LayerNorm ---- */
 
 /*
- * vmath.h: erf, exp, tanh, the element-wise GELUs and softmax on VL (8)
- * lanes; vmath512.c has them on 16 lanes, the same bits.  Below, the
- * bodies whose sums run in VL lanes, which only 8 keeps.
+ * vmath.h: erf, exp, tanh, the element-wise GELUs, softmax and LayerNorm
+ * on VL (8) lanes; vmath512.c has them on 16 lanes, the same bits.
+ * Below, the backward bodies whose sums run in VL lanes, which only 8
+ * keeps.
  */
 #include "vmath.h"
-
-/*
- * One row of LayerNorm: y (C) = LayerNorm(x + r), r NULL for none; y may
- * be x.  The mean and the variance are summed in double, in VL running
- * sums (one long chain of additions was most of its time).  For
- * training, the sum x + r goes to pre (y when NULL; pre may be x), and
- * the mean and 1 / sqrt(var + eps) as rounded to float, the numbers that
- * normalise, to mr[0] and mr[1] (mr NULL: not kept).
- */
-INLINE void
-lnorm_body(float *y, float *pre, const float *x, const float *r,
-    const float *g, const float *b, int C, float eps, float *mr)
-{
-	double s[VL] = { 0 }, mean = 0, var = 0;
-	float *u = pre ? pre : y;
-	int j;
-
-	/* pass 1: the sum (into u) and its mean */
-	for (j = 0; j + VL <= C; j += VL) {
-		vf v = r ? vload(x + j) + vload(r + j) : vload(x + j);
-		vstore(u + j, v);
-		for (int k = 0; k < VL; k++)
-			s[k] += v[k];
-	}
-	for (; j < C; j++)
-		s[0] += u[j] = r ? x[j] + r[j] : x[j];
-	for (int k = 0; k < VL; k++) {
-		mean += s[k];
-		s[k] = 0;
-	}
-	mean /= C;
-	/* pass 2: the variance about the mean */
-	for (j = 0; j + VL <= C; j += VL)
-		for (int k = 0; k < VL; k++) {
-			double d = u[j + k] - mean;
-			s[k] += d * d;
-		}
-	for (; j < C; j++)
-		s[0] += (u[j] - mean) * (u[j] - mean);
-	for (int k = 0; k < VL; k++)
-		var += s[k];
-	var /= C;
-	/* pass 3: normalise, scale, shift */
-	float rstd = (float)(1.0 / sqrt(var + eps)), m = (float)mean;
-	for (j = 0; j + VL <= C; j += VL)
-		vstore(y + j, (vload(u + j) - m) * rstd * vload(g + j) +
-		    vload(b + j));
-	for (; j < C; j++)
-		y[j] = (u[j] - m) * rstd * g[j] + b[j];
-	if (mr) {
-		mr[0] = m;
-		mr[1] = rstd;
-	}
-}
 
 /*
  * LayerNorm's backward for one row, from its input x (C), mean m and rstd
@@ -585,9 +532,6 @@ softback_body(float *d, const float *p, int n, int T, float scale)
 #endif
 
 VMATH_FUNCS(any, static)
-static void lnorm_any(float *y, float *pre, const float *x, const float *r,
-    const float *g, const float *b, int C, float eps, float *mr)
-    { lnorm_body(y, pre, x, r, g, b, C, eps, mr); }
 static void lnback_any(float *dx, float *dg, float *db, const float *dy,
     const float *x, float m, float s, const float *g, int C)
     { lnback_body(dx, dg, db, dy, x, m, s, g, C); }
@@ -595,10 +539,6 @@ static void softback_any(float *d, const float *p, int n, int T, float sc)
     { softback_body(d, p, n, T, sc); }
 #ifdef HAVE_AVX2
 VMATH_FUNCS(avx2, AVX2 static)
-AVX2 static void lnorm_avx2(float *y, float *pre, const float *x,
-    const float *r, const float *g, const float *b, int C, float eps,
-    float *mr)
-    { lnorm_body(y, pre, x, r, g, b, C, eps, mr); }
 AVX2 static void lnback_avx2(float *dx, float *dg, float *db, const float *dy,
     const float *x, float m, float s, const float *g, int C)
     { lnback_body(dx, dg, db, dy, x, m, s, g, C); }
@@ -639,7 +579,7 @@ vm_init(void)
 		vm.gelu = w ? gelu_512 : gelu_avx2;
 		vm.gelu_grad = w ? gelu_grad_512 : gelu_grad_avx2;
 		vm.softmax = w ? softmax_512 : softmax_avx2;
-		vm.lnorm = lnorm_avx2;
+		vm.lnorm = w ? lnorm_512 : lnorm_avx2;
 		vm.lnback = lnback_avx2;
 		vm.softback = softback_avx2;
 		vm.erf = w ? erf_512 : erf_avx2;
@@ -684,6 +624,14 @@ bert_softmax(float *p, int n, int T)
 {
 	pthread_once(&vm_once, vm_init);
 	vm.softmax(p, n, T);
+}
+
+void
+bert_layernorm(float *y, const float *x, const float *g, const float *b,
+    int C, float eps)
+{
+	pthread_once(&vm_once, vm_init);
+	vm.lnorm(y, NULL, x, NULL, g, b, C, eps, NULL);
 }
 
 const char *

@@ -225,8 +225,8 @@ void	bert_parallel(int n, void (*fn)(void *, int), void *arg);
  * (ACT_GELU_TANH, HF's gelu_new: 0.5 x (1 + tanh(sqrt(2 / pi) (x +
  * 0.044715 x^3))), the tanh from the exp below; ACT_RELU) go the same
  * way.  bert_erf and bert_exp (x <= 0) are the functions inside them and
- * inside softmax, and bert_softmax (n rows of T, in place) is attention's,
- * for tests.
+ * inside softmax, bert_softmax (n rows of T, in place) is attention's and
+ * bert_layernorm (one row of C, gain g, bias b) the layers', for tests.
  * bert_simd() names the code in use: "AVX-512" (the element-wise functions
  * on 16 lanes, the rest as AVX2), "AVX2", or "x86-64" (any x86-64, and
  * under HEADCOUNT_NOAVX2), which give the same bits.
@@ -236,6 +236,8 @@ void	bert_gelu_grad(float *d, const float *x, size_t n);
 void	bert_erf(float *y, const float *x, size_t n);
 void	bert_exp(float *y, const float *x, size_t n);
 void	bert_softmax(float *p, int n, int T);
+void	bert_layernorm(float *y, const float *x, const float *g,
+	    const float *b, int C, float eps);
 const char *bert_simd(void);
 
 /*

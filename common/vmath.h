@@ -8,6 +8,7 @@
 #ifndef VMATH_H
 #define VMATH_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -301,10 +302,78 @@ softmax_body(float *p, int n, int T)
 	}
 }
 
+typedef double	vd8 __attribute__((vector_size(64)));
+
 /*
- * The element-wise bodies and softmax as functions named with suffix S
- * (gelu_S, gelu_grad_S, gelu_tanh_S, gelu_tanh_grad_S, erf_S, exp_S,
- * softmax_S), each
+ * One row of LayerNorm: y (C) = LayerNorm(x + r), r NULL for none; y may
+ * be x.  The mean and the variance are summed in double, in 8 running
+ * sums whatever VL is, element j into sum j % 8 in order (one long chain
+ * of additions was most of its time).  For training, the sum x + r goes
+ * to pre (y when NULL; pre may be x), and the mean and 1 / sqrt(var +
+ * eps) as rounded to float, the numbers that normalise, to mr[0] and
+ * mr[1] (mr NULL: not kept).
+ */
+INLINE void
+lnorm_body(float *y, float *pre, const float *x, const float *r,
+    const float *g, const float *b, int C, float eps, float *mr)
+{
+	vd8 s = { 0 };
+	double mean = 0, var = 0;
+	float *u = pre ? pre : y;
+	int j;
+
+	/* pass 1: the sum (into u) and its mean */
+	for (j = 0; j + VL <= C; j += VL) {
+		vf v = r ? vload(x + j) + vload(r + j) : vload(x + j);
+		vstore(u + j, v);
+		for (int h = 0; h < VL; h += 8)
+			s += __builtin_convertvector(lanes8(v, h), vd8);
+	}
+	for (; j + 8 <= C; j += 8)
+		for (int k = 0; k < 8; k++)
+			s[k] += u[j + k] = r ? x[j + k] + r[j + k] : x[j + k];
+	for (; j < C; j++)
+		s[0] += u[j] = r ? x[j] + r[j] : x[j];
+	for (int k = 0; k < 8; k++)
+		mean += s[k];
+	mean /= C;
+	/* pass 2: the variance about the mean */
+	s = (vd8){ 0 };
+	for (j = 0; j + VL <= C; j += VL) {
+		vf v = vload(u + j);
+		for (int h = 0; h < VL; h += 8) {
+			vd8 d = __builtin_convertvector(lanes8(v, h), vd8) -
+			    mean;
+			s += d * d;
+		}
+	}
+	for (; j + 8 <= C; j += 8)
+		for (int k = 0; k < 8; k++) {
+			double d = u[j + k] - mean;
+			s[k] += d * d;
+		}
+	for (; j < C; j++)
+		s[0] += (u[j] - mean) * (u[j] - mean);
+	for (int k = 0; k < 8; k++)
+		var += s[k];
+	var /= C;
+	/* pass 3: normalise, scale, shift */
+	float rstd = (float)(1.0 / sqrt(var + eps)), m = (float)mean;
+	for (j = 0; j + VL <= C; j += VL)
+		vstore(y + j, (vload(u + j) - m) * rstd * vload(g + j) +
+		    vload(b + j));
+	for (; j < C; j++)
+		y[j] = (u[j] - m) * rstd * g[j] + b[j];
+	if (mr) {
+		mr[0] = m;
+		mr[1] = rstd;
+	}
+}
+
+/*
+ * The element-wise bodies, softmax and LayerNorm as functions named with
+ * suffix S (gelu_S, gelu_grad_S, gelu_tanh_S, gelu_tanh_grad_S, erf_S,
+ * exp_S, softmax_S, lnorm_S), each
  * declared with what follows S (storage class, target) before its type.
  */
 #define VMATH_FUNCS(S, ...)						\
@@ -321,9 +390,13 @@ __VA_ARGS__ void erf_##S(float *y, const float *x, size_t n)		\
 __VA_ARGS__ void exp_##S(float *y, const float *x, size_t n)		\
     { map_body(y, x, n, 1); }						\
 __VA_ARGS__ void softmax_##S(float *p, int n, int T)			\
-    { softmax_body(p, n, T); }
+    { softmax_body(p, n, T); }						\
+__VA_ARGS__ void lnorm_##S(float *y, float *pre, const float *x,	\
+    const float *r, const float *g, const float *b, int C, float eps,	\
+    float *mr)								\
+    { lnorm_body(y, pre, x, r, g, b, C, eps, mr); }
 
-/* vmath512.c's: the element-wise ones and softmax on 16 lanes, AVX-512 */
+/* vmath512.c's: the element-wise ones, softmax and LayerNorm on 16 lanes */
 void	gelu_512(float *, const float *, size_t);
 void	gelu_grad_512(float *, const float *, size_t);
 void	gelu_tanh_512(float *, const float *, size_t);
@@ -331,5 +404,7 @@ void	gelu_tanh_grad_512(float *, const float *, size_t);
 void	erf_512(float *, const float *, size_t);
 void	exp_512(float *, const float *, size_t);
 void	softmax_512(float *, int, int);
+void	lnorm_512(float *, float *, const float *, const float *,
+	    const float *, const float *, int, float, float *);
 
 #endif

@@ -3,7 +3,8 @@
  * double: erf on a dense sweep of [-6, 6] and on floats from 0 to 2^-10,
  * exp on [-100, 0].  Prints the largest errors, and a checksum of every
  * value, so that two builds or code paths can be compared bit for bit.
- * The checksum takes in softmax on rows of every length from 1 to 70.
+ * The checksum takes in softmax and LayerNorm on rows of every length
+ * from 1 to 70.
  * Exits 1 when erf is off by more than 2e-7, exp by more than 2 units in
  * the last place (relative 1.2e-7), or GELU's derivative by more than 1e-6
  * of a central difference of GELU in double.
@@ -103,6 +104,13 @@ main(void)
 				esoft = fabs(t - 1);
 		}
 		h = sum(h, y, 3 * T);
+		/* LayerNorm of a row of T, gain and bias the next 2T */
+		for (int i = 0; i < 3 * T; i++) {
+			r = r * 1664525u + 1013904223u;
+			y[i] = (float)(r >> 8) / (1 << 24) * 16 - 8;
+		}
+		bert_layernorm(d, y, y + T, y + 2 * T, T, 1e-12f);
+		h = sum(h, d, T);
 	}
 	printf("%s: erf max abs error %.3g, exp max rel error %.3g, "
 	    "GELU' max abs error %.3g, checksum %08x\n", bert_simd(), eerf,
