@@ -772,7 +772,7 @@ pack_task(void *arg, int t)
 		int out[4] = { 3 * C, C, F, C }, in[4] = { C, C, C, F };
 		int k = t % 4;
 
-		m->bfw[t] = xreallocarray(NULL, gemmbf_size(out[k], in[k]),
+		m->bfw[t] = xscratch(NULL, gemmbf_size(out[k], in[k]),
 		    sizeof(uint16_t));
 		gemmbf_pack(m->bfw[t], src[k], out[k], in[k]);
 		return;
@@ -846,10 +846,10 @@ reserve(struct bert_run *r, int B, int Np, int maxT)
 	size_t C = c->C;
 
 	if ((size_t)Np > r->capN) {
-		r->qkv = xreallocarray(r->qkv, Np * 3 * C, sizeof(float));
-		r->ctx = xreallocarray(r->ctx, Np * C, sizeof(float));
-		r->h1 = xreallocarray(r->h1, Np * C, sizeof(float));
-		r->ff = xreallocarray(r->ff, (size_t)Np * c->F, sizeof(float));
+		r->qkv = xscratch(r->qkv, Np * 3 * C, sizeof(float));
+		r->ctx = xscratch(r->ctx, Np * C, sizeof(float));
+		r->h1 = xscratch(r->h1, Np * C, sizeof(float));
+		r->ff = xscratch(r->ff, (size_t)Np * c->F, sizeof(float));
 		r->ids = xreallocarray(r->ids, Np, sizeof(int));
 		r->seg = xreallocarray(r->seg, Np, sizeof(int));
 		r->pos = xreallocarray(r->pos, Np, sizeof(int));
@@ -884,7 +884,7 @@ xs_at(struct bert_run *r, int l)
 	float **p = l >= 0 ? &r->xs[l] : &r->y[-l - 1];
 
 	if (*cap < r->capN) {
-		*p = xreallocarray(*p, r->capN * C, sizeof(float));
+		*p = xscratch(*p, r->capN * C, sizeof(float));
 		*cap = r->capN;
 	}
 	return *p;
@@ -1529,40 +1529,40 @@ train_reserve(struct bert_run *r)
 	if (Np > tr->capN) {
 		size_t big = C > F ? C : F, nt = (Np + ROWS - 1) / ROWS;
 
-		tr->emb = xreallocarray(tr->emb, Np * E, sizeof(float));
+		tr->emb = xscratch(tr->emb, Np * E, sizeof(float));
 		if (r->m->epw != NULL) {
-			tr->eo = xreallocarray(tr->eo, Np * E, sizeof(float));
-			tr->de = xreallocarray(tr->de, 2 * Np * E,
+			tr->eo = xscratch(tr->eo, Np * E, sizeof(float));
+			tr->de = xscratch(tr->de, 2 * Np * E,
 			    sizeof(float));
 		}
-		tr->eln = xreallocarray(tr->eln, 2 * Np, sizeof(float));
-		tr->urow = xreallocarray(tr->urow, Np, sizeof(int));
-		tr->d1 = xreallocarray(tr->d1, Np * C, sizeof(float));
-		tr->dt = xreallocarray(tr->dt, Np * C, sizeof(float));
-		tr->dh = xreallocarray(tr->dh, Np * F, sizeof(float));
-		tr->dq = xreallocarray(tr->dq, Np * 3 * C, sizeof(float));
-		tr->xp = xreallocarray(tr->xp, Np * big, sizeof(float));
+		tr->eln = xscratch(tr->eln, 2 * Np, sizeof(float));
+		tr->urow = xscratch(tr->urow, Np, sizeof(int));
+		tr->d1 = xscratch(tr->d1, Np * C, sizeof(float));
+		tr->dt = xscratch(tr->dt, Np * C, sizeof(float));
+		tr->dh = xscratch(tr->dh, Np * F, sizeof(float));
+		tr->dq = xscratch(tr->dq, Np * 3 * C, sizeof(float));
+		tr->xp = xscratch(tr->xp, Np * big, sizeof(float));
 		if (pool.bf)
-			tr->xpb = xreallocarray(tr->xpb, gemmbf_size(big, Np),
+			tr->xpb = xscratch(tr->xpb, gemmbf_size(big, Np),
 			    sizeof(uint16_t));
-		tr->part = xreallocarray(tr->part, nt * 2 * CE, sizeof(float));
+		tr->part = xscratch(tr->part, nt * 2 * CE, sizeof(float));
 		for (int l = 0; l < c->L; l++) {
 			struct bert_acts *A = &tr->a[l];
-			A->qkv = xreallocarray(A->qkv, Np * 3 * C,
+			A->qkv = xscratch(A->qkv, Np * 3 * C,
 			    sizeof(float));
-			A->ctx = xreallocarray(A->ctx, Np * C, sizeof(float));
-			A->r1 = xreallocarray(A->r1, Np * C, sizeof(float));
-			A->x1 = xreallocarray(A->x1, Np * C, sizeof(float));
-			A->r2 = xreallocarray(A->r2, Np * C, sizeof(float));
-			A->fc = xreallocarray(A->fc, Np * F, sizeof(float));
-			A->ge = xreallocarray(A->ge, Np * F, sizeof(float));
-			A->ln = xreallocarray(A->ln, 4 * Np, sizeof(float));
+			A->ctx = xscratch(A->ctx, Np * C, sizeof(float));
+			A->r1 = xscratch(A->r1, Np * C, sizeof(float));
+			A->x1 = xscratch(A->x1, Np * C, sizeof(float));
+			A->r2 = xscratch(A->r2, Np * C, sizeof(float));
+			A->fc = xscratch(A->fc, Np * F, sizeof(float));
+			A->ge = xscratch(A->ge, Np * F, sizeof(float));
+			A->ln = xscratch(A->ln, 4 * Np, sizeof(float));
 		}
 		tr->capN = Np;
 	}
 	if (P > tr->capP) {
 		for (int l = 0; l < c->L; l++)
-			tr->a[l].att = xreallocarray(tr->a[l].att, P,
+			tr->a[l].att = xscratch(tr->a[l].att, P,
 			    sizeof(float));
 		tr->capP = P;
 	}
@@ -1695,9 +1695,9 @@ bfpack(struct bert_train *tr, const struct bert *m)
 			int out, in;
 
 			dense_shape(c, i % 4, &out, &in);
-			bfw[i] = xreallocarray(NULL, gemmbf_size(out, in),
+			bfw[i] = xscratch(NULL, gemmbf_size(out, in),
 			    sizeof(uint16_t));
-			tr->wtb[i] = xreallocarray(NULL, gemmbf_size(in, out),
+			tr->wtb[i] = xscratch(NULL, gemmbf_size(in, out),
 			    sizeof(uint16_t));
 		}
 	}
@@ -1728,8 +1728,8 @@ bert_train_pack(struct bert_train *tr, const struct bert *m)
 	if (pm->layer == NULL) {
 		pm->layer = xcalloc(c->L, sizeof(*pm->layer));
 		if (pool.gemm) {
-			tr->fw = xreallocarray(NULL, per * c->L, sizeof(float));
-			tr->bw = xreallocarray(NULL, per * c->L, sizeof(float));
+			tr->fw = xscratch(NULL, per * c->L, sizeof(float));
+			tr->bw = xscratch(NULL, per * c->L, sizeof(float));
 			tr->wt = xcalloc(4 * (size_t)c->L, sizeof(float *));
 		}
 	}

@@ -903,7 +903,7 @@ model_load(struct bert *m, const char *dir, char *err, size_t errlen)
 	}
 	n = model_layout(m, NULL, groups);
 	if (n > SIZE_MAX / sizeof(float) ||
-	    posix_memalign((void **)&m->params, 64, n * sizeof(float)) != 0)
+	    (m->params = hugealloc(n * sizeof(float))) == NULL)
 		errx(1, "%s: out of memory for %zu weights", tf.path, n);
 	m->nparams = n;
 	m->layer = xcalloc(c->L, sizeof(*m->layer));

@@ -86,10 +86,7 @@ prod(struct pretrain *p, float *y, int ly, const float *x, int lx, int xt,
 		return;
 	}
 	if ((size_t)out * in > p->cappk) {
-		free(p->pk);
-		if (posix_memalign((void **)&p->pk, 64,
-		    (size_t)out * in * sizeof(float)) != 0)
-			p->pk = xmalloc((size_t)out * in * sizeof(float));
+		p->pk = xscratch(p->pk, (size_t)out * in, sizeof(float));
 		p->cappk = (size_t)out * in;
 	}
 	a.pk = p->pk;
@@ -124,12 +121,10 @@ pt_init(struct pretrain *p, const struct bert_config *c,
 	t->m.cfg.nlabels = 0;
 	np = model_layout(&t->m, NULL, GROUPS);
 	t->m.nparams = t->g.nparams = np;
-	if (posix_memalign((void **)&t->m.params, 64, np * sizeof(float)))
-		t->m.params = xmalloc(np * sizeof(float));
-	memset(t->m.params, 0, np * sizeof(float));
-	t->grads = t->g.params = xcalloc(np, sizeof(float));
-	t->am = xcalloc(np, sizeof(float));
-	t->av = xcalloc(np, sizeof(float));
+	t->m.params = xcalloc_huge(np, sizeof(float));
+	t->grads = t->g.params = xcalloc_huge(np, sizeof(float));
+	t->am = xcalloc_huge(np, sizeof(float));
+	t->av = xcalloc_huge(np, sizeof(float));
 	t->m.layer = xcalloc(c->L, sizeof(*t->m.layer));
 	t->g.layer = xcalloc(c->L, sizeof(*t->g.layer));
 	t->g.cfg = t->m.cfg;

@@ -293,10 +293,10 @@ train_init(struct train *t, const struct bert *src, int nlabels,
 	E = model_emb(k);
 	np = nparams(k);
 	t->m.nparams = t->g.nparams = np;
-	t->m.params = xcalloc(np, sizeof(float));
-	t->grads = t->g.params = xcalloc(np, sizeof(float));
-	t->am = xcalloc(np, sizeof(float));
-	t->av = xcalloc(np, sizeof(float));
+	t->m.params = xcalloc_huge(np, sizeof(float));
+	t->grads = t->g.params = xcalloc_huge(np, sizeof(float));
+	t->am = xcalloc_huge(np, sizeof(float));
+	t->av = xcalloc_huge(np, sizeof(float));
 	t->m.layer = xcalloc(k->L, sizeof(*t->m.layer));
 	t->g.layer = xcalloc(k->L, sizeof(*t->g.layer));
 	t->g.cfg = t->m.cfg;

@@ -17,6 +17,9 @@
 void	*xmalloc(size_t n);
 void	*xcalloc(size_t nmemb, size_t size);
 void	*xreallocarray(void *p, size_t nmemb, size_t size);
+void	*hugealloc(size_t n);
+void	*xscratch(void *p, size_t nmemb, size_t size);
+void	*xcalloc_huge(size_t nmemb, size_t size);
 char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 /* A string made like printf's, xmalloc'd. */
