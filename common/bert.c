@@ -586,7 +586,8 @@ vm_init(void)
 		vm.exp = w ? exp_512 : exp_avx2;
 		vm.name = w ? "AVX-512" : "AVX2";
 		vm.gelu_tanh = w ? gelu_tanh_512 : gelu_tanh_avx2;
-		vm.gelu_tanh_grad = w ? gelu_tanh_grad_512 : gelu_tanh_grad_avx2;
+		vm.gelu_tanh_grad = w ? gelu_tanh_grad_512 :
+		    gelu_tanh_grad_avx2;
 	}
 #endif
 }

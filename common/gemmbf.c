@@ -476,6 +476,29 @@ pack_x(uint32_t *a, const struct gemm_x *x, int n, int in, int k0, int kp)
 }
 
 /*
+ * Block k0 (kp pairs, x packed as ak) of the panel of W at pw, outputs j..,
+ * into y, tile by tile; the lines of the panel that runs next, nx (NULL
+ * for none), fetched into L2 a few a tile meanwhile.
+ */
+static void
+panel(const struct gemm_y *y, const uint32_t *ak, const uint16_t *pw,
+    const uint16_t *nx, const float *b, int n, int out, int j, int k0,
+    int kp)
+{
+	int tiles = (n + MR - 1) / MR, lines = nx ? 2 * kp : 0;
+	int per = (lines + tiles - 1) / tiles, nc = out - j < NR ? out - j : NR;
+	float *yj = y->y + (size_t)(j / y->cb) * y->cs + j % y->cb;
+
+	for (int t = 0; t < tiles; t++) {
+		for (int i = t * per; i < (t + 1) * per && i < lines; i++)
+			__builtin_prefetch(nx + i * 32, 0, 2);
+		tile(yj + (size_t)t * MR * y->ly, y->ly,
+		    ak + (size_t)t * MR * kp, pw, kp, n - t * MR, nc,
+		    k0 == 0 && b ? b + j : NULL, k0 > 0 || y->add);
+	}
+}
+
+/*
  * x packed whole, its blocks one after another, where it takes this many
  * bytes or fewer: then each panel of W meets every block of x while the
  * panel's columns of y stay in L1 and L2, and y goes to L3 once, not
@@ -490,62 +513,46 @@ gemmbf_run(const struct gemm_y *y, const struct gemm_x *x,
 	enum { TILES = (GEMMBF_ROWS + MR - 1) / MR };
 	static __thread uint32_t *whole;
 	uint32_t blk[TILES * MR * (KC / 2)] __attribute__((aligned(64)));
-	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR, cb = y->cb;
+	int in2 = (in + 1) / 2 * 2, tiles = (n + MR - 1) / MR;
 	size_t bytes = (size_t)tiles * MR * in2 * 2;
 	uint32_t *a = blk;
-	int all = bytes <= sizeof(blk);	/* x packed whole */
 
-	if (!all && bytes <= WHOLE && (whole != NULL ||
-	    (whole = aligned_alloc(64, WHOLE)) != NULL)) {
-		a = whole;
-		all = 1;
+	if (bytes > sizeof(blk) && bytes <= WHOLE && whole == NULL)
+		whole = aligned_alloc(64, WHOLE);
+	if (bytes > sizeof(blk) && (bytes > WHOLE || whole == NULL)) {
+		/* a block of x at a time, through every panel */
+		for (int k0 = 0; k0 < in2; k0 += KC) {
+			int kp = (in2 - k0 < KC ? in2 - k0 : KC) / 2;
+
+			pack_x(blk, x, n, in, k0, kp);
+			for (int j = 0; j < out; j += NR) {
+				/* the next panel is in2 x NR bf16 away */
+				const uint16_t *pw = w + (size_t)j * in2 +
+				    (size_t)k0 * NR;
+				const uint16_t *nx = j + NR < out ? pw +
+				    (size_t)NR * in2 : k0 + KC < in2 ? w +
+				    (size_t)(k0 + KC) * NR : NULL;
+
+				panel(y, blk, pw, nx, b, n, out, j, k0, kp);
+			}
+		}
+		return;
 	}
-	for (int k0 = 0; all && k0 < in2; k0 += KC)
+	if (bytes > sizeof(blk))
+		a = whole;
+	for (int k0 = 0; k0 < in2; k0 += KC)
 		pack_x(a + (size_t)tiles * MR * k0 / 2, x, n, in, k0,
 		    (in2 - k0 < KC ? in2 - k0 : KC) / 2);
-	/* whole: for each panel, each block; else the other way round */
-	for (int j0 = 0; j0 < out; j0 += all ? NR : out)
+	/* x whole: each panel through every block, the next in memory next */
+	for (int j = 0; j < out; j += NR)
 		for (int k0 = 0; k0 < in2; k0 += KC) {
-			int kc = in2 - k0 < KC ? in2 - k0 : KC, kp = kc / 2;
-			int add = k0 > 0 || y->add;
-			const uint32_t *ak = all ? a + (size_t)tiles * MR *
-			    k0 / 2 : a;
+			int kp = (in2 - k0 < KC ? in2 - k0 : KC) / 2;
+			const uint16_t *pw = w + (size_t)j * in2 +
+			    (size_t)k0 * NR;
 
-			if (!all)
-				pack_x(a, x, n, in, k0, kp);
-			for (int j = j0; j < (all ? j0 + 1 : out); j += NR) {
-				const uint16_t *pw = w + (size_t)j * in2 +
-				    (size_t)k0 * NR, *nx = NULL;
-				int nc = out - j < NR ? out - j : NR;
-				float *yj = y->y + (size_t)(j / cb) * y->cs +
-				    j % cb;
-
-				/*
-				 * The next panel into L2, a few lines a tile:
-				 * where x goes a block at a time, it is
-				 * elsewhere in memory, where no prefetcher
-				 * looks.
-				 */
-				if (all && (j + NR < out || k0 + KC < in2))
-					nx = pw + kc * NR;
-				else if (!all && j + NR < out)
-					nx = pw + (size_t)NR * in2;
-				else if (!all && k0 + KC < in2)
-					nx = w + (size_t)(k0 + KC) * NR;
-				int lines = nx ? kc : 0;	/* 64 bytes */
-				int per = (lines + tiles - 1) / tiles;
-
-				for (int t = 0; t < tiles; t++) {
-					for (int i = t * per; i < (t + 1) * per &&
-					    i < lines; i++)
-						__builtin_prefetch(nx + i * 32, 0,
-						    2);
-					tile(yj + (size_t)t * MR * y->ly, y->ly,
-					    ak + (size_t)t * MR * kp, pw, kp,
-					    n - t * MR, nc, k0 == 0 && b ?
-					    b + j : NULL, add);
-				}
-			}
+			panel(y, a + (size_t)tiles * MR * k0 / 2, pw,
+			    j + NR < out || k0 + KC < in2 ? pw + 2 * kp * NR :
+			    NULL, b, n, out, j, k0, kp);
 		}
 }
 

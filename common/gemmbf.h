@@ -4,9 +4,10 @@
  * in each of 16 lanes, two bf16 products added to a float32 sum), which
  * does twice the work of an FP32 FMA an instruction.
  *
- * The same loop as gemm.c's (blocks of 256 inputs, x's rows in tiles that
- * stay in L2, a panel of W in L1), around a kernel of 12 rows x 32
- * outputs.  A row's result depends only on that row of x, on W and on b,
+ * gemm.c's blocks (256 inputs, x's rows in tiles that stay in L2, a
+ * panel of W in L1), around a kernel of 12 rows x 32 outputs; where x
+ * packed whole fits in L2, each panel of W goes through all its blocks
+ * at once, so that y's columns stay in cache.  A row's result depends only on that row of x, on W and on b,
  * so packing records together changes no bit; and it is exactly what
  * gemmbf_ref() computes, one scalar operation at a time.
  */

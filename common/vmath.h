@@ -237,8 +237,12 @@ gelu_grad_body(float *d, const float *x, size_t n)
 	}
 }
 
-/* the 8 lanes of v from lane h: a sum of softmax's */
+/*
+ * softmax's and LayerNorm's running sums: 8 lanes whatever VL is, vf8 of
+ * floats, vd8 of doubles; lanes8(v, h) is lanes h..h + 7 of v.
+ */
 typedef float	vf8 __attribute__((vector_size(32)));
+typedef double	vd8 __attribute__((vector_size(64)));
 
 INLINE vf8
 lanes8(vf v, int h)
@@ -301,8 +305,6 @@ softmax_body(float *p, int n, int T)
 			row[j] /= sum;
 	}
 }
-
-typedef double	vd8 __attribute__((vector_size(64)));
 
 /*
  * One row of LayerNorm: y (C) = LayerNorm(x + r), r NULL for none; y may
@@ -373,8 +375,8 @@ lnorm_body(float *y, float *pre, const float *x, const float *r,
 /*
  * The element-wise bodies, softmax and LayerNorm as functions named with
  * suffix S (gelu_S, gelu_grad_S, gelu_tanh_S, gelu_tanh_grad_S, erf_S,
- * exp_S, softmax_S, lnorm_S), each
- * declared with what follows S (storage class, target) before its type.
+ * exp_S, softmax_S, lnorm_S), each declared with what follows S (storage
+ * class, target) before its type.
  */
 #define VMATH_FUNCS(S, ...)						\
 __VA_ARGS__ void gelu_##S(float *y, const float *x, size_t n)		\
