@@ -1853,7 +1853,7 @@ prod(float *y, int ly, const float *x, int lx, int trans, const float *w,
 	for (int i = 0; i < n; i += GEMM_ROWS)
 		gemm_run(&(struct gemm_y){ y + (size_t)i * ly, ly, out, 0,
 		    add }, &(struct gemm_x){ trans ? x + i : x + (size_t)i * lx,
-		    lx, trans }, w, NULL, n - i < GEMM_ROWS ? n - i :
+		    lx, trans, NULL }, w, NULL, n - i < GEMM_ROWS ? n - i :
 		    GEMM_ROWS, out, in);
 }
 
@@ -1865,7 +1865,7 @@ prodbf(float *y, int ly, const float *x, int lx, int trans,
 	for (int i = 0; i < n; i += GEMMBF_ROWS)
 		gemmbf_run(&(struct gemm_y){ y + (size_t)i * ly, ly, out, 0,
 		    add }, &(struct gemm_x){ trans ? x + i : x + (size_t)i * lx,
-		    lx, trans }, w, NULL, n - i < GEMMBF_ROWS ? n - i :
+		    lx, trans, NULL }, w, NULL, n - i < GEMMBF_ROWS ? n - i :
 		    GEMMBF_ROWS, out, in);
 }
 
@@ -1884,6 +1884,7 @@ struct lback {
 	int		 N, in, out, add;
 	int		*start;		/* gemm.c: task t's first row */
 	int		 acc;		/* dW, db added to (tr->acc) */
+	float		*sums;		/* kernels: dy's column sums (out) */
 };
 
 #define COLS	64	/* columns of a task of column sums or packing */
@@ -1902,7 +1903,8 @@ lback_dx_task(void *arg, int t)
 		n = a->start[t + 1] - i0;
 		y = (struct gemm_y){ a->dx + (size_t)i0 * a->in, a->in, a->in,
 		    0, a->add };
-		x = (struct gemm_x){ a->dy + (size_t)i0 * a->out, a->out, 0 };
+		x = (struct gemm_x){ a->dy + (size_t)i0 * a->out, a->out, 0,
+		    NULL };
 		if (pool.bf)
 			gemmbf_run(&y, &x, a->wtb, NULL, n, a->in, a->out);
 		else
@@ -1945,7 +1947,8 @@ lback_dw_task(void *arg, int t)
 		n = a->start[t + 1] - o0;
 		y = (struct gemm_y){ a->dw + (size_t)o0 * a->in, a->in, a->in,
 		    0, a->acc };
-		x = (struct gemm_x){ a->dy + o0, a->out, 1 };
+		x = (struct gemm_x){ a->dy + o0, a->out, 1, a->sums ?
+		    a->sums + o0 : NULL };
 		if (pool.bf)
 			gemmbf_run(&y, &x, a->xpb, NULL, n, a->in, a->N);
 		else
@@ -1959,7 +1962,10 @@ lback_dw_task(void *arg, int t)
 	    a->dw + (size_t)o0 * a->in, a->in);
 }
 
-/* db's columns j0..j0 + COLS - 1: sums over the rows, in their order */
+/*
+ * db's columns j0..j0 + COLS - 1: sums over the rows, in their order (on
+ * OpenBLAS; the kernels' dW products give the same sums as they pack dy)
+ */
 static void
 lback_db_task(void *arg, int t)
 {
@@ -1994,7 +2000,7 @@ linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
 	struct lback a = { dx, dw, db, dy, x, dense_of(tr->src, i / 4, i % 4),
 	    pool.gemm && !pool.bf ? tr->wt[i] : NULL, tr->xp,
 	    pool.bf ? tr->wtb[i] : NULL, tr->xpb, N, in, out, add, NULL,
-	    tr->acc };
+	    tr->acc, NULL };
 	int nt;
 
 	if (dx != NULL) {
@@ -2007,13 +2013,22 @@ linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
 			    &a);
 	}
 	if (pool.bf || pool.gemm) {
+		/* db from dW's product, as it packs dy: then added to */
+		a.sums = db == NULL ? NULL : tr->acc ? xmalloc(out *
+		    sizeof(float)) : db;
 		parallel((in + COLS - 1) / COLS, lback_pack_task, &a);
 		a.start = gemm_tasks(out, &nt);
 		parallel(nt, lback_dw_task, &a);
 		free(a.start);
-	} else
+		if (a.sums != db) {
+			for (int j = 0; a.sums && j < out; j++)
+				db[j] = a.sums[j] + db[j];
+			free(a.sums);
+		}
+	} else {
 		parallel((out + COLS - 1) / COLS, lback_dw_task, &a);
-	parallel((out + COLS - 1) / COLS, lback_db_task, &a);
+		parallel((out + COLS - 1) / COLS, lback_db_task, &a);
+	}
 }
 
 /*

@@ -462,7 +462,7 @@ void
 gemm_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
     int lx, const float *w, const float *b, int n, int out, int in)
 {
-	struct gemm_x gx = { x, lx, 0 };
+	struct gemm_x gx = { x, lx, 0, NULL };
 	struct gemm_y gy = { y, ly, cb, cs, 0 };
 
 	gemm_run(&gy, &gx, w, b, n, out, in);
@@ -479,21 +479,38 @@ pack_tiles(float *a, const struct gemm_x *x, int n, int k0, int kc)
 	int tiles = (n + MR - 1) / MR, full = n / MR;
 
 	if (x->trans) {
-		/* input k is a row of x's transpose: MR floats to each tile */
-		for (int k = 0; k < kc; k++) {
-			const float *s = x->x + (size_t)(k0 + k) * x->lx;
-			float *p = a + (size_t)k * MR;
-			int t;
+		/*
+		 * input k is a row of x's transpose: a tile's MR floats of
+		 * each, tile by tile, so that a tile is written in order and
+		 * the lines its reads share with the next stay in L1
+		 */
+		for (int t = 0; t < tiles; t++) {
+			const float *s = x->x + (size_t)k0 * x->lx + t * MR;
+			float *p = a + (size_t)t * MR * kc, sum[MR] = { 0 };
+			int m = n - t * MR < MR ? n - t * MR : MR;
 
-			for (t = 0; t < full; t++) {
-				memcpy(p, s, MR * sizeof(float));
-				s += MR;
-				p += (size_t)MR * kc;
+			if (m < MR)
+				memset(p, 0, (size_t)MR * kc * sizeof(float));
+			for (int k = 0; m == MR && k < kc; k++) {
+				/* the line a later tile reads, no stream seen */
+				__builtin_prefetch(s + (size_t)k * x->lx + 16,
+				    0, 3);
+				memcpy(p + k * MR, s + (size_t)k * x->lx,
+				    MR * sizeof(float));
 			}
-			if (t < tiles) {
-				memset(p, 0, MR * sizeof(float));
-				memcpy(p, s, (n - t * MR) * sizeof(float));
-			}
+			for (int k = 0; m < MR && k < kc; k++)
+				memcpy(p + k * MR, s + (size_t)k * x->lx,
+				    m * sizeof(float));
+			if (x->sum == NULL)
+				continue;
+			/* the sums in the inputs' order, MR at once */
+			if (k0 > 0)
+				memcpy(sum, x->sum + t * MR, m * sizeof(float));
+			for (int k = 0; k < kc; k++)
+#pragma GCC unroll 6
+				for (int r = 0; r < MR; r++)
+					sum[r] += p[k * MR + r];
+			memcpy(x->sum + t * MR, sum, m * sizeof(float));
 		}
 		return;
 	}

@@ -72,12 +72,16 @@ void	gemm_any(float *y, int ly, const float *x, int lx, const float *w,
  * The general form, for training's products.  x (n, in): row i's input k
  * at x[i * lx + k], or with trans at x[k * lx + i] (x given as its
  * transpose (in, n): dW = dY^T . X reads dY so).  y as gemm_rows_split's;
- * with add, y += x . w^T + b instead of y =.  n <= GEMM_ROWS.
+ * with add, y += x . w^T + b instead of y =.  n <= GEMM_ROWS.  With
+ * trans and sum not NULL, sum (n) = x's rows summed over the inputs, in
+ * their order, from the floats x holds (dW's product gives db so, from
+ * the reads its packing makes).
  */
 struct gemm_x {
 	const float	*x;
 	int		 lx;
 	int		 trans;
+	float		*sum;
 };
 struct gemm_y {
 	float	*y;

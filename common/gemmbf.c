@@ -404,7 +404,7 @@ gemmbf_rows_split(float *y, int ly, int cb, size_t cs, const float *x,
     int lx, const uint16_t *w, const float *b, int n, int out, int in)
 {
 	gemmbf_run(&(struct gemm_y){ y, ly, cb, cs, 0 },
-	    &(struct gemm_x){ x, lx, 0 }, w, b, n, out, in);
+	    &(struct gemm_x){ x, lx, 0, NULL }, w, b, n, out, in);
 }
 
 /* x's element (row i, input c): 0 past in */
@@ -419,7 +419,7 @@ xin(const struct gemm_x *x, int i, int c, int in)
 
 /*
  * a = x's inputs k0 .. k0 + 2 kp as tiles of (kp, MR) pairs, zeros past
- * n and past in.
+ * n and past in; and x's sums, where it asks for them.
  */
 static void
 pack_x(uint32_t *a, const struct gemm_x *x, int n, int in, int k0, int kp)
@@ -472,6 +472,16 @@ pack_x(uint32_t *a, const struct gemm_x *x, int n, int in, int k0, int kp)
 				    xin(x, i, c + 1, in) << 16;
 			}
 		}
+	}
+	/* the sums from the floats, each input's row again from L2 */
+	for (int c = k0; x->trans && x->sum && c < k0 + 2 * kp && c < in;
+	    c++) {
+		const float *s = x->x + (size_t)c * x->lx;
+
+		if (c == 0)
+			memset(x->sum, 0, n * sizeof(float));
+		for (int i = 0; i < n; i++)
+			x->sum[i] += s[i];
 	}
 }
 

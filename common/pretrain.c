@@ -61,7 +61,7 @@ prod_task(void *arg, int k)
 	gemm_run(&(struct gemm_y){ a->y + (size_t)i0 * a->ly + j0, a->ly,
 	    (no + GEMM_PANEL - 1) / GEMM_PANEL * GEMM_PANEL, 0, a->add },
 	    &(struct gemm_x){ a->xt ? a->x + i0 : a->x + (size_t)i0 * a->lx,
-	    a->lx, a->xt }, a->pk + (size_t)j0 * a->in, a->b ? a->b + j0 :
+	    a->lx, a->xt, NULL }, a->pk + (size_t)j0 * a->in, a->b ? a->b + j0 :
 	    NULL, n, no, a->in);
 }
 

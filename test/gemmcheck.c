@@ -9,7 +9,9 @@
  * AVX2 kernels must both pass (HEADCOUNT_GEMM=avx2 runs the second);
  * exits 77 where no kernel runs.  Where the CPU has AVX512-BF16, the
  * same for gemmbf.c's gemmbf_run, against the scalar arithmetic of
- * gemmbf_ref() with x read transposed and y added to.
+ * gemmbf_ref() with x read transposed and y added to.  With x read
+ * transposed, both give its rows' sums (gemm_x's sum): each the floats
+ * added in order from 0, exactly.
  *
  *	gemmcheck [seed]
  */
@@ -34,6 +36,25 @@ rnd(void)
 	rng ^= rng << 17;
 	return ldexpf((float)(rng >> 40) / (1 << 24) + 0.5f,
 	    (int)(rng % 9) - 6) * (rng & 1 << 20 ? -1 : 1);
+}
+
+/* x's sums (trans: sum[i] of x[k lx + i] over k, in order), or 0 */
+static int
+sums(const float *sum, const float *x, int lx, int n, int in,
+    const char *what)
+{
+	for (int i = 0; sum && i < n; i++) {
+		float s = 0;
+
+		for (int k = 0; k < in; k++)
+			s += x[(size_t)k * lx + i];
+		if (memcmp(&s, &sum[i], sizeof(float)) != 0) {
+			printf("%s n %d in %d: sum[%d] %.9g, reference %.9g\n",
+			    what, n, in, i, sum[i], s);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -62,9 +83,14 @@ check(int n, int out, int in, int trans, int bias, int add, int cb)
 		b[j] = rnd();
 	for (size_t i = 0; i < ny; i++)
 		r[i] = y[i] = rnd();
+	float *sm = trans ? xcalloc(n, sizeof(float)) : NULL;
+
 	gemm_pack(p, out, in);
 	gemm_run(&(struct gemm_y){ y, ly, cb, cs, add },
-	    &(struct gemm_x){ x, lx, trans }, p, bias ? b : NULL, n, out, in);
+	    &(struct gemm_x){ x, lx, trans, sm }, p, bias ? b : NULL, n, out,
+	    in);
+	bad = sums(sm, x, lx, n, in, "gemm_run");
+	free(sm);
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < out; j++) {
 			float *c = r + (size_t)(j / cb) * cs + (size_t)i * ly +
@@ -125,9 +151,14 @@ checkbf(int n, int out, int in, int trans, int bias, int add, int cb)
 		b[j] = rnd();
 	for (size_t i = 0; i < ny; i++)
 		r[i] = y[i] = rnd();
+	float *sm = trans ? xcalloc(n, sizeof(float)) : NULL;
+
 	gemmbf_pack(p, w, out, in);
 	gemmbf_run(&(struct gemm_y){ y, ly, cb, cs, add },
-	    &(struct gemm_x){ x, lx, trans }, p, bias ? b : NULL, n, out, in);
+	    &(struct gemm_x){ x, lx, trans, sm }, p, bias ? b : NULL, n, out,
+	    in);
+	bad = sums(sm, x, lx, n, in, "gemmbf_run");
+	free(sm);
 #define XB(i, k)	((k) < in ? bf16_to_f32(f32_to_bf16(trans ? \
 	    x[(size_t)(k) * lx + (i)] : x[(size_t)(i) * lx + (k)])) : 0)
 #define WB(j, k)	((k) < in ? bf16_to_f32(f32_to_bf16( \
