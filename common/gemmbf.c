@@ -138,17 +138,18 @@ tr8(__m256i v[8])
 }
 
 /*
- * pack()'s whole panels, the inputs of w's rows 16 at a time (lk 1): each
- * row's pairs of inputs are words, 8 rows of 8 words transposed into the
- * panel's order.  Returns the inputs done in each panel (in / 16 * 16).
+ * pack()'s panels, the last one's rows past out zeros, the inputs of w's
+ * rows 16 at a time (lk 1): each row's pairs of inputs are words, 8 rows
+ * of 8 words transposed into the panel's order.  Returns the inputs done
+ * in each panel (in / 16 * 16).
  */
 BF16 static int
-fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
+fastrows(uint16_t *p, const float *w, size_t lj, int out, int in, float s)
 {
 	int in2 = (in + 1) / 2 * 2, k16 = in / 16 * 16;
 	__m256i v[8];
 
-	for (int j0 = 0; j0 < full; j0 += NR) {
+	for (int j0 = 0; j0 < out; j0 += NR) {
 		uint32_t *q = (uint32_t *)(p + (size_t)j0 * in2);
 
 		for (int k = 0; k < k16; k += 16)
@@ -157,7 +158,9 @@ fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
 				uint32_t *dst = q + (size_t)(k / 2) * NR + jj;
 
 				for (int r = 0; r < 8; r++)
-					v[r] = round16(src + r * lj + k, s);
+					v[r] = j0 + jj + r < out ?
+					    round16(src + r * lj + k, s) :
+					    _mm256_setzero_si256();
 				tr8(v);
 				for (int i = 0; i < 8; i++)
 					_mm256_storeu_si256((__m256i *)(dst +
@@ -275,7 +278,7 @@ pairs16(uint32_t *a, const float *x)
 }
 
 static int
-fastrows(uint16_t *p, const float *w, size_t lj, int full, int in, float s)
+fastrows(uint16_t *p, const float *w, size_t lj, int out, int in, float s)
 {
 	return 0;
 }
@@ -313,8 +316,9 @@ gemmbf_size(int out, int in)
 
 /*
  * p = W packed, W[j][k] = s . w[j * lj + k * lk], rounded to bf16: the
- * whole panels' first inputs in vectors where w's rows are W's (lk 1) or
- * W's inputs (lj 1), the rest one at a time.
+ * first inputs in vectors, of every panel where w's rows are W's (lk 1),
+ * of the whole panels where they are W's inputs (lj 1); the rest one at
+ * a time.
  */
 static void
 pack(uint16_t *p, const float *w, size_t lj, size_t lk, int out, int in,
@@ -322,9 +326,10 @@ pack(uint16_t *p, const float *w, size_t lj, size_t lk, int out, int in,
 {
 	int in2 = (in + 1) / 2 * 2, full = out / NR * NR, done = 0;
 
-	if (gemmbf_ok() && full > 0)
-		done = lk == 1 ? fastrows(p, w, lj, full, in, s) :
-		    lj == 1 ? fastcols(p, w, lk, full, in, s) : 0;
+	if (gemmbf_ok() && lk == 1)
+		done = fastrows(p, w, lj, out, in, s), full = out;
+	else if (gemmbf_ok() && lj == 1 && full > 0)
+		done = fastcols(p, w, lk, full, in, s);
 	for (int j0 = 0; j0 < out; j0 += NR)
 		for (int k = j0 < full ? done : 0; k < in2; k++)
 			for (int j = 0; j < NR; j++) {
