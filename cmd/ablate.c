@@ -587,6 +587,7 @@ sw_init(struct bert *m, size_t total)
 	    sizeof(float));
 	bert_run_init(&sw.run, m);
 	bert_run_init(&sw.st, m);
+	bert_drop_dense(m);
 	sw.run.cls_only = sw.st.cls_only = 1;
 	sw.s = xcalloc(MAXSLOTS, sizeof(*sw.s));
 	for (int i = 0; i < MAXSLOTS; i++)

@@ -354,6 +354,7 @@ encode(struct bert *m, const struct wp_vocab *vocab, const struct headset *off,
 	if (opt.measures)
 		contrib_init(&cmod, m, opt.measures);
 	bert_run_init(&run, m);
+	bert_drop_dense(m);	/* contrib has its copies */
 	run.want_attn = opt.attn || opt.measures;
 	run.cls_only = opt.hidden == 0 && !opt.measures;
 	slots = xcalloc(maxslots, sizeof(*slots));

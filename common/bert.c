@@ -6,6 +6,7 @@
  * tokens of a sequence, N tokens of the batch, C hidden, D = C / H per
  * head, F the FFN width.
  */
+#include <err.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include <cblas.h>
 
@@ -833,6 +836,31 @@ bert_run_release(struct bert_run *r)
 	free(r->pooled);
 	free(r->logits);
 	memset(r, 0, sizeof(*r));
+}
+
+void
+bert_drop_dense(struct bert *m)
+{
+	const struct bert_config *c = &m->cfg;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	for (int l = 0; m->bfw != NULL && l < c->L; l++) {
+		const struct bert_layer *y = &m->layer[l];
+		float *w[4] = { y->qkvw, y->aow, y->iw, y->ow };
+		size_t n[4] = { (size_t)3 * c->C * c->C, (size_t)c->C * c->C,
+		    (size_t)c->F * c->C, (size_t)c->C * c->F };
+
+		for (int k = 0; k < 4; k++) {
+			/* the whole pages inside the weight: none is shared */
+			uintptr_t a = ((uintptr_t)w[k] + pg - 1) & ~(pg - 1);
+			uintptr_t b = (uintptr_t)(w[k] + n[k]) & ~(pg - 1);
+
+			if (b > a && (madvise((void *)a, b - a,
+			    MADV_DONTNEED) == -1 || mprotect((void *)a, b - a,
+			    PROT_NONE) == -1))
+				err(1, "bert_drop_dense");
+		}
+	}
 }
 
 /*

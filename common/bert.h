@@ -111,6 +111,17 @@ void	bert_run_init(struct bert_run *r, struct bert *m);
 void	bert_run_release(struct bert_run *r);
 
 /*
+ * After bert_run_init() in bf16, for a program that runs m forward and
+ * reads no float32 dense weight of its own: their pages go back to the
+ * system (a third of a bf16 run's memory, and the pages that its
+ * buffers then take without the cost of fresh ones) and the weights
+ * become unreadable, so that a read stops the program instead of
+ * finding zeros.  Their addresses stay, through which bert.c finds the
+ * bf16 copies.  Nothing where the weights are not packed in bf16.
+ */
+void	bert_drop_dense(struct bert *m);
+
+/*
  * Set the batch to B sequences (ids[b], seg[b] of length T[b]; seg or
  * seg[b] NULL means all 0; a model without token types, DistilBERT,
  * ignores seg) and make room for it: r->off, r->Np, and each token's
