@@ -281,6 +281,23 @@ bert_precision(int bf16, char *err, size_t errlen)
 	return 0;
 }
 
+/* The dense weight k of layer l (0 qkv, 1 attention out, 2 FFN in, 3 out) */
+static float *
+dense_of(const struct bert *m, int l, int k)
+{
+	const struct bert_layer *w = &m->layer[l];
+
+	return k == 0 ? w->qkvw : k == 1 ? w->aow : k == 2 ? w->iw : w->ow;
+}
+
+/* Outputs and inputs of dense weight k */
+static void
+dense_shape(const struct bert_config *c, int k, int *out, int *in)
+{
+	*out = k == 0 ? 3 * c->C : k == 2 ? c->F : c->C;
+	*in = k == 3 ? c->F : c->C;
+}
+
 /*
  * The bf16 copy of the dense weight that w points into (at a row that
  * starts a panel), for gemmbf.c; m's weights are bf16-packed.
@@ -288,19 +305,14 @@ bert_precision(int bf16, char *err, size_t errlen)
 static const uint16_t *
 bfof(const struct bert *m, const float *w)
 {
-	const struct bert_config *c = &m->cfg;
+	for (int t = 0; t < 4 * m->cfg.L; t++) {
+		const float *base = dense_of(m, t / 4, t % 4);
+		int out, in;
 
-	for (int l = 0; l < c->L; l++) {
-		const struct bert_layer *y = &m->layer[l];
-		const float *base[4] = { y->qkvw, y->aow, y->iw, y->ow };
-		size_t n[4] = { (size_t)3 * c->C * c->C, (size_t)c->C * c->C,
-		    (size_t)c->F * c->C, (size_t)c->C * c->F };
-		int in[4] = { c->C, c->C, c->C, c->F };
-
-		for (int k = 0; k < 4; k++)
-			if (w >= base[k] && w < base[k] + n[k])
-				return m->bfw[4 * l + k] + (size_t)(w -
-				    base[k]) / in[k] * ((in[k] + 1) / 2 * 2);
+		dense_shape(&m->cfg, t % 4, &out, &in);
+		if (w >= base && w < base + (size_t)out * in)
+			return m->bfw[t] + (size_t)(w - base) / in *
+			    ((in + 1) / 2 * 2);
 	}
 	abort();	/* only the layers' weights come here */
 }
@@ -766,27 +778,19 @@ pack_task(void *arg, int t)
 {
 	struct bert *m = arg;
 	struct bert_layer *w = &m->layer[t / 4];
-	int C = m->cfg.C, F = m->cfg.F;
+	float *src = dense_of(m, t / 4, t % 4);
+	int out, in;
 
 	/* ALBERT: a group's weights are packed once, by its first layer */
 	if (t / 4 > 0 && w->qkvw == w[-1].qkvw)
 		return;
+	dense_shape(&m->cfg, t % 4, &out, &in);
 	if (pool.bf) {
-		const float *src[4] = { w->qkvw, w->aow, w->iw, w->ow };
-		int out[4] = { 3 * C, C, F, C }, in[4] = { C, C, C, F };
-		int k = t % 4;
-
-		m->bfw[t] = xscratch(NULL, gemmbf_size(out[k], in[k]),
+		m->bfw[t] = xscratch(NULL, gemmbf_size(out, in),
 		    sizeof(uint16_t));
-		gemmbf_pack(m->bfw[t], src[k], out[k], in[k]);
-		return;
-	}
-	switch (t % 4) {
-	case 0: gemm_pack(w->qkvw, 3 * C, C); break;
-	case 1: gemm_pack(w->aow, C, C); break;
-	case 2: gemm_pack(w->iw, F, C); break;
-	case 3: gemm_pack(w->ow, C, F); break;
-	}
+		gemmbf_pack(m->bfw[t], src, out, in);
+	} else
+		gemm_pack(src, out, in);
 }
 
 void
@@ -841,25 +845,20 @@ bert_run_release(struct bert_run *r)
 void
 bert_drop_dense(struct bert *m)
 {
-	const struct bert_config *c = &m->cfg;
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
 
-	for (int l = 0; m->bfw != NULL && l < c->L; l++) {
-		const struct bert_layer *y = &m->layer[l];
-		float *w[4] = { y->qkvw, y->aow, y->iw, y->ow };
-		size_t n[4] = { (size_t)3 * c->C * c->C, (size_t)c->C * c->C,
-		    (size_t)c->F * c->C, (size_t)c->C * c->F };
+	for (int t = 0; m->bfw != NULL && t < 4 * m->cfg.L; t++) {
+		float *w = dense_of(m, t / 4, t % 4);
+		int out, in;
 
-		for (int k = 0; k < 4; k++) {
-			/* the whole pages inside the weight: none is shared */
-			uintptr_t a = ((uintptr_t)w[k] + pg - 1) & ~(pg - 1);
-			uintptr_t b = (uintptr_t)(w[k] + n[k]) & ~(pg - 1);
+		dense_shape(&m->cfg, t % 4, &out, &in);
+		/* the whole pages inside the weight: none is shared */
+		uintptr_t a = ((uintptr_t)w + pg - 1) & ~(pg - 1);
+		uintptr_t b = (uintptr_t)(w + (size_t)out * in) & ~(pg - 1);
 
-			if (b > a && (madvise((void *)a, b - a,
-			    MADV_DONTNEED) == -1 || mprotect((void *)a, b - a,
-			    PROT_NONE) == -1))
-				err(1, "bert_drop_dense");
-		}
+		if (b > a && (madvise((void *)a, b - a, MADV_DONTNEED) == -1 ||
+		    mprotect((void *)a, b - a, PROT_NONE) == -1))
+			err(1, "bert_drop_dense");
 	}
 }
 
@@ -1628,23 +1627,6 @@ train_reserve(struct bert_run *r)
 	}
 }
 
-/* The dense weight k of layer l (0 qkv, 1 attention out, 2 FFN in, 3 out) */
-static float *
-dense_of(const struct bert *m, int l, int k)
-{
-	const struct bert_layer *w = &m->layer[l];
-
-	return k == 0 ? w->qkvw : k == 1 ? w->aow : k == 2 ? w->iw : w->ow;
-}
-
-/* Outputs and inputs of dense weight k */
-static void
-dense_shape(const struct bert_config *c, int k, int *out, int *in)
-{
-	*out = k == 0 ? 3 * c->C : k == 2 ? c->F : c->C;
-	*in = k == 3 ? c->F : c->C;
-}
-
 /*
  * bert_train_pack's tasks: rows j0..j0 + PACKROWS - 1 of a dense weight
  * W (out, in), packed in one pass for the forward pass (panels of W's
@@ -2048,8 +2030,8 @@ linear_back(struct bert_run *r, float *dx, int add, float *dw, float *db,
 		a.start = gemm_tasks(out, &nt);
 		parallel(nt, lback_dw_task, &a);
 		free(a.start);
-		if (a.sums != db) {
-			for (int j = 0; a.sums && j < out; j++)
+		if (db != NULL && tr->acc) {
+			for (int j = 0; j < out; j++)
 				db[j] = a.sums[j] + db[j];
 			free(a.sums);
 		}

@@ -492,7 +492,7 @@ pack_tiles(float *a, const struct gemm_x *x, int n, int k0, int kc)
 			if (m < MR)
 				memset(p, 0, (size_t)MR * kc * sizeof(float));
 			for (int k = 0; m == MR && k < kc; k++) {
-				/* the line a later tile reads, no stream seen */
+				/* a later tile's line: no stream to see */
 				__builtin_prefetch(s + (size_t)k * x->lx + 16,
 				    0, 3);
 				memcpy(p + k * MR, s + (size_t)k * x->lx,

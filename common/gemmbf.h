@@ -7,9 +7,10 @@
  * gemm.c's blocks (256 inputs, x's rows in tiles that stay in L2, a
  * panel of W in L1), around a kernel of 12 rows x 32 outputs; where x
  * packed whole fits in L2, each panel of W goes through all its blocks
- * at once, so that y's columns stay in cache.  A row's result depends only on that row of x, on W and on b,
- * so packing records together changes no bit; and it is exactly what
- * gemmbf_ref() computes, one scalar operation at a time.
+ * at once, so that y's columns stay in cache.  A row's result depends
+ * only on that row of x, on W and on b, so packing records together
+ * changes no bit; and it is exactly what gemmbf_ref() computes, one
+ * scalar operation at a time.
  */
 #ifndef GEMMBF_H
 #define GEMMBF_H

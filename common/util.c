@@ -54,7 +54,7 @@ xreallocarray(void *p, size_t nmemb, size_t size)
 }
 
 /*
- * n bytes, 64 aligned (NULL when there are none); past 2 MB, 2 MB
+ * n bytes, 64 aligned (NULL when memory runs out); past 2 MB, 2 MB
  * aligned and marked for transparent huge pages, so that first touching
  * them maps 2 MB a fault, not 4 KB, and a TLB entry covers 2 MB: a
  * batch's buffers, some 100 MB, took 80 ms of faults in a virtual
