@@ -282,6 +282,59 @@ cols16(float *p, const float *wt, size_t lw, int full, int in)
 }
 
 /*
+ * pack_tiles from x's transpose for 8 whole tiles, 48 rows of x: tile i
+ * at a + i MR kc.  An input at a time, the 48 floats of its row (s, then
+ * lx floats apart) are loaded once, in three vectors, and each tile's 6
+ * stored under a mask, where a tile at a time read each line three
+ * times, 256 rows apart.  With sum, sum (48) += the 48 rows' inputs, in
+ * their order, as pack_tiles adds them.  The row 4 inputs ahead is
+ * fetched meanwhile: rows lx floats apart are streams no prefetcher has
+ * met.
+ */
+AVX512 static void
+ttile48(float *a, const float *s, size_t lx, int kc, float *sum)
+{
+	/* tile i's floats: 6 i.. of the 48, from vectors 6 i / 16 and next */
+	static const int lane[8][16] = {
+		{ 0, 1, 2, 3, 4, 5 }, { 6, 7, 8, 9, 10, 11 },
+		{ 12, 13, 14, 15, 16, 17 }, { 2, 3, 4, 5, 6, 7 },
+		{ 8, 9, 10, 11, 12, 13 }, { 14, 15, 16, 17, 18, 19 },
+		{ 4, 5, 6, 7, 8, 9 }, { 10, 11, 12, 13, 14, 15 }
+	};
+	__m512i ix[8];
+	__m512 v[4], acc[3];
+
+	for (int i = 0; i < 8; i++)
+		ix[i] = _mm512_loadu_si512(lane[i]);
+	for (int j = 0; j < 3; j++)
+		acc[j] = sum ? _mm512_loadu_ps(sum + 16 * j) :
+		    _mm512_setzero_ps();
+	for (int k = 0; k < kc; k++) {
+		const float *r = s + (size_t)k * lx;
+
+		if (k + 4 < kc)
+			for (int j = 0; j < 4; j++)
+				_mm_prefetch((const char *)(r + 4 * lx +
+				    (j < 3 ? 16 * j : 47)), _MM_HINT_T0);
+		for (int j = 0; j < 3; j++)
+			v[j] = _mm512_loadu_ps(r + 16 * j);
+		v[3] = v[2];
+		for (int i = 0; i < 8; i++) {
+			int q = 6 * i / 16;
+			_mm512_mask_storeu_ps(a + (size_t)i * MR * kc + k * MR,
+			    0x3f, _mm512_permutex2var_ps(v[q], ix[i],
+			    v[q + 1]));
+		}
+		if (sum)
+			for (int j = 0; j < 3; j++)
+				acc[j] = _mm512_add_ps(acc[j], v[j]);
+	}
+	if (sum)
+		for (int j = 0; j < 3; j++)
+			_mm512_storeu_ps(sum + 16 * j, acc[j]);
+}
+
+/*
  * 0: no kernel (OpenBLAS); 1: AVX2; 2: AVX-512 where the CPU has it
  * (HEADCOUNT_GEMM=avx2 keeps AVX2, for tests: the same bits)
  */
@@ -319,6 +372,12 @@ tile8(float *a, const float *x, size_t lx, int kc, const float *nx)
 
 static void
 panel8(float *p, const float *w, size_t lw, int in8, float s)
+{
+	abort();	/* gemm_ok() is 0: never called */
+}
+
+static void
+ttile48(float *a, const float *s, size_t lx, int kc, float *sum)
 {
 	abort();	/* gemm_ok() is 0: never called */
 }
@@ -521,7 +580,21 @@ pack_tiles(float *a, const struct gemm_x *x, int n, int k0, int kc)
 		 * each, tile by tile, so that a tile is written in order and
 		 * the lines its reads share with the next stay in L1
 		 */
-		for (int t = 0; t < tiles; t++) {
+		int t = 0;
+
+		/* 8 whole tiles at a time, where the CPU has AVX-512 */
+		for (; level() == 2 && t + 8 <= full; t += 8) {
+			float *sum = NULL;
+
+			if (x->sum != NULL) {
+				sum = x->sum + t * MR;
+				if (k0 == 0)
+					memset(sum, 0, 8 * MR * sizeof(float));
+			}
+			ttile48(a + (size_t)t * MR * kc, x->x + (size_t)k0 *
+			    x->lx + t * MR, x->lx, kc, sum);
+		}
+		for (; t < tiles; t++) {
 			const float *s = x->x + (size_t)k0 * x->lx + t * MR;
 			float *p = a + (size_t)t * MR * kc, sum[MR] = { 0 };
 			int m = n - t * MR < MR ? n - t * MR : MR;
