@@ -35,13 +35,13 @@ struct ahead {
 	int		 n;
 };
 
-#define AHEAD(k, nx) do {						\
-	if ((k) % 4 == 0 && (k) / 4 < (nx).n) {				\
-		_mm_prefetch((const char *)((nx).p0 + (k) / 4 * 16),	\
+#define AHEAD(k, p0, p1, n) do {					\
+	if ((k) % 4 == 0 && (k) / 4 < (n)) {				\
+		_mm_prefetch((const char *)((p0) + (k) / 4 * 16),	\
 		    _MM_HINT_T1);					\
-		if ((nx).p1 != NULL)					\
-			_mm_prefetch((const char *)((nx).p1 +		\
-			    (k) / 4 * 16), _MM_HINT_T1);		\
+		if ((p1) != NULL)					\
+			_mm_prefetch((const char *)((p1) + (k) / 4 * 16),\
+			    _MM_HINT_T1);				\
 	}								\
 } while (0)
 
@@ -56,9 +56,11 @@ struct ahead {
  */
 AVX2 static void
 kernel(int kc, const float *a, const float *b, float *c, int ldc,
-    const float *init, int add, struct ahead nx)
+    const float *init, int add, const struct ahead *nx)
 {
 	__m256 s0[MR], s1[MR], x, b0, b1;
+	const float *p0 = nx->p0, *p1 = nx->p1;
+	int np = nx->n;
 
 	for (int r = 0; r < MR; r++) {
 		_mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
@@ -73,7 +75,7 @@ kernel(int kc, const float *a, const float *b, float *c, int ldc,
 	}
 #pragma GCC unroll 4
 	for (int k = 0; k < kc; k++) {
-		AHEAD(k, nx);
+		AHEAD(k, p0, p1, np);
 		b0 = _mm256_loadu_ps(b);
 		b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
@@ -109,9 +111,11 @@ kernel(int kc, const float *a, const float *b, float *c, int ldc,
 AVX512 static inline __attribute__((always_inline)) void
 kern512(int kc, const float *a0, const float *a1, const float *b0,
     const float *b1, float *c, int ldc, const float *init, int add,
-    struct ahead nx, const int R, const int P)
+    const struct ahead *nx, const int R, const int P)
 {
 	__m512 s[2 * MR][2], w0, w1 = _mm512_setzero_ps(), x;
+	const float *p0 = nx->p0, *p1 = nx->p1;
+	int np = nx->n;
 
 	/*
 	 * c's lines, read at the end: into L2 now, and into L1 one an input
@@ -138,7 +142,7 @@ kern512(int kc, const float *a0, const float *a1, const float *b0,
 	int late = kc > R * P ? kc - R * P : 0;
 #pragma GCC unroll 2
 	for (int k = 0; k < kc; k++) {
-		AHEAD(k, nx);
+		AHEAD(k, p0, p1, np);
 		if (k >= late) {
 			int i = k - late;
 			_mm_prefetch((const char *)(c + i / P * ldc +
@@ -180,7 +184,7 @@ kern512(int kc, const float *a0, const float *a1, const float *b0,
 AVX512 static void							\
 k512_##R##x##P(int kc, const float *a0, const float *a1,		\
     const float *b0, const float *b1, float *c, int ldc,		\
-    const float *init, int add, struct ahead nx)			\
+    const float *init, int add, const struct ahead *nx)		\
 {									\
 	kern512(kc, a0, a1, b0, b1, c, ldc, init, add, nx, R, P);	\
 }
@@ -384,7 +388,7 @@ ttile48(float *a, const float *s, size_t lx, int kc, float *sum)
 
 static void
 kernel(int kc, const float *a, const float *b, float *c, int ldc,
-    const float *init, int add, struct ahead nx)
+    const float *init, int add, const struct ahead *nx)
 {
 	abort();	/* gemm_ok() is 0: never called */
 }
@@ -393,7 +397,7 @@ kernel(int kc, const float *a, const float *b, float *c, int ldc,
 static void								\
 k512_##R##x##P(int kc, const float *a0, const float *a1,		\
     const float *b0, const float *b1, float *c, int ldc,		\
-    const float *init, int add, struct ahead nx)			\
+    const float *init, int add, const struct ahead *nx)		\
 {									\
 	abort();	/* gemm_ok() is 0: never called */		\
 }
@@ -486,7 +490,7 @@ gemm_pack_cols(float *p, const float *wt, size_t lw, int out, int in)
  */
 static void
 tile(float *y, int ly, const float *a, const float *b, int kc, int m,
-    int nc, const float *init, int add, struct ahead nx)
+    int nc, const float *init, int add, const struct ahead *nx)
 {
 	float c[MR * NR];
 
@@ -512,12 +516,13 @@ tile(float *y, int ly, const float *a, const float *b, int kc, int m,
 static void
 tile2(float *y, int ly, const float *a0, const float *a1, const float *b0,
     const float *b1, int kc, int m, int nc, const float *init, int add,
-    struct ahead nx)
+    const struct ahead *nx)
 {
 	float c[2 * MR * 2 * NR];
 	int R, P = b1 ? 2 : 1;
 	void (*k)(int, const float *, const float *, const float *,
-	    const float *, float *, int, const float *, int, struct ahead);
+	    const float *, float *, int, const float *, int,
+	    const struct ahead *);
 
 	if (m > (a1 ? 2 * MR : MR))
 		m = a1 ? 2 * MR : MR;
@@ -693,10 +698,10 @@ gemm_run(const struct gemm_y *y, const struct gemm_x *x, const float *w,
 					tile2(yt, y->ly, at, t + 1 < tiles ?
 					    at + (size_t)MR * kc : NULL, pw,
 					    pw1, kc, n - t * MR, pw1 ? 2 * NR :
-					    NR, init, add, ah);
+					    NR, init, add, &ah);
 				else
 					tile(yt, y->ly, at, pw, kc, n - t * MR,
-					    NR, init, add, ah);
+					    NR, init, add, &ah);
 			}
 		}
 		if (rem == 0)
@@ -718,10 +723,10 @@ gemm_run(const struct gemm_y *y, const struct gemm_x *x, const float *w,
 				tile2(yj + (size_t)t * MR * y->ly, y->ly,
 				    a + (size_t)t * MR * kc, t + 1 < tiles ?
 				    a + (size_t)(t + 1) * MR * kc : NULL, bp,
-				    NULL, kc, n - t * MR, rem, init, add, none);
+				    NULL, kc, n - t * MR, rem, init, add, &none);
 			else
 				tile(yj + (size_t)t * MR * y->ly, y->ly,
 				    a + (size_t)t * MR * kc, bp, kc, n - t * MR,
-				    rem, init, add, none);
+				    rem, init, add, &none);
 	}
 }
