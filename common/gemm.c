@@ -199,16 +199,19 @@ tr8(__m256 r[8])
 {
 	__m256 t[8], u[8];
 
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i += 2) {
 		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
 		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
 	}
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i += 4) {
 		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
 		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
 		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
 		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
 	}
+#pragma GCC unroll 8
 	for (int i = 0; i < 4; i++) {
 		r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
 		r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
@@ -225,11 +228,14 @@ panel8(float *p, const float *w, size_t lw, int in8, float s)
 	__m256 r[8], sv = _mm256_set1_ps(s);
 
 	for (int k = 0; k < in8; k += 8)
+#pragma GCC unroll 8
 		for (int g = 0; g < NR; g += 8) {
+#pragma GCC unroll 8
 			for (int i = 0; i < 8; i++)
 				r[i] = _mm256_mul_ps(sv, _mm256_loadu_ps(w +
 				    (g + i) * lw + k));
 			tr8(r);
+#pragma GCC unroll 8
 			for (int i = 0; i < 8; i++)
 				_mm256_storeu_ps(p + (k + i) * NR + g, r[i]);
 		}
@@ -251,13 +257,16 @@ tile8(float *a, const float *x, size_t lx, int kc, const float *nx)
 
 	for (k = 0; k + 8 <= kc; k += 8) {
 		if (nx != NULL && k % 16 == 0)
+#pragma GCC unroll 8
 			for (int i = 0; i < MR; i++)
 				_mm_prefetch((const char *)(nx + i * lx + k),
 				    _MM_HINT_T0);
+#pragma GCC unroll 8
 		for (int i = 0; i < MR; i++)
 			r[i] = _mm256_loadu_ps(x + i * lx + k);
 		r[6] = r[7] = _mm256_setzero_ps();
 		tr8(r);
+#pragma GCC unroll 8
 		for (int i = 0; i < 8; i++)
 			_mm256_storeu_ps(a + (k + i) * MR, r[i]);
 	}
