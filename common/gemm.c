@@ -317,8 +317,10 @@ ttile48(float *a, const float *s, size_t lx, int kc, float *sum)
 	__m512i ix[8];
 	__m512 v[4], acc[3];
 
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i++)
 		ix[i] = _mm512_loadu_si512(lane[i]);
+#pragma GCC unroll 8
 	for (int j = 0; j < 3; j++)
 		acc[j] = sum ? _mm512_loadu_ps(sum + 16 * j) :
 		    _mm512_setzero_ps();
@@ -326,12 +328,15 @@ ttile48(float *a, const float *s, size_t lx, int kc, float *sum)
 		const float *r = s + (size_t)k * lx;
 
 		if (k + 4 < kc)
+#pragma GCC unroll 8
 			for (int j = 0; j < 4; j++)
 				_mm_prefetch((const char *)(r + 4 * lx +
 				    (j < 3 ? 16 * j : 47)), _MM_HINT_T0);
+#pragma GCC unroll 8
 		for (int j = 0; j < 3; j++)
 			v[j] = _mm512_loadu_ps(r + 16 * j);
 		v[3] = v[2];
+#pragma GCC unroll 8
 		for (int i = 0; i < 8; i++) {
 			int q = 6 * i / 16;
 			_mm512_mask_storeu_ps(a + (size_t)i * MR * kc + k * MR,
@@ -339,10 +344,12 @@ ttile48(float *a, const float *s, size_t lx, int kc, float *sum)
 			    v[q + 1]));
 		}
 		if (sum)
+#pragma GCC unroll 8
 			for (int j = 0; j < 3; j++)
 				acc[j] = _mm512_add_ps(acc[j], v[j]);
 	}
 	if (sum)
+#pragma GCC unroll 8
 		for (int j = 0; j < 3; j++)
 			_mm512_storeu_ps(sum + 16 * j, acc[j]);
 }

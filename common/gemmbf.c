@@ -117,18 +117,22 @@ tr8(__m256i v[8])
 {
 	__m256 t[8], u[8], r[8];
 
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i++)
 		r[i] = _mm256_castsi256_ps(v[i]);
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i += 2) {
 		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
 		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
 	}
+#pragma GCC unroll 8
 	for (int i = 0; i < 8; i += 4) {
 		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
 		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
 		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
 		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
 	}
+#pragma GCC unroll 8
 	for (int i = 0; i < 4; i++) {
 		v[i] = _mm256_castps_si256(_mm256_permute2f128_ps(u[i],
 		    u[i + 4], 0x20));
@@ -157,11 +161,13 @@ fastrows(uint16_t *p, const float *w, size_t lj, int out, int in, float s)
 				const float *src = w + (size_t)(j0 + jj) * lj;
 				uint32_t *dst = q + (size_t)(k / 2) * NR + jj;
 
+#pragma GCC unroll 8
 				for (int r = 0; r < 8; r++)
 					v[r] = j0 + jj + r < out ?
 					    round16(src + r * lj + k, s) :
 					    _mm256_setzero_si256();
 				tr8(v);
+#pragma GCC unroll 8
 				for (int i = 0; i < 8; i++)
 					_mm256_storeu_si256((__m256i *)(dst +
 					    (size_t)i * NR), v[i]);
@@ -232,16 +238,19 @@ tile16(uint32_t *a, const float *x, size_t lx, const float *nx)
 {
 	__m256i v[8], u[8];
 
+#pragma GCC unroll 8
 	for (int r = 0; r < 8; r++) {
 		v[r] = round16(x + r * lx, 1.0f);
 		u[r] = r < MR - 8 ? round16(x + (8 + r) * lx, 1.0f) :
 		    _mm256_setzero_si256();
 	}
 	if (nx != NULL)
+#pragma GCC unroll 8
 		for (int r = 0; r < MR; r++)
 			_mm_prefetch((const char *)(nx + r * lx), _MM_HINT_T0);
 	tr8(v);
 	tr8(u);
+#pragma GCC unroll 8
 	for (int k = 0; k < 8; k++) {
 		_mm256_storeu_si256((__m256i *)(a + k * MR), v[k]);
 		_mm_storeu_si128((__m128i *)(a + k * MR + 8),
