@@ -2247,7 +2247,8 @@ attback_task(void *arg, int t)
 	} else
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, T, D,
 		    1.0f, dc, C, v, rs, 0.0f, A, T);
-	for (size_t i = 0; i < nT; i++)
+	/* dL/dgate, for head importance alone: a sum in order, slow */
+	for (size_t i = 0; tr->imp != NULL && i < nT; i++)
 		dg += (double)pd[i] * A[i];
 	tr->dgate[t] = dg;
 	/* attribution: the gradient by the probabilities as applied */
