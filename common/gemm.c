@@ -27,8 +27,11 @@
  * Lines of the next panels of W, elsewhere in memory where no prefetcher
  * looks, for a kernel to fetch into L2 while it runs: n lines of 16
  * floats from p0 and from p1 (when not NULL), one of each every 4
- * inputs.  Issued among the FMAs they cost nothing; a loop of them
- * between two kernels waited on the memory, 2-3% of a training step.
+ * inputs.  Issued among the FMAs they cost nothing, where a loop of them
+ * between two kernels stalled.  The kernels take it by pointer: passed
+ * by value, it was copied by a 16-byte load of two 8-byte stores, which
+ * cannot be forwarded and so waited for every older store, y's lines
+ * from the last kernel among them (6% of a training step on 2 threads).
  */
 struct ahead {
 	const float	*p0, *p1;
@@ -329,7 +332,7 @@ ttile48(float *a, const float *s, size_t lx, int kc, float *sum)
 
 		if (k + 4 < kc)
 #pragma GCC unroll 8
-			for (int j = 0; j < 4; j++)
+			for (int j = 0; j < 4; j++)	/* 48 floats: 4 lines */
 				_mm_prefetch((const char *)(r + 4 * lx +
 				    (j < 3 ? 16 * j : 47)), _MM_HINT_T0);
 #pragma GCC unroll 8
