@@ -1660,24 +1660,20 @@ trainpack_task(void *arg, int t)
 		    nr, in, 1.0f);
 		/*
 		 * W^T's panel c0 holds W's row j at j * nc, nc its width; a
-		 * whole panel's pieces copied by a size the compiler knows,
-		 * in a few moves rather than a call each
+		 * whole panel's piece is copied by a size the compiler knows,
+		 * in a few moves rather than a call
 		 */
-		int full = in / GEMM_PANEL * GEMM_PANEL;
-		for (int c0 = 0; c0 < full; c0 += GEMM_PANEL) {
-			float *q = bw + (size_t)c0 * out +
-			    (size_t)j0 * GEMM_PANEL;
+		for (int c0 = 0; c0 < in; c0 += GEMM_PANEL) {
+			int nc = in - c0 < GEMM_PANEL ? in - c0 : GEMM_PANEL;
+			float *q = bw + (size_t)c0 * out + (size_t)j0 * nc;
+			const float *s = w + (size_t)j0 * in + c0;
 
-			for (int j = 0; j < nr; j++)
-				memcpy(q + (size_t)j * GEMM_PANEL, w +
-				    (size_t)(j0 + j) * in + c0,
-				    GEMM_PANEL * sizeof(float));
+			for (int j = 0; j < nr; j++, q += nc, s += in)
+				if (nc == GEMM_PANEL)
+					memcpy(q, s, sizeof(float[GEMM_PANEL]));
+				else
+					memcpy(q, s, nc * sizeof(float));
 		}
-		for (int c0 = full, nc = in - full; c0 < in; c0 += nc)
-			for (int j = 0; j < nr; j++)
-				memcpy(bw + (size_t)c0 * out + (size_t)(j0 +
-				    j) * nc, w + (size_t)(j0 + j) * in + c0,
-				    nc * sizeof(float));
 	}
 }
 

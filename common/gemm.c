@@ -38,6 +38,12 @@ struct ahead {
 	int		 n;
 };
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#include "tr8.h"
+
+/* struct ahead's lines, at input k of a kernel */
 #define AHEAD(k, p0, p1, n) do {					\
 	if ((k) % 4 == 0 && (k) / 4 < (n)) {				\
 		_mm_prefetch((const char *)((p0) + (k) / 4 * 16),	\
@@ -48,8 +54,6 @@ struct ahead {
 	}								\
 } while (0)
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
 #define AVX2		__attribute__((target("avx2,fma")))
 
 /*
@@ -196,31 +200,6 @@ K512(12, 1)
 K512(6, 2)
 K512(6, 1)
 
-/* r[i] = element i of each of r[0..7]: an 8 x 8 transposition */
-AVX2 static inline void
-tr8(__m256 r[8])
-{
-	__m256 t[8], u[8];
-
-#pragma GCC unroll 8
-	for (int i = 0; i < 8; i += 2) {
-		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-	}
-#pragma GCC unroll 8
-	for (int i = 0; i < 8; i += 4) {
-		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-	}
-#pragma GCC unroll 8
-	for (int i = 0; i < 4; i++) {
-		r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-		r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-	}
-}
-
 /*
  * p (in8, NR) = s . w (NR, in8)^T, in8 a multiple of 8, w's rows lw floats
  * apart: two 8 x 8 transpositions for every 8 inputs.
@@ -330,9 +309,10 @@ ttile48(float *a, const float *s, size_t lx, int kc, float *sum)
 	for (int k = 0; k < kc; k++) {
 		const float *r = s + (size_t)k * lx;
 
+		/* the 48 floats 4 inputs ahead: 4 lines at most */
 		if (k + 4 < kc)
 #pragma GCC unroll 8
-			for (int j = 0; j < 4; j++)	/* 48 floats: 4 lines */
+			for (int j = 0; j < 4; j++)
 				_mm_prefetch((const char *)(r + 4 * lx +
 				    (j < 3 ? 16 * j : 47)), _MM_HINT_T0);
 #pragma GCC unroll 8
@@ -742,7 +722,8 @@ gemm_run(const struct gemm_y *y, const struct gemm_x *x, const float *w,
 				tile2(yj + (size_t)t * MR * y->ly, y->ly,
 				    a + (size_t)t * MR * kc, t + 1 < tiles ?
 				    a + (size_t)(t + 1) * MR * kc : NULL, bp,
-				    NULL, kc, n - t * MR, rem, init, add, &none);
+				    NULL, kc, n - t * MR, rem, init, add,
+				    &none);
 			else
 				tile(yj + (size_t)t * MR * y->ly, y->ly,
 				    a + (size_t)t * MR * kc, bp, kc, n - t * MR,

@@ -37,6 +37,9 @@ bf(float f)
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+#include "tr8.h"
+
 #define BF16	__attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 /*
@@ -111,34 +114,19 @@ pairs16(uint32_t *a, const float *x)
 		a[k * MR] = h[k];
 }
 
-/* r[i] = element i of each of r[0..7], 32-bit elements: a transposition */
-BF16 static inline void
-tr8(__m256i v[8])
+/* tr8.h's transposition of 32-bit words */
+BF16 static inline __attribute__((always_inline)) void
+tr8i(__m256i v[8])
 {
-	__m256 t[8], u[8], r[8];
+	__m256 r[8];
 
 #pragma GCC unroll 8
 	for (int i = 0; i < 8; i++)
 		r[i] = _mm256_castsi256_ps(v[i]);
+	tr8(r);
 #pragma GCC unroll 8
-	for (int i = 0; i < 8; i += 2) {
-		t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-		t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-	}
-#pragma GCC unroll 8
-	for (int i = 0; i < 8; i += 4) {
-		u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-		u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-		u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-		u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-	}
-#pragma GCC unroll 8
-	for (int i = 0; i < 4; i++) {
-		v[i] = _mm256_castps_si256(_mm256_permute2f128_ps(u[i],
-		    u[i + 4], 0x20));
-		v[i + 4] = _mm256_castps_si256(_mm256_permute2f128_ps(u[i],
-		    u[i + 4], 0x31));
-	}
+	for (int i = 0; i < 8; i++)
+		v[i] = _mm256_castps_si256(r[i]);
 }
 
 /*
@@ -166,7 +154,7 @@ fastrows(uint16_t *p, const float *w, size_t lj, int out, int in, float s)
 					v[r] = j0 + jj + r < out ?
 					    round16(src + r * lj + k, s) :
 					    _mm256_setzero_si256();
-				tr8(v);
+				tr8i(v);
 #pragma GCC unroll 8
 				for (int i = 0; i < 8; i++)
 					_mm256_storeu_si256((__m256i *)(dst +
@@ -248,8 +236,8 @@ tile16(uint32_t *a, const float *x, size_t lx, const float *nx)
 #pragma GCC unroll 8
 		for (int r = 0; r < MR; r++)
 			_mm_prefetch((const char *)(nx + r * lx), _MM_HINT_T0);
-	tr8(v);
-	tr8(u);
+	tr8i(v);
+	tr8i(u);
 #pragma GCC unroll 8
 	for (int k = 0; k < 8; k++) {
 		_mm256_storeu_si256((__m256i *)(a + k * MR), v[k]);
